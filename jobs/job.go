@@ -1,0 +1,77 @@
+// Package jobs is erpipe's orchestration: the job journal, and the service
+// that takes files from the inboxes, runs their pipeline's template,
+// delivers the results and files the input away, so that every file dropped
+// ends archived or in errors exactly once, crash or not.
+package jobs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Status is where a job is in its life. The names follow D365's recurring
+// integrations.
+type Status string
+
+// Job statuses.
+const (
+	Enqueued            Status = "Enqueued"            // claimed, not started
+	Processing          Status = "Processing"          // the template is running or results are being delivered
+	Processed           Status = "Processed"           // every row made it to every destination
+	ProcessedWithErrors Status = "ProcessedWithErrors" // delivered, but some rows were rejected
+	Failed              Status = "Failed"              // nothing was delivered; the input is in errors/
+	Duplicate           Status = "Duplicate"           // the same content was processed before; archived, not processed
+)
+
+// Final reports whether the job has ended.
+func (s Status) Final() bool {
+	switch s {
+	case Processed, ProcessedWithErrors, Failed, Duplicate:
+		return true
+	}
+	return false
+}
+
+// Output is one result file and where it was delivered.
+type Output struct {
+	Name        string `json:"name"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	Destination string `json:"destination"`
+	Location    string `json:"location"`
+}
+
+// Job is one input file's trip through a pipeline.
+type Job struct {
+	ID              string    `json:"id"`
+	Pipeline        string    `json:"pipeline"`
+	Input           string    `json:"input"` // the file's name as dropped
+	InputSHA256     string    `json:"input_sha256,omitempty"`
+	InputSize       int64     `json:"input_size"`
+	Template        string    `json:"template"`
+	TemplateVersion string    `json:"template_version"`
+	TemplateHash    string    `json:"template_hash,omitempty"`
+	Status          Status    `json:"status"`
+	Read            int       `json:"rows_read"`
+	Written         int       `json:"rows_written"`
+	Rejected        int       `json:"rows_rejected"`
+	Warnings        int       `json:"warnings"`
+	Outputs         []Output  `json:"outputs,omitempty"`
+	Errors          []string  `json:"errors,omitempty"` // the first errors, for people
+	DuplicateOf     string    `json:"duplicate_of,omitempty"`
+	ClaimedPath     string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
+	FinalPath       string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
+	FinalStatus     Status    `json:"-"`                      // the status the job takes once the input is at FinalPath
+	Created         time.Time `json:"created"`
+	Started         time.Time `json:"started,omitzero"`
+	Finished        time.Time `json:"finished,omitzero"`
+}
+
+// NewID returns a job id that sorts by time and is short enough to type:
+// 20261127-054401-a3f2.
+func NewID(now time.Time) string {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,172 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the journal's embedded database
+)
+
+// ErrNotFound is returned by Journal.Get for an unknown job id.
+var ErrNotFound = errors.New("no such job")
+
+// Journal is the durable record of jobs, an SQLite database in the
+// workspace's .erpipe folder. It is safe for concurrent use, also by several
+// processes (erpipe jobs reads it while erpipe run writes).
+type Journal struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS jobs (
+	id           TEXT PRIMARY KEY,
+	pipeline     TEXT NOT NULL,
+	input        TEXT NOT NULL,
+	input_sha256 TEXT NOT NULL DEFAULT '',
+	status       TEXT NOT NULL,
+	final_status TEXT NOT NULL DEFAULT '',
+	created      TEXT NOT NULL,
+	body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(pipeline, input_sha256);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+`
+
+// OpenJournal opens (creating if needed) the journal database at path.
+func OpenJournal(path string) (*Journal, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	return &Journal{db: db}, nil
+}
+
+// Close closes the database.
+func (j *Journal) Close() error { return j.db.Close() }
+
+// Put inserts or replaces the record of job.
+func (j *Journal) Put(ctx context.Context, job *Job) error {
+	body, err := json.Marshal(jobRecord{Job: job, FinalStatus: job.FinalStatus})
+	if err != nil {
+		return err
+	}
+	_, err = j.db.ExecContext(ctx, `INSERT INTO jobs(id, pipeline, input, input_sha256, status, final_status, created, body)
+		VALUES(?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET input_sha256=excluded.input_sha256, status=excluded.status,
+			final_status=excluded.final_status, body=excluded.body`,
+		job.ID, job.Pipeline, job.Input, job.InputSHA256, string(job.Status), string(job.FinalStatus),
+		job.Created.UTC().Format(time.RFC3339Nano), string(body))
+	if err != nil {
+		return fmt.Errorf("journal: record job %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// jobRecord stores the fields of Job that are not in its JSON form.
+type jobRecord struct {
+	*Job
+	FinalStatus Status `json:"final_status,omitempty"`
+}
+
+// Get returns the job with the given id, or ErrNotFound.
+func (j *Journal) Get(ctx context.Context, id string) (*Job, error) {
+	jobs, err := j.query(ctx, `SELECT body FROM jobs WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return jobs[0], nil
+}
+
+// Filter selects jobs for List. Zero fields select everything.
+type Filter struct {
+	Status   Status
+	Pipeline string
+	Since    time.Time
+	Limit    int
+}
+
+// List returns jobs, oldest first.
+func (j *Journal) List(ctx context.Context, f Filter) ([]*Job, error) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Pipeline != "" {
+		where = append(where, "pipeline = ?")
+		args = append(args, f.Pipeline)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "created >= ?")
+		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	q := "SELECT body FROM jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 {
+		return j.query(ctx, q+" ORDER BY created, id", args...)
+	}
+	// The newest Limit jobs, still listed oldest first.
+	jobs, err := j.query(ctx, q+fmt.Sprintf(" ORDER BY created DESC, id DESC LIMIT %d", f.Limit), args...)
+	slices.Reverse(jobs)
+	return jobs, err
+}
+
+// Unfinished returns the jobs that have not ended, oldest first: after a
+// crash these are resumed.
+func (j *Journal) Unfinished(ctx context.Context) ([]*Job, error) {
+	return j.query(ctx, `SELECT body FROM jobs WHERE status IN (?, ?) ORDER BY created, id`,
+		string(Enqueued), string(Processing))
+}
+
+// FindContent returns the earliest job of pipeline whose input had the given
+// sha256 and was (or is being) processed, or nil. Failed jobs and
+// duplicates don't count: a file that failed may be dropped again.
+func (j *Journal) FindContent(ctx context.Context, pipeline, sha256 string, except string) (*Job, error) {
+	jobs, err := j.query(ctx, `SELECT body FROM jobs WHERE pipeline = ? AND input_sha256 = ? AND id != ?
+		AND status NOT IN (?, ?) ORDER BY created, id LIMIT 1`,
+		pipeline, sha256, except, string(Failed), string(Duplicate))
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return jobs[0], nil
+}
+
+func (j *Journal) query(ctx context.Context, q string, args ...any) ([]*Job, error) {
+	rows, err := j.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		rec := jobRecord{Job: new(Job)}
+		if err := json.Unmarshal([]byte(body), &rec); err != nil {
+			return nil, fmt.Errorf("journal: corrupt record: %w", err)
+		}
+		rec.Job.FinalStatus = rec.FinalStatus
+		out = append(out, rec.Job)
+	}
+	return out, rows.Err()
+}
