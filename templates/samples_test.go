@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite generated samples and golden fi
 // template, and the sheet they go in. `go test ./templates -update` remakes
 // them; without -update the test checks they still hold the CSV's cells.
 var xlsxSamples = []struct{ csv, xlsx, sheet string }{
-	{"customers-v3/samples/customers.csv", "customers-v3/samples/customers.xlsx", "Customers"},
+	{"customers-v3/samples/customers.csv", "customers-v3/samples/customers-workbook.xlsx", "Customers"},
 }
 
 func TestXLSXSamplesMatchCSV(t *testing.T) {

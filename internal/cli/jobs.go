@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpipe/erpipe/jobs"
+)
+
+func jobsCmd(g *globals) *cobra.Command {
+	var status, pipeline, since string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List the job journal",
+		Long: `Jobs lists the jobs of the workspace, oldest first: one per input file.
+Statuses: Enqueued, Processing, Processed, ProcessedWithErrors (some rows were
+rejected), Failed (the input is in errors/), Duplicate (same content as an
+earlier job; not processed again).`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			f := jobs.Filter{Status: jobs.Status(status), Pipeline: pipeline, Limit: limit}
+			if since != "" {
+				t, err := parseSince(since)
+				if err != nil {
+					return usage(err)
+				}
+				f.Since = t
+			}
+			ws, err := openWorkspace(g)
+			if err != nil {
+				return err
+			}
+			j, err := openJournal(ws, false)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			list, err := j.List(c.Context(), f)
+			if err != nil {
+				return failed(err)
+			}
+			if asJSON {
+				return writeJSON(g.stdout, list)
+			}
+			printJobs(g.stdout, list)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only jobs with this status")
+	cmd.Flags().StringVar(&pipeline, "pipeline", "", "only jobs of this pipeline")
+	cmd.Flags().StringVar(&since, "since", "", "only jobs created since a date (2026-11-01), time (2026-11-01T08:00:00Z) or duration ago (24h)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N jobs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(jobsShowCmd(g))
+	return cmd
+}
+
+func jobsShowCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one job in full",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ws, err := openWorkspace(g)
+			if err != nil {
+				return err
+			}
+			j, err := openJournal(ws, false)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			job, err := j.Get(c.Context(), args[0])
+			if errors.Is(err, jobs.ErrNotFound) {
+				return usage(err)
+			} else if err != nil {
+				return failed(err)
+			}
+			if asJSON {
+				return writeJSON(g.stdout, job)
+			}
+			printJob(g.stdout, job)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func parseSince(s string) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--since %q: write a date like 2026-11-01, a time like 2026-11-01T08:00:00Z, or a duration like 24h", s)
+}
+
+// printJobs prints the job table: pipeline, input, status, rows, outputs.
+func printJobs(w io.Writer, list []*jobs.Job) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPIPELINE\tINPUT\tSTATUS\tREAD\tWRITTEN\tREJECTED\tOUTPUTS")
+	for _, j := range list {
+		var outs []string
+		for _, o := range j.Outputs {
+			outs = append(outs, o.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Pipeline, j.Input, j.Status,
+			j.Read, j.Written, j.Rejected, strings.Join(outs, ", "))
+	}
+	tw.Flush()
+	if len(list) == 0 {
+		fmt.Fprintln(w, "(no jobs)")
+	}
+}
+
+// printJob prints one job for people.
+func printJob(w io.Writer, j *jobs.Job) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("Job", j.ID)
+	row("Pipeline", j.Pipeline)
+	row("Status", string(j.Status))
+	row("Input", j.Input)
+	row("Input sha256", j.InputSHA256)
+	row("Input size", fmt.Sprintf("%d bytes", j.InputSize))
+	row("Template", strings.TrimSpace(j.Template+" "+j.TemplateVersion))
+	row("Template sha256", j.TemplateHash)
+	row("Rows", fmt.Sprintf("%d read, %d written, %d rejected, %d warnings", j.Read, j.Written, j.Rejected, j.Warnings))
+	row("Duplicate of", j.DuplicateOf)
+	row("Created", fmtTime(j.Created))
+	row("Started", fmtTime(j.Started))
+	row("Finished", fmtTime(j.Finished))
+	if !j.Started.IsZero() && !j.Finished.IsZero() {
+		row("Took", j.Finished.Sub(j.Started).Round(time.Millisecond).String())
+	}
+	row("Input now at", j.FinalPath)
+	tw.Flush()
+	if len(j.Outputs) > 0 {
+		fmt.Fprintln(w, "Outputs:")
+		for _, o := range j.Outputs {
+			fmt.Fprintf(w, "  %s  %d bytes  sha256 %s\n    -> %s\n", o.Name, o.Size, o.SHA256, o.Location)
+		}
+	}
+	if len(j.Errors) > 0 {
+		fmt.Fprintln(w, "Errors:")
+		for _, e := range j.Errors {
+			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(e, "\n", "\n  "))
+		}
+	}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04:05.000 MST")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

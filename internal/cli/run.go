@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/workspace"
+)
+
+func runCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Watch the inboxes and process files until SIGINT or SIGTERM",
+		Long: `Run is the daemon. It creates the workspace folders, serves every pipeline
+(every built-in template, plus those in erpipe.yaml), takes each file dropped
+into inbox/<pipeline>/ once it is complete, and delivers the results to
+outbox/<pipeline>/. The input ends in archive/<pipeline>/<date>/ or, when it
+fails, in errors/<pipeline>/ with a report. On SIGINT or SIGTERM it finishes
+the jobs in flight (or hands them back to the next start) and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			svc, closeFn, err := openService(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := svc.Run(ctx); err != nil {
+				return failed(err)
+			}
+			return nil
+		},
+	}
+}
+
+// openWorkspace opens the workspace named by the global flags.
+func openWorkspace(g *globals) (*workspace.Workspace, error) {
+	ws, err := workspace.Open(g.workspace, g.config)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return ws, nil
+}
+
+// openJournal opens the journal of ws, creating .erpipe/ when create is
+// set. Without create, a workspace that never ran has no journal: that is
+// a usage error.
+func openJournal(ws *workspace.Workspace, create bool) (*jobs.Journal, error) {
+	if create {
+		if err := os.MkdirAll(ws.State(), 0o755); err != nil {
+			return nil, failed(err)
+		}
+	} else if _, err := os.Stat(ws.JournalPath()); err != nil {
+		return nil, usage(fmt.Errorf("%s is not an erpipe workspace that has run (no %s); give --workspace",
+			ws.Root, filepath.Join(".erpipe", "journal.db")))
+	}
+	j, err := jobs.OpenJournal(ws.JournalPath())
+	if err != nil {
+		return nil, failed(err)
+	}
+	return j, nil
+}
+
+// openService opens the workspace, its journal and a job service on them.
+func openService(g *globals) (*jobs.Service, func(), error) {
+	ws, err := openWorkspace(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := openJournal(ws, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := jobs.NewService(ws, j, g.logger())
+	if err != nil {
+		j.Close()
+		return nil, nil, usage(err)
+	}
+	return svc, func() { j.Close() }, nil
+}

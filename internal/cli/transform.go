@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpipe/erpipe/outbox/folder"
+)
+
+func transformCmd(g *globals) *cobra.Command {
+	var tmpl, out string
+	cmd := &cobra.Command{
+		Use:   "transform --template T [--out DIR] FILE...",
+		Short: "Run a template on files once, without a daemon",
+		Long: `Transform runs template T (a built-in name, a workspace template or a path to
+a template file) on each FILE and writes the results into --out (default: the
+current folder). It never overwrites a different result of the same name: the
+new one gets a " (2)" suffix. Rejected rows and errors are printed with the
+file, row, column and field they concern.
+
+Exit code 1 when a file failed or had rejected rows.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, files []string) error {
+			if tmpl == "" {
+				return usage(errors.New("say which template to run with --template (see erpipe templates list)"))
+			}
+			ws := bareWorkspace(g)
+			t, err := ws.LoadTemplate(tmpl)
+			if err != nil {
+				return usage(err)
+			}
+			dest, err := folder.New(out, folder.Rename)
+			if err != nil {
+				return usage(err)
+			}
+			work, err := os.MkdirTemp("", "erpipe-transform-")
+			if err != nil {
+				return failed(err)
+			}
+			defer os.RemoveAll(work)
+
+			bad := 0
+			for i, file := range files {
+				dir := filepath.Join(work, fmt.Sprint(i))
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					return failed(err)
+				}
+				res, err := t.Run(c.Context(), file, dir)
+				if err != nil {
+					fmt.Fprintf(g.stderr, "%s: failed: %v\n", file, err)
+					bad++
+					continue
+				}
+				for _, e := range res.Errors {
+					fmt.Fprintf(g.stderr, "  rejected: %v\n", e)
+				}
+				for _, e := range res.Warnings {
+					fmt.Fprintf(g.stderr, "  warning: %v\n", e)
+				}
+				if res.Read == 0 {
+					fmt.Fprintf(g.stderr, "%s: failed: the file has no data rows\n", file)
+					bad++
+					continue
+				}
+				var locs []string
+				for _, p := range res.Outputs {
+					loc, err := putFile(c, dest, p)
+					if err != nil {
+						return failed(err)
+					}
+					locs = append(locs, loc)
+				}
+				fmt.Fprintf(g.stdout, "%s: %d read, %d written, %d rejected, %d warnings -> %v\n",
+					file, res.Read, res.Written, res.Rejected, len(res.Warnings), locs)
+				if res.Rejected > 0 {
+					bad++
+				}
+			}
+			if bad > 0 {
+				return failed(fmt.Errorf("%d of %d files failed or had rejected rows", bad, len(files)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&tmpl, "template", "t", "", "template: a built-in name, a workspace template or a file")
+	cmd.Flags().StringVarP(&out, "out", "o", ".", "output folder")
+	return cmd
+}
+
+func putFile(c *cobra.Command, dest *folder.Folder, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	return dest.Put(c.Context(), filepath.Base(path), f, st.Size())
+}

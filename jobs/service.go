@@ -1,0 +1,410 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/erpipe/erpipe/inbox"
+	"github.com/erpipe/erpipe/outbox"
+	"github.com/erpipe/erpipe/outbox/folder"
+	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/workspace"
+)
+
+// Service takes files from the workspace's inboxes and runs them through
+// their pipelines. Run is the daemon; Recover and Take are its parts, for
+// callers that drive it themselves.
+type Service struct {
+	ws      *workspace.Workspace
+	journal *Journal
+	log     *slog.Logger
+	dests   map[string][]outbox.Destination
+
+	// Grace is how long in-flight jobs may go on after the daemon is told
+	// to stop; past it they are cancelled and resumed at the next start.
+	Grace time.Duration
+	// Now is the clock (tests set it).
+	Now func() time.Time
+}
+
+// NewService prepares a service for ws, creating its folders.
+func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*Service, error) {
+	if err := ws.Create(); err != nil {
+		return nil, err
+	}
+	s := &Service{ws: ws, journal: journal, log: log, dests: map[string][]outbox.Destination{},
+		Grace: 30 * time.Second, Now: time.Now}
+	for _, p := range ws.Pipelines {
+		ds, err := destinations(ws, p)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
+		}
+		s.dests[p.Name] = ds
+	}
+	return s, nil
+}
+
+func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Destination, error) {
+	if len(p.Destinations) == 0 {
+		d, err := folder.New(ws.Outbox(p.Name), folder.Rename)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Destination{d}, nil
+	}
+	var out []outbox.Destination
+	for i, dc := range p.Destinations {
+		switch {
+		case dc.Folder != nil:
+			dir := dc.Folder.Path
+			if dir == "" {
+				dir = ws.Outbox(p.Name)
+			} else if !filepath.IsAbs(dir) {
+				dir = filepath.Join(ws.Root, dir)
+			}
+			policy := folder.Policy(dc.Folder.Overwrite)
+			if policy == "" {
+				policy = folder.Rename
+			}
+			d, err := folder.New(dir, policy)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		default:
+			return nil, fmt.Errorf("destination %d: say what kind it is (folder)", i+1)
+		}
+	}
+	return out, nil
+}
+
+// Run recovers what a previous run left unfinished, then watches the
+// inboxes and processes files with a bounded number of workers until ctx
+// is done.
+func (s *Service) Run(ctx context.Context) error {
+	unlock, err := s.ws.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.Recover(ctx); err != nil {
+		return err
+	}
+	w := inbox.NewWatcher(inbox.Options{
+		Settle: s.ws.Config.SettleWindow(),
+		Rescan: s.ws.Config.RescanInterval(),
+		Logger: s.log,
+	})
+	for _, p := range s.ws.Pipelines {
+		if err := w.Add(p.Name, s.ws.Inbox(p.Name)); err != nil {
+			return err
+		}
+	}
+	// Jobs outlive ctx by Grace, so that a stop finishes what it can.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.Grace, cancelJobs) })
+	defer stop()
+
+	ready := make(chan inbox.File)
+	var wg sync.WaitGroup
+	for range s.ws.Config.WorkerCount() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range ready {
+				if _, err := s.Take(jobCtx, f.Key, f.Path); err != nil && !errors.Is(err, errGone) {
+					s.log.Error("job failed to run", "pipeline", f.Key, "file", f.Name, "err", err)
+				}
+			}
+		}()
+	}
+	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.ws.Pipelines))
+	err = w.Run(ctx, ready)
+	close(ready)
+	wg.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// errGone means the file left the inbox before it could be claimed.
+var errGone = errors.New("file is gone")
+
+// Take claims the file at path for pipeline, then processes it.
+func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error) {
+	p := s.ws.Pipeline(pipeline)
+	if p == nil {
+		return nil, fmt.Errorf("no pipeline %q", pipeline)
+	}
+	now := s.Now()
+	job := &Job{ID: NewID(now), Pipeline: pipeline, Input: filepath.Base(path), Status: Enqueued, Created: now}
+	// Claim first, record second: a claimed file with no record is found
+	// by Recover, by its name, and gets its job then.
+	dir := filepath.Join(s.ws.Claimed(), pipeline)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	job.ClaimedPath = filepath.Join(dir, job.ID+claimSep+job.Input)
+	if err := os.Rename(path, job.ClaimedPath); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("claim %s: %w", path, err)
+	}
+	s.log.Info("claimed", "job", job.ID, "pipeline", pipeline, "file", job.Input)
+	if err := s.journal.Put(ctx, job); err != nil {
+		return nil, err
+	}
+	return job, s.process(ctx, job)
+}
+
+// claimSep separates the job id from the original name in a claimed file's
+// name.
+const claimSep = "--"
+
+// Recover finishes what a crash left behind: jobs that had not ended are
+// run again (or, when their input had already been filed away, closed), and
+// claimed files that never got a record get one.
+func (s *Service) Recover(ctx context.Context) error {
+	jobs, err := s.journal.Unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, job := range jobs {
+		known[job.ClaimedPath] = true
+		if err := s.resume(ctx, job); err != nil {
+			s.log.Error("could not resume job", "job", job.ID, "err", err)
+		}
+	}
+	// Claimed files without a record: the crash came between the claim
+	// and the first journal write.
+	pipes, _ := os.ReadDir(s.ws.Claimed())
+	for _, pd := range pipes {
+		if !pd.IsDir() || s.ws.Pipeline(pd.Name()) == nil {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(s.ws.Claimed(), pd.Name()))
+		for _, f := range files {
+			path := filepath.Join(s.ws.Claimed(), pd.Name(), f.Name())
+			id, name, ok := strings.Cut(f.Name(), claimSep)
+			if !ok || known[path] {
+				continue
+			}
+			if _, err := s.journal.Get(ctx, id); err == nil {
+				continue // recorded and ended; a leftover is handled by resume
+			}
+			job := &Job{ID: id, Pipeline: pd.Name(), Input: name, Status: Enqueued, Created: s.Now(), ClaimedPath: path}
+			s.log.Warn("found a claimed file with no job record; processing it", "job", id, "file", name)
+			if err := s.journal.Put(ctx, job); err != nil {
+				return err
+			}
+			if err := s.process(ctx, job); err != nil {
+				s.log.Error("could not process recovered file", "job", id, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) resume(ctx context.Context, job *Job) error {
+	_, claimedErr := os.Stat(job.ClaimedPath)
+	if job.FinalPath != "" && job.FinalStatus != "" && errors.Is(claimedErr, os.ErrNotExist) {
+		if _, err := os.Stat(job.FinalPath); err == nil {
+			job.Status, job.Finished = job.FinalStatus, s.Now()
+			s.log.Info("closed job interrupted after filing its input", "job", job.ID, "status", job.Status)
+			return s.journal.Put(ctx, job)
+		}
+	}
+	if claimedErr != nil {
+		job.Status, job.Finished = Failed, s.Now()
+		job.Errors = append(job.Errors, "the claimed input was not found after a restart: "+job.ClaimedPath)
+		s.log.Error("claimed input missing after restart", "job", job.ID, "path", job.ClaimedPath)
+		return s.journal.Put(ctx, job)
+	}
+	s.log.Info("resuming job interrupted by a stop or crash", "job", job.ID, "file", job.Input)
+	job.FinalPath, job.FinalStatus = "", ""
+	return s.process(ctx, job)
+}
+
+// process runs job from its claimed input to its end.
+func (s *Service) process(ctx context.Context, job *Job) error {
+	p := s.ws.Pipeline(job.Pipeline)
+	t := p.Template
+	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
+	job.Status, job.Started = Processing, s.Now()
+	sum, size, err := hashFile(job.ClaimedPath)
+	if err != nil {
+		return err
+	}
+	job.InputSHA256, job.InputSize = sum, size
+	if err := s.journal.Put(ctx, job); err != nil {
+		return err
+	}
+
+	if prev, err := s.journal.FindContent(ctx, job.Pipeline, sum, job.ID); err != nil {
+		return err
+	} else if prev != nil {
+		job.DuplicateOf = prev.ID
+		job.Errors = []string{fmt.Sprintf("the same content was already taken by job %s (%s, %s); not processed again", prev.ID, prev.Input, prev.Created.Format(time.RFC3339))}
+		s.log.Warn("duplicate file; archived without processing", "job", job.ID, "file", job.Input, "duplicate_of", prev.ID)
+		return s.finish(ctx, job, Duplicate, nil, nil)
+	}
+
+	work := filepath.Join(s.ws.Work(), job.ID)
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	res, runErr := t.Run(ctx, job.ClaimedPath, work)
+	if runErr != nil && ctx.Err() != nil {
+		return fmt.Errorf("job %s interrupted; it resumes at the next start: %w", job.ID, runErr)
+	}
+	if res != nil {
+		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, len(res.Warnings)
+	}
+	switch {
+	case runErr != nil:
+		return s.finish(ctx, job, Failed, res, runErr)
+	case res.Read == 0:
+		return s.finish(ctx, job, Failed, res, errNoRows)
+	case res.Written == 0:
+		return s.finish(ctx, job, Failed, res, fmt.Errorf("all %d rows were rejected; nothing was delivered", res.Rejected))
+	}
+
+	for _, out := range res.Outputs {
+		if err := s.deliver(ctx, job, out); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return s.finish(ctx, job, Failed, res, err)
+		}
+	}
+	status := Processed
+	if res.Rejected > 0 {
+		status = ProcessedWithErrors
+	}
+	return s.finish(ctx, job, status, res, nil)
+}
+
+var errNoRows = errors.New("the file has no data rows; put at least one row under the header")
+
+// deliver puts one output file into every destination of the job's
+// pipeline.
+func (s *Service) deliver(ctx context.Context, job *Job, path string) error {
+	sum, size, err := hashFile(path)
+	if err != nil {
+		return err
+	}
+	for _, d := range s.dests[job.Pipeline] {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		loc, err := d.Put(ctx, filepath.Base(path), f, size)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("deliver %s to %s: %w", filepath.Base(path), d, err)
+		}
+		job.Outputs = append(job.Outputs, Output{Name: filepath.Base(path), SHA256: sum, Size: size, Destination: d.String(), Location: loc})
+		if err := s.journal.Put(ctx, job); err != nil {
+			return err
+		}
+		s.log.Info("delivered", "job", job.ID, "output", filepath.Base(path), "to", loc)
+	}
+	return nil
+}
+
+// finish files the input away (archive, or errors with a report) and
+// records the job's end. The record of where the input goes is written
+// before the move, so a crash in between is closed by Recover.
+func (s *Service) finish(ctx context.Context, job *Job, status Status, res *transform.Result, runErr error) error {
+	now := s.Now()
+	var dir string
+	if status == Failed {
+		dir = s.ws.Errors(job.Pipeline)
+	} else {
+		dir = s.ws.Archive(job.Pipeline, now)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name := job.ID + "-" + job.Input
+	if status == Failed {
+		name = freeName(dir, job.Input, job.ID)
+	}
+	if runErr != nil {
+		job.Errors = append(job.Errors, runErr.Error())
+	}
+	if res != nil {
+		for _, e := range res.Errors {
+			if len(job.Errors) >= maxJobErrors {
+				break
+			}
+			job.Errors = append(job.Errors, e.Error())
+		}
+	}
+	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status
+	if err := s.journal.Put(ctx, job); err != nil {
+		return err
+	}
+	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
+		if err := writeReport(job, res, runErr, job.FinalPath); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(job.ClaimedPath, job.FinalPath); err != nil {
+		return fmt.Errorf("file away %s: %w", job.ClaimedPath, err)
+	}
+	job.Status, job.Finished = status, s.Now()
+	if err := s.journal.Put(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,
+		"read", job.Read, "written", job.Written, "rejected", job.Rejected)
+	return nil
+}
+
+// maxJobErrors caps the error lines kept in a job record; the full list is
+// in the report beside the input.
+const maxJobErrors = 20
+
+// freeName returns name if it is free in dir, else name with the job id
+// before its extension.
+func freeName(dir, name, id string) string {
+	if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+		return name
+	}
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + "." + id + ext
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

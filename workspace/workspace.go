@@ -1,0 +1,287 @@
+// Package workspace is the folder erpipe works in: its layout, its optional
+// erpipe.yaml, and the pipelines that join an inbox, a template and
+// destinations.
+//
+//	erpipe.yaml                  optional configuration
+//	inbox/<pipeline>/            drop files here
+//	outbox/<pipeline>/           results appear here
+//	archive/<pipeline>/<date>/   inputs that were processed
+//	errors/<pipeline>/           inputs that failed, with .error.txt and .error.json
+//	templates/                   the workspace's own templates
+//	.erpipe/                     state: journal, claimed files, work folders
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/erpipe/erpipe/templates"
+	"github.com/erpipe/erpipe/transform"
+)
+
+// ConfigFile is the name of the workspace configuration file.
+const ConfigFile = "erpipe.yaml"
+
+// Workspace is an opened workspace folder.
+type Workspace struct {
+	Root      string
+	Config    Config
+	Pipelines []*Pipeline
+}
+
+// Config is erpipe.yaml.
+type Config struct {
+	// Settle is how long a dropped file's size and time must stay unchanged
+	// before it is taken (default 2s).
+	Settle Duration `yaml:"settle"`
+	// Rescan is how often the inboxes are scanned in full, in case a
+	// file-system event was missed (default 5s).
+	Rescan Duration `yaml:"rescan"`
+	// Workers is how many files are processed at once (default 2).
+	Workers int `yaml:"workers"`
+	// BuiltinPipelines serves every built-in template as a pipeline of the
+	// same name, besides the pipelines listed (default true).
+	BuiltinPipelines *bool `yaml:"builtin_pipelines"`
+	// Pipelines are the workspace's own pipelines. One with the name of a
+	// built-in replaces it.
+	Pipelines []PipelineConfig `yaml:"pipelines"`
+}
+
+// PipelineConfig is one pipeline in erpipe.yaml.
+type PipelineConfig struct {
+	Name         string              `yaml:"name"`
+	Template     string              `yaml:"template"` // a built-in name, or a path relative to the workspace
+	Destinations []DestinationConfig `yaml:"destinations"`
+}
+
+// DestinationConfig is one destination of a pipeline. Exactly one field is
+// set.
+type DestinationConfig struct {
+	Folder *FolderConfig `yaml:"folder"`
+}
+
+// FolderConfig is a folder destination.
+type FolderConfig struct {
+	Path      string `yaml:"path"`      // relative to the workspace; default outbox/<pipeline>
+	Overwrite string `yaml:"overwrite"` // rename (default), fail or replace
+}
+
+// Duration is a time.Duration written as "2s", "500ms".
+type Duration time.Duration
+
+// UnmarshalYAML parses a duration such as "2s".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration; write it like 2s or 500ms", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Pipeline joins an inbox folder, a template and destinations.
+type Pipeline struct {
+	Name         string
+	Template     *transform.Template
+	Destinations []DestinationConfig
+}
+
+// Paths of the workspace layout.
+func (w *Workspace) Inbox(pipeline string) string  { return filepath.Join(w.Root, "inbox", pipeline) }
+func (w *Workspace) Outbox(pipeline string) string { return filepath.Join(w.Root, "outbox", pipeline) }
+func (w *Workspace) Errors(pipeline string) string { return filepath.Join(w.Root, "errors", pipeline) }
+func (w *Workspace) Archive(pipeline string, day time.Time) string {
+	return filepath.Join(w.Root, "archive", pipeline, day.Format("2006-01-02"))
+}
+func (w *Workspace) State() string       { return filepath.Join(w.Root, ".erpipe") }
+func (w *Workspace) JournalPath() string { return filepath.Join(w.State(), "journal.db") }
+func (w *Workspace) Claimed() string     { return filepath.Join(w.State(), "claimed") }
+func (w *Workspace) Work() string        { return filepath.Join(w.State(), "work") }
+
+// Pipeline returns the pipeline called name, or nil.
+func (w *Workspace) Pipeline(name string) *Pipeline {
+	for _, p := range w.Pipelines {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Open reads the workspace at root: erpipe.yaml when it exists (or the file
+// at configPath, when given), and the templates of its pipelines. It creates
+// no folders; see Create.
+func Open(root, configPath string) (*Workspace, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	w := &Workspace{Root: abs}
+	if configPath == "" {
+		configPath = filepath.Join(abs, ConfigFile)
+		if _, err := os.Stat(configPath); errors.Is(err, fs.ErrNotExist) {
+			configPath = ""
+		}
+	}
+	if configPath != "" {
+		data, err := os.ReadFile(configPath)
+		if err != nil {
+			return nil, err
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&w.Config); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w", configPath, err)
+		}
+	}
+	if err := w.loadPipelines(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Workspace) loadPipelines() error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, pc := range w.Config.Pipelines {
+		if pc.Name == "" || strings.ContainsAny(pc.Name, `/\`) || pc.Name[0] == '.' {
+			errs = append(errs, fmt.Errorf("%s: pipeline name %q: give each pipeline a plain folder name", ConfigFile, pc.Name))
+			continue
+		}
+		if seen[pc.Name] {
+			errs = append(errs, fmt.Errorf("%s: pipeline %q is listed twice", ConfigFile, pc.Name))
+			continue
+		}
+		seen[pc.Name] = true
+		name := pc.Template
+		if name == "" {
+			name = pc.Name
+		}
+		t, err := w.LoadTemplate(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pipeline %q: %w", pc.Name, err))
+			continue
+		}
+		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations})
+	}
+	if w.Config.BuiltinPipelines == nil || *w.Config.BuiltinPipelines {
+		for _, name := range w.TemplateNames() {
+			if seen[name] {
+				continue
+			}
+			t, err := w.LoadTemplate(name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t})
+		}
+	}
+	sort.Slice(w.Pipelines, func(i, j int) bool { return w.Pipelines[i].Name < w.Pipelines[j].Name })
+	return errors.Join(errs...)
+}
+
+// TemplateNames returns the built-in templates and the workspace's own
+// (templates/<name>.yaml or templates/<name>/template.yaml), sorted.
+func (w *Workspace) TemplateNames() []string {
+	set := map[string]bool{}
+	for _, n := range templates.Names() {
+		set[n] = true
+	}
+	entries, _ := os.ReadDir(filepath.Join(w.Root, "templates"))
+	for _, e := range entries {
+		switch {
+		case e.IsDir():
+			if _, err := os.Stat(filepath.Join(w.Root, "templates", e.Name(), "template.yaml")); err == nil {
+				set[e.Name()] = true
+			}
+		case strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml"):
+			set[strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yaml"), ".yml")] = true
+		}
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadTemplate loads a template by name or path: a path to a file (absolute,
+// or relative to the workspace), a workspace template, or a built-in, in
+// that order.
+func (w *Workspace) LoadTemplate(name string) (*transform.Template, error) {
+	if p := w.TemplateFile(name); p != "" {
+		return transform.Load(p)
+	}
+	return templates.Load(name)
+}
+
+// TemplateFile returns the file that template name is loaded from, or ""
+// for a built-in.
+func (w *Workspace) TemplateFile(name string) string {
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.ContainsAny(name, `/\`) {
+		if filepath.IsAbs(name) {
+			return name
+		}
+		return filepath.Join(w.Root, name)
+	}
+	for _, p := range []string{
+		filepath.Join(w.Root, "templates", name+".yaml"),
+		filepath.Join(w.Root, "templates", name+".yml"),
+		filepath.Join(w.Root, "templates", name, "template.yaml"),
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Create makes the workspace folders, and the inbox, outbox and errors
+// folder of every pipeline.
+func (w *Workspace) Create() error {
+	dirs := []string{filepath.Join(w.Root, "archive"), filepath.Join(w.Root, "errors"), w.State(), w.Claimed(), w.Work()}
+	for _, p := range w.Pipelines {
+		dirs = append(dirs, w.Inbox(p.Name), w.Outbox(p.Name))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SettleWindow returns the configured settle window.
+func (c Config) SettleWindow() time.Duration {
+	if c.Settle > 0 {
+		return time.Duration(c.Settle)
+	}
+	return 2 * time.Second
+}
+
+// RescanInterval returns the configured rescan interval.
+func (c Config) RescanInterval() time.Duration {
+	if c.Rescan > 0 {
+		return time.Duration(c.Rescan)
+	}
+	return 5 * time.Second
+}
+
+// WorkerCount returns the configured number of workers.
+func (c Config) WorkerCount() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return 2
+}
