@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -61,8 +62,8 @@ Exit code 1 when a file failed or had rejected rows.`,
 				for _, e := range res.Warnings {
 					fmt.Fprintf(g.stderr, "  warning: %v\n", e)
 				}
-				if res.Read == 0 {
-					fmt.Fprintf(g.stderr, "%s: failed: the file has no data rows\n", file)
+				if res.Written == 0 {
+					fmt.Fprintf(g.stdout, "%s: %d read, 0 written, %d rejected: nothing to deliver\n", file, res.Read, res.Rejected)
 					bad++
 					continue
 				}
@@ -74,8 +75,8 @@ Exit code 1 when a file failed or had rejected rows.`,
 					}
 					locs = append(locs, loc)
 				}
-				fmt.Fprintf(g.stdout, "%s: %d read, %d written, %d rejected, %d warnings -> %v\n",
-					file, res.Read, res.Written, res.Rejected, len(res.Warnings), locs)
+				fmt.Fprintf(g.stdout, "%s: %d read, %d written, %d rejected, %d warnings -> %s\n",
+					file, res.Read, res.Written, res.Rejected, len(res.Warnings), strings.Join(locs, ", "))
 				if res.Rejected > 0 {
 					bad++
 				}

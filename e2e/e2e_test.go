@@ -1,0 +1,283 @@
+// Package e2e tests the real erpipe binary end to end: it builds it, runs
+// the daemon on a temporary workspace, drops files into inboxes the way
+// operators and upstream systems do, and checks where everything ends.
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/unicode"
+)
+
+// bin is the erpipe binary built once for all tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "erpipe-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "erpipe")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/erpipe")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building erpipe:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// job is the part of `erpipe jobs --json` the tests look at.
+type job struct {
+	ID       string `json:"id"`
+	Pipeline string `json:"pipeline"`
+	Input    string `json:"input"`
+	Status   string `json:"status"`
+	Read     int    `json:"rows_read"`
+	Written  int    `json:"rows_written"`
+	Rejected int    `json:"rows_rejected"`
+	Outputs  []struct {
+		Name     string `json:"name"`
+		Location string `json:"location"`
+	} `json:"outputs"`
+	DuplicateOf string   `json:"duplicate_of"`
+	FinalPath   string   `json:"final_path"`
+	Errors      []string `json:"errors"`
+}
+
+// erpipe runs the binary to completion and returns stdout, stderr and the
+// exit code.
+func erpipe(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("erpipe %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// daemon is a running `erpipe run`.
+type daemon struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+}
+
+func startDaemon(t *testing.T, ws string) *daemon {
+	t.Helper()
+	d := &daemon{logs: new(bytes.Buffer)}
+	d.cmd = exec.Command(bin, "run", "--workspace", ws)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			_ = d.cmd.Process.Kill()
+			_ = d.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.logs)
+		}
+	})
+	waitFor(t, 20*time.Second, "the daemon to create the inboxes", func() bool {
+		_, err := os.Stat(filepath.Join(ws, "inbox", "customers-v3"))
+		return err == nil
+	})
+	return d
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not exit within 30s of SIGTERM")
+	}
+}
+
+// kill sends SIGKILL, as a crash would.
+func (d *daemon) kill(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Kill()
+	_ = d.cmd.Wait()
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// listJobs returns the journal via `erpipe jobs --json`.
+func listJobs(t *testing.T, ws string) []job {
+	t.Helper()
+	out, errOut, code := erpipe(t, "jobs", "--json", "--workspace", ws)
+	if code != 0 {
+		t.Fatalf("erpipe jobs: exit %d: %s", code, errOut)
+	}
+	var jobs []job
+	if err := json.Unmarshal([]byte(out), &jobs); err != nil {
+		t.Fatalf("erpipe jobs --json: %v\n%s", err, out)
+	}
+	return jobs
+}
+
+// waitJobs waits until n jobs exist and all have ended.
+func waitJobs(t *testing.T, ws string, n int) map[string]job {
+	t.Helper()
+	var jobs []job
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d jobs to end", n), func() bool {
+		jobs = listJobs(t, ws)
+		if len(jobs) < n {
+			return false
+		}
+		for _, j := range jobs {
+			switch j.Status {
+			case "Enqueued", "Processing":
+				return false
+			}
+		}
+		return true
+	})
+	byInput := map[string]job{}
+	for _, j := range jobs {
+		if _, dup := byInput[j.Input]; dup {
+			t.Errorf("two jobs for input %s", j.Input)
+		}
+		byInput[j.Input] = j
+	}
+	return byInput
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// drop writes a file into an inbox the way an upstream system that knows
+// better would: under a temporary name, then renamed.
+func drop(t *testing.T, dir, name string, data []byte) {
+	t.Helper()
+	tmp := filepath.Join(dir, name+".tmp")
+	writeFile(t, tmp, data)
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// files lists the regular files under dir, relative to it, sorted.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// utf16 decodes UTF-16 LE with BOM.
+func utf16(t *testing.T, b []byte) string {
+	t.Helper()
+	if !bytes.HasPrefix(b, []byte{0xFF, 0xFE}) {
+		t.Fatalf("not UTF-16 LE with BOM: % x", b[:min(len(b), 8)])
+	}
+	s, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(s)
+}
+
+// unzip returns the entries of the zip at path.
+func unzip(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer zr.Close()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = b
+	}
+	return out
+}
+
+func newWorkspace(t *testing.T) string {
+	t.Helper()
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 500ms\nrescan: 1s\nworkers: 2\n"))
+	if err := os.MkdirAll(filepath.Join(ws, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(ws, "templates", "payments-csv.yaml"), readFile(t, "testdata/templates/payments-csv.yaml"))
+	return ws
+}
+
+func contains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, s)
+		}
+	}
+}
