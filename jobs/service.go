@@ -29,6 +29,7 @@ type Service struct {
 	journal *Journal
 	log     *slog.Logger
 	dests   map[string][]outbox.Destination
+	dedupe  sync.Mutex // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
 
 	// Grace is how long in-flight jobs may go on after the daemon is told
 	// to stop; past it they are cancelled and resumed at the next start.
@@ -56,7 +57,7 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 
 func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Destination, error) {
 	if len(p.Destinations) == 0 {
-		d, err := folder.New(ws.Outbox(p.Name), folder.Rename)
+		d, err := folder.New(ws.Outbox(p.Name), folder.PolicyRename)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +75,7 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 			}
 			policy := folder.Policy(dc.Folder.Overwrite)
 			if policy == "" {
-				policy = folder.Rename
+				policy = folder.PolicyRename
 			}
 			d, err := folder.New(dir, policy)
 			if err != nil {
@@ -100,11 +101,14 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.Recover(ctx); err != nil {
 		return err
 	}
-	w := inbox.NewWatcher(inbox.Options{
+	w, err := inbox.NewWatcher(inbox.Options{
 		Settle: s.ws.Config.SettleWindow(),
 		Rescan: s.ws.Config.RescanInterval(),
 		Logger: s.log,
 	})
+	if err != nil {
+		return err
+	}
 	for _, p := range s.ws.Pipelines {
 		if err := w.Add(p.Name, s.ws.Inbox(p.Name)); err != nil {
 			return err
@@ -250,13 +254,16 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		return err
 	}
 	job.InputSHA256, job.InputSize = sum, size
-	if err := s.journal.Put(ctx, job); err != nil {
+	s.dedupe.Lock()
+	prev, err := s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
+	if err == nil {
+		err = s.journal.Put(ctx, job)
+	}
+	s.dedupe.Unlock()
+	if err != nil {
 		return err
 	}
-
-	if prev, err := s.journal.FindContent(ctx, job.Pipeline, sum, job.ID); err != nil {
-		return err
-	} else if prev != nil {
+	if prev != nil {
 		job.DuplicateOf = prev.ID
 		job.Errors = []string{fmt.Sprintf("the same content was already taken by job %s (%s, %s); not processed again", prev.ID, prev.Input, prev.Created.Format(time.RFC3339))}
 		s.log.Warn("duplicate file; archived without processing", "job", job.ID, "file", job.Input, "duplicate_of", prev.ID)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a developer's:
+#   1. installs what the tests need and the machine lacks (xmllint from
+#      Debian's libxml2-utils, the versitygw S3 server from the Go proxy),
+#   2. starts versitygw on 127.0.0.1 for the S3 destination tests,
+#   3. runs every Go test (unit, golden, conformance, end to end),
+#   4. runs every fuzz target briefly (FUZZTIME, default 5s each).
+# Exits non-zero when anything fails. Set SKIP_FUZZ=1 to leave out step 4.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME="${FUZZTIME:-5s}"
+export PATH="$PATH:$(go env GOPATH)/bin"
+
+# 1. Tools.
+if ! command -v xmllint >/dev/null 2>&1; then
+  echo "== installing libxml2-utils (xmllint)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils >/dev/null
+fi
+echo "== installing versitygw (S3-compatible server for tests)"
+bash scripts/install-versitygw.sh
+
+# 2. S3 server on loopback; stopped however this script ends.
+export S3_STATE="${S3_STATE:-$(mktemp -d /tmp/erpipe-s3-XXXXXX)}"
+eval "$(bash scripts/s3-server.sh start)"
+trap 'bash scripts/s3-server.sh stop' EXIT
+export ERPIPE_REQUIRE_S3=1
+
+# 3. Tests.
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 -timeout 30m ./...
+
+# 4. Fuzz targets, briefly: each reader must survive random input.
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz ($FUZZTIME each)"
+  grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+    pkg="./$(dirname "${f#./}")"
+    for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+      echo "-- $pkg $target"
+      go test -run=NONE -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg"
+    done
+  done
+fi
+echo "== all tests passed"
