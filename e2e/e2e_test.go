@@ -101,9 +101,10 @@ func startDaemon(t *testing.T, ws string) *daemon {
 			t.Logf("daemon log:\n%s", d.logs)
 		}
 	})
-	waitFor(t, 20*time.Second, "the daemon to create the inboxes", func() bool {
-		_, err := os.Stat(filepath.Join(ws, "inbox", "customers-v3"))
-		return err == nil
+	waitFor(t, 20*time.Second, "the daemon to create the inboxes and the journal", func() bool {
+		_, err1 := os.Stat(filepath.Join(ws, "inbox", "customers-v3"))
+		_, err2 := os.Stat(filepath.Join(ws, ".erpipe", "journal.db"))
+		return err1 == nil && err2 == nil
 	})
 	return d
 }
@@ -265,7 +266,7 @@ func unzip(t *testing.T, path string) map[string][]byte {
 func newWorkspace(t *testing.T) string {
 	t.Helper()
 	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 500ms\nrescan: 1s\nworkers: 2\n"))
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 1s\nrescan: 1s\nworkers: 2\n"))
 	if err := os.MkdirAll(filepath.Join(ws, "templates"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -155,13 +155,16 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 	now := s.Now()
 	job := &Job{ID: NewID(now), Pipeline: pipeline, Input: filepath.Base(path), Status: Enqueued, Created: now}
 	// Claim first, record second: a claimed file with no record is found
-	// by Recover, by its name, and gets its job then.
-	dir := filepath.Join(s.ws.Claimed(), pipeline)
+	// by Recover, by its place, and gets its job then. The claimed file
+	// keeps its name (in a folder named after the job), so that messages
+	// and outputs name it as the operator did.
+	dir := filepath.Join(s.ws.Claimed(), pipeline, job.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	job.ClaimedPath = filepath.Join(dir, job.ID+claimSep+job.Input)
+	job.ClaimedPath = filepath.Join(dir, job.Input)
 	if err := os.Rename(path, job.ClaimedPath); err != nil {
+		os.Remove(dir)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, errGone
 		}
@@ -173,10 +176,6 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 	}
 	return job, s.process(ctx, job)
 }
-
-// claimSep separates the job id from the original name in a claimed file's
-// name.
-const claimSep = "--"
 
 // Recover finishes what a crash left behind: jobs that had not ended are
 // run again (or, when their input had already been filed away, closed), and
@@ -194,29 +193,35 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 	}
 	// Claimed files without a record: the crash came between the claim
-	// and the first journal write.
+	// and the first journal write. Claimed files sit in
+	// claimed/<pipeline>/<job id>/<name>.
 	pipes, _ := os.ReadDir(s.ws.Claimed())
 	for _, pd := range pipes {
 		if !pd.IsDir() || s.ws.Pipeline(pd.Name()) == nil {
 			continue
 		}
-		files, _ := os.ReadDir(filepath.Join(s.ws.Claimed(), pd.Name()))
-		for _, f := range files {
-			path := filepath.Join(s.ws.Claimed(), pd.Name(), f.Name())
-			id, name, ok := strings.Cut(f.Name(), claimSep)
-			if !ok || known[path] {
+		jobDirs, _ := os.ReadDir(filepath.Join(s.ws.Claimed(), pd.Name()))
+		for _, jd := range jobDirs {
+			dir := filepath.Join(s.ws.Claimed(), pd.Name(), jd.Name())
+			files, _ := os.ReadDir(dir)
+			if len(files) == 0 {
+				os.Remove(dir) // the crash came between mkdir and rename
 				continue
 			}
-			if _, err := s.journal.Get(ctx, id); err == nil {
-				continue // recorded and ended; a leftover is handled by resume
+			path := filepath.Join(dir, files[0].Name())
+			if known[path] {
+				continue
 			}
-			job := &Job{ID: id, Pipeline: pd.Name(), Input: name, Status: Enqueued, Created: s.Now(), ClaimedPath: path}
-			s.log.Warn("found a claimed file with no job record; processing it", "job", id, "file", name)
+			if _, err := s.journal.Get(ctx, jd.Name()); err == nil {
+				continue // recorded and ended
+			}
+			job := &Job{ID: jd.Name(), Pipeline: pd.Name(), Input: files[0].Name(), Status: Enqueued, Created: s.Now(), ClaimedPath: path}
+			s.log.Warn("found a claimed file with no job record; processing it", "job", job.ID, "file", job.Input)
 			if err := s.journal.Put(ctx, job); err != nil {
 				return err
 			}
 			if err := s.process(ctx, job); err != nil {
-				s.log.Error("could not process recovered file", "job", id, "err", err)
+				s.log.Error("could not process recovered file", "job", job.ID, "err", err)
 			}
 		}
 	}
@@ -228,6 +233,7 @@ func (s *Service) resume(ctx context.Context, job *Job) error {
 	if job.FinalPath != "" && job.FinalStatus != "" && errors.Is(claimedErr, os.ErrNotExist) {
 		if _, err := os.Stat(job.FinalPath); err == nil {
 			job.Status, job.Finished = job.FinalStatus, s.Now()
+			os.Remove(filepath.Dir(job.ClaimedPath))
 			s.log.Info("closed job interrupted after filing its input", "job", job.ID, "status", job.Status)
 			return s.journal.Put(ctx, job)
 		}
@@ -379,6 +385,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	if err := os.Rename(job.ClaimedPath, job.FinalPath); err != nil {
 		return fmt.Errorf("file away %s: %w", job.ClaimedPath, err)
 	}
+	os.Remove(filepath.Dir(job.ClaimedPath))
 	job.Status, job.Finished = status, s.Now()
 	if err := s.journal.Put(ctx, job); err != nil {
 		return err

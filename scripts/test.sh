@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine or a developer's:
 #   1. installs what the tests need and the machine lacks (xmllint from
 #      Debian's libxml2-utils, the versitygw S3 server from the Go proxy),
-#   2. starts versitygw on 127.0.0.1 for the S3 destination tests,
+#   2. (the S3 tests start versitygw on 127.0.0.1 themselves, and must
+#      find it: ERPIPE_REQUIRE_S3 turns a missing server into a failure),
 #   3. runs every Go test (unit, golden, conformance, end to end),
 #   4. runs every fuzz target briefly (FUZZTIME, default 5s each).
 # Exits non-zero when anything fails. Set SKIP_FUZZ=1 to leave out step 4.
@@ -22,10 +23,7 @@ fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 
-# 2. S3 server on loopback; stopped however this script ends.
-export S3_STATE="${S3_STATE:-$(mktemp -d /tmp/erpipe-s3-XXXXXX)}"
-eval "$(bash scripts/s3-server.sh start)"
-trap 'bash scripts/s3-server.sh stop' EXIT
+# 2. The S3 tests start their own versitygw; make a missing one fatal.
 export ERPIPE_REQUIRE_S3=1
 
 # 3. Tests.

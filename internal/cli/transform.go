@@ -34,7 +34,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 			if err != nil {
 				return usage(err)
 			}
-			dest, err := folder.New(out, folder.Rename)
+			dest, err := folder.New(out, folder.PolicyRename)
 			if err != nil {
 				return usage(err)
 			}
