@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
+	"github.com/erpipe/erpipe/outbox/s3"
 	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -29,11 +31,15 @@ type Service struct {
 	journal *Journal
 	log     *slog.Logger
 	dests   map[string][]outbox.Destination
-	dedupe  sync.Mutex // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
+	stop    <-chan struct{} // closed when Run is told to stop
+	dedupe  sync.Mutex      // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
 
 	// Grace is how long in-flight jobs may go on after the daemon is told
 	// to stop; past it they are cancelled and resumed at the next start.
 	Grace time.Duration
+	// RetryMin and RetryMax bound the back-off between deliveries to an
+	// unavailable destination.
+	RetryMin, RetryMax time.Duration
 	// Now is the clock (tests set it).
 	Now func() time.Time
 }
@@ -44,7 +50,7 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 		return nil, err
 	}
 	s := &Service{ws: ws, journal: journal, log: log, dests: map[string][]outbox.Destination{},
-		Grace: 30 * time.Second, Now: time.Now}
+		Grace: 30 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, Now: time.Now}
 	for _, p := range ws.Pipelines {
 		ds, err := destinations(ws, p)
 		if err != nil {
@@ -56,6 +62,7 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 }
 
 func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Destination, error) {
+	ctx := context.Background()
 	if len(p.Destinations) == 0 {
 		d, err := folder.New(ws.Outbox(p.Name), folder.PolicyRename)
 		if err != nil {
@@ -82,8 +89,22 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 				return nil, err
 			}
 			out = append(out, d)
+		case dc.S3 != nil:
+			c := dc.S3
+			cfg := s3.Config{Bucket: c.Bucket, Prefix: c.Prefix, Endpoint: c.Endpoint, Region: c.Region,
+				PathStyle: c.Endpoint != "", Profile: c.Profile, CAFile: c.CAFile, StorageClass: c.StorageClass,
+				SSE: c.SSE, SSEKMSKeyID: c.SSEKMSKeyID, KeyTemplate: c.KeyTemplate, ChecksumMode: c.ChecksumMode,
+				SpoolDir: ws.Work()}
+			if c.PathStyle != nil {
+				cfg.PathStyle = *c.PathStyle
+			}
+			d, err := s3.New(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("destination %d: %w", i+1, err)
+			}
+			out = append(out, d)
 		default:
-			return nil, fmt.Errorf("destination %d: say what kind it is (folder)", i+1)
+			return nil, fmt.Errorf("destination %d: say what kind it is (folder or s3)", i+1)
 		}
 	}
 	return out, nil
@@ -114,6 +135,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	s.stop = ctx.Done()
 	// Jobs outlive ctx by Grace, so that a stop finishes what it can.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
@@ -142,6 +164,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// errHandedBack means the service stopped while a job waited for a
+// destination; the job resumes at the next start.
+var errHandedBack = errors.New("stopped while waiting for a destination")
 
 // errGone means the file left the inbox before it could be claimed.
 var errGone = errors.New("file is gone")
@@ -301,13 +327,11 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		return s.finish(ctx, job, Failed, res, fmt.Errorf("all %d rows were rejected; nothing was delivered", res.Rejected))
 	}
 
-	for _, out := range res.Outputs {
-		if err := s.deliver(ctx, job, out); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			return s.finish(ctx, job, Failed, res, err)
+	if err := s.deliverAll(ctx, job, res.Outputs); err != nil {
+		if ctx.Err() != nil || errors.Is(err, errHandedBack) {
+			return fmt.Errorf("job %s stopped while delivering; it resumes at the next start: %w", job.ID, err)
 		}
+		return s.finish(ctx, job, Failed, res, err)
 	}
 	status := Processed
 	if res.Rejected > 0 {
@@ -318,30 +342,111 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 
 var errNoRows = errors.New("the file has no data rows; put at least one row under the header")
 
-// deliver puts one output file into every destination of the job's
-// pipeline.
-func (s *Service) deliver(ctx context.Context, job *Job, path string) error {
-	sum, size, err := hashFile(path)
+// deliverAll puts every output into every destination of the job's
+// pipeline. A destination that is unavailable (down, throttling) is
+// retried with exponential back-off for as long as the service runs: the
+// job stays Processing, its input stays claimed, and Pending says what it
+// waits for. A stop hands the job to the next start, which delivers again;
+// destinations take a repeated put of the same content as done. Any other
+// error fails the job.
+func (s *Service) deliverAll(ctx context.Context, job *Job, outputs []string) error {
+	delay := s.RetryMin
+	for {
+		err := s.deliver(ctx, job, outputs)
+		if err == nil || !outbox.IsTransient(err) {
+			if job.Pending != nil {
+				job.Pending = nil
+				if perr := s.journal.Put(ctx, job); perr != nil && err == nil {
+					err = perr
+				}
+			}
+			return err
+		}
+		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
+		if perr := s.journal.Put(ctx, job); perr != nil {
+			return perr
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-s.stop:
+			return fmt.Errorf("%w: %w", errHandedBack, err)
+		case <-time.After(jitter(delay)):
+		}
+		delay = min(2*delay, s.RetryMax)
+	}
+}
+
+// jitter spreads d over [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)))
+}
+
+// deliver puts each output into each destination that does not have it
+// yet, and sets job.Pending to those it could not reach.
+func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error {
+	var firstErr error
+	job.Pending = nil
+	for _, path := range outputs {
+		name := filepath.Base(path)
+		sum, size, err := hashFile(path)
+		if err != nil {
+			return err
+		}
+		for _, d := range s.dests[job.Pipeline] {
+			if job.delivered(name, d.String()) {
+				continue
+			}
+			loc, err := put(ctx, d, path, size, map[string]string{
+				outbox.MetaSHA256: sum, outbox.MetaJob: job.ID, outbox.MetaInputSHA256: job.InputSHA256,
+				outbox.MetaTemplate: job.Template + " " + job.TemplateVersion,
+				outbox.MetaDate:     job.Created.UTC().Format("2006-01-02"),
+			})
+			if err != nil {
+				err = fmt.Errorf("deliver %s to %s: %w", name, d, err)
+				job.Pending = append(job.Pending, fmt.Sprintf("%s -> %s: %v", name, d, err))
+				if firstErr == nil || !outbox.IsTransient(err) {
+					firstErr = err
+				}
+				if !outbox.IsTransient(err) {
+					return err
+				}
+				continue
+			}
+			job.Outputs = append(job.Outputs, Output{Name: name, SHA256: sum, Size: size, Destination: d.String(), Location: loc})
+			if err := s.journal.Put(ctx, job); err != nil {
+				return err
+			}
+			s.log.Info("delivered", "job", job.ID, "output", name, "to", loc)
+		}
+	}
+	return firstErr
+}
+
+// put stores the file at path in d, with metadata where d keeps it.
+func put(ctx context.Context, d outbox.Destination, path string, size int64, meta map[string]string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return "", err
 	}
-	for _, d := range s.dests[job.Pipeline] {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		loc, err := d.Put(ctx, filepath.Base(path), f, size)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("deliver %s to %s: %w", filepath.Base(path), d, err)
-		}
-		job.Outputs = append(job.Outputs, Output{Name: filepath.Base(path), SHA256: sum, Size: size, Destination: d.String(), Location: loc})
-		if err := s.journal.Put(ctx, job); err != nil {
-			return err
-		}
-		s.log.Info("delivered", "job", job.ID, "output", filepath.Base(path), "to", loc)
+	defer f.Close()
+	if mp, ok := d.(outbox.MetaPutter); ok {
+		return mp.PutMeta(ctx, filepath.Base(path), f, size, meta)
 	}
-	return nil
+	return d.Put(ctx, filepath.Base(path), f, size)
+}
+
+// delivered reports whether the job has put output name into destination.
+func (j *Job) delivered(name, destination string) bool {
+	for _, o := range j.Outputs {
+		if o.Name == name && o.Destination == destination {
+			return true
+		}
+	}
+	return false
 }
 
 // finish files the input away (archive, or errors with a report) and

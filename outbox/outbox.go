@@ -27,3 +27,29 @@ type Destination interface {
 	// with ErrExists. It returns where the object landed (a path or URL).
 	Put(ctx context.Context, name string, r io.Reader, size int64) (location string, err error)
 }
+
+// MetaPutter is a Destination that keeps metadata with each object: the
+// job id, the template and its version, the input's and the output's
+// sha256, so that a result can be traced from the store alone.
+type MetaPutter interface {
+	Destination
+	PutMeta(ctx context.Context, name string, r io.Reader, size int64, meta map[string]string) (location string, err error)
+}
+
+// Metadata keys callers pass to MetaPutter.PutMeta.
+const (
+	MetaSHA256      = "sha256"       // the output's sha256 (hex)
+	MetaJob         = "job"          // the job id
+	MetaTemplate    = "template"     // template name and version, "customers-v3 1.0.0"
+	MetaInputSHA256 = "input-sha256" // the input's sha256 (hex)
+	MetaDate        = "date"         // the job's date, YYYY-MM-DD
+)
+
+// IsTransient reports whether err says the destination is unavailable for
+// now (down, unreachable, throttling), so that the same Put may succeed
+// later without a change to the data or the configuration. Destinations
+// mark such errors with a Temporary() bool method.
+func IsTransient(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}

@@ -67,6 +67,28 @@ type PipelineConfig struct {
 // set.
 type DestinationConfig struct {
 	Folder *FolderConfig `yaml:"folder"`
+	S3     *S3Config     `yaml:"s3"`
+}
+
+// S3Config is an S3-compatible object storage destination. Credentials are
+// never written here: they come from the standard AWS chain (environment,
+// shared config and profile, web identity, instance metadata).
+type S3Config struct {
+	Bucket       string `yaml:"bucket"`
+	Prefix       string `yaml:"prefix"`
+	Endpoint     string `yaml:"endpoint"`   // empty for AWS; e.g. https://minio.example.com:9000
+	Region       string `yaml:"region"`     // default: the AWS chain's, else us-east-1
+	PathStyle    *bool  `yaml:"path_style"` // default: true with an endpoint
+	Profile      string `yaml:"profile"`
+	CAFile       string `yaml:"ca_file"`
+	StorageClass string `yaml:"storage_class"`
+	SSE          string `yaml:"sse"` // "", AES256 or aws:kms
+	SSEKMSKeyID  string `yaml:"sse_kms_key_id"`
+	// KeyTemplate makes the object key: {prefix}, {name}, {job}, {date}.
+	KeyTemplate string `yaml:"key_template"`
+	// ChecksumMode is when_supported or when_required (default:
+	// when_required for a custom endpoint, when_supported for AWS).
+	ChecksumMode string `yaml:"checksum_mode"`
 }
 
 // FolderConfig is a folder destination.

@@ -53,6 +53,9 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Temporary reports Transient, for outbox.IsTransient.
+func (e *Error) Temporary() bool { return e.Transient }
+
 // IsTransient reports whether err is a failure that may go away by itself,
 // so that the same Put is worth trying again later: an *Error with
 // Transient set, or a network, timeout, 5xx, 429 or throttling error of

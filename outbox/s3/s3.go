@@ -58,25 +58,25 @@ import (
 	"github.com/erpipe/erpipe/outbox"
 )
 
-// Metadata keys that Put sets or that callers pass to PutMeta. Keys are
-// stored as x-amz-meta-<key> headers.
+// Metadata keys that Put sets or that callers pass to PutMeta, the same as
+// outbox's. Keys are stored as x-amz-meta-<key> headers.
 const (
 	// MetaSHA256 holds the lowercase hex sha256 of the object's content.
 	// Put always sets it. A caller that already knows the hash passes it
 	// in PutMeta's meta: Put then streams r without a first pass over it
 	// and fails, storing nothing, if the content does not match.
-	MetaSHA256 = "sha256"
+	MetaSHA256 = outbox.MetaSHA256
 	// MetaJob holds the id of the job that made the result; it fills the
 	// {job} placeholder of the key template.
-	MetaJob = "job"
+	MetaJob = outbox.MetaJob
 	// MetaTemplate holds the name and version of the template that made
 	// the result.
-	MetaTemplate = "template"
+	MetaTemplate = outbox.MetaTemplate
 	// MetaInputSHA256 holds the sha256 of the input file.
-	MetaInputSHA256 = "input-sha256"
+	MetaInputSHA256 = outbox.MetaInputSHA256
 	// MetaDate holds the job's date as YYYY-MM-DD; it fills the {date}
 	// placeholder of the key template.
-	MetaDate = "date"
+	MetaDate = outbox.MetaDate
 )
 
 // Defaults applied by New to zero fields of Config.
