@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,18 +10,22 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
+	"github.com/erpipe/erpipe/outbox/s3"
 )
 
 func transformCmd(g *globals) *cobra.Command {
 	var tmpl, out string
 	cmd := &cobra.Command{
-		Use:   "transform --template T [--out DIR] FILE...",
+		Use:   "transform --template T [--out DIR or s3://bucket/prefix] FILE...",
 		Short: "Run a template on files once, without a daemon",
 		Long: `Transform runs template T (a built-in name, a workspace template or a path to
-a template file) on each FILE and writes the results into --out (default: the
-current folder). It never overwrites a different result of the same name: the
-new one gets a " (2)" suffix. Rejected rows and errors are printed with the
+a template file) on each FILE and writes the results into --out: a folder
+(default: the current one), or s3://bucket/prefix for S3-compatible storage
+(add ?endpoint=https://host:port for a store other than AWS; credentials come
+from the standard AWS chain). It never overwrites a different result of the
+same name: in a folder the new one gets a " (2)" suffix; in S3 it fails. Rejected rows and errors are printed with the
 file, row, column and field they concern.
 
 Exit code 1 when a file failed or had rejected rows.`,
@@ -34,7 +39,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 			if err != nil {
 				return usage(err)
 			}
-			dest, err := folder.New(out, folder.PolicyRename)
+			dest, err := openOut(c.Context(), out)
 			if err != nil {
 				return usage(err)
 			}
@@ -88,11 +93,24 @@ Exit code 1 when a file failed or had rejected rows.`,
 		},
 	}
 	cmd.Flags().StringVarP(&tmpl, "template", "t", "", "template: a built-in name, a workspace template or a file")
-	cmd.Flags().StringVarP(&out, "out", "o", ".", "output folder")
+	cmd.Flags().StringVarP(&out, "out", "o", ".", "output folder, or s3://bucket/prefix")
 	return cmd
 }
 
-func putFile(c *cobra.Command, dest *folder.Folder, path string) (string, error) {
+// openOut opens the --out destination: a folder, or s3://bucket/prefix
+// (with ?endpoint=...&region=...&path_style=... for S3-compatible stores).
+func openOut(ctx context.Context, out string) (outbox.Destination, error) {
+	if strings.HasPrefix(out, "s3://") {
+		cfg, err := s3.ParseURL(out)
+		if err != nil {
+			return nil, err
+		}
+		return s3.New(ctx, cfg)
+	}
+	return folder.New(out, folder.PolicyRename)
+}
+
+func putFile(c *cobra.Command, dest outbox.Destination, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
