@@ -1,13 +1,32 @@
 // Package excel reads xlsx workbooks row by row with excelize's streaming
 // row iterator, so a large sheet is never loaded whole.
+//
+// One sheet is read: its header row names the columns, and each following
+// row that is not blank is a record. Positions are those Excel shows: Sheet
+// is the sheet name, Row the sheet's row number, Col the column (1 is A).
+//
+// Values are the raw cell values by default: numbers as stored (a date is
+// its serial number, 45321 for 2024-01-30; an amount is its exact stored
+// digits, never rounded by a number format), text as is, booleans as 1 or 0.
+// Options.Formatted gives the text Excel displays instead.
 package excel
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/erpipe/erpipe/formats"
 )
+
+// ErrEmpty means the sheet has no header: the header row is blank or the
+// sheet has no such row. Open returns it wrapped in a *formats.ParseError
+// that names the file, sheet and row; test for it with errors.Is.
+var ErrEmpty = errors.New("the file is empty")
 
 // Options configure a Reader. The zero value reads the first sheet with its
 // header in row 1.
@@ -23,16 +42,253 @@ type Options struct {
 }
 
 // Reader reads records from one sheet. Blank rows are skipped.
-type Reader struct{}
+//
+// The header is the header row with surrounding white space trimmed from
+// each name and empty names at its right end dropped; names may be empty or
+// repeated. A row shorter than the header is padded with "" to its length.
+// A value to the right of the header is an error (a *formats.ParseError;
+// Read may be called again to go on); blank cells there are ignored.
+//
+// A Reader holds the workbook open, with temporary files for large sheets:
+// Close it.
+type Reader struct {
+	f      *excelize.File
+	rows   *excelize.Rows
+	file   string
+	sheet  string
+	opts   []excelize.Options
+	header []string
+	row    int   // sheet row number of the row last read by the iterator
+	cur    int   // sheet row number of the last record
+	err    error // sticky: the iterator can't go on
+}
 
 var _ formats.Reader = (*Reader)(nil)
 
-// Open opens the workbook at path and reads the header row.
-func Open(path string, opts Options) (*Reader, error) { return nil, errors.New("TODO") }
+// Open opens the workbook at path and reads the header row. A file that is
+// not an xlsx workbook, a missing sheet or a blank header row give a
+// *formats.ParseError; a file that can't be opened at all gives the
+// *fs.PathError of os.Open.
+func Open(path string, opts Options) (r *Reader, err error) {
+	if opts.SheetIndex < 0 || opts.HeaderRow < 0 {
+		return nil, fmt.Errorf("excel: SheetIndex and HeaderRow must not be negative")
+	}
+	r = &Reader{file: opts.File, opts: []excelize.Options{{RawCellValue: !opts.Formatted}}}
+	defer func() {
+		if p := recover(); p != nil {
+			err = r.panicError(p)
+		}
+		if err != nil {
+			r.Close()
+			r = nil
+		}
+	}()
+	// An error from os.Open is about the file system; anything excelize
+	// reports after it is about the content.
+	fh, err := os.Open(path)
+	if err != nil {
+		return r, err
+	}
+	fh.Close()
+	r.f, err = excelize.OpenFile(path, r.opts[0])
+	if err != nil {
+		return r, r.openError(err)
+	}
+	if r.sheet, err = r.pickSheet(opts); err != nil {
+		return r, err
+	}
+	if r.rows, err = r.f.Rows(r.sheet); err != nil {
+		return r, r.parseError(0, 0, fmt.Errorf("can't read sheet %q: %v; save the workbook again as Excel Workbook (.xlsx)", r.sheet, err))
+	}
+	headerRow := max(opts.HeaderRow, 1)
+	for r.row < headerRow {
+		if !r.rows.Next() {
+			if err := r.rows.Error(); err != nil {
+				return r, r.parseError(r.row+1, 0, fmt.Errorf("can't read the row: %v", err))
+			}
+			what := "the sheet is empty"
+			if r.row > 0 {
+				what = fmt.Sprintf("the sheet ends at row %d", r.row)
+			}
+			return r, r.parseError(headerRow, 0, &hint{msg: fmt.Sprintf("%s, so it has no row %d for the header; "+
+				"put the column names in row %d or change the header row in the template", what, headerRow, headerRow), err: ErrEmpty})
+		}
+		r.row++
+	}
+	cols, err := r.rows.Columns(r.opts...)
+	if err != nil {
+		return r, r.parseError(r.row, 0, fmt.Errorf("can't read the header row: %v", err))
+	}
+	for i, name := range cols {
+		cols[i] = strings.TrimSpace(name)
+	}
+	for len(cols) > 0 && cols[len(cols)-1] == "" {
+		cols = cols[:len(cols)-1]
+	}
+	if len(cols) == 0 {
+		return r, r.parseError(r.row, 0, &hint{msg: fmt.Sprintf("the header row %d is blank; "+
+			"put the column names in row %d or change the header row in the template", r.row, r.row), err: ErrEmpty})
+	}
+	r.header = cols
+	r.cur = r.row
+	return r, nil
+}
 
-func (r *Reader) Header() []string              { return nil }
-func (r *Reader) Read() (formats.Record, error) { return formats.Record{}, io.EOF }
-func (r *Reader) FieldPos(i int) formats.Pos    { return formats.Pos{} }
+// hint is an error message for people that still unwraps to its cause.
+type hint struct {
+	msg string
+	err error
+}
 
-// Close releases the workbook and its temporary files.
-func (r *Reader) Close() error { return nil }
+func (h *hint) Error() string { return h.msg }
+func (h *hint) Unwrap() error { return h.err }
+
+// openError explains why excelize could not open the workbook.
+func (r *Reader) openError(err error) error {
+	if errors.Is(err, excelize.ErrWorkbookFileFormat) || errors.Is(err, excelize.ErrWorkbookPassword) {
+		return r.parseError(0, 0, fmt.Errorf("not a valid .xlsx workbook: %v (an old .xls file, or one protected "+
+			"with a password?); save it as Excel Workbook (.xlsx) without a password", err))
+	}
+	return r.parseError(0, 0, fmt.Errorf("not a valid .xlsx workbook: %v; save it as Excel Workbook (.xlsx)", err))
+}
+
+// pickSheet returns the name of the sheet to read.
+func (r *Reader) pickSheet(opts Options) (string, error) {
+	sheets := r.f.GetSheetList()
+	if len(sheets) == 0 {
+		return "", r.parseError(0, 0, errors.New("not a valid .xlsx workbook: it has no sheets; save it as Excel Workbook (.xlsx)"))
+	}
+	list := quoteList(sheets)
+	switch {
+	case opts.Sheet != "":
+		for _, s := range sheets {
+			if s == opts.Sheet {
+				return s, nil
+			}
+		}
+		for _, s := range sheets { // Excel itself ignores case in sheet names
+			if strings.EqualFold(s, opts.Sheet) {
+				return s, nil
+			}
+		}
+		return "", r.parseError(0, 0, fmt.Errorf("the workbook has no sheet %q; its sheets are %s; "+
+			"check the sheet name in the template", opts.Sheet, list))
+	case opts.SheetIndex > len(sheets):
+		return "", r.parseError(0, 0, fmt.Errorf("the workbook has no sheet number %d; its %d sheets are %s; "+
+			"check the sheet in the template", opts.SheetIndex, len(sheets), list))
+	case opts.SheetIndex > 0:
+		return sheets[opts.SheetIndex-1], nil
+	}
+	return sheets[0], nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (r *Reader) parseError(row, col int, err error) error {
+	return &formats.ParseError{Pos: formats.Pos{File: r.file, Sheet: r.sheet, Row: row, Col: col}, Err: err}
+}
+
+// panicError turns a panic inside excelize, which some corrupt workbooks
+// cause, into an error for people.
+func (r *Reader) panicError(p any) error {
+	return r.parseError(r.row, 0, fmt.Errorf("can't read the workbook (%v); "+
+		"open it in Excel and save it again as Excel Workbook (.xlsx)", p))
+}
+
+// Header returns the column names of the header row. The caller must not
+// modify the slice.
+func (r *Reader) Header() []string { return r.header }
+
+// Read returns the next row that is not blank, or io.EOF after the last
+// one.
+func (r *Reader) Read() (rec formats.Record, err error) {
+	if r.err != nil {
+		return formats.Record{}, r.err
+	}
+	if r.rows == nil {
+		return formats.Record{}, errors.New("excel: Read after Close")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = r.panicError(p)
+			rec, err = formats.Record{}, r.err
+		}
+	}()
+	for r.rows.Next() {
+		r.row++
+		cols, err := r.rows.Columns(r.opts...)
+		if err != nil {
+			return formats.Record{}, r.parseError(r.row, 0, fmt.Errorf("can't read the row: %v; "+
+				"open the workbook in Excel and save it again as Excel Workbook (.xlsx)", err))
+		}
+		if blank(cols) {
+			continue
+		}
+		r.cur = r.row
+		for j := len(r.header); j < len(cols); j++ {
+			if v := strings.TrimSpace(cols[j]); v != "" {
+				return formats.Record{}, r.parseError(r.row, j+1, fmt.Errorf("value %s in column %s but the header has no name there; "+
+					"add a header or delete the value", quoteShort(v), formats.ColumnName(j+1)))
+			}
+		}
+		fields := make([]string, len(r.header))
+		copy(fields, cols)
+		return formats.Record{Pos: formats.Pos{File: r.file, Sheet: r.sheet, Row: r.row}, Fields: fields}, nil
+	}
+	if err := r.rows.Error(); err != nil {
+		r.err = r.parseError(r.row+1, 0, fmt.Errorf("can't read the row: %v", err))
+		return formats.Record{}, r.err
+	}
+	return formats.Record{}, io.EOF
+}
+
+func blank(cols []string) bool {
+	for _, c := range cols {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// FieldPos returns the cell of field i of the record last returned by
+// Read: its sheet, row and column (i+1).
+func (r *Reader) FieldPos(i int) formats.Pos {
+	p := formats.Pos{File: r.file, Sheet: r.sheet, Row: r.cur}
+	if i >= 0 {
+		p.Col = i + 1
+	}
+	return p
+}
+
+// Close releases the workbook and its temporary files. It may be called
+// more than once.
+func (r *Reader) Close() error {
+	var err error
+	if r.rows != nil {
+		if cerr := r.rows.Close(); cerr != nil && !errors.Is(cerr, r.rows.Error()) {
+			err = cerr
+		}
+		r.rows = nil
+	}
+	if r.f != nil {
+		if cerr := r.f.Close(); err == nil {
+			err = cerr
+		}
+		r.f = nil
+	}
+	return err
+}

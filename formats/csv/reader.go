@@ -1,0 +1,242 @@
+package csv
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/erpipe/erpipe/formats"
+)
+
+// Options configure a Reader. The zero value reads comma-separated UTF-8
+// (BOM sniffed) with a header row.
+type Options struct {
+	File       string // name used in positions (base name of the input)
+	Comma      rune   // field delimiter; 0 means ','
+	LazyQuotes bool   // accept a quote inside an unquoted field
+	NoHeader   bool   // the first row is data; fields are named "1", "2", ...
+	// Encoding is "" to sniff the BOM (UTF-8 BOM, UTF-16 LE, UTF-16 BE,
+	// else UTF-8), or one of "utf-8", "utf-16le", "utf-16be", "windows-1252".
+	// Other names of the WHATWG Encoding Standard ("iso-8859-15", ...) are
+	// accepted too. Without a BOM, sniffing also recognises UTF-16 whose
+	// first two characters are ASCII.
+	Encoding string
+}
+
+// Reader reads records from delimited text. See formats.Reader.
+//
+// Lines that are empty, hold only spaces, or hold only delimiters and spaces
+// are skipped. Every other row must have as many values as the header (or,
+// with NoHeader, as the first row); a row that does not is reported as a
+// *formats.ParseError and the next Read continues with the following row.
+//
+// Header names may be empty or repeated; Header returns them as written,
+// trimmed of surrounding white space and of a byte order mark.
+//
+// Records returned by Read are the caller's to keep.
+type Reader struct {
+	cr        *csv.Reader
+	file      string
+	comma     rune
+	checkUTF8 bool // the bytes are not decoded, so they may be invalid UTF-8
+	noHeader  bool
+	header    []string
+	width     int      // values per record
+	pending   []string // with NoHeader, the first record, read by NewReader
+	row       int      // line where the last record starts
+	n         int      // number of fields of the last record; 0 after an error
+}
+
+var _ formats.Reader = (*Reader)(nil)
+
+// NewReader reads the header row (unless NoHeader, in which case it reads
+// the first row to count the fields) and returns a Reader. A file without
+// any row gives a *formats.ParseError wrapping ErrEmpty; invalid Options
+// give a plain error.
+func NewReader(r io.Reader, opts Options) (*Reader, error) {
+	comma := opts.Comma
+	if comma == 0 {
+		comma = ','
+	}
+	if !validDelim(comma) {
+		return nil, fmt.Errorf("csv: %q cannot be the delimiter", comma)
+	}
+	src, check, err := decode(bufio.NewReaderSize(r, 64<<10), opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(src)
+	cr.Comma = comma
+	cr.LazyQuotes = opts.LazyQuotes
+	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
+	// ReuseRecord is left off: encoding/csv then allocates one slice per
+	// record, which is the copy the caller may keep anyway.
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, checkUTF8: check, noHeader: opts.NoHeader}
+	first, err := rd.next()
+	if err == io.EOF {
+		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
+	}
+	if err != nil {
+		return nil, err
+	}
+	rd.width = len(first)
+	rd.header = make([]string, len(first))
+	for i, name := range first {
+		if opts.NoHeader {
+			rd.header[i] = strconv.Itoa(i + 1)
+		} else {
+			rd.header[i] = trimName(name)
+		}
+	}
+	if opts.NoHeader {
+		rd.pending = first
+	}
+	return rd, nil
+}
+
+// trimName trims a header name of white space and of a byte order mark
+// (left by an encoding that did not expect one).
+func trimName(s string) string {
+	s = strings.TrimSpace(s)
+	for _, bom := range []string{"\uFEFF", "\u00EF\u00BB\u00BF"} { // UTF-8 BOM, or its bytes read as Windows-1252
+		s = strings.TrimPrefix(s, bom)
+	}
+	return strings.TrimSpace(s)
+}
+
+// Header returns the field names: the header row, or "1", "2", ... with
+// NoHeader. The caller must not modify the slice.
+func (r *Reader) Header() []string { return r.header }
+
+// Read returns the next record, or io.EOF after the last one. Malformed
+// input gives a *formats.ParseError; Read may be called again after one to
+// continue with the next row.
+func (r *Reader) Read() (formats.Record, error) {
+	rec := r.pending
+	r.pending = nil
+	if rec == nil {
+		var err error
+		if rec, err = r.next(); err != nil {
+			return formats.Record{}, err
+		}
+	}
+	pos := formats.Pos{File: r.file, Row: r.row}
+	if len(rec) != r.width {
+		return formats.Record{}, &formats.ParseError{Pos: pos, Err: r.countError(len(rec))}
+	}
+	return formats.Record{Pos: pos, Fields: rec}, nil
+}
+
+// FieldPos returns the position of field i of the record last returned by
+// Read: Row is the line the field starts on (a quoted value may span
+// lines), Col is i+1. For an i out of range, Row is the record's line.
+func (r *Reader) FieldPos(i int) formats.Pos {
+	if i < 0 {
+		return formats.Pos{File: r.file, Row: r.row}
+	}
+	p := formats.Pos{File: r.file, Row: r.row, Col: i + 1}
+	if i < r.n {
+		p.Row, _ = r.cr.FieldPos(i)
+	}
+	return p
+}
+
+// next reads the next row that is not blank.
+func (r *Reader) next() ([]string, error) {
+	for {
+		rec, err := r.cr.Read()
+		if err != nil {
+			r.n = 0
+			return nil, r.readError(err)
+		}
+		if blank(rec) {
+			continue
+		}
+		r.n = len(rec)
+		r.row, _ = r.cr.FieldPos(0)
+		if r.checkUTF8 {
+			for i, f := range rec {
+				if !utf8.ValidString(f) {
+					return nil, &formats.ParseError{Pos: r.FieldPos(i), Err: errNotUTF8}
+				}
+			}
+		}
+		return rec, nil
+	}
+}
+
+// blank reports whether a row holds nothing but white space.
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+var errNotUTF8 = errors.New("this value is not valid UTF-8, so the file is probably not UTF-8; " +
+	"save it as UTF-8 (CSV UTF-8 in Excel) or set encoding: in the template (for example windows-1252)")
+
+// hint is an error message for people that still unwraps to the sentinel
+// of encoding/csv it explains.
+type hint struct {
+	msg string
+	err error
+}
+
+func (h *hint) Error() string { return h.msg }
+func (h *hint) Unwrap() error { return h.err }
+
+func (r *Reader) countError(n int) error {
+	what := "the header has"
+	if r.noHeader {
+		what = "the first row has"
+	}
+	msg := fmt.Sprintf("row has %d values but %s %d columns; ", n, what, r.width)
+	if n > r.width {
+		msg += fmt.Sprintf("check for an unquoted delimiter (%q) in a value: put such values in quotes", r.comma)
+	} else {
+		msg += "check for a missing delimiter, or a line break in a value that is not in quotes"
+	}
+	return &hint{msg: msg, err: csv.ErrFieldCount}
+}
+
+// readError turns an error of encoding/csv into one that says what to fix.
+func (r *Reader) readError(err error) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		if err == io.EOF {
+			return err
+		}
+		return fmt.Errorf("csv: reading %s: %w", r.file, err)
+	}
+	pos := formats.Pos{File: r.file, Row: pe.StartLine}
+	var msg string
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		pos.Row = pe.Line
+		msg = `a value in this row contains a quote (") but does not start with one; ` +
+			`put the whole value in quotes and double the quote inside it (""), or turn on lazy quotes in the template`
+	case errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine:
+		msg = fmt.Sprintf(`a quoted value starts in this row but no closing quote followed by a delimiter or line end was found up to line %d; `+
+			`check the quotes in this row: a quote inside a value must be doubled ("")`, pe.Line)
+	case errors.Is(pe.Err, csv.ErrQuote):
+		pos.Row = pe.Line
+		msg = `a quoted value in this row is followed by more text before the delimiter; ` +
+			`check the quotes in this row: a quote inside a value must be doubled ("")`
+	default:
+		msg = pe.Err.Error()
+	}
+	return &formats.ParseError{Pos: pos, Err: &hint{msg: msg, err: pe.Err}}
+}
+
+// validDelim is encoding/csv's rule for a delimiter.
+func validDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}

@@ -1,0 +1,139 @@
+package csv
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/transform"
+)
+
+// WriterOptions configure a Writer. The zero value writes comma-separated
+// UTF-8 without BOM and with LF line ends.
+type WriterOptions struct {
+	Comma rune // 0 means ','
+	// Encoding is "utf-8" (default), "utf-8-bom" or "utf-16le" (with BOM).
+	Encoding string
+	CRLF     bool // end lines with \r\n
+}
+
+// Writer writes delimited text, quoting only where needed: a value is put in
+// double quotes (and its quotes doubled) when it contains the delimiter, a
+// quote, CR or LF, or starts or ends with white space. A record of one empty
+// value is written as "" so that it does not become a blank line. (The
+// Reader skips rows whose values are all blank, so a record of blank values
+// does not read back.)
+//
+// Output is buffered: call Close when done. Memory use does not depend on
+// how much is written.
+type Writer struct {
+	bw     *bufio.Writer
+	enc    io.WriteCloser // the encoder between bw and the destination, if any
+	comma  rune
+	eol    string
+	err    error // the first error
+	closed bool
+}
+
+// NewWriter returns a Writer to w. With a BOM-carrying encoding the BOM is
+// the first thing written, even if no record follows. Invalid options give
+// an error.
+func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
+	comma := opts.Comma
+	if comma == 0 {
+		comma = ','
+	}
+	if !validDelim(comma) {
+		return nil, fmt.Errorf("csv: %q cannot be the delimiter", comma)
+	}
+	enc, bom, err := encoder(opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	wr := &Writer{comma: comma, eol: "\n"}
+	if opts.CRLF {
+		wr.eol = "\r\n"
+	}
+	if enc != nil {
+		wr.enc = transform.NewWriter(w, enc.NewEncoder())
+		w = wr.enc
+	}
+	wr.bw = bufio.NewWriterSize(w, 64<<10)
+	wr.bw.WriteString(bom)
+	return wr, nil
+}
+
+// Write writes one record. It returns the first error seen by the Writer,
+// now or in an earlier Write; errors may also surface only at Close.
+func (w *Writer) Write(record []string) error {
+	if w.closed {
+		return errClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if len(record) == 1 && record[0] == "" {
+		w.bw.WriteString(`""`)
+	}
+	for i, field := range record {
+		if i > 0 {
+			w.bw.WriteRune(w.comma)
+		}
+		if !w.needsQuotes(field) {
+			w.bw.WriteString(field)
+			continue
+		}
+		w.bw.WriteByte('"')
+		for {
+			j := strings.IndexByte(field, '"')
+			if j < 0 {
+				break
+			}
+			w.bw.WriteString(field[:j+1])
+			w.bw.WriteByte('"')
+			field = field[j+1:]
+		}
+		w.bw.WriteString(field)
+		w.bw.WriteByte('"')
+	}
+	_, err := w.bw.WriteString(w.eol)
+	w.err = err
+	return err
+}
+
+func (w *Writer) needsQuotes(field string) bool {
+	if field == "" {
+		return false
+	}
+	if strings.ContainsAny(field, "\"\r\n") || strings.ContainsRune(field, w.comma) {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(field)
+	last, _ := utf8.DecodeLastRuneInString(field)
+	return unicode.IsSpace(first) || unicode.IsSpace(last)
+}
+
+// Close flushes buffered data and returns the first error seen. It does not
+// close the underlying writer. Calling Close again returns the same error.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	err := w.bw.Flush()
+	if w.enc != nil {
+		if cerr := w.enc.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+var errClosed = errors.New("csv: Write after Close")
