@@ -26,7 +26,9 @@ type Report struct {
 // writeReport writes <input>.error.txt (for people) and <input>.error.json
 // (for programs) beside the input's final place.
 func writeReport(job *Job, res *transform.Result, runErr error, inputPath string) error {
-	rep := Report{Job: job}
+	final := *job // the report is written just before the job takes its final status
+	final.Status = job.FinalStatus
+	rep := Report{Job: &final}
 	if runErr != nil {
 		rep.Error = runErr.Error()
 		var fe *transform.FieldError

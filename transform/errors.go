@@ -1,6 +1,11 @@
 package transform
 
 import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/erpipe/erpipe/formats"
 )
 
@@ -17,4 +22,166 @@ type FieldError struct {
 	Severity string      // "error" or "warning"
 	Err      error       // what is wrong
 	Hint     string      // what to fix, in plain words
+}
+
+// Severities of a FieldError.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Error renders the error on one line, for example
+//
+//	customers.csv: row 4 column 7 ("Credit limit"): field credit_limit: "12,5x" is not a decimal number. Fix: write the amount with a "." decimal separator, e.g. 1250.50
+//
+// A validation names its rule instead of the field, and a warning says so:
+//
+//	customers.csv: row 9: rule email-present (warning): The customer has no email address; invoices cannot be e-mailed.
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.String())
+	if e.Column != "" {
+		fmt.Fprintf(&b, " (%q)", e.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	switch {
+	case e.Rule != "":
+		b.WriteString("rule " + e.Rule)
+		if e.Severity == SeverityWarning {
+			b.WriteString(" (warning)")
+		}
+		b.WriteString(": ")
+	case e.Field != "":
+		b.WriteString("field " + e.Field + ": ")
+		if e.Severity == SeverityWarning {
+			b.WriteString("warning: ")
+		}
+	case e.Severity == SeverityWarning:
+		b.WriteString("warning: ")
+	}
+	b.WriteString(e.message())
+	if e.Hint != "" {
+		msg := strings.TrimRight(b.String(), ".")
+		b.Reset()
+		b.WriteString(msg)
+		b.WriteString(". Fix: ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+// message is the text of Err without a position the FieldError already
+// shows (a *formats.ParseError carries its own).
+func (e *FieldError) message() string {
+	if e.Err == nil {
+		return "invalid value"
+	}
+	if pe, ok := e.Err.(*formats.ParseError); ok && pe.Err != nil && pe.Pos == e.Pos {
+		return pe.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// FieldErrorJSON is the JSON form of a FieldError, as written to
+// <name>.error.json for programs: flat, with the cause as text and the full
+// one-line message in Message.
+type FieldErrorJSON struct {
+	File     string `json:"file,omitempty"`
+	Sheet    string `json:"sheet,omitempty"`
+	Row      int    `json:"row,omitempty"`
+	Col      int    `json:"col,omitempty"`
+	Column   string `json:"column,omitempty"`
+	Template string `json:"template,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Error    string `json:"error"`
+	Hint     string `json:"hint,omitempty"`
+	Message  string `json:"message"`
+}
+
+// JSON returns the JSON-friendly form of e.
+func (e *FieldError) JSON() FieldErrorJSON {
+	return FieldErrorJSON{
+		File:     e.Pos.File,
+		Sheet:    e.Pos.Sheet,
+		Row:      e.Pos.Row,
+		Col:      e.Pos.Col,
+		Column:   e.Column,
+		Template: e.Template,
+		Field:    e.Field,
+		Value:    e.Value,
+		Rule:     e.Rule,
+		Severity: e.Severity,
+		Error:    e.message(),
+		Hint:     e.Hint,
+		Message:  e.Error(),
+	}
+}
+
+// MarshalJSON encodes e as its FieldErrorJSON form.
+func (e *FieldError) MarshalJSON() ([]byte, error) { return json.Marshal(e.JSON()) }
+
+// PosError is a problem in a template file at a line and column (both
+// 1-based; 0 when unknown). It renders as "file:line:col: message", the
+// form editors and CI tools recognise.
+type PosError struct {
+	File string
+	Line int
+	Col  int
+	Msg  string
+}
+
+// Error renders the problem as "file:line:col: message", leaving out the
+// line or column when unknown.
+func (e *PosError) Error() string {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	default:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+}
+
+// TemplateErrors is every problem found in one template, in file order.
+// LoadFS returns it, not just the first problem, so a finance user can fix
+// them all in one pass.
+type TemplateErrors []*PosError
+
+// Error returns the problems one per line.
+func (es TemplateErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems, for errors.As.
+func (es TemplateErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// sorted returns es ordered by line and column, keeping the order of
+// problems reported at the same place.
+func (es TemplateErrors) sorted() TemplateErrors {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].Line != es[j].Line {
+			return es[i].Line < es[j].Line
+		}
+		return es[i].Col < es[j].Col
+	})
+	return es
 }

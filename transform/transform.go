@@ -1,15 +1,31 @@
 // Package transform loads templates (format configurations), compiles their
 // expressions and runs them: records from a formats.Reader become typed
 // fields, computed fields, validated rows and, finally, output files.
+//
+// A template is a YAML file; docs/templates.md is its reference. Loading
+// checks the whole file and compiles every expression, so a template that
+// loads can only fail at run time on data. All problems are reported
+// together, each as "file:line:col: message" (TemplateErrors).
+//
+// Expressions use github.com/expr-lang/expr, sandboxed (no builtins; only
+// the fields and the function library, see Functions). Values are nil
+// (blank), string, int64, decimal.Decimal, time.Time or bool. Amounts are
+// exact decimals: float literals are compiled to decimals and operators
+// never use floating point. Arithmetic with a blank value gives blank;
+// ordering comparisons (< <= > >=) with blank are false; blank == "" is
+// true.
 package transform
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 )
 
-// Template is a loaded, checked and compiled template.
+// Template is a loaded, checked and compiled template. It is safe for
+// concurrent use: each Run keeps its own state.
 type Template struct {
 	Name        string
 	Version     string
@@ -17,31 +33,116 @@ type Template struct {
 	Description string
 	Path        string // where it was loaded from, for messages
 	Hash        string // sha256 (hex) of the template file's bytes
+
+	input       inputSpec
+	lookups     map[string]map[string]string
+	model       []modelField
+	filter      *program
+	validations []validation
+	output      outputSpec
+	vars        map[string]any // every field name expressions may use
 }
 
-// LoadFS loads the template file at path in fsys (files it refers to, such
-// as lookup tables, are resolved beside it) and compiles it. Problems are
-// returned together as a TemplateErrors, each "file:line:col: message".
-func LoadFS(fsys fs.FS, path string) (*Template, error) { return nil, errors.New("TODO") }
-
-// Load loads a template from a file on disk. See LoadFS.
-func Load(path string) (*Template, error) { return nil, errors.New("TODO") }
-
-// Result is what one run of a template made.
-type Result struct {
-	Read     int           // records read
-	Written  int           // rows written (to the first output table)
-	Rejected int           // rows left out by error validations or bad values
-	Errors   []*FieldError // rejected rows' errors, the first 1000
-	Warnings []*FieldError // warnings, the first 1000
-	Outputs  []string      // paths of the files written in the output folder
+// Load loads a template from a file on disk. See LoadFS. Messages name
+// the file as path is given.
+func Load(path string) (*Template, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return load(os.DirFS(dir), base, path, data)
 }
 
-// Run reads the input file at inputPath, transforms it and writes the
-// outputs into outDir (which must exist). It returns an error, and no
-// outputs, when the file as a whole can't be used: unreadable, empty, or a
-// required column missing. Bad rows don't fail the run: they are counted in
-// Rejected and listed in Errors.
-func (t *Template) Run(ctx context.Context, inputPath, outDir string) (*Result, error) {
-	return nil, errors.New("TODO")
+// Validate checks the template at path in fsys without running it. It
+// returns the same problems as LoadFS.
+func Validate(fsys fs.FS, path string) error {
+	_, err := LoadFS(fsys, path)
+	return err
+}
+
+// InputFormats returns the input formats the template reads: "csv",
+// "xlsx", "xml". A template with format auto reads csv and xlsx, and xml
+// when it says which element repeats.
+func (t *Template) InputFormats() []string {
+	if t.input.format != FormatAuto {
+		return []string{t.input.format}
+	}
+	f := []string{FormatCSV, FormatXLSX}
+	if t.input.xmlRecord != "" {
+		f = append(f, FormatXML)
+	}
+	return f
+}
+
+// extensions maps file extensions to the formats auto picks.
+var extensions = map[string]string{".csv": FormatCSV, ".txt": FormatCSV, ".xlsx": FormatXLSX, ".xml": FormatXML}
+
+// InputFormat returns the format the template reads the named file with,
+// or an error, naming the extension and the accepted formats, when the
+// template can't read it.
+func (t *Template) InputFormat(name string) (string, error) {
+	if t.input.format != FormatAuto {
+		return t.input.format, nil
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	if f, ok := extensions[ext]; ok {
+		for _, accepted := range t.InputFormats() {
+			if f == accepted {
+				return f, nil
+			}
+		}
+	}
+	what := fmt.Sprintf("files ending in %q", ext)
+	if ext == "" {
+		what = "files without an extension"
+	}
+	return "", fmt.Errorf("template %s can't read %s; it reads %s", t.Name, what, t.acceptedFiles())
+}
+
+func (t *Template) acceptedFiles() string {
+	var parts []string
+	for _, f := range t.InputFormats() {
+		switch f {
+		case FormatCSV:
+			parts = append(parts, "CSV (.csv, .txt)")
+		case FormatXLSX:
+			parts = append(parts, "Excel (.xlsx)")
+		case FormatXML:
+			parts = append(parts, "XML (.xml)")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Outputs describes what the template writes, one line per output file,
+// e.g. "DMF package: Customers V3" or "CSV file".
+func (t *Template) Outputs() []string {
+	switch t.output.kind {
+	case "dmf":
+		names := make([]string, len(t.output.dmfEntities))
+		for i, e := range t.output.dmfEntities {
+			names[i] = e.entity.Name
+		}
+		return []string{"DMF package: " + strings.Join(names, ", ")}
+	case "csv":
+		return []string{"CSV file"}
+	}
+	return nil
+}
+
+// Fields returns the names of the template's input fields, then its model
+// fields, in template order.
+func (t *Template) Fields() []string {
+	var out []string
+	for _, f := range t.input.fields {
+		out = append(out, f.name)
+	}
+	for _, m := range t.model {
+		out = append(out, m.name)
+	}
+	return out
 }

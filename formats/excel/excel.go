@@ -149,14 +149,14 @@ func (r *Reader) openError(err error) error {
 		return r.parseError(0, 0, fmt.Errorf("not a valid .xlsx workbook: %v (an old .xls file, or one protected "+
 			"with a password?); save it as Excel Workbook (.xlsx) without a password", err))
 	}
-	return r.parseError(0, 0, fmt.Errorf("not a valid .xlsx workbook: %v; save it as Excel Workbook (.xlsx)", err))
+	return r.parseError(0, 0, fmt.Errorf("not a valid .xlsx workbook: %v", err))
 }
 
 // pickSheet returns the name of the sheet to read.
 func (r *Reader) pickSheet(opts Options) (string, error) {
 	sheets := r.f.GetSheetList()
 	if len(sheets) == 0 {
-		return "", r.parseError(0, 0, errors.New("not a valid .xlsx workbook: it has no sheets; save it as Excel Workbook (.xlsx)"))
+		return "", r.parseError(0, 0, errors.New("not a valid .xlsx workbook: it has no sheets"))
 	}
 	list := quoteList(sheets)
 	switch {

@@ -1,0 +1,341 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"github.com/shopspring/decimal"
+)
+
+// Expressions are compiled with expr-lang/expr, sandboxed: its builtins are
+// disabled, so an expression sees only the template's fields and the
+// function library. Because fields are typed only at run time (a blank cell
+// is nil), the operators are not left to expr: a patch rewrites every
+// arithmetic and comparison operator into a call of a function that
+// dispatches on the values (see values.go), float literals into exact
+// decimal constants, && || ! and the condition of IF and ?: into calls
+// that accept blank as false, and IF(c, a, b) into expr's lazy conditional,
+// so only the branch taken is evaluated.
+
+// opFuncs maps operators to the functions that implement them.
+var opFuncs = map[string]string{
+	"+": "__add", "-": "__sub", "*": "__mul", "/": "__div", "%": "__mod", "**": "__pow", "^": "__pow",
+	"==": "__eq", "!=": "__ne", "<": "__lt", "<=": "__le", ">": "__gt", ">=": "__ge",
+}
+
+// opOptions are the expr options every expression is compiled with.
+var opOptions = func() []expr.Option {
+	opts := []expr.Option{expr.DisableAllBuiltins(), expr.MaxNodes(10000)}
+	for _, op := range []string{"+", "-", "*", "/", "%", "**"} {
+		op := op
+		opts = append(opts, expr.Function(opFuncs[op], func(args ...any) (any, error) {
+			return arith(op, args[0], args[1])
+		}, new(func(any, any) any)))
+	}
+	opts = append(opts,
+		expr.Function("__eq", func(args ...any) (any, error) { return equal(args[0], args[1]) }, new(func(any, any) bool)),
+		expr.Function("__ne", func(args ...any) (any, error) {
+			eq, err := equal(args[0], args[1])
+			return !eq, err
+		}, new(func(any, any) bool)),
+		expr.Function("__neg", func(args ...any) (any, error) { return negate(args[0]) }, new(func(any) any)),
+		expr.Function("__not", func(args ...any) (any, error) {
+			b, err := truth(args[0])
+			return !b, err
+		}, new(func(any) bool)),
+		expr.Function("__bool", func(args ...any) (any, error) { return truth(args[0]) }, new(func(any) bool)),
+	)
+	for _, op := range []string{"<", "<=", ">", ">="} {
+		op := op
+		opts = append(opts, expr.Function(opFuncs[op], func(args ...any) (any, error) {
+			return order(op, args[0], args[1])
+		}, new(func(any, any) bool)))
+	}
+	for _, f := range registry {
+		if f.fn != nil {
+			opts = append(opts, expr.Function(f.Name, f.fn))
+		}
+	}
+	return opts
+}()
+
+// exprEnv is what an expression may refer to: names of fields, and the
+// lookup tables for LOOKUP.
+type exprEnv struct {
+	vars    map[string]any // names an expression may use (values are ignored)
+	lookups map[string]map[string]string
+	later   map[string]bool // model fields defined further down, for hints
+}
+
+// program is one compiled expression.
+type program struct {
+	src    string
+	prog   *vm.Program
+	idents []string // names the expression uses, in order of appearance
+}
+
+// exprProblem is a compile error at a 1-based line and 0-based column of
+// the expression text (line 0: unknown).
+type exprProblem struct {
+	line, col int
+	msg       string
+}
+
+// compileExpr compiles src. Problems are returned with their place in src.
+func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
+	if strings.TrimSpace(src) == "" {
+		return nil, []exprProblem{{msg: "the expression is empty"}}
+	}
+	p := &patcher{src: []rune(src), env: env}
+	opts := make([]expr.Option, 0, len(opOptions)+4)
+	opts = append(opts, expr.Env(env.vars))
+	opts = append(opts, opOptions...)
+	opts = append(opts, expr.Function("LOOKUP", lookupFunc(env.lookups)), expr.Patch(p))
+	prog, err := expr.Compile(src, opts...)
+	probs := p.problems
+	if err != nil {
+		probs = append(probs, p.translate(err))
+	}
+	if len(probs) > 0 {
+		return nil, dedupe(probs)
+	}
+	return &program{src: src, prog: prog, idents: p.idents}, nil
+}
+
+func dedupe(ps []exprProblem) []exprProblem {
+	seen := map[exprProblem]bool{}
+	out := ps[:0]
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// patcher rewrites the tree as described at the top of this file and
+// checks calls of the function library (argument counts, LOOKUP table
+// names).
+type patcher struct {
+	src      []rune
+	env      *exprEnv
+	problems []exprProblem
+	idents   []string
+}
+
+func (p *patcher) problem(loc file.Location, format string, args ...any) {
+	line, col := 1, 0
+	for i := 0; i < loc.From && i < len(p.src); i++ {
+		if p.src[i] == '\n' {
+			line++
+			col = 0
+		} else {
+			col++
+		}
+	}
+	p.problems = append(p.problems, exprProblem{line: line, col: col, msg: fmt.Sprintf(format, args...)})
+}
+
+func call(name string, loc file.Location, args ...ast.Node) ast.Node {
+	callee := &ast.IdentifierNode{Value: name}
+	callee.SetLocation(loc)
+	n := &ast.CallNode{Callee: callee, Arguments: args}
+	n.SetLocation(loc)
+	return n
+}
+
+func boolNode(b bool, loc file.Location) ast.Node {
+	n := &ast.BoolNode{Value: b}
+	n.SetLocation(loc)
+	return n
+}
+
+func conditional(cond, a, b ast.Node, loc file.Location) ast.Node {
+	n := &ast.ConditionalNode{Ternary: true, Cond: call("__bool", loc, cond), Exp1: a, Exp2: b}
+	n.SetLocation(loc)
+	return n
+}
+
+// Visit implements ast.Visitor.
+func (p *patcher) Visit(node *ast.Node) {
+	loc := (*node).Location()
+	switch n := (*node).(type) {
+	case *ast.FloatNode:
+		text := ""
+		if loc.From >= 0 && loc.To <= len(p.src) && loc.From < loc.To {
+			text = strings.ReplaceAll(string(p.src[loc.From:loc.To]), "_", "")
+		}
+		d, err := decimal.NewFromString(text)
+		if err != nil {
+			d = decimal.NewFromFloat(n.Value)
+		}
+		ast.Patch(node, &ast.ConstantNode{Value: d})
+	case *ast.IdentifierNode:
+		if strings.HasPrefix(n.Value, "$") {
+			p.problem(loc, "unknown name %q; name the field itself", n.Value)
+		}
+		if _, ok := p.env.vars[n.Value]; ok {
+			p.idents = append(p.idents, n.Value)
+		}
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "and":
+			*node = conditional(n.Left, call("__bool", loc, n.Right), boolNode(false, loc), loc)
+		case "||", "or":
+			*node = conditional(n.Left, boolNode(true, loc), call("__bool", loc, n.Right), loc)
+		default:
+			if fn, ok := opFuncs[n.Operator]; ok {
+				*node = call(fn, loc, n.Left, n.Right)
+			}
+		}
+	case *ast.UnaryNode:
+		switch n.Operator {
+		case "-":
+			*node = call("__neg", loc, n.Node)
+		case "!", "not":
+			*node = call("__not", loc, n.Node)
+		case "+":
+			*node = n.Node
+		}
+	case *ast.ConditionalNode:
+		n.Cond = call("__bool", n.Cond.Location(), n.Cond)
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		f := registryByName[id.Value]
+		if f == nil {
+			return
+		}
+		if len(n.Arguments) < f.MinArgs || f.MaxArgs >= 0 && len(n.Arguments) > f.MaxArgs {
+			p.problem(loc, "%s takes %s, not %d; write it as %s", f.Name, argCount(f), len(n.Arguments), f.Signature)
+			return
+		}
+		switch f.Name {
+		case "IF":
+			*node = conditional(n.Arguments[0], n.Arguments[1], n.Arguments[2], loc)
+		case "LOOKUP":
+			s, ok := n.Arguments[0].(*ast.StringNode)
+			if !ok {
+				p.problem(n.Arguments[0].Location(), `the first argument of LOOKUP must be the name of a lookup table in quotes, e.g. LOOKUP("payment_terms", code, "")`)
+				return
+			}
+			if _, ok := p.env.lookups[s.Value]; !ok {
+				p.problem(s.Location(), "unknown lookup table %q%s", s.Value, didYouMean(s.Value, mapKeys(p.env.lookups)))
+			}
+		}
+	}
+}
+
+func argCount(f *FunctionSpec) string {
+	switch {
+	case f.MaxArgs < 0:
+		return fmt.Sprintf("at least %d arguments", f.MinArgs)
+	case f.MinArgs == f.MaxArgs && f.MinArgs == 1:
+		return "1 argument"
+	case f.MinArgs == f.MaxArgs:
+		return fmt.Sprintf("%d arguments", f.MinArgs)
+	}
+	return fmt.Sprintf("%d to %d arguments", f.MinArgs, f.MaxArgs)
+}
+
+// translate turns an expr compile error into a problem with a message for
+// finance users.
+func (p *patcher) translate(err error) exprProblem {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return exprProblem{msg: err.Error()}
+	}
+	msg := fe.Message
+	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
+		msg = p.unknownName(name)
+	} else if _, field, ok := strings.Cut(msg, " has no field "); ok && strings.HasPrefix(msg, "type transform.fileName") {
+		msg = fmt.Sprintf("%q is not known; use input.name, input.ext, template.name or template.version", field)
+	} else if strings.HasPrefix(msg, "unexpected") {
+		msg = "syntax error: " + msg
+	}
+	return exprProblem{line: fe.Line, col: fe.Column, msg: msg}
+}
+
+func (p *patcher) unknownName(name string) string {
+	if p.env.later[name] {
+		return fmt.Sprintf("%q is a model field defined further down; model fields can only use the fields above them, so move it up", name)
+	}
+	if registryByName[strings.ToUpper(name)] != nil {
+		return fmt.Sprintf("unknown name %q (did you mean %q? functions are written in capitals)", name, strings.ToUpper(name))
+	}
+	cands := mapKeys(p.env.vars)
+	if name == strings.ToUpper(name) {
+		for _, f := range registry {
+			cands = append(cands, f.Name)
+		}
+	}
+	return fmt.Sprintf("unknown name %q%s", name, didYouMean(name, cands))
+}
+
+// mapKeys returns the keys of m, sorted.
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lookupFunc is LOOKUP(table, key, default) over tables.
+func lookupFunc(tables map[string]map[string]string) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		name, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("LOOKUP: the table name must be text")
+		}
+		t, ok := tables[name]
+		if !ok {
+			return nil, fmt.Errorf("LOOKUP: unknown lookup table %q", name)
+		}
+		if v, ok := t[textOf(args[1])]; ok {
+			return v, nil
+		}
+		if len(args) > 2 {
+			return normalize(args[2]), nil
+		}
+		return nil, nil
+	}
+}
+
+// evaluator runs programs; it reuses one VM and is not safe for
+// concurrent use.
+type evaluator struct {
+	vm vm.VM
+}
+
+// eval runs prog over env and returns its value, normalised to the value
+// types of the package. Run-time errors are returned without the
+// expression snippet expr adds.
+func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
+	out, err := e.vm.Run(prog.prog, env)
+	if err != nil {
+		return nil, runtimeError(err)
+	}
+	return normalize(out), nil
+}
+
+func runtimeError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		if fe.Prev != nil {
+			return fe.Prev
+		}
+		return errors.New(fe.Message)
+	}
+	return err
+}

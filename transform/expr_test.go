@@ -1,0 +1,215 @@
+package transform
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// exprVars are the fields the expression tests use.
+var exprVars = map[string]any{
+	"amount":  dec("19.99"),
+	"rate":    dec("0.25"),
+	"qty":     int64(3),
+	"blank":   nil,
+	"name":    "Acme",
+	"empty":   "",
+	"due":     time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC),
+	"flag":    true,
+	"limit":   dec("-5"),
+	"big":     int64(9223372036854775807),
+	"onefive": dec("1.50"),
+}
+
+func TestExpressions(t *testing.T) {
+	tests := []struct {
+		expr string
+		want string // display form of the result
+	}{
+		// Decimal exactness: float literals are decimals, never float64.
+		{"0.1 + 0.2 == 0.3", "true"},
+		{"0.1 + 0.2", "0.3"},
+		{"19.99 * 3", "59.97"},
+		{"amount * qty", "59.97"},
+		{"amount * 3 == 59.97", "true"},
+		{"amount * rate", "4.9975"},
+		{"amount + 1.5", "21.49"},
+		{"1.10 * 1.10", "1.2100"},
+		{"1 / 4", "0.25"},
+		{"10 / 4", "2.5"},
+		{"6 / 3", "2"},
+		{"10 / 3", "3.3333333333333333"},
+		{"7 % 3", "1"},
+		{"7.5 % 2", "1.5"},
+		{"2 ** 10", "1024"},
+		{"-amount", "-19.99"},
+		{"-qty", "-3"},
+		{"+qty", "3"},
+		{"1_000.50 + 0", "1000.50"},
+		{"0.000000000000000000001 * 1000", "0.000000000000000001000"},
+		{"123456789012345678.25 + 0.5", "123456789012345678.75"},
+		{"big + 1", "9223372036854775808"},
+		{"big * 2", "18446744073709551614"},
+		{"qty + 1", "4"},
+		{"onefive == 1.5", "true"},
+		{"onefive == 1.50", "true"},
+		{"qty == 3.0", "true"},
+		{"qty < 3.5", "true"},
+		// Blank: arithmetic gives blank; ordering is false; == and != work.
+		{"blank + 1", "blank"},
+		{"blank * amount", "blank"},
+		{"-blank", "blank"},
+		{"blank >= 0", "false"},
+		{"blank < 0", "false"},
+		{"blank == nil", "true"},
+		{"blank != nil", "false"},
+		{"blank == 0", "false"},
+		{`blank == ""`, "true"},
+		{`empty == nil`, "true"},
+		{`blank != ""`, "false"},
+		{"limit == nil || limit >= 0", "false"},
+		{"blank == nil || blank >= 0", "true"},
+		{"amount == nil || amount >= 0", "true"},
+		// Text.
+		{`name + "-" + qty`, ""},
+		{`"ACC-" + name`, `"ACC-Acme"`},
+		{`"ACC-" + blank`, `"ACC-"`},
+		{`name == "Acme"`, "true"},
+		{`name < "B"`, "true"},
+		// Dates.
+		{`due == DATEVALUE("2026-01-31")`, "true"},
+		{`due < DATEVALUE("2026-02-01")`, "true"},
+		// Conditions: blank counts as false; only the branch taken runs.
+		{`blank && true`, "false"},
+		{`blank || flag`, "true"},
+		{`!blank`, "true"},
+		{`not flag`, "false"},
+		{`flag and qty > 2`, "true"},
+		{`IF(blank, 1, 2)`, "2"},
+		{`IF(qty > 0, 1, 1 / 0)`, "1"},
+		{`qty > 0 ? "pos" : 1 / 0`, `"pos"`},
+		{`IF(flag, IF(qty == 3, "three", "other"), "no")`, `"three"`},
+		{`blank ?? "default"`, `"default"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			got, err := evalString(t, tt.expr, exprVars)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("%s = %s, want an error", tt.expr, display(got))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tt.expr, err)
+			}
+			if display(got) != tt.want {
+				t.Errorf("%s = %s, want %s", tt.expr, display(got), tt.want)
+			}
+			if _, isFloat := got.(float64); isFloat {
+				t.Errorf("%s gave a float64", tt.expr)
+			}
+		})
+	}
+}
+
+func TestExpressionErrors(t *testing.T) {
+	tests := []struct {
+		expr string
+		want string
+	}{
+		{`name == 30`, `can't compare text "Acme" with number 30; put the number in quotes ("30") to compare text, or convert the text with VALUE(...)`},
+		{`name > 3`, `can't compare text "Acme" with number 3`},
+		{`name + qty`, `can't add text "Acme" and number 3; to join them as text use CONCAT(...) or TEXT(...)`},
+		{`name * 2`, `can't use text "Acme" in arithmetic`},
+		{`amount / 0`, `division by zero`},
+		{`qty % 0`, `division by zero`},
+		{`flag < true`, `can't order true/false values`},
+		{`due + 1`, `can't use date 2026-01-31 in arithmetic`},
+		{`IF(name, 1, 2)`, `expected a condition (true or false), got text "Acme"`},
+		{`name && flag`, `expected a condition`},
+		{`2 ** 0.5`, `must be a whole number`},
+		{`DATEFORMAT(name, "dd.MM.yyyy")`, `DATEFORMAT needs a date, not text "Acme"; convert text with DATEVALUE`},
+		{`ROUND(name, 2)`, `ROUND needs a number, not text "Acme"; convert text with VALUE(...)`},
+		{`LEFT(name, 1.5)`, `LEFT: the count must be a whole number, not number 1.5`},
+		{`DATEFORMAT(due, "DD")`, `"D" is not a date or time letter`},
+		{`NUMBERFORMAT(amount, "x")`, `number format "x" is not supported`},
+		{`MID(name, 0, 1)`, `MID: the start must be 1 or more`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			got, err := evalString(t, tt.expr, exprVars)
+			if err == nil {
+				t.Fatalf("%s = %s, want error %q", tt.expr, display(got), tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: error %q, want it to contain %q", tt.expr, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: error has several lines: %q", tt.expr, err)
+			}
+		})
+	}
+}
+
+func TestCompileProblems(t *testing.T) {
+	env := &exprEnv{vars: map[string]any{"payment_terms": nil, "amount": nil}, lookups: exampleLookups, later: map[string]bool{"total": true}}
+	tests := []struct {
+		expr      string
+		line, col int
+		msg       string
+	}{
+		{"paymentterms", 1, 0, `unknown name "paymentterms" (did you mean "payment_terms"?)`},
+		{"amount + total", 1, 9, `"total" is a model field defined further down`},
+		{"TRIMM(amount)", 1, 0, `unknown name "TRIMM" (did you mean "TRIM"?)`},
+		{`LOOKUP("nope", amount)`, 1, 7, `unknown lookup table "nope"`},
+		{"amount +\n  nope", 2, 2, `unknown name "nope"`},
+		{"now()", 1, 0, `unknown name "now"`},
+		{"len(amount)", 1, 0, `unknown name "len"`},
+		{"PADLEFT(amount)", 1, 0, `PADLEFT takes 2 to 3 arguments, not 1; write it as PADLEFT(text, length, character)`},
+		{"CONCAT()", 1, 0, `CONCAT takes at least 1 arguments, not 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			_, probs := compileExpr(tt.expr, env)
+			if len(probs) == 0 {
+				t.Fatal("compiled")
+			}
+			p := probs[0]
+			if p.line != tt.line || p.col != tt.col || !strings.Contains(p.msg, tt.msg) {
+				t.Errorf("problem %d:%d %q, want %d:%d %q", p.line, p.col, p.msg, tt.line, tt.col, tt.msg)
+			}
+		})
+	}
+}
+
+// TestSandbox checks that expressions reach nothing but the fields and
+// the function library.
+func TestSandbox(t *testing.T) {
+	for _, src := range []string{`now()`, `env("HOME")`, `$env`, `date("2026-01-01")`, `duration("1h")`, `toJSON(1)`} {
+		_, probs := compileExpr(src, &exprEnv{vars: map[string]any{}})
+		if len(probs) == 0 {
+			t.Errorf("%s compiles", src)
+		}
+	}
+}
+
+func BenchmarkEval(b *testing.B) {
+	env := &exprEnv{vars: map[string]any{"amount": nil, "rate": nil, "name": nil}}
+	prog, probs := compileExpr(`IF(amount >= 0, ROUND(amount * rate, 2), 0) + LEN(TRIM(name))`, env)
+	if probs != nil {
+		b.Fatal(probs)
+	}
+	vars := map[string]any{"amount": dec("1234.56"), "rate": dec("0.25"), "name": " Acme  Corp "}
+	var ev evaluator
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ev.eval(prog, vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

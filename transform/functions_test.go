@@ -1,0 +1,118 @@
+package transform
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// exampleLookups are the lookup tables the function examples may use.
+var exampleLookups = map[string]map[string]string{"payment_terms": {"30": "Net30", "60": "Net60"}}
+
+// evalString compiles and runs src over vars.
+func evalString(t testing.TB, src string, vars map[string]any) (any, error) {
+	t.Helper()
+	names := map[string]any{}
+	for k := range vars {
+		names[k] = nil
+	}
+	prog, probs := compileExpr(src, &exprEnv{vars: names, lookups: exampleLookups})
+	if len(probs) > 0 {
+		t.Fatalf("%s: does not compile: %+v", src, probs)
+	}
+	env := map[string]any{}
+	for k, v := range vars {
+		env[k] = v
+	}
+	var ev evaluator
+	return ev.eval(prog, env)
+}
+
+// TestFunctionExamples runs every example of the function library.
+func TestFunctionExamples(t *testing.T) {
+	for _, f := range Functions() {
+		if len(f.Examples) == 0 {
+			t.Errorf("%s has no examples", f.Name)
+		}
+		if f.Doc == "" || !strings.HasPrefix(f.Signature, f.Name+"(") {
+			t.Errorf("%s: doc %q, signature %q", f.Name, f.Doc, f.Signature)
+		}
+		for _, ex := range f.Examples {
+			t.Run(ex.Expr, func(t *testing.T) {
+				got, err := evalString(t, ex.Expr, nil)
+				if ex.Error != "" {
+					if err == nil || !strings.Contains(err.Error(), ex.Error) {
+						t.Errorf("%s: error %v, want one containing %q (result %s)", ex.Expr, err, ex.Error, display(got))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", ex.Expr, err)
+				}
+				if display(got) != ex.Result {
+					t.Errorf("%s = %s, want %s", ex.Expr, display(got), ex.Result)
+				}
+			})
+		}
+	}
+}
+
+// functionDocs renders the function reference of docs/templates.md from
+// the registry.
+func functionDocs() string {
+	categories := []struct{ key, title string }{
+		{"text", "Text"}, {"number", "Numbers"}, {"date", "Dates"}, {"logical", "Conditions"},
+		{"lookup", "Lookups"}, {"finance", "Finance"},
+	}
+	var b strings.Builder
+	for _, c := range categories {
+		fmt.Fprintf(&b, "\n### %s functions\n", c.title)
+		for _, f := range Functions() {
+			if f.Category != c.key {
+				continue
+			}
+			fmt.Fprintf(&b, "\n#### %s\n\n`%s`\n\n%s\n\n| expression | gives |\n|---|---|\n", f.Name, f.Signature, f.Doc)
+			for _, ex := range f.Examples {
+				res := "`" + ex.Result + "`"
+				if ex.Error != "" {
+					res = "an error: " + ex.Error
+				}
+				fmt.Fprintf(&b, "| `%s` | %s |\n", strings.ReplaceAll(ex.Expr, "|", "\\|"), strings.ReplaceAll(res, "|", "\\|"))
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestFunctionsDocumented checks that the function reference in
+// docs/templates.md is the one the registry gives; -update rewrites it.
+func TestFunctionsDocumented(t *testing.T) {
+	const path = "../docs/templates.md"
+	const start, end = "<!-- functions:start -->\n", "<!-- functions:end -->"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	i, j := strings.Index(doc, start), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no %q ... %q section", path, start, end)
+	}
+	want := functionDocs() + "\n"
+	if *update {
+		doc = doc[:i+len(start)] + want + doc[j:]
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got := doc[i+len(start) : j]; got != want {
+		t.Errorf("the function reference in %s is out of date; run go test ./transform -run FunctionsDocumented -update", path)
+	}
+	for _, f := range Functions() {
+		if !strings.Contains(doc, "`"+f.Signature+"`") {
+			t.Errorf("%s does not document %s", path, f.Signature)
+		}
+	}
+}

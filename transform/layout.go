@@ -1,0 +1,320 @@
+package transform
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// A dateLayout is a date or time layout written the way ER and .NET write
+// them ("dd.MM.yyyy", "yyyy-MM-dd HH:mm:ss"), compiled for parsing (a Go
+// layout) and for formatting (its tokens).
+type dateLayout struct {
+	src    string // as written in the template
+	tokens []layoutToken
+	parse  string // Go layout, lenient about leading zeros
+}
+
+type layoutToken struct {
+	kind string // "" for literal text, else the .NET specifier ("dd", "MMM", ...)
+	lit  string
+}
+
+// dateSpecifiers are the .NET custom date and time specifiers we support,
+// longest first within each letter, with the Go layout used to parse them.
+// Parsing is lenient: "dd" accepts "1" and "01".
+var dateSpecifiers = []struct{ spec, goParse string }{
+	{"yyyy", "2006"}, {"yy", "06"},
+	{"MMMM", "January"}, {"MMM", "Jan"}, {"MM", "1"}, {"M", "1"},
+	{"dddd", "Monday"}, {"ddd", "Mon"}, {"dd", "2"}, {"d", "2"},
+	{"HH", "15"}, {"H", "15"},
+	{"hh", "3"}, {"h", "3"},
+	{"mm", "4"}, {"m", "4"},
+	{"ss", "5"}, {"s", "5"},
+	{"fffffffff", "000000000"}, {"ffffff", "000000"}, {"fff", "000"}, {"ff", "00"}, {"f", "0"},
+	{"tt", "PM"},
+}
+
+// parseDateLayout compiles a .NET-style layout. Letters that are not
+// specifiers must be quoted ('T' and 'Z' may stand alone), so that a typo
+// such as "DD.MM.YYYY" is caught when the template is loaded.
+func parseDateLayout(s string) (*dateLayout, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("the layout is empty")
+	}
+	l := &dateLayout{src: s}
+	var goLayout strings.Builder
+	addLit := func(lit string) {
+		if n := len(l.tokens); n > 0 && l.tokens[n-1].kind == "" {
+			l.tokens[n-1].lit += lit
+		} else {
+			l.tokens = append(l.tokens, layoutToken{lit: lit})
+		}
+		goLayout.WriteString(lit)
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(s[i+1:], c)
+			if end < 0 {
+				return nil, fmt.Errorf("the quote at position %d of layout %q is not closed", i+1, s)
+			}
+			lit := s[i+1 : i+1+end]
+			if strings.ContainsAny(lit, "0123456789") {
+				return nil, fmt.Errorf("quoted text %q in layout %q holds digits, which can't be told apart from the date", lit, s)
+			}
+			addLit(lit)
+			i += end + 2
+			continue
+		case c == '\\' && i+1 < len(s):
+			addLit(s[i+1 : i+2])
+			i += 2
+			continue
+		case c == 'f' || c == 'F':
+			// Fractions of a second must follow the seconds and a "." or ",".
+			n := 0
+			for i+n < len(s) && (s[i+n] == 'f' || s[i+n] == 'F') {
+				n++
+			}
+			prev := goLayout.String()
+			if n > 9 || !(strings.HasSuffix(prev, "5.") || strings.HasSuffix(prev, "5,")) {
+				return nil, fmt.Errorf("fractions of a second (%q) in layout %q must follow the seconds and a dot, as in \"ss.fff\"", s[i:i+n], s)
+			}
+			digit := "0"
+			if c == 'F' {
+				digit = "9"
+			}
+			l.tokens = append(l.tokens, layoutToken{kind: strings.Repeat(string(c), n)})
+			goLayout.WriteString(strings.Repeat(digit, n))
+			i += n
+			continue
+		case isASCIILetter(c):
+			matched := false
+			for _, sp := range dateSpecifiers {
+				if strings.HasPrefix(s[i:], sp.spec) && sp.spec[0] != 'f' {
+					l.tokens = append(l.tokens, layoutToken{kind: sp.spec})
+					goLayout.WriteString(sp.goParse)
+					i += len(sp.spec)
+					matched = true
+					break
+				}
+			}
+			if matched {
+				continue
+			}
+			if c == 'T' || c == 'Z' {
+				addLit(string(c))
+				i++
+				continue
+			}
+			return nil, fmt.Errorf("layout %q: %q is not a date or time letter; use yyyy (year), MM (month), dd (day), HH (hour), mm (minutes), ss (seconds), and quote other text ('...')", s, string(c))
+		case c >= '0' && c <= '9':
+			return nil, fmt.Errorf("layout %q holds the digit %q, which can't be told apart from the date", s, string(c))
+		default:
+			addLit(string(c))
+			i++
+			continue
+		}
+	}
+	l.parse = goLayout.String()
+	return l, nil
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// hasTime reports whether the layout holds a time of day.
+func (l *dateLayout) hasTime() bool {
+	for _, t := range l.tokens {
+		switch t.kind {
+		case "HH", "H", "hh", "h", "mm", "m", "ss", "s":
+			return true
+		}
+	}
+	return false
+}
+
+// Parse parses s in UTC.
+func (l *dateLayout) Parse(s string) (time.Time, error) {
+	return time.ParseInLocation(l.parse, s, time.UTC)
+}
+
+// Format renders t with the layout.
+func (l *dateLayout) Format(t time.Time) string {
+	var b strings.Builder
+	for _, tok := range l.tokens {
+		switch tok.kind {
+		case "":
+			b.WriteString(tok.lit)
+		case "yyyy":
+			b.WriteString(pad(t.Year(), 4))
+		case "yy":
+			b.WriteString(pad(t.Year()%100, 2))
+		case "MMMM":
+			b.WriteString(t.Month().String())
+		case "MMM":
+			b.WriteString(t.Month().String()[:3])
+		case "MM":
+			b.WriteString(pad(int(t.Month()), 2))
+		case "M":
+			b.WriteString(strconv.Itoa(int(t.Month())))
+		case "dddd":
+			b.WriteString(t.Weekday().String())
+		case "ddd":
+			b.WriteString(t.Weekday().String()[:3])
+		case "dd":
+			b.WriteString(pad(t.Day(), 2))
+		case "d":
+			b.WriteString(strconv.Itoa(t.Day()))
+		case "HH":
+			b.WriteString(pad(t.Hour(), 2))
+		case "H":
+			b.WriteString(strconv.Itoa(t.Hour()))
+		case "hh", "h":
+			h := t.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			if tok.kind == "hh" {
+				b.WriteString(pad(h, 2))
+			} else {
+				b.WriteString(strconv.Itoa(h))
+			}
+		case "mm":
+			b.WriteString(pad(t.Minute(), 2))
+		case "m":
+			b.WriteString(strconv.Itoa(t.Minute()))
+		case "ss":
+			b.WriteString(pad(t.Second(), 2))
+		case "s":
+			b.WriteString(strconv.Itoa(t.Second()))
+		case "tt":
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		default: // fractions: f... or F...
+			frac := pad(t.Nanosecond(), 9)[:len(tok.kind)]
+			if tok.kind[0] == 'F' {
+				frac = strings.TrimRight(frac, "0")
+			}
+			b.WriteString(frac)
+		}
+	}
+	return b.String()
+}
+
+func pad(n, width int) string {
+	s := strconv.Itoa(n)
+	for len(s) < width {
+		s = "0" + s
+	}
+	return s
+}
+
+// exampleDate is the date used in hints: "write the date as dd.MM.yyyy, e.g. 31.01.2026".
+var exampleDate = time.Date(2026, 1, 31, 14, 30, 0, 0, time.UTC)
+
+// excelEpoch is day 0 of Excel's 1900 date system, as Excel counts after
+// its fictitious 29 February 1900.
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+
+// excelSerialTime converts an Excel serial date (1900 date system) such as
+// "45123" or "45123.5" to a time. It reports false for text that is not a
+// plausible serial number.
+func excelSerialTime(s string) (time.Time, bool) {
+	if s == "" || len(s) > 32 {
+		return time.Time{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+			return time.Time{}, false
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 1 || f >= 2958466 { // 2958466 is 10000-01-01
+		return time.Time{}, false
+	}
+	days := int64(f)
+	ms := int64((f-float64(days))*86400000 + 0.5)
+	if days < 60 {
+		// Before Excel's fictitious 1900-02-29 the count starts one day later.
+		days++
+	} else if days == 60 {
+		return time.Time{}, false // 1900-02-29 does not exist
+	}
+	t := excelEpoch.AddDate(0, 0, int(days)).Add(time.Duration(ms) * time.Millisecond)
+	return t, true
+}
+
+// numberFormat is a .NET-style custom numeric format such as "0.00",
+// "#,##0.00" or "0.##".
+type numberFormat struct {
+	minInt   int  // digits before the point, zero padded
+	minFrac  int  // decimals always shown
+	maxFrac  int  // decimals shown at most
+	grouping bool // thousands separators
+}
+
+func parseNumberFormat(f string) (numberFormat, error) {
+	var nf numberFormat
+	intPart, fracPart, hasPoint := strings.Cut(f, ".")
+	if f == "" || strings.Trim(intPart, "#0,") != "" || strings.Trim(fracPart, "#0") != "" {
+		return nf, fmt.Errorf("number format %q is not supported; write it with 0, # and an optional \",\" and \".\", e.g. \"#,##0.00\"", f)
+	}
+	nf.grouping = strings.Contains(intPart, ",")
+	nf.minInt = strings.Count(intPart, "0")
+	if hasPoint {
+		nf.minFrac = strings.Count(fracPart, "0")
+		nf.maxFrac = len(fracPart)
+		if i := strings.IndexByte(fracPart, '#'); i >= 0 && strings.Contains(fracPart[i:], "0") {
+			return nf, fmt.Errorf("number format %q: write the 0s before the #s after the point, e.g. \"0.00##\"", f)
+		}
+	}
+	return nf, nil
+}
+
+// format renders d rounded half away from zero, with decSep as decimal
+// separator and groupSep between thousands when the format groups.
+func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string {
+	d = d.Round(int32(nf.maxFrac))
+	neg := d.Sign() < 0
+	s := d.Abs().StringFixed(int32(nf.maxFrac))
+	ip, fp, _ := strings.Cut(s, ".")
+	for len(fp) > nf.minFrac && strings.HasSuffix(fp, "0") {
+		fp = fp[:len(fp)-1]
+	}
+	ip = strings.TrimLeft(ip, "0")
+	for len(ip) < nf.minInt {
+		ip = "0" + ip
+	}
+	if nf.grouping && len(ip) > 3 {
+		var b strings.Builder
+		first := len(ip) % 3
+		if first > 0 {
+			b.WriteString(ip[:first])
+		}
+		for i := first; i < len(ip); i += 3 {
+			if b.Len() > 0 {
+				b.WriteString(groupSep)
+			}
+			b.WriteString(ip[i : i+3])
+		}
+		ip = b.String()
+	}
+	out := ip
+	if fp != "" {
+		out += decSep + fp
+	}
+	if out == "" {
+		out = "0"
+	}
+	if neg && strings.Trim(out, "0.,"+decSep+groupSep) != "" {
+		out = "-" + out
+	}
+	return out
+}

@@ -1,0 +1,808 @@
+package transform
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/erpipe/erpipe/formats/csv"
+	"github.com/erpipe/erpipe/formats/dmf"
+)
+
+// Input formats.
+const (
+	FormatAuto = "auto"
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+	FormatXML  = "xml"
+)
+
+// inputSpec is the template's input section.
+type inputSpec struct {
+	format string
+
+	csvComma      rune
+	csvHeader     bool
+	csvEncoding   string
+	csvLazyQuotes bool
+
+	xlsxSheet        string
+	xlsxSheetIndex   int
+	xlsxHeaderRow    int
+	xlsxMissingSheet string // "first" or "error"
+
+	xmlRecord string
+
+	fields []*inputField
+}
+
+type modelField struct {
+	name  string
+	prog  *program
+	input int // index of the input field its first name comes from, or -1
+}
+
+type validation struct {
+	name     string
+	message  string
+	severity string
+	prog     *program
+	field    string // the first input or model field the condition names
+	input    int    // index of the input field it comes from, or -1
+}
+
+// outColumn is one output column and the expression that fills it.
+type outColumn struct {
+	name string
+	prog *program
+}
+
+type outputSpec struct {
+	fileName *program
+	kind     string // "csv" or "dmf"
+
+	csvComma    rune
+	csvEncoding string
+	csvCRLF     bool
+	csvHeader   bool
+	csvColumns  []outColumn
+
+	dmfGroup       string
+	dmfDescription string
+	dmfEntities    []dmfEntity
+}
+
+type dmfEntity struct {
+	entity  dmf.Entity
+	columns []outColumn
+}
+
+// fileNameInput and fileNameTemplate are what output.file_name sees as
+// input and template.
+type fileNameInput struct {
+	Name string `expr:"name"` // base name without extension
+	Ext  string `expr:"ext"`  // extension with its dot, e.g. ".csv"
+}
+
+type fileNameTemplate struct {
+	Name    string `expr:"name"`
+	Version string `expr:"version"`
+}
+
+var fieldNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reserved are words of the expression language that can't name fields.
+var reserved = map[string]bool{
+	"in": true, "or": true, "and": true, "not": true, "matches": true, "contains": true, "startsWith": true,
+	"endsWith": true, "let": true, "if": true, "else": true, "nil": true, "true": true, "false": true,
+}
+
+// LoadFS loads the template file at path in fsys (files it refers to, such
+// as lookup tables, are resolved beside it) and compiles it. Problems are
+// returned together as a TemplateErrors, each "file:line:col: message".
+func LoadFS(fsys fs.FS, name string) (*Template, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return load(fsys, name, name, data)
+}
+
+// load parses and compiles a template; display is the path used in
+// messages.
+func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
+	sum := sha256.Sum256(data)
+	t := &Template{Path: display, Hash: hex.EncodeToString(sum[:])}
+	l := &loader{file: display}
+
+	var doc yaml.Node
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.errorAt(1, 1, "the template is empty")
+		} else {
+			line, msg := yamlErrorLine(err)
+			l.errorAt(line, 0, "%s", msg)
+		}
+		return nil, l.errs
+	}
+	root := resolve(&doc)
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = resolve(root.Content[0])
+	}
+	tl := &templateLoader{loader: l, t: t, fsys: fsys, dir: path.Dir(name)}
+	tl.load(root)
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	return t, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlErrorLine(err error) (int, string) {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, "YAML syntax error: " + m[2]
+	}
+	return 0, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+// templateLoader reads the sections of a template in the order their names
+// depend on each other: input fields, lookups, model, then the rest.
+type templateLoader struct {
+	*loader
+	t    *Template
+	fsys fs.FS
+	dir  string
+
+	env      *exprEnv
+	names    map[string]*yaml.Node // field names declared so far
+	tests    *yaml.Node
+	inputSet bool
+}
+
+func (tl *templateLoader) load(root *yaml.Node) {
+	t := tl.t
+	sections := map[string]*yaml.Node{}
+	keep := func(k, v *yaml.Node) { sections[k.Value] = v }
+	ok := tl.mapping(root, "the template", map[string]keyHandler{
+		"name":        keep,
+		"version":     keep,
+		"status":      keep,
+		"description": keep,
+		"input":       keep,
+		"lookups":     keep,
+		"model":       keep,
+		"filter":      keep,
+		"validations": keep,
+		"output":      keep,
+		"tests":       keep,
+	}, "name", "input", "output")
+	if !ok {
+		return
+	}
+	if n := sections["name"]; n != nil {
+		t.Name, _ = tl.nonEmpty(n, "name")
+	}
+	t.Version = "0"
+	if n := sections["version"]; n != nil {
+		t.Version, _ = tl.nonEmpty(n, "version")
+	}
+	t.Status = "draft"
+	if n := sections["status"]; n != nil {
+		t.Status, _ = tl.oneOf(n, "status", "draft", "completed")
+	}
+	if n := sections["description"]; n != nil {
+		t.Description, _ = tl.str(n, "description")
+	}
+	tl.tests = sections["tests"]
+
+	tl.env = &exprEnv{vars: map[string]any{}, lookups: map[string]map[string]string{}, later: map[string]bool{}}
+	tl.names = map[string]*yaml.Node{}
+	if n := sections["input"]; n != nil {
+		tl.loadInput(n)
+	}
+	if n := sections["lookups"]; n != nil {
+		tl.loadLookups(n)
+	}
+	t.lookups = tl.env.lookups
+	if n := sections["model"]; n != nil {
+		tl.loadModel(n)
+	}
+	if n := sections["filter"]; n != nil {
+		t.filter = tl.compile(n, "filter", tl.env)
+	}
+	if n := sections["validations"]; n != nil {
+		tl.loadValidations(n)
+	}
+	if n := sections["output"]; n != nil {
+		tl.loadOutput(n)
+	}
+	t.vars = tl.env.vars
+}
+
+// declare adds a field name, checking that it is usable in expressions
+// and unique.
+func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
+	switch {
+	case !fieldNameRE.MatchString(name):
+		tl.errorf(n, "%s name %q must start with a letter and hold only letters, digits and _ (e.g. credit_limit)", what, name)
+		return false
+	case reserved[name]:
+		tl.errorf(n, "%s name %q is a word of the expression language; choose another name", what, name)
+		return false
+	case registryByName[name] != nil:
+		tl.errorf(n, "%s name %q is the name of a function; choose another name", what, name)
+		return false
+	case tl.names[name] != nil:
+		tl.errorf(n, "%s name %q is already used on line %d", what, name, tl.names[name].Line)
+		return false
+	}
+	tl.names[name] = n
+	tl.env.vars[name] = nil
+	return true
+}
+
+// sourceOf returns the index of the input field that name is, or that
+// the model field name first refers to, or -1.
+func (tl *templateLoader) sourceOf(name string) int {
+	for i, f := range tl.t.input.fields {
+		if f.name == name {
+			return i
+		}
+	}
+	for _, m := range tl.t.model {
+		if m.name == name {
+			return m.input
+		}
+	}
+	return -1
+}
+
+// compile compiles the expression in node n; what names it in messages,
+// e.g. `model field "terms"`.
+func (tl *templateLoader) compile(n *yaml.Node, what string, env *exprEnv) *program {
+	src, ok := tl.str(n, what)
+	if !ok {
+		return nil
+	}
+	prog, probs := compileExpr(src, env)
+	for _, p := range probs {
+		line, col := exprPos(n, p.line, p.col)
+		tl.errorAt(line, col, "%s: %s", what, p.msg)
+	}
+	return prog
+}
+
+func (tl *templateLoader) loadInput(n *yaml.Node) {
+	in := &tl.t.input
+	in.format = FormatAuto
+	in.csvHeader = true
+	in.csvComma = ','
+	in.xlsxMissingSheet = "first"
+	var fieldsNode *yaml.Node
+	tl.mapping(n, "input", map[string]keyHandler{
+		"format": func(_, v *yaml.Node) {
+			in.format, _ = tl.oneOf(v, "input.format", FormatAuto, FormatCSV, FormatXLSX, FormatXML)
+		},
+		"csv": func(_, v *yaml.Node) {
+			tl.mapping(v, "input.csv", map[string]keyHandler{
+				"delimiter": func(_, v *yaml.Node) { in.csvComma = tl.delimiter(v, "input.csv.delimiter") },
+				"header": func(_, v *yaml.Node) {
+					in.csvHeader, _ = tl.boolean(v, "input.csv.header")
+				},
+				"encoding": func(_, v *yaml.Node) {
+					in.csvEncoding, _ = tl.oneOf(v, "input.csv.encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
+					if in.csvEncoding == "auto" {
+						in.csvEncoding = ""
+					}
+				},
+				"lazy_quotes": func(_, v *yaml.Node) { in.csvLazyQuotes, _ = tl.boolean(v, "input.csv.lazy_quotes") },
+			})
+		},
+		"xlsx": func(_, v *yaml.Node) {
+			tl.mapping(v, "input.xlsx", map[string]keyHandler{
+				"sheet":       func(_, v *yaml.Node) { in.xlsxSheet, _ = tl.nonEmpty(v, "input.xlsx.sheet") },
+				"sheet_index": func(_, v *yaml.Node) { in.xlsxSheetIndex, _ = tl.integer(v, "input.xlsx.sheet_index", 1, 10000) },
+				"header_row":  func(_, v *yaml.Node) { in.xlsxHeaderRow, _ = tl.integer(v, "input.xlsx.header_row", 1, 1048576) },
+				"missing_sheet": func(_, v *yaml.Node) {
+					in.xlsxMissingSheet, _ = tl.oneOf(v, "input.xlsx.missing_sheet", "first", "error")
+				},
+			})
+		},
+		"xml": func(_, v *yaml.Node) {
+			tl.mapping(v, "input.xml", map[string]keyHandler{
+				"record": func(_, v *yaml.Node) { in.xmlRecord, _ = tl.nonEmpty(v, "input.xml.record") },
+			}, "record")
+		},
+		"fields": func(_, v *yaml.Node) { fieldsNode = v },
+	}, "fields")
+	if in.format == FormatXML && in.xmlRecord == "" {
+		tl.errorf(n, "input: format xml needs xml.record, the path of the element that repeats, e.g. Document/Stmt/Ntry")
+	}
+	if fieldsNode == nil {
+		return
+	}
+	items := tl.list(fieldsNode, "input.fields")
+	if len(items) == 0 && resolve(fieldsNode).Kind == yaml.SequenceNode {
+		tl.errorf(fieldsNode, "input.fields is empty; list the columns to read")
+	}
+	for _, it := range items {
+		if f := tl.loadField(it); f != nil {
+			in.fields = append(in.fields, f)
+		}
+	}
+}
+
+func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
+	s, ok := tl.str(v, what)
+	if !ok {
+		return ','
+	}
+	switch strings.ToLower(s) {
+	case "tab", `\t`:
+		return '\t'
+	}
+	if utf8.RuneCountInString(s) != 1 || s == "\"" || s == "\r" || s == "\n" {
+		tl.errorf(v, `%s must be one character such as "," ";" "|" or "tab", not %q`, what, s)
+		return ','
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
+}
+
+func (tl *templateLoader) loadField(n *yaml.Node) *inputField {
+	f := &inputField{typ: TypeString, decSep: "."}
+	var nameNode, typeNode, layoutNode *yaml.Node
+	var trueVals, falseVals []string
+	ok := tl.mapping(n, "input field", map[string]keyHandler{
+		"name":   func(_, v *yaml.Node) { nameNode = v; f.name, _ = tl.nonEmpty(v, "field name") },
+		"column": func(_, v *yaml.Node) { f.column, _ = tl.nonEmpty(v, "column") },
+		"type": func(_, v *yaml.Node) {
+			typeNode = v
+			f.typ, _ = tl.oneOf(v, "type", fieldTypes...)
+		},
+		"layout": func(_, v *yaml.Node) {
+			layoutNode = v
+			srcs, ok := tl.strList(v, "layout")
+			if !ok {
+				return
+			}
+			for _, s := range srcs {
+				l, err := parseDateLayout(s)
+				if err != nil {
+					tl.errorf(v, "%v", err)
+					continue
+				}
+				f.layouts = append(f.layouts, l)
+			}
+		},
+		"decimal_separator": func(_, v *yaml.Node) {
+			f.decSep, _ = tl.oneOf(v, "decimal_separator", ".", ",")
+		},
+		"thousands_separator": func(_, v *yaml.Node) {
+			f.thouSep, _ = tl.oneOf(v, "thousands_separator", " ", ".", ",", "'")
+		},
+		"true_values":  func(_, v *yaml.Node) { trueVals, _ = tl.strList(v, "true_values") },
+		"false_values": func(_, v *yaml.Node) { falseVals, _ = tl.strList(v, "false_values") },
+		"required":     func(_, v *yaml.Node) { f.required, _ = tl.boolean(v, "required") },
+		"default": func(_, v *yaml.Node) {
+			s, ok := tl.str(v, "default")
+			if ok {
+				f.def = &s
+			}
+		},
+	}, "name")
+	if !ok || f.name == "" {
+		return nil
+	}
+	if !tl.declare(nameNode, f.name, "field") {
+		return nil
+	}
+	if f.column == "" {
+		f.column = f.name
+	}
+	if f.typ == "" {
+		f.typ = TypeString
+	}
+	isTime := f.typ == TypeDate || f.typ == TypeDatetime
+	if layoutNode != nil && !isTime {
+		tl.errorf(layoutNode, "field %q: layout is only for date and datetime fields (the type is %s)", f.name, f.typ)
+	}
+	if isTime && layoutNode == nil {
+		defaults := defaultDateLayouts
+		if f.typ == TypeDatetime {
+			defaults = defaultDatetimeLayouts
+		}
+		for _, s := range defaults {
+			l, _ := parseDateLayout(s)
+			f.layouts = append(f.layouts, l)
+		}
+	}
+	if isTime && len(f.layouts) == 0 {
+		return nil // reported above
+	}
+	if f.decSep != "" && f.decSep == f.thouSep {
+		tl.errorf(n, "field %q: the decimal and thousands separators are both %q", f.name, f.decSep)
+	}
+	if f.typ == TypeBoolean {
+		if trueVals == nil {
+			trueVals = defaultTrueValues
+		}
+		if falseVals == nil {
+			falseVals = defaultFalseValues
+		}
+		f.trueList, f.falseList = trueVals, falseVals
+		f.trueSet, f.falseSet = map[string]bool{}, map[string]bool{}
+		for _, s := range trueVals {
+			f.trueSet[strings.ToLower(strings.TrimSpace(s))] = true
+		}
+		for _, s := range falseVals {
+			s = strings.ToLower(strings.TrimSpace(s))
+			if f.trueSet[s] {
+				tl.errorf(n, "field %q: %q is both a true and a false value", f.name, s)
+			}
+			f.falseSet[s] = true
+		}
+	} else if trueVals != nil || falseVals != nil {
+		tl.errorf(n, "field %q: true_values and false_values are only for boolean fields (the type is %s)", f.name, f.typ)
+	}
+	if f.def != nil && strings.TrimSpace(*f.def) != "" && typeNode != nil {
+		probe := *f
+		probe.def = nil
+		if _, err := probe.parse(*f.def, false); err != nil {
+			tl.errorf(n, "field %q: the default %q is not a valid %s value: %v", f.name, *f.def, f.typ, err)
+		}
+	}
+	f.setHint()
+	return f
+}
+
+func (tl *templateLoader) loadLookups(n *yaml.Node) {
+	keys, vals := tl.pairs(n, "lookups")
+	for i, k := range keys {
+		name, v := k.Value, vals[i]
+		if !fieldNameRE.MatchString(name) {
+			tl.errorf(k, "lookup table name %q must start with a letter and hold only letters, digits and _", name)
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			tl.errorf(v, "lookup table %q must be a mapping of codes (\"30\": Net30), or {file: codes.csv, key: Code, value: Name}", name)
+			continue
+		}
+		if isFileLookup(v) {
+			tl.env.lookups[name] = tl.loadLookupFile(name, v)
+			continue
+		}
+		table := map[string]string{}
+		codes, results := tl.pairs(v, fmt.Sprintf("lookup table %q", name))
+		for j, c := range codes {
+			r := results[j]
+			if r.Kind != yaml.ScalarNode {
+				tl.errorf(r, "lookup table %q: the value for %q must be a single value, not %s", name, c.Value, kindOf(r))
+				continue
+			}
+			table[c.Value] = r.Value
+			if r.Tag == "!!null" {
+				table[c.Value] = ""
+			}
+		}
+		tl.env.lookups[name] = table
+	}
+}
+
+func isFileLookup(n *yaml.Node) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "file" {
+			return true
+		}
+	}
+	return false
+}
+
+// loadLookupFile reads a lookup table from a CSV file beside the template.
+func (tl *templateLoader) loadLookupFile(name string, n *yaml.Node) map[string]string {
+	var file, key, value, encoding string
+	var fileNode *yaml.Node
+	comma := ','
+	tl.mapping(n, fmt.Sprintf("lookup table %q", name), map[string]keyHandler{
+		"file":      func(_, v *yaml.Node) { fileNode = v; file, _ = tl.nonEmpty(v, "file") },
+		"key":       func(_, v *yaml.Node) { key, _ = tl.nonEmpty(v, "key") },
+		"value":     func(_, v *yaml.Node) { value, _ = tl.nonEmpty(v, "value") },
+		"delimiter": func(_, v *yaml.Node) { comma = tl.delimiter(v, "delimiter") },
+		"encoding": func(_, v *yaml.Node) {
+			encoding, _ = tl.oneOf(v, "encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
+			if encoding == "auto" {
+				encoding = ""
+			}
+		},
+	}, "file", "key", "value")
+	if file == "" || key == "" || value == "" {
+		return nil
+	}
+	p := path.Join(tl.dir, file)
+	if path.IsAbs(file) || !fs.ValidPath(p) {
+		tl.errorf(fileNode, "lookup table %q: the file %q must be a path beside the template, such as codes.csv", name, file)
+		return nil
+	}
+	f, err := tl.fsys.Open(p)
+	if err != nil {
+		tl.errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, unwrapPathError(err))
+		return nil
+	}
+	defer f.Close()
+	r, err := csv.NewReader(f, csv.Options{File: path.Base(p), Comma: comma, Encoding: encoding})
+	if err != nil {
+		tl.errorf(fileNode, "lookup table %q: %v", name, err)
+		return nil
+	}
+	ki, vi := -1, -1
+	for i, h := range r.Header() {
+		h = strings.TrimSpace(h)
+		if ki < 0 && strings.EqualFold(h, key) {
+			ki = i
+		}
+		if vi < 0 && strings.EqualFold(h, value) {
+			vi = i
+		}
+	}
+	if ki < 0 || vi < 0 {
+		missing := key
+		if ki >= 0 {
+			missing = value
+		}
+		tl.errorf(fileNode, "lookup table %q: %s has no column %q; its columns are %s", name, file, missing, quoteList(r.Header()))
+		return nil
+	}
+	table := map[string]string{}
+	firstRow := map[string]int{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tl.errorf(fileNode, "lookup table %q: %v", name, err)
+			return nil
+		}
+		if ki >= len(rec.Fields) || vi >= len(rec.Fields) {
+			continue
+		}
+		k := rec.Fields[ki]
+		if row, dup := firstRow[k]; dup {
+			tl.errorf(fileNode, "lookup table %q: %s row %d: the key %q is already on row %d", name, file, rec.Pos.Row, k, row)
+			continue
+		}
+		firstRow[k] = rec.Pos.Row
+		table[k] = rec.Fields[vi]
+	}
+	return table
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func quoteList(ss []string) string {
+	if len(ss) == 0 {
+		return "(none)"
+	}
+	return strings.Join(quoteAll(ss), ", ")
+}
+
+func (tl *templateLoader) loadModel(n *yaml.Node) {
+	items := tl.list(n, "model")
+	type entry struct {
+		name     string
+		nameNode *yaml.Node
+		expr     *yaml.Node
+		item     *yaml.Node
+	}
+	var entries []entry
+	for _, it := range items {
+		var e entry
+		e.item = it
+		tl.mapping(it, "model field", map[string]keyHandler{
+			"name": func(_, v *yaml.Node) { e.nameNode = v; e.name, _ = tl.nonEmpty(v, "model field name") },
+			"expr": func(_, v *yaml.Node) { e.expr = v },
+		}, "name", "expr")
+		entries = append(entries, e)
+	}
+	for _, e := range entries {
+		if e.name != "" && fieldNameRE.MatchString(e.name) {
+			tl.env.later[e.name] = true
+		}
+	}
+	for _, e := range entries {
+		delete(tl.env.later, e.name)
+		if e.expr != nil && e.name != "" {
+			what := fmt.Sprintf("model field %q", e.name)
+			prog := tl.compile(e.expr, what, tl.env)
+			if prog != nil {
+				m := modelField{name: e.name, prog: prog, input: -1}
+				if len(prog.idents) > 0 {
+					m.input = tl.sourceOf(prog.idents[0])
+				}
+				tl.t.model = append(tl.t.model, m)
+			}
+		}
+		if e.name != "" {
+			tl.declare(e.nameNode, e.name, "model field")
+		}
+	}
+}
+
+func (tl *templateLoader) loadValidations(n *yaml.Node) {
+	seen := map[string]int{}
+	for _, it := range tl.list(n, "validations") {
+		v := validation{severity: SeverityError}
+		var cond *yaml.Node
+		ok := tl.mapping(it, "validation", map[string]keyHandler{
+			"name": func(k, val *yaml.Node) {
+				v.name, _ = tl.nonEmpty(val, "validation name")
+				if line, dup := seen[v.name]; dup && v.name != "" {
+					tl.errorf(val, "validation name %q is already used on line %d", v.name, line)
+				}
+				seen[v.name] = val.Line
+			},
+			"condition": func(_, val *yaml.Node) { cond = val },
+			"message":   func(_, val *yaml.Node) { v.message, _ = tl.nonEmpty(val, "message") },
+			"severity": func(_, val *yaml.Node) {
+				v.severity, _ = tl.oneOf(val, "severity", SeverityError, SeverityWarning)
+			},
+		}, "name", "condition", "message")
+		if !ok || cond == nil {
+			continue
+		}
+		v.prog = tl.compile(cond, fmt.Sprintf("validation %q", v.name), tl.env)
+		if v.prog == nil {
+			continue
+		}
+		v.input = -1
+		if len(v.prog.idents) > 0 {
+			v.field = v.prog.idents[0]
+			v.input = tl.sourceOf(v.field)
+		}
+		tl.t.validations = append(tl.t.validations, v)
+	}
+}
+
+func (tl *templateLoader) loadOutput(n *yaml.Node) {
+	out := &tl.t.output
+	var fileName, csvNode, dmfNode *yaml.Node
+	ok := tl.mapping(n, "output", map[string]keyHandler{
+		"file_name": func(_, v *yaml.Node) { fileName = v },
+		"csv":       func(_, v *yaml.Node) { csvNode = v },
+		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
+	})
+	if !ok {
+		return
+	}
+	switch {
+	case csvNode != nil && dmfNode != nil:
+		tl.errorf(dmfNode, "output: give either csv or dmf, not both")
+	case csvNode == nil && dmfNode == nil:
+		tl.errorf(n, "output: say what to write: csv (a delimited text file) or dmf (a DMF data package)")
+	case csvNode != nil:
+		out.kind = "csv"
+		tl.loadCSVOutput(csvNode)
+	default:
+		out.kind = "dmf"
+		tl.loadDMFOutput(dmfNode)
+	}
+	fnEnv := &exprEnv{vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}}
+	if fileName != nil {
+		out.fileName = tl.compile(fileName, "output.file_name", fnEnv)
+	} else {
+		ext := ".zip"
+		if out.kind == "csv" {
+			ext = ".csv"
+		}
+		out.fileName, _ = compileExpr(`input.name + "`+ext+`"`, fnEnv)
+	}
+}
+
+// columns reads an ordered mapping of output column → expression; what
+// names the mapping and label one column in messages.
+func (tl *templateLoader) columns(n *yaml.Node, what, label string, identifiers bool) []outColumn {
+	keys, vals := tl.pairs(n, what)
+	if len(keys) == 0 && resolve(n).Kind == yaml.MappingNode {
+		tl.errorf(n, "%s is empty; map each output column to an expression", what)
+	}
+	cols := make([]outColumn, 0, len(keys))
+	for i, k := range keys {
+		if identifiers && !fieldNameRE.MatchString(k.Value) {
+			tl.errorf(k, "%s: staging field name %q must be letters, digits and _ only, as D365 names them (e.g. CUSTOMERACCOUNT)", what, k.Value)
+		}
+		prog := tl.compile(vals[i], fmt.Sprintf("%s %q", label, k.Value), tl.env)
+		cols = append(cols, outColumn{name: k.Value, prog: prog})
+	}
+	return cols
+}
+
+func (tl *templateLoader) loadCSVOutput(n *yaml.Node) {
+	out := &tl.t.output
+	out.csvComma = ','
+	out.csvHeader = true
+	var cols *yaml.Node
+	tl.mapping(n, "output.csv", map[string]keyHandler{
+		"delimiter": func(_, v *yaml.Node) { out.csvComma = tl.delimiter(v, "output.csv.delimiter") },
+		"encoding": func(_, v *yaml.Node) {
+			out.csvEncoding, _ = tl.oneOf(v, "output.csv.encoding", "utf-8", "utf-8-bom", "utf-16le")
+		},
+		"crlf":    func(_, v *yaml.Node) { out.csvCRLF, _ = tl.boolean(v, "output.csv.crlf") },
+		"header":  func(_, v *yaml.Node) { out.csvHeader, _ = tl.boolean(v, "output.csv.header") },
+		"columns": func(_, v *yaml.Node) { cols = v },
+	}, "columns")
+	if cols != nil {
+		out.csvColumns = tl.columns(cols, "output.csv.columns", "output column", false)
+	}
+}
+
+var sourceFormats = []string{dmf.CSVUnicode, dmf.CSV, dmf.XMLElement, dmf.XMLAttribute, dmf.Excel}
+
+func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
+	out := &tl.t.output
+	var entities *yaml.Node
+	tl.mapping(n, "output.dmf", map[string]keyHandler{
+		"definition_group": func(_, v *yaml.Node) { out.dmfGroup, _ = tl.nonEmpty(v, "definition_group") },
+		"description":      func(_, v *yaml.Node) { out.dmfDescription, _ = tl.str(v, "description") },
+		"entities":         func(_, v *yaml.Node) { entities = v },
+	}, "entities")
+	if out.dmfGroup == "" {
+		out.dmfGroup = tl.t.Name
+	}
+	if entities == nil {
+		return
+	}
+	items := tl.list(entities, "output.dmf.entities")
+	if len(items) == 0 && resolve(entities).Kind == yaml.SequenceNode {
+		tl.errorf(entities, "output.dmf.entities is empty; list at least one entity")
+	}
+	names := map[string]int{}
+	for _, it := range items {
+		e := dmfEntity{entity: dmf.Entity{SourceFormat: dmf.CSVUnicode, ExecutionUnit: 1, Level: 1, Sequence: 1}}
+		var cols *yaml.Node
+		ok := tl.mapping(it, "entity", map[string]keyHandler{
+			"name": func(_, v *yaml.Node) {
+				e.entity.Name, _ = tl.nonEmpty(v, "entity name")
+				if line, dup := names[e.entity.Name]; dup {
+					tl.errorf(v, "entity %q is already in the package (line %d)", e.entity.Name, line)
+				}
+				names[e.entity.Name] = v.Line
+			},
+			"target": func(_, v *yaml.Node) { e.entity.Target, _ = tl.nonEmpty(v, "target") },
+			"source_format": func(_, v *yaml.Node) {
+				e.entity.SourceFormat, _ = tl.oneOf(v, "source_format", sourceFormats...)
+			},
+			"execution_unit": func(_, v *yaml.Node) { e.entity.ExecutionUnit, _ = tl.integer(v, "execution_unit", 1, 9999) },
+			"level":          func(_, v *yaml.Node) { e.entity.Level, _ = tl.integer(v, "level", 1, 9999) },
+			"sequence":       func(_, v *yaml.Node) { e.entity.Sequence, _ = tl.integer(v, "sequence", 1, 9999) },
+			"columns":        func(_, v *yaml.Node) { cols = v },
+		}, "name", "target", "columns")
+		if !ok || cols == nil {
+			continue
+		}
+		e.columns = tl.columns(cols, fmt.Sprintf("entity %q columns", e.entity.Name), fmt.Sprintf("entity %q column", e.entity.Name), true)
+		for _, c := range e.columns {
+			e.entity.Columns = append(e.entity.Columns, c.name)
+		}
+		out.dmfEntities = append(out.dmfEntities, e)
+	}
+}

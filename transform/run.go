@@ -1,0 +1,752 @@
+package transform
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/formats/csv"
+	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/formats/excel"
+	fxml "github.com/erpipe/erpipe/formats/xml"
+)
+
+// maxReported is how many errors, and how many warnings, a Result keeps.
+const maxReported = 1000
+
+// maxBadReads is how many unreadable records in a row end a run: past it
+// the file is not the kind of file the template expects.
+const maxBadReads = 100
+
+// Result is what one run of a template made.
+type Result struct {
+	Read     int           // records read
+	Written  int           // rows written (to the first output table)
+	Rejected int           // rows left out by error validations or bad values
+	Skipped  int           // rows left out by the template's filter
+	Errors   []*FieldError // rejected rows' errors, the first 1000
+	Warnings []*FieldError // warnings, the first 1000
+	Outputs  []string      // paths of the files written in the output folder
+}
+
+func (r *Result) addError(e *FieldError) {
+	if len(r.Errors) < maxReported {
+		r.Errors = append(r.Errors, e)
+	}
+}
+
+func (r *Result) addWarning(e *FieldError) {
+	if len(r.Warnings) < maxReported {
+		r.Warnings = append(r.Warnings, e)
+	}
+}
+
+// Run reads the input file at inputPath, transforms it and writes the
+// outputs into outDir (which must exist). It returns an error, and no
+// outputs, when the file as a whole can't be used: unreadable, empty, or a
+// required column missing; the error is a *FieldError whose Hint says what
+// to do. Bad rows don't fail the run: they are counted in Rejected and
+// listed in Errors. A file with a header and no rows is not an error: the
+// outputs hold no rows.
+//
+// Outputs are written under temporary names in outDir and renamed when
+// complete, so no one sees a partial file. When ctx is cancelled Run stops,
+// removes what it wrote and returns ctx.Err().
+func (t *Template) Run(ctx context.Context, inputPath, outDir string) (*Result, error) {
+	res := &Result{}
+	src, err := t.open(inputPath, res)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+
+	var modified time.Time
+	if st, err := os.Stat(inputPath); err == nil {
+		modified = st.ModTime()
+	}
+	outs, err := t.createOutputs(src.pos.File, outDir, modified)
+	if err != nil {
+		return nil, err
+	}
+	err = t.process(ctx, src, res, outs.write)
+	if err == nil {
+		err = outs.commit()
+	}
+	if err != nil {
+		outs.abort()
+		return nil, err
+	}
+	res.Outputs = outs.final
+	return res, nil
+}
+
+// PreviewRow is one output row of a preview, or the errors that left the
+// row out.
+type PreviewRow struct {
+	Pos    formats.Pos
+	Values [][]string    // per output table (csv: one; dmf: one per entity), in column order
+	Errors []*FieldError // why the row was left out; nil when written
+}
+
+// Preview shows what the template makes of the first rows of a file,
+// without writing anything: up to max records are read, and for each the
+// output rows or the errors are returned. Columns returns the headers of
+// the output tables. Warnings are in the Result.
+func (t *Template) Preview(ctx context.Context, inputPath string, max int) ([]PreviewRow, *Result, error) {
+	res := &Result{}
+	src, err := t.open(inputPath, res)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer src.close()
+	var rows []PreviewRow
+	lastErr := 0
+	stop := errors.New("enough rows")
+	err = t.process(ctx, src, res, func(pos formats.Pos, values [][]string) error {
+		for ; lastErr < len(res.Errors); lastErr++ {
+			// Rejected rows before this one.
+			e := res.Errors[lastErr]
+			if n := len(rows); n > 0 && rows[n-1].Values == nil && rows[n-1].Pos.Row == e.Pos.Row {
+				rows[n-1].Errors = append(rows[n-1].Errors, e)
+			} else {
+				rows = append(rows, PreviewRow{Pos: formats.Pos{File: e.Pos.File, Sheet: e.Pos.Sheet, Row: e.Pos.Row}, Errors: []*FieldError{e}})
+			}
+		}
+		if values != nil {
+			cp := make([][]string, len(values))
+			for i, v := range values {
+				cp[i] = append([]string(nil), v...)
+			}
+			rows = append(rows, PreviewRow{Pos: pos, Values: cp})
+		}
+		if res.Read >= max {
+			return stop
+		}
+		return nil
+	})
+	if err != nil && err != stop {
+		return nil, nil, err
+	}
+	return rows, res, nil
+}
+
+// Columns returns the column headers of each output table: the csv
+// columns, or each DMF entity's staging fields.
+func (t *Template) Columns() [][]string {
+	var out [][]string
+	for _, tb := range t.tables() {
+		names := make([]string, len(tb.columns))
+		for i, c := range tb.columns {
+			names[i] = c.name
+		}
+		out = append(out, names)
+	}
+	return out
+}
+
+type table struct {
+	columns []outColumn
+	render  func(any) string
+	check   func(string) error // nil: any text can be written
+}
+
+func (t *Template) tables() []table {
+	if t.output.kind == "csv" {
+		return []table{{columns: t.output.csvColumns, render: textOf}}
+	}
+	out := make([]table, len(t.output.dmfEntities))
+	for i, e := range t.output.dmfEntities {
+		format := e.entity.SourceFormat
+		out[i] = table{columns: e.columns, render: dmf.FormatValue, check: func(v string) error { return dmfValueOK(format, v) }}
+	}
+	return out
+}
+
+// source is an open input.
+type source struct {
+	r         formats.Reader
+	closers   []io.Closer
+	pos       formats.Pos // file (and sheet) for file-level messages; Row is the header row
+	fromExcel bool
+	idx       []int // column of each input field; -1 when missing
+}
+
+func (s *source) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i].Close()
+	}
+}
+
+// fileError is an error about the whole input file.
+func (t *Template) fileError(pos formats.Pos, err error, hint string) *FieldError {
+	var pe *formats.ParseError
+	if errors.As(err, &pe) && pe.Pos.File != "" {
+		pos = pe.Pos
+	}
+	return &FieldError{Pos: pos, Template: t.Name, Severity: SeverityError, Err: err, Hint: hint}
+}
+
+// open opens the input and binds the template's fields to its columns.
+func (t *Template) open(inputPath string, res *Result) (*source, error) {
+	base := filepath.Base(inputPath)
+	s := &source{pos: formats.Pos{File: base}}
+	format, err := t.InputFormat(base)
+	if err != nil {
+		return nil, t.fileError(s.pos, err, "drop a "+strings.Join(t.InputFormats(), " or ")+" file, or use a template made for this kind of file")
+	}
+	in := &t.input
+	switch format {
+	case FormatCSV:
+		f, err := os.Open(inputPath)
+		if err != nil {
+			return nil, t.fileError(s.pos, err, "check that the file exists and can be read")
+		}
+		s.closers = append(s.closers, f)
+		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
+			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding,
+		})
+		if err != nil {
+			s.close()
+			hint := "check that the file is a CSV file with a header row"
+			if errors.Is(err, csv.ErrEmpty) {
+				hint = "the file has nothing in it; export it again, with the header row"
+			}
+			return nil, t.fileError(s.pos, err, hint)
+		}
+		s.r = r
+		s.pos.Row = 1
+	case FormatXLSX:
+		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: in.xlsxHeaderRow}
+		sheets := workbookSheets(inputPath)
+		if in.xlsxSheet != "" && sheets != nil && !hasSheet(sheets, in.xlsxSheet) && in.xlsxMissingSheet == "first" {
+			opts.Sheet, opts.SheetIndex = "", 1
+			res.addWarning(&FieldError{Pos: s.pos, Template: t.Name, Severity: SeverityWarning,
+				Err:  fmt.Errorf("the workbook has no sheet %q, so its first sheet %q was read", in.xlsxSheet, sheets[0]),
+				Hint: fmt.Sprintf("name the sheet %q", in.xlsxSheet)})
+		}
+		r, err := excel.Open(inputPath, opts)
+		if err != nil {
+			hint := "open the file in Excel and save it as Excel Workbook (.xlsx)"
+			if errors.Is(err, excel.ErrEmpty) {
+				hint = "put the column headers in the header row of the sheet"
+			}
+			return nil, t.fileError(s.pos, err, hint)
+		}
+		s.closers = append(s.closers, r)
+		s.r = r
+		s.fromExcel = true
+		s.pos.Row = max(1, in.xlsxHeaderRow)
+		switch {
+		case opts.Sheet != "":
+			s.pos.Sheet = opts.Sheet
+			for _, name := range sheets {
+				if strings.EqualFold(name, opts.Sheet) {
+					s.pos.Sheet = name
+				}
+			}
+		case sheets != nil && max(1, opts.SheetIndex) <= len(sheets):
+			s.pos.Sheet = sheets[max(1, opts.SheetIndex)-1]
+		}
+	case FormatXML:
+		f, err := os.Open(inputPath)
+		if err != nil {
+			return nil, t.fileError(s.pos, err, "check that the file exists and can be read")
+		}
+		s.closers = append(s.closers, f)
+		paths := make([]string, len(in.fields))
+		for i, fd := range in.fields {
+			paths[i] = fd.column
+		}
+		r, err := fxml.NewReader(bufio.NewReaderSize(f, 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths})
+		if err != nil {
+			s.close()
+			return nil, t.fileError(s.pos, err, "check that the file is the XML document the template expects")
+		}
+		s.r = r
+		s.idx = make([]int, len(in.fields))
+		for i := range s.idx {
+			s.idx[i] = i
+		}
+		return s, nil
+	}
+	if err := t.bind(s); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func hasSheet(sheets []string, name string) bool {
+	for _, s := range sheets {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// workbookSheets returns the sheet names of an xlsx file from its
+// xl/workbook.xml, or nil when it can't tell (the excel reader then
+// reports what is wrong with the file).
+func workbookSheets(path string) []string {
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return nil
+	}
+	defer z.Close()
+	for _, f := range z.File {
+		if !strings.EqualFold(f.Name, "xl/workbook.xml") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil
+		}
+		defer rc.Close()
+		var wb struct {
+			Sheets []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"sheets>sheet"`
+		}
+		if err := xml.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(&wb); err != nil || len(wb.Sheets) == 0 {
+			return nil
+		}
+		names := make([]string, len(wb.Sheets))
+		for i, s := range wb.Sheets {
+			names[i] = s.Name
+		}
+		return names
+	}
+	return nil
+}
+
+// bind finds each input field's column in the header (ignoring case and
+// surrounding spaces). A missing required column is an error about the
+// file; a missing optional column reads as blank.
+func (t *Template) bind(s *source) error {
+	header := s.r.Header()
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		k := strings.ToLower(strings.TrimSpace(h))
+		if _, dup := cols[k]; !dup {
+			cols[k] = i
+		}
+	}
+	s.idx = make([]int, len(t.input.fields))
+	var missing []*inputField
+	for i, f := range t.input.fields {
+		j, ok := cols[strings.ToLower(strings.TrimSpace(f.column))]
+		if !ok {
+			j = -1
+			if f.required && f.def == nil {
+				missing = append(missing, f)
+			}
+		}
+		s.idx[i] = j
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	names := make([]string, len(missing))
+	for i, f := range missing {
+		names[i] = fmt.Sprintf("%q (field %s)", f.column, f.name)
+	}
+	what := "a column"
+	if len(missing) > 1 {
+		what = "the columns"
+	}
+	err := fmt.Errorf("the file has no %s %s, which the template %s requires", strings.TrimPrefix(what, "the "), strings.Join(names, ", "), t.Name)
+	if len(missing) == 1 {
+		err = fmt.Errorf("the file has no column %s, which the template %s requires", names[0], t.Name)
+	}
+	fe := t.fileError(s.pos, err, fmt.Sprintf("add %s to the header row or rename the column that holds it; the file's columns are %s", what, quoteList(header)))
+	fe.Column, fe.Field = missing[0].column, missing[0].name
+	return fe
+}
+
+// emitFunc receives each written row: its values per output table. It is
+// also called with nil values after a rejected row, so callers can keep
+// up with Result.Errors.
+type emitFunc func(pos formats.Pos, values [][]string) error
+
+// process runs the template over every record of src.
+func (t *Template) process(ctx context.Context, src *source, res *Result, emit emitFunc) error {
+	tables := t.tables()
+	values := make([][]string, len(tables))
+	for i, tb := range tables {
+		values[i] = make([]string, len(tb.columns))
+	}
+	fields := t.input.fields
+	env := make(map[string]any, len(t.vars))
+	var ev evaluator
+	var rowErrs []*FieldError
+	badReads := 0
+	var lastBad formats.Pos
+
+	reject := func(pos formats.Pos) error {
+		res.Rejected++
+		for _, e := range rowErrs {
+			res.addError(e)
+		}
+		return emit(pos, nil)
+	}
+
+	for n := 0; ; n++ {
+		if n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := src.r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var pe *formats.ParseError
+			if !errors.As(err, &pe) {
+				return t.fileError(src.pos, err, "check that the file is complete and can be read")
+			}
+			badReads++
+			if badReads > maxBadReads || (badReads > 1 && pe.Pos == lastBad) {
+				return t.fileError(pe.Pos, fmt.Errorf("stopped reading after %d rows that could not be read; the last: %w", badReads, pe.Err),
+					"check that the file is the kind of file the template expects, with its delimiter and encoding")
+			}
+			lastBad = pe.Pos
+			res.Read++
+			// The readers' messages say what to fix already.
+			rowErrs = append(rowErrs[:0], &FieldError{Pos: pe.Pos, Template: t.Name, Severity: SeverityError, Err: pe})
+			if err := reject(pe.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+		badReads = 0
+		res.Read++
+		rowErrs = rowErrs[:0]
+
+		// Typed input fields.
+		for i, f := range fields {
+			j := src.idx[i]
+			text := ""
+			if j >= 0 && j < len(rec.Fields) {
+				text = rec.Fields[j]
+			}
+			v, err := f.parse(text, src.fromExcel)
+			if err != nil {
+				rowErrs = append(rowErrs, t.valueError(src, rec, j, f, text, err))
+				v = nil
+			}
+			env[f.name] = v
+		}
+		if len(rowErrs) > 0 {
+			if err := reject(rec.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+
+		// Model.
+		failed := false
+		for _, m := range t.model {
+			v, err := ev.eval(m.prog, env)
+			if err != nil {
+				rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: SeverityError,
+					Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
+				failed = true
+				break
+			}
+			env[m.name] = v
+		}
+		if failed {
+			if err := reject(rec.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+
+		// Filter.
+		if t.filter != nil {
+			v, err := ev.eval(t.filter, env)
+			if err == nil {
+				var keep bool
+				keep, err = truth(v)
+				if err == nil && !keep {
+					res.Skipped++
+					continue
+				}
+			}
+			if err != nil {
+				rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityError,
+					Err: fmt.Errorf("filter: %w", err), Hint: "check the template's filter against this row's values"})
+				if err := reject(rec.Pos); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+
+		// Validations.
+		for i := range t.validations {
+			if e := t.validate(&ev, &t.validations[i], src, rec, env); e != nil {
+				if e.Severity == SeverityWarning {
+					res.addWarning(e)
+				} else {
+					rowErrs = append(rowErrs, e)
+				}
+			}
+		}
+		if len(rowErrs) > 0 {
+			if err := reject(rec.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+
+		// Output columns.
+		for ti, tb := range tables {
+			for ci, c := range tb.columns {
+				v, err := ev.eval(c.prog, env)
+				if err != nil {
+					rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
+						Err: err, Hint: "check the expression of output column " + c.name + " against this row's values"})
+					continue
+				}
+				text := tb.render(v)
+				if tb.check != nil {
+					if err := tb.check(text); err != nil {
+						rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
+							Value: text, Err: err, Hint: "remove the character from the input, or strip it in the template"})
+						continue
+					}
+				}
+				values[ti][ci] = text
+			}
+		}
+		if len(rowErrs) > 0 {
+			if err := reject(rec.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := emit(rec.Pos, values); err != nil {
+			return err
+		}
+		res.Written++
+	}
+}
+
+// dmfValueOK says whether text can go into a DMF data file of the given
+// source format. It mirrors the rules dmf.Writer.Write enforces, so that a
+// value it would refuse leaves out one row instead of ending the run.
+func dmfValueOK(format, v string) error {
+	if !utf8.ValidString(v) {
+		return errors.New("the value is not valid UTF-8")
+	}
+	switch format {
+	case dmf.XMLElement, dmf.XMLAttribute, dmf.Excel:
+		for _, r := range v {
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF || r >= 0xD800 && r <= 0xDFFF {
+				return fmt.Errorf("the value holds the control character %U, which %s files can't hold", r, format)
+			}
+		}
+		if format == dmf.Excel && utf8.RuneCountInString(v) > 32767/2 && len(utf16.Encode([]rune(v))) > 32767 {
+			return errors.New("the value is longer than an Excel cell holds (32,767 characters)")
+		}
+	}
+	return nil
+}
+
+// valueError describes a bad input value.
+func (t *Template) valueError(src *source, rec formats.Record, col int, f *inputField, text string, err error) *FieldError {
+	pos := rec.Pos
+	column := f.column
+	if col >= 0 {
+		pos = src.r.FieldPos(col)
+	}
+	fe := &FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.name, Value: text, Severity: SeverityError, Err: err}
+	var ve *valueError
+	switch {
+	case errors.As(err, &ve):
+		fe.Hint = ve.hint
+	case errors.Is(err, errRequired):
+		fe.Hint = fmt.Sprintf("fill in %q; the template requires it", f.column)
+	}
+	return fe
+}
+
+// validate runs one validation; it returns nil when the row passes.
+func (t *Template) validate(ev *evaluator, v *validation, src *source, rec formats.Record, env map[string]any) *FieldError {
+	out, err := ev.eval(v.prog, env)
+	var ok bool
+	if err == nil {
+		if ok, err = truth(out); err == nil && ok {
+			return nil
+		}
+	}
+	fe := &FieldError{Pos: rec.Pos, Template: t.Name, Rule: v.name, Severity: v.severity, Field: v.field}
+	if v.input >= 0 {
+		f := t.input.fields[v.input]
+		fe.Column = f.column
+		if j := src.idx[v.input]; j >= 0 {
+			fe.Pos = src.r.FieldPos(j)
+			if j < len(rec.Fields) {
+				fe.Value = rec.Fields[j]
+			}
+		}
+	}
+	if err == nil {
+		fe.Err = errors.New(v.message)
+		return fe
+	}
+	fe.Severity = SeverityError
+	fe.Err = fmt.Errorf("the condition could not be checked: %w", err)
+	fe.Hint = "check the condition of validation " + v.name + " against this row's values"
+	return fe
+}
+
+// outputs are the files a run writes, under temporary names until commit.
+type outputs struct {
+	tmp, final []string
+	files      []*os.File
+	bufs       []*bufio.Writer
+	csvw       *csv.Writer
+	dmfw       *dmf.Writer
+}
+
+// createOutputs opens the output file(s) in outDir. modified stamps the
+// entries of zip outputs: the input's modification time, so that running
+// the same input again makes the same bytes (a job resumed after a crash
+// then delivers an identical, idempotent result).
+func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (*outputs, error) {
+	ext := filepath.Ext(inputBase)
+	name := strings.TrimSuffix(inputBase, ext)
+	var ev evaluator
+	v, err := ev.eval(t.output.fileName, map[string]any{
+		"input":    fileNameInput{Name: name, Ext: ext},
+		"template": fileNameTemplate{Name: t.Name, Version: t.Version},
+	})
+	pos := formats.Pos{File: inputBase}
+	if err != nil {
+		return nil, t.fileError(pos, fmt.Errorf("output.file_name: %w", err), "check the template's output.file_name")
+	}
+	fileName := textOf(v)
+	if fileName == "" || fileName == "." || fileName == ".." || strings.ContainsAny(fileName, `/\`+"\x00") {
+		return nil, t.fileError(pos, fmt.Errorf("output.file_name gave %q, which is not a file name", fileName),
+			"make output.file_name give a plain file name such as input.name + \".zip\"")
+	}
+	o := &outputs{}
+	final := filepath.Join(outDir, fileName)
+	f, err := os.CreateTemp(outDir, "."+fileName+".*.partial")
+	if err != nil {
+		return nil, t.fileError(pos, fmt.Errorf("can't create the output: %w", err), "check that the output folder exists and can be written")
+	}
+	o.tmp, o.final, o.files = append(o.tmp, f.Name()), append(o.final, final), append(o.files, f)
+	bw := bufio.NewWriterSize(f, 64<<10)
+	o.bufs = append(o.bufs, bw)
+	switch t.output.kind {
+	case "csv":
+		out := &t.output
+		w, err := csv.NewWriter(bw, csv.WriterOptions{Comma: out.csvComma, Encoding: out.csvEncoding, CRLF: out.csvCRLF})
+		if err != nil {
+			o.abort()
+			return nil, err
+		}
+		o.csvw = w
+		if out.csvHeader {
+			names := make([]string, len(out.csvColumns))
+			for i, c := range out.csvColumns {
+				names[i] = c.name
+			}
+			if err := w.Write(names); err != nil {
+				o.abort()
+				return nil, err
+			}
+		}
+	case "dmf":
+		ents := make([]dmf.Entity, len(t.output.dmfEntities))
+		for i, e := range t.output.dmfEntities {
+			ents[i] = e.entity
+		}
+		w, err := dmf.NewWriter(bw, dmf.Options{DefinitionGroup: t.output.dmfGroup, Description: t.output.dmfDescription, Modified: modified}, ents)
+		if err != nil {
+			o.abort()
+			return nil, t.fileError(pos, err, "check the template's output.dmf section")
+		}
+		o.dmfw = w
+	}
+	return o, nil
+}
+
+func (o *outputs) write(pos formats.Pos, values [][]string) error {
+	if values == nil {
+		return nil
+	}
+	if o.csvw != nil {
+		return o.csvw.Write(values[0])
+	}
+	for i, v := range values {
+		if err := o.dmfw.Write(i, v); err != nil {
+			return &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+		}
+	}
+	return nil
+}
+
+// commit finishes the files and gives them their names.
+func (o *outputs) commit() error {
+	var err error
+	if o.csvw != nil {
+		err = o.csvw.Close()
+	}
+	if o.dmfw != nil {
+		err = o.dmfw.Close()
+	}
+	for i, f := range o.files {
+		if err == nil {
+			err = o.bufs[i].Flush()
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	o.files = nil
+	if err != nil {
+		return fmt.Errorf("writing the output: %w", err)
+	}
+	for i, tmp := range o.tmp {
+		if err := os.Rename(tmp, o.final[i]); err != nil {
+			return fmt.Errorf("writing the output: %w", err)
+		}
+		o.tmp[i] = ""
+	}
+	return nil
+}
+
+// abort removes what was written.
+func (o *outputs) abort() {
+	if o.dmfw != nil {
+		o.dmfw.Close() // releases its spool files
+	}
+	for _, f := range o.files {
+		f.Close()
+	}
+	for _, tmp := range o.tmp {
+		if tmp != "" {
+			os.Remove(tmp)
+		}
+	}
+}

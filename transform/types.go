@@ -1,0 +1,323 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Field types a template may give an input field.
+const (
+	TypeString   = "string"
+	TypeInteger  = "integer"
+	TypeDecimal  = "decimal"
+	TypeDate     = "date"
+	TypeDatetime = "datetime"
+	TypeBoolean  = "boolean"
+)
+
+var fieldTypes = []string{TypeString, TypeInteger, TypeDecimal, TypeDate, TypeDatetime, TypeBoolean}
+
+// Default layouts, as ER writes them.
+var (
+	defaultDateLayouts     = []string{"yyyy-MM-dd"}
+	defaultDatetimeLayouts = []string{"yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"}
+)
+
+// Default boolean words, matched without regard to case.
+var (
+	defaultTrueValues  = []string{"true", "yes", "y", "1", "ja", "j", "x"}
+	defaultFalseValues = []string{"false", "no", "n", "0", "nei", "nein"}
+)
+
+// inputField is one field of the input, as the template declares it.
+type inputField struct {
+	name      string
+	column    string
+	typ       string
+	layouts   []*dateLayout
+	decSep    string
+	thouSep   string
+	trueSet   map[string]bool
+	falseSet  map[string]bool
+	trueList  []string
+	falseList []string
+	required  bool
+	def       *string
+	hint      string // what to write instead of a bad value
+}
+
+// valueError is a bad value: what is wrong and how to fix it.
+type valueError struct {
+	msg  string
+	hint string
+}
+
+func (e *valueError) Error() string { return e.msg }
+
+var errRequired = errors.New("a value is required but the cell is blank")
+
+// parse turns the text of one cell into the field's typed value. Blank text
+// (after trimming) is nil, or the default when the field has one; a
+// required field without a value is errRequired. fromExcel says the text is
+// a raw Excel cell value, so dates may be serial numbers and numbers use
+// ".".
+func (f *inputField) parse(text string, fromExcel bool) (any, error) {
+	trimmed := strings.TrimSpace(text)
+	if trimmed == "" && f.def != nil {
+		text = *f.def
+		trimmed = strings.TrimSpace(text)
+	}
+	if trimmed == "" {
+		if f.required {
+			return nil, errRequired
+		}
+		return nil, nil
+	}
+	switch f.typ {
+	case TypeString:
+		return text, nil
+	case TypeInteger:
+		return f.parseInteger(trimmed, fromExcel)
+	case TypeDecimal:
+		return f.parseDecimal(trimmed, fromExcel)
+	case TypeDate, TypeDatetime:
+		return f.parseTime(trimmed, fromExcel)
+	case TypeBoolean:
+		l := strings.ToLower(trimmed)
+		if f.trueSet[l] {
+			return true, nil
+		}
+		if f.falseSet[l] {
+			return false, nil
+		}
+		return nil, &valueError{msg: fmt.Sprintf("%q is not a yes/no value", text), hint: f.hint}
+	}
+	return nil, fmt.Errorf("unknown type %q", f.typ)
+}
+
+func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
+	if fromExcel {
+		if d, ok := excelNumber(s); ok {
+			return d, nil
+		}
+	}
+	d, err := parseDecimalText(s, f.decSep, f.thouSep)
+	if err != nil {
+		if err.hint == "" {
+			err.hint = f.hint
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+func (f *inputField) parseInteger(s string, fromExcel bool) (any, error) {
+	var d decimal.Decimal
+	if x, ok := excelNumber(s); fromExcel && ok {
+		d = x
+	} else {
+		var verr *valueError
+		d, verr = parseDecimalText(s, ".", f.thouSep)
+		if verr != nil {
+			return nil, &valueError{msg: fmt.Sprintf("%q is not a whole number", s), hint: f.hint}
+		}
+	}
+	if !d.IsInteger() {
+		return nil, &valueError{msg: fmt.Sprintf("%q is not a whole number", s), hint: f.hint}
+	}
+	if !d.BigInt().IsInt64() {
+		return nil, &valueError{msg: fmt.Sprintf("%q is too large for a whole number", s), hint: "use type: decimal for very large numbers"}
+	}
+	return d.IntPart(), nil
+}
+
+func (f *inputField) parseTime(s string, fromExcel bool) (any, error) {
+	if fromExcel {
+		if t, ok := excelSerialTime(s); ok {
+			if f.typ == TypeDate {
+				t = t.Truncate(24 * time.Hour)
+			}
+			return t, nil
+		}
+	}
+	for _, l := range f.layouts {
+		if t, err := l.Parse(s); err == nil {
+			return t, nil
+		}
+	}
+	what := "date"
+	if f.typ == TypeDatetime {
+		what = "date and time"
+	}
+	return nil, &valueError{msg: fmt.Sprintf("%q is not a %s in the layout %s", s, what, layoutNames(f.layouts)), hint: f.hint}
+}
+
+func layoutNames(ls []*dateLayout) string {
+	names := make([]string, len(ls))
+	for i, l := range ls {
+		names[i] = l.src
+	}
+	return strings.Join(names, " or ")
+}
+
+// setHint computes the field's hint once, when the template is loaded.
+func (f *inputField) setHint() {
+	switch f.typ {
+	case TypeInteger:
+		f.hint = "write a whole number, e.g. 42"
+	case TypeDecimal:
+		ex := "1250.50"
+		if f.decSep == "," {
+			ex = "1250,50"
+		}
+		f.hint = fmt.Sprintf("write the amount with a %q decimal separator, e.g. %s", f.decSep, ex)
+	case TypeDate, TypeDatetime:
+		l := f.layouts[0]
+		f.hint = fmt.Sprintf("write the date as %s, e.g. %s", l.src, l.Format(exampleDate))
+	case TypeBoolean:
+		f.hint = "write " + strings.Join(quoteAll(f.trueList), ", ") + " for yes, or " +
+			strings.Join(quoteAll(f.falseList), ", ") + " for no"
+	}
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// parseDecimalText parses an amount written by people: an optional sign in
+// front or behind ("-12.50", "12.50-"), or parentheses ("(12.50)"), digits
+// with an optional thousands separator, and one decimal separator. It
+// never goes through floating point.
+func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *valueError) {
+	orig := s
+	bad := func(hint string) (decimal.Decimal, *valueError) {
+		return decimal.Decimal{}, &valueError{msg: fmt.Sprintf("%q is not a decimal number", orig), hint: hint}
+	}
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")"):
+		neg, s = true, strings.TrimSpace(s[1:len(s)-1])
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, strings.TrimSpace(s[1:])
+	case strings.HasPrefix(s, "+"):
+		s = strings.TrimSpace(s[1:])
+	case strings.HasSuffix(s, "-"):
+		neg, s = true, strings.TrimSpace(s[:len(s)-1])
+	}
+	if thouSep != "" {
+		s = strings.ReplaceAll(s, thouSep, "")
+		if thouSep == " " {
+			s = strings.NewReplacer("\u00a0", "", "\u202f", "").Replace(s)
+		}
+	}
+	digits, point := 0, false
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	if neg {
+		b.WriteByte('-')
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			b.WriteByte(s[i])
+			digits++
+			i++
+		case strings.HasPrefix(s[i:], decSep) && !point:
+			b.WriteByte('.')
+			point = true
+			i += len(decSep)
+		default:
+			return bad(decimalHintFor(orig, decSep, thouSep))
+		}
+	}
+	if digits == 0 {
+		return bad("")
+	}
+	d, err := decimal.NewFromString(b.String())
+	if err != nil {
+		return bad("")
+	}
+	return d, nil
+}
+
+// decimalHintFor guesses what went wrong with an amount.
+func decimalHintFor(s, decSep, thouSep string) string {
+	other := ","
+	if decSep == "," {
+		other = "."
+	}
+	if thouSep != other && strings.Count(s, other) == 1 && strings.Trim(strings.NewReplacer(other, "", "-", "", "+", "", " ", "").Replace(s), "0123456789") == "" {
+		if decSep == "." {
+			return `this looks like a decimal comma; set decimal_separator: "," in the template, or write the amount with "." as in 12.5`
+		}
+		return `this looks like a decimal point; set decimal_separator: "." in the template, or write the amount with "," as in 12,5`
+	}
+	if strings.ContainsAny(s, " \u00a0") && thouSep == "" {
+		return `remove the spaces, or set thousands_separator: " " in the template`
+	}
+	return ""
+}
+
+// excelNumber parses a raw Excel number ("1250.5", "1.5E-3"). Excel keeps
+// 15 significant digits, so longer binary noise ("0.30000000000000004") is
+// rounded off.
+func excelNumber(s string) (decimal.Decimal, bool) {
+	if s == "" || len(s) > 40 {
+		return decimal.Decimal{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == 'E' || c == 'e' || c == '+') {
+			return decimal.Decimal{}, false
+		}
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, false
+	}
+	return roundSignificant(d, 15), true
+}
+
+// roundSignificant rounds d to n significant digits; when it had more, the
+// trailing zeros rounding leaves after the point are dropped. A value with
+// n digits or fewer is returned as written, so a text cell "25000.00"
+// keeps its two decimals.
+func roundSignificant(d decimal.Decimal, n int) decimal.Decimal {
+	if d.IsZero() {
+		return d
+	}
+	digits := len(d.Coefficient().String())
+	if d.Sign() < 0 {
+		digits-- // the minus sign
+	}
+	// d = coefficient * 10^exp; significant digits beyond n are below
+	// 10^(exp + digits - n).
+	if digits > n {
+		places := -(d.Exponent() + int32(digits-n))
+		return trimZeros(d.Round(places))
+	}
+	return d
+}
+
+// trimZeros removes trailing zeros after the decimal point, which division
+// and Excel noise leave behind.
+func trimZeros(d decimal.Decimal) decimal.Decimal {
+	if d.Exponent() >= 0 {
+		return d
+	}
+	s := d.String() // String drops trailing zeros
+	out, err := decimal.NewFromString(s)
+	if err != nil {
+		return d
+	}
+	return out
+}

@@ -1,0 +1,369 @@
+package transform
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Values in expressions are one of: nil (blank), string, int64,
+// decimal.Decimal, time.Time, bool. Integer literals arrive as int and are
+// treated as int64. Operators never use floating point: float literals are
+// rewritten to decimals when an expression is compiled (see patcher).
+
+// divisionPlaces is how many decimals a division keeps when it does not
+// come out exact (10 / 3 = 3.3333333333333333).
+const divisionPlaces = 16
+
+// kindName names the type of v for messages.
+func kindName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "blank"
+	case string:
+		return "text"
+	case int, int64, int32, decimal.Decimal, float64:
+		return "number"
+	case time.Time:
+		return "date"
+	case bool:
+		return "true/false"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// show renders v for messages: text quoted, blank as "blank".
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "blank"
+	case string:
+		return strconv.Quote(x)
+	}
+	return textOf(v)
+}
+
+// textOf renders a value as text: decimals plain with the decimals they
+// have ("1250.50"), dates as yyyy-MM-dd (with " HH:mm:ss" when they have a
+// time), true/false, blank as "".
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case decimal.Decimal:
+		return plainDecimal(x)
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.Format("2006-01-02 15:04:05")
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case float64:
+		return plainDecimal(decimal.NewFromFloat(x))
+	}
+	return fmt.Sprint(v)
+}
+
+// plainDecimal renders d without exponent, keeping its decimals: 1250.50
+// stays "1250.50".
+func plainDecimal(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
+
+// number converts a numeric value. isInt reports an integer (int64) value.
+func number(v any) (d decimal.Decimal, i int64, isInt, ok bool) {
+	switch x := v.(type) {
+	case int:
+		return decimal.Decimal{}, int64(x), true, true
+	case int64:
+		return decimal.Decimal{}, x, true, true
+	case int32:
+		return decimal.Decimal{}, int64(x), true, true
+	case decimal.Decimal:
+		return x, 0, false, true
+	case float64:
+		return decimal.NewFromFloat(x), 0, false, true
+	}
+	return decimal.Decimal{}, 0, false, false
+}
+
+// toDecimal converts a number to a decimal.
+func toDecimal(v any) (decimal.Decimal, bool) {
+	d, i, isInt, ok := number(v)
+	if isInt {
+		return decimal.NewFromInt(i), true
+	}
+	return d, ok
+}
+
+// normalize maps the integer kinds to int64 and floats to decimal, so
+// callers see only the documented value types.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case float64:
+		return decimal.NewFromFloat(x)
+	}
+	return v
+}
+
+func opError(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// arith applies + - * / % to a and b. Blank (nil) in arithmetic gives
+// blank, except that + with text joins text and treats blank as "".
+func arith(op string, a, b any) (any, error) {
+	_, aStr := a.(string)
+	_, bStr := b.(string)
+	if op == "+" && (aStr || bStr) {
+		if (aStr || a == nil) && (bStr || b == nil) {
+			return textOf(a) + textOf(b), nil
+		}
+		return nil, opError("can't add %s %s and %s %s; to join them as text use CONCAT(...) or TEXT(...)", kindName(a), show(a), kindName(b), show(b))
+	}
+	if a == nil || b == nil {
+		if a != nil {
+			if _, _, _, ok := number(a); !ok {
+				return nil, opError("can't use %s %s in arithmetic", kindName(a), show(a))
+			}
+		}
+		if b != nil {
+			if _, _, _, ok := number(b); !ok {
+				return nil, opError("can't use %s %s in arithmetic", kindName(b), show(b))
+			}
+		}
+		return nil, nil
+	}
+	ad, ai, aInt, aok := number(a)
+	bd, bi, bInt, bok := number(b)
+	if !aok || !bok {
+		bad := a
+		if aok {
+			bad = b
+		}
+		return nil, opError("can't use %s %s in arithmetic (%s %s %s)", kindName(bad), show(bad), show(a), op, show(b))
+	}
+	if aInt && bInt {
+		switch op {
+		case "+":
+			if r := ai + bi; (r > ai) == (bi > 0) {
+				return r, nil
+			}
+		case "-":
+			if r := ai - bi; (r < ai) == (bi > 0) {
+				return r, nil
+			}
+		case "*":
+			if ai == 0 || bi == 0 {
+				return int64(0), nil
+			}
+			if r := ai * bi; r/bi == ai && !(ai == -1 && bi == math.MinInt64) && !(bi == -1 && ai == math.MinInt64) {
+				return r, nil
+			}
+		case "%":
+			if bi == 0 {
+				return nil, opError("division by zero (%d %% 0)", ai)
+			}
+			return ai % bi, nil
+		}
+		ad, bd = decimal.NewFromInt(ai), decimal.NewFromInt(bi)
+	} else {
+		if aInt {
+			ad = decimal.NewFromInt(ai)
+		}
+		if bInt {
+			bd = decimal.NewFromInt(bi)
+		}
+	}
+	switch op {
+	case "+":
+		return ad.Add(bd), nil
+	case "-":
+		return ad.Sub(bd), nil
+	case "*":
+		return ad.Mul(bd), nil
+	case "/":
+		if bd.IsZero() {
+			return nil, opError("division by zero (%s / 0)", plainDecimal(ad))
+		}
+		return trimZeros(ad.DivRound(bd, divisionPlaces)), nil
+	case "%":
+		if bd.IsZero() {
+			return nil, opError("division by zero (%s %% 0)", plainDecimal(ad))
+		}
+		return ad.Mod(bd), nil
+	case "**":
+		if !bd.IsInteger() || bd.Abs().GreaterThan(decimal.NewFromInt(1000)) {
+			return nil, opError("the power %s must be a whole number between -1000 and 1000", plainDecimal(bd))
+		}
+		if bd.Sign() < 0 {
+			if ad.IsZero() {
+				return nil, opError("division by zero (0 ** %s)", plainDecimal(bd))
+			}
+			return trimZeros(decimal.NewFromInt(1).DivRound(ad.Pow(bd.Neg()), divisionPlaces)), nil
+		}
+		return ad.Pow(bd), nil
+	}
+	return nil, opError("unknown operator %s", op)
+}
+
+// negate returns -v; blank stays blank.
+func negate(v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	d, i, isInt, ok := number(v)
+	if !ok {
+		return nil, opError("can't negate %s %s", kindName(v), show(v))
+	}
+	if isInt && i != math.MinInt64 {
+		return -i, nil
+	}
+	if isInt {
+		return decimal.NewFromInt(i).Neg(), nil
+	}
+	return d.Neg(), nil
+}
+
+// equal reports whether a and b are the same value. Blank equals blank and
+// the empty text; numbers compare by value (1.50 == 1.5); values of
+// different kinds are an error, because such a comparison is always a
+// mistake in the template.
+func equal(a, b any) (bool, error) {
+	if a == nil || b == nil {
+		if a == nil && b == nil {
+			return true, nil
+		}
+		other := a
+		if a == nil {
+			other = b
+		}
+		if s, ok := other.(string); ok {
+			return s == "", nil
+		}
+		return false, nil
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y, nil
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y, nil
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Equal(y), nil
+		}
+	default:
+		c, err := compare(a, b)
+		if err != nil {
+			return false, err
+		}
+		return c == 0, nil
+	}
+	return false, mismatch(a, b)
+}
+
+func mismatch(a, b any) error {
+	hint := ""
+	_, aStr := a.(string)
+	_, bStr := b.(string)
+	_, _, _, aNum := number(a)
+	_, _, _, bNum := number(b)
+	if aStr && bNum || bStr && aNum {
+		hint = `; put the number in quotes ("30") to compare text, or convert the text with VALUE(...)`
+	}
+	return opError("can't compare %s %s with %s %s%s", kindName(a), show(a), kindName(b), show(b), hint)
+}
+
+// compare orders two non-blank values of the same kind.
+func compare(a, b any) (int, error) {
+	ad, ai, aInt, aok := number(a)
+	bd, bi, bInt, bok := number(b)
+	if aok && bok {
+		if aInt && bInt {
+			switch {
+			case ai < bi:
+				return -1, nil
+			case ai > bi:
+				return 1, nil
+			}
+			return 0, nil
+		}
+		if aInt {
+			ad = decimal.NewFromInt(ai)
+		}
+		if bInt {
+			bd = decimal.NewFromInt(bi)
+		}
+		return ad.Cmp(bd), nil
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), nil
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Compare(y), nil
+		}
+	}
+	return 0, mismatch(a, b)
+}
+
+// order implements < <= > >=. A comparison with blank is false.
+func order(op string, a, b any) (bool, error) {
+	if a == nil || b == nil {
+		return false, nil
+	}
+	if _, ok := a.(bool); ok {
+		return false, opError("can't order true/false values with %s", op)
+	}
+	c, err := compare(a, b)
+	if err != nil {
+		return false, err
+	}
+	switch op {
+	case "<":
+		return c < 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	case ">=":
+		return c >= 0, nil
+	}
+	return false, opError("unknown operator %s", op)
+}
+
+// truth is a value used as a condition: true/false, blank counts as false.
+func truth(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case nil:
+		return false, nil
+	}
+	return false, opError("expected a condition (true or false), got %s %s", kindName(v), show(v))
+}
