@@ -38,6 +38,16 @@ type Result struct {
 	Errors   []*FieldError // rejected rows' errors, the first 1000
 	Warnings []*FieldError // warnings, the first 1000
 	Outputs  []string      // paths of the files written in the output folder
+
+	onReject func(pos formats.Pos, errs []*FieldError) // RunOptions.OnReject
+}
+
+// RunOptions are the options of RunWith.
+type RunOptions struct {
+	// OnReject, when set, is called for every rejected row, in input
+	// order, with the row's position and all its errors (Result.Errors
+	// keeps only the first ones). errs is only valid during the call.
+	OnReject func(pos formats.Pos, errs []*FieldError)
 }
 
 func (r *Result) addError(e *FieldError) {
@@ -64,7 +74,12 @@ func (r *Result) addWarning(e *FieldError) {
 // complete, so no one sees a partial file. When ctx is cancelled Run stops,
 // removes what it wrote and returns ctx.Err().
 func (t *Template) Run(ctx context.Context, inputPath, outDir string) (*Result, error) {
-	res := &Result{}
+	return t.RunWith(ctx, inputPath, outDir, RunOptions{})
+}
+
+// RunWith is Run with options.
+func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts RunOptions) (*Result, error) {
+	res := &Result{onReject: opts.OnReject}
 	src, err := t.open(inputPath, res)
 	if err != nil {
 		return nil, err
@@ -398,6 +413,9 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 		res.Rejected++
 		for _, e := range rowErrs {
 			res.addError(e)
+		}
+		if res.onReject != nil {
+			res.onReject(pos, rowErrs)
 		}
 		return emit(pos, nil)
 	}

@@ -1,0 +1,119 @@
+package transform_test
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform"
+)
+
+const rejectedInput = `Account,Name,Customer group,Currency,Country,Street,City,Postal code,Email,Phone,Credit limit,Payment terms
+OK-1,Good AS,10,EUR,NOR,Gate 1,Oslo,0150,a@b.example,1,100.00,30
+BAD-1,Bad AS,10,EUR,NOR,Gate 2,Oslo,0150,c@d.example,2,"12,5x",30
+OK-2,Fine AS,10,EUR,NOR,Gate 3,Oslo,0150,e@f.example,3,5.00,30
+BAD-2,Terms AS,10,EURO,NOR,Gate 4,Oslo,0150,g@h.example,4,1.00,90
+`
+
+// TestWriteRejected checks that the rejected rows come back as they were,
+// with what to fix, in the input's own format, and that the corrected file
+// reads like the original.
+func TestWriteRejected(t *testing.T) {
+	tmpl, err := transform.Load("../templates/customers-v3/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "customers.csv")
+	if err := os.WriteFile(in, []byte(rejectedInput), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[int]string{}
+	res, err := tmpl.RunWith(context.Background(), in, t.TempDir(), transform.RunOptions{
+		OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+			var msgs []string
+			for _, e := range errs {
+				msgs = append(msgs, e.Error())
+			}
+			rows[pos.Row] = strings.Join(msgs, "; ")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rejected != 2 || len(rows) != 2 {
+		t.Fatalf("rejected %d, OnReject saw %v", res.Rejected, rows)
+	}
+	out := filepath.Join(dir, tmpl.RejectedName("customers.csv"))
+	if filepath.Base(out) != "customers.csv.rejected.csv" {
+		t.Errorf("RejectedName = %s", filepath.Base(out))
+	}
+	if err := tmpl.WriteRejected(context.Background(), in, out, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("rejected file has %d rows, want header + 2: %q", len(got), got)
+	}
+	if h := got[0]; strings.TrimPrefix(h[0], "\ufeff") != "Account" || h[len(h)-1] != "erpipe error" {
+		t.Errorf("header %q", h)
+	}
+	if got[1][0] != "BAD-1" || got[1][10] != "12,5x" || !strings.Contains(got[1][12], "is not a decimal number") {
+		t.Errorf("first rejected row %q", got[1])
+	}
+	if got[2][0] != "BAD-2" || !strings.Contains(got[2][12], "currency") || !strings.Contains(got[2][12], "payment terms") {
+		t.Errorf("second rejected row %q; want both its errors", got[2])
+	}
+
+	// An XLSX input gives an XLSX file with the same sheet name.
+	wb := excelize.NewFile()
+	defer wb.Close()
+	if err := wb.SetSheetName("Sheet1", "Customers"); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := csv.NewReader(strings.NewReader(rejectedInput)).ReadAll()
+	for i, row := range r {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		vals := make([]any, len(row))
+		for j, v := range row {
+			vals[j] = v
+		}
+		if err := wb.SetSheetRow("Customers", cell, &vals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	xin := filepath.Join(dir, "customers.xlsx")
+	if err := wb.SaveAs(xin); err != nil {
+		t.Fatal(err)
+	}
+	xout := filepath.Join(dir, tmpl.RejectedName("customers.xlsx"))
+	if err := tmpl.WriteRejected(context.Background(), xin, xout, map[int]string{3: "fix the amount"}); err != nil {
+		t.Fatal(err)
+	}
+	xf, err := excelize.OpenFile(xout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xf.Close()
+	xrows, err := xf.GetRows("Customers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xrows) != 2 || xrows[1][0] != "BAD-1" || xrows[1][12] != "fix the amount" {
+		t.Errorf("xlsx rejected rows %q", xrows)
+	}
+}
