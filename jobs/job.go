@@ -58,8 +58,9 @@ type Job struct {
 	Rejected        int       `json:"rows_rejected"`
 	Warnings        int       `json:"warnings"`
 	Outputs         []Output  `json:"outputs,omitempty"`
-	Pending         []string  `json:"pending,omitempty"` // destinations still to acknowledge, with the last error
-	Errors          []string  `json:"errors,omitempty"`  // the first errors, for people
+	Pending         []string  `json:"pending,omitempty"`       // destinations still to acknowledge, with the last error
+	Errors          []string  `json:"errors,omitempty"`        // the first errors, for people
+	RejectedFile    string    `json:"rejected_file,omitempty"` // the rejected rows, beside the report
 	DuplicateOf     string    `json:"duplicate_of,omitempty"`
 	ClaimedPath     string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
 	FinalPath       string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/

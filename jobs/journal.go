@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(pipeline, input_sha256);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE TABLE IF NOT EXISTS allowances (
+	pipeline     TEXT NOT NULL,
+	input_sha256 TEXT NOT NULL,
+	created      TEXT NOT NULL
+);
 `
 
 // OpenJournal opens (creating if needed) the journal database at path.
@@ -169,4 +174,27 @@ func (j *Journal) query(ctx context.Context, q string, args ...any) ([]*Job, err
 		out = append(out, rec.Job)
 	}
 	return out, rows.Err()
+}
+
+// Allow lets content with the given sha256 be processed once more in
+// pipeline even though it was processed before: erpipe retry asks for it.
+func (j *Journal) Allow(ctx context.Context, pipeline, sha256 string) error {
+	_, err := j.db.ExecContext(ctx, `INSERT INTO allowances(pipeline, input_sha256, created) VALUES(?,?,?)`,
+		pipeline, sha256, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// TakeAllowance consumes one allowance made by Allow for the content, and
+// reports whether there was one.
+func (j *Journal) TakeAllowance(ctx context.Context, pipeline, sha256 string) (bool, error) {
+	res, err := j.db.ExecContext(ctx, `DELETE FROM allowances WHERE rowid = (SELECT rowid FROM allowances
+		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1)`, pipeline, sha256)
+	if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

@@ -11,10 +11,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
@@ -42,6 +44,8 @@ type Service struct {
 	RetryMin, RetryMax time.Duration
 	// Now is the clock (tests set it).
 	Now func() time.Time
+	// run runs a template; tests replace it to inject faults.
+	run func(t *transform.Template, ctx context.Context, in, out string, opts transform.RunOptions) (*transform.Result, error)
 }
 
 // NewService prepares a service for ws, creating its folders.
@@ -50,7 +54,8 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 		return nil, err
 	}
 	s := &Service{ws: ws, journal: journal, log: log, dests: map[string][]outbox.Destination{},
-		Grace: 30 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, Now: time.Now}
+		Grace: 30 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, Now: time.Now,
+		run: (*transform.Template).RunWith}
 	for _, p := range ws.Pipelines {
 		ds, err := destinations(ws, p)
 		if err != nil {
@@ -256,7 +261,13 @@ func (s *Service) Recover(ctx context.Context) error {
 
 func (s *Service) resume(ctx context.Context, job *Job) error {
 	_, claimedErr := os.Stat(job.ClaimedPath)
-	if job.FinalPath != "" && job.FinalStatus != "" && errors.Is(claimedErr, os.ErrNotExist) {
+	if job.FinalStatus != "" {
+		// The job had ended but its input was not filed away yet: finish
+		// the move; never process it again.
+		if claimedErr == nil {
+			s.log.Info("filing away the input of a job interrupted at its end", "job", job.ID)
+			return s.fileAway(ctx, job)
+		}
 		if _, err := os.Stat(job.FinalPath); err == nil {
 			job.Status, job.Finished = job.FinalStatus, s.Now()
 			os.Remove(filepath.Dir(job.ClaimedPath))
@@ -271,7 +282,6 @@ func (s *Service) resume(ctx context.Context, job *Job) error {
 		return s.journal.Put(ctx, job)
 	}
 	s.log.Info("resuming job interrupted by a stop or crash", "job", job.ID, "file", job.Input)
-	job.FinalPath, job.FinalStatus = "", ""
 	return s.process(ctx, job)
 }
 
@@ -287,7 +297,17 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	}
 	job.InputSHA256, job.InputSize = sum, size
 	s.dedupe.Lock()
-	prev, err := s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
+	var prev *Job
+	if !p.AllowDuplicates {
+		prev, err = s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
+		if err == nil && prev != nil {
+			var allowed bool
+			if allowed, err = s.journal.TakeAllowance(ctx, job.Pipeline, sum); allowed {
+				job.Errors = append(job.Errors, fmt.Sprintf("processed again on request (erpipe retry); the same content was job %s", prev.ID))
+				prev = nil
+			}
+		}
+	}
 	if err == nil {
 		err = s.journal.Put(ctx, job)
 	}
@@ -311,12 +331,28 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	}
 	defer os.RemoveAll(work)
 
-	res, runErr := t.Run(ctx, job.ClaimedPath, work)
+	rejected := map[int]string{} // row → what to fix, for the rejected-rows file
+	res, runErr := s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
+		OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+			msgs := make([]string, len(errs))
+			for i, e := range errs {
+				msgs[i] = e.Problem()
+			}
+			rejected[pos.Row] = strings.Join(msgs, "; ")
+		},
+	})
 	if runErr != nil && ctx.Err() != nil {
 		return fmt.Errorf("job %s interrupted; it resumes at the next start: %w", job.ID, runErr)
 	}
 	if res != nil {
 		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, len(res.Warnings)
+	}
+	if len(rejected) > 0 {
+		job.RejectedFile = t.RejectedName(job.Input)
+		if err := t.WriteRejected(ctx, job.ClaimedPath, filepath.Join(work, job.RejectedFile), rejected); err != nil {
+			s.log.Error("could not write the rejected rows", "job", job.ID, "err", err)
+			job.RejectedFile = ""
+		}
 	}
 	switch {
 	case runErr != nil:
@@ -338,6 +374,47 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		status = ProcessedWithErrors
 	}
 	return s.finish(ctx, job, status, res, nil)
+}
+
+// runTemplate runs t with the job timeout, and turns a panic into an
+// error: a poison file fails its own job and no other. A run that
+// outlives the timeout is abandoned (its goroutine ends when its reads
+// do) and the job fails.
+func (s *Service) runTemplate(ctx context.Context, t *transform.Template, in, out string, opts transform.RunOptions) (*transform.Result, error) {
+	type result struct {
+		res *transform.Result
+		err error
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.ws.Config.JobTimeout())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("template run panicked", "template", t.Name, "input", in, "panic", p, "stack", string(debug.Stack()))
+				done <- result{nil, fmt.Errorf("erpipe hit an internal error on this file (%v); the file was set aside, please report it", p)}
+			}
+		}()
+		res, err := s.run(t, ctx, in, out, opts)
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errTimeout(s.ws.Config.JobTimeout())
+		}
+		return r.res, r.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errTimeout(s.ws.Config.JobTimeout())
+		}
+		return nil, ctx.Err()
+	}
+}
+
+func errTimeout(d time.Duration) error {
+	return fmt.Errorf("the job took longer than the job timeout (%v) and was stopped; "+
+		"if the file is simply large, raise job_timeout in erpipe.yaml", d)
 }
 
 var errNoRows = errors.New("the file has no data rows; put at least one row under the header")
@@ -487,11 +564,40 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 			return err
 		}
 	}
-	if err := os.Rename(job.ClaimedPath, job.FinalPath); err != nil {
-		return fmt.Errorf("file away %s: %w", job.ClaimedPath, err)
+	if job.RejectedFile != "" {
+		// customers.csv.rejected.csv beside customers.csv.error.txt
+		dst := job.FinalPath + strings.TrimPrefix(job.RejectedFile, job.Input)
+		if err := os.Rename(filepath.Join(s.ws.Work(), job.ID, job.RejectedFile), dst); err != nil {
+			return fmt.Errorf("file the rejected rows: %w", err)
+		}
+		job.RejectedFile = filepath.Base(dst)
+	}
+	return s.fileAway(ctx, job)
+}
+
+// fileAway moves the job's input to its final place and records the
+// job's final status. A failing move (a full disk, a permission) is
+// retried a few times and reported; the job then stays unfinished with its
+// input claimed, and the next start tries again. It never processes the
+// input again and never deletes it.
+func (s *Service) fileAway(ctx context.Context, job *Job) error {
+	var err error
+	for attempt, delay := 0, s.RetryMin; attempt < 4; attempt, delay = attempt+1, 2*delay {
+		if err = os.Rename(job.ClaimedPath, job.FinalPath); err == nil {
+			break
+		}
+		s.log.Error("could not file the input away; retrying", "job", job.ID, "to", job.FinalPath, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("file away %s: %w (the input stays claimed; the next start tries again)", job.ClaimedPath, err)
 	}
 	os.Remove(filepath.Dir(job.ClaimedPath))
-	job.Status, job.Finished = status, s.Now()
+	job.Status, job.Finished = job.FinalStatus, s.Now()
 	if err := s.journal.Put(ctx, job); err != nil {
 		return err
 	}

@@ -38,14 +38,23 @@ const (
 //
 //	customers.csv: row 9: rule email-present (warning): The customer has no email address; invoices cannot be e-mailed.
 func (e *FieldError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Pos.String())
+	pos := e.Pos.String()
 	if e.Column != "" {
-		fmt.Fprintf(&b, " (%q)", e.Column)
+		pos += fmt.Sprintf(" (%q)", e.Column)
 	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
+	if pos == "" {
+		return e.Problem()
 	}
+	return pos + ": " + e.Problem()
+}
+
+// Problem is the error without its place: the rule or field, what is wrong
+// and what to fix. It is what a cell beside the row itself says, as in a
+// rejected-rows file:
+//
+//	field credit_limit: "12,5x" is not a decimal number. Fix: write the amount with a "." decimal separator, e.g. 1250.50
+func (e *FieldError) Problem() string {
+	var b strings.Builder
 	switch {
 	case e.Rule != "":
 		b.WriteString("rule " + e.Rule)

@@ -48,6 +48,9 @@ type Config struct {
 	Rescan Duration `yaml:"rescan"`
 	// Workers is how many files are processed at once (default 2).
 	Workers int `yaml:"workers"`
+	// Timeout is the longest one job may run before it is stopped and
+	// its input set aside in errors/ (default 30m).
+	Timeout Duration `yaml:"job_timeout"`
 	// BuiltinPipelines serves every built-in template as a pipeline of the
 	// same name, besides the pipelines listed (default true).
 	BuiltinPipelines *bool `yaml:"builtin_pipelines"`
@@ -58,9 +61,13 @@ type Config struct {
 
 // PipelineConfig is one pipeline in erpipe.yaml.
 type PipelineConfig struct {
-	Name         string              `yaml:"name"`
-	Template     string              `yaml:"template"` // a built-in name, or a path relative to the workspace
-	Destinations []DestinationConfig `yaml:"destinations"`
+	Name     string `yaml:"name"`
+	Template string `yaml:"template"` // a built-in name, or a path relative to the workspace
+	// AllowDuplicates processes a file again even when the same content
+	// was processed before in this pipeline (default false: such a file
+	// is archived as a Duplicate job).
+	AllowDuplicates bool                `yaml:"allow_duplicates"`
+	Destinations    []DestinationConfig `yaml:"destinations"`
 }
 
 // DestinationConfig is one destination of a pipeline. Exactly one field is
@@ -112,9 +119,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // Pipeline joins an inbox folder, a template and destinations.
 type Pipeline struct {
-	Name         string
-	Template     *transform.Template
-	Destinations []DestinationConfig
+	Name            string
+	Template        *transform.Template
+	Destinations    []DestinationConfig
+	AllowDuplicates bool
 }
 
 // Paths of the workspace layout.
@@ -193,7 +201,7 @@ func (w *Workspace) loadPipelines() error {
 			errs = append(errs, fmt.Errorf("pipeline %q: %w", pc.Name, err))
 			continue
 		}
-		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations})
+		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations, AllowDuplicates: pc.AllowDuplicates})
 	}
 	if w.Config.BuiltinPipelines == nil || *w.Config.BuiltinPipelines {
 		for _, name := range w.TemplateNames() {
@@ -298,6 +306,14 @@ func (c Config) RescanInterval() time.Duration {
 		return time.Duration(c.Rescan)
 	}
 	return 5 * time.Second
+}
+
+// JobTimeout returns the configured job timeout.
+func (c Config) JobTimeout() time.Duration {
+	if c.Timeout > 0 {
+		return time.Duration(c.Timeout)
+	}
+	return 30 * time.Minute
 }
 
 // WorkerCount returns the configured number of workers.

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpipe/erpipe/jobs"
+)
+
+func retryCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry ID",
+		Short: "Run a job's input again, as a new job",
+		Long: `Retry puts a copy of an ended job's input (from errors/ or archive/) back into
+its pipeline's inbox, and lets it through the duplicate check once, so that
+the daemon processes it again as a new job, for example after the template
+was corrected. The earlier job and its files stay as they are.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ws, err := openWorkspace(g)
+			if err != nil {
+				return err
+			}
+			j, err := openJournal(ws, false)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			job, err := j.Get(c.Context(), args[0])
+			if errors.Is(err, jobs.ErrNotFound) {
+				return usage(err)
+			} else if err != nil {
+				return failed(err)
+			}
+			if !job.Status.Final() {
+				return usage(fmt.Errorf("job %s is still %s; retry it once it has ended", job.ID, job.Status))
+			}
+			if ws.Pipeline(job.Pipeline) == nil {
+				return usage(fmt.Errorf("job %s belongs to pipeline %q, which this workspace no longer has", job.ID, job.Pipeline))
+			}
+			if _, err := os.Stat(job.FinalPath); err != nil {
+				return failed(fmt.Errorf("job %s's input is no longer at %s: %w", job.ID, job.FinalPath, err))
+			}
+			if err := j.Allow(c.Context(), job.Pipeline, job.InputSHA256); err != nil {
+				return failed(err)
+			}
+			dst, err := copyIntoInbox(job.FinalPath, ws.Inbox(job.Pipeline), job.Input)
+			if err != nil {
+				return failed(err)
+			}
+			fmt.Fprintf(g.stdout, "Job %s's input is back in %s; the daemon runs it as a new job (see erpipe jobs).\n", job.ID, dst)
+			return nil
+		},
+	}
+}
+
+// copyIntoInbox copies src into dir as name (or, when that is taken,
+// "name (retry N)"), through a temporary dotfile and a rename, so that the
+// watcher never sees a partial copy.
+func copyIntoInbox(src, dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(dir, ".retry-*.partial")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	ext := filepath.Ext(name)
+	for i := 1; ; i++ {
+		dst := filepath.Join(dir, name)
+		if i > 1 {
+			dst = filepath.Join(dir, fmt.Sprintf("%s (retry %d)%s", strings.TrimSuffix(name, ext), i, ext))
+		}
+		// Link, not rename: it fails instead of replacing a file that is there.
+		if err := os.Link(tmp.Name(), dst); err == nil {
+			os.Remove(tmp.Name())
+			return dst, nil
+		} else if !errors.Is(err, os.ErrExist) {
+			os.Remove(tmp.Name())
+			return "", err
+		}
+	}
+}
