@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/erpipe/erpipe/formats"
@@ -331,16 +332,38 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	}
 	defer os.RemoveAll(work)
 
-	rejected := map[int]string{} // row → what to fix, for the rejected-rows file
-	res, runErr := s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
-		OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
-			msgs := make([]string, len(errs))
-			for i, e := range errs {
-				msgs[i] = e.Problem()
-			}
-			rejected[pos.Row] = strings.Join(msgs, "; ")
-		},
-	})
+	var rejected map[int]string // row → what to fix, for the rejected-rows file
+	var res *transform.Result
+	var runErr error
+	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
+		rejected = map[int]string{}
+		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
+			OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+				msgs := make([]string, len(errs))
+				for i, e := range errs {
+					msgs[i] = e.Problem()
+				}
+				rejected[pos.Row] = strings.Join(msgs, "; ")
+			},
+		})
+		if !noSpace(runErr) {
+			break
+		}
+		// A full disk is not the file's fault: wait for space.
+		job.Pending = []string{"working folder " + s.ws.Work() + ": " + runErr.Error()}
+		s.log.Error("no space for the job's work; it waits and retries", "job", job.ID, "retry_in", delay, "err", runErr)
+		if err := s.journal.Put(ctx, job); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return errHandedBack
+		case <-time.After(jitter(delay)):
+		}
+	}
+	job.Pending = nil
 	if runErr != nil && ctx.Err() != nil {
 		return fmt.Errorf("job %s interrupted; it resumes at the next start: %w", job.ID, runErr)
 	}
@@ -410,6 +433,11 @@ func (s *Service) runTemplate(ctx context.Context, t *transform.Template, in, ou
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// noSpace reports whether err is a full disk or quota.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 func errTimeout(d time.Duration) error {

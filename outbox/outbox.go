@@ -53,3 +53,18 @@ func IsTransient(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
 }
+
+// Unavailable marks err as transient when transient is true (see
+// IsTransient), and returns it unchanged otherwise.
+func Unavailable(err error, transient bool) error {
+	if !transient || err == nil {
+		return err
+	}
+	return &unavailableError{err}
+}
+
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string   { return e.err.Error() }
+func (e *unavailableError) Unwrap() error   { return e.err }
+func (e *unavailableError) Temporary() bool { return true }

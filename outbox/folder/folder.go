@@ -101,7 +101,7 @@ func (f *Folder) Put(ctx context.Context, name string, r io.Reader, size int64) 
 	}
 	tmp, sum, err := f.writeTemp(ctx, name, r, size)
 	if err != nil {
-		return "", fmt.Errorf("folder: put %q: %w", name, err)
+		return "", outbox.Unavailable(fmt.Errorf("folder: put %q: %w", name, err), unavailable(err))
 	}
 	loc, err := f.publish(ctx, tmp, name, sum)
 	// After publish the temp file is either linked and still there, or
@@ -110,9 +110,21 @@ func (f *Folder) Put(ctx context.Context, name string, r io.Reader, size int64) 
 		err = rmErr
 	}
 	if err != nil {
-		return "", fmt.Errorf("folder: put %q: %w", name, err)
+		return "", outbox.Unavailable(fmt.Errorf("folder: put %q: %w", name, err), unavailable(err))
 	}
 	return loc, nil
+}
+
+// unavailable reports whether err says the folder cannot take a result for
+// now but may later, once someone frees space or fixes a mount or a
+// permission: the job then waits and retries instead of failing.
+func unavailable(err error) bool {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EACCES, syscall.EPERM, syscall.EIO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckName returns an error unless name can be stored as a file of its
