@@ -55,9 +55,11 @@ type job struct {
 		Name     string `json:"name"`
 		Location string `json:"location"`
 	} `json:"outputs"`
-	DuplicateOf string   `json:"duplicate_of"`
-	FinalPath   string   `json:"final_path"`
-	Errors      []string `json:"errors"`
+	DuplicateOf string    `json:"duplicate_of"`
+	Pending     []string  `json:"pending"`
+	Finished    time.Time `json:"finished"`
+	FinalPath   string    `json:"final_path"`
+	Errors      []string  `json:"errors"`
 }
 
 // erpipe runs the binary to completion and returns stdout, stderr and the

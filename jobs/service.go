@@ -213,6 +213,22 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 // run again (or, when their input had already been filed away, closed), and
 // claimed files that never got a record get one.
 func (s *Service) Recover(ctx context.Context) error {
+	// Nothing runs yet: what interrupted work left behind can go.
+	for _, ds := range s.dests {
+		for _, d := range ds {
+			if sw, ok := d.(outbox.Sweeper); ok {
+				if err := sw.Sweep(ctx); err != nil {
+					s.log.Warn("could not clean up after interrupted deliveries", "destination", d.String(), "err", err)
+				}
+			}
+		}
+	}
+	if err := os.RemoveAll(s.ws.Work()); err != nil {
+		s.log.Warn("could not empty the work folder", "err", err)
+	}
+	if err := os.MkdirAll(s.ws.Work(), 0o755); err != nil {
+		return err
+	}
 	jobs, err := s.journal.Unfinished(ctx)
 	if err != nil {
 		return err

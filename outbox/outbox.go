@@ -68,3 +68,10 @@ type unavailableError struct{ err error }
 func (e *unavailableError) Error() string   { return e.err.Error() }
 func (e *unavailableError) Unwrap() error   { return e.err }
 func (e *unavailableError) Temporary() bool { return true }
+
+// Sweeper is a Destination that can clean up what interrupted puts left
+// behind (temporary files, unfinished multipart uploads). The service calls
+// Sweep at start-up, before any Put.
+type Sweeper interface {
+	Sweep(ctx context.Context) error
+}

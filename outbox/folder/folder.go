@@ -7,7 +7,8 @@
 // its final name without ever replacing an existing file. A reader of the
 // folder sees the whole result or nothing, also when the input fails half
 // way, the context is cancelled or the process dies (then only a hidden
-// .partial file stays behind).
+// .partial file stays behind, which [Folder.Sweep] removes at the next
+// start).
 //
 // Puts are idempotent: when the name already holds the same bytes
 // (same size and SHA-256), Put succeeds and changes nothing. When it holds
@@ -354,4 +355,24 @@ func checkThenRename(oldpath, newpath string) error {
 		return err
 	}
 	return os.Rename(oldpath, newpath)
+}
+
+// Sweep removes the temporary files that a Put cut short by a crash left
+// in the folder (".<name>.<random>.partial"). Call it only when no Put of
+// this folder is running, such as at start-up under the workspace lock.
+func (f *Folder) Sweep(ctx context.Context) error {
+	entries, err := os.ReadDir(f.Dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".partial") {
+			if err := os.Remove(filepath.Join(f.Dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
