@@ -71,9 +71,10 @@ type Job struct {
 }
 
 // NewID returns a job id that sorts by time and is short enough to type:
-// 20261127-054401-a3f2.
+// 20261127-054401-a3f2c9. Ids are random within a second; callers make
+// sure an id is not taken (Service.Take does).
 func NewID(now time.Time) string {
-	var b [2]byte
+	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }

@@ -185,14 +185,31 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 		return nil, fmt.Errorf("no pipeline %q", pipeline)
 	}
 	now := s.Now()
-	job := &Job{ID: NewID(now), Pipeline: pipeline, Input: filepath.Base(path), Status: Enqueued, Created: now}
+	job := &Job{Pipeline: pipeline, Input: filepath.Base(path), Status: Enqueued, Created: now}
 	// Claim first, record second: a claimed file with no record is found
 	// by Recover, by its place, and gets its job then. The claimed file
 	// keeps its name (in a folder named after the job), so that messages
-	// and outputs name it as the operator did.
-	dir := filepath.Join(s.ws.Claimed(), pipeline, job.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// and outputs name it as the operator did. Creating that folder is
+	// what makes the job id unique; the journal is asked too, for ids of
+	// jobs that ended.
+	parent := filepath.Join(s.ws.Claimed(), pipeline)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
+	}
+	var dir string
+	for {
+		job.ID = NewID(now)
+		dir = filepath.Join(parent, job.ID)
+		if _, err := s.journal.Get(ctx, job.ID); err == nil {
+			continue
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
 	}
 	job.ClaimedPath = filepath.Join(dir, job.Input)
 	if err := os.Rename(path, job.ClaimedPath); err != nil {
