@@ -1,27 +1,47 @@
 // Package inbox finds files that are ready to process in watched folders
 // and hands each one out once.
 //
-// A [Watcher] watches a set of folders, one per pipeline. A file is ready
-// when the watcher has seen the same size and modification time across a
-// window of at least [Options.Settle], measured on the watcher's own clock.
-// The file's mtime is not trusted to say how old it is: file shares skew
-// clocks and copy tools preserve old timestamps on files they are still
-// writing. A file that sits untouched is taken about Settle after the
-// watcher first sees it (the watcher wakes exactly then), a file being
-// written is not taken until its writer has paused for Settle.
+// A [Watcher] watches a set of folders, one per pipeline, each with its
+// own [FolderOptions]. How a folder decides that a file is complete is its
+// [Readiness]:
+//
+//   - settle (the default): the watcher has seen the same size and
+//     modification time across a window of at least the settle time,
+//     measured on the watcher's own clock, and no process has the file
+//     open for writing where the operating system can tell (on Linux, any
+//     process whose /proc entries the watcher may read: the same user's,
+//     or every one when it runs as root; writers on other machines of a
+//     network share cannot be seen). The file's mtime is not trusted to
+//     say how old it is: file shares skew clocks and copy tools preserve
+//     old timestamps on files they are still writing. A file that sits
+//     untouched is taken about Settle after the watcher first sees it (the
+//     watcher wakes exactly then), a file being written is not taken until
+//     its writer has paused for Settle and closed it.
+//   - marker: a file is taken once "<name><suffix>" ("invoices.csv.done")
+//     appears beside it, written after the file; see [ReadyMarker].
+//   - rename: writers write under a temporary name and rename; final
+//     names are taken at once; see [ReadyRename].
+//
+// A file that is not ready within [Options.MaxSettle] of being first seen
+// (it keeps changing, stays open for writing, or waits for a marker) is
+// reported once, in the log and to [Options.OnStuck], and is still not
+// taken until it is ready.
 //
 // fsnotify events only wake the scanner early; a full scan every
 // [Options.Rescan] is the source of truth, because events can be lost and
-// network shares send none. Subfolders are not descended into, and
-// directories, symlinks, other non-regular files and the names [Ignored]
-// reports are never taken.
+// network shares send none ([Options.Poll] turns events off). Files
+// already in the folders when Run starts are taken. Subfolders are
+// entered or not as [FolderOptions.Subfolders] says; directories,
+// symlinks, other non-regular files, the names [Ignored] reports and
+// markers are never taken.
 //
 // The caller takes a file by [Claim], an atomic rename into its own
-// processing folder, right after receiving it:
+// processing folder, right after receiving it, and then removes its
+// marker, if it has one:
 //
 //	w, err := inbox.NewWatcher(inbox.Options{})
 //	...
-//	w.Add("customers", "inbox/customers")
+//	w.AddFolder("customers", "inbox/customers", inbox.FolderOptions{Readiness: inbox.ReadyMarker})
 //	ready := make(chan inbox.File)
 //	go w.Run(ctx, ready)
 //	for f := range ready { // until the caller stops
@@ -30,11 +50,17 @@
 //			continue // someone else took it
 //		}
 //		...
+//		if f.Marker != "" {
+//			os.Remove(f.Marker) // consumed with its file
+//		}
+//		...
 //	}
 //
-// A writer that keeps a file open and pauses longer than Settle in the
-// middle of writing defeats every size-based check; Settle must be longer
-// than the longest pause of the slowest writer.
+// In settle mode, a writer that pauses longer than Settle in the middle of
+// writing and that the watcher cannot see holding the file open (a writer
+// on another machine, or one that closes and reopens the file) defeats
+// every size-based check; Settle must be longer than the longest pause of
+// the slowest such writer, or the folder should use marker or rename mode.
 package inbox
 
 import (
@@ -43,9 +69,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -54,19 +78,24 @@ import (
 
 // Defaults for the zero values of [Options].
 const (
-	DefaultSettle = 2 * time.Second
-	DefaultRescan = 5 * time.Second
-	DefaultRetry  = time.Minute
+	DefaultSettle    = 2 * time.Second
+	DefaultRescan    = 5 * time.Second
+	DefaultRetry     = time.Minute
+	DefaultMaxSettle = time.Hour
 )
 
 // eventDelay is how long the watcher waits after an fsnotify event before
 // it scans, so that a burst of write events costs one scan, not hundreds.
 const eventDelay = 50 * time.Millisecond
 
+// minWait is the shortest time between two scans that timers ask for.
+const minWait = 10 * time.Millisecond
+
 // Options configure a [Watcher]. The zero value is ready to use.
 type Options struct {
 	// Settle is how long a file's size and mtime must be seen unchanged
-	// before it is ready. Zero or less means DefaultSettle (2s).
+	// before it is ready, in settle mode. Zero or less means
+	// DefaultSettle (2s). [FolderOptions.Settle] overrides it.
 	Settle time.Duration
 	// Rescan is the interval of full scans of every folder. Zero or less
 	// means DefaultRescan (5s).
@@ -75,6 +104,17 @@ type Options struct {
 	// again if it still sits unchanged at the same path, that is, if the
 	// caller did not claim it. Zero or less means DefaultRetry (1m).
 	Retry time.Duration
+	// MaxSettle is how long a file may go on not being ready (changing,
+	// open for writing, waiting for its marker) after the watcher first
+	// saw it before it is reported as stuck. Zero or less means
+	// DefaultMaxSettle (1h). It must be longer than Settle.
+	// [FolderOptions.MaxSettle] overrides it.
+	MaxSettle time.Duration
+	// OnStuck, if set, is called once for each file that is not ready
+	// within MaxSettle, so that the caller can record it; the watcher
+	// also logs it. The file is still taken if it becomes ready later.
+	// It is called from Run's goroutine and must return quickly.
+	OnStuck func(Stuck)
 	// Ignore holds extra glob patterns (path/filepath.Match syntax, on the
 	// base name, case-insensitive) of names never taken, in addition to
 	// the built-in ones of [Ignored].
@@ -84,12 +124,13 @@ type Options struct {
 	// also polls when fsnotify cannot start (e.g. inotify limits).
 	Poll bool
 	// Logger receives folder errors (a folder missing, permission
-	// denied) once per change of state, never once per scan. Nil means
-	// slog.Default().
+	// denied), stuck files and markers without their file, once per
+	// change of state, never once per scan. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// PatternError reports a malformed pattern in [Options.Ignore].
+// PatternError reports a malformed pattern in [Options.Ignore] or
+// [FolderOptions.Temp].
 type PatternError struct {
 	Pattern string
 	Err     error
@@ -107,23 +148,43 @@ var errPatternSeparator = errors.New("patterns match base names and cannot conta
 
 // File is a file found ready in a watched folder.
 type File struct {
-	Dir     string    // the watched folder, as given to Add but absolute
-	Key     string    // the caller's key for that folder, e.g. the pipeline name
-	Path    string    // Dir joined with Name
-	Name    string    // base name
+	Dir  string // the watched folder, as given to Add but absolute
+	Key  string // the caller's key for that folder, e.g. the pipeline name
+	Path string // Dir joined with Name
+	// Name is the base name, or with SubfoldersInclude the path relative
+	// to Dir with forward slashes ("2024/05/invoices.csv").
+	Name    string
 	Size    int64     // size in bytes when it was found ready
 	ModTime time.Time // modification time when it was found ready
+	// Marker is, in marker mode, the path of the file's marker; "" in the
+	// other modes. The caller removes it right after a successful
+	// [Claim] of Path (not before: the file must not be left without its
+	// marker, and not long after: a marker without its file is logged
+	// and does not count for a file of the same name dropped later).
+	Marker string
+}
+
+// Stuck reports a file that was not ready within MaxSettle; see
+// [Options.OnStuck].
+type Stuck struct {
+	File  File      // the file as last seen; Marker is the expected marker path in marker mode
+	Since time.Time // when the watcher first saw it (or saw it change after a hand-out)
+	// Reason says in plain words why the file is not ready and what to
+	// check, e.g. "still changing after 1h0m0s".
+	Reason string
 }
 
 // Watcher finds ready files in a set of folders. Create it with
-// [NewWatcher], add folders with [Watcher.Add], then call [Watcher.Run].
-// Its methods are safe for concurrent use.
+// [NewWatcher], add folders with [Watcher.Add] or [Watcher.AddFolder],
+// then call [Watcher.Run]. Its methods are safe for concurrent use.
 type Watcher struct {
-	settle, rescan, retry time.Duration
-	poll                  bool
-	ignore                []string
-	log                   *slog.Logger
-	now                   func() time.Time // the clock; time.Now outside tests
+	settle, rescan, retry, maxSettle time.Duration
+	poll                             bool
+	ignore                           []string
+	onStuck                          func(Stuck)
+	log                              *slog.Logger
+	now                              func() time.Time // the clock; time.Now outside tests
+	writers                          func(paths []string) []int
 
 	wake chan struct{} // Scan's request, capacity 1
 
@@ -133,74 +194,38 @@ type Watcher struct {
 	running bool
 
 	// Owned by the goroutine in Run.
-	files map[string]*fileState // by path
+	files   map[string]*fileState   // by path
+	markers map[string]*markerState // by path
 }
 
-// folder is one watched folder.
-type folder struct {
-	key, dir string
-	watching bool   // an fsnotify watch is installed
-	lastErr  string // the last error logged for the folder, "" when healthy
-}
-
-// fileState is what the watcher knows about one file.
-type fileState struct {
-	dir    *folder
-	size   int64
-	mtime  time.Time
-	since  time.Time // when size and mtime were first seen as they are
-	handed time.Time // when the file was handed out as it is; zero if not
-	gen    uint64    // the scan that last saw the file
-}
-
-// NewWatcher returns a watcher with no folders. It fails only on a
-// malformed pattern in opts.Ignore, with a *PatternError.
+// NewWatcher returns a watcher with no folders. It fails on a malformed
+// pattern in opts.Ignore, with a *PatternError, and on a MaxSettle not
+// longer than Settle.
 func NewWatcher(opts Options) (*Watcher, error) {
 	ign, err := compilePatterns(opts.Ignore)
 	if err != nil {
 		return nil, err
 	}
 	w := &Watcher{
-		settle: cmp.Or(max(opts.Settle, 0), DefaultSettle),
-		rescan: cmp.Or(max(opts.Rescan, 0), DefaultRescan),
-		retry:  cmp.Or(max(opts.Retry, 0), DefaultRetry),
-		poll:   opts.Poll,
-		ignore: ign,
-		log:    opts.Logger,
-		now:    time.Now,
-		wake:   make(chan struct{}, 1),
+		settle:    cmp.Or(max(opts.Settle, 0), DefaultSettle),
+		rescan:    cmp.Or(max(opts.Rescan, 0), DefaultRescan),
+		retry:     cmp.Or(max(opts.Retry, 0), DefaultRetry),
+		maxSettle: cmp.Or(max(opts.MaxSettle, 0), DefaultMaxSettle),
+		poll:      opts.Poll,
+		ignore:    ign,
+		onStuck:   opts.OnStuck,
+		log:       opts.Logger,
+		now:       time.Now,
+		writers:   openForWriting,
+		wake:      make(chan struct{}, 1),
+	}
+	if w.maxSettle <= w.settle {
+		return nil, fmt.Errorf("inbox: max settle %v must be longer than settle %v", w.maxSettle, w.settle)
 	}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
 	return w, nil
-}
-
-// Add watches folder dir under key, creating dir if it is missing. It may
-// be called before or while Run runs. Adding a folder twice is an error;
-// two keys may not share a folder.
-func (w *Watcher) Add(key, dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("inbox: watch %q: %w", dir, err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return fmt.Errorf("inbox: watch %q: %w", dir, err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, d := range w.dirs {
-		if d.dir == abs {
-			return fmt.Errorf("inbox: folder %q is already watched for %q", dir, d.key)
-		}
-	}
-	d := &folder{key: key, dir: abs}
-	w.dirs = append(w.dirs, d)
-	if w.fsw != nil {
-		w.watchLocked(d)
-	}
-	w.Scan()
-	return nil
 }
 
 // Scan asks the running watcher to scan every folder now instead of at the
@@ -215,15 +240,15 @@ func (w *Watcher) Scan() {
 
 // Run watches the folders and sends each ready file on ready, until ctx
 // is done; then it returns ctx.Err(). Files already in the folders are
-// found by the first scan and handed out once they have settled. Sending
+// found by the first scan and handed out once they are ready. Sending
 // blocks while ready is full (back-pressure), but never past the end of
 // ctx. Run returns an error at once if the watcher is already running.
 //
 // A file handed out is not handed out again while it sits at the same
 // path with the same size and mtime, until Retry has passed: the caller
-// is expected to claim it at once. If it changes, it settles anew and is
-// handed out again. Each Run starts with no memory of files handed out by
-// an earlier Run.
+// is expected to claim it at once. If it changes, it must become ready
+// anew and is handed out again. Each Run starts with no memory of files
+// handed out by an earlier Run.
 func (w *Watcher) Run(ctx context.Context, ready chan<- File) error {
 	w.mu.Lock()
 	if w.running {
@@ -232,6 +257,7 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- File) error {
 	}
 	w.running = true
 	w.files = make(map[string]*fileState)
+	w.markers = make(map[string]*markerState)
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -251,6 +277,7 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- File) error {
 				w.fsw = nil
 				for _, d := range w.dirs {
 					d.watching = false
+					d.subs = nil
 				}
 				w.mu.Unlock()
 				fsw.Close()
@@ -309,7 +336,7 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- File) error {
 		if !due.IsZero() && due.Before(next) {
 			next = due
 		}
-		timer.Reset(max(next.Sub(now), time.Millisecond))
+		timer.Reset(max(next.Sub(now), minWait))
 		for _, f := range found {
 			select {
 			case ready <- f:
@@ -336,6 +363,12 @@ func (w *Watcher) event(ev fsnotify.Event) {
 				_ = w.fsw.Remove(d.dir) // already gone with the folder, usually
 			}
 		}
+		if d.subs[name] {
+			delete(d.subs, name)
+			if w.fsw != nil {
+				_ = w.fsw.Remove(name)
+			}
+		}
 	}
 }
 
@@ -350,109 +383,4 @@ func (w *Watcher) watchLocked(d *folder) {
 		return
 	}
 	d.watching = true
-}
-
-// scanAll scans every folder. It returns the files found ready, oldest
-// first, and the earliest time at which a file seen now may become ready
-// (zero if none).
-func (w *Watcher) scanAll(now time.Time, gen uint64) (ready []File, due time.Time) {
-	w.mu.Lock()
-	dirs := slices.Clone(w.dirs)
-	w.mu.Unlock()
-
-	for _, d := range dirs {
-		ready = w.scanDir(d, now, gen, ready)
-	}
-	for path, st := range w.files {
-		if st.gen != gen {
-			// Gone (claimed, deleted) or its folder was not readable.
-			delete(w.files, path)
-			continue
-		}
-		if at := w.deadline(st); !at.IsZero() && (due.IsZero() || at.Before(due)) {
-			due = at
-		}
-	}
-	slices.SortFunc(ready, func(a, b File) int {
-		return cmp.Or(a.ModTime.Compare(b.ModTime), cmp.Compare(a.Path, b.Path))
-	})
-	return ready, due
-}
-
-// scanDir lists one folder, updates the state of its files and appends
-// the ready ones to ready.
-func (w *Watcher) scanDir(d *folder, now time.Time, gen uint64, ready []File) []File {
-	entries, err := os.ReadDir(d.dir)
-	w.mu.Lock()
-	if err != nil {
-		if msg := err.Error(); msg != d.lastErr {
-			d.lastErr = msg
-			w.log.Error("inbox: cannot read folder; will try again", "key", d.key, "dir", d.dir, "err", err)
-		}
-		w.mu.Unlock()
-		// Keep the state of its files: an unreadable folder is not an
-		// empty one.
-		for _, st := range w.files {
-			if st.dir == d {
-				st.gen = gen
-			}
-		}
-		return ready
-	}
-	if d.lastErr != "" {
-		d.lastErr = ""
-		w.log.Info("inbox: folder readable again", "key", d.key, "dir", d.dir)
-	}
-	w.watchLocked(d)
-	w.mu.Unlock()
-
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || Ignored(name) || matchAny(w.ignore, name) {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() {
-			continue // removed since the listing
-		}
-		path := filepath.Join(d.dir, name)
-		st := w.files[path]
-		if st == nil {
-			st = &fileState{dir: d}
-			w.files[path] = st
-		}
-		st.gen = gen
-		if w.observe(st, info.Size(), info.ModTime(), now) {
-			ready = append(ready, File{
-				Dir: d.dir, Key: d.key, Path: path, Name: name,
-				Size: info.Size(), ModTime: info.ModTime(),
-			})
-		}
-	}
-	return ready
-}
-
-// observe records that a file was seen with size and mtime at now, and
-// reports whether to hand it out now. It marks the file handed out.
-func (w *Watcher) observe(st *fileState, size int64, mtime time.Time, now time.Time) bool {
-	if st.since.IsZero() || size != st.size || !mtime.Equal(st.mtime) {
-		st.size, st.mtime, st.since, st.handed = size, mtime, now, time.Time{}
-		return false
-	}
-	switch {
-	case st.handed.IsZero() && now.Sub(st.since) >= w.settle:
-	case !st.handed.IsZero() && now.Sub(st.handed) >= w.retry:
-	default:
-		return false
-	}
-	st.handed = now
-	return true
-}
-
-// deadline is when a file may next be handed out if it stays unchanged.
-func (w *Watcher) deadline(st *fileState) time.Time {
-	if st.handed.IsZero() {
-		return st.since.Add(w.settle)
-	}
-	return st.handed.Add(w.retry)
 }

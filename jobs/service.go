@@ -35,6 +35,7 @@ type Service struct {
 	log     *slog.Logger
 	dests   map[string][]outbox.Destination
 	stop    <-chan struct{} // closed when Run is told to stop
+	waiting sync.WaitGroup  // jobs waiting for a destination
 	dedupe  sync.Mutex      // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
 
 	// Grace is how long in-flight jobs may go on after the daemon is told
@@ -125,61 +126,99 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	if err := s.Recover(ctx); err != nil {
+	s.stop = ctx.Done()
+	s.sweep(ctx)
+	resumable, err := s.recoverable(ctx)
+	if err != nil {
 		return err
 	}
 	w, err := inbox.NewWatcher(inbox.Options{
-		Settle: s.ws.Config.SettleWindow(),
-		Rescan: s.ws.Config.RescanInterval(),
-		Logger: s.log,
+		Settle:    s.ws.Config.SettleWindow(),
+		Rescan:    s.ws.Config.RescanInterval(),
+		MaxSettle: s.ws.Config.MaxSettleWindow(),
+		Poll:      s.ws.Config.Poll,
+		Logger:    s.log,
+		OnStuck: func(st inbox.Stuck) {
+			s.log.Error("a file in an inbox is not ready and is not taken", "file", st.File.Path,
+				"since", st.Since.Format(time.RFC3339), "reason", st.Reason)
+		},
 	})
 	if err != nil {
 		return err
 	}
 	for _, p := range s.ws.Pipelines {
-		if err := w.Add(p.Name, s.ws.Inbox(p.Name)); err != nil {
-			return err
+		if err := w.AddFolder(p.Name, s.ws.Inbox(p.Name), p.Inbox); err != nil {
+			return fmt.Errorf("pipeline %q: %w", p.Name, err)
 		}
 	}
-	s.stop = ctx.Done()
 	// Jobs outlive ctx by Grace, so that a stop finishes what it can.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.Grace, cancelJobs) })
 	defer stop()
 
+	// Jobs a previous run left unfinished go to the same workers as new
+	// files, so that the inboxes are watched from the start and a resumed
+	// job that waits for a destination holds up nothing else.
+	resume := make(chan *Job)
+	go func() {
+		for _, job := range resumable {
+			select {
+			case resume <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	ready := make(chan inbox.File)
 	var wg sync.WaitGroup
 	for range s.ws.Config.WorkerCount() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for f := range ready {
-				if _, err := s.Take(jobCtx, f.Key, f.Path); err != nil && !errors.Is(err, errGone) {
-					s.log.Error("job failed to run", "pipeline", f.Key, "file", f.Name, "err", err)
+			for {
+				select {
+				case f, ok := <-ready:
+					if !ok {
+						return
+					}
+					if _, err := s.take(jobCtx, f); err != nil && !errors.Is(err, errGone) {
+						s.log.Error("job failed to run", "pipeline", f.Key, "file", f.Name, "err", err)
+					}
+				case job := <-resume:
+					if err := s.resume(jobCtx, job); err != nil {
+						s.log.Error("could not resume job", "job", job.ID, "err", err)
+					}
 				}
 			}
 		}()
 	}
-	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.ws.Pipelines))
+	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.ws.Pipelines), "resuming", len(resumable))
 	err = w.Run(ctx, ready)
 	close(ready)
 	wg.Wait()
+	s.waiting.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
 }
 
-// errHandedBack means the service stopped while a job waited for a
-// destination; the job resumes at the next start.
-var errHandedBack = errors.New("stopped while waiting for a destination")
+// errHandedBack means the service stopped while a job waited (for disk
+// space); the job resumes at the next start.
+var errHandedBack = errors.New("stopped while waiting; the job resumes at the next start")
 
 // errGone means the file left the inbox before it could be claimed.
 var errGone = errors.New("file is gone")
 
 // Take claims the file at path for pipeline, then processes it.
 func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error) {
+	return s.take(ctx, inbox.File{Key: pipeline, Path: path, Name: filepath.Base(path)})
+}
+
+// take claims f, consumes its marker file if it has one, and processes it.
+func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
+	pipeline, path := f.Key, f.Path
 	p := s.ws.Pipeline(pipeline)
 	if p == nil {
 		return nil, fmt.Errorf("no pipeline %q", pipeline)
@@ -219,6 +258,11 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
+	if f.Marker != "" {
+		if err := os.Remove(f.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("could not remove the marker file", "marker", f.Marker, "err", err)
+		}
+	}
 	s.log.Info("claimed", "job", job.ID, "pipeline", pipeline, "file", job.Input)
 	if err := s.journal.Put(ctx, job); err != nil {
 		return nil, err
@@ -230,7 +274,22 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 // run again (or, when their input had already been filed away, closed), and
 // claimed files that never got a record get one.
 func (s *Service) Recover(ctx context.Context) error {
-	// Nothing runs yet: what interrupted work left behind can go.
+	s.sweep(ctx)
+	jobs, err := s.recoverable(ctx)
+	if err != nil {
+		return err
+	}
+	for _, job := range jobs {
+		if err := s.resume(ctx, job); err != nil {
+			s.log.Error("could not resume job", "job", job.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// sweep removes what interrupted work left behind: temporary files in the
+// destinations and the work folder. Nothing may be running.
+func (s *Service) sweep(ctx context.Context) {
 	for _, ds := range s.dests {
 		for _, d := range ds {
 			if sw, ok := d.(outbox.Sweeper); ok {
@@ -244,22 +303,23 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.log.Warn("could not empty the work folder", "err", err)
 	}
 	if err := os.MkdirAll(s.ws.Work(), 0o755); err != nil {
-		return err
+		s.log.Warn("could not make the work folder", "err", err)
 	}
+}
+
+// recoverable returns the jobs a previous run left unfinished, oldest
+// first, giving a record to claimed files that never got one (the crash
+// came between the claim and the first journal write).
+func (s *Service) recoverable(ctx context.Context) ([]*Job, error) {
 	jobs, err := s.journal.Unfinished(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	known := map[string]bool{}
 	for _, job := range jobs {
 		known[job.ClaimedPath] = true
-		if err := s.resume(ctx, job); err != nil {
-			s.log.Error("could not resume job", "job", job.ID, "err", err)
-		}
 	}
-	// Claimed files without a record: the crash came between the claim
-	// and the first journal write. Claimed files sit in
-	// claimed/<pipeline>/<job id>/<name>.
+	// Claimed files sit in claimed/<pipeline>/<job id>/<name>.
 	pipes, _ := os.ReadDir(s.ws.Claimed())
 	for _, pd := range pipes {
 		if !pd.IsDir() || s.ws.Pipeline(pd.Name()) == nil {
@@ -283,14 +343,12 @@ func (s *Service) Recover(ctx context.Context) error {
 			job := &Job{ID: jd.Name(), Pipeline: pd.Name(), Input: files[0].Name(), Status: Enqueued, Created: s.Now(), ClaimedPath: path}
 			s.log.Warn("found a claimed file with no job record; processing it", "job", job.ID, "file", job.Input)
 			if err := s.journal.Put(ctx, job); err != nil {
-				return err
+				return nil, err
 			}
-			if err := s.process(ctx, job); err != nil {
-				s.log.Error("could not process recovered file", "job", job.ID, "err", err)
-			}
+			jobs = append(jobs, job)
 		}
 	}
-	return nil
+	return jobs, nil
 }
 
 func (s *Service) resume(ctx context.Context, job *Job) error {
@@ -363,7 +421,12 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	keepWork := false
+	defer func() {
+		if !keepWork {
+			os.RemoveAll(work)
+		}
+	}()
 
 	var rejected map[int]string // row → what to fix, for the rejected-rows file
 	var res *transform.Result
@@ -419,17 +482,31 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		return s.finish(ctx, job, Failed, res, fmt.Errorf("all %d rows were rejected; nothing was delivered", res.Rejected))
 	}
 
-	if err := s.deliverAll(ctx, job, res.Outputs); err != nil {
-		if ctx.Err() != nil || errors.Is(err, errHandedBack) {
-			return fmt.Errorf("job %s stopped while delivering; it resumes at the next start: %w", job.ID, err)
-		}
+	err = s.deliver(ctx, job, res.Outputs)
+	if err != nil && outbox.IsTransient(err) {
+		// A destination is unavailable: wait for it in the background, so
+		// that this worker goes on with other files.
+		keepWork = true
+		s.waiting.Add(1)
+		go func() {
+			defer s.waiting.Done()
+			defer os.RemoveAll(work)
+			s.keepDelivering(ctx, job, res, err)
+		}()
+		return nil
+	}
+	if err != nil {
 		return s.finish(ctx, job, Failed, res, err)
 	}
-	status := Processed
+	return s.finish(ctx, job, statusOf(res), res, nil)
+}
+
+// statusOf is the status of a delivered job.
+func statusOf(res *transform.Result) Status {
 	if res.Rejected > 0 {
-		status = ProcessedWithErrors
+		return ProcessedWithErrors
 	}
-	return s.finish(ctx, job, status, res, nil)
+	return Processed
 }
 
 // runTemplate runs t with the job timeout, and turns a panic into an
@@ -480,38 +557,40 @@ func errTimeout(d time.Duration) error {
 
 var errNoRows = errors.New("the file has no data rows; put at least one row under the header")
 
-// deliverAll puts every output into every destination of the job's
-// pipeline. A destination that is unavailable (down, throttling) is
-// retried with exponential back-off for as long as the service runs: the
-// job stays Processing, its input stays claimed, and Pending says what it
-// waits for. A stop hands the job to the next start, which delivers again;
-// destinations take a repeated put of the same content as done. Any other
-// error fails the job.
-func (s *Service) deliverAll(ctx context.Context, job *Job, outputs []string) error {
-	delay := s.RetryMin
-	for {
-		err := s.deliver(ctx, job, outputs)
-		if err == nil || !outbox.IsTransient(err) {
-			if job.Pending != nil {
-				job.Pending = nil
-				if perr := s.journal.Put(ctx, job); perr != nil && err == nil {
-					err = perr
-				}
-			}
-			return err
-		}
+// keepDelivering retries the deliveries of a job whose destination was
+// unavailable (down, throttling, full), with exponential back-off, for as
+// long as the service runs: the job stays Processing, its input stays
+// claimed, and Pending says what it waits for. A stop hands the job to the
+// next start, which runs and delivers it again; destinations take a
+// repeated put of the same content as done. Any other error fails the job.
+func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.Result, err error) {
+	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
 		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
 		if perr := s.journal.Put(ctx, job); perr != nil {
-			return perr
+			s.log.Error("could not record the job", "job", job.ID, "err", perr)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return
 		case <-s.stop:
-			return fmt.Errorf("%w: %w", errHandedBack, err)
+			s.log.Info("stopping: the job waiting for a destination resumes at the next start", "job", job.ID)
+			return
 		case <-time.After(jitter(delay)):
 		}
-		delay = min(2*delay, s.RetryMax)
+		err = s.deliver(ctx, job, res.Outputs)
+		switch {
+		case err == nil:
+			job.Pending = nil
+			err = s.finish(ctx, job, statusOf(res), res, nil)
+		case !outbox.IsTransient(err):
+			err = s.finish(ctx, job, Failed, res, err)
+		default:
+			continue
+		}
+		if err != nil {
+			s.log.Error("could not end the job", "job", job.ID, "err", err)
+		}
+		return
 	}
 }
 

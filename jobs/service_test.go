@@ -210,6 +210,12 @@ func TestUnavailableDestinationKeepsJobPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Take returns at once, with the job waiting in the background.
+	if job.Status != Processing {
+		t.Errorf("Take returned a %s job; want it Processing while the destination is down", job.Status)
+	}
+	s.waiting.Wait()
+	job, _ = s.journal.Get(context.Background(), job.ID)
 	if job.Status != Processed || len(job.Outputs) != 1 || job.Pending != nil || f.calls.Load() != 4 {
 		t.Errorf("job %s outputs %d pending %q after %d puts", job.Status, len(job.Outputs), job.Pending, f.calls.Load())
 	}
@@ -221,27 +227,23 @@ func TestUnavailableDestinationKeepsJobPending(t *testing.T) {
 	stop := make(chan struct{})
 	s.stop = stop
 	data := strings.Replace(string(sampleBytes(t)), "US-001", "US-901", 1)
-	done := make(chan *Job)
-	go func() {
-		j, _ := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "d.csv", []byte(data)))
-		done <- j
-	}()
-	var waiting *Job
+	waiting, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "d.csv", []byte(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for waiting == nil && time.Now().Before(deadline) {
-		list, _ := s.journal.List(context.Background(), Filter{Status: Processing})
-		for _, j := range list {
-			if len(j.Pending) > 0 {
-				waiting = j
-			}
+	for time.Now().Before(deadline) {
+		j, _ := s.journal.Get(context.Background(), waiting.ID)
+		if len(j.Pending) > 0 {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if waiting == nil || !exists(waiting.ClaimedPath) {
-		t.Fatalf("no pending job with a claimed input: %+v", waiting)
+	if j, _ := s.journal.Get(context.Background(), waiting.ID); j.Status != Processing || len(j.Pending) == 0 || !exists(waiting.ClaimedPath) {
+		t.Fatalf("waiting job: %s, pending %q, claimed input there: %v", j.Status, j.Pending, exists(waiting.ClaimedPath))
 	}
 	close(stop)
-	<-done
+	s.waiting.Wait()
 	if j, _ := s.journal.Get(context.Background(), waiting.ID); j.Status != Processing {
 		t.Fatalf("after a stop the job is %s, want Processing (handed back)", j.Status)
 	}

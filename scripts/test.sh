@@ -14,11 +14,13 @@ FUZZTIME="${FUZZTIME:-5s}"
 export PATH="$PATH:$(go env GOPATH)/bin"
 
 # 1. Tools.
-if ! command -v xmllint >/dev/null 2>&1; then
-  echo "== installing libxml2-utils (xmllint)"
+# xmllint checks golden documents; libxml2-dev is what the xsd package
+# (cgo, go-xsd-validate) builds against.
+if ! command -v xmllint >/dev/null 2>&1 || ! dpkg -s libxml2-dev >/dev/null 2>&1; then
+  echo "== installing libxml2-utils (xmllint) and libxml2-dev"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils libxml2-dev pkg-config >/dev/null
 fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh

@@ -18,6 +18,10 @@ var update = flag.Bool("update", false, "rewrite generated samples and golden fi
 // them; without -update the test checks they still hold the CSV's cells.
 var xlsxSamples = []struct{ csv, xlsx, sheet string }{
 	{"customers-v3/samples/customers.csv", "customers-v3/samples/customers-workbook.xlsx", "Customers"},
+	{"pain001/samples/payments.csv", "pain001/samples/payments-workbook.xlsx", "Payments"},
+	{"general-journal/samples/journal.csv", "general-journal/samples/journal-workbook.xlsx", "Journal"},
+	{"vendors-v2/samples/vendors.csv", "vendors-v2/samples/vendors-workbook.xlsx", "Vendors"},
+	{"released-products-v2/samples/products.csv", "released-products-v2/samples/products-workbook.xlsx", "Products"},
 }
 
 func TestXLSXSamplesMatchCSV(t *testing.T) {

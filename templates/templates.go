@@ -14,8 +14,11 @@ import (
 	"github.com/erpipe/erpipe/transform"
 )
 
-//go:embed */template.yaml */samples
+//go:embed */template.yaml */samples pain001/schemas
 var files embed.FS
+
+// The built-ins are the bases a template can name in extends:.
+func init() { transform.RegisterBuiltins(files) }
 
 // FS returns the built-in templates as a file system: <name>/template.yaml,
 // <name>/samples/*.

@@ -71,6 +71,7 @@ type exprEnv struct {
 	vars    map[string]any // names an expression may use (values are ignored)
 	lookups map[string]map[string]string
 	later   map[string]bool // model fields defined further down, for hints
+	patches []ast.Visitor   // rewrites applied before the operators are (layout aggregates)
 }
 
 // program is one compiled expression.
@@ -96,6 +97,9 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 	opts := make([]expr.Option, 0, len(opOptions)+4)
 	opts = append(opts, expr.Env(env.vars))
 	opts = append(opts, opOptions...)
+	for _, v := range env.patches {
+		opts = append(opts, expr.Patch(v))
+	}
 	opts = append(opts, expr.Function("LOOKUP", lookupFunc(env.lookups)), expr.Patch(p))
 	prog, err := expr.Compile(src, opts...)
 	probs := p.problems
@@ -302,11 +306,18 @@ func lookupFunc(tables map[string]map[string]string) func(args ...any) (any, err
 		if !ok {
 			return nil, fmt.Errorf("LOOKUP: unknown lookup table %q", name)
 		}
-		if v, ok := t[textOf(args[1])]; ok {
+		key := textOf(args[1])
+		if v, ok := t[key]; ok {
 			return v, nil
+		}
+		if t[lookupMissingKey] == lookupMissingError { // lookups.go
+			return nil, fmt.Errorf("the code %q is not in the lookup table %q, which says a missing code is an error; add the code to the table or correct the file", key, name)
 		}
 		if len(args) > 2 {
 			return normalize(args[2]), nil
+		}
+		if d, ok := t[lookupDefaultKey]; ok {
+			return d, nil
 		}
 		return nil, nil
 	}

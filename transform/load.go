@@ -15,7 +15,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
 )
 
@@ -69,7 +68,7 @@ type outColumn struct {
 
 type outputSpec struct {
 	fileName *program
-	kind     string // "csv" or "dmf"
+	kind     string // "csv", "dmf" or "xml"
 
 	csvComma    rune
 	csvEncoding string
@@ -80,11 +79,15 @@ type outputSpec struct {
 	dmfGroup       string
 	dmfDescription string
 	dmfEntities    []dmfEntity
+
+	xml *xmlSpec
 }
 
 type dmfEntity struct {
-	entity  dmf.Entity
-	columns []outColumn
+	entity    dmf.Entity
+	columns   []outColumn
+	dependsOn *yaml.Node // depends_on: labels of entities that must come first (order.go)
+	node      *yaml.Node // the entity's mapping, for messages
 }
 
 // fileNameInput and fileNameTemplate are what output.file_name sees as
@@ -140,8 +143,10 @@ func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = resolve(root.Content[0])
 	}
+	root = l.extend(fsys, name, root, t) // extends.go: a derived template's base merged in
 	tl := &templateLoader{loader: l, t: t, fsys: fsys, dir: path.Dir(name)}
 	tl.load(root)
+	tl.loadTests() // tests.go
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
@@ -189,6 +194,8 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		"validations": keep,
 		"output":      keep,
 		"tests":       keep,
+		"checks":      keep,
+		"parameters":  keep, // params.go
 	}, "name", "input", "output")
 	if !ok {
 		return
@@ -211,6 +218,9 @@ func (tl *templateLoader) load(root *yaml.Node) {
 
 	tl.env = &exprEnv{vars: map[string]any{}, lookups: map[string]map[string]string{}, later: map[string]bool{}}
 	tl.names = map[string]*yaml.Node{}
+	if n := sections["parameters"]; n != nil {
+		tl.loadParameters(n)
+	}
 	if n := sections["input"]; n != nil {
 		tl.loadInput(n)
 	}
@@ -230,6 +240,10 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	if n := sections["output"]; n != nil {
 		tl.loadOutput(n)
 	}
+	if n := sections["checks"]; n != nil {
+		tl.loadChecks(n) // checks.go
+	}
+	tl.finishMulti(sections["input"]) // multiinput.go
 	t.vars = tl.env.vars
 }
 
@@ -281,7 +295,7 @@ func (tl *templateLoader) compile(n *yaml.Node, what string, env *exprEnv) *prog
 	prog, probs := compileExpr(src, env)
 	for _, p := range probs {
 		line, col := exprPos(n, p.line, p.col)
-		tl.errorAt(line, col, "%s: %s", what, p.msg)
+		tl.errorIn(n, line, col, "%s: %s", what, p.msg)
 	}
 	return prog
 }
@@ -295,7 +309,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 	var fieldsNode *yaml.Node
 	tl.mapping(n, "input", map[string]keyHandler{
 		"format": func(_, v *yaml.Node) {
-			in.format, _ = tl.oneOf(v, "input.format", FormatAuto, FormatCSV, FormatXLSX, FormatXML)
+			in.format, _ = tl.oneOf(v, "input.format", FormatAuto, FormatCSV, FormatXLSX, FormatXML, FormatDMF)
 		},
 		"csv": func(_, v *yaml.Node) {
 			tl.mapping(v, "input.csv", map[string]keyHandler{
@@ -328,7 +342,11 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 			}, "record")
 		},
 		"fields": func(_, v *yaml.Node) { fieldsNode = v },
-	}, "fields")
+		"sheets": func(_, v *yaml.Node) { tl.loadSheets(v) }, // multiinput.go
+	})
+	if fieldsNode == nil && !tl.fieldsOptional(n) {
+		tl.errorf(n, "input: the key %q is missing", "fields")
+	}
 	if in.format == FormatXML && in.xmlRecord == "" {
 		tl.errorf(n, "input: format xml needs xml.record, the path of the element that repeats, e.g. Document/Stmt/Ntry")
 	}
@@ -482,8 +500,8 @@ func (tl *templateLoader) loadLookups(n *yaml.Node) {
 			tl.errorf(v, "lookup table %q must be a mapping of codes (\"30\": Net30), or {file: codes.csv, key: Code, value: Name}", name)
 			continue
 		}
-		if isFileLookup(v) {
-			tl.env.lookups[name] = tl.loadLookupFile(name, v)
+		if isFileLookup(v) || isCodesLookup(v) {
+			tl.env.lookups[name] = tl.loadLookupTable(name, v) // lookups.go
 			continue
 		}
 		table := map[string]string{}
@@ -510,85 +528,6 @@ func isFileLookup(n *yaml.Node) bool {
 		}
 	}
 	return false
-}
-
-// loadLookupFile reads a lookup table from a CSV file beside the template.
-func (tl *templateLoader) loadLookupFile(name string, n *yaml.Node) map[string]string {
-	var file, key, value, encoding string
-	var fileNode *yaml.Node
-	comma := ','
-	tl.mapping(n, fmt.Sprintf("lookup table %q", name), map[string]keyHandler{
-		"file":      func(_, v *yaml.Node) { fileNode = v; file, _ = tl.nonEmpty(v, "file") },
-		"key":       func(_, v *yaml.Node) { key, _ = tl.nonEmpty(v, "key") },
-		"value":     func(_, v *yaml.Node) { value, _ = tl.nonEmpty(v, "value") },
-		"delimiter": func(_, v *yaml.Node) { comma = tl.delimiter(v, "delimiter") },
-		"encoding": func(_, v *yaml.Node) {
-			encoding, _ = tl.oneOf(v, "encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
-			if encoding == "auto" {
-				encoding = ""
-			}
-		},
-	}, "file", "key", "value")
-	if file == "" || key == "" || value == "" {
-		return nil
-	}
-	p := path.Join(tl.dir, file)
-	if path.IsAbs(file) || !fs.ValidPath(p) {
-		tl.errorf(fileNode, "lookup table %q: the file %q must be a path beside the template, such as codes.csv", name, file)
-		return nil
-	}
-	f, err := tl.fsys.Open(p)
-	if err != nil {
-		tl.errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, unwrapPathError(err))
-		return nil
-	}
-	defer f.Close()
-	r, err := csv.NewReader(f, csv.Options{File: path.Base(p), Comma: comma, Encoding: encoding})
-	if err != nil {
-		tl.errorf(fileNode, "lookup table %q: %v", name, err)
-		return nil
-	}
-	ki, vi := -1, -1
-	for i, h := range r.Header() {
-		h = strings.TrimSpace(h)
-		if ki < 0 && strings.EqualFold(h, key) {
-			ki = i
-		}
-		if vi < 0 && strings.EqualFold(h, value) {
-			vi = i
-		}
-	}
-	if ki < 0 || vi < 0 {
-		missing := key
-		if ki >= 0 {
-			missing = value
-		}
-		tl.errorf(fileNode, "lookup table %q: %s has no column %q; its columns are %s", name, file, missing, quoteList(r.Header()))
-		return nil
-	}
-	table := map[string]string{}
-	firstRow := map[string]int{}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tl.errorf(fileNode, "lookup table %q: %v", name, err)
-			return nil
-		}
-		if ki >= len(rec.Fields) || vi >= len(rec.Fields) {
-			continue
-		}
-		k := rec.Fields[ki]
-		if row, dup := firstRow[k]; dup {
-			tl.errorf(fileNode, "lookup table %q: %s row %d: the key %q is already on row %d", name, file, rec.Pos.Row, k, row)
-			continue
-		}
-		firstRow[k] = rec.Pos.Row
-		table[k] = rec.Fields[vi]
-	}
-	return table
 }
 
 func unwrapPathError(err error) error {
@@ -690,11 +629,20 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"file_name": func(_, v *yaml.Node) { fileName = v },
 		"csv":       func(_, v *yaml.Node) { csvNode = v },
 		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
+		"unpack":    func(_, v *yaml.Node) { out.kind = "unpack"; tl.loadUnpack(v) }, // multiinput.go
+		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; tl.loadXMLOutput(v) }, // xmlout.go
 	})
-	if !ok {
+	if !ok || out.kind == "unpack" {
+		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil) {
+			tl.errorf(n, "output: give one of csv, dmf or unpack")
+		}
 		return
 	}
 	switch {
+	case out.kind == "xml":
+		if csvNode != nil || dmfNode != nil {
+			tl.errorf(n, "output: give one of csv, dmf or xml, not several")
+		}
 	case csvNode != nil && dmfNode != nil:
 		tl.errorf(dmfNode, "output: give either csv or dmf, not both")
 	case csvNode == nil && dmfNode == nil:
@@ -711,8 +659,11 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		out.fileName = tl.compile(fileName, "output.file_name", fnEnv)
 	} else {
 		ext := ".zip"
-		if out.kind == "csv" {
+		switch out.kind {
+		case "csv":
 			ext = ".csv"
+		case "xml":
+			ext = ".xml"
 		}
 		out.fileName, _ = compileExpr(`input.name + "`+ext+`"`, fnEnv)
 	}
@@ -795,7 +746,9 @@ func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
 			"level":          func(_, v *yaml.Node) { e.entity.Level, _ = tl.integer(v, "level", 1, 9999) },
 			"sequence":       func(_, v *yaml.Node) { e.entity.Sequence, _ = tl.integer(v, "sequence", 1, 9999) },
 			"columns":        func(_, v *yaml.Node) { cols = v },
+			"depends_on":     func(_, v *yaml.Node) { e.dependsOn = v },
 		}, "name", "target", "columns")
+		e.node = it
 		if !ok || cols == nil {
 			continue
 		}
@@ -805,4 +758,5 @@ func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
 		}
 		out.dmfEntities = append(out.dmfEntities, e)
 	}
+	tl.checkEntityOrder() // order.go
 }

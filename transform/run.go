@@ -79,12 +79,18 @@ func (t *Template) Run(ctx context.Context, inputPath, outDir string) (*Result, 
 
 // RunWith is Run with options.
 func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts RunOptions) (*Result, error) {
+	if t.multi != nil {
+		return t.runMulti(ctx, inputPath, outDir, opts) // multiinput.go
+	}
 	res := &Result{onReject: opts.OnReject}
 	src, err := t.open(inputPath, res)
 	if err != nil {
 		return nil, err
 	}
 	defer src.close()
+	if src.checks, err = t.prepareChecks(ctx, inputPath); err != nil { // checks.go
+		return nil, err
+	}
 
 	var modified time.Time
 	if st, err := os.Stat(inputPath); err == nil {
@@ -119,12 +125,18 @@ type PreviewRow struct {
 // output rows or the errors are returned. Columns returns the headers of
 // the output tables. Warnings are in the Result.
 func (t *Template) Preview(ctx context.Context, inputPath string, max int) ([]PreviewRow, *Result, error) {
+	if t.multi != nil {
+		return nil, nil, errMultiPreview // multiinput.go
+	}
 	res := &Result{}
 	src, err := t.open(inputPath, res)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer src.close()
+	if src.checks, err = t.prepareChecks(ctx, inputPath); err != nil { // checks.go
+		return nil, nil, err
+	}
 	var rows []PreviewRow
 	lastErr := 0
 	stop := errors.New("enough rows")
@@ -177,8 +189,11 @@ type table struct {
 }
 
 func (t *Template) tables() []table {
-	if t.output.kind == "csv" {
+	switch t.output.kind {
+	case "csv":
 		return []table{{columns: t.output.csvColumns, render: textOf}}
+	case "xml":
+		return []table{{columns: t.output.xml.columns, render: encodeValue, check: xmlCheck}}
 	}
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
@@ -194,7 +209,8 @@ type source struct {
 	closers   []io.Closer
 	pos       formats.Pos // file (and sheet) for file-level messages; Row is the header row
 	fromExcel bool
-	idx       []int // column of each input field; -1 when missing
+	idx       []int     // column of each input field; -1 when missing
+	checks    *checkRun // group checks (checks.go), or nil
 }
 
 func (s *source) close() {
@@ -404,6 +420,9 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 	}
 	fields := t.input.fields
 	env := make(map[string]any, len(t.vars))
+	for k, v := range t.params {
+		env[k] = v
+	}
 	var ev evaluator
 	var rowErrs []*FieldError
 	badReads := 0
@@ -531,6 +550,16 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 			continue
 		}
 
+		// Group checks (checks.go).
+		if src.checks != nil {
+			if rowErrs = src.checks.row(&ev, env, rec.Pos, res); len(rowErrs) > 0 {
+				if err := reject(rec.Pos); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+
 		// Output columns.
 		for ti, tb := range tables {
 			for ci, c := range tb.columns {
@@ -640,6 +669,7 @@ type outputs struct {
 	bufs       []*bufio.Writer
 	csvw       *csv.Writer
 	dmfw       *dmf.Writer
+	xmlw       *xmlRun
 }
 
 // createOutputs opens the output file(s) in outDir. modified stamps the
@@ -702,6 +732,13 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 			return nil, t.fileError(pos, err, "check the template's output.dmf section")
 		}
 		o.dmfw = w
+	case "xml":
+		x, err := t.newXMLRun(inputBase, modified)
+		if err != nil {
+			o.abort()
+			return nil, t.fileError(pos, err, "check the template's output.xml section")
+		}
+		o.xmlw = x
 	}
 	return o, nil
 }
@@ -712,6 +749,9 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 	}
 	if o.csvw != nil {
 		return o.csvw.Write(values[0])
+	}
+	if o.xmlw != nil {
+		return o.xmlw.add(pos, values[0])
 	}
 	for i, v := range values {
 		if err := o.dmfw.Write(i, v); err != nil {
@@ -730,6 +770,15 @@ func (o *outputs) commit() error {
 	if o.dmfw != nil {
 		err = o.dmfw.Close()
 	}
+	if o.xmlw != nil {
+		defer o.xmlw.close()
+		if err = o.xmlw.render(o.bufs[0]); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return err
+			}
+		}
+	}
 	for i, f := range o.files {
 		if err == nil {
 			err = o.bufs[i].Flush()
@@ -745,6 +794,12 @@ func (o *outputs) commit() error {
 	if err != nil {
 		return fmt.Errorf("writing the output: %w", err)
 	}
+	if o.xmlw != nil {
+		// An invalid document is never published.
+		if err := o.xmlw.verify(o.tmp[0]); err != nil {
+			return err
+		}
+	}
 	for i, tmp := range o.tmp {
 		if err := os.Rename(tmp, o.final[i]); err != nil {
 			return fmt.Errorf("writing the output: %w", err)
@@ -758,6 +813,9 @@ func (o *outputs) commit() error {
 func (o *outputs) abort() {
 	if o.dmfw != nil {
 		o.dmfw.Close() // releases its spool files
+	}
+	if o.xmlw != nil {
+		o.xmlw.close()
 	}
 	for _, f := range o.files {
 		f.Close()

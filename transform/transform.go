@@ -41,6 +41,13 @@ type Template struct {
 	validations []validation
 	output      outputSpec
 	vars        map[string]any // every field name expressions may use
+	tests       []TestCase     // the tests: key (tests.go)
+
+	checks []*groupCheck // group checks (checks.go)
+	multi  *multiInput   // several sheets, or a DMF package, as input (multiinput.go)
+
+	params     map[string]any // parameter values, by name (params.go)
+	paramSpecs []Parameter
 }
 
 // Load loads a template from a file on disk. See LoadFS. Messages name
@@ -113,6 +120,8 @@ func (t *Template) acceptedFiles() string {
 			parts = append(parts, "Excel (.xlsx)")
 		case FormatXML:
 			parts = append(parts, "XML (.xml)")
+		case FormatDMF:
+			parts = append(parts, "DMF data packages (.zip)")
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -130,6 +139,10 @@ func (t *Template) Outputs() []string {
 		return []string{"DMF package: " + strings.Join(names, ", ")}
 	case "csv":
 		return []string{"CSV file"}
+	case "xml":
+		return []string{"XML document" + t.output.xml.describe()}
+	case "unpack":
+		return t.multi.unpack.outputs() // multiinput.go
 	}
 	return nil
 }

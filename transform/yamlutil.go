@@ -11,12 +11,19 @@ import (
 // loader collects the problems of one template file. Every value is read
 // from the yaml.Node tree, so each problem names its line and column.
 type loader struct {
-	file string
-	errs TemplateErrors
+	file   string
+	errs   TemplateErrors
+	origin map[*yaml.Node]*nodeOrigin // nodes merged in from a base template (extends.go)
 }
 
 func (l *loader) errorAt(line, col int, format string, args ...any) {
 	l.errs = append(l.errs, &PosError{File: l.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// errorIn reports a problem at a line and column of the file node n
+// comes from.
+func (l *loader) errorIn(n *yaml.Node, line, col int, format string, args ...any) {
+	l.errs = append(l.errs, &PosError{File: l.fileOf(n), Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
@@ -24,7 +31,7 @@ func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	l.errorAt(line, col, format, args...)
+	l.errorIn(n, line, col, format, args...)
 }
 
 // kindOf names a node's kind for messages.

@@ -24,6 +24,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/templates"
 	"github.com/erpipe/erpipe/transform"
 )
@@ -48,6 +49,12 @@ type Config struct {
 	Rescan Duration `yaml:"rescan"`
 	// Workers is how many files are processed at once (default 2).
 	Workers int `yaml:"workers"`
+	// Poll turns file-system events off: inboxes are found by rescans
+	// alone (for network shares, where events do not arrive).
+	Poll bool `yaml:"poll"`
+	// MaxSettle is how long a file may keep changing (or wait for its
+	// marker) before it is reported as stuck (default 1h).
+	MaxSettle Duration `yaml:"max_settle"`
 	// Timeout is the longest one job may run before it is stopped and
 	// its input set aside in errors/ (default 30m).
 	Timeout Duration `yaml:"job_timeout"`
@@ -63,11 +70,39 @@ type Config struct {
 type PipelineConfig struct {
 	Name     string `yaml:"name"`
 	Template string `yaml:"template"` // a built-in name, or a path relative to the workspace
+	// AllowDraft lets the pipeline use a template whose status is draft;
+	// without it only completed templates run.
+	AllowDraft bool `yaml:"allow_draft"`
+	// Inbox says when a file in the pipeline's inbox is ready to take.
+	Inbox InboxConfig `yaml:"inbox"`
 	// AllowDuplicates processes a file again even when the same content
 	// was processed before in this pipeline (default false: such a file
 	// is archived as a Duplicate job).
 	AllowDuplicates bool                `yaml:"allow_duplicates"`
 	Destinations    []DestinationConfig `yaml:"destinations"`
+}
+
+// InboxConfig says when a dropped file is ready to take.
+type InboxConfig struct {
+	// Readiness is settle (the default: size and time unchanged for the
+	// settle window, and no process writing to it), marker (taken when
+	// <name>.done appears; the marker is removed with it) or rename
+	// (writers drop *.tmp and rename; final names are taken at once).
+	Readiness string `yaml:"readiness"`
+	// MarkerSuffix is the marker's suffix in marker mode (default .done).
+	MarkerSuffix string `yaml:"marker_suffix"`
+	// Temp are extra glob patterns of temporary names never taken.
+	Temp []string `yaml:"temp"`
+	// Subfolders is ignore (the default) or include.
+	Subfolders string `yaml:"subfolders"`
+	// Settle overrides the workspace's settle window for this inbox.
+	Settle Duration `yaml:"settle"`
+}
+
+// options converts the configuration for the inbox package.
+func (c InboxConfig) options() inbox.FolderOptions {
+	return inbox.FolderOptions{Readiness: inbox.Readiness(c.Readiness), MarkerSuffix: c.MarkerSuffix,
+		Temp: c.Temp, Subfolders: inbox.Subfolders(c.Subfolders), Settle: time.Duration(c.Settle)}
 }
 
 // DestinationConfig is one destination of a pipeline. Exactly one field is
@@ -123,6 +158,7 @@ type Pipeline struct {
 	Template        *transform.Template
 	Destinations    []DestinationConfig
 	AllowDuplicates bool
+	Inbox           inbox.FolderOptions
 }
 
 // Paths of the workspace layout.
@@ -201,7 +237,17 @@ func (w *Workspace) loadPipelines() error {
 			errs = append(errs, fmt.Errorf("pipeline %q: %w", pc.Name, err))
 			continue
 		}
-		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations, AllowDuplicates: pc.AllowDuplicates})
+		if t.Status != "completed" && !pc.AllowDraft {
+			errs = append(errs, fmt.Errorf("%s: pipeline %q: template %s %s is a %s; set status: completed in the template when it is ready, or allow_draft: true on the pipeline to try it", ConfigFile, pc.Name, t.Name, t.Version, t.Status))
+			continue
+		}
+		opts := pc.Inbox.options()
+		if err := opts.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: pipeline %q: inbox: %w", ConfigFile, pc.Name, err))
+			continue
+		}
+		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
+			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
 	}
 	if w.Config.BuiltinPipelines == nil || *w.Config.BuiltinPipelines {
 		for _, name := range w.TemplateNames() {
@@ -307,6 +353,10 @@ func (c Config) RescanInterval() time.Duration {
 	}
 	return 5 * time.Second
 }
+
+// MaxSettleWindow returns the configured stuck-file limit (0: the
+// inbox package's default).
+func (c Config) MaxSettleWindow() time.Duration { return time.Duration(c.MaxSettle) }
 
 // JobTimeout returns the configured job timeout.
 func (c Config) JobTimeout() time.Duration {

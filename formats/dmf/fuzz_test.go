@@ -26,6 +26,17 @@ func readPackage(t *testing.T, data []byte, tempDir string, excel bool) {
 	}
 	defer p.Close()
 	p.TempDir = tempDir
+	hasExcel := false
+	for _, e := range p.Entities {
+		hasExcel = hasExcel || e.SourceFormat == dmf.Excel
+	}
+	if excel || !hasExcel {
+		// Check reads every data file; it must not panic, whatever they hold.
+		probs, _ := p.Check()
+		for _, pr := range probs {
+			_ = pr.Error()
+		}
+	}
 	for i := range p.Entities {
 		if !p.HasData(i) || !excel && p.Entities[i].SourceFormat == dmf.Excel {
 			continue

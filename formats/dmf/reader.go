@@ -40,13 +40,18 @@ type Package struct {
 	data   []*zip.File // by entity; nil when missing
 }
 
-// Open opens the data package at path and reads its Manifest.xml and
-// PackageHeader.xml. Both are found by name regardless of case, at the root
+// Open opens the data package at path with DefaultLimits and reads its
+// Manifest.xml and PackageHeader.xml. Both are found by name regardless of case, at the root
 // of the zip (or, failing that, in a single folder), in UTF-8 or UTF-16
 // with or without a byte order mark, with their elements in any order and
-// any whitespace, in the DataManagement namespace or none. A package whose
-// entry names reach outside the zip (zip-slip) is refused.
-func Open(path string) (*Package, error) {
+// any whitespace, in the DataManagement namespace or none. A hostile zip is
+// refused: entry names that reach outside the package (zip-slip, absolute
+// paths, drive letters), two entries with the same name, and zip bombs
+// (see Limits). Check reports what D365 would find wrong with the package.
+func Open(path string) (*Package, error) { return OpenWithLimits(path, DefaultLimits) }
+
+// OpenWithLimits is Open with other bounds against zip bombs.
+func OpenWithLimits(path string, limits Limits) (*Package, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("dmf: %s is not a readable zip: %w", filepath.Base(path), err)
@@ -56,7 +61,7 @@ func Open(path string) (*Package, error) {
 		f.Close()
 		return nil, fmt.Errorf("dmf: %s is not a readable zip: %w", filepath.Base(path), err)
 	}
-	p, err := OpenReader(f, fi.Size(), filepath.Base(path))
+	p, err := OpenReaderWithLimits(f, fi.Size(), filepath.Base(path), limits)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -68,9 +73,17 @@ func Open(path string) (*Package, error) {
 // OpenReader is Open for a package of size bytes read from r; name (the
 // package's base name) is used in positions and messages.
 func OpenReader(r io.ReaderAt, size int64, name string) (*Package, error) {
+	return OpenReaderWithLimits(r, size, name, DefaultLimits)
+}
+
+// OpenReaderWithLimits is OpenReader with other bounds against zip bombs.
+func OpenReaderWithLimits(r io.ReaderAt, size int64, name string, limits Limits) (*Package, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("dmf: %s is not a readable zip: %w", name, err)
+	}
+	if err := checkEntries(zr.File, limits.withDefaults()); err != nil {
+		return nil, fmt.Errorf("dmf: %s: %w", name, err)
 	}
 	p := &Package{zr: zr, name: name}
 	if err := p.load(); err != nil {
@@ -81,11 +94,6 @@ func OpenReader(r io.ReaderAt, size int64, name string) (*Package, error) {
 
 func (p *Package) load() error {
 	p.zr.RegisterDecompressor(zip.Deflate, flate.NewReader)
-	for _, f := range p.zr.File {
-		if !isLocal(f.Name) {
-			return fmt.Errorf("entry %q points outside the package; refusing it", f.Name)
-		}
-	}
 	mf := p.find(ManifestName)
 	if mf == nil {
 		return ErrNoManifest

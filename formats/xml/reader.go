@@ -21,6 +21,16 @@ type Options struct {
 	// Fields are paths relative to the record element: "Amt", "Amt/@Ccy",
 	// "NtryDtls/TxDtls/Refs/EndToEndId", "@id", or "." for the record's own
 	// text. The first match wins; a missing element yields "".
+	//
+	// A path may start with "../" steps (one per level up) to take a value
+	// from an element around the record, written before it: with the
+	// record "Document/BkToCstmrStmt/Stmt/Ntry", "../Acct/Id/IBAN" is the
+	// statement's account, the same for every entry of the statement. This
+	// needs a record path from the root (not "//").
+	//
+	// One step may carry a condition, [path=value]: the element counts only
+	// when the text at path inside it is value, e.g.
+	// "../Bal[Tp/CdOrPrtry/Cd=OPBD]/Amt" (the first Bal whose type is OPBD).
 	Fields []string
 }
 
@@ -33,6 +43,12 @@ type Reader struct {
 	path     []string // record path, local names
 	anyDepth bool     // path matches at any depth ("//")
 	root     *node    // what the fields need, from the record element down
+	nfields  int      // len(Options.Fields); hidden fields (conditions) follow
+	hidden   int      // how many hidden fields
+
+	ctx       map[int]*node // depth of an element around the record → what "../" fields need in it
+	ctxFields map[int][]int // the fields under ctx[depth], reset when such an element starts
+	recFields []int         // the fields relative to the record, reset at every record
 
 	stack    []frame // open elements, from the document root
 	recDepth int     // len(stack) at the record element; 0 outside records
@@ -56,9 +72,19 @@ var _ formats.Reader = (*Reader)(nil)
 // node is one element step of the field paths: the fields that take this
 // element's text or attributes, and the steps below it.
 type node struct {
-	children map[string]*node
+	children map[string][]*node
 	text     []int
 	attrs    []attrField
+	cond     *condition // a step with [path=value]
+	fields   []int      // with cond: every field below, the condition's own included
+}
+
+// condition is the [path=value] of a step: hidden field field takes the
+// text at path, and the step's fields count only when it is value.
+type condition struct {
+	key   string // path=value, to share the node between fields
+	field int
+	value string
 }
 
 type attrField struct {
@@ -70,8 +96,17 @@ type attrField struct {
 type frame struct {
 	name  xml.Name
 	line  int
-	node  *node // inside a record: the field step this element is, if any
-	onWay bool  // outside a record, absolute path: the element is on the record path
+	nodes []*node   // the field steps this element is, if any
+	tries []condTry // its steps with a condition
+	onWay bool      // outside a record, absolute path: the element is on the record path
+}
+
+// condTry is an element taken for a step with a condition: the fields it
+// filled are given back when the condition does not hold.
+type condTry struct {
+	n     *node
+	fresh bool  // the condition's field was still blank: this element decides
+	took  []int // the step's fields that were blank
 }
 
 // collector gathers the text of field's element, open at depth.
@@ -82,7 +117,8 @@ type collector struct{ field, depth int }
 // Malformed input gives a *formats.ParseError, now or from Read; a bad
 // record or field path gives a plain error.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
-	rd := &Reader{file: opts.File, header: append([]string(nil), opts.Fields...), root: &node{}}
+	rd := &Reader{file: opts.File, header: append([]string(nil), opts.Fields...), root: &node{}, nfields: len(opts.Fields),
+		ctx: map[int]*node{}, ctxFields: map[int][]int{}}
 	var err error
 	if rd.path, rd.anyDepth, err = parseRecord(opts.Record); err != nil {
 		return nil, err
@@ -92,7 +128,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 			return nil, err
 		}
 	}
-	n := len(opts.Fields)
+	n := rd.nfields + rd.hidden // with the conditions' hidden fields
 	rd.vals, rd.set, rd.lines, rd.bufs = make([]string, n), make([]bool, n), make([]int, n), make([][]byte, n)
 
 	var src io.Reader
@@ -149,7 +185,8 @@ func parseRecord(p string) (path []string, anyDepth bool, err error) {
 // addField parses field path p and adds it to the tree of steps as field i.
 func (r *Reader) addField(i int, p string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("xml: field %q: %s; write a path relative to the record such as Amt, Amt/@Ccy, BookgDt/Dt, @id or .", p, why)
+		return fmt.Errorf("xml: field %q: %s; write a path relative to the record such as Amt, Amt/@Ccy, BookgDt/Dt, @id, ., "+
+			"../Acct/Id/IBAN (around the record) or Bal[Tp/CdOrPrtry/Cd=OPBD]/Amt (with a condition)", p, why)
 	}
 	s := strings.TrimSpace(p)
 	if s == "" {
@@ -158,8 +195,30 @@ func (r *Reader) addField(i int, p string) error {
 	if strings.HasPrefix(s, "/") {
 		return bad("the path must not start with /")
 	}
+	steps := splitSteps(s)
 	n := r.root
-	steps := strings.Split(s, "/")
+	ups := 0
+	for ups < len(steps) && strings.TrimSpace(steps[ups]) == ".." {
+		ups++
+	}
+	if ups > 0 {
+		if r.anyDepth {
+			return bad("a path with ../ needs the record path from the root (Document/BkToCstmrStmt/Stmt/Ntry), not //")
+		}
+		d := len(r.path) - ups
+		if d < 1 {
+			return bad(fmt.Sprintf("%d steps up from the record leave the document", ups))
+		}
+		if r.ctx[d] == nil {
+			r.ctx[d] = &node{}
+		}
+		n = r.ctx[d]
+		steps = steps[ups:]
+		if len(steps) == 0 {
+			return bad("the path names no element after ../")
+		}
+	}
+	var conds []*node
 	for j, step := range steps {
 		step = strings.TrimSpace(step)
 		last := j == len(steps)-1
@@ -174,24 +233,113 @@ func (r *Reader) addField(i int, p string) error {
 				return bad("the attribute has no name")
 			}
 			n.attrs = append(n.attrs, attrField{name: name, field: i})
+			r.placed(i, ups, conds)
 			return nil
-		case strings.ContainsAny(step, "@[]()*=") || step == "..":
+		case strings.Contains(step, "["):
+			name, cond, ok := strings.Cut(step, "[")
+			cond, ok2 := strings.CutSuffix(cond, "]")
+			cpath, value, ok3 := strings.Cut(cond, "=")
+			cpath, value = strings.TrimSpace(cpath), strings.Trim(strings.TrimSpace(value), `"'`)
+			if !ok || !ok2 || !ok3 || cpath == "" || !validName(name) {
+				return bad(fmt.Sprintf("%q: a condition is written Element[path=value], e.g. Bal[Tp/CdOrPrtry/Cd=OPBD]", step))
+			}
+			key := cpath + "=" + value
+			var c *node
+			for _, ex := range n.children[localName(name)] {
+				if ex.cond != nil && ex.cond.key == key {
+					c = ex
+				}
+			}
+			if c == nil {
+				c = &node{cond: &condition{key: key, field: r.nfields + r.hidden, value: value}}
+				r.hidden++
+				cn := c
+				for _, cs := range strings.Split(cpath, "/") {
+					cs = strings.TrimSpace(cs)
+					if !validName(cs) {
+						return bad(fmt.Sprintf("the condition's path %q: write element names separated by /", cpath))
+					}
+					cn = cn.child(localName(cs))
+				}
+				cn.text = append(cn.text, c.cond.field)
+				c.fields = append(c.fields, c.cond.field)
+				if ups > 0 {
+					r.ctxFields[len(r.path)-ups] = append(r.ctxFields[len(r.path)-ups], c.cond.field)
+				} else {
+					r.recFields = append(r.recFields, c.cond.field)
+				}
+				for _, o := range conds {
+					o.fields = append(o.fields, c.cond.field)
+				}
+				if n.children == nil {
+					n.children = map[string][]*node{}
+				}
+				n.children[localName(name)] = append(n.children[localName(name)], c)
+			}
+			conds = append(conds, c)
+			n = c
+		case !validName(step):
 			return bad(fmt.Sprintf("%q is not supported", step))
 		default:
-			name := localName(step)
-			c := n.children[name]
-			if c == nil {
-				c = &node{}
-				if n.children == nil {
-					n.children = map[string]*node{}
-				}
-				n.children[name] = c
-			}
-			n = c
+			n = n.child(localName(step))
 		}
 	}
 	n.text = append(n.text, i)
+	r.placed(i, ups, conds)
 	return nil
+}
+
+// splitSteps splits a path at the slashes outside conditions.
+func splitSteps(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for k, c := range s {
+		switch c {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		case '/':
+			if depth == 0 {
+				out = append(out, s[start:k])
+				start = k + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+// validName reports whether s is an element step: a name, with an
+// optional prefix.
+func validName(s string) bool {
+	return s != "" && s != ".." && !strings.ContainsAny(s, "@[]()*=/ ")
+}
+
+// placed records field i: reset per record, or per element around it.
+func (r *Reader) placed(i, ups int, conds []*node) {
+	if ups > 0 {
+		r.ctxFields[len(r.path)-ups] = append(r.ctxFields[len(r.path)-ups], i)
+	} else {
+		r.recFields = append(r.recFields, i)
+	}
+	for _, c := range conds {
+		c.fields = append(c.fields, i)
+	}
+}
+
+// child returns the plain step name below n, made when missing.
+func (n *node) child(name string) *node {
+	for _, c := range n.children[name] {
+		if c.cond == nil {
+			return c
+		}
+	}
+	c := &node{}
+	if n.children == nil {
+		n.children = map[string][]*node{}
+	}
+	n.children[name] = append(n.children[name], c)
+	return c
 }
 
 // localName drops a namespace prefix.
@@ -246,37 +394,63 @@ func (r *Reader) Read() (formats.Record, error) {
 
 // start handles the start element t, on line.
 func (r *Reader) start(t xml.StartElement, line int) error {
-	if r.recDepth > 0 {
-		var n *node
-		if top := r.stack[len(r.stack)-1]; top.node != nil {
-			n = top.node.children[t.Name.Local]
+	var nodes []*node
+	if len(r.stack) > 0 {
+		for _, pn := range r.stack[len(r.stack)-1].nodes {
+			nodes = append(nodes, pn.children[t.Name.Local]...)
 		}
-		r.stack = append(r.stack, frame{name: t.Name, line: line, node: n})
-		if n == nil && len(r.active) == 0 {
-			return r.skip()
-		}
-		if n != nil {
-			r.enter(n, t, line)
-		}
-		return nil
 	}
 	depth := len(r.stack) + 1
-	f := frame{name: t.Name, line: line}
+	f := frame{name: t.Name, line: line, nodes: nodes}
+	if r.recDepth > 0 {
+		r.stack = append(r.stack, f)
+		if len(nodes) == 0 && len(r.active) == 0 {
+			return r.skip()
+		}
+		r.enterAll(t, line)
+		return nil
+	}
 	if !r.anyDepth {
 		f.onWay = depth <= len(r.path) && t.Name.Local == r.path[depth-1] && (depth == 1 || r.stack[depth-2].onWay)
+		if c := r.ctx[depth]; f.onWay && c != nil {
+			// A new element around the records: its "../" fields start blank.
+			for _, k := range r.ctxFields[depth] {
+				r.set[k], r.vals[k] = false, ""
+			}
+			f.nodes = append(f.nodes, c)
+		}
 	}
 	r.stack = append(r.stack, f)
 	switch {
 	case r.isRecord():
 		r.recDepth = depth
 		r.recLine = line
-		clear(r.set)
-		r.stack[depth-1].node = r.root
-		r.enter(r.root, t, line)
-	case !r.anyDepth && !f.onWay:
-		return r.skip() // the record can't be inside
+		for _, k := range r.recFields {
+			r.set[k] = false
+		}
+		r.stack[depth-1].nodes = []*node{r.root}
+	case !r.anyDepth && !f.onWay && len(f.nodes) == 0 && len(r.active) == 0:
+		return r.skip() // neither the record nor a value around it can be inside
 	}
+	r.enterAll(t, line)
 	return nil
+}
+
+// enterAll enters every step of the element on top of the stack.
+func (r *Reader) enterAll(t xml.StartElement, line int) {
+	top := &r.stack[len(r.stack)-1]
+	for _, n := range top.nodes {
+		if n.cond != nil {
+			try := condTry{n: n, fresh: !r.set[n.cond.field]}
+			for _, k := range n.fields {
+				if !r.set[k] {
+					try.took = append(try.took, k)
+				}
+			}
+			top.tries = append(top.tries, try)
+		}
+		r.enter(n, t, line)
+	}
 }
 
 // isRecord reports whether the open elements end with the record path.
@@ -355,6 +529,17 @@ func (r *Reader) pop(t xml.EndElement, line int) error {
 		r.vals[f], r.set[f] = string(r.bufs[f]), true
 		r.active = r.active[:len(r.active)-1]
 	}
+	for _, try := range r.stack[depth-1].tries {
+		c := try.n.cond
+		if try.fresh && r.set[c.field] && strings.TrimSpace(r.vals[c.field]) == c.value {
+			continue
+		}
+		// The condition does not hold (or an earlier element decided):
+		// what this element filled in is given back.
+		for _, k := range try.took {
+			r.set[k], r.vals[k] = false, ""
+		}
+	}
 	r.stack = r.stack[:depth-1]
 	return nil
 }
@@ -368,7 +553,7 @@ func qname(n xml.Name) string {
 
 // record returns the record just completed.
 func (r *Reader) record() formats.Record {
-	fields := make([]string, len(r.vals))
+	fields := make([]string, r.nfields)
 	for i := range fields {
 		if r.set[i] {
 			fields[i] = r.vals[i]

@@ -334,7 +334,12 @@ func TestBadOptions(t *testing.T) {
 		{Record: "a/r", Fields: []string{"x//y"}},
 		{Record: "a/r", Fields: []string{"@"}},
 		{Record: "a/r", Fields: []string{"@id/x"}},
-		{Record: "a/r", Fields: []string{"../x"}},
+		{Record: "a/r", Fields: []string{"../../x"}},
+		{Record: "//r", Fields: []string{"../x"}},
+		{Record: "a/r", Fields: []string{".."}},
+		{Record: "a/r", Fields: []string{"x[y]"}},
+		{Record: "a/r", Fields: []string{"x[=1]"}},
+		{Record: "a/r", Fields: []string{"x[y=1"}},
 		{Record: "a/r", Fields: []string{"x[2]"}},
 	} {
 		_, err := xml.NewReader(strings.NewReader("<a/>"), opts)
@@ -455,5 +460,63 @@ func TestReadErrorIsNotParseError(t *testing.T) {
 	var pe *formats.ParseError
 	if !errors.Is(err, errDisk) || errors.As(err, &pe) {
 		t.Errorf("err = %v, want the read error, not a ParseError", err)
+	}
+}
+
+// TestAroundAndConditions: "../" fields take values from the elements
+// around the record (reset with each of them), and a step with a
+// condition counts only when its condition holds.
+func TestAroundAndConditions(t *testing.T) {
+	doc := `<D><S><Acct>A1</Acct>
+<Bal><Tp>PRCD</Tp><Amt>1</Amt></Bal>
+<Bal><Tp>OPBD</Tp><Amt Ccy="EUR">10</Amt></Bal>
+<Bal><Tp>CLBD</Tp><Amt>15</Amt></Bal>
+<N><Amt>5</Amt><Dtl><Ref>r1</Ref></Dtl></N>
+<N><Amt>-2</Amt></N>
+</S>
+<S><Bal><Tp>CLBD</Tp><Amt>3</Amt></Bal>
+<N><Amt>3</Amt></N></S></D>`
+	r, err := xml.NewReader(strings.NewReader(doc), xml.Options{File: "s.xml", Record: "D/S/N",
+		Fields: []string{"Amt", "../Acct", "../Bal[Tp=OPBD]/Amt", "../Bal[Tp=OPBD]/Amt/@Ccy", "../Bal[Tp=CLBD]/Amt", "Dtl/Ref", "../../S/Acct"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"5", "A1", "10", "EUR", "15", "r1", "A1"},
+		{"-2", "A1", "10", "EUR", "15", "", "A1"},
+		{"3", "", "", "", "3", "", "A1"}, // the first S/Acct of D
+	}
+	for i, w := range want {
+		rec, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(rec.Fields, "|") != strings.Join(w, "|") {
+			t.Errorf("record %d = %q, want %q", i, rec.Fields, w)
+		}
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Errorf("after the last record: %v", err)
+	}
+}
+
+// TestHostileEntities: a document declaring entities (XXE, "billion
+// laughs") is refused, never expanded or fetched.
+func TestHostileEntities(t *testing.T) {
+	for name, doc := range map[string]string{
+		"xxe": `<?xml version="1.0"?><!DOCTYPE D [<!ENTITY x SYSTEM "file:///etc/passwd">]><D><N><Amt>&x;</Amt></N></D>`,
+		"laughs": `<?xml version="1.0"?><!DOCTYPE D [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">` +
+			`<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><D><N><Amt>&c;</Amt></N></D>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := xml.NewReader(strings.NewReader(doc), xml.Options{File: "h.xml", Record: "D/N", Fields: []string{"Amt"}})
+			if err == nil {
+				_, err = r.Read()
+			}
+			var pe *formats.ParseError
+			if !errors.As(err, &pe) || strings.Contains(err.Error(), "root:") || strings.Contains(err.Error(), "lol") {
+				t.Errorf("got %v, want a parse error", err)
+			}
+		})
 	}
 }

@@ -76,6 +76,7 @@ types, expressions that don't compile, references to undefined fields or lookups
 			return nil
 		},
 	})
+	cmd.AddCommand(authoringCmds(g)...) // templates_authoring.go
 	return cmd
 }
 

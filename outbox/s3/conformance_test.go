@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 
 // getBytes reads the object at location "s3://bucket/key".
 func getBytes(t *testing.T, srv *server, loc string) ([]byte, error) {
-	c, err := srv.client()
+	c, err := srv.Client()
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func getBytes(t *testing.T, srv *server, loc string) ([]byte, error) {
 // so that a leaked upload shows.
 func listNames(t *testing.T, srv *server, d *s3.S3) []string {
 	t.Helper()
-	c, err := srv.client()
+	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}

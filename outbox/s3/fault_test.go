@@ -49,11 +49,11 @@ type injector struct {
 
 func newInjector(t *testing.T, srv *server, match func(*http.Request) bool, faults ...fault) *httptest.Server {
 	t.Helper()
-	target, err := url.Parse(srv.endpoint)
+	target, err := url.Parse(srv.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc, err := srv.httpClient()
+	hc, err := srv.HTTPClient()
 	if err != nil {
 		t.Fatal(err)
 	}

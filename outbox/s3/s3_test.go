@@ -54,8 +54,8 @@ func config(t testing.TB, srv *server) s3.Config {
 	return s3.Config{
 		Bucket:      bucket,
 		Prefix:      fmt.Sprintf("%s-%d", name, prefixSeq.Add(1)),
-		Endpoint:    srv.endpoint,
-		CAFile:      srv.caFile,
+		Endpoint:    srv.Endpoint,
+		CAFile:      srv.CAFile,
 		PathStyle:   true,
 		MaxAttempts: 3,
 		PartSize:    5 << 20,
@@ -82,7 +82,7 @@ type object struct {
 // get reads key from srv, hashing the content as it streams.
 func get(t testing.TB, srv *server, key string) (object, bool) {
 	t.Helper()
-	c, err := srv.client()
+	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func get(t testing.TB, srv *server, key string) (object, bool) {
 // pendingUploads lists the multipart uploads in progress under key.
 func pendingUploads(t testing.TB, srv *server, key string) []string {
 	t.Helper()
-	c, err := srv.client()
+	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,15 +647,15 @@ func TestNoCredentialsInOutput(t *testing.T) {
 		d := newDest(t, cfg)
 		_, err := d.Put(t.Context(), "x.csv", strings.NewReader("x"), 1)
 		if err == nil {
-			t.Fatalf("%s: Put with a wrong secret succeeded", srv.name)
+			t.Fatalf("%s: Put with a wrong secret succeeded", srv.Name)
 		}
 		if s3.IsTransient(err) {
-			t.Errorf("%s: IsTransient(%v) = true; a wrong secret needs a person", srv.name, err)
+			t.Errorf("%s: IsTransient(%v) = true; a wrong secret needs a person", srv.Name, err)
 		}
 		for _, out := range []string{d.String(), err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
 			for _, secret := range []string{wrongSecret, secretKey} {
 				if strings.Contains(out, secret) {
-					t.Errorf("%s: output shows the secret: %s", srv.name, out)
+					t.Errorf("%s: output shows the secret: %s", srv.Name, out)
 				}
 			}
 		}

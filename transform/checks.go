@@ -1,0 +1,393 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+
+	"github.com/erpipe/erpipe/formats"
+)
+
+// Group checks. A check is a condition over a group of rows, such as "the
+// lines of a voucher balance":
+//
+//	checks:
+//	  - name: voucher-balanced
+//	    group_by: voucher
+//	    condition: SUM(debit) == SUM(credit)
+//	    message: The voucher does not balance; debit and credit must be equal.
+//
+// The condition uses the aggregates SUM(x), COUNT() or COUNT(x), MIN(x)
+// and MAX(x) over the good rows of each group (rows that pass the
+// validations and the filter), and nothing else. Run reads the input twice:
+// the first pass computes the aggregates of every group (a map of group →
+// aggregates, so memory grows with the number of groups, not rows); the
+// second writes the output and rejects every row of a group whose check
+// fails (severity error), or warns once per group (severity warning).
+
+// checkAggFuncs are the aggregates a check condition may use, with their
+// argument counts.
+var checkAggFuncs = map[string][2]int{"SUM": {1, 1}, "COUNT": {0, 1}, "MIN": {1, 1}, "MAX": {1, 1}}
+
+// groupCheck is one loaded check.
+type groupCheck struct {
+	name     string
+	message  string
+	severity string
+	groupBy  *program
+	field    string // the first field group_by names, for messages
+	aggs     []aggregate
+	cond     *program // over the aggregates' variables
+}
+
+// aggregate is one aggregate call of a check condition.
+type aggregate struct {
+	fn   string   // SUM, COUNT, MIN or MAX
+	arg  *program // nil for COUNT()
+	text string   // as written, e.g. SUM(debit)
+	name string   // the variable cond uses for it
+}
+
+// loadChecks reads the checks section.
+func (tl *templateLoader) loadChecks(n *yaml.Node) {
+	seen := map[string]int{}
+	for _, it := range tl.list(n, "checks") {
+		c := &groupCheck{severity: SeverityError}
+		var groupNode, condNode *yaml.Node
+		ok := tl.mapping(it, "check", map[string]keyHandler{
+			"name": func(_, v *yaml.Node) {
+				c.name, _ = tl.nonEmpty(v, "check name")
+				if line, dup := seen[c.name]; dup && c.name != "" {
+					tl.errorf(v, "check name %q is already used on line %d", c.name, line)
+				}
+				seen[c.name] = v.Line
+			},
+			"group_by":  func(_, v *yaml.Node) { groupNode = v },
+			"condition": func(_, v *yaml.Node) { condNode = v },
+			"message":   func(_, v *yaml.Node) { c.message, _ = tl.nonEmpty(v, "message") },
+			"severity": func(_, v *yaml.Node) {
+				c.severity, _ = tl.oneOf(v, "severity", SeverityError, SeverityWarning)
+			},
+		}, "name", "group_by", "condition", "message")
+		if !ok || groupNode == nil || condNode == nil {
+			continue
+		}
+		c.groupBy = tl.compile(groupNode, fmt.Sprintf("check %q group_by", c.name), tl.env)
+		if c.groupBy != nil && len(c.groupBy.idents) > 0 {
+			c.field = c.groupBy.idents[0]
+		}
+		if !tl.compileCheckCondition(c, condNode) || c.groupBy == nil {
+			continue
+		}
+		tl.t.checks = append(tl.t.checks, c)
+	}
+}
+
+// compileCheckCondition splits a check's condition into its aggregates,
+// each compiled as a row expression, and the condition over them.
+func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) bool {
+	what := fmt.Sprintf("check %q condition", c.name)
+	src, ok := tl.str(n, what)
+	if !ok {
+		return false
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		tl.compile(n, what, tl.env) // reports the syntax error with its place
+		return false
+	}
+	v := &aggVisitor{fields: tl.env.vars}
+	ast.Walk(&tree.Node, v)
+	ast.Walk(&tree.Node, outsideVisitor{v}) // fields left once the aggregates are out
+	for _, p := range v.problems {
+		tl.errorf(n, "%s: %s", what, p)
+	}
+	if len(v.problems) > 0 {
+		return false
+	}
+	if len(v.aggs) == 0 {
+		tl.errorf(n, "%s: use SUM(x), COUNT(), MIN(x) or MAX(x); a check is about a group of rows (for one row, write a validation)", what)
+		return false
+	}
+	condEnv := &exprEnv{vars: map[string]any{}, lookups: tl.env.lookups}
+	for i, a := range v.aggs {
+		condEnv.vars[a.name] = nil
+		if a.argSrc == "" {
+			c.aggs = append(c.aggs, aggregate{fn: a.fn, text: a.text, name: a.name})
+			continue
+		}
+		prog, probs := compileExpr(a.argSrc, tl.env)
+		for _, p := range probs {
+			tl.errorf(n, "%s: in %s: %s", what, a.text, p.msg)
+		}
+		if prog == nil {
+			return false
+		}
+		c.aggs = append(c.aggs, aggregate{fn: a.fn, arg: prog, text: a.text, name: v.aggs[i].name})
+	}
+	cond, probs := compileExpr(tree.Node.String(), condEnv)
+	for _, p := range probs {
+		tl.errorf(n, "%s: %s", what, p.msg)
+	}
+	c.cond = cond
+	return cond != nil
+}
+
+type aggCall struct {
+	fn, argSrc, text, name string
+}
+
+// aggVisitor replaces the aggregate calls of a condition with variables
+// and refuses fields used outside them.
+type aggVisitor struct {
+	fields   map[string]any
+	aggs     []aggCall
+	problems []string
+}
+
+// outsideVisitor reports fields used outside the aggregates.
+type outsideVisitor struct{ v *aggVisitor }
+
+func (o outsideVisitor) Visit(node *ast.Node) {
+	if n, ok := (*node).(*ast.IdentifierNode); ok {
+		if _, ok := o.v.fields[n.Value]; ok {
+			o.v.problems = append(o.v.problems, fmt.Sprintf("%s is used outside SUM, COUNT, MIN or MAX; a check's condition is about the whole group, so write e.g. SUM(%s) or MAX(%s)", n.Value, n.Value, n.Value))
+		}
+	}
+}
+
+func (v *aggVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		counts, ok := checkAggFuncs[id.Value]
+		if !ok {
+			return
+		}
+		if len(n.Arguments) < counts[0] || len(n.Arguments) > counts[1] {
+			v.problems = append(v.problems, fmt.Sprintf("%s takes %d argument(s), not %d", id.Value, counts[1], len(n.Arguments)))
+			return
+		}
+		call := aggCall{fn: id.Value, text: n.String(), name: fmt.Sprintf("agg_%d", len(v.aggs))}
+		if len(n.Arguments) == 1 {
+			call.argSrc = n.Arguments[0].String()
+			if strings.Contains(call.argSrc, "agg_") {
+				v.problems = append(v.problems, fmt.Sprintf("%s: aggregates can't be nested", call.text))
+				return
+			}
+		}
+		for _, seen := range v.aggs {
+			if seen.text == call.text { // the same aggregate twice: one value
+				ast.Patch(node, &ast.IdentifierNode{Value: seen.name})
+				return
+			}
+		}
+		v.aggs = append(v.aggs, call)
+		ast.Patch(node, &ast.IdentifierNode{Value: call.name})
+	}
+}
+
+// checkRun is the state of a template's checks during one run.
+type checkRun struct {
+	t          *Template
+	collecting bool                  // first pass
+	groups     []map[string][]any    // per check: group key → aggregate values
+	failed     []map[string]string   // per check: group key → what failed
+	warned     []map[string]struct{} // per warning check: groups reported
+}
+
+// prepareChecks runs the first pass of the template's group checks over
+// the input at inputPath. It returns nil when the template has no checks.
+func (t *Template) prepareChecks(ctx context.Context, inputPath string) (*checkRun, error) {
+	if len(t.checks) == 0 {
+		return nil, nil
+	}
+	res := &Result{}
+	src, err := t.open(inputPath, res)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	cr := &checkRun{t: t, collecting: true}
+	for range t.checks {
+		cr.groups = append(cr.groups, map[string][]any{})
+		cr.failed = append(cr.failed, map[string]string{})
+		cr.warned = append(cr.warned, map[string]struct{}{})
+	}
+	src.checks = cr
+	if err := t.process(ctx, src, res, func(formats.Pos, [][]string) error { return nil }); err != nil {
+		return nil, err
+	}
+	cr.finish()
+	return cr, nil
+}
+
+// finish evaluates every group's conditions and keeps the failures.
+func (cr *checkRun) finish() {
+	var ev evaluator
+	for i, c := range cr.t.checks {
+		env := make(map[string]any, len(c.aggs))
+		for key, vals := range cr.groups[i] {
+			if msg, bad := cr.failed[i][key]; bad && msg != "" {
+				continue
+			}
+			var parts []string
+			for j, a := range c.aggs {
+				env[a.name] = vals[j]
+				parts = append(parts, a.text+" = "+showAgg(vals[j]))
+			}
+			out, err := ev.eval(c.cond, env)
+			var ok bool
+			if err == nil {
+				ok, err = truth(out)
+			}
+			switch {
+			case err != nil:
+				cr.failed[i][key] = fmt.Sprintf("the condition could not be checked: %v (%s)", err, strings.Join(parts, ", "))
+			case !ok:
+				cr.failed[i][key] = strings.Join(parts, ", ")
+			}
+		}
+		cr.groups[i] = nil // the failures are all the second pass needs
+	}
+	cr.collecting = false
+}
+
+func showAgg(v any) string {
+	if v == nil {
+		return "blank"
+	}
+	return textOf(v)
+}
+
+// row handles one good row: in the first pass it adds the row to its
+// groups; in the second it returns the errors of failed error checks, and
+// adds the warnings of failed warning checks (once per group) to res.
+func (cr *checkRun) row(ev *evaluator, env map[string]any, pos formats.Pos, res *Result) []*FieldError {
+	var errs []*FieldError
+	for i, c := range cr.t.checks {
+		kv, err := ev.eval(c.groupBy, env)
+		if err != nil {
+			errs = append(errs, &FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: SeverityError,
+				Err: fmt.Errorf("group_by: %w", err), Hint: "check the group_by of check " + c.name + " against this row's values"})
+			continue
+		}
+		key := textOf(kv)
+		if cr.collecting {
+			cr.add(i, c, key, ev, env)
+			continue
+		}
+		detail, bad := cr.failed[i][key]
+		if !bad {
+			continue
+		}
+		fe := &FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: c.severity, Field: c.field, Value: key,
+			Err: fmt.Errorf("%s (%s %q: %s)", c.message, groupWord(c), key, detail)}
+		if c.severity == SeverityWarning {
+			if _, done := cr.warned[i][key]; !done {
+				cr.warned[i][key] = struct{}{}
+				res.addWarning(fe)
+			}
+			continue
+		}
+		errs = append(errs, fe)
+	}
+	return errs
+}
+
+// groupWord names a check's groups in messages: the group_by field when
+// it is one, else "group".
+func groupWord(c *groupCheck) string {
+	if src := strings.TrimSpace(c.groupBy.src); fieldNameRE.MatchString(src) {
+		return src
+	}
+	return "group"
+}
+
+// add folds one row into its group's aggregates; an aggregate that can't
+// be computed fails the group.
+func (cr *checkRun) add(i int, c *groupCheck, key string, ev *evaluator, env map[string]any) {
+	vals, ok := cr.groups[i][key]
+	if !ok {
+		vals = make([]any, len(c.aggs))
+		for j, a := range c.aggs {
+			switch a.fn {
+			case "COUNT":
+				vals[j] = int64(0)
+			case "SUM":
+				vals[j] = decimal.Zero // the sum of no amounts
+			}
+		}
+		cr.groups[i][key] = vals
+	}
+	if cr.failed[i][key] != "" {
+		return
+	}
+	for j, a := range c.aggs {
+		var v any
+		if a.arg != nil {
+			var err error
+			if v, err = ev.eval(a.arg, env); err != nil {
+				cr.failed[i][key] = fmt.Sprintf("%s could not be computed: %v", a.text, err)
+				return
+			}
+		}
+		nv, err := fold(a.fn, vals[j], v, a.arg == nil)
+		if err != nil {
+			cr.failed[i][key] = fmt.Sprintf("%s could not be computed: %v", a.text, err)
+			return
+		}
+		vals[j] = nv
+	}
+}
+
+// fold adds value v of one row to an aggregate's running value acc.
+// Blank values are left out (COUNT() counts every row).
+func fold(fn string, acc, v any, countRows bool) (any, error) {
+	if fn == "COUNT" {
+		if countRows || v != nil {
+			return acc.(int64) + 1, nil
+		}
+		return acc, nil
+	}
+	if v == nil {
+		return acc, nil
+	}
+	if acc == nil {
+		if fn == "SUM" {
+			if _, ok := toDecimal(v); !ok {
+				return nil, fmt.Errorf("SUM needs numbers, got %s %s", kindName(v), show(v))
+			}
+		}
+		return v, nil
+	}
+	switch fn {
+	case "SUM":
+		a, _ := toDecimal(acc)
+		b, ok := toDecimal(v)
+		if !ok {
+			return nil, fmt.Errorf("SUM needs numbers, got %s %s", kindName(v), show(v))
+		}
+		return a.Add(b), nil
+	case "MIN", "MAX":
+		op := map[string]string{"MIN": "<", "MAX": ">"}[fn]
+		better, err := order(op, v, acc)
+		if err != nil {
+			return nil, err
+		}
+		if better {
+			return v, nil
+		}
+		return acc, nil
+	}
+	return nil, errors.New("unknown aggregate " + fn)
+}

@@ -1,0 +1,130 @@
+package transform
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+)
+
+// Parameter is one option of a template (its `parameters:` section): a
+// name expressions can use, with a type and a default value. A pipeline or
+// a derived template sets it with WithParameters.
+type Parameter struct {
+	Name        string
+	Type        string // string, boolean, integer or decimal
+	Default     string // as written in the template
+	Description string
+}
+
+var parameterTypes = []string{TypeString, TypeBoolean, TypeInteger, TypeDecimal}
+
+// parseParameter turns text into a value of the parameter's type.
+func parseParameter(typ, text string) (any, error) {
+	s := strings.TrimSpace(text)
+	switch typ {
+	case TypeBoolean:
+		for _, w := range defaultTrueValues {
+			if strings.EqualFold(s, w) {
+				return true, nil
+			}
+		}
+		for _, w := range defaultFalseValues {
+			if strings.EqualFold(s, w) {
+				return false, nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not true or false", text)
+	case TypeInteger:
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", text)
+		}
+		return i, nil
+	case TypeDecimal:
+		d, err := decimal.NewFromString(s)
+		if err != nil || strings.ContainsAny(s, "eE") {
+			return nil, fmt.Errorf("%q is not a decimal number (write it like 1250.50)", text)
+		}
+		return d, nil
+	}
+	return text, nil
+}
+
+// loadParameters reads the parameters section; each parameter becomes a
+// name every expression may use.
+func (tl *templateLoader) loadParameters(n *yaml.Node) {
+	t := tl.t
+	t.params = map[string]any{}
+	for _, it := range tl.list(n, "parameters") {
+		p := Parameter{Type: TypeString}
+		var nameNode, defNode *yaml.Node
+		ok := tl.mapping(it, "parameter", map[string]keyHandler{
+			"name":        func(_, v *yaml.Node) { nameNode = v; p.Name, _ = tl.nonEmpty(v, "parameter name") },
+			"type":        func(_, v *yaml.Node) { p.Type, _ = tl.oneOf(v, "parameter type", parameterTypes...) },
+			"default":     func(_, v *yaml.Node) { defNode = v; p.Default, _ = tl.str(v, "parameter default") },
+			"description": func(_, v *yaml.Node) { p.Description, _ = tl.str(v, "parameter description") },
+		}, "name", "default")
+		if !ok || p.Name == "" || defNode == nil {
+			continue
+		}
+		v, err := parseParameter(p.Type, p.Default)
+		if err != nil {
+			tl.errorf(defNode, "parameter %q: default: %v", p.Name, err)
+			continue
+		}
+		if !tl.declare(nameNode, p.Name, "parameter") {
+			continue
+		}
+		t.params[p.Name] = v
+		t.paramSpecs = append(t.paramSpecs, p)
+	}
+}
+
+// Parameters returns the template's parameters, in template order, with
+// their values as set (the default unless WithParameters changed it).
+func (t *Template) Parameters() []Parameter {
+	out := make([]Parameter, len(t.paramSpecs))
+	for i, p := range t.paramSpecs {
+		out[i] = p
+		out[i].Default = textOf(t.params[p.Name])
+	}
+	return out
+}
+
+// WithParameters returns a copy of the template with some parameters set,
+// by name, from text (booleans as true/false, decimals with a "."). An
+// unknown name or a bad value is an error.
+func (t *Template) WithParameters(values map[string]string) (*Template, error) {
+	cp := *t
+	cp.params = make(map[string]any, len(t.params))
+	for k, v := range t.params {
+		cp.params[k] = v
+	}
+	names := mapKeys(values)
+	for _, name := range names {
+		var spec *Parameter
+		for i := range t.paramSpecs {
+			if t.paramSpecs[i].Name == name {
+				spec = &t.paramSpecs[i]
+			}
+		}
+		if spec == nil {
+			known := make([]string, len(t.paramSpecs))
+			for i, p := range t.paramSpecs {
+				known[i] = p.Name
+			}
+			sort.Strings(known)
+			return nil, fmt.Errorf("template %s has no parameter %q%s; its parameters are %s", t.Name, name, didYouMean(name, known), quoteList(known))
+		}
+		v, err := parseParameter(spec.Type, values[name])
+		if err != nil {
+			return nil, fmt.Errorf("template %s, parameter %s: %v", t.Name, name, err)
+		}
+		cp.params[name] = v
+	}
+	return &cp, nil
+}

@@ -1,0 +1,699 @@
+package transform
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"gopkg.in/yaml.v3"
+
+	"github.com/erpipe/erpipe/xsd"
+)
+
+// An XML output (output.xml) is written in the shape of the document it
+// makes: the layout is a tree of the document's own element names, each
+// holding an expression (its text) or its child elements, with a few
+// $-keys that say how often an element is written:
+//
+//	PmtInf:
+//	  $group: [debtor_iban, execution_date, currency]   # one PmtInf per group
+//	  NbOfTxs: COUNT()                                   # rows of the group
+//	  CdtTrfTxInf:
+//	    $each: row                                       # one per row of the group
+//	    Amt:
+//	      InstdAmt: {"@Ccy": currency, $value: amount}
+//
+// Running it takes two passes (see xmlrun.go): the good rows are spooled
+// to disk with their group and the groups' aggregates are summed; then the
+// document is written from the spool, sorted by group, so totals can be
+// written in headers before the lines they count.
+
+// xmlSpec is the output.xml section.
+type xmlSpec struct {
+	schemas []schemaChoice
+	prefix  map[string]string // extra namespace prefixes → URI, written on the root
+	prefOrd []string
+	root    *xnode
+	totals  []controlTotal
+
+	columns  []outColumn // spooled per row: fields first, then group keys level by level
+	nfields  int         // how many of columns are fields
+	fields   []string    // names of the spooled fields
+	hiers    []*hierSpec // the groupings: one per outermost $group of the layout
+	aggs     []aggSpec
+	rootEach bool // a $each outside any $group: every row is kept for it
+	perDoc   bool // the root element has $group: one document per group
+	docName  *program
+}
+
+// hierSpec is one grouping of the rows: an outermost $group and the
+// $group elements inside it. A layout may have several side by side
+// (SAF-T's accounts, customers and journals), each with its own groups;
+// $where picks the rows that belong to it.
+type hierSpec struct {
+	levels [][]int // levels[k]: the columns of the keys of group level k+1
+	where  int     // the column of its $where condition; -1 for every row
+}
+
+// schemaChoice is one schema the document may be validated against.
+type schemaChoice struct {
+	when      *program // nil: always
+	file      string
+	namespace string
+	schema    *xsd.Schema
+}
+
+// xnode is one element of the layout.
+type xnode struct {
+	name     string
+	line     int
+	attrs    []xattr
+	value    *program // text; nil for an element with children
+	cond     *program // $if
+	each     bool     // $each: row
+	level    int      // $group: the group level (1 for the outermost group); 0 otherwise
+	hier     int      // $group: its grouping (index in xmlSpec.hiers)
+	where    *program // $each: the rows it is written for
+	children []*xnode
+	fieldOf  string // the first field its value uses, for messages
+}
+
+type xattr struct {
+	name string
+	prog *program
+}
+
+// aggSpec is an aggregate used in the layout: COUNT(), COUNT(f), SUM(f),
+// MIN(f), MAX(f) over the rows of the enclosing group (or document).
+type aggSpec struct {
+	fn  string
+	col int // column of the field; -1 for COUNT()
+	v   string
+
+	// GROUPCOUNT(Element): the number of Element written (one per group)
+	// in the scope.
+	target      string
+	hier, level int
+}
+
+// aggFuncs are the aggregate functions of layouts.
+var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true}
+
+// layoutInput is what layout expressions see as input.
+type layoutInput struct {
+	Name     string    `expr:"name"`
+	Ext      string    `expr:"ext"`
+	Modified time.Time `expr:"modified"`
+}
+
+// controlTotal is one check of the written document: in every element
+// named in, the count of elements at count (or the sum of the values at
+// sum) must equal the value of the element at equals.
+type controlTotal struct {
+	name      string
+	in        string
+	count     string
+	sum       string
+	equals    string
+	equalsSum string // the sum of these elements must equal the sum at sum
+}
+
+// xmlLoader loads output.xml.
+type xmlLoader struct {
+	tl      *templateLoader
+	spec    *xmlSpec
+	env     *exprEnv
+	fields  map[string]int // spooled field → column
+	aggIdx  map[string]int
+	hier    int // the grouping of the $group being read; -1 outside any
+	counts  []groupCountUse
+}
+
+// groupCountUse is a GROUPCOUNT(Element) to resolve once the layout is read.
+type groupCountUse struct {
+	agg  int
+	node *yaml.Node
+	what string
+}
+
+func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
+	spec := &xmlSpec{prefix: map[string]string{}}
+	tl.t.output.xml = spec
+	xl := &xmlLoader{tl: tl, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1}
+	xl.env = &exprEnv{vars: map[string]any{}, lookups: tl.env.lookups, later: map[string]bool{}}
+	for k, v := range tl.env.vars {
+		xl.env.vars[k] = v
+	}
+	if _, taken := xl.env.vars["input"]; !taken {
+		xl.env.vars["input"] = layoutInput{}
+	}
+	var schemaNode, nsNode, layout, totals, docName *yaml.Node
+	ok := tl.mapping(n, "output.xml", map[string]keyHandler{
+		"schema":         func(_, v *yaml.Node) { schemaNode = v },
+		"namespace":      func(_, v *yaml.Node) { nsNode = v },
+		"namespaces":     func(_, v *yaml.Node) { xl.prefixes(v) },
+		"layout":         func(_, v *yaml.Node) { layout = v },
+		"control_totals": func(_, v *yaml.Node) { totals = v },
+		"document_name":  func(_, v *yaml.Node) { docName = v },
+	}, "layout")
+	if !ok {
+		return
+	}
+	if schemaNode != nil {
+		xl.schemas(schemaNode, nsNode)
+	} else if nsNode != nil {
+		ns, _ := tl.str(nsNode, "output.xml.namespace")
+		spec.schemas = []schemaChoice{{namespace: ns}}
+	} else {
+		spec.schemas = []schemaChoice{{}}
+	}
+	if layout != nil {
+		keys, vals := tl.pairs(layout, "output.xml.layout")
+		if len(keys) != 1 {
+			tl.errorf(layout, "output.xml.layout must hold exactly one element, the document's root (e.g. Document:)")
+		} else {
+			spec.root = xl.element(keys[0], vals[0], 0, false)
+		}
+	}
+	xl.resolveGroupCounts()
+	if spec.root != nil && spec.root.level > 0 {
+		spec.perDoc = true
+		if docName == nil {
+			tl.errorf(layout, "output.xml: the root element %s has $group, so one document is written per group; "+
+				"give output.xml.document_name, the name of each document (e.g. \"invoice-\" + invoice_number + \".xml\")", spec.root.name)
+		}
+	}
+	if docName != nil {
+		if spec.root == nil || spec.root.level == 0 {
+			tl.errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
+		} else {
+			spec.docName = xl.compile(docName, "output.xml.document_name")
+		}
+	}
+	if totals != nil {
+		xl.controlTotals(totals)
+	}
+}
+
+func (xl *xmlLoader) prefixes(n *yaml.Node) {
+	keys, vals := xl.tl.pairs(n, "output.xml.namespaces")
+	for i, k := range keys {
+		if !xmlNameRE.MatchString(k.Value) || strings.Contains(k.Value, ":") {
+			xl.tl.errorf(k, "output.xml.namespaces: %q is not a namespace prefix (letters, digits, - and _, e.g. cbc)", k.Value)
+			continue
+		}
+		uri, ok := xl.tl.nonEmpty(vals[i], "namespace "+k.Value)
+		if ok {
+			xl.spec.prefix[k.Value] = uri
+			xl.spec.prefOrd = append(xl.spec.prefOrd, k.Value)
+		}
+	}
+}
+
+// schemas reads output.xml.schema: a file (with output.xml.namespace), or
+// a list of {file, namespace, when} tried in order.
+func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
+	tl := xl.tl
+	if n.Kind == yaml.ScalarNode {
+		c := schemaChoice{}
+		c.file, _ = tl.nonEmpty(n, "output.xml.schema")
+		if nsNode != nil {
+			c.namespace, _ = tl.nonEmpty(nsNode, "output.xml.namespace")
+		}
+		xl.compileSchema(n, &c)
+		xl.spec.schemas = append(xl.spec.schemas, c)
+		return
+	}
+	if nsNode != nil {
+		tl.errorf(nsNode, "output.xml.namespace: with a list of schemas, give each its namespace")
+	}
+	items := tl.list(n, "output.xml.schema")
+	for i, it := range items {
+		c := schemaChoice{}
+		var fileNode *yaml.Node
+		ok := tl.mapping(it, "schema", map[string]keyHandler{
+			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = tl.nonEmpty(v, "schema file") },
+			"namespace": func(_, v *yaml.Node) { c.namespace, _ = tl.nonEmpty(v, "schema namespace") },
+			"when":      func(_, v *yaml.Node) { c.when = tl.compile(v, "schema when", tl.env) },
+		}, "file")
+		if !ok {
+			continue
+		}
+		if c.when == nil && i < len(items)-1 {
+			tl.errorf(it, "schema: only the last schema of the list may leave out when:")
+		}
+		xl.compileSchema(fileNode, &c)
+		xl.spec.schemas = append(xl.spec.schemas, c)
+	}
+}
+
+// compileSchema compiles the schema file named beside the template; the
+// files it imports are looked up in the template's folder.
+func (xl *xmlLoader) compileSchema(n *yaml.Node, c *schemaChoice) {
+	tl := xl.tl
+	if c.file == "" {
+		return
+	}
+	p := path.Join(tl.dir, c.file)
+	if path.IsAbs(c.file) || !fs.ValidPath(p) {
+		tl.errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
+		return
+	}
+	if _, err := fs.Stat(tl.fsys, p); err != nil {
+		tl.errorf(n, "schema %q: %v", c.file, unwrapPathError(err))
+		return
+	}
+	s, err := xsd.Compile(tl.fsys, tl.dir, p)
+	if err != nil {
+		tl.errorf(n, "schema %q: %v", c.file, err)
+		return
+	}
+	c.schema = s
+}
+
+// xmlNameRE matches element and attribute names, with an optional prefix.
+var xmlNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]*(:[A-Za-z_][A-Za-z0-9._-]*)?$`)
+
+// element reads one layout element. depth is the group level of the
+// scope it is in; inEach says it is inside a $each element.
+func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
+	tl := xl.tl
+	x := &xnode{name: k.Value, line: k.Line}
+	if !xmlNameRE.MatchString(k.Value) {
+		tl.errorf(k, "layout: %q is not an XML element name (letters, digits, . - _, an optional prefix such as cbc:)", k.Value)
+		return nil
+	}
+	what := fmt.Sprintf("layout element %s", k.Value)
+	if v.Kind == yaml.ScalarNode {
+		x.value = xl.compile(v, what)
+		x.fieldOf = xl.firstField(x.value)
+		return x
+	}
+	var items []*yaml.Node // mappings whose keys are children, attributes and $-keys
+	switch v.Kind {
+	case yaml.MappingNode:
+		items = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		// A list of one-key mappings, for elements that repeat under one parent.
+		items = tl.list(v, what)
+	default:
+		tl.errorf(v, "%s must be an expression or the element's content (key: value lines), not %s", what, kindOf(v))
+		return nil
+	}
+	// $-keys first, since they set the scope of the children.
+	var valueNode, whereNode *yaml.Node
+	for _, m := range items {
+		if m.Kind != yaml.MappingNode {
+			tl.errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
+			continue
+		}
+		keys, vals := tl.pairs(m, what)
+		for i, ck := range keys {
+			switch ck.Value {
+			case "$if":
+				x.cond = xl.compile(vals[i], what+" $if")
+			case "$value":
+				valueNode = vals[i]
+			case "$where":
+				whereNode = vals[i]
+			case "$each":
+				s, _ := tl.str(vals[i], "$each")
+				if s != "row" && s != "rows" {
+					tl.errorf(vals[i], "%s: write $each: row (one %s for each row of the enclosing group)", what, k.Value)
+				}
+				if inEach {
+					tl.errorf(ck, "%s: $each inside another $each; an element can repeat for each row only once", what)
+				}
+				x.each = true
+			case "$group":
+				if inEach {
+					tl.errorf(ck, "%s: $group inside $each; groups hold rows, not the other way round", what)
+					continue
+				}
+				x.level = depth + 1
+				x.hier = xl.groupKeys(vals[i], x.level, what)
+			default:
+				if strings.HasPrefix(ck.Value, "$") {
+					tl.errorf(ck, "unknown key %q in %s%s", ck.Value, what, didYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
+				}
+			}
+		}
+	}
+	if x.each && x.level > 0 {
+		tl.errorf(k, "%s: give either $each or $group, not both", what)
+	}
+	childDepth := depth
+	if x.level > 0 {
+		childDepth = x.level
+	}
+	if whereNode != nil {
+		switch {
+		case x.level == 1:
+			// Rows join the grouping only when the condition holds.
+			if prog := tl.compile(whereNode, what+" $where", tl.env); prog != nil {
+				xl.spec.hiers[x.hier].where = len(xl.spec.columns)
+				xl.spec.columns = append(xl.spec.columns, outColumn{name: "$where " + prog.src, prog: prog})
+			}
+		case x.each:
+			x.where = xl.compile(whereNode, what+" $where")
+		default:
+			tl.errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
+		}
+	}
+	if x.each && depth == 0 {
+		xl.spec.rootEach = true
+	}
+	saved := xl.hier
+	if x.level > 0 {
+		xl.hier = x.hier
+	}
+	defer func() { xl.hier = saved }()
+	if valueNode != nil {
+		x.value = xl.compile(valueNode, what+" $value")
+		x.fieldOf = xl.firstField(x.value)
+	}
+	for _, m := range items {
+		if m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			ck, cv := m.Content[i], resolve(m.Content[i+1])
+			switch {
+			case strings.HasPrefix(ck.Value, "$"):
+			case strings.HasPrefix(ck.Value, "@"):
+				name := ck.Value[1:]
+				if !xmlNameRE.MatchString(name) {
+					tl.errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
+					continue
+				}
+				x.attrs = append(x.attrs, xattr{name: name, prog: xl.compile(cv, fmt.Sprintf("%s attribute %s", what, name))})
+			default:
+				if valueNode != nil {
+					tl.errorf(ck, "%s has a $value, so it can't also hold the element %s", what, ck.Value)
+					continue
+				}
+				if c := xl.element(ck, cv, childDepth, inEach || x.each); c != nil {
+					x.children = append(x.children, c)
+				}
+			}
+		}
+	}
+	return x
+}
+
+// groupKeys reads the keys of a $group and returns its grouping: a new
+// one for an outermost $group, else the enclosing one.
+func (xl *xmlLoader) groupKeys(n *yaml.Node, level int, what string) int {
+	tl := xl.tl
+	var h *hierSpec
+	idx := xl.hier
+	if level == 1 {
+		h = &hierSpec{where: -1}
+		idx = len(xl.spec.hiers)
+		xl.spec.hiers = append(xl.spec.hiers, h)
+	} else {
+		h = xl.spec.hiers[idx]
+		if level != len(h.levels)+1 {
+			tl.errorf(n, "%s: a grouping has one $group per level; this level already has one (put the second grouping inside the first)", what)
+			return idx
+		}
+	}
+	var keyNodes []*yaml.Node
+	if n.Kind == yaml.SequenceNode {
+		keyNodes = tl.list(n, what+" $group")
+	} else {
+		keyNodes = []*yaml.Node{n}
+	}
+	if len(keyNodes) == 0 {
+		tl.errorf(n, "%s: $group needs at least one key, e.g. [debtor_iban, execution_date]", what)
+	}
+	var cols []int
+	for _, kn := range keyNodes {
+		prog := tl.compile(kn, what+" $group key", tl.env)
+		if prog == nil {
+			continue
+		}
+		cols = append(cols, len(xl.spec.columns))
+		xl.spec.columns = append(xl.spec.columns, outColumn{name: "$group " + prog.src, prog: prog})
+	}
+	h.levels = append(h.levels, cols)
+	return idx
+}
+
+// resolveGroupCounts finds the element each GROUPCOUNT names.
+func (xl *xmlLoader) resolveGroupCounts() {
+	for _, u := range xl.counts {
+		a := &xl.spec.aggs[u.agg]
+		var found *xnode
+		var walk func(*xnode)
+		walk = func(n *xnode) {
+			if n == nil {
+				return
+			}
+			if n.name == a.target && n.level > 0 {
+				found = n
+			}
+			for _, c := range n.children {
+				walk(c)
+			}
+		}
+		walk(xl.spec.root)
+		if found == nil {
+			xl.tl.errorf(u.node, "%s: GROUPCOUNT(%s): the layout has no element %s with $group; GROUPCOUNT counts the elements a $group writes", u.what, a.target, a.target)
+			continue
+		}
+		a.hier, a.level = found.hier, found.level
+	}
+}
+
+// compile compiles a layout expression: aggregates are replaced by
+// names bound per group, and every field it uses is spooled.
+func (xl *xmlLoader) compile(n *yaml.Node, what string) *program {
+	tl := xl.tl
+	src, ok := tl.str(n, what)
+	if !ok {
+		return nil
+	}
+	env := xl.env
+	var patch *aggPatcher
+	if tree, err := parser.Parse(src); err == nil {
+		patch = &aggPatcher{xl: xl, node: n, what: what}
+		ast.Walk(&tree.Node, &aggFinder{p: patch})
+		if len(patch.found) > 0 {
+			env = &exprEnv{vars: map[string]any{}, lookups: xl.env.lookups, later: xl.env.later}
+			for k, v := range xl.env.vars {
+				env.vars[k] = v
+			}
+			for _, name := range patch.found {
+				env.vars[name] = nil
+			}
+			env.patches = []ast.Visitor{patch}
+		}
+	}
+	prog, probs := compileExpr(src, env)
+	for _, p := range probs {
+		line, col := exprPos(n, p.line, p.col)
+		tl.errorAt(line, col, "%s: %s", what, p.msg)
+	}
+	if prog == nil {
+		return nil
+	}
+	for _, id := range prog.idents {
+		xl.spool(id)
+	}
+	return prog
+}
+
+// spool makes field name one of the columns spooled per row; names that
+// are not fields (parameters, input, aggregates) are left alone.
+func (xl *xmlLoader) spool(name string) int {
+	if c, ok := xl.fields[name]; ok {
+		return c
+	}
+	if _, isParam := xl.tl.t.params[name]; isParam || name == "input" || strings.HasPrefix(name, "__agg") {
+		return -1
+	}
+	if _, ok := xl.tl.env.vars[name]; !ok {
+		return -1
+	}
+	prog, _ := compileExpr(name, xl.tl.env)
+	if prog == nil {
+		return -1
+	}
+	// Fields go before the group keys: insert and shift the key columns.
+	c := xl.spec.nfields
+	xl.spec.columns = append(xl.spec.columns, outColumn{})
+	copy(xl.spec.columns[c+1:], xl.spec.columns[c:])
+	xl.spec.columns[c] = outColumn{name: name, prog: prog}
+	xl.spec.nfields++
+	xl.spec.fields = append(xl.spec.fields, name)
+	for _, h := range xl.spec.hiers {
+		for _, lv := range h.levels {
+			for i := range lv {
+				lv[i]++
+			}
+		}
+		if h.where >= 0 {
+			h.where++
+		}
+	}
+	xl.fields[name] = c
+	return c
+}
+
+func (xl *xmlLoader) firstField(p *program) string {
+	if p == nil {
+		return ""
+	}
+	for _, id := range p.idents {
+		if _, ok := xl.fields[id]; ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// aggFinder finds the aggregate calls of an expression before it is
+// compiled, so their names can be declared.
+type aggFinder struct{ p *aggPatcher }
+
+func (f *aggFinder) Visit(node *ast.Node) {
+	if name, ok := f.p.aggregate(*node, true); ok {
+		f.p.found = append(f.p.found, name)
+	}
+}
+
+// aggPatcher replaces each aggregate call by the name its value is bound
+// to when the layout is written.
+type aggPatcher struct {
+	xl    *xmlLoader
+	node  *yaml.Node
+	what  string
+	found []string
+}
+
+func (p *aggPatcher) Visit(node *ast.Node) {
+	if name, ok := p.aggregate(*node, false); ok {
+		id := &ast.IdentifierNode{Value: name}
+		id.SetLocation((*node).Location())
+		ast.Patch(node, id)
+	}
+}
+
+// aggregate recognises COUNT(), COUNT(f), SUM(f), MIN(f) and MAX(f) and
+// returns the name its value is bound to. With register (the first walk)
+// it reports misuse and registers new aggregates.
+func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
+	report := register
+	c, ok := n.(*ast.CallNode)
+	if !ok {
+		return "", false
+	}
+	id, ok := c.Callee.(*ast.IdentifierNode)
+	if !ok || !aggFuncs[id.Value] {
+		return "", false
+	}
+	xl := p.xl
+	field := ""
+	switch {
+	case len(c.Arguments) == 0 && id.Value == "COUNT":
+	case len(c.Arguments) == 1:
+		a, ok := c.Arguments[0].(*ast.IdentifierNode)
+		if !ok {
+			if report {
+				xl.tl.errorf(p.node, "%s: %s takes the name of a field, e.g. %s(amount); compute anything else in a model field first", p.what, id.Value, id.Value)
+			}
+			return "", false
+		}
+		field = a.Value
+	default:
+		if report {
+			xl.tl.errorf(p.node, "%s: %s takes one field name, e.g. %s(amount)", p.what, id.Value, id.Value)
+		}
+		return "", false
+	}
+	key := id.Value + "(" + field + ")"
+	if i, ok := xl.aggIdx[key]; ok {
+		return xl.spec.aggs[i].v, true
+	}
+	if !register {
+		return "", false
+	}
+	if id.Value == "GROUPCOUNT" {
+		if field == "" {
+			xl.tl.errorf(p.node, "%s: GROUPCOUNT takes the name of a layout element with $group, e.g. GROUPCOUNT(Transaction)", p.what)
+			return "", false
+		}
+		name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
+		xl.aggIdx[key] = len(xl.spec.aggs)
+		xl.counts = append(xl.counts, groupCountUse{agg: len(xl.spec.aggs), node: p.node, what: p.what})
+		xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: -1, v: name, target: field})
+		return name, true
+	}
+	col := -1
+	if field != "" {
+		if _, ok := xl.tl.env.vars[field]; !ok {
+			xl.tl.errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, didYouMean(field, mapKeys(xl.tl.env.vars)))
+			return "", false
+		}
+		col = xl.spool(field)
+		if col < 0 {
+			xl.tl.errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
+			return "", false
+		}
+	}
+	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
+	xl.aggIdx[key] = len(xl.spec.aggs)
+	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: col, v: name})
+	return name, true
+}
+
+func (xl *xmlLoader) controlTotals(n *yaml.Node) {
+	tl := xl.tl
+	for _, it := range tl.list(n, "output.xml.control_totals") {
+		var c controlTotal
+		ok := tl.mapping(it, "control total", map[string]keyHandler{
+			"name":   func(_, v *yaml.Node) { c.name, _ = tl.nonEmpty(v, "control total name") },
+			"in":     func(_, v *yaml.Node) { c.in, _ = tl.nonEmpty(v, "in") },
+			"count":  func(_, v *yaml.Node) { c.count, _ = tl.nonEmpty(v, "count") },
+			"sum":    func(_, v *yaml.Node) { c.sum, _ = tl.nonEmpty(v, "sum") },
+			"equals":     func(_, v *yaml.Node) { c.equals, _ = tl.nonEmpty(v, "equals") },
+			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = tl.nonEmpty(v, "equals_sum") },
+		}, "name", "in")
+		if !ok {
+			continue
+		}
+		if (c.equals == "") == (c.equalsSum == "") {
+			tl.errorf(it, "control total %q: give either equals (the element holding the total) or equals_sum (elements whose sum must be the same)", c.name)
+			continue
+		}
+		if c.equalsSum != "" && c.sum == "" {
+			tl.errorf(it, "control total %q: equals_sum compares two sums; give sum as well", c.name)
+			continue
+		}
+		if (c.count == "") == (c.sum == "") {
+			tl.errorf(it, "control total %q: give either count (elements to count) or sum (the element whose values to add up)", c.name)
+			continue
+		}
+		xl.spec.totals = append(xl.spec.totals, c)
+	}
+}
+
+// describe names the schema for Template.Outputs: " (pain.001.001.03.xsd)".
+func (s *xmlSpec) describe() string {
+	var names []string
+	for _, c := range s.schemas {
+		if c.file != "" {
+			names = append(names, path.Base(c.file))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, " or ") + ")"
+}

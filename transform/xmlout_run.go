@@ -1,0 +1,551 @@
+package transform
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/xsd"
+)
+
+// xmlRun writes one XML document: rows are spooled while the input is
+// read (add), the document is written from the spool (render), and the
+// written file is checked against its schema and control totals (verify)
+// before it may be published.
+type xmlRun struct {
+	t      *Template
+	spec   *xmlSpec
+	file   string // input file name, for messages
+	sheet  string
+	input  layoutInput
+	choice schemaChoice
+	dir    string
+	spool  *rowSpool
+
+	env   map[string]any
+	cur   *spoolCursor
+	row   int // input row of the values in env; 0 for none
+	vals  []any
+	out   *xmlWriter
+	trace *bufio.Writer
+	tf    *os.File
+}
+
+// newXMLRun prepares a run; it picks the schema whose when holds.
+func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, error) {
+	spec := t.output.xml
+	ext := path.Ext(inputBase)
+	x := &xmlRun{t: t, spec: spec, file: inputBase,
+		input: layoutInput{Name: strings.TrimSuffix(inputBase, ext), Ext: ext, Modified: modified.UTC().Truncate(time.Second)}}
+	x.env = make(map[string]any, len(t.vars)+len(spec.aggs)+1)
+	for k, v := range t.params {
+		x.env[k] = v
+	}
+	x.env["input"] = x.input
+	var ev evaluator
+	for _, c := range spec.schemas {
+		if c.when == nil {
+			x.choice = c
+			break
+		}
+		v, err := ev.eval(c.when, x.env)
+		if err != nil {
+			return nil, fmt.Errorf("output.xml.schema when: %w", err)
+		}
+		if ok, _ := truth(v); ok {
+			x.choice = c
+			break
+		}
+	}
+	dir, err := os.MkdirTemp("", "erpipe-xml-")
+	if err != nil {
+		return nil, err
+	}
+	x.dir = dir
+	x.spool = newRowSpool(dir, spec.aggs, spec.levels)
+	return x, nil
+}
+
+// add spools one good row.
+func (x *xmlRun) add(pos formats.Pos, cols []string) error {
+	if x.sheet == "" {
+		x.sheet = pos.Sheet
+	}
+	if err := x.spool.add(pos.Row, cols, x.spec.nfields); err != nil {
+		return &FieldError{Pos: pos, Template: x.t.Name, Severity: SeverityError, Err: err,
+			Hint: "check the values the layout's aggregates add up"}
+	}
+	return nil
+}
+
+// close removes the spool.
+func (x *xmlRun) close() {
+	if x.tf != nil {
+		x.tf.Close()
+	}
+	x.spool.close()
+}
+
+// xmlCheck refuses text that XML can't hold.
+func xmlCheck(encoded string) error {
+	for _, r := range encoded[1:] {
+		if !(r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+			return fmt.Errorf("the value holds the character %U, which XML documents can't hold", r)
+		}
+	}
+	if !utf8.ValidString(encoded) {
+		return errors.New("the value is not valid UTF-8")
+	}
+	return nil
+}
+
+// xmlText renders a value as XML Schema writes it: decimals plain, dates
+// yyyy-MM-dd, date-times yyyy-MM-ddTHH:mm:ss, booleans true/false.
+func xmlText(v any) string {
+	if t, ok := v.(time.Time); ok && !(t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0) {
+		return t.Format("2006-01-02T15:04:05")
+	}
+	return textOf(v)
+}
+
+// render writes the document into w.
+func (x *xmlRun) render(w io.Writer) error {
+	if err := x.spool.finish(); err != nil {
+		return fmt.Errorf("spooling the rows: %w", err)
+	}
+	x.cur = newSpoolCursor(x.spool.final, x.spec.nfields)
+	x.vals = make([]any, x.spec.nfields)
+	tf, err := os.CreateTemp(x.dir, "trace-*")
+	if err != nil {
+		return err
+	}
+	x.tf = tf
+	x.trace = bufio.NewWriter(tf)
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
+	}
+	x.out = &xmlWriter{w: bw, line: 1}
+	x.out.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
+	if err := x.enter(x.spool.root); err != nil {
+		return err
+	}
+	if err := x.node(x.spec.root, x.spool.root, true); err != nil {
+		return err
+	}
+	x.out.raw("\n")
+	if err := x.trace.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// enter makes env hold the first row of group g and g's aggregates.
+func (x *xmlRun) enter(g *group) error {
+	for i, a := range x.spec.aggs {
+		x.env[a.v] = g.value(i, a)
+	}
+	if g.rows == 0 {
+		for _, f := range x.spec.fields {
+			x.env[f] = nil
+		}
+		x.row = 0
+		return nil
+	}
+	if err := x.cur.seek(g.offset); err != nil {
+		return err
+	}
+	return x.next()
+}
+
+// next reads the next row of the spool into env.
+func (x *xmlRun) next() error {
+	row, err := x.cur.read(x.vals)
+	if err != nil {
+		return fmt.Errorf("reading the spooled rows: %w", err)
+	}
+	for i, f := range x.spec.fields {
+		x.env[f] = x.vals[i]
+	}
+	x.row = row
+	return nil
+}
+
+// node writes layout element n in group g: once, once per group of the
+// next level, or once per row.
+func (x *xmlRun) node(n *xnode, g *group, root bool) error {
+	switch {
+	case n.level > 0:
+		for _, c := range g.children {
+			if err := x.enter(c); err != nil {
+				return err
+			}
+			start := x.out.line
+			if err := x.element(n, c, false); err != nil {
+				return err
+			}
+			x.traced(start, x.row)
+		}
+		return x.enter(g)
+	case n.each:
+		if g.rows == 0 {
+			return nil
+		}
+		if err := x.cur.seek(g.offset); err != nil {
+			return err
+		}
+		for i := int64(0); i < g.rows; i++ {
+			if err := x.next(); err != nil {
+				return err
+			}
+			start := x.out.line
+			if err := x.element(n, g, false); err != nil {
+				return err
+			}
+			x.traced(start, x.row)
+		}
+		return x.enter(g)
+	}
+	return x.element(n, g, root)
+}
+
+// traced records that output lines from start to the current line came
+// from input row row.
+func (x *xmlRun) traced(start, row int) {
+	var b [3 * binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(b[:], uint64(start))
+	k += binary.PutUvarint(b[k:], uint64(x.out.line))
+	k += binary.PutUvarint(b[k:], uint64(row))
+	x.trace.Write(b[:k])
+}
+
+// evalErr is an expression that failed while writing the document.
+func (x *xmlRun) evalErr(n *xnode, what string, err error) error {
+	return &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.row}, Template: x.t.Name, Field: n.name,
+		Severity: SeverityError, Err: fmt.Errorf("layout element %s (template line %d)%s: %w", n.name, n.line, what, err),
+		Hint: "check the layout's expression against this row's values"}
+}
+
+func (x *xmlRun) element(n *xnode, g *group, root bool) error {
+	var ev evaluator
+	if n.cond != nil {
+		v, err := ev.eval(n.cond, x.env)
+		if err != nil {
+			return x.evalErr(n, " $if", err)
+		}
+		if ok, err := truth(v); err != nil {
+			return x.evalErr(n, " $if", err)
+		} else if !ok {
+			return nil
+		}
+	}
+	var text string
+	if n.value != nil {
+		v, err := ev.eval(n.value, x.env)
+		if err != nil {
+			return x.evalErr(n, "", err)
+		}
+		if v == nil {
+			return nil // a blank value leaves the element out
+		}
+		text = xmlText(v)
+		if text == "" {
+			return nil
+		}
+		if err := xmlCheck("s" + text); err != nil {
+			return x.evalErr(n, "", err)
+		}
+	}
+	var attrs [][2]string
+	if root {
+		if ns := x.choice.namespace; ns != "" {
+			attrs = append(attrs, [2]string{"xmlns", ns})
+		}
+		for _, p := range x.spec.prefOrd {
+			attrs = append(attrs, [2]string{"xmlns:" + p, x.spec.prefix[p]})
+		}
+	}
+	for _, a := range n.attrs {
+		v, err := ev.eval(a.prog, x.env)
+		if err != nil {
+			return x.evalErr(n, " attribute "+a.name, err)
+		}
+		if v == nil {
+			continue
+		}
+		attrs = append(attrs, [2]string{a.name, xmlText(v)})
+	}
+	x.out.start(n.name, attrs)
+	if n.value != nil {
+		x.out.text(text)
+	} else {
+		for _, c := range n.children {
+			if err := x.node(c, g, false); err != nil {
+				return err
+			}
+		}
+	}
+	x.out.end(n.name)
+	return x.out.err
+}
+
+// xmlWriter writes indented XML and counts lines.
+type xmlWriter struct {
+	w       *bufio.Writer
+	line    int
+	depth   int
+	pending bool // a start tag waits for > or />
+	hasText bool
+	err     error
+}
+
+func (w *xmlWriter) raw(s string) {
+	if w.err != nil {
+		return
+	}
+	w.line += strings.Count(s, "\n")
+	_, w.err = w.w.WriteString(s)
+}
+
+func (w *xmlWriter) escape(s string) {
+	if w.err != nil {
+		return
+	}
+	w.err = xml.EscapeText(w.w, []byte(s))
+}
+
+func (w *xmlWriter) start(name string, attrs [][2]string) {
+	if w.pending {
+		w.raw(">")
+	}
+	w.raw("\n" + strings.Repeat("  ", w.depth) + "<" + name)
+	for _, a := range attrs {
+		w.raw(" " + a[0] + `="`)
+		w.escape(a[1])
+		w.raw(`"`)
+	}
+	w.pending, w.hasText = true, false
+	w.depth++
+}
+
+func (w *xmlWriter) text(s string) {
+	w.raw(">")
+	w.pending = false
+	w.escape(s)
+	w.hasText = true
+}
+
+func (w *xmlWriter) end(name string) {
+	w.depth--
+	switch {
+	case w.pending:
+		w.raw("/>")
+	case w.hasText:
+		w.raw("</" + name + ">")
+	default:
+		w.raw("\n" + strings.Repeat("  ", w.depth) + "</" + name + ">")
+	}
+	w.pending, w.hasText = false, false
+}
+
+// verify checks the written document: its schema, then its control
+// totals. A problem is a *FieldError naming the element and, when it
+// comes from a row, the input row.
+func (x *xmlRun) verify(name string) error {
+	if s := x.choice.schema; s != nil {
+		err := s.ValidateFile(name)
+		var xe *xsd.Error
+		if errors.As(err, &xe) && len(xe.Problems) > 0 {
+			return x.schemaError(xe)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return x.checkTotals(name)
+}
+
+// schemaError explains the first schema problem: where in the input the
+// offending value comes from, when a row wrote it.
+func (x *xmlRun) schemaError(xe *xsd.Error) error {
+	p := xe.Problems[0]
+	fe := &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet}, Template: x.t.Name, Severity: SeverityError, Err: xe,
+		Hint: "nothing was published; correct the input value or the template's layout so that the document follows " + path.Base(xe.Schema)}
+	if p.Line > 0 {
+		fe.Pos.Row = x.rowAt(p.Line)
+	}
+	if n := findElement(x.spec.root, p.Element); n != nil {
+		fe.Field = n.name
+		if n.fieldOf != "" {
+			for _, f := range x.t.input.fields {
+				if f.name == n.fieldOf {
+					fe.Column = f.column
+				}
+			}
+			if fe.Column == "" {
+				fe.Field = n.fieldOf
+			}
+		}
+	}
+	return fe
+}
+
+// rowAt finds the input row whose element holds output line line: the
+// innermost traced element around it.
+func (x *xmlRun) rowAt(line int) int {
+	if x.tf == nil {
+		return 0
+	}
+	if _, err := x.tf.Seek(0, io.SeekStart); err != nil {
+		return 0
+	}
+	r := bufio.NewReader(x.tf)
+	best, bestSpan := 0, -1
+	for {
+		start, err := binary.ReadUvarint(r)
+		if err != nil {
+			break
+		}
+		end, _ := binary.ReadUvarint(r)
+		row, err := binary.ReadUvarint(r)
+		if err != nil {
+			break
+		}
+		if int(start) <= line && line <= int(end) {
+			if span := int(end - start); bestSpan < 0 || span < bestSpan {
+				best, bestSpan = int(row), span
+			}
+		}
+	}
+	return best
+}
+
+// findElement finds the layout element of that local name, preferring
+// one whose value comes from a field.
+func findElement(n *xnode, local string) *xnode {
+	if n == nil || local == "" {
+		return nil
+	}
+	var found *xnode
+	var walk func(*xnode)
+	walk = func(n *xnode) {
+		name := n.name
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[i+1:]
+		}
+		if name == local && (found == nil || found.fieldOf == "" && n.fieldOf != "") {
+			found = n
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return found
+}
+
+// checkTotals reads the document back and checks every control total,
+// exactly, in decimal.
+func (x *xmlRun) checkTotals(name string) error {
+	if len(x.spec.totals) == 0 {
+		return nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	type open struct {
+		ct    *controlTotal
+		depth int
+		line  int
+		n     int64
+		sum   decimal.Decimal
+		got   string
+		seen  bool
+	}
+	dec := xml.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	var stack []string
+	var scopes []*open
+	var text strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the document back: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			stack = append(stack, t.Name.Local)
+			text.Reset()
+			p := strings.Join(stack, "/")
+			for i := range x.spec.totals {
+				ct := &x.spec.totals[i]
+				if p == ct.in || strings.HasSuffix(p, "/"+ct.in) {
+					line, _ := dec.InputPos()
+					scopes = append(scopes, &open{ct: ct, depth: len(stack), line: line})
+				}
+			}
+		case xml.CharData:
+			text.Write(t)
+		case xml.EndElement:
+			for _, s := range scopes {
+				rel := strings.Join(stack[s.depth:], "/")
+				switch {
+				case len(stack) <= s.depth:
+				case rel == s.ct.count:
+					s.n++
+				case rel == s.ct.sum:
+					d, err := decimal.NewFromString(strings.TrimSpace(text.String()))
+					if err != nil {
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", s.ct.sum, text.String()))
+					}
+					s.sum = s.sum.Add(d)
+				}
+				if len(stack) > s.depth && rel == s.ct.equals {
+					s.got, s.seen = strings.TrimSpace(text.String()), true
+				}
+			}
+			if n := len(scopes); n > 0 && scopes[n-1].depth == len(stack) {
+				// Scopes end innermost first; several may end here.
+				for len(scopes) > 0 && scopes[len(scopes)-1].depth == len(stack) {
+					s := scopes[len(scopes)-1]
+					scopes = scopes[:len(scopes)-1]
+					if !s.seen {
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s has no %s", s.ct.in, s.ct.equals))
+					}
+					want := decimal.NewFromInt(s.n)
+					what := "the number of " + s.ct.count
+					if s.ct.sum != "" {
+						want, what = s.sum, "the sum of "+s.ct.sum
+					}
+					got, err := decimal.NewFromString(s.got)
+					if err != nil || !got.Equal(want) {
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s/%s says %s but %s is %s", s.ct.in, s.ct.equals, s.got, what, plainDecimal(want)))
+					}
+				}
+			}
+			stack = stack[:len(stack)-1]
+			text.Reset()
+		}
+	}
+}
+
+func (x *xmlRun) totalError(ct *controlTotal, line int, msg string) error {
+	return &FieldError{Pos: formats.Pos{File: x.file}, Template: x.t.Name, Rule: ct.name, Severity: SeverityError,
+		Err:  fmt.Errorf("control total %s (document line %d): %s", ct.name, line, msg),
+		Hint: "nothing was published; the layout's totals do not add up: check the aggregates (COUNT, SUM) and the control_totals paths"}
+}

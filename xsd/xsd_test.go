@@ -1,0 +1,155 @@
+package xsd
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+var schemaFS = fstest.MapFS{
+	"s/main.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+  <xs:include schemaLocation="types/amount.xsd"/>
+  <xs:element name="Doc"><xs:complexType><xs:sequence>
+    <xs:element name="Amt" type="Amount" maxOccurs="unbounded"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>`)},
+	"s/types/amount.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t">
+  <xs:simpleType name="Amount"><xs:restriction base="xs:decimal"><xs:fractionDigits value="2"/></xs:restriction></xs:simpleType>
+</xs:schema>`)},
+}
+
+func TestValidate(t *testing.T) {
+	s, err := Compile(schemaFS, "s", "s/main.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := Compile(schemaFS, "s", "s/main.xsd"); again != s {
+		t.Error("the compiled schema is not cached")
+	}
+	if err := s.Validate([]byte(`<Doc xmlns="urn:t"><Amt>1.50</Amt></Doc>`)); err != nil {
+		t.Errorf("valid document: %v", err)
+	}
+	err = s.Validate([]byte("<Doc xmlns=\"urn:t\">\n<Amt>1.50</Amt>\n<Amt>1.505</Amt>\n</Doc>"))
+	var xe *Error
+	if !errors.As(err, &xe) || xe.Problems[0].Line != 3 || xe.Problems[0].Element != "Amt" {
+		t.Fatalf("got %#v", err)
+	}
+	if !strings.Contains(err.Error(), "line 3: element Amt:") {
+		t.Errorf("message %q", err)
+	}
+	if err := s.Validate([]byte("<Doc")); err == nil || !strings.Contains(err.Error(), "not well-formed") {
+		t.Errorf("broken XML: %v", err)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	if _, err := Compile(schemaFS, "s", "s/missing.xsd"); err == nil {
+		t.Error("a missing schema compiled")
+	}
+	bad := fstest.MapFS{"b.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="X" type="Nope"/></xs:schema>`)}}
+	if _, err := Compile(bad, ".", "b.xsd"); err == nil || !strings.Contains(err.Error(), "does not compile") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestValidateFile validates from a file (streamed by libxml2), keeps at
+// most maxProblems messages and counts the rest.
+func TestValidateFile(t *testing.T) {
+	s, err := Compile(schemaFS, "s", "s/main.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := s.ValidateFile(write("ok.xml", `<Doc xmlns="urn:t"><Amt>1.50</Amt></Doc>`)); err != nil {
+		t.Errorf("valid document: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("<Doc xmlns=\"urn:t\">\n")
+	for i := 0; i < 150; i++ {
+		b.WriteString("<Amt>1.505</Amt>\n")
+	}
+	b.WriteString("</Doc>\n")
+	err = s.ValidateFile(write("bad.xml", b.String()))
+	var xe *Error
+	if !errors.As(err, &xe) {
+		t.Fatalf("got %v", err)
+	}
+	if len(xe.Problems) != maxProblems || xe.More != 150-maxProblems {
+		t.Errorf("kept %d problems and counted %d more", len(xe.Problems), xe.More)
+	}
+	if p := xe.Problems[1]; p.Line != 3 || p.Element != "Amt" || !strings.Contains(p.Message, "1.505") {
+		t.Errorf("second problem %+v", p)
+	}
+	if !strings.Contains(err.Error(), "and 140 more") {
+		t.Errorf("message %q", err)
+	}
+	err = s.ValidateFile(write("broken.xml", "<Doc xmlns=\"urn:t\">\n<Amt>1</Amt>\n"))
+	if err == nil || !strings.Contains(err.Error(), "not well-formed") {
+		t.Errorf("broken XML: %v", err)
+	}
+	if err := s.ValidateFile(filepath.Join(dir, "missing.xml")); err == nil {
+		t.Error("a missing file validated")
+	}
+}
+
+// TestValidateHostile: entities are neither expanded nor fetched while
+// validating.
+func TestValidateHostile(t *testing.T) {
+	s, err := Compile(schemaFS, "s", "s/main.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "xxe.xml")
+	doc := `<?xml version="1.0"?>
+<!DOCTYPE Doc [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<Doc xmlns="urn:t"><Amt>&x;</Amt></Doc>`
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = s.ValidateFile(p)
+	if err == nil || strings.Contains(err.Error(), "root:") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestValidateConcurrent validates from several goroutines at once.
+func TestValidateConcurrent(t *testing.T) {
+	s, err := Compile(schemaFS, "s", "s/main.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				if err := s.Validate([]byte(`<Doc xmlns="urn:t"><Amt>1.50</Amt></Doc>`)); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Validate([]byte(`<Doc xmlns="urn:t"><Amt>x</Amt></Doc>`)); err == nil {
+					errs <- errors.New("an invalid document passed")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
