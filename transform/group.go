@@ -89,6 +89,7 @@ type group struct {
 	rows     int64
 	offset   int64 // where its first row is in the sorted spool
 	pos      int32 // its index among its parent's children
+	level    int   // 0 for the root, 1 for the outermost groups
 }
 
 func newGroup(key string, naggs int) *group {
@@ -182,6 +183,10 @@ type rowSpool struct {
 	runs  []string
 	final *os.File // the sorted spool, once finished
 	depth int
+
+	// firstOnly keeps the data of the first row only (the aggregates still
+	// count every row): the document's first row, when no $each needs them all.
+	firstOnly bool
 }
 
 func newRowSpool(dir string, specs []aggSpec, levels [][]int) *rowSpool {
@@ -218,6 +223,7 @@ func (s *rowSpool) add(row int, cols []string, nfields int) error {
 		if child == nil {
 			child = newGroup(key.String(), len(s.specs))
 			child.pos = int32(len(g.children))
+			child.level = lv + 1
 			g.index[child.key] = child
 			g.children = append(g.children, child)
 		}
@@ -226,6 +232,9 @@ func (s *rowSpool) add(row int, cols []string, nfields int) error {
 		if err := g.add(s.specs, vals); err != nil {
 			return err
 		}
+	}
+	if s.firstOnly && s.seq > 0 {
+		return nil
 	}
 	var data []byte
 	data = binary.AppendUvarint(data, uint64(row))

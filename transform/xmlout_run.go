@@ -31,7 +31,11 @@ type xmlRun struct {
 	input  layoutInput
 	choice schemaChoice
 	dir    string
-	spool  *rowSpool
+	spool  *rowSpool   // every row: the document's aggregates, its first row, the rows of a $each outside groups
+	hiers  []*rowSpool // per grouping (xmlSpec.hiers)
+	curs   []*spoolCursor
+	rootC  *spoolCursor
+	hier   int // the grouping being written; -1 outside any
 
 	env   map[string]any
 	cur   *spoolCursor
@@ -73,7 +77,12 @@ func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, err
 		return nil, err
 	}
 	x.dir = dir
-	x.spool = newRowSpool(dir, spec.aggs, spec.levels)
+	x.spool = newRowSpool(dir, spec.aggs, nil)
+	x.spool.firstOnly = !spec.rootEach
+	for _, h := range spec.hiers {
+		x.hiers = append(x.hiers, newRowSpool(dir, spec.aggs, h.levels))
+	}
+	x.hier = -1
 	return x, nil
 }
 
@@ -82,7 +91,24 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 	if x.sheet == "" {
 		x.sheet = pos.Sheet
 	}
-	if err := x.spool.add(pos.Row, cols, x.spec.nfields); err != nil {
+	err := x.spool.add(pos.Row, cols, x.spec.nfields)
+	for i, h := range x.spec.hiers {
+		if err != nil {
+			break
+		}
+		if h.where >= 0 {
+			v, derr := decodeValue(cols[h.where])
+			if derr != nil {
+				err = derr
+				break
+			}
+			if ok, _ := truth(v); !ok {
+				continue
+			}
+		}
+		err = x.hiers[i].add(pos.Row, cols, x.spec.nfields)
+	}
+	if err != nil {
 		return &FieldError{Pos: pos, Template: x.t.Name, Severity: SeverityError, Err: err,
 			Hint: "check the values the layout's aggregates add up"}
 	}
@@ -95,6 +121,9 @@ func (x *xmlRun) close() {
 		x.tf.Close()
 	}
 	x.spool.close()
+	for _, h := range x.hiers {
+		h.close()
+	}
 }
 
 // xmlCheck refuses text that XML can't hold.
@@ -121,10 +150,9 @@ func xmlText(v any) string {
 
 // render writes the document into w.
 func (x *xmlRun) render(w io.Writer) error {
-	if err := x.spool.finish(); err != nil {
-		return fmt.Errorf("spooling the rows: %w", err)
+	if err := x.finish(); err != nil {
+		return err
 	}
-	x.cur = newSpoolCursor(x.spool.final, x.spec.nfields)
 	x.vals = make([]any, x.spec.nfields)
 	tf, err := os.CreateTemp(x.dir, "trace-*")
 	if err != nil {
@@ -151,9 +179,32 @@ func (x *xmlRun) render(w io.Writer) error {
 	return bw.Flush()
 }
 
+// finish sorts the spools and opens their cursors (once).
+func (x *xmlRun) finish() error {
+	if x.rootC != nil {
+		return nil
+	}
+	for _, s := range append([]*rowSpool{x.spool}, x.hiers...) {
+		if err := s.finish(); err != nil {
+			return fmt.Errorf("spooling the rows: %w", err)
+		}
+	}
+	x.rootC = newSpoolCursor(x.spool.final, x.spec.nfields)
+	for _, h := range x.hiers {
+		x.curs = append(x.curs, newSpoolCursor(h.final, x.spec.nfields))
+	}
+	x.cur = x.rootC
+	x.vals = make([]any, x.spec.nfields)
+	return nil
+}
+
 // enter makes env hold the first row of group g and g's aggregates.
 func (x *xmlRun) enter(g *group) error {
 	for i, a := range x.spec.aggs {
+		if a.fn == "GROUPCOUNT" {
+			x.env[a.v] = x.groupCount(g, a)
+			continue
+		}
 		x.env[a.v] = g.value(i, a)
 	}
 	if g.rows == 0 {
@@ -167,6 +218,29 @@ func (x *xmlRun) enter(g *group) error {
 		return err
 	}
 	return x.next()
+}
+
+// groupCount is GROUPCOUNT: the number of groups of a's element in the
+// scope of g (the whole grouping when g is not one of its groups).
+func (x *xmlRun) groupCount(g *group, a aggSpec) int64 {
+	if x.hier != a.hier {
+		g = x.hiers[a.hier].root
+	}
+	if g.level >= a.level {
+		return 1
+	}
+	var count func(*group) int64
+	count = func(g *group) int64 {
+		if g.level == a.level-1 {
+			return int64(len(g.children))
+		}
+		var n int64
+		for _, c := range g.children {
+			n += count(c)
+		}
+		return n
+	}
+	return count(g)
 }
 
 // next reads the next row of the spool into env.
@@ -187,15 +261,19 @@ func (x *xmlRun) next() error {
 func (x *xmlRun) node(n *xnode, g *group, root bool) error {
 	switch {
 	case n.level > 0:
-		for _, c := range g.children {
-			if err := x.enter(c); err != nil {
+		if n.level == 1 {
+			// The outermost $group of a grouping: its groups are in its own spool.
+			prevCur, prevHier := x.cur, x.hier
+			x.cur, x.hier = x.curs[n.hier], n.hier
+			err := x.groups(n, x.hiers[n.hier].root)
+			x.cur, x.hier = prevCur, prevHier
+			if err != nil {
 				return err
 			}
-			start := x.out.line
-			if err := x.element(n, c, false); err != nil {
-				return err
-			}
-			x.traced(start, x.row)
+			return x.enter(g)
+		}
+		if err := x.groups(n, g); err != nil {
+			return err
 		}
 		return x.enter(g)
 	case n.each:
@@ -209,6 +287,18 @@ func (x *xmlRun) node(n *xnode, g *group, root bool) error {
 			if err := x.next(); err != nil {
 				return err
 			}
+			if n.where != nil {
+				var ev evaluator
+				v, err := ev.eval(n.where, x.env)
+				if err != nil {
+					return x.evalErr(n, " $where", err)
+				}
+				if ok, err := truth(v); err != nil {
+					return x.evalErr(n, " $where", err)
+				} else if !ok {
+					continue
+				}
+			}
 			start := x.out.line
 			if err := x.element(n, g, false); err != nil {
 				return err
@@ -218,6 +308,21 @@ func (x *xmlRun) node(n *xnode, g *group, root bool) error {
 		return x.enter(g)
 	}
 	return x.element(n, g, root)
+}
+
+// groups writes n once per child group of parent.
+func (x *xmlRun) groups(n *xnode, parent *group) error {
+	for _, c := range parent.children {
+		if err := x.enter(c); err != nil {
+			return err
+		}
+		start := x.out.line
+		if err := x.element(n, c, false); err != nil {
+			return err
+		}
+		x.traced(start, x.row)
+	}
+	return nil
 }
 
 // traced records that output lines from start to the current line came
@@ -472,6 +577,7 @@ func (x *xmlRun) checkTotals(name string) error {
 		line  int
 		n     int64
 		sum   decimal.Decimal
+		sum2  decimal.Decimal
 		got   string
 		seen  bool
 	}
@@ -515,6 +621,13 @@ func (x *xmlRun) checkTotals(name string) error {
 					}
 					s.sum = s.sum.Add(d)
 				}
+				if len(stack) > s.depth && s.ct.equalsSum != "" && rel == s.ct.equalsSum {
+					d, err := decimal.NewFromString(strings.TrimSpace(text.String()))
+					if err != nil {
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", s.ct.equalsSum, text.String()))
+					}
+					s.sum2 = s.sum2.Add(d)
+				}
 				if len(stack) > s.depth && rel == s.ct.equals {
 					s.got, s.seen = strings.TrimSpace(text.String()), true
 				}
@@ -524,6 +637,13 @@ func (x *xmlRun) checkTotals(name string) error {
 				for len(scopes) > 0 && scopes[len(scopes)-1].depth == len(stack) {
 					s := scopes[len(scopes)-1]
 					scopes = scopes[:len(scopes)-1]
+					if s.ct.equalsSum != "" {
+						if !s.sum.Equal(s.sum2) {
+							return x.totalError(s.ct, s.line, fmt.Sprintf("the sum of %s is %s but the sum of %s is %s",
+								s.ct.sum, plainDecimal(s.sum), s.ct.equalsSum, plainDecimal(s.sum2)))
+						}
+						continue
+					}
 					if !s.seen {
 						return x.totalError(s.ct, s.line, fmt.Sprintf("%s has no %s", s.ct.in, s.ct.equals))
 					}
