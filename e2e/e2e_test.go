@@ -268,7 +268,7 @@ func unzip(t *testing.T, path string) map[string][]byte {
 func newWorkspace(t *testing.T) string {
 	t.Helper()
 	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 1s\nrescan: 1s\nworkers: 2\n"))
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 1s\nrescan: 1s\nworkers: 2\nallow_drafts: true # payments-csv is a draft\n"))
 	if err := os.MkdirAll(filepath.Join(ws, "templates"), 0o755); err != nil {
 		t.Fatal(err)
 	}

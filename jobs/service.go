@@ -193,6 +193,9 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	for _, n := range s.ws.Notes {
+		s.log.Warn(n)
+	}
 	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.ws.Pipelines), "resuming", len(resumable))
 	err = w.Run(ctx, ready)
 	close(ready)

@@ -36,4 +36,19 @@ func TestDraftTemplates(t *testing.T) {
 	if p := w.Pipeline("p"); p == nil || p.Template.Status != "draft" {
 		t.Errorf("pipeline p: %+v", p)
 	}
+
+	// A draft workspace template is not served as a pipeline of its own,
+	// unless the workspace allows drafts.
+	cfg("")
+	w, err = Open(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Pipeline("d") != nil || len(w.Notes) != 1 || !strings.Contains(w.Notes[0], "template d 0.1.0 is a draft") {
+		t.Errorf("draft served: %v, notes %q", w.Pipeline("d") != nil, w.Notes)
+	}
+	cfg("allow_drafts: true\n")
+	if w, err = Open(root, ""); err != nil || w.Pipeline("d") == nil {
+		t.Errorf("allow_drafts: %v, pipeline %v", err, w.Pipeline("d"))
+	}
 }

@@ -37,6 +37,7 @@ type Workspace struct {
 	Root      string
 	Config    Config
 	Pipelines []*Pipeline
+	Notes     []string // things worth telling the operator, such as templates not served
 }
 
 // Config is erpipe.yaml.
@@ -58,6 +59,10 @@ type Config struct {
 	// Timeout is the longest one job may run before it is stopped and
 	// its input set aside in errors/ (default 30m).
 	Timeout Duration `yaml:"job_timeout"`
+	// AllowDrafts serves draft templates as pipelines too (default false:
+	// only completed templates are served, unless a pipeline says
+	// allow_draft).
+	AllowDrafts bool `yaml:"allow_drafts"`
 	// BuiltinPipelines serves every built-in template as a pipeline of the
 	// same name, besides the pipelines listed (default true).
 	BuiltinPipelines *bool `yaml:"builtin_pipelines"`
@@ -257,6 +262,11 @@ func (w *Workspace) loadPipelines() error {
 			t, err := w.LoadTemplate(name)
 			if err != nil {
 				errs = append(errs, err)
+				continue
+			}
+			if t.Status != "completed" && !w.Config.AllowDrafts {
+				w.Notes = append(w.Notes, fmt.Sprintf("template %s %s is a %s, so it is not served as a pipeline; "+
+					"set status: completed when it is ready, or allow_drafts: true in %s to try it", t.Name, t.Version, t.Status, ConfigFile))
 				continue
 			}
 			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t})
