@@ -46,6 +46,9 @@ type Service struct {
 	RetryMin, RetryMax time.Duration
 	// Now is the clock (tests set it).
 	Now func() time.Time
+	// Background are tasks that run beside the inboxes while Run holds
+	// the workspace (the schedules' runner); Run waits for them to end.
+	Background []func(ctx context.Context) error
 	// run runs a template; tests replace it to inject faults.
 	run func(t *transform.Template, ctx context.Context, in, out string, opts transform.RunOptions) (*transform.Result, error)
 }
@@ -128,6 +131,17 @@ func (s *Service) Run(ctx context.Context) error {
 	defer unlock()
 	s.stop = ctx.Done()
 	s.sweep(ctx)
+	var background sync.WaitGroup
+	bgCtx, cancelBackground := context.WithCancel(ctx)
+	defer background.Wait()
+	defer cancelBackground()
+	for _, task := range s.Background {
+		background.Go(func() {
+			if err := task(bgCtx); err != nil {
+				s.log.Error("a background task stopped", "err", err)
+			}
+		})
+	}
 	resumable, err := s.recoverable(ctx)
 	if err != nil {
 		return err
@@ -437,6 +451,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
 		rejected = map[int]string{}
 		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
+			Time: job.Created, // the same bytes when the job is resumed
 			OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
 				msgs := make([]string, len(errs))
 				for i, e := range errs {

@@ -48,6 +48,13 @@ type RunOptions struct {
 	// order, with the row's position and all its errors (Result.Errors
 	// keeps only the first ones). errs is only valid during the call.
 	OnReject func(pos formats.Pos, errs []*FieldError)
+	// Time is the moment the run stands for: it fills input.modified
+	// (documents' creation times and message ids are made from it) and
+	// stamps the entries of zip outputs. Zero means the input file's
+	// modification time. A job passes its own creation time, so that a
+	// job resumed after a crash makes the same bytes again; template tests
+	// pass a fixed time.
+	Time time.Time
 }
 
 func (r *Result) addError(e *FieldError) {
@@ -92,14 +99,15 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 		return nil, err
 	}
 
-	var modified time.Time
-	if st, err := os.Stat(inputPath); err == nil {
+	modified := opts.Time
+	if st, err := os.Stat(inputPath); err == nil && modified.IsZero() {
 		modified = st.ModTime()
 	}
 	outs, err := t.createOutputs(src.pos.File, outDir, modified)
 	if err != nil {
 		return nil, err
 	}
+	src.parallel = true
 	err = t.process(ctx, src, res, outs.write)
 	if err == nil {
 		err = outs.commit()
@@ -211,6 +219,7 @@ type source struct {
 	fromExcel bool
 	idx       []int     // column of each input field; -1 when missing
 	checks    *checkRun // group checks (checks.go), or nil
+	parallel  bool      // process may read, evaluate and write on several goroutines (pipeline.go)
 }
 
 func (s *source) close() {
@@ -411,34 +420,215 @@ func (t *Template) bind(s *source) error {
 // up with Result.Errors.
 type emitFunc func(pos formats.Pos, values [][]string) error
 
-// process runs the template over every record of src.
-func (t *Template) process(ctx context.Context, src *source, res *Result, emit emitFunc) error {
-	tables := t.tables()
-	values := make([][]string, len(tables))
-	for i, tb := range tables {
+// rowKind is what became of one record.
+type rowKind uint8
+
+const (
+	rowWritten  rowKind = iota
+	rowRejected         // rowEval.errs say why
+	rowSkipped          // by the filter
+)
+
+// rowEval runs the template over one record at a time. It holds the state
+// a row needs (the expression environment, a VM, the errors of the row);
+// each goroutine that evaluates rows has its own.
+type rowEval struct {
+	t      *Template
+	src    *source
+	tables []table
+	env    map[string]any
+	ev     evaluator
+	errs   []*FieldError // the row's errors, when rejected
+	warns  []*FieldError // the row's warnings
+	res    *Result       // for group checks only (sequential runs)
+	// fieldPos returns the position of column j of the current record.
+	fieldPos func(j int) formats.Pos
+}
+
+func (t *Template) newRowEval(src *source) *rowEval {
+	r := &rowEval{t: t, src: src, tables: t.tables(), env: make(map[string]any, len(t.vars)+len(t.params))}
+	for k, v := range t.params {
+		r.env[k] = v
+	}
+	r.fieldPos = src.r.FieldPos
+	return r
+}
+
+// newValues returns buffers for the output values of one row.
+func (r *rowEval) newValues() [][]string {
+	values := make([][]string, len(r.tables))
+	for i, tb := range r.tables {
 		values[i] = make([]string, len(tb.columns))
 	}
-	fields := t.input.fields
-	env := make(map[string]any, len(t.vars))
-	for k, v := range t.params {
-		env[k] = v
-	}
-	var ev evaluator
-	var rowErrs []*FieldError
-	badReads := 0
-	var lastBad formats.Pos
+	return values
+}
 
-	reject := func(pos formats.Pos) error {
+// row runs the template over rec: typed input fields, model, filter,
+// validations, group checks and the output columns, whose text goes into
+// values (which must have the shape newValues gives).
+func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
+	t, env := r.t, r.env
+	r.errs, r.warns = r.errs[:0], r.warns[:0]
+
+	// Typed input fields.
+	for i, f := range t.input.fields {
+		j := r.src.idx[i]
+		text := ""
+		if j >= 0 && j < len(rec.Fields) {
+			text = rec.Fields[j]
+		}
+		v, err := f.parse(text, r.src.fromExcel)
+		if err != nil {
+			r.errs = append(r.errs, t.valueError(r.fieldPos, rec, j, f, text, err))
+			v = nil
+		}
+		env[f.name] = v
+	}
+	if len(r.errs) > 0 {
+		return rowRejected
+	}
+
+	// Model.
+	for _, m := range t.model {
+		v, err := r.ev.eval(m.prog, env)
+		if err != nil {
+			r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: SeverityError,
+				Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
+			return rowRejected
+		}
+		env[m.name] = v
+	}
+
+	// Filter.
+	if t.filter != nil {
+		v, err := r.ev.eval(t.filter, env)
+		if err == nil {
+			var keep bool
+			keep, err = truth(v)
+			if err == nil && !keep {
+				return rowSkipped
+			}
+		}
+		if err != nil {
+			r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityError,
+				Err: fmt.Errorf("filter: %w", err), Hint: "check the template's filter against this row's values"})
+			return rowRejected
+		}
+	}
+
+	// Validations.
+	for i := range t.validations {
+		if e := t.validate(&r.ev, &t.validations[i], r.src, r.fieldPos, rec, env); e != nil {
+			if e.Severity == SeverityWarning {
+				r.warns = append(r.warns, e)
+			} else {
+				r.errs = append(r.errs, e)
+			}
+		}
+	}
+	if len(r.errs) > 0 {
+		return rowRejected
+	}
+
+	// Group checks (checks.go).
+	if r.src.checks != nil {
+		for _, w := range r.warns { // before the checks' own, as they come
+			r.res.addWarning(w)
+		}
+		r.warns = r.warns[:0]
+		if errs := r.src.checks.row(&r.ev, env, rec.Pos, r.res); len(errs) > 0 {
+			r.errs = append(r.errs, errs...)
+			return rowRejected
+		}
+	}
+
+	// Output columns.
+	for ti, tb := range r.tables {
+		for ci, c := range tb.columns {
+			v, err := r.ev.eval(c.prog, env)
+			if err != nil {
+				r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
+					Err: err, Hint: "check the expression of output column " + c.name + " against this row's values"})
+				continue
+			}
+			text := tb.render(v)
+			if tb.check != nil {
+				if err := tb.check(text); err != nil {
+					r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
+						Value: text, Err: err, Hint: "remove the character from the input, or strip it in the template"})
+					continue
+				}
+			}
+			values[ti][ci] = text
+		}
+	}
+	if len(r.errs) > 0 {
+		return rowRejected
+	}
+	return rowWritten
+}
+
+// apply records what became of one row in res and emits it; rows are
+// applied in input order. errs and values are only used during the call.
+func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, warns []*FieldError, values [][]string) error {
+	for _, w := range warns {
+		res.addWarning(w)
+	}
+	switch kind {
+	case rowSkipped:
+		res.Skipped++
+		return nil
+	case rowRejected:
 		res.Rejected++
-		for _, e := range rowErrs {
+		for _, e := range errs {
 			res.addError(e)
 		}
 		if res.onReject != nil {
-			res.onReject(pos, rowErrs)
+			res.onReject(pos, errs)
 		}
 		return emit(pos, nil)
 	}
+	if err := emit(pos, values); err != nil {
+		return err
+	}
+	res.Written++
+	return nil
+}
 
+// readFailure is what the run makes of an error from the reader: a row
+// error (the returned FieldError) for a record that can't be read, or the
+// end of the run (fatal) when the reader failed, or too many records in a
+// row could not be read. badReads and lastBad carry the count between calls.
+func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *FieldError, fatal error) {
+	var pe *formats.ParseError
+	if !errors.As(err, &pe) {
+		return nil, t.fileError(src.pos, err, "check that the file is complete and can be read")
+	}
+	*badReads++
+	if *badReads > maxBadReads || (*badReads > 1 && pe.Pos == *lastBad) {
+		return nil, t.fileError(pe.Pos, fmt.Errorf("stopped reading after %d rows that could not be read; the last: %w", *badReads, pe.Err),
+			"check that the file is the kind of file the template expects, with its delimiter and encoding")
+	}
+	*lastBad = pe.Pos
+	// The readers' messages say what to fix already.
+	return &FieldError{Pos: pe.Pos, Template: t.Name, Severity: SeverityError, Err: pe}, nil
+}
+
+// process runs the template over every record of src, calling emit for
+// each row in input order. With src.parallel (and more than one CPU) the
+// records are read, evaluated and written by different goroutines
+// (pipeline.go); the result is the same.
+func (t *Template) process(ctx context.Context, src *source, res *Result, emit emitFunc) error {
+	if src.parallel && src.checks == nil {
+		if w := pipelineWorkers(); w > 0 {
+			return t.processParallel(ctx, src, res, emit, w) // pipeline.go
+		}
+	}
+	re := t.newRowEval(src)
+	re.res = res
+	values := re.newValues()
+	badReads := 0
+	var lastBad formats.Pos
 	for n := 0; ; n++ {
 		if n%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -450,146 +640,22 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 			return nil
 		}
 		if err != nil {
-			var pe *formats.ParseError
-			if !errors.As(err, &pe) {
-				return t.fileError(src.pos, err, "check that the file is complete and can be read")
+			fe, fatal := t.readFailure(src, err, &badReads, &lastBad)
+			if fatal != nil {
+				return fatal
 			}
-			badReads++
-			if badReads > maxBadReads || (badReads > 1 && pe.Pos == lastBad) {
-				return t.fileError(pe.Pos, fmt.Errorf("stopped reading after %d rows that could not be read; the last: %w", badReads, pe.Err),
-					"check that the file is the kind of file the template expects, with its delimiter and encoding")
-			}
-			lastBad = pe.Pos
 			res.Read++
-			// The readers' messages say what to fix already.
-			rowErrs = append(rowErrs[:0], &FieldError{Pos: pe.Pos, Template: t.Name, Severity: SeverityError, Err: pe})
-			if err := reject(pe.Pos); err != nil {
+			if err := res.apply(emit, rowRejected, fe.Pos, []*FieldError{fe}, nil, nil); err != nil {
 				return err
 			}
 			continue
 		}
 		badReads = 0
 		res.Read++
-		rowErrs = rowErrs[:0]
-
-		// Typed input fields.
-		for i, f := range fields {
-			j := src.idx[i]
-			text := ""
-			if j >= 0 && j < len(rec.Fields) {
-				text = rec.Fields[j]
-			}
-			v, err := f.parse(text, src.fromExcel)
-			if err != nil {
-				rowErrs = append(rowErrs, t.valueError(src, rec, j, f, text, err))
-				v = nil
-			}
-			env[f.name] = v
-		}
-		if len(rowErrs) > 0 {
-			if err := reject(rec.Pos); err != nil {
-				return err
-			}
-			continue
-		}
-
-		// Model.
-		failed := false
-		for _, m := range t.model {
-			v, err := ev.eval(m.prog, env)
-			if err != nil {
-				rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: SeverityError,
-					Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
-				failed = true
-				break
-			}
-			env[m.name] = v
-		}
-		if failed {
-			if err := reject(rec.Pos); err != nil {
-				return err
-			}
-			continue
-		}
-
-		// Filter.
-		if t.filter != nil {
-			v, err := ev.eval(t.filter, env)
-			if err == nil {
-				var keep bool
-				keep, err = truth(v)
-				if err == nil && !keep {
-					res.Skipped++
-					continue
-				}
-			}
-			if err != nil {
-				rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityError,
-					Err: fmt.Errorf("filter: %w", err), Hint: "check the template's filter against this row's values"})
-				if err := reject(rec.Pos); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-
-		// Validations.
-		for i := range t.validations {
-			if e := t.validate(&ev, &t.validations[i], src, rec, env); e != nil {
-				if e.Severity == SeverityWarning {
-					res.addWarning(e)
-				} else {
-					rowErrs = append(rowErrs, e)
-				}
-			}
-		}
-		if len(rowErrs) > 0 {
-			if err := reject(rec.Pos); err != nil {
-				return err
-			}
-			continue
-		}
-
-		// Group checks (checks.go).
-		if src.checks != nil {
-			if rowErrs = src.checks.row(&ev, env, rec.Pos, res); len(rowErrs) > 0 {
-				if err := reject(rec.Pos); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-
-		// Output columns.
-		for ti, tb := range tables {
-			for ci, c := range tb.columns {
-				v, err := ev.eval(c.prog, env)
-				if err != nil {
-					rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
-						Err: err, Hint: "check the expression of output column " + c.name + " against this row's values"})
-					continue
-				}
-				text := tb.render(v)
-				if tb.check != nil {
-					if err := tb.check(text); err != nil {
-						rowErrs = append(rowErrs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
-							Value: text, Err: err, Hint: "remove the character from the input, or strip it in the template"})
-						continue
-					}
-				}
-				values[ti][ci] = text
-			}
-		}
-		if len(rowErrs) > 0 {
-			if err := reject(rec.Pos); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := emit(rec.Pos, values); err != nil {
+		kind := re.row(rec, values)
+		if err := res.apply(emit, kind, rec.Pos, re.errs, re.warns, values); err != nil {
 			return err
 		}
-		res.Written++
 	}
 }
 
@@ -614,12 +680,13 @@ func dmfValueOK(format, v string) error {
 	return nil
 }
 
-// valueError describes a bad input value.
-func (t *Template) valueError(src *source, rec formats.Record, col int, f *inputField, text string, err error) *FieldError {
+// valueError describes a bad input value; fieldPos gives the position of
+// column col of rec.
+func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record, col int, f *inputField, text string, err error) *FieldError {
 	pos := rec.Pos
 	column := f.column
 	if col >= 0 {
-		pos = src.r.FieldPos(col)
+		pos = fieldPos(col)
 	}
 	fe := &FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.name, Value: text, Severity: SeverityError, Err: err}
 	var ve *valueError
@@ -633,7 +700,8 @@ func (t *Template) valueError(src *source, rec formats.Record, col int, f *input
 }
 
 // validate runs one validation; it returns nil when the row passes.
-func (t *Template) validate(ev *evaluator, v *validation, src *source, rec formats.Record, env map[string]any) *FieldError {
+// fieldPos gives the position of a column of rec.
+func (t *Template) validate(ev *evaluator, v *validation, src *source, fieldPos func(int) formats.Pos, rec formats.Record, env map[string]any) *FieldError {
 	out, err := ev.eval(v.prog, env)
 	var ok bool
 	if err == nil {
@@ -646,7 +714,7 @@ func (t *Template) validate(ev *evaluator, v *validation, src *source, rec forma
 		f := t.input.fields[v.input]
 		fe.Column = f.column
 		if j := src.idx[v.input]; j >= 0 {
-			fe.Pos = src.r.FieldPos(j)
+			fe.Pos = fieldPos(j)
 			if j < len(rec.Fields) {
 				fe.Value = rec.Fields[j]
 			}
@@ -680,10 +748,13 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 	ext := filepath.Ext(inputBase)
 	name := strings.TrimSuffix(inputBase, ext)
 	var ev evaluator
-	v, err := ev.eval(t.output.fileName, map[string]any{
-		"input":    fileNameInput{Name: name, Ext: ext},
-		"template": fileNameTemplate{Name: t.Name, Version: t.Version},
-	})
+	env := map[string]any{}
+	for k, v := range t.params {
+		env[k] = v
+	}
+	env["input"] = fileNameInput{Name: name, Ext: ext}
+	env["template"] = fileNameTemplate{Name: t.Name, Version: t.Version}
+	v, err := ev.eval(t.output.fileName, env)
 	pos := formats.Pos{File: inputBase}
 	if err != nil {
 		return nil, t.fileError(pos, fmt.Errorf("output.file_name: %w", err), "check the template's output.file_name")
@@ -763,6 +834,9 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 
 // commit finishes the files and gives them their names.
 func (o *outputs) commit() error {
+	if o.xmlw != nil && o.xmlw.spec.perDoc {
+		return o.commitDocs() // xmlout_docs.go: one document per group
+	}
 	var err error
 	if o.csvw != nil {
 		err = o.csvw.Close()
