@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/workspace"
 )
 
 func jobsCmd(g *globals) *cobra.Command {
@@ -71,21 +72,11 @@ func jobsShowCmd(g *globals) *cobra.Command {
 		Short: "Show one job in full",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			ws, err := openWorkspace(g)
-			if err != nil {
-				return err
-			}
-			j, err := openJournal(ws, false)
+			_, j, job, err := openJob(c, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer j.Close()
-			job, err := j.Get(c.Context(), args[0])
-			if errors.Is(err, jobs.ErrNotFound) {
-				return usage(err)
-			} else if err != nil {
-				return failed(err)
-			}
 			if asJSON {
 				return writeJSON(g.stdout, job)
 			}
@@ -159,6 +150,9 @@ func printJob(w io.Writer, j *jobs.Job) {
 			fmt.Fprintf(w, "  %s  %d bytes  sha256 %s\n    -> %s\n", o.Name, o.Size, o.SHA256, o.Location)
 		}
 	}
+	if j.Submission != nil {
+		printSubmission(w, j.Submission) // schedule.go
+	}
 	if len(j.Errors) > 0 {
 		fmt.Fprintln(w, "Errors:")
 		for _, e := range j.Errors {
@@ -178,4 +172,26 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// openJob opens the workspace and its journal and finds job id in it. The
+// caller closes the journal.
+func openJob(c *cobra.Command, g *globals, id string) (*workspace.Workspace, *jobs.Journal, *jobs.Job, error) {
+	ws, err := openWorkspace(g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	j, err := openJournal(ws, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	job, err := j.Get(c.Context(), id)
+	if err != nil {
+		j.Close()
+		if errors.Is(err, jobs.ErrNotFound) {
+			return nil, nil, nil, usage(err)
+		}
+		return nil, nil, nil, failed(err)
+	}
+	return ws, j, job, nil
 }

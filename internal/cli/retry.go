@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/erpipe/erpipe/jobs"
 )
 
 func retryCmd(g *globals) *cobra.Command {
@@ -23,21 +22,11 @@ the daemon processes it again as a new job, for example after the template
 was corrected. The earlier job and its files stay as they are.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			ws, err := openWorkspace(g)
-			if err != nil {
-				return err
-			}
-			j, err := openJournal(ws, false)
+			ws, j, job, err := openJob(c, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer j.Close()
-			job, err := j.Get(c.Context(), args[0])
-			if errors.Is(err, jobs.ErrNotFound) {
-				return usage(err)
-			} else if err != nil {
-				return failed(err)
-			}
 			if !job.Status.Final() {
 				return usage(fmt.Errorf("job %s is still %s; retry it once it has ended", job.ID, job.Status))
 			}
