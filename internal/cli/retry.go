@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
 )
 
 func retryCmd(g *globals) *cobra.Command {
