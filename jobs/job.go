@@ -68,6 +68,9 @@ type Job struct {
 	Created         time.Time `json:"created"`
 	Started         time.Time `json:"started,omitzero"`
 	Finished        time.Time `json:"finished,omitzero"`
+	// Submission is the audit trail of a scheduled run (runs.go); nil for
+	// jobs of dropped files.
+	Submission *Submission `json:"submission,omitempty"`
 }
 
 // NewID returns a job id that sorts by time and is short enough to type:

@@ -15,7 +15,7 @@ export PATH="$PATH:$(go env GOPATH)/bin"
 
 # 1. Tools.
 # xmllint checks golden documents; libxml2-dev is what the xsd package
-# (cgo, go-xsd-validate) builds against.
+# (cgo, a small wrapper over libxml2 found with pkg-config) builds against.
 if ! command -v xmllint >/dev/null 2>&1 || ! dpkg -s libxml2-dev >/dev/null 2>&1; then
   echo "== installing libxml2-utils (xmllint) and libxml2-dev"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -14,7 +14,7 @@ import (
 	"github.com/erpipe/erpipe/transform"
 )
 
-//go:embed */template.yaml */samples pain001/schemas
+//go:embed */template.yaml */samples */schemas
 var files embed.FS
 
 // The built-ins are the bases a template can name in extends:.

@@ -25,7 +25,7 @@ import (
 var goldenTime = time.Date(2026, 1, 30, 9, 15, 0, 0, time.UTC)
 
 func TestMain(m *testing.M) {
-	for _, pattern := range []string{"pain001/samples/*", "pain001/testdata/*/*/input.*"} {
+	for _, pattern := range []string{"*/samples/*", "*/testdata/*/*/input.*"} {
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			os.Chtimes(f, goldenTime, goldenTime)
@@ -38,8 +38,10 @@ func TestMain(m *testing.M) {
 // ../shared/schemas (beside the repository), used to check the golden
 // documents independently of erpipe's validator.
 var sharedSchemas = map[string]string{
-	"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03": "pain.001.001.03/pain.001.001.03.xsd",
-	"urn:iso:std:iso:20022:tech:xsd:pain.001.003.03": "pain.001.003.03/pain.001.003.03.xsd",
+	"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03":         "pain.001.001.03/pain.001.001.03.xsd",
+	"urn:iso:std:iso:20022:tech:xsd:pain.001.003.03":         "pain.001.003.03/pain.001.003.03.xsd",
+	"urn:StandardAuditFile-Taxation-Financial:NO":            "saf-t-no-financial-1.30/Norwegian_SAF-T_Financial_Schema_v_1.30.xsd",
+	"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": "ubl-2.1/xsd/maindoc/UBL-Invoice-2.1.xsd",
 }
 
 // sharedSchemaDir finds ../shared/schemas from the repository root.
@@ -60,11 +62,28 @@ func sharedSchemaDir(t *testing.T) string {
 	}
 }
 
-// goldenDocuments returns every XML document among the golden files.
+// goldenDocuments returns every XML document among the golden files:
+// the outputs of samples (golden/sample-<input>) and of cases
+// (golden/<case>/<output>), whatever their names, by their content.
 func goldenDocuments(t *testing.T) []string {
-	docs, err := filepath.Glob("*/testdata/golden/*/*.xml")
-	if err != nil {
-		t.Fatal(err)
+	var docs []string
+	for _, pattern := range []string{"*/testdata/golden/*", "*/testdata/golden/*/*", "*/testdata/golden/*/*/*"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b := make([]byte, 5)
+			fh, err := os.Open(f)
+			if err != nil {
+				continue
+			}
+			n, _ := fh.Read(b)
+			fh.Close()
+			if string(b[:n]) == "<?xml" {
+				docs = append(docs, f)
+			}
+		}
 	}
 	if len(docs) == 0 {
 		t.Fatal("no golden XML documents")
@@ -97,7 +116,9 @@ func TestGoldenDocumentsValid(t *testing.T) {
 			if err != nil {
 				t.Errorf("xmllint: %v\n%s", err, out)
 			}
-			s, err := xsd.Compile(os.DirFS(filepath.Dir(schemaPath)), ".", filepath.Base(schemaPath))
+			// The schema's package folder, for the files it imports (UBL's ../common).
+			pkg, entry, _ := strings.Cut(rel, "/")
+			s, err := xsd.Compile(os.DirFS(filepath.Join(shared, pkg)), ".", entry)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,5 +256,145 @@ func TestPain001InvalidLayout(t *testing.T) {
 	entries, _ := os.ReadDir(out)
 	if len(entries) != 0 {
 		t.Errorf("the output folder holds %d files; nothing may be published", len(entries))
+	}
+}
+
+// TestSAFTControlTotals recomputes, from every golden SAF-T file, the
+// figures an auditor checks: NumberOfEntries, TotalDebit and TotalCredit,
+// that each transaction balances, and that each account rolls forward
+// (opening + debits - credits = closing).
+func TestSAFTControlTotals(t *testing.T) {
+	n := 0
+	for _, doc := range goldenDocuments(t) {
+		if !strings.HasPrefix(doc, "saft-no") {
+			continue
+		}
+		n++
+		t.Run(doc, func(t *testing.T) {
+			d := etree.NewDocument()
+			if err := d.ReadFromFile(doc); err != nil {
+				t.Fatal(err)
+			}
+			dec := func(e *etree.Element, path string) decimal.Decimal {
+				if f := e.FindElement(path); f != nil {
+					return decimal.RequireFromString(f.Text())
+				}
+				return decimal.Zero
+			}
+			gl := d.Root().FindElement("GeneralLedgerEntries")
+			txs := gl.FindElements("Journal/Transaction")
+			if got := gl.FindElement("NumberOfEntries").Text(); got != decimal.NewFromInt(int64(len(txs))).String() {
+				t.Errorf("NumberOfEntries %s, counted %d transactions", got, len(txs))
+			}
+			var debit, credit decimal.Decimal
+			moves := map[string]decimal.Decimal{}
+			for _, tx := range txs {
+				var td, tc decimal.Decimal
+				for _, l := range tx.FindElements("Line") {
+					dd, cc := dec(l, "DebitAmount/Amount"), dec(l, "CreditAmount/Amount")
+					td, tc = td.Add(dd), tc.Add(cc)
+					acc := l.FindElement("AccountID").Text()
+					moves[acc] = moves[acc].Add(dd).Sub(cc)
+				}
+				if !td.Equal(tc) {
+					t.Errorf("transaction %s: debit %s, credit %s", tx.FindElement("TransactionID").Text(), td, tc)
+				}
+				debit, credit = debit.Add(td), credit.Add(tc)
+			}
+			if got := dec(gl, "TotalDebit"); !got.Equal(debit) {
+				t.Errorf("TotalDebit %s, added up %s", got, debit)
+			}
+			if got := dec(gl, "TotalCredit"); !got.Equal(credit) {
+				t.Errorf("TotalCredit %s, added up %s", got, credit)
+			}
+			accounts := d.Root().FindElements("MasterFiles/GeneralLedgerAccounts/Account")
+			if len(accounts) == 0 {
+				t.Fatal("no accounts")
+			}
+			for _, a := range accounts {
+				id := a.FindElement("AccountID").Text()
+				opening := dec(a, "OpeningDebitBalance").Sub(dec(a, "OpeningCreditBalance"))
+				closing := dec(a, "ClosingDebitBalance").Sub(dec(a, "ClosingCreditBalance"))
+				if want := opening.Add(moves[id]); !closing.Equal(want) {
+					t.Errorf("account %s: opening %s + movements %s = %s, but the closing balance is %s", id, opening, moves[id], want, closing)
+				}
+				delete(moves, id)
+			}
+			for id := range moves {
+				t.Errorf("lines are posted on account %s, which is not in MasterFiles", id)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no golden SAF-T files")
+	}
+}
+
+// TestPeppolTotals recomputes the EN 16931 totals rules BR-CO-10 to
+// BR-CO-17 from every golden Peppol invoice, from its lines.
+func TestPeppolTotals(t *testing.T) {
+	n := 0
+	for _, doc := range goldenDocuments(t) {
+		if !strings.HasPrefix(doc, "peppol-invoice") {
+			continue
+		}
+		n++
+		t.Run(doc, func(t *testing.T) {
+			d := etree.NewDocument()
+			if err := d.ReadFromFile(doc); err != nil {
+				t.Fatal(err)
+			}
+			root := d.Root()
+			amt := func(e *etree.Element, path string) decimal.Decimal {
+				if f := e.FindElement(path); f != nil {
+					return decimal.RequireFromString(f.Text())
+				}
+				return decimal.Zero
+			}
+			// Lines and the VAT breakdown, recomputed from quantity and price.
+			var lines decimal.Decimal
+			base := map[string]decimal.Decimal{}
+			for _, l := range root.FindElements("cac:InvoiceLine") {
+				net := amt(l, "cbc:InvoicedQuantity").Mul(amt(l, "cac:Price/cbc:PriceAmount")).Round(2)
+				if got := amt(l, "cbc:LineExtensionAmount"); !got.Equal(net) {
+					t.Errorf("line %s: net %s, quantity × price is %s", l.FindElement("cbc:ID").Text(), got, net)
+				}
+				lines = lines.Add(net)
+				key := l.FindElement("cac:Item/cac:ClassifiedTaxCategory/cbc:ID").Text() + "/" + amt(l, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent").String()
+				base[key] = base[key].Add(net)
+			}
+			var vat decimal.Decimal
+			for _, st := range root.FindElements("cac:TaxTotal/cac:TaxSubtotal") {
+				key := st.FindElement("cac:TaxCategory/cbc:ID").Text() + "/" + amt(st, "cac:TaxCategory/cbc:Percent").String()
+				taxable, tax := amt(st, "cbc:TaxableAmount"), amt(st, "cbc:TaxAmount")
+				if !taxable.Equal(base[key]) {
+					t.Errorf("VAT %s: taxable %s, lines add up to %s", key, taxable, base[key])
+				}
+				if want := taxable.Mul(amt(st, "cac:TaxCategory/cbc:Percent")).Div(decimal.NewFromInt(100)).Round(2); !tax.Equal(want) {
+					t.Errorf("BR-CO-17: VAT %s: %s, want %s", key, tax, want)
+				}
+				delete(base, key)
+				vat = vat.Add(tax)
+			}
+			if len(base) > 0 {
+				t.Errorf("no VAT breakdown for %v", base)
+			}
+			m := root.FindElement("cac:LegalMonetaryTotal")
+			check := func(rule string, got, want decimal.Decimal) {
+				if !got.Equal(want) {
+					t.Errorf("%s: %s, want %s", rule, got, want)
+				}
+			}
+			check("BR-CO-10", amt(m, "cbc:LineExtensionAmount"), lines)
+			check("BR-CO-11", amt(m, "cbc:AllowanceTotalAmount"), decimal.Zero)
+			check("BR-CO-12", amt(m, "cbc:ChargeTotalAmount"), decimal.Zero)
+			check("BR-CO-13", amt(m, "cbc:TaxExclusiveAmount"), lines)
+			check("BR-CO-14", amt(root, "cac:TaxTotal/cbc:TaxAmount"), vat)
+			check("BR-CO-15", amt(m, "cbc:TaxInclusiveAmount"), lines.Add(vat))
+			check("BR-CO-16", amt(m, "cbc:PayableAmount"), lines.Add(vat).Sub(amt(m, "cbc:PrepaidAmount")))
+		})
+	}
+	if n < 2 {
+		t.Fatalf("%d golden Peppol invoices; want at least 2", n)
 	}
 }

@@ -79,6 +79,7 @@ type program struct {
 	src    string
 	prog   *vm.Program
 	idents []string // names the expression uses, in order of appearance
+	ident  string   // when the expression is only a name: the name (eval skips the VM)
 }
 
 // exprProblem is a compile error at a 1-based line and 0-based column of
@@ -109,7 +110,11 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 	if len(probs) > 0 {
 		return nil, dedupe(probs)
 	}
-	return &program{src: src, prog: prog, idents: p.idents}, nil
+	pr := &program{src: src, prog: prog, idents: p.idents}
+	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
+		pr.ident = name // a plain copy of a field, the commonest output column
+	}
+	return pr, nil
 }
 
 func dedupe(ps []exprProblem) []exprProblem {
@@ -333,6 +338,9 @@ type evaluator struct {
 // types of the package. Run-time errors are returned without the
 // expression snippet expr adds.
 func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
+	if prog.ident != "" {
+		return normalize(env[prog.ident]), nil
+	}
 	out, err := e.vm.Run(prog.prog, env)
 	if err != nil {
 		return nil, runtimeError(err)

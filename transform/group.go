@@ -92,14 +92,11 @@ type group struct {
 	level    int   // 0 for the root, 1 for the outermost groups
 }
 
-func newGroup(key string, naggs int) *group {
-	return &group{key: key, aggs: make([]aggState, naggs)}
-}
-
-// add adds one row's values to the aggregates.
-func (g *group) add(specs []aggSpec, vals []any) error {
+// add adds one row's values to the aggregates used at g's level (idx).
+func (g *group) add(specs []aggSpec, idx []int, vals []any) error {
 	g.rows++
-	for i, a := range specs {
+	for _, i := range idx {
+		a := specs[i]
 		st := &g.aggs[i]
 		if a.col < 0 {
 			st.n++
@@ -139,7 +136,10 @@ func specFieldName(a aggSpec) string { return a.v }
 // value is the aggregate's value: COUNT a whole number, SUM a decimal (0
 // for no rows), MIN and MAX the value (blank for no rows).
 func (g *group) value(i int, a aggSpec) any {
-	st := g.aggs[i]
+	var st aggState
+	if g.aggs != nil {
+		st = g.aggs[i]
+	}
 	switch a.fn {
 	case "COUNT":
 		return st.n
@@ -175,6 +175,7 @@ type rowSpool struct {
 	dir    string
 	specs  []aggSpec
 	levels [][]int
+	used   [][]int // per level (0: the root), the aggregates counted there
 	root   *group
 
 	seq   int64
@@ -189,8 +190,23 @@ type rowSpool struct {
 	firstOnly bool
 }
 
-func newRowSpool(dir string, specs []aggSpec, levels [][]int) *rowSpool {
-	return &rowSpool{dir: dir, specs: specs, levels: levels, root: newGroup("", len(specs)), depth: len(levels)}
+func newRowSpool(dir string, specs []aggSpec, levels [][]int, used [][]int) *rowSpool {
+	for len(used) <= len(levels) {
+		used = append(used, nil)
+	}
+	s := &rowSpool{dir: dir, specs: specs, levels: levels, used: used, depth: len(levels)}
+	s.root = s.newGroup("", 0)
+	return s
+}
+
+// newGroup makes a group of level; only a level that reads aggregates
+// keeps room for them.
+func (s *rowSpool) newGroup(key string, level int) *group {
+	g := &group{key: key, level: level}
+	if len(s.used[level]) > 0 {
+		g.aggs = make([]aggState, len(s.specs))
+	}
+	return g
 }
 
 // add spools one row: row is its input row number, cols the encoded
@@ -206,7 +222,7 @@ func (s *rowSpool) add(row int, cols []string, nfields int) error {
 	}
 	path := make([]int32, len(s.levels))
 	g := s.root
-	if err := g.add(s.specs, vals); err != nil {
+	if err := g.add(s.specs, s.used[0], vals); err != nil {
 		return err
 	}
 	var key bytes.Buffer
@@ -221,15 +237,14 @@ func (s *rowSpool) add(row int, cols []string, nfields int) error {
 		}
 		child := g.index[key.String()]
 		if child == nil {
-			child = newGroup(key.String(), len(s.specs))
+			child = s.newGroup(key.String(), lv+1)
 			child.pos = int32(len(g.children))
-			child.level = lv + 1
 			g.index[child.key] = child
 			g.children = append(g.children, child)
 		}
 		path[lv] = child.pos
 		g = child
-		if err := g.add(s.specs, vals); err != nil {
+		if err := g.add(s.specs, s.used[lv+1], vals); err != nil {
 			return err
 		}
 	}

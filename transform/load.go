@@ -655,6 +655,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		tl.loadDMFOutput(dmfNode)
 	}
 	fnEnv := &exprEnv{vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}}
+	for name := range tl.t.params {
+		fnEnv.vars[name] = nil // the parameters too, e.g. a schedule's period_name
+	}
 	if fileName != nil {
 		out.fileName = tl.compile(fileName, "output.file_name", fnEnv)
 	} else {

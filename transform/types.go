@@ -219,6 +219,9 @@ func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *valueError) 
 			s = strings.NewReplacer("\u00a0", "", "\u202f", "").Replace(s)
 		}
 	}
+	if d, ok := plainDecimalText(s, decSep, neg); ok {
+		return d, nil
+	}
 	digits, point := 0, false
 	var b strings.Builder
 	b.Grow(len(s) + 1)
@@ -247,6 +250,38 @@ func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *valueError) 
 		return bad("")
 	}
 	return d, nil
+}
+
+// plainDecimalText is the fast path of parseDecimalText for the common
+// case: at most 18 digits and one decimal separator, nothing else. It
+// gives the same decimal (digits and exponent) as decimal.NewFromString.
+func plainDecimalText(s, decSep string, neg bool) (decimal.Decimal, bool) {
+	var mant int64
+	digits, scale, point := 0, 0, false
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + int64(c-'0')
+			digits++
+			if point {
+				scale++
+			}
+			i++
+		case !point && strings.HasPrefix(s[i:], decSep):
+			point = true
+			i += len(decSep)
+		default:
+			return decimal.Decimal{}, false
+		}
+	}
+	if digits == 0 || digits > 18 {
+		return decimal.Decimal{}, false
+	}
+	if neg {
+		mant = -mant
+	}
+	return decimal.New(mant, int32(-scale)), true
 }
 
 // decimalHintFor guesses what went wrong with an amount.

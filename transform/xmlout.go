@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,10 +47,15 @@ type xmlSpec struct {
 	fields   []string    // names of the spooled fields
 	hiers    []*hierSpec // the groupings: one per outermost $group of the layout
 	aggs     []aggSpec
-	rootEach bool // a $each outside any $group: every row is kept for it
-	perDoc   bool // the root element has $group: one document per group
+	used     map[scope][]int // the aggregates read in each scope: only those are counted there
+	rootEach bool            // a $each outside any $group: every row is kept for it
+	perDoc   bool            // the root element has $group: one document per group
 	docName  *program
 }
+
+// scope is where an expression is evaluated: a grouping (-1 for the
+// whole document) and a group level in it (0 for its root).
+type scope struct{ hier, level int }
 
 // hierSpec is one grouping of the rows: an outermost $group and the
 // $group elements inside it. A layout may have several side by side
@@ -96,13 +102,16 @@ type aggSpec struct {
 	v   string
 
 	// GROUPCOUNT(Element): the number of Element written (one per group)
-	// in the scope.
+	// in the scope. GROUPSUM(Element, field, decimals): the sum over those
+	// groups of SUM(field) of each, rounded to decimals (aggregate sumOf).
 	target      string
 	hier, level int
+	sumOf       int
+	places      int32
 }
 
 // aggFuncs are the aggregate functions of layouts.
-var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true}
+var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true, "GROUPSUM": true}
 
 // layoutInput is what layout expressions see as input.
 type layoutInput struct {
@@ -120,18 +129,20 @@ type controlTotal struct {
 	count     string
 	sum       string
 	equals    string
-	equalsSum string // the sum of these elements must equal the sum at sum
+	equalsSum string   // the sum of these elements must equal the sum at sum
+	sums      []string // sum as a list: the values of all these paths are added up
 }
 
 // xmlLoader loads output.xml.
 type xmlLoader struct {
-	tl      *templateLoader
-	spec    *xmlSpec
-	env     *exprEnv
-	fields  map[string]int // spooled field → column
-	aggIdx  map[string]int
-	hier    int // the grouping of the $group being read; -1 outside any
-	counts  []groupCountUse
+	tl     *templateLoader
+	spec   *xmlSpec
+	env    *exprEnv
+	fields map[string]int // spooled field → column
+	aggIdx map[string]int
+	hier   int   // the grouping of the $group being read; -1 outside any
+	scope  scope // where the expression being compiled is evaluated
+	counts []groupCountUse
 }
 
 // groupCountUse is a GROUPCOUNT(Element) to resolve once the layout is read.
@@ -142,9 +153,9 @@ type groupCountUse struct {
 }
 
 func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
-	spec := &xmlSpec{prefix: map[string]string{}}
+	spec := &xmlSpec{prefix: map[string]string{}, used: map[scope][]int{}}
 	tl.t.output.xml = spec
-	xl := &xmlLoader{tl: tl, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1}
+	xl := &xmlLoader{tl: tl, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1, scope: scope{-1, 0}}
 	xl.env = &exprEnv{vars: map[string]any{}, lookups: tl.env.lookups, later: map[string]bool{}}
 	for k, v := range tl.env.vars {
 		xl.env.vars[k] = v
@@ -192,6 +203,7 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 		if spec.root == nil || spec.root.level == 0 {
 			tl.errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
 		} else {
+			xl.scope = scope{spec.root.hier, 1} // evaluated in each document's group
 			spec.docName = xl.compile(docName, "output.xml.document_name")
 		}
 	}
@@ -290,6 +302,10 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 	}
 	what := fmt.Sprintf("layout element %s", k.Value)
 	if v.Kind == yaml.ScalarNode {
+		xl.scope = scope{xl.hier, depth}
+		if xl.hier < 0 {
+			xl.scope = scope{-1, 0}
+		}
 		x.value = xl.compile(v, what)
 		x.fieldOf = xl.firstField(x.value)
 		return x
@@ -306,7 +322,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		return nil
 	}
 	// $-keys first, since they set the scope of the children.
-	var valueNode, whereNode *yaml.Node
+	var valueNode, whereNode, condNode *yaml.Node
 	for _, m := range items {
 		if m.Kind != yaml.MappingNode {
 			tl.errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
@@ -316,7 +332,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		for i, ck := range keys {
 			switch ck.Value {
 			case "$if":
-				x.cond = xl.compile(vals[i], what+" $if")
+				condNode = vals[i]
 			case "$value":
 				valueNode = vals[i]
 			case "$where":
@@ -351,6 +367,19 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 	if x.level > 0 {
 		childDepth = x.level
 	}
+	// The element's own expressions are evaluated in its group (a $group
+	// element, once per group) or in the enclosing one.
+	switch {
+	case x.level > 0:
+		xl.scope = scope{x.hier, x.level}
+	case xl.hier >= 0:
+		xl.scope = scope{xl.hier, depth}
+	default:
+		xl.scope = scope{-1, 0}
+	}
+	if condNode != nil {
+		x.cond = xl.compile(condNode, what+" $if")
+	}
 	if whereNode != nil {
 		switch {
 		case x.level == 1:
@@ -373,6 +402,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		xl.hier = x.hier
 	}
 	defer func() { xl.hier = saved }()
+	own := xl.scope
 	if valueNode != nil {
 		x.value = xl.compile(valueNode, what+" $value")
 		x.fieldOf = xl.firstField(x.value)
@@ -391,6 +421,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 					tl.errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
 					continue
 				}
+				xl.scope = own
 				x.attrs = append(x.attrs, xattr{name: name, prog: xl.compile(cv, fmt.Sprintf("%s attribute %s", what, name))})
 			default:
 				if valueNode != nil {
@@ -455,7 +486,8 @@ func (xl *xmlLoader) resolveGroupCounts() {
 			if n == nil {
 				return
 			}
-			if n.name == a.target && n.level > 0 {
+			local := n.name[strings.IndexByte(n.name, ':')+1:]
+			if (n.name == a.target || local == a.target) && n.level > 0 {
 				found = n
 			}
 			for _, c := range n.children {
@@ -464,10 +496,20 @@ func (xl *xmlLoader) resolveGroupCounts() {
 		}
 		walk(xl.spec.root)
 		if found == nil {
-			xl.tl.errorf(u.node, "%s: GROUPCOUNT(%s): the layout has no element %s with $group; GROUPCOUNT counts the elements a $group writes", u.what, a.target, a.target)
+			xl.tl.errorf(u.node, "%s: %s(%s): the layout has no element %s with $group; %s goes over the elements a $group writes", u.what, a.fn, a.target, a.target, a.fn)
 			continue
 		}
 		a.hier, a.level = found.hier, found.level
+		if a.fn == "GROUPSUM" {
+			xl.use(scope{a.hier, a.level}, a.sumOf) // the sums it adds up
+		}
+	}
+}
+
+// use records that aggregate i is read in scope sc.
+func (xl *xmlLoader) use(sc scope, i int) {
+	if !slices.Contains(xl.spec.used[sc], i) {
+		xl.spec.used[sc] = append(xl.spec.used[sc], i)
 	}
 }
 
@@ -600,6 +642,9 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	xl := p.xl
 	field := ""
+	if id.Value == "GROUPSUM" {
+		return p.groupSum(c, register)
+	}
 	switch {
 	case len(c.Arguments) == 0 && id.Value == "COUNT":
 	case len(c.Arguments) == 1:
@@ -619,6 +664,9 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	key := id.Value + "(" + field + ")"
 	if i, ok := xl.aggIdx[key]; ok {
+		if register {
+			xl.use(xl.scope, i)
+		}
 		return xl.spec.aggs[i].v, true
 	}
 	if !register {
@@ -649,7 +697,59 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
 	xl.aggIdx[key] = len(xl.spec.aggs)
+	xl.use(xl.scope, len(xl.spec.aggs))
 	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: col, v: name})
+	return name, true
+}
+
+// groupSum recognises GROUPSUM(Element, field, decimals): per group of
+// Element, SUM(field) rounded to decimals, added up (a VAT total that is
+// the sum of its rounded VAT breakdown).
+func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
+	xl := p.xl
+	bad := func() (string, bool) {
+		if register {
+			xl.tl.errorf(p.node, "%s: write GROUPSUM(Element, field, decimals), e.g. GROUPSUM(TaxSubtotal, vat, 2): Element has $group, field is a field of the rows", p.what)
+		}
+		return "", false
+	}
+	if len(c.Arguments) != 3 {
+		return bad()
+	}
+	el, ok1 := c.Arguments[0].(*ast.IdentifierNode)
+	f, ok2 := c.Arguments[1].(*ast.IdentifierNode)
+	d, ok3 := c.Arguments[2].(*ast.IntegerNode)
+	if !ok1 || !ok2 || !ok3 || d.Value < 0 || d.Value > 10 {
+		return bad()
+	}
+	key := fmt.Sprintf("GROUPSUM(%s,%s,%d)", el.Value, f.Value, d.Value)
+	if i, ok := xl.aggIdx[key]; ok {
+		return xl.spec.aggs[i].v, true
+	}
+	if !register {
+		return "", false
+	}
+	// The per-group sums it adds up.
+	sumKey := "SUM(" + f.Value + ")"
+	sumIdx, ok := xl.aggIdx[sumKey]
+	if !ok {
+		if _, known := xl.tl.env.vars[f.Value]; !known {
+			xl.tl.errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, didYouMean(f.Value, mapKeys(xl.tl.env.vars)))
+			return "", false
+		}
+		col := xl.spool(f.Value)
+		if col < 0 {
+			xl.tl.errorf(p.node, "%s: GROUPSUM: %s is not a field of the rows", p.what, f.Value)
+			return "", false
+		}
+		sumIdx = len(xl.spec.aggs)
+		xl.aggIdx[sumKey] = sumIdx
+		xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: "SUM", col: col, v: fmt.Sprintf("__agg%d", sumIdx)})
+	}
+	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
+	xl.aggIdx[key] = len(xl.spec.aggs)
+	xl.counts = append(xl.counts, groupCountUse{agg: len(xl.spec.aggs), node: p.node, what: p.what})
+	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: "GROUPSUM", col: -1, v: name, target: el.Value, sumOf: sumIdx, places: int32(d.Value)})
 	return name, true
 }
 
@@ -658,10 +758,21 @@ func (xl *xmlLoader) controlTotals(n *yaml.Node) {
 	for _, it := range tl.list(n, "output.xml.control_totals") {
 		var c controlTotal
 		ok := tl.mapping(it, "control total", map[string]keyHandler{
-			"name":   func(_, v *yaml.Node) { c.name, _ = tl.nonEmpty(v, "control total name") },
-			"in":     func(_, v *yaml.Node) { c.in, _ = tl.nonEmpty(v, "in") },
-			"count":  func(_, v *yaml.Node) { c.count, _ = tl.nonEmpty(v, "count") },
-			"sum":    func(_, v *yaml.Node) { c.sum, _ = tl.nonEmpty(v, "sum") },
+			"name":  func(_, v *yaml.Node) { c.name, _ = tl.nonEmpty(v, "control total name") },
+			"in":    func(_, v *yaml.Node) { c.in, _ = tl.nonEmpty(v, "in") },
+			"count": func(_, v *yaml.Node) { c.count, _ = tl.nonEmpty(v, "count") },
+			"sum": func(_, v *yaml.Node) {
+				if v.Kind == yaml.SequenceNode {
+					for _, it := range tl.list(v, "sum") {
+						if p, ok := tl.nonEmpty(it, "sum"); ok {
+							c.sums = append(c.sums, p)
+						}
+					}
+				} else if p, ok := tl.nonEmpty(v, "sum"); ok {
+					c.sums = []string{p}
+				}
+				c.sum = strings.Join(c.sums, " + ")
+			},
 			"equals":     func(_, v *yaml.Node) { c.equals, _ = tl.nonEmpty(v, "equals") },
 			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = tl.nonEmpty(v, "equals_sum") },
 		}, "name", "in")

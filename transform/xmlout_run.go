@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,10 +78,14 @@ func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, err
 		return nil, err
 	}
 	x.dir = dir
-	x.spool = newRowSpool(dir, spec.aggs, nil)
+	x.spool = newRowSpool(dir, spec.aggs, nil, [][]int{spec.used[scope{-1, 0}]})
 	x.spool.firstOnly = !spec.rootEach
-	for _, h := range spec.hiers {
-		x.hiers = append(x.hiers, newRowSpool(dir, spec.aggs, h.levels))
+	for i, h := range spec.hiers {
+		used := make([][]int, len(h.levels)+1)
+		for lv := range used {
+			used[lv] = spec.used[scope{i, lv}]
+		}
+		x.hiers = append(x.hiers, newRowSpool(dir, spec.aggs, h.levels, used))
 	}
 	x.hier = -1
 	return x, nil
@@ -201,8 +206,12 @@ func (x *xmlRun) finish() error {
 // enter makes env hold the first row of group g and g's aggregates.
 func (x *xmlRun) enter(g *group) error {
 	for i, a := range x.spec.aggs {
-		if a.fn == "GROUPCOUNT" {
+		switch a.fn {
+		case "GROUPCOUNT":
 			x.env[a.v] = x.groupCount(g, a)
+			continue
+		case "GROUPSUM":
+			x.env[a.v] = x.groupSum(g, a)
 			continue
 		}
 		x.env[a.v] = g.value(i, a)
@@ -241,6 +250,26 @@ func (x *xmlRun) groupCount(g *group, a aggSpec) int64 {
 		return n
 	}
 	return count(g)
+}
+
+// groupSum is GROUPSUM: over the groups of a's element in the scope of
+// g, each group's SUM rounded, added up.
+func (x *xmlRun) groupSum(g *group, a aggSpec) decimal.Decimal {
+	if x.hier != a.hier {
+		g = x.hiers[a.hier].root
+	}
+	var sum func(*group) decimal.Decimal
+	sum = func(g *group) decimal.Decimal {
+		if g.level >= a.level {
+			return g.aggs[a.sumOf].sum.Round(a.places)
+		}
+		var s decimal.Decimal
+		for _, c := range g.children {
+			s = s.Add(sum(c))
+		}
+		return s
+	}
+	return sum(g)
 }
 
 // next reads the next row of the spool into env.
@@ -614,10 +643,10 @@ func (x *xmlRun) checkTotals(name string) error {
 				case len(stack) <= s.depth:
 				case rel == s.ct.count:
 					s.n++
-				case rel == s.ct.sum:
+				case slices.Contains(s.ct.sums, rel):
 					d, err := decimal.NewFromString(strings.TrimSpace(text.String()))
 					if err != nil {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", s.ct.sum, text.String()))
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", rel, text.String()))
 					}
 					s.sum = s.sum.Add(d)
 				}
@@ -665,7 +694,12 @@ func (x *xmlRun) checkTotals(name string) error {
 }
 
 func (x *xmlRun) totalError(ct *controlTotal, line int, msg string) error {
-	return &FieldError{Pos: formats.Pos{File: x.file}, Template: x.t.Name, Rule: ct.name, Severity: SeverityError,
+	hint := "nothing was published; the layout's totals do not add up: check the aggregates (COUNT, SUM) and the control_totals paths"
+	if ct.equalsSum != "" {
+		hint = "nothing was published; correct the input rows of this " + ct.in + " so that the two sums are equal"
+	}
+	// The input row of the element the check failed in, when a row wrote it.
+	return &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.rowAt(line)}, Template: x.t.Name, Rule: ct.name, Severity: SeverityError,
 		Err:  fmt.Errorf("control total %s (document line %d): %s", ct.name, line, msg),
-		Hint: "nothing was published; the layout's totals do not add up: check the aggregates (COUNT, SUM) and the control_totals paths"}
+		Hint: hint}
 }

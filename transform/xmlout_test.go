@@ -100,7 +100,11 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 	tests := []struct{ layout, want string }{
 		{"      A:\n        B: nosuch\n", `layout element B: unknown name "nosuch"`},
 		{"      A:\n        B:\n          $each: rows2\n", "write $each: row"},
-		{"      A:\n        B:\n          $group: x\n          C:\n            $group: x\n        D:\n          $group: x\n", "one $group per level"},
+		{"      A:\n        B:\n          $group: x\n          C:\n            $group: x\n          D:\n            $group: x\n", "one $group per level"},
+		{"      A:\n        B:\n          $where: x == 1\n          C: x\n", "$where goes with $each"},
+		{"      A:\n        B: GROUPCOUNT(Nope)\n", "no element Nope with $group"},
+		{"      A:\n        B: x\n    document_name: x\n", "give the root element a $group"},
+		{"      A:\n        $group: x\n        B: x\n", "give output.xml.document_name"},
 		{"      A:\n        B: SUM(x + 1)\n", "SUM takes the name of a field"},
 		{"      A:\n        B:\n          $eachh: row\n", `unknown key "$eachh"`},
 		{"      A:\n        B:\n          $value: x\n          C: x\n", "has a $value, so it can't also hold the element C"},

@@ -69,6 +69,8 @@ type Config struct {
 	// Pipelines are the workspace's own pipelines. One with the name of a
 	// built-in replaces it.
 	Pipelines []PipelineConfig `yaml:"pipelines"`
+	// Schedules are scheduled submissions (schedules.go).
+	Schedules []ScheduleConfig `yaml:"schedules"`
 }
 
 // PipelineConfig is one pipeline in erpipe.yaml.

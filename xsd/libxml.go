@@ -16,7 +16,10 @@ static xmlSchemaPtr erpipe_xsd_parse(const char *path, void *user) {
 	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
 	if (pc == NULL) return NULL;
 	xmlSchemaSetParserStructuredErrors(pc, erpipe_xsd_error, user);
+	// Errors loading imported files go to the thread's handler, not stderr.
+	xmlSetStructuredErrorFunc(user, erpipe_xsd_error);
 	xmlSchemaPtr s = xmlSchemaParse(pc);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 	xmlSchemaFreeParserCtxt(pc);
 	return s;
 }
@@ -163,7 +166,11 @@ func compileFile(path string) (*C.xmlSchema, error) {
 	c := withCollector(func(user unsafe.Pointer) { s = C.erpipe_xsd_parse(cpath, user) })
 	if s == nil {
 		var msgs []string
-		for _, p := range c.problems {
+		for i, p := range c.problems {
+			if i == 5 {
+				msgs = append(msgs, fmt.Sprintf("and %d more", len(c.problems)-5+c.more))
+				break
+			}
 			msgs = append(msgs, p.String())
 		}
 		if len(msgs) == 0 {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -22,7 +22,7 @@ var schemaFS = fstest.MapFS{
 </xs:schema>`)},
 }
 
-func TestValidate(t *testing.T) {
+func TestValidateXML(t *testing.T) {
 	s, err := Compile(schemaFS, "s", "s/main.xsd")
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +56,9 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
-// TestValidateFile validates from a file (streamed by libxml2), keeps at
+// TestValidateXMLFile validates from a file (streamed by libxml2), keeps at
 // most maxProblems messages and counts the rest.
-func TestValidateFile(t *testing.T) {
+func TestValidateXMLFile(t *testing.T) {
 	s, err := Compile(schemaFS, "s", "s/main.xsd")
 	if err != nil {
 		t.Fatal(err)
@@ -103,9 +103,9 @@ func TestValidateFile(t *testing.T) {
 	}
 }
 
-// TestValidateHostile: entities are neither expanded nor fetched while
+// TestValidateHostileXML: entities are neither expanded nor fetched while
 // validating.
-func TestValidateHostile(t *testing.T) {
+func TestValidateHostileXML(t *testing.T) {
 	s, err := Compile(schemaFS, "s", "s/main.xsd")
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +123,8 @@ func TestValidateHostile(t *testing.T) {
 	}
 }
 
-// TestValidateConcurrent validates from several goroutines at once.
-func TestValidateConcurrent(t *testing.T) {
+// TestValidateXMLConcurrent validates from several goroutines at once.
+func TestValidateXMLConcurrent(t *testing.T) {
 	s, err := Compile(schemaFS, "s", "s/main.xsd")
 	if err != nil {
 		t.Fatal(err)

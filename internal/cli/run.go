@@ -30,6 +30,18 @@ the jobs in flight (or hands them back to the next start) and exits.`,
 				return err
 			}
 			defer closeFn()
+			// The schedules run beside the inboxes (schedule.go).
+			ws, err := openWorkspace(g)
+			if err != nil {
+				return err
+			}
+			runner, closeRunner, err := openRunner(ctx, g, ws)
+			if err != nil {
+				return err
+			}
+			defer closeRunner()
+			svc.Now = runner.Now
+			svc.Background = append(svc.Background, runner.Run)
 			if err := svc.Run(ctx); err != nil {
 				return failed(err)
 			}

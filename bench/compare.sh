@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# bench/compare.sh: erpipe measured side by side with the shared yardstick
+# (../shared/bench: the hand-written Go floors and the peer tools).
+#
+#   bench/compare.sh                  # every erpipe group below, then the check of outputs
+#   bench/compare.sh csv xml          # some groups
+#   ERB_N=3 bench/compare.sh          # rounds per group (default 5)
+#   bench/compare.sh -doc             # ... and write docs/performance.md from this run
+#   bench/compare.sh -summary=FILE    # the table of an earlier run (its .tsv in /tmp/erbench/results)
+#   bench/compare.sh shared           # the shared runner itself (run.sh) with erpipe as
+#                                     # ERB_CANDIDATE_{CSV,DMF,XML,XLSX}, beside every peer
+#
+# Groups (each runs the yardstick first, then erpipe, interleaved, N rounds;
+# a ratio is erpipe's wall time over the yardstick's in the same round):
+#   csv      CSV -> CSV, 1M rows           vs floors/csvxform (and Miller, when installed)
+#   start    CSV -> CSV, 100k rows         vs floors/csvxform (start-up weighs most here)
+#   dmf      CSV -> DMF package (CSV), 1M  vs floors/csvxform -kp -zip (klauspost flate 5)
+#   dmfu     CSV -> DMF package (CSV-Unicode, UTF-16), 1M, same yardstick (no target)
+#   xlsx     XLSX -> CSV, 100k rows        vs floors/xlsxread -raw (excelize, raw values)
+#   xmlrec   XML records -> CSV, 250k      vs floors/xmltok -raw (encoding/xml RawToken)
+#   xmlxml   XML -> XML e-document, 250k   vs floors/xmlxform (and xsltproc, when installed)
+#
+# Every round is one call of the shared timer (bench/cmd/benchrun, -n 1), so
+# each ratio is a true pair; the summary gives the median and min-max of the
+# pairs, erpipe's median wall time and its peak RSS. The templates are in
+# bench/templates/. Data, tools, outputs and results live in /tmp/erbench
+# (the shared runner's folders) and are never committed.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+shared=${ERB_SHARED:-$(cd "$repo/../shared/bench" 2>/dev/null && pwd || echo /work/shared/bench)}
+E=/tmp/erbench B=$E/bin D=$E/data O=$E/out R=$E/results
+N=${ERB_N:-5}
+T=$repo/bench/templates
+mkdir -p "$B" "$D" "$O" "$R"
+
+# The summary: per group and command, the median and min-max of the paired
+# ratios against the group's yardstick, the median wall and CPU time, peak RSS.
+summary() {
+  awk -F'\t' '
+    function med(a, n,   i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+      return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+    }
+    {
+      split($2, gt, "|"); g = gt[1]
+      if (!(g in title)) { order[++ng] = g; title[g] = gt[2] }
+      k = g SUBSEP $3
+      if (!(k in cnt)) { cmds[g, ++nc[g]] = $3 }
+      c = ++cnt[k]; ratio[k, c] = $12; wall[k, c] = $5; cpu[k, c] = $8
+      if ($9 + 0 > rss[k]) rss[k] = $9 + 0
+      cmd[k] = $13
+    }
+    END {
+      print "| workload | command | wall ratio (median) | ratio min–max | wall s (median) | CPU s (median) | peak RSS MB | rounds |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|"
+      for (i = 1; i <= ng; i++) {
+        g = order[i]
+        for (j = 1; j <= nc[g]; j++) {
+          k = g SUBSEP cmds[g, j]; n = cnt[k]
+          lo = 1e9; hi = 0
+          for (r = 1; r <= n; r++) { a[r] = ratio[k, r]; if (a[r] < lo) lo = a[r]; if (a[r] > hi) hi = a[r]; w[r] = wall[k, r]; u[r] = cpu[k, r] }
+          printf "| %s | %s | %.2f | %.2f–%.2f | %.3f | %.3f | %.0f | %d |\n", (j == 1 ? title[g] : ""), cmds[g, j], med(a, n), lo, hi, med(w, n), med(u, n), rss[k], n
+        }
+      }
+    }' "$1"
+}
+
+doc=0
+groups=()
+for a in "$@"; do
+  case $a in
+  -doc) doc=1 ;;
+  -summary=*) summary "${a#-summary=}"; exit ;; # the table of an earlier run's TSV
+  *) groups+=("$a") ;;
+  esac
+done
+[[ ${#groups[@]} -eq 0 ]] && groups=(csv start dmf dmfu xlsx xmlrec xmlxml)
+
+echo "building erpipe and the shared tools..." >&2
+(cd "$repo" && go build -o "$B/erpipe" ./cmd/erpipe)
+(cd "$shared" && go build -o "$B/" ./gen ./floors/... ./cmd/benchrun)
+
+gen() { [[ -s $D/$3 ]] || "$B/gen" -format "$1" -rows "$2" -out "$D/$3"; }
+gen csv 1000000 journal_1m.csv
+gen csv 100000 journal_100k.csv
+gen xml 250000 journal_250k.xml
+gen xlsx 100000 journal_100k.xlsx
+
+# erp TEMPLATE IN OUT: the candidate command; erpipe writes into a folder,
+# the result is moved to OUT (for the checks below).
+erp() {
+  local name
+  name=$(basename "${2%.*}")
+  case $1 in *dmf*) name+=.zip ;; xml-xml) name+=.xml ;; *) name+=.csv ;; esac
+  echo "rm -rf $O/erp-$1 && mkdir -p $O/erp-$1 && $B/erpipe transform -t $T/$1.yaml --out $O/erp-$1 $2 > /dev/null && mv $O/erp-$1/$name $3"
+}
+
+if [[ ${groups[0]} == shared ]]; then
+  # The shared runner, with erpipe as its candidate in every group that has one.
+  sg=("${groups[@]:1}")
+  [[ ${#sg[@]} -eq 0 ]] && sg=(csv xlsx xmlxform xform100k xform)
+  ERB_CANDIDATE_CSV=$(erp csv-csv '{in}' '{out}') \
+  ERB_CANDIDATE_DMF=$(erp csv-dmf '{in}' '{out}') \
+  ERB_CANDIDATE_XML=$(erp xml-xml '{in}' '{out}') \
+  ERB_CANDIDATE_XLSX=$(erp xlsx-csv '{in}' '{out}') \
+    "$shared/run.sh" "${sg[@]}"
+  exit
+fi
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+TSV=$R/erpipe-$stamp.tsv
+MD=$R/erpipe-$stamp.md
+: > "$TSV"
+have() { command -v "$1" > /dev/null; }
+
+# pairs GROUP TITLE ROWS BYTES CMD... : N rounds of the shared timer; the
+# first command is the yardstick, the second erpipe, any others peers.
+pairs() {
+  local g=$1 title=$2 rows=$3 bytes=$4
+  shift 4
+  local cs=()
+  for c in "$@"; do cs+=(-c "$c"); done
+  echo "== $g: $title ($N rounds)" >&2
+  # one unmeasured warm-up round (page cache, binaries)
+  "$B/benchrun" -n 1 -warmup 0 "${cs[@]}" > /dev/null
+  for ((r = 1; r <= N; r++)); do
+    "$B/benchrun" -n 1 -warmup 0 -rows "$rows" -bytes "$bytes" -title "$g|$title" -tsv "$TSV" "${cs[@]}" > /dev/null
+  done
+}
+
+size() { stat -c %s "$1"; }
+C1M=$D/journal_1m.csv C100K=$D/journal_100k.csv X250K=$D/journal_250k.xml XL100K=$D/journal_100k.xlsx
+
+for g in "${groups[@]}"; do
+  case $g in
+  csv)
+    peers=()
+    have mlr && peers+=("miller 6=mlr --icsv --ocsv --from $C1M filter '\$AmountCur > 0' then put -f $shared/peers/transform.mlr > $O/mlr.csv")
+    pairs csv "CSV -> CSV, 1M rows" 1000000 "$(size "$C1M")" \
+      "floors/csvxform=$B/csvxform $C1M > $O/go.csv" \
+      "erpipe=$(erp csv-csv "$C1M" "$O/cand.csv")" "${peers[@]}" ;;
+  start)
+    pairs start "CSV -> CSV, 100k rows (start-up)" 100000 "$(size "$C100K")" \
+      "floors/csvxform=$B/csvxform $C100K > $O/go100k.csv" \
+      "erpipe=$(erp csv-csv "$C100K" "$O/cand100k.csv")" ;;
+  dmf)
+    pairs dmf "CSV -> DMF package, source format CSV, 1M rows" 1000000 "$(size "$C1M")" \
+      "floors/csvxform -kp -zip=$B/csvxform -kp -zip $O/go-kp.zip $C1M" \
+      "erpipe=$(erp csv-dmf "$C1M" "$O/cand.zip")" ;;
+  dmfu)
+    pairs dmfu "CSV -> DMF package, source format CSV-Unicode (UTF-16), 1M rows" 1000000 "$(size "$C1M")" \
+      "floors/csvxform -kp -zip=$B/csvxform -kp -zip $O/go-kp.zip $C1M" \
+      "erpipe=$(erp csv-dmf-unicode "$C1M" "$O/cand-u.zip")" ;;
+  xlsx)
+    pairs xlsx "XLSX -> CSV, 100k rows" 100000 "$(size "$XL100K")" \
+      "floors/xlsxread -raw=$B/xlsxread -raw $XL100K" \
+      "erpipe=$(erp xlsx-csv "$XL100K" "$O/cand-xlsx.csv")" ;;
+  xmlrec)
+    pairs xmlrec "XML records -> CSV, 250k records" 250000 "$(size "$X250K")" \
+      "floors/xmltok -raw=$B/xmltok -raw $X250K" \
+      "erpipe=$(erp xml-csv "$X250K" "$O/cand-xml.csv")" ;;
+  xmlxml)
+    peers=()
+    have xsltproc && peers+=("xsltproc=xsltproc -o $O/xslt.xml $shared/peers/transform.xsl $X250K")
+    pairs xmlxml "XML -> XML e-document, 250k records" 250000 "$(size "$X250K")" \
+      "floors/xmlxform=$B/xmlxform $X250K > $O/goxml.xml" \
+      "erpipe=$(erp xml-xml "$X250K" "$O/cand.xml")" "${peers[@]}" ;;
+  *) echo "unknown group $g" >&2; exit 2 ;;
+  esac
+done
+
+# The checks: erpipe's outputs against the floors'. Rows may differ only in
+# AMOUNTMST at exact half-cent ties (erpipe rounds the exact decimal product
+# half away from zero, the floors the float64 product): ~1 row in 9,000.
+check() { # label reference candidate
+  local n m
+  n=$(($(wc -l < "$2") - 1))
+  m=$(LC_ALL=C comm -13 <(LC_ALL=C sort "$2") <(LC_ALL=C sort "$3") | wc -l)
+  local bad
+  bad=$(LC_ALL=C comm -3 <(LC_ALL=C sort "$2") <(LC_ALL=C sort "$3") | sed 's/^\t//' |
+    awk -F, '{k=$0; sub(/,[^,]*$/, "", k); c[k]++} END {for (k in c) if (c[k] != 2) b++; print b + 0}')
+  echo "check: $1: $n rows; $m differ, $bad of them not only in AMOUNTMST's last digit"
+}
+set +e # a failed check is reported, and the summary still written
+{
+  echo
+  [[ -f $O/cand.csv && -f $O/go.csv ]] && "$shared/verify.sh" | grep -E 'cand|reference'
+  [[ -f $O/cand.csv && -f $O/go.csv ]] && check "csv (1M)" "$O/go.csv" "$O/cand.csv"
+  [[ -f $O/cand100k.csv && -f $O/go100k.csv ]] && check "start (100k)" "$O/go100k.csv" "$O/cand100k.csv"
+  if [[ -f $O/cand.zip || -f $O/cand-u.zip || -f $O/cand-xlsx.csv ]] && [[ ! -f $O/go.csv ]]; then
+    "$B/csvxform" "$C1M" > "$O/go.csv"
+  fi
+  for z in cand.zip:UTF-8 cand-u.zip:UTF-16; do # the data file: CSV is UTF-8, CSV-Unicode UTF-16
+    [[ -f $O/${z%:*} ]] || continue
+    unzip -p "$O/${z%:*}" '*.csv' | iconv -f "${z#*:}" -t UTF-8 | tr -d '\r' > "$O/${z%:*}.csv"
+    check "${z%:*} (1M, data file)" "$O/go.csv" "$O/${z%:*}.csv"
+  done
+  if [[ -f $O/cand-xlsx.csv ]]; then
+    [[ -f $O/go100k.csv ]] || "$B/csvxform" "$C100K" > "$O/go100k.csv"
+    check "xlsx (100k)" "$O/go100k.csv" "$O/cand-xlsx.csv"
+  fi
+  if [[ -f $O/cand-xml.csv ]]; then
+    head -n 250001 "$C1M" > "$O/journal_250k.csv" && "$B/csvxform" "$O/journal_250k.csv" > "$O/go250k.csv"
+    check "xmlrec (250k, vs the same rows as CSV)" "$O/go250k.csv" "$O/cand-xml.csv"
+  fi
+  if [[ -f $O/cand.xml && -f $O/goxml.xml ]]; then
+    # Same elements in the same order; erpipe writes " as &#34; (both are XML).
+    norm() { sed -e 's/^ *//' -e 's/&#34;/"/g' -e 's/&quot;/"/g' "$1"; }
+    n=$(grep -c '<Invoice>' "$O/goxml.xml")
+    m=$(diff <(norm "$O/goxml.xml") <(norm "$O/cand.xml") | grep -c '^>' || true)
+    bad=$(diff <(norm "$O/goxml.xml") <(norm "$O/cand.xml") | grep '^>' | grep -vc '<AmountMST>' || true)
+    echo "check: xmlxml (250k): $n invoices; $m lines differ, $bad of them not AmountMST"
+  fi
+} | tee "$R/erpipe-$stamp.check"
+set -e
+
+{
+  echo "# erpipe vs the shared yardstick, $(date -u +%FT%TZ)"
+  echo
+  echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3), erpipe $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo '?');" \
+    "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). $N rounds per group."
+  echo
+  summary "$TSV"
+} > "$MD"
+cat "$MD"
+echo "results: $MD, $TSV, $R/erpipe-$stamp.check" >&2
+
+if [[ $doc == 1 ]]; then
+  perfdoc > "$repo/docs/performance.md"
+  echo "wrote docs/performance.md" >&2
+fi

@@ -1,0 +1,210 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/erpipe/erpipe/formats"
+)
+
+// pipelineTemplate has every kind of outcome a row can have: written,
+// skipped by the filter, rejected for a bad value, by a model error, by a
+// validation, and kept with a warning.
+const pipelineTemplate = `name: pipeline
+input:
+  fields:
+    - {name: id, column: Id, required: true}
+    - {name: amount, column: Amount, type: decimal}
+    - {name: rate, column: Rate, type: decimal}
+    - {name: day, column: Day, type: date, layout: dd.MM.yyyy}
+    - {name: note, column: Note}
+model:
+  - name: mst
+    expr: ROUND(amount * rate, 2)
+  - name: ratio
+    expr: amount / rate
+filter: amount == nil || amount > -300
+validations:
+  - name: note-short
+    condition: LEN(note) < 12
+    message: The note is long.
+    severity: warning
+  - name: positive-rate
+    condition: rate > 0
+    message: The rate must be positive.
+output:
+  csv:
+    columns:
+      Id: id
+      Amount: NUMBERFORMAT(mst, "0.00")
+      Day: day
+      Ratio: ratio
+      Note: note
+`
+
+// pipelineInput writes rows records with a bad record, value or rule
+// every few rows, over many batches.
+func pipelineInput(t *testing.T, dir string, rows int) string {
+	var b strings.Builder
+	b.WriteString("Id,Amount,Rate,Day,Note\n")
+	for i := range rows {
+		amount, rate, day, note := fmt.Sprintf("%d.%02d", i%700-350, i%100), fmt.Sprintf("1.%04d", i%9999), fmt.Sprintf("%02d.%02d.2026", i%28+1, i%12+1), "n"
+		switch {
+		case i%97 == 3:
+			amount = "12;50" // bad decimal
+		case i%89 == 5:
+			day = "31.02.2026" // bad date
+		case i%83 == 7:
+			rate = "0" // model error (division by zero)
+		case i%79 == 9:
+			rate = "-1.5" // validation error
+		case i%73 == 11:
+			note = "a rather long note" // warning
+		case i%71 == 13:
+			b.WriteString("x,1,2\n") // a record with too few fields
+			continue
+		case i%67 == 17:
+			amount = "1;5" // bad, on the second line of the record:
+			fmt.Fprintf(&b, "\"ID\n%05d\",%s,%s,%s,%s\n", i, amount, rate, day, note)
+			continue
+		}
+		fmt.Fprintf(&b, "ID%05d,%s,%s,%s,%s\n", i, amount, rate, day, note)
+	}
+	return writeFile(t, dir, "pipeline.csv", b.String())
+}
+
+type rejectCall struct {
+	pos  formats.Pos
+	errs []string
+}
+
+func runPipeline(t *testing.T, tpl *Template, in string) (*Result, []rejectCall, string) {
+	t.Helper()
+	out := t.TempDir()
+	var calls []rejectCall
+	res, err := tpl.RunWith(context.Background(), in, out, RunOptions{OnReject: func(pos formats.Pos, errs []*FieldError) {
+		c := rejectCall{pos: pos}
+		for _, e := range errs {
+			c.errs = append(c.errs, e.Error())
+		}
+		calls = append(calls, c)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "pipeline.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, calls, string(data)
+}
+
+// TestParallelRunMatchesSequential checks that the pipeline of goroutines
+// gives exactly what one goroutine gives: the same output bytes, counts,
+// errors and warnings (with their positions), in the same order.
+func TestParallelRunMatchesSequential(t *testing.T) {
+	dir := t.TempDir()
+	tplPath := writeFile(t, dir, "pipeline.yaml", pipelineTemplate)
+	tpl, err := Load(tplPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := pipelineInput(t, dir, 5000)
+
+	prev := runtime.GOMAXPROCS(1) // pipelineWorkers() == 0: one goroutine
+	seqRes, seqCalls, seqOut := runPipeline(t, tpl, in)
+	runtime.GOMAXPROCS(max(prev, 2))
+	parRes, parCalls, parOut := runPipeline(t, tpl, in)
+	runtime.GOMAXPROCS(prev)
+
+	if seqRes.Written == 0 || seqRes.Rejected < 200 || seqRes.Skipped == 0 || len(seqRes.Warnings) == 0 {
+		t.Fatalf("the input should give every outcome: %s", report(seqRes))
+	}
+	if got, want := string(report(parRes)), string(report(seqRes)); got != want {
+		t.Errorf("parallel result differs:\n%s\nsequential:\n%s", got, want)
+	}
+	if parOut != seqOut {
+		t.Error("parallel output differs from the sequential one")
+	}
+	if fmt.Sprint(parCalls) != fmt.Sprint(seqCalls) {
+		t.Errorf("OnReject calls differ:\n%v\n%v", parCalls[:3], seqCalls[:3])
+	}
+	// The position of a value on the second line of its record is kept.
+	found := false
+	for _, e := range parRes.Errors {
+		if e.Field == "amount" && e.Pos.Col == 2 && e.Value == "1;5" && e.Pos.Row == 20 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error at row 20 column 2 (the second line of the record of row 19): %v", parRes.Errors[:5])
+	}
+}
+
+// TestPlainDecimalText checks the fast path of parseDecimalText against
+// decimal.NewFromString: the same digits and exponent.
+func TestPlainDecimalText(t *testing.T) {
+	for _, c := range []struct {
+		in, sep string
+		neg, ok bool
+	}{
+		{"12.50", ".", false, true}, {"0.00", ".", true, true}, {"007", ".", false, true}, {"1234,5", ",", false, true},
+		{"123456789012345678", ".", false, true}, {"1234567890123456789", ".", false, false},
+		{".5", ".", false, true}, {"5.", ".", false, true}, {"1.2.3", ".", false, false}, {"1,5", ".", false, false},
+		{"", ".", false, false}, {".", ".", false, false}, {"1 000", ".", false, false}, {"9.999999999999999999", ".", true, false},
+	} {
+		d, ok := plainDecimalText(c.in, c.sep, c.neg)
+		if ok != c.ok {
+			t.Errorf("%q: ok %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		text := strings.Replace(c.in, c.sep, ".", 1)
+		if c.neg {
+			text = "-" + text
+		}
+		want, err := decimal.NewFromString(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Exponent() != want.Exponent() || d.Coefficient().Cmp(want.Coefficient()) != 0 {
+			t.Errorf("%q: %s (exp %d), want %s (exp %d)", c.in, d, d.Exponent(), want, want.Exponent())
+		}
+	}
+}
+
+// TestIdentFastPath checks that an expression made of a name alone is
+// evaluated without the VM, with the VM's result.
+func TestIdentFastPath(t *testing.T) {
+	env := &exprEnv{vars: map[string]any{"amount": nil, "name": nil}}
+	for src, ident := range map[string]string{"amount": "amount", " name ": "name", "amount + 1": "", "(amount)": "", `"amount"`: ""} {
+		p, probs := compileExpr(src, env)
+		if len(probs) > 0 {
+			t.Fatal(src, probs)
+		}
+		if p.ident != ident {
+			t.Errorf("%q: ident %q, want %q", src, p.ident, ident)
+		}
+	}
+	p, _ := compileExpr("amount", env)
+	var ev evaluator
+	for _, v := range []any{nil, "x", int64(3), 7, decimal.RequireFromString("1.50")} {
+		got, err := ev.eval(p, map[string]any{"amount": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := ev.vm.Run(p.prog, map[string]any{"amount": v})
+		if fmt.Sprint(got) != fmt.Sprint(normalize(want)) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", normalize(want)) {
+			t.Errorf("%v: %#v, the VM gives %#v", v, got, want)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package transform
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// One document per group. When the layout's root element has $group (an
+// e-invoice per invoice number), each group of rows is written as a
+// document of its own, named by output.xml.document_name, and each is
+// validated and checked before any is published: one invalid document
+// fails the job and none is published.
+
+// commitDocs replaces commit for a layout with one document per group:
+// the file output.file_name opened for the run is left unused.
+func (o *outputs) commitDocs() error {
+	x := o.xmlw
+	defer x.close()
+	outDir := filepath.Dir(o.final[0])
+	for i, f := range o.files {
+		f.Close()
+		os.Remove(o.tmp[i])
+	}
+	o.files, o.tmp, o.final = nil, nil, nil
+	tmps, finals, err := x.renderDocs(outDir)
+	o.tmp, o.final = tmps, finals
+	if err != nil {
+		return err
+	}
+	for i, tmp := range o.tmp {
+		if err := os.Rename(tmp, o.final[i]); err != nil {
+			return fmt.Errorf("writing the output: %w", err)
+		}
+		o.tmp[i] = ""
+	}
+	return nil
+}
+
+// renderDocs writes and verifies every document in outDir under temporary
+// names, and returns those names and the final ones.
+func (x *xmlRun) renderDocs(outDir string) (tmps, finals []string, err error) {
+	if err := x.finish(); err != nil {
+		return nil, nil, err
+	}
+	x.cur, x.hier = x.curs[0], 0
+	seen := map[string]int{}
+	var ev evaluator
+	for _, g := range x.hiers[0].root.children {
+		if err := x.enter(g); err != nil {
+			return tmps, finals, err
+		}
+		v, err := ev.eval(x.spec.docName, x.env)
+		if err != nil {
+			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.document_name)", err)
+		}
+		name := textOf(v)
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`+"\x00") {
+			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.document_name)",
+				fmt.Errorf("gave %q, which is not a file name; make it give a plain name such as \"invoice-\" + invoice_number + \".xml\"", name))
+		}
+		if row, dup := seen[name]; dup {
+			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.document_name)",
+				fmt.Errorf("gave %q, the name of the document of row %d too; make the name differ per group (use the group's keys)", name, row))
+		}
+		seen[name] = x.row
+		tmp, err := x.renderDoc(outDir, name, g)
+		if tmp != "" {
+			tmps, finals = append(tmps, tmp), append(finals, filepath.Join(outDir, name))
+		}
+		if err != nil {
+			return tmps, finals, err
+		}
+	}
+	return tmps, finals, nil
+}
+
+// renderDoc writes the document of group g to a temporary file in outDir
+// and verifies it.
+func (x *xmlRun) renderDoc(outDir, name string, g *group) (string, error) {
+	f, err := os.CreateTemp(outDir, "."+name+".*.partial")
+	if err != nil {
+		return "", fmt.Errorf("can't create the output: %w", err)
+	}
+	tmp := f.Name()
+	// A fresh trace of output lines → input rows for each document.
+	if x.tf == nil {
+		if x.tf, err = os.CreateTemp(x.dir, "trace-*"); err != nil {
+			f.Close()
+			return tmp, err
+		}
+	} else if err := x.tf.Truncate(0); err != nil {
+		f.Close()
+		return tmp, err
+	}
+	if _, err := x.tf.Seek(0, 0); err != nil {
+		f.Close()
+		return tmp, err
+	}
+	x.trace = bufio.NewWriter(x.tf)
+	bw := bufio.NewWriterSize(f, 64<<10)
+	x.out = &xmlWriter{w: bw, line: 1}
+	x.out.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
+	start := x.out.line
+	err = x.element(x.spec.root, g, true)
+	x.traced(start, x.row)
+	x.out.raw("\n")
+	if err == nil {
+		err = x.out.err
+	}
+	if err == nil {
+		err = x.trace.Flush()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return tmp, err
+	}
+	return tmp, x.verify(tmp)
+}
