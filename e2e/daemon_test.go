@@ -20,7 +20,7 @@ func TestDaemon(t *testing.T) {
 	d := startDaemon(t, ws)
 	in := filepath.Join(ws, "inbox", "customers-v3")
 	sample := readFile(t, sampleCSV)
-	header := strings.SplitN(string(sample), "\n", 2)[0]
+	header := customersHeader
 
 	drop(t, in, "good.csv", sample)
 	drop(t, in, "good-workbook.xlsx", readFile(t, "../templates/customers-v3/samples/customers-workbook.xlsx"))
@@ -158,7 +158,7 @@ func TestDaemon(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("erpipe jobs show: exit %d", code)
 	}
-	contains(t, "jobs show", show, "Processed", "good.csv", "customers-v3 1.0.0", "Input sha256:", "good.zip", "10 read, 10 written, 0 rejected")
+	contains(t, "jobs show", show, "Processed", "good.csv", "customers-v3 1.1.0", "Input sha256:", "good.zip", "10 read, 10 written, 0 rejected")
 
 	// A second daemon on the same workspace refuses to start.
 	_, stderr, code := erpipe(t, "run", "--workspace", ws)
@@ -201,14 +201,14 @@ func checkPackage(t *testing.T, path string, rows int) {
 	if len(lines) != rows+1 {
 		t.Fatalf("Customers V3.csv has %d lines, want %d (header + rows):\n%s", len(lines), rows+1, data)
 	}
-	if want := "CUSTOMERACCOUNT,ORGANIZATIONNAME,CUSTOMERGROUPID,PARTYTYPE,SALESCURRENCYCODE,ADDRESSCOUNTRYREGIONID,ADDRESSSTREET,ADDRESSCITY,ADDRESSZIPCODE,ADDRESSLOCATIONROLES,PRIMARYCONTACTEMAIL,PRIMARYCONTACTPHONE,CREDITLIMIT,PAYMENTTERMS"; lines[0] != want {
+	if want := "CUSTOMERACCOUNT,ADDRESSCITY,ADDRESSCOUNTRYREGIONID,ADDRESSDESCRIPTION,ADDRESSLOCATIONROLES,ADDRESSSTREET,ADDRESSZIPCODE,CREDITLIMIT,CUSTOMERGROUPID,DELIVERYMODE,INVOICEACCOUNT,LANGUAGEID,NAMEALIAS,ORGANIZATIONNAME,PARTYTYPE,PAYMENTMETHOD,PAYMENTTERMS,PRIMARYCONTACTEMAIL,PRIMARYCONTACTPHONE,SALESCURRENCYCODE,SALESTAXGROUP"; lines[0] != want {
 		t.Errorf("header %q\nwant   %q", lines[0], want)
 	}
 	if rows == 10 {
 		contains(t, "Customers V3.csv", data,
-			"NO-1002,Fjord Fisk og Skalldyr AS,20,Organization,NOK,NOR,Bryggen 4,Bergen,5003,Business,post@fjordfisk.example,+47 55 12 34 56,750000.50,Net30\r\n",
-			`FR-3001,"Société Générale de Café, SARL",30,Organization,EUR,FRA,12 rue de la Paix,Paris,75002,Business,compta@cafe-sarl.example,+33 1 42 00 00 00,42000.00,Net60`+"\r\n",
-			"DE-2001,Müller & Söhne GmbH,30,")
+			"NO-1002,Bergen,NOR,Fjord Fisk og Skalldyr AS,Business,Bryggen 4,5003,750000.50,20,,,nb-no,FJORD FISK OG SKALLD,Fjord Fisk og Skalldyr AS,Organization,BANK,Net30,post@fjordfisk.example,+47 55 12 34 56,NOK,NO-HIGH\r\n",
+			`FR-3001,Paris,FRA,"Société Générale de Café, SARL",Business,12 rue de la Paix,75002,42000.00,30,,,fr,SOCIÉTÉ GÉNÉRALE DE,"Société Générale de Café, SARL",Organization,SEPA,Net60,compta@cafe-sarl.example,+33 1 42 00 00 00,EUR,EU`+"\r\n",
+			"DE-2001,München,DEU,Müller & Söhne GmbH,")
 	}
 }
 
@@ -222,7 +222,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	const files_, rows = 16, 20000
-	header := strings.SplitN(string(readFile(t, sampleCSV)), "\n", 2)[0]
+	header := customersHeader
 	for f := range files_ {
 		var b strings.Builder
 		b.WriteString(header + "\n")

@@ -284,3 +284,7 @@ func contains(t *testing.T, what, s string, wants ...string) {
 		}
 	}
 }
+
+// customersHeader is the header of the files the tests make for
+// customers-v3: the required columns and the common optional ones.
+const customersHeader = "Account,Name,Customer group,Currency,Country,Street,City,Postal code,Email,Phone,Credit limit,Payment terms"

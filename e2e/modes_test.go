@@ -78,7 +78,7 @@ func startDaemonOn(t *testing.T, ws, pipeline string) *daemon {
 func TestSIGTERMMidJob(t *testing.T) {
 	ws := workspaceWith(t, "settle: 300ms\nrescan: 500ms\n")
 	d := startDaemon(t, ws)
-	header := strings.SplitN(string(readFile(t, sampleCSV)), "\n", 2)[0]
+	header := customersHeader
 	var b strings.Builder
 	b.WriteString(header + "\n")
 	for r := range 150000 {

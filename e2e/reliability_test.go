@@ -27,7 +27,7 @@ func workspaceWith(t *testing.T, cfg string) string {
 
 // customers returns a small customer file whose content is unique to n.
 func customers(t *testing.T, n int) []byte {
-	header := strings.SplitN(string(readFile(t, sampleCSV)), "\n", 2)[0]
+	header := customersHeader
 	var b strings.Builder
 	b.WriteString(header + "\n")
 	for r := range 3 {

@@ -197,7 +197,7 @@ func TestLoadCustomersV3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tpl.Name != "customers-v3" || tpl.Version != "1.0.0" || tpl.Status != "completed" {
+	if tpl.Name != "customers-v3" || tpl.Version != "1.1.0" || tpl.Status != "completed" {
 		t.Errorf("metadata = %q %q %q", tpl.Name, tpl.Version, tpl.Status)
 	}
 	if got := tpl.InputFormats(); !slices.Equal(got, []string{"csv", "xlsx"}) {
@@ -207,7 +207,7 @@ func TestLoadCustomersV3(t *testing.T) {
 		t.Errorf("Outputs() = %q", got)
 	}
 	cols := tpl.Columns()
-	if len(cols) != 1 || len(cols[0]) != 14 || cols[0][0] != "CUSTOMERACCOUNT" || cols[0][13] != "PAYMENTTERMS" {
+	if len(cols) != 1 || len(cols[0]) != 21 || cols[0][0] != "CUSTOMERACCOUNT" || cols[0][20] != "SALESTAXGROUP" {
 		t.Errorf("Columns() = %q", cols)
 	}
 	for _, name := range []string{"customers.csv", "Customers.TXT", "customers.xlsx"} {
