@@ -29,11 +29,26 @@ settle: 2s
 # missed (network shares often send none).
 rescan: 5s
 
+# Rely on those scans alone, with no file-system events: for network
+# shares and bind mounts where events never arrive.
+poll: false
+
+# A file that keeps changing (or waits for its marker) this long is
+# reported in the log as stuck.
+max_settle: 1h
+
 # How many files are processed at the same time.
 workers: 2
 
+# The longest one job may run; a file that hangs its job is stopped and
+# set aside in errors/.
+job_timeout: 30m
+
 # Serve every built-in template as a pipeline too (true by default).
 builtin_pipelines: true
+
+# Serve draft templates as pipelines too (false: only completed ones).
+allow_drafts: false
 
 # Your own pipelines. A pipeline joins an inbox folder (inbox/<name>/), a
 # template (a built-in name, or a file under templates/) and destinations.
@@ -41,12 +56,32 @@ builtin_pipelines: true
 pipelines:
   - name: customers-import
     template: customers-v3
+    # When is a dropped file ready? settle (the default: unchanged for the
+    # settle window, and no process writing it), marker (when a file
+    # <name>.done appears; the marker is removed with it), or rename
+    # (writers drop *.tmp and rename it; final names are taken at once).
+    inbox:
+      readiness: settle
+    # The same content dropped again is archived as a Duplicate job and
+    # not processed, unless this is true (erpipe retry ID also lets a
+    # file through once).
+    allow_duplicates: false
     destinations:
       - folder:
           path: outbox/customers-import
           # What to do when a different result of the same name exists:
           # rename (store as "name (2).zip"; the default), fail, or replace.
           overwrite: rename
+      # Object storage too: AWS S3 or any S3-compatible store. Credentials
+      # come from the standard AWS chain (AWS_ACCESS_KEY_ID and
+      # AWS_SECRET_ACCESS_KEY, a profile, web identity, instance role),
+      # never from this file. A result is Processed only when every
+      # destination has it; a store that is down is retried.
+      # - s3:
+      #     bucket: erp-results
+      #     prefix: d365/customers
+      #     endpoint: https://minio.example.com:9000   # leave out for AWS
+      #     region: eu-north-1
 `
 
 func initCmd(g *globals) *cobra.Command {
