@@ -109,3 +109,33 @@ func TestSIGTERMMidJob(t *testing.T) {
 		t.Errorf("after SIGTERM mid-job: %+v", j)
 	}
 }
+
+// TestSameNameOtherContent drops a file, then another file of the same name
+// with other content: both are processed, neither result replaces the
+// other, and both inputs are archived.
+func TestSameNameOtherContent(t *testing.T) {
+	ws := workspaceWith(t, "settle: 300ms\nrescan: 500ms\n")
+	d := startDaemon(t, ws)
+	in := filepath.Join(ws, "inbox", "customers-v3")
+	drop(t, in, "c.csv", customers(t, 1))
+	waitFor(t, 60*time.Second, "the first c.csv", func() bool {
+		j := listJobs(t, ws)
+		return len(j) == 1 && j[0].Status == "Processed"
+	})
+	drop(t, in, "c.csv", customers(t, 2))
+	var list []job
+	waitFor(t, 60*time.Second, "the second c.csv", func() bool {
+		list = listJobs(t, ws)
+		return len(list) == 2 && list[1].Status == "Processed"
+	})
+	d.stop(t)
+	if list[1].DuplicateOf != "" {
+		t.Errorf("other content under the same name was taken for a duplicate of %s", list[1].DuplicateOf)
+	}
+	if got := files(t, filepath.Join(ws, "outbox", "customers-v3")); strings.Join(got, ",") != "c (2).zip,c.zip" {
+		t.Errorf("outbox holds %q; want both results, neither replaced", got)
+	}
+	if got := files(t, filepath.Join(ws, "archive")); len(got) != 2 {
+		t.Errorf("archive holds %q; want both inputs", got)
+	}
+}
