@@ -1,0 +1,174 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/erpipe/erpipe/outbox"
+	"github.com/erpipe/erpipe/outbox/folder"
+	"github.com/erpipe/erpipe/outbox/s3"
+	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/workspace"
+)
+
+func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Destination, error) {
+	ctx := context.Background()
+	if len(p.Destinations) == 0 {
+		d, err := folder.New(ws.Outbox(p.Name), folder.PolicyRename)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Destination{d}, nil
+	}
+	var out []outbox.Destination
+	for i, dc := range p.Destinations {
+		switch {
+		case dc.Folder != nil:
+			dir := dc.Folder.Path
+			if dir == "" {
+				dir = ws.Outbox(p.Name)
+			} else if !filepath.IsAbs(dir) {
+				dir = filepath.Join(ws.Root, dir)
+			}
+			policy := folder.Policy(dc.Folder.Overwrite)
+			if policy == "" {
+				policy = folder.PolicyRename
+			}
+			d, err := folder.New(dir, policy)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		case dc.S3 != nil:
+			c := dc.S3
+			cfg := s3.Config{Bucket: c.Bucket, Prefix: c.Prefix, Endpoint: c.Endpoint, Region: c.Region,
+				PathStyle: c.Endpoint != "", Profile: c.Profile, CAFile: c.CAFile, StorageClass: c.StorageClass,
+				SSE: c.SSE, SSEKMSKeyID: c.SSEKMSKeyID, KeyTemplate: c.KeyTemplate, ChecksumMode: c.ChecksumMode,
+				SpoolDir: ws.Work()}
+			if c.PathStyle != nil {
+				cfg.PathStyle = *c.PathStyle
+			}
+			d, err := s3.New(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("destination %d: %w", i+1, err)
+			}
+			out = append(out, d)
+		default:
+			return nil, fmt.Errorf("destination %d: say what kind it is (folder or s3)", i+1)
+		}
+	}
+	return out, nil
+}
+
+// keepDelivering retries the deliveries of a job whose destination was
+// unavailable (down, throttling, full), with exponential back-off, for as
+// long as the service runs: the job stays Processing, its input stays
+// claimed, and Pending says what it waits for. A stop hands the job to the
+// next start, which runs and delivers it again; destinations take a
+// repeated put of the same content as done. Any other error fails the job.
+func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.Result, err error) {
+	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
+		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
+		if perr := s.journal.Put(ctx, job); perr != nil {
+			s.log.Error("could not record the job", "job", job.ID, "err", perr)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			s.log.Info("stopping: the job waiting for a destination resumes at the next start", "job", job.ID)
+			return
+		case <-time.After(jitter(delay)):
+		}
+		err = s.deliver(ctx, job, res.Outputs)
+		switch {
+		case err == nil:
+			job.Pending = nil
+			err = s.finish(ctx, job, statusOf(res), res, nil)
+		case !outbox.IsTransient(err):
+			err = s.finish(ctx, job, Failed, res, err)
+		default:
+			continue
+		}
+		if err != nil {
+			s.log.Error("could not end the job", "job", job.ID, "err", err)
+		}
+		return
+	}
+}
+
+// jitter spreads d over [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)))
+}
+
+// deliver puts each output into each destination that does not have it
+// yet, and sets job.Pending to those it could not reach.
+func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error {
+	var firstErr error
+	job.Pending = nil
+	for _, path := range outputs {
+		name := filepath.Base(path)
+		sum, size, err := hashFile(path)
+		if err != nil {
+			return err
+		}
+		for _, d := range s.dests[job.Pipeline] {
+			if job.delivered(name, d.String()) {
+				continue
+			}
+			loc, err := put(ctx, d, path, size, map[string]string{
+				outbox.MetaSHA256: sum, outbox.MetaJob: job.ID, outbox.MetaInputSHA256: job.InputSHA256,
+				outbox.MetaTemplate: job.Template + " " + job.TemplateVersion,
+				outbox.MetaDate:     job.Created.UTC().Format("2006-01-02"),
+			})
+			if err != nil {
+				err = fmt.Errorf("deliver %s to %s: %w", name, d, err)
+				job.Pending = append(job.Pending, fmt.Sprintf("%s -> %s: %v", name, d, err))
+				if firstErr == nil || !outbox.IsTransient(err) {
+					firstErr = err
+				}
+				if !outbox.IsTransient(err) {
+					return err
+				}
+				continue
+			}
+			job.Outputs = append(job.Outputs, Output{Name: name, SHA256: sum, Size: size, Destination: d.String(), Location: loc})
+			if err := s.journal.Put(ctx, job); err != nil {
+				return err
+			}
+			s.log.Info("delivered", "job", job.ID, "output", name, "to", loc)
+		}
+	}
+	return firstErr
+}
+
+// put stores the file at path in d, with metadata where d keeps it.
+func put(ctx context.Context, d outbox.Destination, path string, size int64, meta map[string]string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if mp, ok := d.(outbox.MetaPutter); ok {
+		return mp.PutMeta(ctx, filepath.Base(path), f, size, meta)
+	}
+	return d.Put(ctx, filepath.Base(path), f, size)
+}
+
+// delivered reports whether the job has put output name into destination.
+func (j *Job) delivered(name, destination string) bool {
+	for _, o := range j.Outputs {
+		if o.Name == name && o.Destination == destination {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,309 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/outbox"
+	"github.com/erpipe/erpipe/transform"
+)
+
+// process runs job from its claimed input to its end.
+func (s *Service) process(ctx context.Context, job *Job) error {
+	p := s.ws.Pipeline(job.Pipeline)
+	t := p.Template
+	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
+	job.Status, job.Started = Processing, s.Now()
+	sum, size, err := hashFile(job.ClaimedPath)
+	if err != nil {
+		return err
+	}
+	job.InputSHA256, job.InputSize = sum, size
+	s.dedupe.Lock()
+	var prev *Job
+	if !p.AllowDuplicates {
+		prev, err = s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
+		if err == nil && prev != nil {
+			var allowed bool
+			if allowed, err = s.journal.TakeAllowance(ctx, job.Pipeline, sum); allowed {
+				job.Errors = append(job.Errors, fmt.Sprintf("processed again on request (erpipe retry); the same content was job %s", prev.ID))
+				prev = nil
+			}
+		}
+	}
+	if err == nil {
+		err = s.journal.Put(ctx, job)
+	}
+	s.dedupe.Unlock()
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		job.DuplicateOf = prev.ID
+		job.Errors = []string{fmt.Sprintf("the same content was already taken by job %s (%s, %s); not processed again", prev.ID, prev.Input, prev.Created.Format(time.RFC3339))}
+		s.log.Warn("duplicate file; archived without processing", "job", job.ID, "file", job.Input, "duplicate_of", prev.ID)
+		return s.finish(ctx, job, Duplicate, nil, nil)
+	}
+
+	work := filepath.Join(s.ws.Work(), job.ID)
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	keepWork := false
+	defer func() {
+		if !keepWork {
+			os.RemoveAll(work)
+		}
+	}()
+
+	var rejected map[int]string // row → what to fix, for the rejected-rows file
+	var res *transform.Result
+	var runErr error
+	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
+		rejected = map[int]string{}
+		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
+			Time: job.Created, // the same bytes when the job is resumed
+			OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+				msgs := make([]string, len(errs))
+				for i, e := range errs {
+					msgs[i] = e.Problem()
+				}
+				rejected[pos.Row] = strings.Join(msgs, "; ")
+			},
+		})
+		if !noSpace(runErr) {
+			break
+		}
+		// A full disk is not the file's fault: wait for space.
+		job.Pending = []string{"working folder " + s.ws.Work() + ": " + runErr.Error()}
+		s.log.Error("no space for the job's work; it waits and retries", "job", job.ID, "retry_in", delay, "err", runErr)
+		if err := s.journal.Put(ctx, job); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return errHandedBack
+		case <-time.After(jitter(delay)):
+		}
+	}
+	job.Pending = nil
+	if runErr != nil && ctx.Err() != nil {
+		return fmt.Errorf("job %s interrupted; it resumes at the next start: %w", job.ID, runErr)
+	}
+	if res != nil {
+		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, len(res.Warnings)
+	}
+	if len(rejected) > 0 {
+		job.RejectedFile = t.RejectedName(job.Input)
+		if err := t.WriteRejected(ctx, job.ClaimedPath, filepath.Join(work, job.RejectedFile), rejected); err != nil {
+			s.log.Error("could not write the rejected rows", "job", job.ID, "err", err)
+			job.RejectedFile = ""
+		}
+	}
+	switch {
+	case runErr != nil:
+		return s.finish(ctx, job, Failed, res, runErr)
+	case res.Read == 0:
+		return s.finish(ctx, job, Failed, res, errNoRows)
+	case res.Written == 0:
+		return s.finish(ctx, job, Failed, res, fmt.Errorf("all %d rows were rejected; nothing was delivered", res.Rejected))
+	}
+
+	err = s.deliver(ctx, job, res.Outputs)
+	if err != nil && outbox.IsTransient(err) {
+		// A destination is unavailable: wait for it in the background, so
+		// that this worker goes on with other files.
+		keepWork = true
+		s.waiting.Add(1)
+		go func() {
+			defer s.waiting.Done()
+			defer os.RemoveAll(work)
+			s.keepDelivering(ctx, job, res, err)
+		}()
+		return nil
+	}
+	if err != nil {
+		return s.finish(ctx, job, Failed, res, err)
+	}
+	return s.finish(ctx, job, statusOf(res), res, nil)
+}
+
+// statusOf is the status of a delivered job.
+func statusOf(res *transform.Result) Status {
+	if res.Rejected > 0 {
+		return ProcessedWithErrors
+	}
+	return Processed
+}
+
+// runTemplate runs t with the job timeout, and turns a panic into an
+// error: a poison file fails its own job and no other. A run that
+// outlives the timeout is abandoned (its goroutine ends when its reads
+// do) and the job fails.
+func (s *Service) runTemplate(ctx context.Context, t *transform.Template, in, out string, opts transform.RunOptions) (*transform.Result, error) {
+	type result struct {
+		res *transform.Result
+		err error
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.ws.Config.JobTimeout())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("template run panicked", "template", t.Name, "input", in, "panic", p, "stack", string(debug.Stack()))
+				done <- result{nil, fmt.Errorf("erpipe hit an internal error on this file (%v); the file was set aside, please report it", p)}
+			}
+		}()
+		res, err := s.run(t, ctx, in, out, opts)
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errTimeout(s.ws.Config.JobTimeout())
+		}
+		return r.res, r.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errTimeout(s.ws.Config.JobTimeout())
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// noSpace reports whether err is a full disk or quota.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+func errTimeout(d time.Duration) error {
+	return fmt.Errorf("the job took longer than the job timeout (%v) and was stopped; "+
+		"if the file is simply large, raise job_timeout in erpipe.yaml", d)
+}
+
+var errNoRows = errors.New("the file has no data rows; put at least one row under the header")
+
+// finish files the input away (archive, or errors with a report) and
+// records the job's end. The record of where the input goes is written
+// before the move, so a crash in between is closed by Recover.
+func (s *Service) finish(ctx context.Context, job *Job, status Status, res *transform.Result, runErr error) error {
+	now := s.Now()
+	var dir string
+	if status == Failed {
+		dir = s.ws.Errors(job.Pipeline)
+	} else {
+		dir = s.ws.Archive(job.Pipeline, now)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name := job.ID + "-" + job.Input
+	if status == Failed {
+		name = freeName(dir, job.Input, job.ID)
+	}
+	if runErr != nil {
+		job.Errors = append(job.Errors, runErr.Error())
+	}
+	if res != nil {
+		for _, e := range res.Errors {
+			if len(job.Errors) >= maxJobErrors {
+				break
+			}
+			job.Errors = append(job.Errors, e.Error())
+		}
+	}
+	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status
+	if err := s.journal.Put(ctx, job); err != nil {
+		return err
+	}
+	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
+		if err := writeReport(job, res, runErr, job.FinalPath); err != nil {
+			return err
+		}
+	}
+	if job.RejectedFile != "" {
+		// customers.csv.rejected.csv beside customers.csv.error.txt
+		dst := job.FinalPath + strings.TrimPrefix(job.RejectedFile, job.Input)
+		if err := os.Rename(filepath.Join(s.ws.Work(), job.ID, job.RejectedFile), dst); err != nil {
+			return fmt.Errorf("file the rejected rows: %w", err)
+		}
+		job.RejectedFile = filepath.Base(dst)
+	}
+	return s.fileAway(ctx, job)
+}
+
+// fileAway moves the job's input to its final place and records the
+// job's final status. A failing move (a full disk, a permission) is
+// retried a few times and reported; the job then stays unfinished with its
+// input claimed, and the next start tries again. It never processes the
+// input again and never deletes it.
+func (s *Service) fileAway(ctx context.Context, job *Job) error {
+	var err error
+	for attempt, delay := 0, s.RetryMin; attempt < 4; attempt, delay = attempt+1, 2*delay {
+		if err = os.Rename(job.ClaimedPath, job.FinalPath); err == nil {
+			break
+		}
+		s.log.Error("could not file the input away; retrying", "job", job.ID, "to", job.FinalPath, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("file away %s: %w (the input stays claimed; the next start tries again)", job.ClaimedPath, err)
+	}
+	os.Remove(filepath.Dir(job.ClaimedPath))
+	job.Status, job.Finished = job.FinalStatus, s.Now()
+	if err := s.journal.Put(ctx, job); err != nil {
+		return err
+	}
+	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,
+		"read", job.Read, "written", job.Written, "rejected", job.Rejected)
+	return nil
+}
+
+// maxJobErrors caps the error lines kept in a job record; the full list is
+// in the report beside the input.
+const maxJobErrors = 20
+
+// freeName returns name if it is free in dir, else name with the job id
+// before its extension.
+func freeName(dir, name, id string) string {
+	if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+		return name
+	}
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + "." + id + ext
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
