@@ -171,7 +171,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 	for _, prm := range s.Template.Parameters() {
 		declared[prm.Name] = true
 	}
-	for k, v := range map[string]string{ParamStart: p.StartDate(), ParamEnd: p.EndDate(), ParamName: p.Name} {
+	for k, v := range periodParams(p) {
 		if declared[k] {
 			values[k] = v
 		}

@@ -164,7 +164,7 @@ func TestScheduleMakesUpMissedPeriods(t *testing.T) {
 	if rc.Template.Name != "ledger-period" || rc.Template.Version != "1.2.0" || rc.Template.SHA256 != sha(t, filepath.Join(root, "templates", "ledger-period.yaml")) {
 		t.Errorf("receipt template = %+v", rc.Template)
 	}
-	if rc.Parameters["period_start"] != "2026-10-01" || rc.Parameters["company"] != "912345678" {
+	if rc.Parameters["period.start"] != "2026-10-01" || rc.Parameters["company"] != "912345678" {
 		t.Errorf("receipt parameters = %v", rc.Parameters)
 	}
 	if len(rc.Acks) != 1 || !strings.HasSuffix(rc.Acks[0].Location, "LEDGER_912345678_2026-10.csv") {
@@ -315,6 +315,7 @@ func TestScheduleConfigErrors(t *testing.T) {
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month}`, `say where its data comes from`},
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, on_empty: skip}`, `on_empty "skip"`},
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {period_name: x}}`, `period_name is set by the schedule`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {period.end: x}}`, `period.end is set by the schedule`},
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {compnay: x}}`, `has no parameter "compnay"`},
 	}
 	for _, c := range cases {
@@ -331,5 +332,41 @@ func TestScheduleConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `erpipe.yaml: schedule "a"`) {
 			t.Errorf("%s:\n got %v\nwant an error saying %q", c.yaml, err, c.want)
 		}
+	}
+}
+
+// TestScheduleLegacyPeriodParameters checks that a template written with
+// the period parameters' earlier names (period_start, period_end,
+// period_name) still gets the period.
+func TestScheduleLegacyPeriodParameters(t *testing.T) {
+	tmpl, err := os.ReadFile("testdata/ledger-period.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := strings.NewReplacer("period.start", "period_start", "period.end", "period_end", "period.name", "period_name").Replace(string(tmpl))
+	data := map[string]string{"templates/ledger-period.yaml": legacy}
+	for k, v := range ledger {
+		data[k] = v
+	}
+	r, now := testWorkspace(t, monthly, data)
+	*now = time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	s := r.Schedules()[0]
+	p, err := s.Rule.Parse("2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := r.Produce(context.Background(), s, p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(r.ws.Root, "outbox", "ledger-monthly", "LEDGER_912345678_2026-10.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "PERIOD,DATE,ACCOUNT,AMOUNT,TEXT\n2026-10,2026-10-01,1920,7.00,October 1\n2026-10,2026-10-31,3000,1.10,October 31\n"; string(got) != want {
+		t.Errorf("the period's file =\n%s\nwant\n%s", got, want)
+	}
+	if job.Submission.Parameters["period_start"] != "2026-10-01" {
+		t.Errorf("parameters = %v", job.Submission.Parameters)
 	}
 }

@@ -2,11 +2,13 @@
 // a timetable (cron, in a time zone) over the data of one reporting period,
 // each period produced exactly once and recorded with an audit trail.
 //
-// The period is handed to the template as the parameters period_start and
-// period_end (yyyy-MM-dd, both included) and period_name (2026-10,
-// 2026-Q3, 2026-T5...), for those of them the template declares: its
-// filter keeps the period's records, and its output.file_name can name the
-// file after the period. Each (schedule, period) has one row in the
+// The period is handed to the template as the parameters period.start and
+// period.end (yyyy-MM-dd, both included; declared with type: date they are
+// dates) and period.name (2026-10, 2026-Q3, 2026-T5...), for those of them
+// the template declares: its filter keeps the period's records, and its
+// output.file_name can name the file after the period. Templates written
+// before dotted parameter names existed may declare period_start,
+// period_end and period_name instead; they are set the same way. Each (schedule, period) has one row in the
 // journal's schedule tables (jobs.Runs); each attempt is a job whose
 // Submission holds the audit trail, also written as receipt.json beside
 // the output in archive/<schedule>/<period>/<job id>/.
@@ -30,10 +32,24 @@ import (
 
 // The parameters the schedule sets on templates that declare them.
 const (
-	ParamStart = "period_start"
-	ParamEnd   = "period_end"
-	ParamName  = "period_name"
+	ParamStart = "period.start"
+	ParamEnd   = "period.end"
+	ParamName  = "period.name"
 )
+
+// legacyParams are the names of the period parameters before dotted names
+// existed, still set on templates that declare them.
+var legacyParams = map[string]string{"period_start": ParamStart, "period_end": ParamEnd, "period_name": ParamName}
+
+// periodParams returns the period's parameters, under the current and the
+// legacy names.
+func periodParams(p Period) map[string]string {
+	out := map[string]string{ParamStart: p.StartDate(), ParamEnd: p.EndDate(), ParamName: p.Name}
+	for old, cur := range legacyParams {
+		out[old] = out[cur]
+	}
+	return out
+}
 
 // On-empty choices.
 const (
@@ -170,7 +186,7 @@ func load(ws *workspace.Workspace, sc workspace.ScheduleConfig) (*Schedule, erro
 	}
 	if s.Template != nil {
 		for name := range sc.Parameters {
-			if name == ParamStart || name == ParamEnd || name == ParamName {
+			if name == ParamStart || name == ParamEnd || name == ParamName || legacyParams[name] != "" {
 				bad("parameters: %s is set by the schedule from the period; leave it out", name)
 			}
 		}

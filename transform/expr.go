@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -29,37 +30,47 @@ var opFuncs = map[string]string{
 	"==": "__eq", "!=": "__ne", "<": "__lt", "<=": "__le", ">": "__gt", ">=": "__ge",
 }
 
+// directFuncs are the functions of opOptions by name, for the direct
+// evaluator (see direct below).
+var directFuncs = map[string]func(args ...any) (any, error){}
+
+// fnOption registers a function with expr, and for the direct evaluator.
+func fnOption(name string, fn func(args ...any) (any, error), types ...any) expr.Option {
+	directFuncs[name] = fn
+	return expr.Function(name, fn, types...)
+}
+
 // opOptions are the expr options every expression is compiled with.
 var opOptions = func() []expr.Option {
 	opts := []expr.Option{expr.DisableAllBuiltins(), expr.MaxNodes(10000)}
 	for _, op := range []string{"+", "-", "*", "/", "%", "**"} {
 		op := op
-		opts = append(opts, expr.Function(opFuncs[op], func(args ...any) (any, error) {
+		opts = append(opts, fnOption(opFuncs[op], func(args ...any) (any, error) {
 			return arith(op, args[0], args[1])
 		}, new(func(any, any) any)))
 	}
 	opts = append(opts,
-		expr.Function("__eq", func(args ...any) (any, error) { return equal(args[0], args[1]) }, new(func(any, any) bool)),
-		expr.Function("__ne", func(args ...any) (any, error) {
+		fnOption("__eq", func(args ...any) (any, error) { return equal(args[0], args[1]) }, new(func(any, any) bool)),
+		fnOption("__ne", func(args ...any) (any, error) {
 			eq, err := equal(args[0], args[1])
 			return !eq, err
 		}, new(func(any, any) bool)),
-		expr.Function("__neg", func(args ...any) (any, error) { return negate(args[0]) }, new(func(any) any)),
-		expr.Function("__not", func(args ...any) (any, error) {
+		fnOption("__neg", func(args ...any) (any, error) { return negate(args[0]) }, new(func(any) any)),
+		fnOption("__not", func(args ...any) (any, error) {
 			b, err := truth(args[0])
 			return !b, err
 		}, new(func(any) bool)),
-		expr.Function("__bool", func(args ...any) (any, error) { return truth(args[0]) }, new(func(any) bool)),
+		fnOption("__bool", func(args ...any) (any, error) { return truth(args[0]) }, new(func(any) bool)),
 	)
 	for _, op := range []string{"<", "<=", ">", ">="} {
 		op := op
-		opts = append(opts, expr.Function(opFuncs[op], func(args ...any) (any, error) {
+		opts = append(opts, fnOption(opFuncs[op], func(args ...any) (any, error) {
 			return order(op, args[0], args[1])
 		}, new(func(any, any) bool)))
 	}
 	for _, f := range registry {
 		if f.fn != nil {
-			opts = append(opts, expr.Function(f.Name, f.fn))
+			opts = append(opts, fnOption(f.Name, f.fn))
 		}
 	}
 	return opts
@@ -80,6 +91,7 @@ type program struct {
 	prog   *vm.Program
 	idents []string // names the expression uses, in order of appearance
 	ident  string   // when the expression is only a name: the name (eval skips the VM)
+	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
 }
 
 // exprProblem is a compile error at a 1-based line and 0-based column of
@@ -101,7 +113,8 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 	for _, v := range env.patches {
 		opts = append(opts, expr.Patch(v))
 	}
-	opts = append(opts, expr.Function("LOOKUP", lookupFunc(env.lookups)), expr.Patch(p))
+	lookup := lookupFunc(env.lookups)
+	opts = append(opts, expr.Function("LOOKUP", lookup), expr.Patch(p))
 	prog, err := expr.Compile(src, opts...)
 	probs := p.problems
 	if err != nil {
@@ -113,8 +126,67 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 	pr := &program{src: src, prog: prog, idents: p.idents}
 	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
 		pr.ident = name // a plain copy of a field, the commonest output column
+	} else {
+		pr.direct = compileDirect(prog.Node(), env.vars, lookup)
 	}
 	return pr, nil
+}
+
+// direct is an expression compiled for the direct evaluator: a tree of
+// function calls over names and constants, which is what most template
+// expressions are once the operators are rewritten into calls (amount > 0,
+// ROUND(amount * rate, 2), NUMBERFORMAT(x, "0.00")). It calls the very
+// functions the VM calls, with the same arguments in the same order, but
+// without the VM's set-up and its allocation per run. Anything else
+// (conditionals, member access, ...) is left to the VM.
+type direct struct {
+	name string // a name of the environment, or
+	val  any    // a constant (when fn is nil and name is ""), or
+	fn   func(args ...any) (any, error)
+	args []*direct // a call of fn
+}
+
+// compileDirect returns the direct form of the (patched) tree n, or nil
+// when it has parts the direct evaluator does not do.
+func compileDirect(n ast.Node, vars map[string]any, lookup func(args ...any) (any, error)) *direct {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		if _, ok := vars[n.Value]; ok {
+			return &direct{name: n.Value}
+		}
+	case *ast.IntegerNode:
+		if t := n.Type(); t == nil || t.Kind() == reflect.Int {
+			return &direct{val: n.Value}
+		}
+	case *ast.StringNode:
+		return &direct{val: n.Value}
+	case *ast.BoolNode:
+		return &direct{val: n.Value}
+	case *ast.NilNode:
+		return &direct{}
+	case *ast.ConstantNode:
+		return &direct{val: n.Value}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return nil
+		}
+		fn := directFuncs[id.Value]
+		if id.Value == "LOOKUP" {
+			fn = lookup
+		}
+		if fn == nil {
+			return nil
+		}
+		d := &direct{fn: fn, args: make([]*direct, len(n.Arguments))}
+		for i, a := range n.Arguments {
+			if d.args[i] = compileDirect(a, vars, lookup); d.args[i] == nil {
+				return nil
+			}
+		}
+		return d
+	}
+	return nil
 }
 
 func dedupe(ps []exprProblem) []exprProblem {
@@ -193,6 +265,16 @@ func (p *patcher) Visit(node *ast.Node) {
 		if _, ok := p.env.vars[n.Value]; ok {
 			p.idents = append(p.idents, n.Value)
 		}
+	case *ast.MemberNode:
+		// period.start: a dotted parameter name (params.go) is one name.
+		if name, ok := p.dottedName(n); ok {
+			id := &ast.IdentifierNode{Value: name}
+			id.SetLocation(loc)
+			ast.Patch(node, id)
+			if _, ok := p.env.vars[name]; ok {
+				p.idents = append(p.idents, name)
+			}
+		}
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "&&", "and":
@@ -242,6 +324,31 @@ func (p *patcher) Visit(node *ast.Node) {
 			}
 		}
 	}
+}
+
+// dottedName returns "group.member" when n is group.member and group is
+// not a name of the environment but the group of dotted names in it
+// (period of period.start), so that a misspelt member is reported as an
+// unknown name with a suggestion.
+func (p *patcher) dottedName(n *ast.MemberNode) (string, bool) {
+	id, ok := n.Node.(*ast.IdentifierNode)
+	prop, isStr := n.Property.(*ast.StringNode)
+	if !ok || !isStr || n.Method || n.Optional {
+		return "", false
+	}
+	if _, isVar := p.env.vars[id.Value]; isVar {
+		return "", false
+	}
+	name := id.Value + "." + prop.Value
+	if _, ok := p.env.vars[name]; ok {
+		return name, true
+	}
+	for v := range p.env.vars {
+		if strings.HasPrefix(v, id.Value+".") {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 func argCount(f *FunctionSpec) string {
@@ -331,7 +438,8 @@ func lookupFunc(tables map[string]map[string]string) func(args ...any) (any, err
 // evaluator runs programs; it reuses one VM and is not safe for
 // concurrent use.
 type evaluator struct {
-	vm vm.VM
+	vm    vm.VM
+	stack []any // arguments of the direct evaluator's calls
 }
 
 // eval runs prog over env and returns its value, normalised to the value
@@ -341,11 +449,58 @@ func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
 	if prog.ident != "" {
 		return normalize(env[prog.ident]), nil
 	}
+	if prog.direct != nil {
+		out, err := e.runDirect(prog.direct, env)
+		if err != nil {
+			return nil, err
+		}
+		return normalize(out), nil
+	}
 	out, err := e.vm.Run(prog.prog, env)
 	if err != nil {
 		return nil, runtimeError(err)
 	}
 	return normalize(out), nil
+}
+
+// runDirect evaluates d. Like the VM, it turns a panic of a function into
+// an error.
+func (e *evaluator) runDirect(d *direct, env map[string]any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			clear(e.stack)
+			e.stack = e.stack[:0]
+			if re, ok := r.(error); ok {
+				err = re
+			} else {
+				err = errors.New(fmt.Sprintf("%v", r))
+			}
+		}
+	}()
+	return e.call(d, env)
+}
+
+func (e *evaluator) call(d *direct, env map[string]any) (any, error) {
+	switch {
+	case d.fn != nil:
+		base := len(e.stack)
+		for _, a := range d.args {
+			v, err := e.call(a, env)
+			if err != nil {
+				clear(e.stack[base:])
+				e.stack = e.stack[:base]
+				return nil, err
+			}
+			e.stack = append(e.stack, v)
+		}
+		out, err := d.fn(e.stack[base:]...)
+		clear(e.stack[base:])
+		e.stack = e.stack[:base]
+		return out, err
+	case d.name != "":
+		return env[d.name], nil
+	}
+	return d.val, nil
 }
 
 func runtimeError(err error) error {

@@ -68,13 +68,14 @@ type outColumn struct {
 
 type outputSpec struct {
 	fileName *program
-	kind     string // "csv", "dmf" or "xml"
+	kind     string // "csv", "xlsx", "dmf" or "xml"
 
 	csvComma    rune
 	csvEncoding string
 	csvCRLF     bool
 	csvHeader   bool
-	csvColumns  []outColumn
+	csvColumns  []outColumn // the columns of a csv or xlsx output
+	xlsx        *xlsxSpec   // a workbook: the output (kind "xlsx"), or beside the CSV file (xlsxout.go)
 
 	dmfGroup       string
 	dmfDescription string
@@ -172,10 +173,13 @@ type templateLoader struct {
 	fsys fs.FS
 	dir  string
 
-	env      *exprEnv
-	names    map[string]*yaml.Node // field names declared so far
-	tests    *yaml.Node
-	inputSet bool
+	env   *exprEnv
+	names map[string]*yaml.Node // field names declared so far
+	// paramGroups are the names before the dot of dotted parameter names
+	// (period of period.start); see declareParameter.
+	paramGroups map[string]bool
+	tests       *yaml.Node
+	inputSet    bool
 }
 
 func (tl *templateLoader) load(root *yaml.Node) {
@@ -624,32 +628,48 @@ func (tl *templateLoader) loadValidations(n *yaml.Node) {
 
 func (tl *templateLoader) loadOutput(n *yaml.Node) {
 	out := &tl.t.output
-	var fileName, csvNode, dmfNode *yaml.Node
+	var fileName, csvNode, dmfNode, xlsxNode *yaml.Node
 	ok := tl.mapping(n, "output", map[string]keyHandler{
 		"file_name": func(_, v *yaml.Node) { fileName = v },
 		"csv":       func(_, v *yaml.Node) { csvNode = v },
+		"xlsx":      func(_, v *yaml.Node) { xlsxNode = v },
 		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
 		"unpack":    func(_, v *yaml.Node) { out.kind = "unpack"; tl.loadUnpack(v) }, // multiinput.go
 		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; tl.loadXMLOutput(v) }, // xmlout.go
 	})
 	if !ok || out.kind == "unpack" {
-		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil) {
+		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil || xlsxNode != nil) {
 			tl.errorf(n, "output: give one of csv, dmf or unpack")
 		}
 		return
 	}
 	switch {
 	case out.kind == "xml":
-		if csvNode != nil || dmfNode != nil {
+		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
 			tl.errorf(n, "output: give one of csv, dmf or xml, not several")
 		}
-	case csvNode != nil && dmfNode != nil:
-		tl.errorf(dmfNode, "output: give either csv or dmf, not both")
-	case csvNode == nil && dmfNode == nil:
-		tl.errorf(n, "output: say what to write: csv (a delimited text file) or dmf (a DMF data package)")
-	case csvNode != nil:
+	case (csvNode != nil || xlsxNode != nil) && dmfNode != nil:
+		tl.errorf(dmfNode, "output: give either csv (and/or xlsx) or dmf, not both")
+	case csvNode == nil && dmfNode == nil && xlsxNode == nil:
+		tl.errorf(n, "output: say what to write: csv (a delimited text file), xlsx (an Excel workbook) or dmf (a DMF data package)")
+	case csvNode != nil || xlsxNode != nil:
 		out.kind = "csv"
-		tl.loadCSVOutput(csvNode)
+		if csvNode != nil {
+			tl.loadCSVOutput(csvNode)
+		}
+		if xlsxNode != nil {
+			var cols *yaml.Node
+			out.xlsx, cols = tl.loadXLSXOutput(xlsxNode) // xlsxout.go
+			switch {
+			case csvNode != nil && cols != nil:
+				tl.errorf(cols, "output.xlsx.columns: beside output.csv the workbook has the CSV file's columns; leave them out here")
+			case csvNode == nil && cols == nil:
+				tl.errorf(xlsxNode, "output.xlsx: list its columns (header text → expression)")
+			case csvNode == nil:
+				out.kind = "xlsx"
+				out.csvColumns = tl.columns(cols, "output.xlsx.columns", "output column", false)
+			}
+		}
 	default:
 		out.kind = "dmf"
 		tl.loadDMFOutput(dmfNode)
@@ -665,6 +685,8 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		switch out.kind {
 		case "csv":
 			ext = ".csv"
+		case "xlsx":
+			ext = ".xlsx"
 		case "xml":
 			ext = ".xml"
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -13,19 +14,33 @@ import (
 // Parameter is one option of a template (its `parameters:` section): a
 // name expressions can use, with a type and a default value. A pipeline or
 // a derived template sets it with WithParameters.
+//
+// A name may have one dot, period.start, to group related parameters
+// under one name: expressions write period.start as they write input.name.
+// A schedule sets period.start, period.end and period.name this way.
 type Parameter struct {
 	Name        string
-	Type        string // string, boolean, integer or decimal
+	Type        string // string, boolean, integer, decimal or date
 	Default     string // as written in the template
 	Description string
 }
 
-var parameterTypes = []string{TypeString, TypeBoolean, TypeInteger, TypeDecimal}
+var parameterTypes = []string{TypeString, TypeBoolean, TypeInteger, TypeDecimal, TypeDate}
 
-// parseParameter turns text into a value of the parameter's type.
+// parseParameter turns text into a value of the parameter's type. Empty
+// text is blank (nil) for every type but string, as an empty cell is.
 func parseParameter(typ, text string) (any, error) {
 	s := strings.TrimSpace(text)
+	if s == "" && typ != TypeString {
+		return nil, nil
+	}
 	switch typ {
+	case TypeDate:
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a date; write it as yyyy-MM-dd, like 2026-10-31", text)
+		}
+		return d, nil
 	case TypeBoolean:
 		for _, w := range defaultTrueValues {
 			if strings.EqualFold(s, w) {
@@ -76,12 +91,54 @@ func (tl *templateLoader) loadParameters(n *yaml.Node) {
 			tl.errorf(defNode, "parameter %q: default: %v", p.Name, err)
 			continue
 		}
-		if !tl.declare(nameNode, p.Name, "parameter") {
+		if !tl.declareParameter(nameNode, p.Name) {
 			continue
 		}
 		t.params[p.Name] = v
 		t.paramSpecs = append(t.paramSpecs, p)
 	}
+}
+
+// declareParameter declares the name of a parameter: an identifier, or
+// two joined by a dot (period.start). The part before the dot names a
+// group of parameters, and can't be the name of anything else.
+func (tl *templateLoader) declareParameter(n *yaml.Node, name string) bool {
+	group, member, dotted := strings.Cut(name, ".")
+	if !dotted {
+		if tl.paramGroups[name] {
+			tl.errorf(n, "parameter name %q is already used by parameters named %s.<name>; choose another name", name, name)
+			return false
+		}
+		return tl.declare(n, name, "parameter")
+	}
+	for _, part := range []string{group, member} {
+		if !fieldNameRE.MatchString(part) || reserved[part] {
+			tl.errorf(n, "parameter name %q must be a name, or two names joined by one dot (period.start), each starting with a letter and holding only letters, digits and _", name)
+			return false
+		}
+	}
+	if first := tl.names[group]; first != nil && !tl.paramGroups[group] {
+		tl.errorf(n, "parameter name %q: %q is already the name of something else (line %d); choose another name before the dot", name, group, first.Line)
+		return false
+	}
+	if registryByName[group] != nil {
+		tl.errorf(n, "parameter name %q: %q is the name of a function; choose another name before the dot", name, group)
+		return false
+	}
+	if first := tl.names[name]; first != nil {
+		tl.errorf(n, "parameter name %q is already used on line %d", name, first.Line)
+		return false
+	}
+	if tl.paramGroups == nil {
+		tl.paramGroups = map[string]bool{}
+	}
+	tl.paramGroups[group] = true
+	if tl.names[group] == nil {
+		tl.names[group] = n // a field called like the group is refused
+	}
+	tl.names[name] = n
+	tl.env.vars[name] = nil
+	return true
 }
 
 // Parameters returns the template's parameters, in template order, with

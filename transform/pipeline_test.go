@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -206,5 +207,87 @@ func TestIdentFastPath(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(normalize(want)) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", normalize(want)) {
 			t.Errorf("%v: %#v, the VM gives %#v", v, got, want)
 		}
+	}
+}
+
+// TestDirectMatchesVM checks that the direct evaluator gives what the VM
+// gives, values and errors, and that it takes the expressions it should.
+func TestDirectMatchesVM(t *testing.T) {
+	env := &exprEnv{vars: map[string]any{"amount": nil, "rate": nil, "name": nil},
+		lookups: map[string]map[string]string{"t": {"a": "A"}}}
+	rows := []map[string]any{
+		{"amount": decimal.RequireFromString("10.65"), "rate": decimal.RequireFromString("1.1575"), "name": "a"},
+		{"amount": decimal.RequireFromString("-2.005"), "rate": int64(0), "name": "b"},
+		{"amount": nil, "rate": "x", "name": nil},
+		{"amount": int64(7), "rate": decimal.RequireFromString("0.5"), "name": " a "},
+	}
+	for src, wantDirect := range map[string]bool{
+		"amount > 0": true, "ROUND(amount * rate, 2)": true, `NUMBERFORMAT(amount, "0.00")`: true,
+		"amount / rate": true, "UPPER(name)": true, `CONCAT(name, "-", amount)`: true, "-amount": true,
+		`LOOKUP("t", TRIM(name), "x")`: true, "amount == nil": true, "1.5 * 2": true,
+		"IF(amount > 0, 1, 2)": false, "amount ?? 0": false, "amount > 0 && rate > 0": false,
+	} {
+		p, probs := compileExpr(src, env)
+		if len(probs) > 0 {
+			t.Fatal(src, probs)
+		}
+		if (p.direct != nil) != wantDirect {
+			t.Errorf("%s: direct %v, want %v", src, p.direct != nil, wantDirect)
+		}
+		var ev evaluator
+		for _, row := range rows {
+			got, err := ev.eval(p, row)
+			want, werr := ev.vm.Run(p.prog, row)
+			if werr != nil {
+				werr = runtimeError(werr)
+			}
+			if fmt.Sprint(err) != fmt.Sprint(werr) || fmt.Sprintf("%T %v", got, got) != fmt.Sprintf("%T %v", normalize(want), normalize(want)) {
+				t.Errorf("%s over %v: %#v, %v; the VM gives %#v, %v", src, row, got, err, want, werr)
+			}
+		}
+	}
+}
+
+// TestParallelStops checks that a parallel run ends cleanly, with every
+// goroutine gone, when the output fails or the context is cancelled in
+// the middle of the file.
+func TestParallelStops(t *testing.T) {
+	dir := t.TempDir()
+	tpl, err := Load(writeFile(t, dir, "pipeline.yaml", pipelineTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := pipelineInput(t, dir, 20000)
+	before := runtime.NumGoroutine()
+	for _, c := range []string{"emit fails", "cancelled"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		src, err := tpl.open(in, &Result{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.parallel = true
+		stop := fmt.Errorf("the disk is full")
+		n := 0
+		err = tpl.process(ctx, src, &Result{}, func(pos formats.Pos, values [][]string) error {
+			if n++; n == 3000 {
+				if c == "cancelled" {
+					cancel()
+				} else {
+					return stop
+				}
+			}
+			return nil
+		})
+		src.close()
+		cancel()
+		if want := map[string]error{"emit fails": stop, "cancelled": context.Canceled}[c]; err != want {
+			t.Errorf("%s: %v, want %v", c, err, want)
+		}
+	}
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left running", n-before)
 	}
 }

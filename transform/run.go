@@ -110,7 +110,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	src.parallel = true
 	err = t.process(ctx, src, res, outs.write)
 	if err == nil {
-		err = outs.commit()
+		err = withRejected(outs.commit(), res) // xmlout_run.go
 	}
 	if err != nil {
 		outs.abort()
@@ -161,7 +161,10 @@ func (t *Template) Preview(ctx context.Context, inputPath string, max int) ([]Pr
 		if values != nil {
 			cp := make([][]string, len(values))
 			for i, v := range values {
-				cp[i] = append([]string(nil), v...)
+				cp[i] = make([]string, len(v))
+				for j, s := range v {
+					cp[i][j] = t.previewText(s)
+				}
 			}
 			rows = append(rows, PreviewRow{Pos: pos, Values: cp})
 		}
@@ -198,7 +201,10 @@ type table struct {
 
 func (t *Template) tables() []table {
 	switch t.output.kind {
-	case "csv":
+	case "csv", "xlsx":
+		if t.xlsxTable() {
+			return []table{{columns: t.output.csvColumns, render: encodeValue}} // typed cells (xlsxout.go)
+		}
 		return []table{{columns: t.output.csvColumns, render: textOf}}
 	case "xml":
 		return []table{{columns: t.output.xml.columns, render: encodeValue, check: xmlCheck}}
@@ -441,17 +447,29 @@ type rowEval struct {
 	errs   []*FieldError // the row's errors, when rejected
 	warns  []*FieldError // the row's warnings
 	res    *Result       // for group checks only (sequential runs)
+	last   []lastValue   // by input field: the last text parsed and its value
 	// fieldPos returns the position of column j of the current record.
 	fieldPos func(j int) formats.Pos
 }
 
 func (t *Template) newRowEval(src *source) *rowEval {
-	r := &rowEval{t: t, src: src, tables: t.tables(), env: make(map[string]any, len(t.vars)+len(t.params))}
+	r := &rowEval{t: t, src: src, tables: t.tables(), env: make(map[string]any, len(t.vars)+len(t.params)),
+		last: make([]lastValue, len(t.input.fields))}
 	for k, v := range t.params {
 		r.env[k] = v
 	}
 	r.fieldPos = src.r.FieldPos
 	return r
+}
+
+// lastValue is an input field's last text and the value it parsed to.
+// Consecutive rows of finance files often repeat a value (the journal, the
+// customer, the currency, the date), which is then parsed once: parsing
+// depends on the text only, and values are immutable.
+type lastValue struct {
+	text string
+	v    any
+	ok   bool
 }
 
 // newValues returns buffers for the output values of one row.
@@ -477,10 +495,16 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		if j >= 0 && j < len(rec.Fields) {
 			text = rec.Fields[j]
 		}
+		if c := &r.last[i]; c.ok && c.text == text {
+			env[f.name] = c.v
+			continue
+		}
 		v, err := f.parse(text, r.src.fromExcel)
 		if err != nil {
 			r.errs = append(r.errs, t.valueError(r.fieldPos, rec, j, f, text, err))
 			v = nil
+		} else {
+			r.last[i] = lastValue{text: text, v: v, ok: true}
 		}
 		env[f.name] = v
 	}
@@ -736,6 +760,7 @@ type outputs struct {
 	files      []*os.File
 	bufs       []*bufio.Writer
 	csvw       *csv.Writer
+	xlsxw      *xlsxWriter // xlsxout.go
 	dmfw       *dmf.Writer
 	xmlw       *xmlRun
 }
@@ -792,6 +817,17 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 				return nil, err
 			}
 		}
+		if out.xlsx != nil {
+			if err := t.createXLSX(o, outDir, final); err != nil {
+				o.abort()
+				return nil, t.fileError(pos, err, "check the template's output.xlsx section")
+			}
+		}
+	case "xlsx":
+		if err := t.createXLSX(o, outDir, final); err != nil {
+			o.abort()
+			return nil, t.fileError(pos, err, "check the template's output.xlsx section")
+		}
 	case "dmf":
 		ents := make([]dmf.Entity, len(t.output.dmfEntities))
 		for i, e := range t.output.dmfEntities {
@@ -818,6 +854,13 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 	if values == nil {
 		return nil
 	}
+	if o.xlsxw != nil {
+		text, err := o.xlsxw.write(pos, values[0])
+		if err != nil || o.csvw == nil {
+			return err
+		}
+		return o.csvw.Write(text)
+	}
 	if o.csvw != nil {
 		return o.csvw.Write(values[0])
 	}
@@ -840,6 +883,9 @@ func (o *outputs) commit() error {
 	var err error
 	if o.csvw != nil {
 		err = o.csvw.Close()
+	}
+	if o.xlsxw != nil && err == nil {
+		err = o.xlsxw.finish()
 	}
 	if o.dmfw != nil {
 		err = o.dmfw.Close()
@@ -885,6 +931,9 @@ func (o *outputs) commit() error {
 
 // abort removes what was written.
 func (o *outputs) abort() {
+	if o.xlsxw != nil {
+		o.xlsxw.close()
+	}
 	if o.dmfw != nil {
 		o.dmfw.Close() // releases its spool files
 	}

@@ -138,7 +138,12 @@ func (t *Template) Outputs() []string {
 		}
 		return []string{"DMF package: " + strings.Join(names, ", ")}
 	case "csv":
+		if t.output.xlsx != nil {
+			return []string{"CSV file", "Excel workbook"}
+		}
 		return []string{"CSV file"}
+	case "xlsx":
+		return []string{"Excel workbook"}
 	case "xml":
 		return []string{"XML document" + t.output.xml.describe()}
 	case "unpack":

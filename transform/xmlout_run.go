@@ -510,6 +510,19 @@ func (x *xmlRun) verify(name string) error {
 	return x.checkTotals(name)
 }
 
+// withRejected adds to a document's failed check (err, a *FieldError) the
+// rows the template left out, which are often why it fails: a document
+// without the row its header comes from, a transaction without one of
+// its lines.
+func withRejected(err error, res *Result) error {
+	var fe *FieldError
+	if err == nil || res.Rejected == 0 || len(res.Errors) == 0 || !errors.As(err, &fe) {
+		return err
+	}
+	fe.Hint = fmt.Sprintf("%s. %d rows were left out by the template's rules, which is often why; the first: %s", fe.Hint, res.Rejected, res.Errors[0].Error())
+	return err
+}
+
 // schemaError explains the first schema problem: where in the input the
 // offending value comes from, when a row wrote it.
 func (x *xmlRun) schemaError(xe *xsd.Error) error {

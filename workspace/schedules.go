@@ -36,8 +36,8 @@ type ScheduleConfig struct {
 	// OnEmpty is what a period with no data makes: fail (the default; the
 	// run fails loudly) or submit (an empty submission is produced).
 	OnEmpty string `yaml:"on_empty"`
-	// Parameters set the template's parameters. period_start, period_end
-	// (yyyy-MM-dd) and period_name are set by the schedule itself.
+	// Parameters set the template's parameters. period.start, period.end
+	// (yyyy-MM-dd) and period.name are set by the schedule itself.
 	Parameters map[string]string `yaml:"parameters"`
 	// Retry is how a failed run is tried again.
 	Retry        RetryConfig         `yaml:"retry"`

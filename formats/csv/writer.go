@@ -109,8 +109,22 @@ func (w *Writer) needsQuotes(field string) bool {
 	if field == "" {
 		return false
 	}
-	if strings.ContainsAny(field, "\"\r\n") || strings.ContainsRune(field, w.comma) {
+	if w.comma < utf8.RuneSelf {
+		// One pass over the bytes: the delimiter and the characters that
+		// need quotes are ASCII, and no byte of a multi-byte character is.
+		comma := byte(w.comma)
+		for i := 0; i < len(field); i++ {
+			if c := field[i]; c == comma || c == '"' || c == '\n' || c == '\r' {
+				return true
+			}
+		}
+	} else if strings.ContainsAny(field, "\"\r\n") || strings.ContainsRune(field, w.comma) {
 		return true
+	}
+	if c := field[0]; c < utf8.RuneSelf && c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' {
+		if c := field[len(field)-1]; c < utf8.RuneSelf && c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' {
+			return false // neither end is white space (the common case, without decoding)
+		}
 	}
 	first, _ := utf8.DecodeRuneInString(field)
 	last, _ := utf8.DecodeLastRuneInString(field)

@@ -40,11 +40,12 @@ type Reader struct {
 	file   string
 	header []string
 
-	path     []string // record path, local names
-	anyDepth bool     // path matches at any depth ("//")
-	root     *node    // what the fields need, from the record element down
-	nfields  int      // len(Options.Fields); hidden fields (conditions) follow
-	hidden   int      // how many hidden fields
+	path      []string // record path, local names
+	anyDepth  bool     // path matches at any depth ("//")
+	root      *node    // what the fields need, from the record element down
+	rootNodes []*node  // []*node{root}, the nodes of every record element
+	nfields   int      // len(Options.Fields); hidden fields (conditions) follow
+	hidden    int      // how many hidden fields
 
 	ctx       map[int]*node // depth of an element around the record → what "../" fields need in it
 	ctxFields map[int][]int // the fields under ctx[depth], reset when such an element starts
@@ -396,8 +397,15 @@ func (r *Reader) Read() (formats.Record, error) {
 func (r *Reader) start(t xml.StartElement, line int) error {
 	var nodes []*node
 	if len(r.stack) > 0 {
-		for _, pn := range r.stack[len(r.stack)-1].nodes {
-			nodes = append(nodes, pn.children[t.Name.Local]...)
+		if parent := r.stack[len(r.stack)-1].nodes; len(parent) == 1 {
+			// The common case, without a copy; capped, so that an append
+			// to the frame's nodes never writes into the tree.
+			c := parent[0].children[t.Name.Local]
+			nodes = c[:len(c):len(c)]
+		} else {
+			for _, pn := range parent {
+				nodes = append(nodes, pn.children[t.Name.Local]...)
+			}
 		}
 	}
 	depth := len(r.stack) + 1
@@ -428,7 +436,10 @@ func (r *Reader) start(t xml.StartElement, line int) error {
 		for _, k := range r.recFields {
 			r.set[k] = false
 		}
-		r.stack[depth-1].nodes = []*node{r.root}
+		if r.rootNodes == nil {
+			r.rootNodes = []*node{r.root}
+		}
+		r.stack[depth-1].nodes = r.rootNodes[:1:1]
 	case !r.anyDepth && !f.onWay && len(f.nodes) == 0 && len(r.active) == 0:
 		return r.skip() // neither the record nor a value around it can be inside
 	}

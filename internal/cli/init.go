@@ -82,6 +82,27 @@ pipelines:
       #     prefix: d365/customers
       #     endpoint: https://minio.example.com:9000   # leave out for AWS
       #     region: eu-north-1
+
+# Scheduled submissions: a template run on a timetable over the data of one
+# reporting period, each period produced exactly once and recorded with an
+# audit trail (erpipe schedule list; erpipe jobs show ID; receipt.json
+# beside the file in archive/<schedule>/<period>/). Remove the # in front
+# of the lines below to make the Norwegian SAF-T file of every month from
+# the ledger exports you keep in data/ledger/ (saft-no's table with a
+# Record column: see samples/saft-no/). The files may hold lines of any
+# months: each month's file lists that month's transactions, and the lines
+# before it count into the opening balances.
+#schedules:
+#  - name: saft-monthly
+#    template: saft-no              # gets period.start, period.end and period.name
+#    cron: "0 6 1 * *"              # 06:00 on the 1st of every month (or @monthly)
+#    time_zone: Europe/Oslo
+#    period: previous-month         # or previous-quarter, previous-year, bi-monthly...
+#    input:
+#      files: data/ledger/*.csv
+#    on_empty: fail                 # no ledger file: the run fails loudly (submit: an empty file)
+#    retry: {attempts: 3, delay: 5m}
+#    # The file goes to outbox/saft-monthly/ (add destinations: to send it on).
 `
 
 func initCmd(g *globals) *cobra.Command {

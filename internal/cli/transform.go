@@ -13,6 +13,7 @@ import (
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
+	"github.com/erpipe/erpipe/workspace"
 )
 
 func transformCmd(g *globals) *cobra.Command {
@@ -34,7 +35,13 @@ Exit code 1 when a file failed or had rejected rows.`,
 			if tmpl == "" {
 				return usage(errors.New("say which template to run with --template (see erpipe templates list)"))
 			}
-			ws := bareWorkspace(g)
+			// Only the template is needed: opening the workspace would load
+			// (and compile the schemas of) every pipeline's template first.
+			root, err := filepath.Abs(g.workspace)
+			if err != nil {
+				return usage(err)
+			}
+			ws := &workspace.Workspace{Root: root}
 			t, err := ws.LoadTemplate(tmpl)
 			if err != nil {
 				return usage(err)

@@ -1,0 +1,106 @@
+package templates
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+	"github.com/shopspring/decimal"
+
+	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/templatetest"
+)
+
+// TestSAFTPeriods runs saft-no the way a monthly schedule does: with the
+// period parameters, over a ledger whose lines span January to March (and
+// whose Company row is not the first row). Each month's file is kept in
+// saft-no/testdata/golden/period-<month>/ (so the golden checks validate
+// it against the official schema and recompute its totals); `go test
+// ./templates -update` rewrites them. The test checks that a month's file
+// lists exactly that month's transactions, and that each account's
+// closing balance of a month is its opening balance of the next.
+func TestSAFTPeriods(t *testing.T) {
+	tmpl, err := transform.Load(filepath.Join("saft-no", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv")
+	os.Chtimes(input, goldenTime, goldenTime)
+	months := []struct{ name, start, end string }{
+		{"2026-01", "2026-01-01", "2026-01-31"},
+		{"2026-02", "2026-02-01", "2026-02-28"},
+		{"2026-03", "2026-03-01", "2026-03-31"},
+	}
+	var prevClosing map[string]decimal.Decimal
+	for _, m := range months {
+		p, err := tmpl.WithParameters(map[string]string{"period.start": m.start, "period.end": m.end, "period.name": m.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("saft-no", "testdata", "golden", "period-"+m.name)
+		o, err := templatetest.Run(context.Background(), p, templatetest.Case{Name: m.name, Input: input, Expect: golden}, *update)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Pass {
+			t.Fatalf("%s differs (go test ./templates -update rewrites it):\n%s", m.name, o.Diff)
+		}
+		d := etree.NewDocument()
+		if err := d.ReadFromFile(filepath.Join(golden, "SAF-T_"+m.name+".xml")); err != nil {
+			t.Fatal(err)
+		}
+		sel := d.Root().FindElement("Header/SelectionCriteria")
+		if got := sel.FindElement("PeriodStart").Text() + "/" + sel.FindElement("PeriodStartYear").Text(); got != strings.TrimLeft(m.name[5:], "0")+"/2026" {
+			t.Errorf("%s: SelectionCriteria starts in %s", m.name, got)
+		}
+		txs := d.Root().FindElements("GeneralLedgerEntries/Journal/Transaction")
+		if len(txs) == 0 {
+			t.Errorf("%s: no transactions", m.name)
+		}
+		for _, tx := range txs {
+			if date := tx.FindElement("TransactionDate").Text(); date < m.start || date > m.end {
+				t.Errorf("%s: transaction %s of %s is not in the period", m.name, tx.FindElement("TransactionID").Text(), date)
+			}
+		}
+		// The month's transactions are exactly the input's lines of the month.
+		want := map[string]bool{}
+		for _, line := range strings.Split(string(readFileT(t, input)), "\n") {
+			f := strings.Split(line, ",")
+			if len(f) > 21 && f[0] == "Line" && f[21] >= m.start && f[21] <= m.end {
+				want[f[20]] = true
+			}
+		}
+		if len(want) != len(txs) {
+			t.Errorf("%s: %d transactions, the input has %d in the month", m.name, len(txs), len(want))
+		}
+		closing := map[string]decimal.Decimal{}
+		for _, a := range d.Root().FindElements("MasterFiles/GeneralLedgerAccounts/Account") {
+			id := a.FindElement("AccountID").Text()
+			opening := amount(a, "OpeningDebitBalance").Sub(amount(a, "OpeningCreditBalance"))
+			closing[id] = amount(a, "ClosingDebitBalance").Sub(amount(a, "ClosingCreditBalance"))
+			if prevClosing != nil && !opening.Equal(prevClosing[id]) {
+				t.Errorf("%s: account %s opens at %s, but closed the month before at %s", m.name, id, opening, prevClosing[id])
+			}
+		}
+		prevClosing = closing
+	}
+}
+
+func amount(e *etree.Element, path string) decimal.Decimal {
+	if f := e.FindElement(path); f != nil {
+		return decimal.RequireFromString(f.Text())
+	}
+	return decimal.Zero
+}
+
+func readFileT(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,265 @@
+package transform
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/erpipe/erpipe/formats"
+)
+
+// output.xlsx writes the output table as an Excel workbook of one sheet:
+// on its own (with its own columns), or beside output.csv, with the CSV
+// file's columns. The rows are streamed with excelize's StreamWriter, and
+// each cell keeps its value's type: text as text, whole numbers and
+// decimals as numbers, dates as dates, true/false as booleans, blank as
+// an empty cell. A decimal is written as a number only when the number
+// Excel reads back is exactly the decimal (at most 15 significant digits,
+// which Excel keeps); otherwise it is written as text, so that no digit
+// of an amount is lost.
+
+// xlsxSpec is output.xlsx.
+type xlsxSpec struct {
+	sheet  string
+	header bool
+}
+
+// maxSheetRows is the number of rows an Excel sheet holds.
+const maxSheetRows = 1 << 20
+
+func (tl *templateLoader) loadXLSXOutput(n *yaml.Node) (*xlsxSpec, *yaml.Node) {
+	x := &xlsxSpec{sheet: "Sheet1", header: true}
+	var cols *yaml.Node
+	tl.mapping(n, "output.xlsx", map[string]keyHandler{
+		"sheet": func(_, v *yaml.Node) {
+			s, ok := tl.nonEmpty(v, "output.xlsx.sheet")
+			if !ok {
+				return
+			}
+			if len([]rune(s)) > 31 || strings.ContainsAny(s, `[]:*?/\`) || strings.HasPrefix(s, "'") || strings.HasSuffix(s, "'") {
+				tl.errorf(v, "output.xlsx.sheet %q is not a sheet name Excel accepts: at most 31 characters, without [ ] : * ? / \\ and not starting or ending with '", s)
+				return
+			}
+			x.sheet = s
+		},
+		"header":  func(_, v *yaml.Node) { x.header, _ = tl.boolean(v, "output.xlsx.header") },
+		"columns": func(_, v *yaml.Node) { cols = v },
+	})
+	return x, cols
+}
+
+// xlsxTable says whether the output table's values are kept typed (see
+// encodeValue) for a workbook, rather than rendered as text.
+func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
+
+// previewText returns an output value as Preview shows it: as text.
+func (t *Template) previewText(v string) string {
+	if t.xlsxTable() {
+		return encodedText(v)
+	}
+	return v
+}
+
+// encodedText is the text of a value encoded by encodeValue, as textOf
+// renders it (what the CSV file beside a workbook holds).
+func encodedText(s string) string {
+	if s == "" {
+		return ""
+	}
+	switch s[0] {
+	case 's', 'd', 'i':
+		return s[1:]
+	case 'n':
+		return ""
+	case 'b':
+		if s[1:] == "1" {
+			return "true"
+		}
+		return "false"
+	}
+	v, err := decodeValue(s)
+	if err != nil {
+		return s
+	}
+	return textOf(v)
+}
+
+// xlsxWriter writes the rows of the output table into a workbook.
+type xlsxWriter struct {
+	f      *excelize.File
+	sw     *excelize.StreamWriter
+	sheet  string
+	w      *bufio.Writer // where the workbook goes when it is complete
+	row    int
+	cells  []any
+	styles map[int32]int // number formats by a decimal's exponent; dates: 1, date-times: 2
+	text   []string      // the row as text, for the CSV file beside the workbook
+}
+
+// openXLSX starts the workbook; it is written to w on finish.
+func (t *Template) openXLSX(w *bufio.Writer) (*xlsxWriter, error) {
+	spec := t.output.xlsx
+	f := excelize.NewFile()
+	if spec.sheet != "Sheet1" {
+		if err := f.SetSheetName("Sheet1", spec.sheet); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	sw, err := f.NewStreamWriter(spec.sheet)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	x := &xlsxWriter{f: f, sw: sw, sheet: spec.sheet, w: w, styles: map[int32]int{}}
+	if spec.header {
+		cols := t.output.csvColumns
+		names := make([]any, len(cols))
+		for i, c := range cols {
+			names[i] = c.name
+		}
+		if err := x.setRow(names); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+func (x *xlsxWriter) setRow(cells []any) error {
+	if x.row >= maxSheetRows {
+		return fmt.Errorf("sheet %q is full: an Excel sheet holds %d rows; write a CSV file (output.csv) for this much data", x.sheet, maxSheetRows)
+	}
+	x.row++
+	cell, err := excelize.CoordinatesToCellName(1, x.row)
+	if err != nil {
+		return err
+	}
+	return x.sw.SetRow(cell, cells)
+}
+
+// write adds one row of encoded values (encodeValue); it returns the
+// row as text.
+func (x *xlsxWriter) write(pos formats.Pos, values []string) ([]string, error) {
+	x.cells = x.cells[:0]
+	x.text = x.text[:0]
+	for _, s := range values {
+		v, err := decodeValue(s)
+		if err != nil {
+			return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+		}
+		x.text = append(x.text, encodedText(s))
+		c, err := x.cell(v)
+		if err != nil {
+			return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+		}
+		x.cells = append(x.cells, c)
+	}
+	if err := x.setRow(x.cells); err != nil {
+		return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err, Hint: "write a CSV file instead"}
+	}
+	return x.text, nil
+}
+
+// cell is the workbook cell of value v.
+func (x *xlsxWriter) cell(v any) (any, error) {
+	switch v := v.(type) {
+	case decimal.Decimal:
+		f, ok := exactFloat(v)
+		if !ok {
+			return plainDecimal(v), nil // text: Excel would lose digits
+		}
+		exp := min(v.Exponent(), 0)
+		style, err := x.style(exp, func() string {
+			if exp == 0 {
+				return "0"
+			}
+			return "0." + strings.Repeat("0", int(-exp))
+		})
+		return excelize.Cell{StyleID: style, Value: f}, err
+	case time.Time:
+		key, layout := int32(1), "yyyy-mm-dd"
+		if v.Hour() != 0 || v.Minute() != 0 || v.Second() != 0 || v.Nanosecond() != 0 {
+			key, layout = 2, "yyyy-mm-dd hh:mm:ss"
+		}
+		style, err := x.style(key, func() string { return layout })
+		return excelize.Cell{StyleID: style, Value: v}, err
+	}
+	return v, nil // text, whole numbers, booleans, blank
+}
+
+// style returns the cell style of a number format, made once per key.
+func (x *xlsxWriter) style(key int32, format func() string) (int, error) {
+	if id, ok := x.styles[key]; ok {
+		return id, nil
+	}
+	f := format()
+	id, err := x.f.NewStyle(&excelize.Style{CustomNumFmt: &f})
+	if err != nil {
+		return 0, err
+	}
+	x.styles[key] = id
+	return id, nil
+}
+
+// exactFloat returns d as a float64 when that is exact in the file: the
+// number written (Go's shortest form of the float) is d itself, which
+// holds for every decimal of at most 15 significant digits.
+func exactFloat(d decimal.Decimal) (float64, bool) {
+	f, _ := d.Float64()
+	back, err := decimal.NewFromString(strconv.FormatFloat(f, 'f', -1, 64))
+	if err != nil || !back.Equal(d) {
+		return 0, false
+	}
+	return f, true
+}
+
+// finish writes the complete workbook.
+func (x *xlsxWriter) finish() error {
+	defer x.f.Close()
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	_, err := x.f.WriteTo(x.w)
+	return err
+}
+
+// close releases the workbook's temporary files.
+func (x *xlsxWriter) close() { x.f.Close() }
+
+// xlsxName is the name of the workbook written beside the CSV file name.
+func xlsxName(csvName string) string {
+	ext := filepath.Ext(csvName)
+	if e := strings.ToLower(ext); e == ".csv" || e == ".txt" {
+		return strings.TrimSuffix(csvName, ext) + ".xlsx"
+	}
+	return csvName + ".xlsx"
+}
+
+// createXLSX opens the workbook of the outputs: into the output file for
+// an xlsx-only output, else into a second file beside the CSV file.
+func (t *Template) createXLSX(o *outputs, outDir, csvFinal string) error {
+	if t.output.kind == "xlsx" {
+		x, err := t.openXLSX(o.bufs[0])
+		o.xlsxw = x
+		return err
+	}
+	final := filepath.Join(outDir, xlsxName(filepath.Base(csvFinal)))
+	f, err := os.CreateTemp(outDir, "."+filepath.Base(final)+".*.partial")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	o.tmp, o.final, o.files, o.bufs = append(o.tmp, f.Name()), append(o.final, final), append(o.files, f), append(o.bufs, bw)
+	x, err := t.openXLSX(bw)
+	o.xlsxw = x
+	return err
+}
