@@ -78,7 +78,7 @@ func FuzzDateLayout(f *testing.F) {
 // only), or a number without a fixed width next to another number.
 func ambiguous(l *dateLayout) bool {
 	seen := map[byte]bool{}
-	numeric := func(k string) bool { return k != "" && !strings.Contains("MMM MMMM ddd dddd tt", k) }
+	numeric := numericSpec
 	for i, tok := range l.tokens {
 		if tok.kind == "" {
 			continue

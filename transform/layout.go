@@ -120,8 +120,27 @@ func parseDateLayout(s string) (*dateLayout, error) {
 			continue
 		}
 	}
+	// A one-letter number (M, d, H, h, m, s) has one or two digits, so
+	// next to another number it can't be read back: "Md" writes January
+	// 31 as "131", which could be 13/1 as well.
+	for i := 0; i+1 < len(l.tokens); i++ {
+		a, b := l.tokens[i].kind, l.tokens[i+1].kind
+		if numericSpec(a) && numericSpec(b) && (len(a) == 1 && a[0] != 'f' || len(b) == 1 && b[0] != 'f') {
+			return nil, fmt.Errorf("layout %q: %s and %s stand side by side, so their digits can't be told apart; "+
+				"write two letters (MM, dd, HH, mm, ss) or put a separator between them", s, a, b)
+		}
+	}
 	l.parse = goLayout.String()
 	return l, nil
+}
+
+// numericSpec reports whether a layout token is written in digits.
+func numericSpec(kind string) bool {
+	switch kind {
+	case "", "MMM", "MMMM", "ddd", "dddd", "tt":
+		return false
+	}
+	return true
 }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

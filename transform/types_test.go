@@ -200,6 +200,8 @@ func TestDateLayouts(t *testing.T) {
 		{layout: "'week' dd", format: "week 05"},
 		{layout: `yyyy\Q`, format: "2026Q"},
 		{layout: "DD.MM.YYYY", err: `"D" is not a date or time letter`},
+		{layout: "yyyyMd", err: `M and d stand side by side`},
+		{layout: "ZyyZMd", err: `M and d stand side by side`},
 		{layout: "fff", err: "must follow the seconds"},
 		{layout: "dd.MM.2026", err: "holds the digit"},
 		{layout: "'day", err: "is not closed"},
