@@ -25,7 +25,8 @@ if [[ ! -d $stage ]]; then
   lines=$(($(wc -l < "$src") - 1))
   step=$(((lines - ROWS) / FILES))
   for ((i = 0; i < FILES; i++)); do
-    { head -n 1 "$src"; tail -n +$((2 + i * step)) "$src" | head -n "$ROWS"; } > "$stage.tmp/journal-$i.csv"
+    from=$((2 + i * step)) to=$((1 + i * step + ROWS))
+    { head -n 1 "$src"; sed -n "${from},${to}p;${to}q" "$src"; } > "$stage.tmp/journal-$i.csv"
   done
   mv "$stage.tmp" "$stage"
 fi

@@ -557,7 +557,7 @@ var registry = []*FunctionSpec{
 			{Expr: `ROUND(1234.5)`, Result: `1235`},
 			{Expr: `ROUND(1234, -2)`, Result: `1200`},
 		},
-		fn: roundFn("ROUND", decimal.Decimal.Round),
+		fn: roundFn("ROUND", roundHalfAway),
 	},
 	{
 		Name: "ROUNDUP", Category: "number", Signature: "ROUNDUP(number, decimals)", MinArgs: 1, MaxArgs: 2,

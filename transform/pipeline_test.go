@@ -291,3 +291,26 @@ func TestParallelStops(t *testing.T) {
 		t.Errorf("%d goroutines left running", n-before)
 	}
 }
+
+// TestDecimalFastPaths checks mulDecimal and roundHalfAway against
+// decimal's Mul and Round: the same digits and exponent.
+func TestDecimalFastPaths(t *testing.T) {
+	vals := []string{"0", "-0.00", "10.65", "1.1575", "-2.005", "2.345", "-2.345", "0.005", "-0.005", "0.0049",
+		"999999999.99", "-123456789012.345678", "12345678901234567.8", "1e-30", "5", "1234", "0.5", "-0.5"}
+	for _, as := range vals {
+		a := decimal.RequireFromString(as)
+		for _, bs := range vals {
+			b := decimal.RequireFromString(bs)
+			got, want := mulDecimal(a, b), a.Mul(b)
+			if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
+				t.Errorf("%s * %s: %s (exp %d), want %s (exp %d)", as, bs, got, got.Exponent(), want, want.Exponent())
+			}
+		}
+		for places := int32(-3); places <= 6; places++ {
+			got, want := roundHalfAway(a, places), a.Round(places)
+			if got.Exponent() != want.Exponent() || got.Coefficient().Cmp(want.Coefficient()) != 0 {
+				t.Errorf("ROUND(%s, %d): %s (exp %d), want %s (exp %d)", as, places, got, got.Exponent(), want, want.Exponent())
+			}
+		}
+	}
+}

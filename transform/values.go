@@ -200,7 +200,7 @@ func arith(op string, a, b any) (any, error) {
 	case "-":
 		return ad.Sub(bd), nil
 	case "*":
-		return ad.Mul(bd), nil
+		return mulDecimal(ad, bd), nil
 	case "/":
 		if bd.IsZero() {
 			return nil, opError("division by zero (%s / 0)", plainDecimal(ad))
@@ -224,6 +224,45 @@ func arith(op string, a, b any) (any, error) {
 		return ad.Pow(bd), nil
 	}
 	return nil, opError("unknown operator %s", op)
+}
+
+// pow10 holds the powers of ten that fit in an int64.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// mulDecimal is a.Mul(b), computed in int64 when the product's digits fit
+// (amounts times rates nearly always do): the same digits and exponent,
+// with one allocation instead of two.
+func mulDecimal(a, b decimal.Decimal) decimal.Decimal {
+	if a.NumDigits()+b.NumDigits() <= 18 {
+		if e := int64(a.Exponent()) + int64(b.Exponent()); e >= math.MinInt32 && e <= math.MaxInt32 {
+			return decimal.New(a.CoefficientInt64()*b.CoefficientInt64(), int32(e))
+		}
+	}
+	return a.Mul(b)
+}
+
+// roundHalfAway is d.Round(places), rounding half away from zero, computed
+// in int64 when d's digits fit: the same steps as decimal.Round (truncate to
+// one more decimal, add or take 5, truncate the last digit), the same
+// digits and exponent, with one allocation instead of four.
+func roundHalfAway(d decimal.Decimal, places int32) decimal.Decimal {
+	shift := int64(-places) - 1 - int64(d.Exponent())
+	if shift >= 0 && shift < int64(len(pow10)) && d.NumDigits() <= 18 {
+		t := d.CoefficientInt64() / pow10[shift]
+		if t < 0 {
+			t -= 5
+		} else {
+			t += 5
+		}
+		return decimal.New(t/10, -places)
+	}
+	return d.Round(places)
 }
 
 // negate returns -v; blank stays blank.
