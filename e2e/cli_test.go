@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,5 +96,24 @@ func TestDemo(t *testing.T) {
 	contains(t, "demo output", stdout, "PIPELINE", "customers-v3", "customers.csv", "customers-workbook.xlsx", "Processed", "Workspace: "+dir)
 	if _, err := os.Stat(filepath.Join(dir, "outbox", "customers-v3", "customers.zip")); err != nil {
 		t.Errorf("demo made no package: %v", err)
+	}
+}
+
+// TestJSONLogs checks that --log-format json makes every log line a JSON
+// object with a level and a message.
+func TestJSONLogs(t *testing.T) {
+	_, stderr, code := erpipe(t, "demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--log-format", "json", "--log-level", "info")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("only %d log lines:\n%s", len(lines), stderr)
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["level"] == nil || rec["msg"] == nil {
+			t.Errorf("not a JSON log line: %q (%v)", l, err)
+		}
 	}
 }
