@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,6 +153,20 @@ func TestDaemon(t *testing.T) {
 	for name, w := range want {
 		if !regexp.MustCompile(`(?m)^` + byInput[name].ID + `\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+` + w.status + `\s`).MatchString(table) {
 			t.Errorf("erpipe jobs has no line for %s with status %s:\n%s", name, w.status, table)
+		}
+	}
+	// The same journal as CSV, for a spreadsheet.
+	csvOut, _, code := erpipe(t, "jobs", "--csv", "--workspace", ws)
+	if code != 0 {
+		t.Fatalf("erpipe jobs --csv: exit %d", code)
+	}
+	rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+	if err != nil || len(rows) != len(want)+1 || rows[0][0] != "id" || rows[0][6] != "status" {
+		t.Errorf("erpipe jobs --csv: %v\n%s", err, csvOut)
+	}
+	for _, r := range rows[1:] {
+		if w, ok := want[r[2]]; ok && r[6] != w.status {
+			t.Errorf("jobs --csv: %s has status %s, want %s", r[2], r[6], w.status)
 		}
 	}
 	show, _, code := erpipe(t, "jobs", "show", byInput["good.csv"].ID, "--workspace", ws)

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
@@ -18,7 +19,7 @@ import (
 func jobsCmd(g *globals) *cobra.Command {
 	var status, pipeline, since string
 	var limit int
-	var asJSON bool
+	var asJSON, asCSV bool
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "List the job journal",
@@ -52,6 +53,9 @@ earlier job; not processed again).`,
 			if asJSON {
 				return writeJSON(g.stdout, list)
 			}
+			if asCSV {
+				return writeJobsCSV(g.stdout, list)
+			}
 			printJobs(g.stdout, list)
 			return nil
 		},
@@ -61,6 +65,7 @@ earlier job; not processed again).`,
 	cmd.Flags().StringVar(&since, "since", "", "only jobs created since a date (2026-11-01), time (2026-11-01T08:00:00Z) or duration ago (24h)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N jobs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV, one row per job, for a spreadsheet")
 	cmd.AddCommand(jobsShowCmd(g))
 	return cmd
 }
@@ -194,4 +199,45 @@ func openJob(c *cobra.Command, g *globals, id string) (*workspace.Workspace, *jo
 		return nil, nil, nil, failed(err)
 	}
 	return ws, j, job, nil
+}
+
+// jobRow is one job as a row of `erpipe jobs --csv`.
+type jobRow struct {
+	ID              string `csv:"id"`
+	Pipeline        string `csv:"pipeline"`
+	Input           string `csv:"input"`
+	InputSHA256     string `csv:"input_sha256"`
+	Template        string `csv:"template"`
+	TemplateVersion string `csv:"template_version"`
+	Status          string `csv:"status"`
+	Read            int    `csv:"rows_read"`
+	Written         int    `csv:"rows_written"`
+	Rejected        int    `csv:"rows_rejected"`
+	Warnings        int    `csv:"warnings"`
+	Outputs         string `csv:"outputs"`
+	Created         string `csv:"created"`
+	Finished        string `csv:"finished"`
+}
+
+// writeJobsCSV writes the jobs as CSV with a header row.
+func writeJobsCSV(w io.Writer, list []*jobs.Job) error {
+	rows := make([]jobRow, len(list))
+	for i, j := range list {
+		var outs []string
+		for _, o := range j.Outputs {
+			outs = append(outs, o.Location)
+		}
+		rows[i] = jobRow{ID: j.ID, Pipeline: j.Pipeline, Input: j.Input, InputSHA256: j.InputSHA256,
+			Template: j.Template, TemplateVersion: j.TemplateVersion, Status: string(j.Status),
+			Read: j.Read, Written: j.Written, Rejected: j.Rejected, Warnings: j.Warnings,
+			Outputs: strings.Join(outs, " "), Created: rfc3339(j.Created), Finished: rfc3339(j.Finished)}
+	}
+	return gocsv.Marshal(rows, w)
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
