@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,27 +27,31 @@ the jobs in flight (or hands them back to the next start) and exits.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			svc, closeFn, err := openService(g)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			// The schedules run beside the inboxes (schedule.go).
 			ws, err := openWorkspace(g)
 			if err != nil {
 				return err
 			}
-			runner, closeRunner, err := openRunner(ctx, g, ws)
+			j, err := openJournal(ws, true)
 			if err != nil {
 				return err
 			}
-			defer closeRunner()
+			defer j.Close()
+			svc, err := jobs.NewService(ws, j, g.logger())
+			if err != nil {
+				return usage(err)
+			}
+			// The schedules run beside the inboxes (schedule.go). Setting
+			// them up is not cut short by a signal: Run stops them.
+			runner, err := newRunner(context.WithoutCancel(ctx), g, ws, j)
+			if err != nil {
+				return err
+			}
 			svc.Now = runner.Now
 			svc.Background = append(svc.Background, runner.Run)
-			if err := svc.Run(ctx); err != nil {
+			if err := svc.Run(ctx); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
 				return failed(err)
 			}
-			return nil
+			return nil // a signal during start-up is a clean stop too
 		},
 	}
 }
@@ -76,22 +82,4 @@ func openJournal(ws *workspace.Workspace, create bool) (*jobs.Journal, error) {
 		return nil, failed(err)
 	}
 	return j, nil
-}
-
-// openService opens the workspace, its journal and a job service on them.
-func openService(g *globals) (*jobs.Service, func(), error) {
-	ws, err := openWorkspace(g)
-	if err != nil {
-		return nil, nil, err
-	}
-	j, err := openJournal(ws, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	svc, err := jobs.NewService(ws, j, g.logger())
-	if err != nil {
-		j.Close()
-		return nil, nil, usage(err)
-	}
-	return svc, func() { j.Close() }, nil
 }

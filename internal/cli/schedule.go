@@ -35,25 +35,34 @@ receipt.json beside the output in archive/<schedule>/<period>/<job id>/).
 // openRunner opens the workspace, checks its schedules and prepares a
 // runner on its journal, with the clock erpipe runs by.
 func openRunner(ctx context.Context, g *globals, ws *workspace.Workspace) (*schedule.Runner, func(), error) {
-	list, err := schedule.Load(ws)
-	if err != nil {
-		return nil, nil, usage(err)
-	}
-	clock, err := schedule.Clock()
-	if err != nil {
-		return nil, nil, usage(err)
-	}
 	j, err := openJournal(ws, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := schedule.NewRunner(ctx, ws, j, g.logger(), list)
+	r, err := newRunner(ctx, g, ws, j)
 	if err != nil {
 		j.Close()
-		return nil, nil, failed(err)
+		return nil, nil, err
+	}
+	return r, func() { j.Close() }, nil
+}
+
+// newRunner makes the schedule runner of ws on journal j.
+func newRunner(ctx context.Context, g *globals, ws *workspace.Workspace, j *jobs.Journal) (*schedule.Runner, error) {
+	list, err := schedule.Load(ws)
+	if err != nil {
+		return nil, usage(err)
+	}
+	clock, err := schedule.Clock()
+	if err != nil {
+		return nil, usage(err)
+	}
+	r, err := schedule.NewRunner(ctx, ws, j, g.logger(), list)
+	if err != nil {
+		return nil, failed(err)
 	}
 	r.Now = clock
-	return r, func() { j.Close() }, nil
+	return r, nil
 }
 
 func scheduleListCmd(g *globals) *cobra.Command {
