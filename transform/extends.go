@@ -639,19 +639,9 @@ func effectiveRoot(fsys fs.FS, name, display string) (*yaml.Node, error) {
 		return nil, err
 	}
 	l := &loader{file: display}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(strings.NewReader(string(data))).Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			l.errorAt(1, 1, "the template is empty")
-		} else {
-			line, msg := yamlErrorLine(err)
-			l.errorAt(line, 0, "%s", msg)
-		}
+	root, ok := l.parseDocument(data)
+	if !ok {
 		return nil, l.errs
-	}
-	root := resolve(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = resolve(root.Content[0])
 	}
 	root = l.extend(fsys, name, root, &Template{})
 	if len(l.errs) > 0 {

@@ -129,20 +129,9 @@ func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
 	t := &Template{Path: display, Hash: hex.EncodeToString(sum[:])}
 	l := &loader{file: display}
 
-	var doc yaml.Node
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			l.errorAt(1, 1, "the template is empty")
-		} else {
-			line, msg := yamlErrorLine(err)
-			l.errorAt(line, 0, "%s", msg)
-		}
+	root, ok := l.parseDocument(data)
+	if !ok {
 		return nil, l.errs
-	}
-	root := resolve(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = resolve(root.Content[0])
 	}
 	root = l.extend(fsys, name, root, t) // extends.go: a derived template's base merged in
 	tl := &templateLoader{loader: l, t: t, fsys: fsys, dir: path.Dir(name)}
@@ -152,6 +141,26 @@ func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
 		return nil, l.errs.sorted()
 	}
 	return t, nil
+}
+
+// parseDocument parses a template file's YAML and returns its root node,
+// or records why it can't and returns false.
+func (l *loader) parseDocument(data []byte) (*yaml.Node, bool) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(strings.NewReader(string(data))).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.errorAt(1, 1, "the template is empty")
+		} else {
+			line, msg := yamlErrorLine(err)
+			l.errorAt(line, 0, "%s", msg)
+		}
+		return nil, false
+	}
+	root := resolve(&doc)
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = resolve(root.Content[0])
+	}
+	return root, true
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -508,20 +517,7 @@ func (tl *templateLoader) loadLookups(n *yaml.Node) {
 			tl.env.lookups[name] = tl.loadLookupTable(name, v) // lookups.go
 			continue
 		}
-		table := map[string]string{}
-		codes, results := tl.pairs(v, fmt.Sprintf("lookup table %q", name))
-		for j, c := range codes {
-			r := results[j]
-			if r.Kind != yaml.ScalarNode {
-				tl.errorf(r, "lookup table %q: the value for %q must be a single value, not %s", name, c.Value, kindOf(r))
-				continue
-			}
-			table[c.Value] = r.Value
-			if r.Tag == "!!null" {
-				table[c.Value] = ""
-			}
-		}
-		tl.env.lookups[name] = table
+		tl.env.lookups[name] = tl.inlineCodes(name, v)
 	}
 }
 
