@@ -107,7 +107,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		return fmt.Errorf("job %s interrupted; it resumes at the next start: %w", job.ID, runErr)
 	}
 	if res != nil {
-		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, len(res.Warnings)
+		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, res.Warned
 	}
 	if len(rejected) > 0 {
 		job.RejectedFile = t.RejectedName(job.Input)

@@ -84,9 +84,12 @@ func reportText(job *Job, res *transform.Result, runErr error) string {
 		b.WriteString("\n")
 	}
 	if res != nil && len(res.Warnings) > 0 {
-		fmt.Fprintf(&b, "Warnings (%d; these rows were kept):\n", len(res.Warnings))
+		fmt.Fprintf(&b, "Warnings (%d; these rows were kept):\n", res.Warned)
 		for _, e := range res.Warnings {
 			b.WriteString("  " + e.Error() + "\n")
+		}
+		if res.Warned > len(res.Warnings) {
+			fmt.Fprintf(&b, "  ... and %d more\n", res.Warned-len(res.Warnings))
 		}
 		b.WriteString("\n")
 	}

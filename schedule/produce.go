@@ -188,7 +188,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 	// The document's own date is the period's run time: the job's creation.
 	res, err := r.runTemplate(ctx, t, input, filepath.Join(work, "out"), transform.RunOptions{Time: job.Created})
 	if res != nil {
-		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, len(res.Warnings)
+		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, res.Warned
 	}
 	switch {
 	case err != nil:
@@ -208,7 +208,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 		return fmt.Errorf("no records of period %s (%s to %s) in the %d input files (%s): %d records read, %d outside the period; add the data, or set on_empty: submit to produce an empty submission",
 			p.Name, p.StartDate(), p.EndDate(), len(sub.Inputs), from, res.Read, res.Skipped)
 	}
-	sub.Validation = fmt.Sprintf("passed: %d records, %d warnings", res.Written, len(res.Warnings))
+	sub.Validation = fmt.Sprintf("passed: %d records, %d warnings", res.Written, res.Warned)
 	if slices.Contains(t.InputFormats(), "xml") || strings.HasPrefix(strings.Join(t.Outputs(), ""), "XML") {
 		sub.Validation += "; the document is valid against its schema"
 	}

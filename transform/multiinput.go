@@ -318,7 +318,7 @@ func (t *Template) runMulti(ctx context.Context, inputPath, outDir string, opts 
 	if t.multi.unpack != nil {
 		return t.runUnpack(ctx, inputPath, outDir)
 	}
-	res := &Result{onReject: opts.OnReject}
+	res := &Result{onReject: opts.OnReject, onProgress: opts.OnProgress}
 	base := filepath.Base(inputPath)
 	var modified time.Time
 	if st, err := os.Stat(inputPath); err == nil {

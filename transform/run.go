@@ -37,9 +37,11 @@ type Result struct {
 	Skipped  int           // rows left out by the template's filter
 	Errors   []*FieldError // rejected rows' errors, the first 1000
 	Warnings []*FieldError // warnings, the first 1000
+	Warned   int           // warnings in all (Warnings keeps the first 1000)
 	Outputs  []string      // paths of the files written in the output folder
 
-	onReject func(pos formats.Pos, errs []*FieldError) // RunOptions.OnReject
+	onReject   func(pos formats.Pos, errs []*FieldError) // RunOptions.OnReject
+	onProgress func(read int)                            // RunOptions.OnProgress
 }
 
 // RunOptions are the options of RunWith.
@@ -55,7 +57,13 @@ type RunOptions struct {
 	// job resumed after a crash makes the same bytes again; template tests
 	// pass a fixed time.
 	Time time.Time
+	// OnProgress, when set, is called with the number of records read so
+	// far, every progressEvery records, from the goroutine that runs.
+	OnProgress func(read int)
 }
+
+// progressEvery is how often RunOptions.OnProgress is called, in records.
+const progressEvery = 10000
 
 func (r *Result) addError(e *FieldError) {
 	if len(r.Errors) < maxReported {
@@ -64,6 +72,7 @@ func (r *Result) addError(e *FieldError) {
 }
 
 func (r *Result) addWarning(e *FieldError) {
+	r.Warned++
 	if len(r.Warnings) < maxReported {
 		r.Warnings = append(r.Warnings, e)
 	}
@@ -89,7 +98,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	if t.multi != nil {
 		return t.runMulti(ctx, inputPath, outDir, opts) // multiinput.go
 	}
-	res := &Result{onReject: opts.OnReject}
+	res := &Result{onReject: opts.OnReject, onProgress: opts.OnProgress}
 	src, err := t.open(inputPath, res)
 	if err != nil {
 		return nil, err
@@ -595,6 +604,9 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 // apply records what became of one row in res and emits it; rows are
 // applied in input order. errs and values are only used during the call.
 func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, warns []*FieldError, values [][]string) error {
+	if res.onProgress != nil && res.Read%progressEvery == 0 {
+		res.onProgress(res.Read)
+	}
 	for _, w := range warns {
 		res.addWarning(w)
 	}

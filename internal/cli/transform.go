@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
+	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/workspace"
 )
 
@@ -62,18 +64,15 @@ Exit code 1 when a file failed or had rejected rows.`,
 				if err := os.Mkdir(dir, 0o755); err != nil {
 					return failed(err)
 				}
-				res, err := t.Run(c.Context(), file, dir)
+				res, err := t.RunWith(c.Context(), file, dir, transform.RunOptions{OnProgress: progress(g.stderr, file)})
+				endProgress(g.stderr)
 				if err != nil {
 					fmt.Fprintf(g.stderr, "%s: failed: %v\n", file, err)
 					bad++
 					continue
 				}
-				for _, e := range res.Errors {
-					fmt.Fprintf(g.stderr, "  rejected: %v\n", e)
-				}
-				for _, e := range res.Warnings {
-					fmt.Fprintf(g.stderr, "  warning: %v\n", e)
-				}
+				printSome(g.stderr, "rejected", res.Errors, res.Rejected)
+				printSome(g.stderr, "warning", res.Warnings, res.Warned)
 				if res.Written == 0 {
 					fmt.Fprintf(g.stdout, "%s: %d read, 0 written, %d rejected: nothing to deliver\n", file, res.Read, res.Rejected)
 					bad++
@@ -88,7 +87,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 					locs = append(locs, loc)
 				}
 				fmt.Fprintf(g.stdout, "%s: %d read, %d written, %d rejected, %d warnings -> %s\n",
-					file, res.Read, res.Written, res.Rejected, len(res.Warnings), strings.Join(locs, ", "))
+					file, res.Read, res.Written, res.Rejected, res.Warned, strings.Join(locs, ", "))
 				if res.Rejected > 0 {
 					bad++
 				}
@@ -128,4 +127,50 @@ func putFile(c *cobra.Command, dest outbox.Destination, path string) (string, er
 		return "", err
 	}
 	return dest.Put(c.Context(), filepath.Base(path), f, st.Size())
+}
+
+// progress returns a callback that shows, on a terminal, how many records
+// of file have been read; nil (no progress line) when w is not a terminal.
+func progress(w io.Writer, file string) func(read int) {
+	if !isTerminal(w) {
+		return nil
+	}
+	return func(read int) {
+		fmt.Fprintf(w, "\r%s: %d records read...", file, read)
+	}
+}
+
+// endProgress clears the progress line.
+func endProgress(w io.Writer) {
+	if isTerminal(w) {
+		fmt.Fprint(w, "\r\033[K")
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// shownProblems is how many rejected rows, and how many warnings, transform
+// prints for one file.
+const shownProblems = 20
+
+// printSome prints the first problems of one kind and says how many more
+// there are.
+func printSome(w io.Writer, kind string, list []*transform.FieldError, total int) {
+	for i, e := range list {
+		if i == shownProblems {
+			break
+		}
+		fmt.Fprintf(w, "  %s: %v\n", kind, e)
+	}
+	if total > min(len(list), shownProblems) {
+		fmt.Fprintf(w, "  ... %d %s rows in all\n", total, kind)
+	}
 }
