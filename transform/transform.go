@@ -152,6 +152,18 @@ func (t *Template) Outputs() []string {
 	return nil
 }
 
+// Streaming reports whether a run of t holds only the rows in flight: a
+// tabular output (CSV, Excel, DMF package) from one input table, with no
+// group checks. Such a run's live memory stays small, so a caller may let
+// the garbage collector run less often (see erpipe transform).
+func (t *Template) Streaming() bool {
+	switch t.output.kind {
+	case "csv", "xlsx", "dmf":
+		return t.multi == nil && len(t.checks) == 0
+	}
+	return false
+}
+
 // Fields returns the names of the template's input fields, then its model
 // fields, in template order.
 func (t *Template) Fields() []string {
