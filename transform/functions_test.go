@@ -88,8 +88,21 @@ func functionDocs() string {
 // TestFunctionsDocumented checks that the function reference in
 // docs/templates.md is the one the registry gives; -update rewrites it.
 func TestFunctionsDocumented(t *testing.T) {
+	doc := checkDocSection(t, "functions", functionDocs(), "FunctionsDocumented")
+	for _, f := range Functions() {
+		if !strings.Contains(doc, "`"+f.Signature+"`") {
+			t.Errorf("docs/templates.md does not document %s", f.Signature)
+		}
+	}
+}
+
+// checkDocSection compares the part of docs/templates.md between
+// <!-- name:start --> and <!-- name:end --> with want (generated from the
+// code), or rewrites it with -update. It returns the whole document.
+func checkDocSection(t *testing.T, name, want, test string) string {
+	t.Helper()
 	const path = "../docs/templates.md"
-	const start, end = "<!-- functions:start -->\n", "<!-- functions:end -->"
+	start, end := "<!-- "+name+":start -->\n", "<!-- "+name+":end -->"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -99,20 +112,16 @@ func TestFunctionsDocumented(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("%s has no %q ... %q section", path, start, end)
 	}
-	want := functionDocs() + "\n"
+	want += "\n"
 	if *update {
 		doc = doc[:i+len(start)] + want + doc[j:]
 		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return
+		return doc
 	}
 	if got := doc[i+len(start) : j]; got != want {
-		t.Errorf("the function reference in %s is out of date; run go test ./transform -run FunctionsDocumented -update", path)
+		t.Errorf("the %s reference in %s is out of date; run go test ./transform -run %s -update", name, path, test)
 	}
-	for _, f := range Functions() {
-		if !strings.Contains(doc, "`"+f.Signature+"`") {
-			t.Errorf("%s does not document %s", path, f.Signature)
-		}
-	}
+	return doc
 }

@@ -147,26 +147,5 @@ func keyReference() string {
 // TestKeysDocumented checks the key reference in docs/templates.md is the
 // one TemplateKeys gives; -update rewrites it.
 func TestKeysDocumented(t *testing.T) {
-	const path = "../docs/templates.md"
-	const start, end = "<!-- keys:start -->\n", "<!-- keys:end -->"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(data)
-	i, j := strings.Index(doc, start), strings.Index(doc, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s has no %q ... %q section", path, start, end)
-	}
-	want := keyReference() + "\n"
-	if *update {
-		doc = doc[:i+len(start)] + want + doc[j:]
-		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if got := doc[i+len(start) : j]; got != want {
-		t.Errorf("the key reference in %s is out of date; run go test ./transform -run KeysDocumented -update", path)
-	}
+	checkDocSection(t, "keys", keyReference(), "KeysDocumented")
 }
