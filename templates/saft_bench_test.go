@@ -2,14 +2,10 @@ package templates
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
-
-	"github.com/erpipe/erpipe/transform"
 )
 
 // BenchmarkSAFT makes a SAF-T file of 1,000,000 ledger lines (250,000
@@ -45,23 +41,5 @@ func BenchmarkSAFT(b *testing.B) {
 	}
 	w.Flush()
 	f.Close()
-	tmpl, err := transform.Load(filepath.Join("saft-no", "template.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		res, err := tmpl.Run(context.Background(), in, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if want := lines + 1 + 200 + 2000; res.Written != want {
-			b.Fatalf("written %d, want %d (rejected %d)", res.Written, want, res.Rejected)
-		}
-	}
-	b.StopTimer()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	benchTemplate(b, "saft-no", in, lines+1+200+2000)
 }
