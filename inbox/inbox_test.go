@@ -27,6 +27,14 @@ const quiet = time.Second
 // start runs a watcher on dir until the test ends and returns its channel.
 func start(t *testing.T, opts inbox.Options, dir string) (*inbox.Watcher, <-chan inbox.File) {
 	t.Helper()
+	return startWith(t, opts, "customers", dir, inbox.FolderOptions{}, 1)
+}
+
+// startWith runs a watcher with folder dir added under key with fopts
+// until the test ends, and returns it and its channel (of capacity
+// buffer). At the end it checks that Run returns once cancelled.
+func startWith(t *testing.T, opts inbox.Options, key, dir string, fopts inbox.FolderOptions, buffer int) (*inbox.Watcher, <-chan inbox.File) {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -34,10 +42,10 @@ func start(t *testing.T, opts inbox.Options, dir string) (*inbox.Watcher, <-chan
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Add("customers", dir); err != nil {
+	if err := w.AddFolder(key, dir, fopts); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan inbox.File, 1)
+	ready := make(chan inbox.File, buffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, ready) }()

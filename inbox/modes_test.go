@@ -2,9 +2,7 @@ package inbox_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,32 +37,7 @@ func (b *logBuffer) count(s string) int {
 // test ends and returns its channel.
 func startFolder(t *testing.T, opts inbox.Options, dir string, fopts inbox.FolderOptions) (*inbox.Watcher, <-chan inbox.File) {
 	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	w, err := inbox.NewWatcher(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddFolder("p", dir, fopts); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan inbox.File, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, ready) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Run returned %v, want context.Canceled", err)
-			}
-		case <-time.After(wait):
-			t.Error("Run did not return after cancel")
-		}
-	})
-	return w, ready
+	return startWith(t, opts, "p", dir, fopts, 16)
 }
 
 func write(t *testing.T, path, content string) {
