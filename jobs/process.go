@@ -120,9 +120,9 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	case runErr != nil:
 		return s.finish(ctx, job, Failed, res, runErr)
 	case res.Read == 0:
-		return s.finish(ctx, job, Failed, res, errNoRows)
+		return s.finish(ctx, job, Failed, res, fmt.Errorf("%s: %w", job.Input, errNoRows))
 	case res.Written == 0:
-		return s.finish(ctx, job, Failed, res, fmt.Errorf("all %d rows were rejected; nothing was delivered", res.Rejected))
+		return s.finish(ctx, job, Failed, res, fmt.Errorf("%s: all %d rows were rejected; nothing was delivered", job.Input, res.Rejected))
 	}
 
 	err = s.deliver(ctx, job, res.Outputs)
