@@ -83,6 +83,15 @@ type Reader interface {
 	FieldPos(i int) Pos
 }
 
+// A OneLiner is a Reader that can tell whether its last record lies on one
+// line: then FieldPos(i) is the record's Pos with Col i+1, and a caller that
+// keeps the positions of records for later (transform's parallel run) need
+// not ask for them field by field.
+type OneLiner interface {
+	Reader
+	OneLine() bool
+}
+
 // ParseError is input that could not be read at all: a broken file, a bad
 // quote, a sheet that is missing. It names the place and wraps the cause.
 type ParseError struct {

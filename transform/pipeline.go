@@ -38,6 +38,7 @@ func pipelineWorkers() int {
 // batchItem is one record of a batch and, once evaluated, its outcome.
 type batchItem struct {
 	rec     formats.Record
+	oneLine bool          // the record is on one line (formats.OneLiner): pos is not kept
 	pos     []formats.Pos // positions of the template's input fields (by field), in batch.poss
 	readErr *FieldError   // the record could not be read
 	kind    rowKind
@@ -73,6 +74,7 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 	}()
 
 	fields := t.input.fields
+	oneLiner, _ := src.r.(formats.OneLiner)
 	wg.Add(1)
 	go func() { // the reader
 		defer wg.Done()
@@ -115,19 +117,22 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 				start := len(b.fields)
 				b.fields = append(b.fields, rec.Fields...)
 				rec.Fields = b.fields[start:len(b.fields):len(b.fields)]
-				for i := range fields {
-					var p formats.Pos
-					if j := src.idx[i]; j >= 0 {
-						p = src.r.FieldPos(j)
+				oneLine := oneLiner != nil && oneLiner.OneLine()
+				if !oneLine {
+					for i := range fields {
+						var p formats.Pos
+						if j := src.idx[i]; j >= 0 {
+							p = src.r.FieldPos(j)
+						}
+						b.poss = append(b.poss, p)
 					}
-					b.poss = append(b.poss, p)
 				}
-				b.items = append(b.items, batchItem{rec: rec})
+				b.items = append(b.items, batchItem{rec: rec, oneLine: oneLine})
 			}
 			// The slices may have moved while growing: point the items
 			// at their final place.
 			for i, k, nf := 0, 0, len(fields); i < len(b.items); i++ {
-				if it := &b.items[i]; it.readErr == nil {
+				if it := &b.items[i]; it.readErr == nil && !it.oneLine {
 					it.pos = b.poss[k*nf : (k+1)*nf : (k+1)*nf]
 					k++
 				}
@@ -162,6 +167,11 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 			re := t.newRowEval(src)
 			var cur *batchItem
 			re.fieldPos = func(j int) formats.Pos {
+				if cur.oneLine && j >= 0 {
+					p := cur.rec.Pos
+					p.Col = j + 1
+					return p
+				}
 				for i, c := range src.idx {
 					if c == j {
 						return cur.pos[i]

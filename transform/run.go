@@ -270,6 +270,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.closers = append(s.closers, f)
 		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
 			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding,
+			ReuseRecord: true, // every reader of a source copies what it keeps
 		})
 		if err != nil {
 			s.close()

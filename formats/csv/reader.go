@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,6 +27,11 @@ type Options struct {
 	// accepted too. Without a BOM, sniffing also recognises UTF-16 whose
 	// first two characters are ASCII.
 	Encoding string
+	// ReuseRecord lets Read return a Fields slice that shares its backing
+	// array with the one of the previous call (the strings in it stay
+	// valid), as encoding/csv's option of that name: for a caller that
+	// copies what it keeps, it saves an allocation per record.
+	ReuseRecord bool
 }
 
 // Reader reads records from delimited text. See formats.Reader.
@@ -38,12 +44,14 @@ type Options struct {
 // Header names may be empty or repeated; Header returns them as written,
 // trimmed of surrounding white space and of a byte order mark.
 //
-// Records returned by Read are the caller's to keep.
+// Records returned by Read are the caller's to keep, unless
+// Options.ReuseRecord is set.
 type Reader struct {
 	cr        *csv.Reader
 	file      string
 	comma     rune
-	checkUTF8 bool // the bytes are not decoded, so they may be invalid UTF-8
+	checkUTF8 bool       // the bytes are not decoded, so they may be invalid UTF-8
+	utf8      *utf8Check // with checkUTF8: the check of the bytes as they are read
 	noHeader  bool
 	header    []string
 	width     int      // values per record
@@ -70,13 +78,17 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	var u8 *utf8Check
+	if check {
+		u8 = &utf8Check{r: src}
+		src = bufio.NewReaderSize(u8, 64<<10)
+	}
 	cr := csv.NewReader(src)
 	cr.Comma = comma
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
-	// ReuseRecord is left off: encoding/csv then allocates one slice per
-	// record, which is the copy the caller may keep anyway.
-	rd := &Reader{cr: cr, file: opts.File, comma: comma, checkUTF8: check, noHeader: opts.NoHeader}
+	cr.ReuseRecord = opts.ReuseRecord
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, checkUTF8: check, utf8: u8, noHeader: opts.NoHeader}
 	first, err := rd.next()
 	if err == io.EOF {
 		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
@@ -94,7 +106,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		}
 	}
 	if opts.NoHeader {
-		rd.pending = first
+		rd.pending = slices.Clone(first) // encoding/csv may reuse first's array
 	}
 	return rd, nil
 }
@@ -146,6 +158,20 @@ func (r *Reader) FieldPos(i int) formats.Pos {
 	return p
 }
 
+// OneLine reports whether every field of the record last returned by Read
+// starts on the record's first line, as nearly always (only a quoted value
+// with a line break in it moves the next ones down). FieldPos(i) is then
+// the record's position with Col i+1 (formats.OneLiner).
+func (r *Reader) OneLine() bool {
+	if r.n == 0 {
+		return true
+	}
+	line, _ := r.cr.FieldPos(r.n - 1)
+	return line == r.row
+}
+
+var _ formats.OneLiner = (*Reader)(nil)
+
 // next reads the next row that is not blank.
 func (r *Reader) next() ([]string, error) {
 	for {
@@ -159,7 +185,7 @@ func (r *Reader) next() ([]string, error) {
 		}
 		r.n = len(rec)
 		r.row, _ = r.cr.FieldPos(0)
-		if r.checkUTF8 {
+		if r.checkUTF8 && r.utf8.bad {
 			for i, f := range rec {
 				if !utf8.ValidString(f) {
 					return nil, &formats.ParseError{Pos: r.FieldPos(i), Err: errNotUTF8}

@@ -169,65 +169,91 @@ var readTests = []readTest{{
 	header:  []string{"Name", "City"},
 	records: [][]string{{"A", "B"}},
 	errText: "the file is probably not UTF-8; save it as UTF-8",
+}, {
+	name:    "invalid UTF-8 in a later value: the rows before are read, and the ones after",
+	input:   "Name,City\n§A,§Köln\n§B,§Zürich\n∑X,Y\xe2\x82\n§C,§D\n",
+	header:  []string{"Name", "City"},
+	records: [][]string{{"A", "Köln"}, {"B", "Zürich"}},
+	errText: "the file is probably not UTF-8",
+	after:   [][]string{{"C", "D"}},
+}, {
+	name:    "a character cut short by the end of the file",
+	input:   "Name,City\n∑X,M\xc3",
+	header:  []string{"Name", "City"},
+	errText: "the file is probably not UTF-8",
 }}
 
 func TestReader(t *testing.T) {
 	for _, tt := range readTests {
-		t.Run(tt.name, func(t *testing.T) {
-			input, fieldRows, errRow := stripMarks(t, tt.input)
-			tt.opts.File = "in.csv"
-			r, err := csv.NewReader(strings.NewReader(input), tt.opts)
+		for _, reuse := range []bool{false, true} {
+			name := tt.name
+			if reuse {
+				name += " (ReuseRecord)"
+			}
+			t.Run(name, func(t *testing.T) { testRead(t, tt, reuse) })
+		}
+	}
+}
+
+func testRead(t *testing.T, tt readTest, reuse bool) {
+	input, fieldRows, errRow := stripMarks(t, tt.input)
+	tt.opts.File = "in.csv"
+	tt.opts.ReuseRecord = reuse
+	r, err := csv.NewReader(strings.NewReader(input), tt.opts)
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	if got := r.Header(); !reflect.DeepEqual(got, tt.header) {
+		t.Errorf("Header = %q, want %q", got, tt.header)
+	}
+	readAll := func(want [][]string) {
+		t.Helper()
+		for _, w := range want {
+			rec, err := r.Read()
 			if err != nil {
-				t.Fatalf("NewReader: %v", err)
+				t.Fatalf("Read: %v, want %q", err, w)
 			}
-			if got := r.Header(); !reflect.DeepEqual(got, tt.header) {
-				t.Errorf("Header = %q, want %q", got, tt.header)
+			if !reflect.DeepEqual(rec.Fields, w) {
+				t.Errorf("Fields = %q, want %q", rec.Fields, w)
 			}
-			readAll := func(want [][]string) {
-				t.Helper()
-				for _, w := range want {
-					rec, err := r.Read()
-					if err != nil {
-						t.Fatalf("Read: %v, want %q", err, w)
-					}
-					if !reflect.DeepEqual(rec.Fields, w) {
-						t.Errorf("Fields = %q, want %q", rec.Fields, w)
-					}
-					rows := fieldRows[:len(w)]
-					fieldRows = fieldRows[len(w):]
-					if rec.Pos != (formats.Pos{File: "in.csv", Row: rows[0]}) {
-						t.Errorf("Pos = %+v, want row %d", rec.Pos, rows[0])
-					}
-					for i, row := range rows {
-						want := formats.Pos{File: "in.csv", Row: row, Col: i + 1}
-						if got := r.FieldPos(i); got != want {
-							t.Errorf("record %q: FieldPos(%d) = %+v, want %+v", w, i, got, want)
-						}
-					}
-				}
+			rows := fieldRows[:len(w)]
+			fieldRows = fieldRows[len(w):]
+			if rec.Pos != (formats.Pos{File: "in.csv", Row: rows[0]}) {
+				t.Errorf("Pos = %+v, want row %d", rec.Pos, rows[0])
 			}
-			readAll(tt.records)
-			if tt.errText != "" {
-				_, err := r.Read()
-				var pe *formats.ParseError
-				if !errors.As(err, &pe) {
-					t.Fatalf("Read error = %v, want a *formats.ParseError", err)
+			oneLine := true
+			for i, row := range rows {
+				want := formats.Pos{File: "in.csv", Row: row, Col: i + 1}
+				if got := r.FieldPos(i); got != want {
+					t.Errorf("record %q: FieldPos(%d) = %+v, want %+v", w, i, got, want)
 				}
-				if pe.Pos.File != "in.csv" || pe.Pos.Row != errRow {
-					t.Errorf("error at %+v, want row %d", pe.Pos, errRow)
-				}
-				if !strings.Contains(err.Error(), tt.errText) {
-					t.Errorf("error %q does not say %q", err, tt.errText)
-				}
-				if tt.errIs != nil && !errors.Is(err, tt.errIs) {
-					t.Errorf("error %v is not %v", err, tt.errIs)
-				}
-				readAll(tt.after)
+				oneLine = oneLine && row == rows[0]
 			}
-			if _, err := r.Read(); err != io.EOF {
-				t.Errorf("last Read: %v, want io.EOF", err)
+			if got := r.OneLine(); got != oneLine {
+				t.Errorf("record %q: OneLine() = %v, want %v", w, got, oneLine)
 			}
-		})
+		}
+	}
+	readAll(tt.records)
+	if tt.errText != "" {
+		_, err := r.Read()
+		var pe *formats.ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Read error = %v, want a *formats.ParseError", err)
+		}
+		if pe.Pos.File != "in.csv" || pe.Pos.Row != errRow {
+			t.Errorf("error at %+v, want row %d", pe.Pos, errRow)
+		}
+		if !strings.Contains(err.Error(), tt.errText) {
+			t.Errorf("error %q does not say %q", err, tt.errText)
+		}
+		if tt.errIs != nil && !errors.Is(err, tt.errIs) {
+			t.Errorf("error %v is not %v", err, tt.errIs)
+		}
+		readAll(tt.after)
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Errorf("last Read: %v, want io.EOF", err)
 	}
 }
 
