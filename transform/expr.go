@@ -91,6 +91,7 @@ type program struct {
 	prog   *vm.Program
 	idents []string // names the expression uses, in order of appearance
 	ident  string   // when the expression is only a name: the name (eval skips the VM)
+	slot   int      // with ident: the name's slot (slots.go)
 	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
 }
 
@@ -140,8 +141,9 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 // without the VM's set-up and its allocation per run. Anything else
 // (conditionals, member access, ...) is left to the VM.
 type direct struct {
-	name string // a name of the environment, or
-	val  any    // a constant (when fn is nil and name is ""), or
+	name string // a name of the environment (slot: its slot, slots.go), or
+	slot int
+	val  any // a constant (when fn is nil and name is ""), or
 	fn   func(args ...any) (any, error)
 	args []*direct // a call of fn
 }
@@ -264,6 +266,10 @@ func (p *patcher) Visit(node *ast.Node) {
 		}
 		if _, ok := p.env.vars[n.Value]; ok {
 			p.idents = append(p.idents, n.Value)
+		} else if registryByName[n.Value] == nil && directFuncs[n.Value] == nil && !strings.HasPrefix(n.Value, "$") && !p.group(n.Value) {
+			// expr's checker misses an unknown name inside a comparison
+			// (foo > 1), so names are checked here.
+			p.problem(loc, "%s", p.unknownName(n.Value))
 		}
 	case *ast.MemberNode:
 		// period.start: a dotted parameter name (params.go) is one name.
@@ -340,15 +346,21 @@ func (p *patcher) dottedName(n *ast.MemberNode) (string, bool) {
 		return "", false
 	}
 	name := id.Value + "." + prop.Value
-	if _, ok := p.env.vars[name]; ok {
+	if _, ok := p.env.vars[name]; ok || p.group(id.Value) {
 		return name, true
 	}
+	return "", false
+}
+
+// group reports whether name is the group of dotted names in the
+// environment (period of period.start).
+func (p *patcher) group(name string) bool {
 	for v := range p.env.vars {
-		if strings.HasPrefix(v, id.Value+".") {
-			return name, true
+		if strings.HasPrefix(v, name+".") {
+			return true
 		}
 	}
-	return "", false
+	return false
 }
 
 func argCount(f *FunctionSpec) string {
@@ -450,7 +462,7 @@ func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
 		return normalize(env[prog.ident]), nil
 	}
 	if prog.direct != nil {
-		out, err := e.runDirect(prog.direct, env)
+		out, err := e.runDirect(prog.direct, env, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -463,9 +475,22 @@ func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
 	return normalize(out), nil
 }
 
-// runDirect evaluates d. Like the VM, it turns a panic of a function into
-// an error.
-func (e *evaluator) runDirect(d *direct, env map[string]any) (out any, err error) {
+// evalSlots is eval over a row's values by slot (slots.go); prog must be
+// a name or direct.
+func (e *evaluator) evalSlots(prog *program, vals []any) (any, error) {
+	if prog.ident != "" {
+		return normalize(vals[prog.slot]), nil
+	}
+	out, err := e.runDirect(prog.direct, nil, vals)
+	if err != nil {
+		return nil, err
+	}
+	return normalize(out), nil
+}
+
+// runDirect evaluates d over env, or over vals by slot when vals is not
+// nil. Like the VM, it turns a panic of a function into an error.
+func (e *evaluator) runDirect(d *direct, env map[string]any, vals []any) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			clear(e.stack)
@@ -477,15 +502,15 @@ func (e *evaluator) runDirect(d *direct, env map[string]any) (out any, err error
 			}
 		}
 	}()
-	return e.call(d, env)
+	return e.call(d, env, vals)
 }
 
-func (e *evaluator) call(d *direct, env map[string]any) (any, error) {
+func (e *evaluator) call(d *direct, env map[string]any, vals []any) (any, error) {
 	switch {
 	case d.fn != nil:
 		base := len(e.stack)
 		for _, a := range d.args {
-			v, err := e.call(a, env)
+			v, err := e.call(a, env, vals)
 			if err != nil {
 				clear(e.stack[base:])
 				e.stack = e.stack[:base]
@@ -498,6 +523,9 @@ func (e *evaluator) call(d *direct, env map[string]any) (any, error) {
 		e.stack = e.stack[:base]
 		return out, err
 	case d.name != "":
+		if vals != nil {
+			return vals[d.slot], nil
+		}
 		return env[d.name], nil
 	}
 	return d.val, nil

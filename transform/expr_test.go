@@ -170,6 +170,9 @@ func TestCompileProblems(t *testing.T) {
 		{"amount +\n  nope", 2, 2, `unknown name "nope"`},
 		{"now()", 1, 0, `unknown name "now"`},
 		{"len(amount)", 1, 0, `unknown name "len"`},
+		{"amount > limit", 1, 9, `unknown name "limit"`}, // in a comparison, which expr's checker lets through
+		{"NVL(amount, 0) == 1", 1, 0, `unknown name "NVL"`},
+		{"payment_term != \"30\"", 1, 0, `unknown name "payment_term" (did you mean "payment_terms"?)`},
 		{"PADLEFT(amount)", 1, 0, `PADLEFT takes 2 to 3 arguments, not 1; write it as PADLEFT(text, length, character)`},
 		{"CONCAT()", 1, 0, `CONCAT takes at least 1 arguments, not 0`},
 	}

@@ -258,6 +258,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	}
 	tl.finishMulti(sections["input"]) // multiinput.go
 	t.vars = tl.env.vars
+	t.bindSlots() // slots.go
 }
 
 // declare adds a field name, checking that it is usable in expressions

@@ -314,3 +314,55 @@ func TestDecimalFastPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestSlottedMatchesMap runs templates whose rows keep their values by
+// slot (slots.go) again with the values in a map, as the VM needs them:
+// the same output, counts, errors and warnings.
+func TestSlottedMatchesMap(t *testing.T) {
+	dir := t.TempDir()
+	slotted := strings.Replace(pipelineTemplate, "filter: amount == nil || amount > -300", "filter: amount > -300", 1)
+	for _, c := range []struct {
+		name, src string
+		slotted   bool
+	}{
+		{"direct calls only", slotted, true},
+		{"a conditional for the VM", pipelineTemplate, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tpl, err := Load(writeFile(t, dir, "pipeline.yaml", c.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tpl.slotted != c.slotted {
+				t.Fatalf("slotted = %v, want %v", tpl.slotted, c.slotted)
+			}
+			in := pipelineInput(t, dir, 3000)
+			res, calls, out := runPipeline(t, tpl, in)
+			byMap := *tpl
+			byMap.slotted = false
+			mapRes, mapCalls, mapOut := runPipeline(t, &byMap, in)
+			if res.Written == 0 || res.Rejected == 0 || res.Skipped == 0 || len(res.Warnings) == 0 {
+				t.Fatalf("the input should give every outcome: %s", report(res))
+			}
+			if got, want := string(report(res)), string(report(mapRes)); got != want {
+				t.Errorf("result differs:\n%s\nwith a map:\n%s", got, want)
+			}
+			if out != mapOut {
+				t.Error("output differs from the one with a map")
+			}
+			if fmt.Sprint(calls) != fmt.Sprint(mapCalls) {
+				t.Error("OnReject calls differ")
+			}
+		})
+	}
+	// The benchmark templates are all names and direct calls.
+	for _, name := range []string{"csv-csv", "csv-dmf", "xml-csv"} {
+		tpl, err := Load("../bench/templates/" + name + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tpl.slotted {
+			t.Errorf("bench template %s does not keep its rows by slot", name)
+		}
+	}
+}

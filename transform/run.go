@@ -449,27 +449,52 @@ const (
 // a row needs (the expression environment, a VM, the errors of the row);
 // each goroutine that evaluates rows has its own.
 type rowEval struct {
-	t      *Template
-	src    *source
-	tables []table
-	env    map[string]any
-	ev     evaluator
-	errs   []*FieldError // the row's errors, when rejected
-	warns  []*FieldError // the row's warnings
-	res    *Result       // for group checks only (sequential runs)
-	last   []lastValue   // by input field: the last text parsed and its value
+	t       *Template
+	src     *source
+	tables  []table
+	env     map[string]any // the row's values by name, unless slotted
+	vals    []any          // the row's values by slot, when slotted (slots.go)
+	slotted bool
+	ev      evaluator
+	errs    []*FieldError // the row's errors, when rejected
+	warns   []*FieldError // the row's warnings
+	res     *Result       // for group checks only (sequential runs)
+	last    []lastValue   // by input field: the last text parsed and its value
 	// fieldPos returns the position of column j of the current record.
 	fieldPos func(j int) formats.Pos
 }
 
 func (t *Template) newRowEval(src *source) *rowEval {
-	r := &rowEval{t: t, src: src, tables: t.tables(), env: make(map[string]any, len(t.vars)+len(t.params)),
-		last: make([]lastValue, len(t.input.fields))}
+	r := &rowEval{t: t, src: src, tables: t.tables(), last: make([]lastValue, len(t.input.fields))}
+	if r.slotted = t.slotted && src.checks == nil; r.slotted {
+		r.vals = make([]any, len(t.slots))
+	} else {
+		r.env = make(map[string]any, len(t.vars)+len(t.params))
+	}
 	for k, v := range t.params {
-		r.env[k] = v
+		r.set(k, v)
 	}
 	r.fieldPos = src.r.FieldPos
 	return r
+}
+
+// set sets the row's value of name.
+func (r *rowEval) set(name string, v any) {
+	if r.slotted {
+		if i, ok := r.t.slots[name]; ok {
+			r.vals[i] = v
+		}
+		return
+	}
+	r.env[name] = v
+}
+
+// eval runs prog over the row's values.
+func (r *rowEval) eval(prog *program) (any, error) {
+	if r.slotted {
+		return r.ev.evalSlots(prog, r.vals)
+	}
+	return r.ev.eval(prog, r.env)
 }
 
 // lastValue is an input field's last text and the value it parsed to.
@@ -495,7 +520,7 @@ func (r *rowEval) newValues() [][]string {
 // validations, group checks and the output columns, whose text goes into
 // values (which must have the shape newValues gives).
 func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
-	t, env := r.t, r.env
+	t := r.t
 	r.errs, r.warns = r.errs[:0], r.warns[:0]
 
 	// Typed input fields.
@@ -506,7 +531,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			text = rec.Fields[j]
 		}
 		if c := &r.last[i]; c.ok && c.text == text {
-			env[f.name] = c.v
+			r.setField(i, f.name, c.v)
 			continue
 		}
 		v, err := f.parse(text, r.src.fromExcel)
@@ -516,26 +541,30 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		} else {
 			r.last[i] = lastValue{text: text, v: v, ok: true}
 		}
-		env[f.name] = v
+		r.setField(i, f.name, v)
 	}
 	if len(r.errs) > 0 {
 		return rowRejected
 	}
 
 	// Model.
-	for _, m := range t.model {
-		v, err := r.ev.eval(m.prog, env)
+	for i, m := range t.model {
+		v, err := r.eval(m.prog)
 		if err != nil {
 			r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: SeverityError,
 				Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
 			return rowRejected
 		}
-		env[m.name] = v
+		if r.slotted {
+			r.vals[t.modelSlots[i]] = v
+		} else {
+			r.env[m.name] = v
+		}
 	}
 
 	// Filter.
 	if t.filter != nil {
-		v, err := r.ev.eval(t.filter, env)
+		v, err := r.eval(t.filter)
 		if err == nil {
 			var keep bool
 			keep, err = truth(v)
@@ -552,7 +581,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 
 	// Validations.
 	for i := range t.validations {
-		if e := t.validate(&r.ev, &t.validations[i], r.src, r.fieldPos, rec, env); e != nil {
+		if e := t.validate(r, &t.validations[i], rec); e != nil {
 			if e.Severity == SeverityWarning {
 				r.warns = append(r.warns, e)
 			} else {
@@ -570,7 +599,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			r.res.addWarning(w)
 		}
 		r.warns = r.warns[:0]
-		if errs := r.src.checks.row(&r.ev, env, rec.Pos, r.res); len(errs) > 0 {
+		if errs := r.src.checks.row(&r.ev, r.env, rec.Pos, r.res); len(errs) > 0 {
 			r.errs = append(r.errs, errs...)
 			return rowRejected
 		}
@@ -579,7 +608,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 	// Output columns.
 	for ti, tb := range r.tables {
 		for ci, c := range tb.columns {
-			v, err := r.ev.eval(c.prog, env)
+			v, err := r.eval(c.prog)
 			if err != nil {
 				r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
 					Err: err, Hint: "check the expression of output column " + c.name + " against this row's values"})
@@ -736,10 +765,11 @@ func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record
 	return fe
 }
 
-// validate runs one validation; it returns nil when the row passes.
-// fieldPos gives the position of a column of rec.
-func (t *Template) validate(ev *evaluator, v *validation, src *source, fieldPos func(int) formats.Pos, rec formats.Record, env map[string]any) *FieldError {
-	out, err := ev.eval(v.prog, env)
+// validate runs one validation over the row r evaluates, whose record is
+// rec; it returns nil when the row passes.
+func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *FieldError {
+	src, fieldPos := r.src, r.fieldPos
+	out, err := r.eval(v.prog)
 	var ok bool
 	if err == nil {
 		if ok, err = truth(out); err == nil && ok {

@@ -41,6 +41,10 @@ type Template struct {
 	validations []validation
 	output      outputSpec
 	vars        map[string]any // every field name expressions may use
+	slots       map[string]int // the slot of each name of vars (slots.go)
+	slotted     bool           // rows keep their values by slot, not in a map
+	inputSlots  []int          // the slot of each input field
+	modelSlots  []int          // the slot of each model field
 	tests       []TestCase     // the tests: key (tests.go)
 
 	checks []*groupCheck // group checks (checks.go)

@@ -1,0 +1,85 @@
+package transform
+
+// A row's values (its input fields, model fields and the parameters) are
+// kept in a slice, by slot, when every expression the row runs is a name
+// or a direct call (expr.go): then no map is filled and looked up per
+// field and row. A template with an expression the VM must run, or with
+// group checks, keeps its values in the map the VM reads (rowEval.env).
+
+// bindSlots numbers the template's names and points the names in its row
+// expressions at their slots. It is called once the template is loaded.
+func (t *Template) bindSlots() {
+	names := mapKeys(t.vars)
+	t.slots = make(map[string]int, len(names))
+	for i, n := range names {
+		t.slots[n] = i
+	}
+	ok := true
+	bind := func(p *program) {
+		switch {
+		case p == nil:
+		case p.ident != "":
+			var has bool
+			if p.slot, has = t.slots[p.ident]; !has {
+				ok = false
+			}
+		case p.direct != nil:
+			if !p.direct.bind(t.slots) {
+				ok = false
+			}
+		default:
+			ok = false // run by the VM
+		}
+	}
+	for _, m := range t.model {
+		bind(m.prog)
+	}
+	bind(t.filter)
+	for _, v := range t.validations {
+		bind(v.prog)
+	}
+	for _, tb := range t.tables() {
+		for _, c := range tb.columns {
+			bind(c.prog)
+		}
+	}
+	t.inputSlots = make([]int, len(t.input.fields))
+	for i, f := range t.input.fields {
+		var has bool
+		if t.inputSlots[i], has = t.slots[f.name]; !has {
+			ok = false
+		}
+	}
+	t.modelSlots = make([]int, len(t.model))
+	for i, m := range t.model {
+		var has bool
+		if t.modelSlots[i], has = t.slots[m.name]; !has {
+			ok = false
+		}
+	}
+	t.slotted = ok
+}
+
+// setField sets the value of input field i, whose name is name.
+func (r *rowEval) setField(i int, name string, v any) {
+	if r.slotted {
+		r.vals[r.t.inputSlots[i]] = v
+		return
+	}
+	r.env[name] = v
+}
+
+// bind points the names of d at their slots; it reports whether all of
+// them have one.
+func (d *direct) bind(slots map[string]int) bool {
+	ok := true
+	if d.name != "" {
+		d.slot, ok = slots[d.name]
+	}
+	for _, a := range d.args {
+		if !a.bind(slots) {
+			ok = false
+		}
+	}
+	return ok
+}
