@@ -15,7 +15,8 @@ import (
 type dateLayout struct {
 	src    string // as written in the template
 	tokens []layoutToken
-	parse  string // Go layout, lenient about leading zeros
+	parse  string        // Go layout, lenient about leading zeros
+	quick  []layoutToken // tokens, when the layout is a day, a month and a year and separators (see quickParse)
 }
 
 type layoutToken struct {
@@ -131,7 +132,90 @@ func parseDateLayout(s string) (*dateLayout, error) {
 		}
 	}
 	l.parse = goLayout.String()
+	l.quick = quickTokens(l.tokens)
 	return l, nil
+}
+
+// quickTokens returns tokens when they are one day (d, dd), one month (M,
+// MM) and one year (yyyy) with separators, the layouts of nearly every
+// date column; else nil.
+func quickTokens(tokens []layoutToken) []layoutToken {
+	seen := map[byte]bool{}
+	for _, t := range tokens {
+		switch t.kind {
+		case "":
+			if strings.ContainsAny(t.lit, " \t") {
+				return nil // time.Parse treats runs of spaces as one
+			}
+			continue
+		case "d", "dd", "M", "MM", "yyyy":
+		default:
+			return nil
+		}
+		if seen[t.kind[0]] {
+			return nil
+		}
+		seen[t.kind[0]] = true
+	}
+	if len(seen) != 3 {
+		return nil
+	}
+	return tokens
+}
+
+// quickParse reads s in a layout of quickTokens by hand, exactly as
+// time.Parse reads it (a day or month of one or two digits, a year of
+// four), several times faster. It reports false for anything else, which
+// time.Parse then reads or explains.
+func (l *dateLayout) quickParse(s string) (time.Time, bool) {
+	var year, month, day int
+	for _, t := range l.quick {
+		switch t.kind {
+		case "":
+			if !strings.HasPrefix(s, t.lit) {
+				return time.Time{}, false
+			}
+			s = s[len(t.lit):]
+		case "yyyy":
+			if len(s) < 4 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || !isDigit(s[3]) {
+				return time.Time{}, false
+			}
+			year = int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+			s = s[4:]
+		default: // d, dd, M, MM: one or two digits
+			if len(s) == 0 || !isDigit(s[0]) {
+				return time.Time{}, false
+			}
+			n := int(s[0] - '0')
+			s = s[1:]
+			if len(s) > 0 && isDigit(s[0]) {
+				n = n*10 + int(s[0]-'0')
+				s = s[1:]
+			}
+			if t.kind[0] == 'd' {
+				day = n
+			} else {
+				month = n
+			}
+		}
+	}
+	if s != "" || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// daysIn returns the number of days of month in year.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - (month-1)%7%2
 }
 
 // numericSpec reports whether a layout token is written in digits.
@@ -158,6 +242,11 @@ func (l *dateLayout) hasTime() bool {
 
 // Parse parses s in UTC.
 func (l *dateLayout) Parse(s string) (time.Time, error) {
+	if l.quick != nil {
+		if t, ok := l.quickParse(s); ok {
+			return t, nil
+		}
+	}
 	return time.ParseInLocation(l.parse, s, time.UTC)
 }
 
@@ -297,12 +386,38 @@ func parseNumberFormat(f string) (numberFormat, error) {
 	return nf, nil
 }
 
+// fixedText is d.StringFixed(places) for a d of places decimals,
+// without big.Int arithmetic when its digits fit in an int64.
+func fixedText(d decimal.Decimal, places int) string {
+	if int(d.Exponent()) != -places || places > 18 || d.NumDigits() > 18 || d.Sign() < 0 {
+		return d.StringFixed(int32(places))
+	}
+	var tmp [20]byte
+	digits := strconv.AppendInt(tmp[:0], d.CoefficientInt64(), 10)
+	var buf [48]byte
+	out := buf[:0]
+	if n := len(digits); n <= places { // 0.0…digits
+		out = append(out, '0', '.')
+		for ; n < places; n++ {
+			out = append(out, '0')
+		}
+		out = append(out, digits...)
+	} else {
+		out = append(out, digits[:n-places]...)
+		if places > 0 {
+			out = append(out, '.')
+			out = append(out, digits[n-places:]...)
+		}
+	}
+	return string(out)
+}
+
 // format renders d rounded half away from zero, with decSep as decimal
 // separator and groupSep between thousands when the format groups.
 func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string {
-	d = d.Round(int32(nf.maxFrac))
+	d = roundHalfAway(d, int32(nf.maxFrac))
 	neg := d.Sign() < 0
-	s := d.Abs().StringFixed(int32(nf.maxFrac))
+	s := fixedText(d.Abs(), nf.maxFrac)
 	ip, fp, _ := strings.Cut(s, ".")
 	for len(fp) > nf.minFrac && strings.HasSuffix(fp, "0") {
 		fp = fp[:len(fp)-1]

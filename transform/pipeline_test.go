@@ -366,3 +366,29 @@ func TestSlottedMatchesMap(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedText checks fixedText against decimal.StringFixed.
+func TestFixedText(t *testing.T) {
+	for _, s := range []string{"0", "0.00", "1.50", "-1.50", "0.05", "0.005", "123456789012345678", "12345678901234567.8",
+		"1234567890123456789.12", "0.000000000000000001", "99.999", "7"} {
+		d := decimal.RequireFromString(s)
+		for places := 0; places <= 20; places++ {
+			r := d.Round(int32(places)) // fixedText is called with places decimals
+			if got, want := fixedText(r, places), r.StringFixed(int32(places)); got != want {
+				t.Errorf("fixedText(%s, %d) = %q, want %q", r, places, got, want)
+			}
+		}
+	}
+}
+
+// TestDateText checks dateText against time.Format.
+func TestDateText(t *testing.T) {
+	for _, y := range []int{-1, 0, 1, 999, 1900, 2024, 9999, 10000} {
+		for _, md := range [][2]int{{1, 1}, {2, 29}, {12, 31}, {10, 9}} {
+			d := time.Date(y, time.Month(md[0]), md[1], 0, 0, 0, 0, time.UTC)
+			if got, want := dateText(d), d.Format("2006-01-02"); got != want {
+				t.Errorf("dateText(%v) = %q, want %q", d, got, want)
+			}
+		}
+	}
+}

@@ -296,3 +296,54 @@ func TestNumberFormat(t *testing.T) {
 		}
 	}
 }
+
+// quickLayouts are layouts Parse reads by hand (quickParse).
+var quickLayouts = []string{"dd/MM/yyyy", "d.M.yyyy", "yyyy-MM-dd", "MM/dd/yyyy", "yyyyMMdd", "dd-MM-'yr'yyyy"}
+
+// checkQuickParse checks that Parse gives what time.Parse gives for s.
+func checkQuickParse(t *testing.T, l *dateLayout, s string) {
+	t.Helper()
+	got, err := l.Parse(s)
+	want, wantErr := time.ParseInLocation(l.parse, s, time.UTC)
+	if (err == nil) != (wantErr == nil) || !got.Equal(want) || got.Location() != want.Location() {
+		t.Errorf("layout %s, %q: got %v, %v; time.Parse gives %v, %v", l.src, s, got, err, want, wantErr)
+	}
+}
+
+func TestQuickDateParse(t *testing.T) {
+	for _, src := range quickLayouts {
+		l, err := parseDateLayout(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.quick == nil {
+			t.Fatalf("layout %s is not read by hand", src)
+		}
+		for _, s := range []string{
+			"15/05/2024", "5/5/2024", "29/02/2024", "29/02/2023", "29/02/1900", "29/02/2000", "31/04/2024", "30/04/2024",
+			"00/01/2024", "01/13/2024", "01/00/2024", "1/1/0000", "15/05/24", "15/05/20245", "15-05-2024", "15/05/2024 ",
+			" 15/05/2024", "15//2024", "/05/2024", "123/05/2024", "15/05/2x24", "15.5.2024", "2024-05-15", "2024-5-15",
+			"05/15/2024", "20240515", "2024515", "15-05-yr2024", "", "31.12.9999", "31/12/+024",
+		} {
+			checkQuickParse(t, l, s)
+		}
+	}
+	for _, src := range []string{"dd/MM/yy", "dd MM yyyy", "MMM d, yyyy", "yyyy-MM-ddTHH:mm", "dd/MM"} {
+		if l, err := parseDateLayout(src); err != nil || l.quick != nil {
+			t.Errorf("layout %s: read by hand %v (%v)", src, l != nil && l.quick != nil, err)
+		}
+	}
+}
+
+func FuzzQuickDateParse(f *testing.F) {
+	f.Add(uint8(0), "15/05/2024")
+	f.Add(uint8(1), "5.13.2024")
+	f.Add(uint8(2), "2024-02-30")
+	f.Fuzz(func(t *testing.T, layout uint8, s string) {
+		l, err := parseDateLayout(quickLayouts[int(layout)%len(quickLayouts)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkQuickParse(t, l, s)
+	})
+}

@@ -63,10 +63,10 @@ func textOf(v any) string {
 	case decimal.Decimal:
 		return plainDecimal(x)
 	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-			return x.Format("2006-01-02")
+		if h, m, s := x.Clock(); h != 0 || m != 0 || s != 0 || x.Nanosecond() != 0 {
+			return x.Format("2006-01-02 15:04:05")
 		}
-		return x.Format("2006-01-02 15:04:05")
+		return dateText(x)
 	case bool:
 		if x {
 			return "true"
@@ -224,6 +224,17 @@ func arith(op string, a, b any) (any, error) {
 		return ad.Pow(bd), nil
 	}
 	return nil, opError("unknown operator %s", op)
+}
+
+// dateText is t.Format("2006-01-02"), without parsing the layout.
+func dateText(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("2006-01-02")
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 // pow10 holds the powers of ten that fit in an int64.
