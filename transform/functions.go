@@ -171,6 +171,27 @@ func roundFn(name string, round func(d decimal.Decimal, places int32) decimal.De
 	})
 }
 
+// round64Fn is ROUND with a fast path for a dec64 amount (round64).
+func round64Fn(round func(args ...any) (any, error)) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if d, ok := args[0].(dec64); ok {
+			places := int64(0)
+			if len(args) > 1 {
+				places, ok = args[1].(int64)
+				if p, isInt := args[1].(int); isInt {
+					places, ok = int64(p), true
+				}
+			}
+			if ok && places >= -18 && places <= 18 {
+				if r, ok := round64(d, int32(places)); ok {
+					return r, nil
+				}
+			}
+		}
+		return round(args...)
+	}
+}
+
 func padFn(left bool) func(args ...any) (any, error) {
 	name := "PADRIGHT"
 	if left {
@@ -525,10 +546,6 @@ var registry = []*FunctionSpec{
 			if args[0] == nil {
 				return "", nil
 			}
-			d, err := argDecimal("NUMBERFORMAT", args[0])
-			if err != nil {
-				return nil, err
-			}
 			nf, err := cachedNumberFormat(argText(args[1]))
 			if err != nil {
 				return nil, err
@@ -542,6 +559,15 @@ var registry = []*FunctionSpec{
 			}
 			if len(args) > 3 {
 				groupSep = argText(args[3])
+			}
+			if x, ok := args[0].(dec64); ok {
+				if s, ok := nf.format64(x, decSep, groupSep); ok {
+					return s, nil
+				}
+			}
+			d, err := argDecimal("NUMBERFORMAT", args[0])
+			if err != nil {
+				return nil, err
 			}
 			return nf.format(d, decSep, groupSep), nil
 		},
@@ -557,7 +583,7 @@ var registry = []*FunctionSpec{
 			{Expr: `ROUND(1234.5)`, Result: `1235`},
 			{Expr: `ROUND(1234, -2)`, Result: `1200`},
 		},
-		fn: roundFn("ROUND", roundHalfAway),
+		fn: round64Fn(roundFn("ROUND", roundHalfAway)),
 	},
 	{
 		Name: "ROUNDUP", Category: "number", Signature: "ROUNDUP(number, decimals)", MinArgs: 1, MaxArgs: 2,

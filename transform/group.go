@@ -38,6 +38,8 @@ func encodeValue(v any) string {
 		return "s" + x
 	case int64:
 		return "i" + strconv.FormatInt(x, 10)
+	case dec64:
+		return "d" + x.String()
 	case decimal.Decimal:
 		return "d" + plainDecimal(x)
 	case time.Time:

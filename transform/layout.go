@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -416,8 +417,26 @@ func fixedText(d decimal.Decimal, places int) string {
 // separator and groupSep between thousands when the format groups.
 func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string {
 	d = roundHalfAway(d, int32(nf.maxFrac))
-	neg := d.Sign() < 0
-	s := fixedText(d.Abs(), nf.maxFrac)
+	return nf.finish(d.Sign() < 0, fixedText(d.Abs(), nf.maxFrac), decSep, groupSep)
+}
+
+// format64 is format for a dec64, when its rounded digits fit.
+func (nf numberFormat) format64(d dec64, decSep, groupSep string) (string, bool) {
+	r, ok := round64(d, int32(nf.maxFrac))
+	if !ok || nf.maxFrac > 18 || r.c == math.MinInt64 {
+		return "", false
+	}
+	neg := r.c < 0
+	if neg {
+		r.c = -r.c
+	}
+	var buf [48]byte
+	return nf.finish(neg, string(r.appendText(buf[:0])), decSep, groupSep), true
+}
+
+// finish lays out s, the digits of a rounded amount with nf.maxFrac
+// decimals and a "." (its sign is neg), as nf says.
+func (nf numberFormat) finish(neg bool, s, decSep, groupSep string) string {
 	ip, fp, _ := strings.Cut(s, ".")
 	for len(fp) > nf.minFrac && strings.HasSuffix(fp, "0") {
 		fp = fp[:len(fp)-1]
@@ -426,7 +445,8 @@ func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string
 	for len(ip) < nf.minInt {
 		ip = "0" + ip
 	}
-	if nf.grouping && len(ip) > 3 {
+	grouped := nf.grouping && len(ip) > 3
+	if grouped {
 		var b strings.Builder
 		first := len(ip) % 3
 		if first > 0 {
@@ -440,9 +460,14 @@ func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string
 		}
 		ip = b.String()
 	}
-	out := ip
-	if fp != "" {
-		out += decSep + fp
+	var out string
+	switch {
+	case !grouped && decSep == "." && len(ip)+len(".")+len(fp) == len(s) && fp != "":
+		out = s // as it came: 1250.50 in "0.00"
+	case fp != "":
+		out = ip + decSep + fp
+	default:
+		out = ip
 	}
 	if out == "" {
 		out = "0"

@@ -221,7 +221,7 @@ func (t *Template) tables() []table {
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
 		format := e.entity.SourceFormat
-		out[i] = table{columns: e.columns, render: dmf.FormatValue, check: func(v string) error { return dmfValueOK(format, v) }}
+		out[i] = table{columns: e.columns, render: dmfText, check: func(v string) error { return dmfValueOK(format, v) }}
 	}
 	return out
 }
@@ -723,6 +723,14 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 			return err
 		}
 	}
+}
+
+// dmfText renders a value for a DMF data file (dmf.FormatValue).
+func dmfText(v any) string {
+	if d, ok := v.(dec64); ok {
+		return d.String() // as dmf.FormatValue renders the decimal
+	}
+	return dmf.FormatValue(v)
 }
 
 // dmfValueOK says whether text can go into a DMF data file of the given

@@ -106,6 +106,11 @@ func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
 			return d, nil
 		}
 	}
+	// The common case, 1250.50 or -12.5, as parseDecimalText reads it.
+	digits, neg := strings.CutPrefix(s, "-")
+	if d, ok := plainDecimal64(digits, f.decSep, neg); ok {
+		return d, nil
+	}
 	d, err := parseDecimalText(s, f.decSep, f.thouSep)
 	if err != nil {
 		if err.hint == "" {
@@ -256,6 +261,12 @@ func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *valueError) 
 // case: at most 18 digits and one decimal separator, nothing else. It
 // gives the same decimal (digits and exponent) as decimal.NewFromString.
 func plainDecimalText(s, decSep string, neg bool) (decimal.Decimal, bool) {
+	d, ok := plainDecimal64(s, decSep, neg)
+	return d.big(), ok
+}
+
+// plainDecimal64 is plainDecimalText as a dec64.
+func plainDecimal64(s, decSep string, neg bool) (dec64, bool) {
 	var mant int64
 	digits, scale, point := 0, 0, false
 	for i := 0; i < len(s); {
@@ -272,16 +283,16 @@ func plainDecimalText(s, decSep string, neg bool) (decimal.Decimal, bool) {
 			point = true
 			i += len(decSep)
 		default:
-			return decimal.Decimal{}, false
+			return dec64{}, false
 		}
 	}
 	if digits == 0 || digits > 18 {
-		return decimal.Decimal{}, false
+		return dec64{}, false
 	}
 	if neg {
 		mant = -mant
 	}
-	return decimal.New(mant, int32(-scale)), true
+	return dec64{c: mant, e: int32(-scale)}, true
 }
 
 // decimalHintFor guesses what went wrong with an amount.

@@ -26,7 +26,7 @@ func kindName(v any) string {
 		return "blank"
 	case string:
 		return "text"
-	case int, int64, int32, decimal.Decimal, float64:
+	case int, int64, int32, decimal.Decimal, dec64, float64:
 		return "number"
 	case time.Time:
 		return "date"
@@ -60,6 +60,8 @@ func textOf(v any) string {
 		return strconv.Itoa(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
+	case dec64:
+		return x.String()
 	case decimal.Decimal:
 		return plainDecimal(x)
 	case time.Time:
@@ -96,6 +98,8 @@ func number(v any) (d decimal.Decimal, i int64, isInt, ok bool) {
 		return decimal.Decimal{}, x, true, true
 	case int32:
 		return decimal.Decimal{}, int64(x), true, true
+	case dec64:
+		return x.big(), 0, false, true
 	case decimal.Decimal:
 		return x, 0, false, true
 	case float64:
@@ -132,6 +136,9 @@ func opError(format string, args ...any) error { return fmt.Errorf(format, args.
 // arith applies + - * / % to a and b. Blank (nil) in arithmetic gives
 // blank, except that + with text joins text and treats blank as "".
 func arith(op string, a, b any) (any, error) {
+	if r, ok := arith64(op, a, b); ok {
+		return r, nil
+	}
 	_, aStr := a.(string)
 	_, bStr := b.(string)
 	if op == "+" && (aStr || bStr) {
@@ -349,6 +356,19 @@ func mismatch(a, b any) error {
 
 // compare orders two non-blank values of the same kind.
 func compare(a, b any) (int, error) {
+	if _, isDec := a.(dec64); isDec {
+		if y, ok := asDec64(b); ok {
+			if c, ok := cmp64(a.(dec64), y); ok {
+				return c, nil
+			}
+		}
+	} else if _, isDec := b.(dec64); isDec {
+		if x, ok := asDec64(a); ok {
+			if c, ok := cmp64(x, b.(dec64)); ok {
+				return c, nil
+			}
+		}
+	}
 	ad, ai, aInt, aok := number(a)
 	bd, bi, bInt, bok := number(b)
 	if aok && bok {

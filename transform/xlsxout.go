@@ -171,7 +171,7 @@ func (x *xlsxWriter) write(pos formats.Pos, values []string) ([]string, error) {
 
 // cell is the workbook cell of value v.
 func (x *xlsxWriter) cell(v any) (any, error) {
-	switch v := v.(type) {
+	switch v := exported(v).(type) {
 	case decimal.Decimal:
 		f, ok := exactFloat(v)
 		if !ok {
