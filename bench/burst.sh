@@ -2,7 +2,8 @@
 # bench/burst.sh: the daemon under a burst of inbox files, with 1 and with
 # 2 workers: FILES files of ROWS journal lines (distinct windows of the
 # shared bench's 1M-row CSV) are moved into the inbox at once, and the time
-# until every result is in the outbox is taken. Prints one markdown table
+# until every result is in the outbox is taken, with the daemon's CPU time
+# (start-up and the 2 s before the drop included). Prints one markdown table
 # row per worker count, and the throughput ratio.
 #
 #   bench/burst.sh                    # 200 files of 50,000 rows
@@ -48,20 +49,30 @@ EOF
   local pid=$!
   sleep 2 # the daemon is up
   cp "$stage"/*.csv "$ws/" # same file system as the inbox, so the move below is a rename
+  sync                      # the copy's write-back must not weigh on the timed run
   local t0 t1
   t0=$(date +%s.%N)
   mv "$ws"/*.csv "$ws/inbox/bench/"
   while (($(find "$ws/outbox/bench" -name '*.csv' 2> /dev/null | wc -l) < FILES)); do sleep 0.05; done
   t1=$(date +%s.%N)
+  # The daemon's CPU time so far (user + system, in clock ticks).
+  local ticks
+  ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   kill "$pid"
   wait "$pid" || true
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+  awk -v a="$t0" -v b="$t1" -v c="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f %.2f", b - a, c / hz }'
 }
 
-echo "| workers | files × rows | wall s (drop to last result) | rows/s |"
-echo "|---:|---|---:|---:|"
-t1=$(run 1)
-echo "| 1 | $FILES × $ROWS | $t1 | $(awk -v t="$t1" -v n=$((FILES * ROWS)) 'BEGIN { printf "%.0f", n / t }') |"
-t2=$(run 2)
-echo "| 2 | $FILES × $ROWS | $t2 | $(awk -v t="$t2" -v n=$((FILES * ROWS)) 'BEGIN { printf "%.0f", n / t }') |"
-awk -v a="$t1" -v b="$t2" 'BEGIN { printf "\nthroughput, 2 workers / 1 worker: %.2f×\n", a / b }'
+row() { # workers wall cpu
+  awk -v w="$1" -v t="$2" -v c="$3" -v n=$((FILES * ROWS)) -v f="$FILES × $ROWS" \
+    'BEGIN { printf "| %d | %s | %.2f | %.0f | %.2f | %.2f |\n", w, f, t, n / t, c, c / t }'
+}
+
+echo "| workers | files × rows | wall s (drop to last result) | rows/s | daemon CPU s | cores busy |"
+echo "|---:|---|---:|---:|---:|---:|"
+read -r t1 c1 < <(run 1)
+row 1 "$t1" "$c1"
+read -r t2 c2 < <(run 2)
+row 2 "$t2" "$c2"
+awk -v a="$t1" -v b="$t2" -v c="$c1" 'BEGIN {
+  printf "\nthroughput, 2 workers / 1 worker: %.2f×; one worker keeps %.2f of the cores busy, so a second can add at most %.2f×\n", a / b, c / a, 2 / (c / a) }'

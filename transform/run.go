@@ -472,29 +472,12 @@ func (t *Template) newRowEval(src *source) *rowEval {
 		r.env = make(map[string]any, len(t.vars)+len(t.params))
 	}
 	for k, v := range t.params {
-		r.set(k, v)
+		if i, ok := t.slots[k]; ok || !r.slotted {
+			r.put(i, k, v)
+		}
 	}
 	r.fieldPos = src.r.FieldPos
 	return r
-}
-
-// set sets the row's value of name.
-func (r *rowEval) set(name string, v any) {
-	if r.slotted {
-		if i, ok := r.t.slots[name]; ok {
-			r.vals[i] = v
-		}
-		return
-	}
-	r.env[name] = v
-}
-
-// eval runs prog over the row's values.
-func (r *rowEval) eval(prog *program) (any, error) {
-	if r.slotted {
-		return r.ev.evalSlots(prog, r.vals)
-	}
-	return r.ev.eval(prog, r.env)
 }
 
 // lastValue is an input field's last text and the value it parsed to.
@@ -531,7 +514,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			text = rec.Fields[j]
 		}
 		if c := &r.last[i]; c.ok && c.text == text {
-			r.setField(i, f.name, c.v)
+			r.put(t.inputSlots[i], f.name, c.v)
 			continue
 		}
 		v, err := f.parse(text, r.src.fromExcel)
@@ -541,7 +524,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		} else {
 			r.last[i] = lastValue{text: text, v: v, ok: true}
 		}
-		r.setField(i, f.name, v)
+		r.put(t.inputSlots[i], f.name, v)
 	}
 	if len(r.errs) > 0 {
 		return rowRejected
@@ -555,11 +538,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 				Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
 			return rowRejected
 		}
-		if r.slotted {
-			r.vals[t.modelSlots[i]] = v
-		} else {
-			r.env[m.name] = v
-		}
+		r.put(t.modelSlots[i], m.name, v)
 	}
 
 	// Filter.

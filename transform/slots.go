@@ -60,13 +60,21 @@ func (t *Template) bindSlots() {
 	t.slotted = ok
 }
 
-// setField sets the value of input field i, whose name is name.
-func (r *rowEval) setField(i int, name string, v any) {
+// put sets the row's value of name, whose slot is slot.
+func (r *rowEval) put(slot int, name string, v any) {
 	if r.slotted {
-		r.vals[r.t.inputSlots[i]] = v
+		r.vals[slot] = v
 		return
 	}
 	r.env[name] = v
+}
+
+// eval runs prog over the row's values.
+func (r *rowEval) eval(prog *program) (any, error) {
+	if r.slotted {
+		return r.ev.evalSlots(prog, r.vals)
+	}
+	return r.ev.eval(prog, r.env)
 }
 
 // bind points the names of d at their slots; it reports whether all of
