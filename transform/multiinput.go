@@ -272,6 +272,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 	for k, s := range m.sheets {
 		sub := *t
 		sub.multi = nil
+		sub.slotted = false // its fields are not those the slots were bound for
 		sub.input = inputSpec{format: FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", fields: s.fields}
 		index := map[string]int{}
 		for i, f := range s.fields {

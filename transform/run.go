@@ -472,8 +472,10 @@ func (t *Template) newRowEval(src *source) *rowEval {
 		r.env = make(map[string]any, len(t.vars)+len(t.params))
 	}
 	for k, v := range t.params {
-		if i, ok := t.slots[k]; ok || !r.slotted {
-			r.put(i, k, v)
+		if !r.slotted {
+			r.env[k] = v
+		} else if i, ok := t.slots[k]; ok {
+			r.vals[i] = v
 		}
 	}
 	r.fieldPos = src.r.FieldPos
@@ -514,7 +516,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			text = rec.Fields[j]
 		}
 		if c := &r.last[i]; c.ok && c.text == text {
-			r.put(t.inputSlots[i], f.name, c.v)
+			r.put(t.inputSlots, i, f.name, c.v)
 			continue
 		}
 		v, err := f.parse(text, r.src.fromExcel)
@@ -524,7 +526,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		} else {
 			r.last[i] = lastValue{text: text, v: v, ok: true}
 		}
-		r.put(t.inputSlots[i], f.name, v)
+		r.put(t.inputSlots, i, f.name, v)
 	}
 	if len(r.errs) > 0 {
 		return rowRejected
@@ -538,7 +540,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 				Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
 			return rowRejected
 		}
-		r.put(t.modelSlots[i], m.name, v)
+		r.put(t.modelSlots, i, m.name, v)
 	}
 
 	// Filter.

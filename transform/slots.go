@@ -60,10 +60,11 @@ func (t *Template) bindSlots() {
 	t.slotted = ok
 }
 
-// put sets the row's value of name, whose slot is slot.
-func (r *rowEval) put(slot int, name string, v any) {
+// put sets the row's value of name, the input or model field i whose
+// slots are slots.
+func (r *rowEval) put(slots []int, i int, name string, v any) {
 	if r.slotted {
-		r.vals[slot] = v
+		r.vals[slots[i]] = v
 		return
 	}
 	r.env[name] = v
