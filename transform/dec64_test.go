@@ -2,6 +2,7 @@ package transform
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -98,4 +99,20 @@ func FuzzDec64(f *testing.F) {
 		b := dec64{c: c2, e: int32(e2 % 24)}
 		checkDec64(t, a, b, int32(places%22))
 	})
+}
+
+// TestExcelDecimal64 checks the fast path of excelNumber against it.
+func TestExcelDecimal64(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1250.5", "-1250.50", "25000.00", "0.000123", "123456789012345", "1234567890123456",
+		"999999999999999.9", "0.1234567890123456789", "1E-3", "", "-", "1.2.3", "12,5"} {
+		digits, neg := strings.CutPrefix(s, "-")
+		d, ok := excelDecimal64(digits, neg)
+		if !ok {
+			continue
+		}
+		want, wantOK := excelNumber(s)
+		if !wantOK || !sameDecimal(d, want) {
+			t.Errorf("excelDecimal64(%q) = %v (exp %d), excelNumber gives %v (exp %d) %v", s, d, d.e, want, want.Exponent(), wantOK)
+		}
+	}
 }

@@ -101,13 +101,16 @@ func (f *inputField) parse(text string, fromExcel bool) (any, error) {
 }
 
 func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
+	digits, neg := strings.CutPrefix(s, "-")
 	if fromExcel {
+		if d, ok := excelDecimal64(digits, neg); ok {
+			return d, nil
+		}
 		if d, ok := excelNumber(s); ok {
 			return d, nil
 		}
 	}
 	// The common case, 1250.50 or -12.5, as parseDecimalText reads it.
-	digits, neg := strings.CutPrefix(s, "-")
 	if d, ok := plainDecimal64(digits, f.decSep, neg); ok {
 		return d, nil
 	}
@@ -331,6 +334,17 @@ func excelNumber(s string) (decimal.Decimal, bool) {
 		return decimal.Decimal{}, false
 	}
 	return roundSignificant(d, 15), true
+}
+
+// excelDecimal64 is excelNumber for the common case, a number written
+// plainly (-1250.5) with at most 15 digits, which excelNumber keeps as it
+// is written.
+func excelDecimal64(digits string, neg bool) (dec64, bool) {
+	d, ok := plainDecimal64(digits, ".", neg)
+	if !ok || d.c >= 1e15 || d.c <= -1e15 {
+		return dec64{}, false
+	}
+	return d, true
 }
 
 // roundSignificant rounds d to n significant digits; when it had more, the
