@@ -60,7 +60,7 @@ EOF
   ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   kill "$pid"
   wait "$pid" || true
-  awk -v a="$t0" -v b="$t1" -v c="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f %.2f", b - a, c / hz }'
+  awk -v a="$t0" -v b="$t1" -v c="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f %.2f\n", b - a, c / hz }'
 }
 
 row() { # workers wall cpu
