@@ -8,6 +8,19 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// dec64Env returns env with every decimal that fits turned into a dec64,
+// as the engine keeps amounts read from files.
+func dec64Env(env map[string]any) map[string]any {
+	out := make(map[string]any, len(env))
+	for k, v := range env {
+		if d, ok := v.(decimal.Decimal); ok && d.Coefficient().IsInt64() {
+			v = dec64{c: d.Coefficient().Int64(), e: d.Exponent()}
+		}
+		out[k] = v
+	}
+	return out
+}
+
 // sameDecimal reports whether a dec64 is the decimal d: the same digits
 // and the same exponent (so the same text).
 func sameDecimal(x dec64, d decimal.Decimal) bool {

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,11 @@ func TestExpressions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, err := evalString(t, tt.expr, exprVars)
+			// The amounts as the engine keeps them when read from a file.
+			got64, err64 := evalString(t, tt.expr, dec64Env(exprVars))
+			if fmt.Sprint(err64) != fmt.Sprint(err) || display(got64) != display(got) {
+				t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", tt.expr, display(got64), err64, display(got), err)
+			}
 			if tt.want == "" {
 				if err == nil {
 					t.Fatalf("%s = %s, want an error", tt.expr, display(got))

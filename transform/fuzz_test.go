@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -130,6 +131,11 @@ func FuzzExpression(f *testing.F) {
 		}
 		var ev evaluator
 		v, err := ev.eval(prog, env)
+		// The amounts as the engine keeps them when read from a file.
+		v64, err64 := ev.eval(prog, dec64Env(env))
+		if fmt.Sprint(err64) != fmt.Sprint(err) || display(v64) != display(v) {
+			t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", s, display(v64), err64, display(v), err)
+		}
 		if err != nil {
 			return
 		}
