@@ -11,8 +11,8 @@ import (
 )
 
 // Values in expressions are one of: nil (blank), string, int64,
-// decimal.Decimal, time.Time, bool. Integer literals arrive as int and are
-// treated as int64. Operators never use floating point: float literals are
+// decimal.Decimal or dec64 (the same numbers, see dec64.go), time.Time,
+// bool. Integer literals arrive as int and are treated as int64. Operators never use floating point: float literals are
 // rewritten to decimals when an expression is compiled (see patcher).
 
 // divisionPlaces is how many decimals a division keeps when it does not
