@@ -546,6 +546,14 @@ var registry = []*FunctionSpec{
 			if args[0] == nil {
 				return "", nil
 			}
+			x, is64 := args[0].(dec64)
+			var d decimal.Decimal
+			if !is64 {
+				var err error
+				if d, err = argDecimal("NUMBERFORMAT", args[0]); err != nil {
+					return nil, err
+				}
+			}
 			nf, err := cachedNumberFormat(argText(args[1]))
 			if err != nil {
 				return nil, err
@@ -560,14 +568,11 @@ var registry = []*FunctionSpec{
 			if len(args) > 3 {
 				groupSep = argText(args[3])
 			}
-			if x, ok := args[0].(dec64); ok {
+			if is64 {
 				if s, ok := nf.format64(x, decSep, groupSep); ok {
 					return s, nil
 				}
-			}
-			d, err := argDecimal("NUMBERFORMAT", args[0])
-			if err != nil {
-				return nil, err
+				d = x.big()
 			}
 			return nf.format(d, decSep, groupSep), nil
 		},
