@@ -139,7 +139,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 
 	// The inputs: copied (or joined) into the work folder while hashed, so
 	// that the hashes are those of the bytes the template reads.
-	paths, from, err := r.selectInputs(s, p)
+	paths, from, err := r.selectInputs(ctx, s, p)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func (r *Runner) runTemplate(ctx context.Context, t *transform.Template, in, out
 
 // selectInputs returns the input files of period p, sorted, and a
 // description of where they were looked for (the pattern, or the archive).
-func (r *Runner) selectInputs(s *Schedule, p Period) ([]string, string, error) {
+func (r *Runner) selectInputs(ctx context.Context, s *Schedule, p Period) ([]string, string, error) {
 	if s.Files != "" {
 		rel := r.rel(s.Files)
 		matches, err := filepath.Glob(s.Files)
@@ -386,6 +386,19 @@ func (r *Runner) selectInputs(s *Schedule, p Period) ([]string, string, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, "", err
 	}
+	// The archive also holds the inputs of Duplicate jobs and the inputs
+	// of retried jobs (the same content again): the journal tells them
+	// apart, so that each content is read once.
+	archived, err := r.journal.List(ctx, jobs.Filter{Pipeline: s.Pipeline})
+	if err != nil {
+		return nil, "", err
+	}
+	jobOf := make(map[string]*jobs.Job, len(archived))
+	for _, j := range archived {
+		if j.FinalPath != "" {
+			jobOf[j.FinalPath] = j
+		}
+	}
 	var out []string
 	for _, d := range days {
 		day, err := time.Parse(dateLayout, d.Name())
@@ -401,7 +414,19 @@ func (r *Runner) selectInputs(s *Schedule, p Period) ([]string, string, error) {
 			out = append(out, filepath.Join(root, d.Name(), n))
 		}
 	}
-	slices.Sort(out)
+	slices.Sort(out) // oldest day first, and job ids sort by time
+	seen := map[string]bool{}
+	out = slices.DeleteFunc(out, func(path string) bool {
+		j := jobOf[path]
+		if j == nil {
+			return false // not a job's input: taken as it is
+		}
+		if j.Status == jobs.Duplicate || seen[j.InputSHA256] {
+			return true
+		}
+		seen[j.InputSHA256] = true
+		return false
+	})
 	return out, fmt.Sprintf("the files pipeline %s archived from %s to %s in %s", s.Pipeline, p.StartDate(), p.EndDate(), r.rel(root)), nil
 }
 

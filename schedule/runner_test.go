@@ -370,3 +370,70 @@ func TestScheduleLegacyPeriodParameters(t *testing.T) {
 		t.Errorf("parameters = %v", job.Submission.Parameters)
 	}
 }
+
+// TestScheduleArchiveInputsOnce checks input: {pipeline: ...}: the files the
+// pipeline archived in the period, each content once: not the inputs of
+// Duplicate jobs, nor a second copy from a retried job; files outside the
+// period, reports and files no job knows of are handled as before.
+func TestScheduleArchiveInputsOnce(t *testing.T) {
+	const sched = `  - name: ledger-from-pipeline
+    template: ledger-period
+    cron: "0 6 1 * *"
+    period: previous-month
+    input: {pipeline: ledger}
+    parameters: {company: "912345678"}
+pipelines:
+  - name: ledger
+    template: ledger-period
+`
+	day := "archive/ledger/2026-09-15/"
+	data := map[string]string{
+		day + "20260915-080000-aaaaaa-a.csv":                     ledgerHeader + "2026-09-01,1920,10.50,A\n",
+		day + "20260915-090000-bbbbbb-a.csv":                     ledgerHeader + "2026-09-01,1920,10.50,A\n", // dropped again: Duplicate
+		day + "20260915-100000-cccccc-a.csv":                     ledgerHeader + "2026-09-01,1920,10.50,A\n", // erpipe retry of the first
+		day + "20260915-110000-dddddd-b.csv":                     ledgerHeader + "2026-09-02,3000,-1.00,B\n",
+		day + "manual.csv":                                       ledgerHeader + "2026-09-03,3000,-2.00,C\n",
+		day + "20260915-110000-dddddd-b.csv.error.txt":           "report",
+		"archive/ledger/2026-10-01/20261001-080000-eeeeee-c.csv": ledgerHeader + "2026-10-01,1920,1.00,October\n",
+	}
+	r, _ := testWorkspace(t, sched, data)
+	ctx := context.Background()
+	root := r.ws.Root
+	for _, j := range []struct {
+		id, file string
+		status   jobs.Status
+	}{
+		{"20260915-080000-aaaaaa", "a.csv", jobs.Processed},
+		{"20260915-090000-bbbbbb", "a.csv", jobs.Duplicate},
+		{"20260915-100000-cccccc", "a.csv", jobs.Processed},
+		{"20260915-110000-dddddd", "b.csv", jobs.ProcessedWithErrors},
+	} {
+		path := filepath.Join(root, day, j.id+"-"+j.file)
+		job := &jobs.Job{ID: j.id, Pipeline: "ledger", Input: j.file, InputSHA256: sha(t, path), Status: j.status,
+			FinalPath: path, Created: time.Date(2026, 9, 15, 8, 0, 0, 0, time.UTC)}
+		if err := r.journal.Put(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s *Schedule
+	for _, sc := range r.schedules {
+		if sc.Name == "ledger-from-pipeline" {
+			s = sc
+		}
+	}
+	if s == nil {
+		t.Fatal("no schedule ledger-from-pipeline")
+	}
+	september := Period{Name: "2026-09", Start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 9, 30, 0, 0, 0, 0, time.UTC)}
+	got, _, err := r.selectInputs(ctx, s, september)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i] = strings.TrimPrefix(filepath.ToSlash(got[i]), filepath.ToSlash(root)+"/")
+	}
+	want := []string{day + "20260915-080000-aaaaaa-a.csv", day + "20260915-110000-dddddd-b.csv", day + "manual.csv"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("inputs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
