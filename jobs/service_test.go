@@ -379,7 +379,19 @@ func TestJournalList(t *testing.T) {
 	if _, err := j.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get unknown: %v", err)
 	}
-	if prev, _ := j.FindContent(ctx, "a", "sum", ""); prev == nil || prev.Status != Processed {
+	// In pipeline b the Failed job (1h) comes before the Processed one (3h).
+	if prev, _ := j.FindContent(ctx, "b", "sum", ""); prev == nil || prev.Status != Processed || !prev.Created.Equal(base.Add(3*time.Hour)) {
 		t.Errorf("FindContent ignores Failed jobs: %+v", prev)
+	}
+	// A Duplicate before a Processed job is passed over too.
+	for i, st := range []Status{Duplicate, Processed} {
+		job := &Job{ID: NewID(base.Add(time.Duration(10+i) * time.Hour)), Pipeline: "c", Input: "f", Status: st,
+			Created: base.Add(time.Duration(10+i) * time.Hour), InputSHA256: "sum"}
+		if err := j.Put(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if prev, _ := j.FindContent(ctx, "c", "sum", ""); prev == nil || prev.Status != Processed {
+		t.Errorf("FindContent ignores Duplicate jobs: %+v", prev)
 	}
 }
