@@ -20,7 +20,6 @@ const (
 	CurrentMonthToDate Rule = "current-month-to-date" // the 1st of the run's month to the run's day: 2026-11-03
 	BiMonthly          Rule = "bi-monthly"            // the two-month term before the run (Norway's VAT terms 1-6): 2026-T5
 	dateLayout              = "2006-01-02"
-	maxCatchUpPeriods       = 1000
 )
 
 // Rules lists every rule, for messages.

@@ -101,20 +101,20 @@ func TestExpressions(t *testing.T) {
 			got, err := evalString(t, tt.expr, exprVars)
 			// The amounts as the engine keeps them when read from a file.
 			got64, err64 := evalString(t, tt.expr, dec64Env(exprVars))
-			if fmt.Sprint(err64) != fmt.Sprint(err) || display(got64) != display(got) {
-				t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", tt.expr, display(got64), err64, display(got), err)
+			if fmt.Sprint(err64) != fmt.Sprint(err) || show(got64) != show(got) {
+				t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", tt.expr, show(got64), err64, show(got), err)
 			}
 			if tt.want == "" {
 				if err == nil {
-					t.Fatalf("%s = %s, want an error", tt.expr, display(got))
+					t.Fatalf("%s = %s, want an error", tt.expr, show(got))
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("%s: %v", tt.expr, err)
 			}
-			if display(got) != tt.want {
-				t.Errorf("%s = %s, want %s", tt.expr, display(got), tt.want)
+			if show(got) != tt.want {
+				t.Errorf("%s = %s, want %s", tt.expr, show(got), tt.want)
 			}
 			if _, isFloat := got.(float64); isFloat {
 				t.Errorf("%s gave a float64", tt.expr)
@@ -150,7 +150,7 @@ func TestExpressionErrors(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, err := evalString(t, tt.expr, exprVars)
 			if err == nil {
-				t.Fatalf("%s = %s, want error %q", tt.expr, display(got), tt.want)
+				t.Fatalf("%s = %s, want error %q", tt.expr, show(got), tt.want)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%s: error %q, want it to contain %q", tt.expr, err, tt.want)

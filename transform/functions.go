@@ -48,17 +48,6 @@ func Functions() []FunctionSpec {
 	return out
 }
 
-// display renders an example's result.
-func display(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "blank"
-	case string:
-		return strconv.Quote(x)
-	}
-	return textOf(v)
-}
-
 var registryByName = map[string]*FunctionSpec{}
 
 func init() {

@@ -43,15 +43,15 @@ func TestFunctionExamples(t *testing.T) {
 				got, err := evalString(t, ex.Expr, nil)
 				if ex.Error != "" {
 					if err == nil || !strings.Contains(err.Error(), ex.Error) {
-						t.Errorf("%s: error %v, want one containing %q (result %s)", ex.Expr, err, ex.Error, display(got))
+						t.Errorf("%s: error %v, want one containing %q (result %s)", ex.Expr, err, ex.Error, show(got))
 					}
 					return
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", ex.Expr, err)
 				}
-				if display(got) != ex.Result {
-					t.Errorf("%s = %s, want %s", ex.Expr, display(got), ex.Result)
+				if show(got) != ex.Result {
+					t.Errorf("%s = %s, want %s", ex.Expr, show(got), ex.Result)
 				}
 			})
 		}

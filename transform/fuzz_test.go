@@ -133,8 +133,8 @@ func FuzzExpression(f *testing.F) {
 		v, err := ev.eval(prog, env)
 		// The amounts as the engine keeps them when read from a file.
 		v64, err64 := ev.eval(prog, dec64Env(env))
-		if fmt.Sprint(err64) != fmt.Sprint(err) || display(v64) != display(v) {
-			t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", s, display(v64), err64, display(v), err)
+		if fmt.Sprint(err64) != fmt.Sprint(err) || show(v64) != show(v) {
+			t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", s, show(v64), err64, show(v), err)
 		}
 		if err != nil {
 			return

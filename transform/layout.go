@@ -230,17 +230,6 @@ func numericSpec(kind string) bool {
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// hasTime reports whether the layout holds a time of day.
-func (l *dateLayout) hasTime() bool {
-	for _, t := range l.tokens {
-		switch t.kind {
-		case "HH", "H", "hh", "h", "mm", "m", "ss", "s":
-			return true
-		}
-	}
-	return false
-}
-
 // Parse parses s in UTC.
 func (l *dateLayout) Parse(s string) (time.Time, error) {
 	if l.quick != nil {

@@ -116,9 +116,7 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 					continue
 				}
 				badReads = 0
-				start := len(b.fields)
-				b.fields = append(b.fields, rec.Fields...)
-				rec.Fields = b.fields[start:len(b.fields):len(b.fields)]
+				b.fields = append(b.fields, rec.Fields...) // rec.Fields points there below
 				oneLine := oneLiner != nil && oneLiner.OneLine()
 				if !oneLine {
 					for i := range fields {

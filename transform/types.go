@@ -126,9 +126,11 @@ func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
 
 func (f *inputField) parseInteger(s string, fromExcel bool) (any, error) {
 	var d decimal.Decimal
-	if x, ok := excelNumber(s); fromExcel && ok {
-		d = x
-	} else {
+	var number bool // a number as Excel stores it
+	if fromExcel {
+		d, number = excelNumber(s)
+	}
+	if !number {
 		var verr *valueError
 		d, verr = parseDecimalText(s, ".", f.thouSep)
 		if verr != nil {

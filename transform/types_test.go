@@ -156,7 +156,7 @@ func TestParseField(t *testing.T) {
 				if err != nil {
 					t.Fatalf("parse(%q): %v", tt.in, err)
 				}
-				if d := display(got); d != tt.want {
+				if d := show(got); d != tt.want {
 					t.Errorf("parse(%q) = %s, want %s", tt.in, d, tt.want)
 				}
 				if tm, ok := got.(time.Time); ok && tm.Location() != time.UTC {
@@ -165,7 +165,7 @@ func TestParseField(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("parse(%q) = %s, want an error", tt.in, display(got))
+				t.Fatalf("parse(%q) = %s, want an error", tt.in, show(got))
 			}
 			if !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("parse(%q): error %q, want %q", tt.in, err, tt.err)

@@ -158,7 +158,6 @@ func (x *xmlRun) render(w io.Writer) error {
 	if err := x.finish(); err != nil {
 		return err
 	}
-	x.vals = make([]any, x.spec.nfields)
 	tf, err := os.CreateTemp(x.dir, "trace-*")
 	if err != nil {
 		return err

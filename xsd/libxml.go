@@ -81,8 +81,7 @@ const maxProblems = 100
 // collector gathers libxml2's messages during one call.
 type collector struct {
 	problems []Problem
-	more     int  // messages past maxProblems
-	fatal    bool // a parser (well-formedness) error
+	more     int // messages past maxProblems
 }
 
 //export erpipeXsdError
@@ -91,9 +90,6 @@ func erpipeXsdError(user unsafe.Pointer, e C.xmlErrorPtr) {
 		return
 	}
 	c := cgo.Handle(*(*uintptr)(user)).Value().(*collector)
-	if e.domain == C.XML_FROM_PARSER || e.domain == C.XML_FROM_IO {
-		c.fatal = c.fatal || e.level >= C.XML_ERR_ERROR
-	}
 	if e.level < C.XML_ERR_ERROR {
 		return // warnings
 	}

@@ -204,8 +204,7 @@ func runFile(o Outcome, got map[string][]byte, runErr error, update bool) (Outco
 		if k == "result.txt" {
 			continue
 		}
-		if zipName, entry, ok := strings.Cut(k, ".zip/"); ok && strings.HasSuffix(c.Expect, ".zip") {
-			_ = zipName
+		if _, entry, ok := strings.Cut(k, ".zip/"); ok && strings.HasSuffix(c.Expect, ".zip") {
 			outs[entry] = v
 			continue
 		}
