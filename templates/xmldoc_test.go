@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/shopspring/decimal"
@@ -17,22 +16,6 @@ import (
 	"github.com/erpipe/erpipe/transform/templatetest"
 	"github.com/erpipe/erpipe/xsd"
 )
-
-// goldenTime is the modification time the inputs of document templates
-// are given before the tests run: a payment file's creation time is the
-// time its input was dropped, and golden files must not depend on when the
-// repository was checked out.
-var goldenTime = time.Date(2026, 1, 30, 9, 15, 0, 0, time.UTC)
-
-func TestMain(m *testing.M) {
-	for _, pattern := range []string{"*/samples/*", "*/testdata/*/*/input.*"} {
-		files, _ := filepath.Glob(pattern)
-		for _, f := range files {
-			os.Chtimes(f, goldenTime, goldenTime)
-		}
-	}
-	os.Exit(m.Run())
-}
 
 // sharedSchemas maps a document's namespace to the official schema in
 // ../shared/schemas (beside the repository), used to check the golden

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
@@ -321,10 +320,8 @@ func (t *Template) runMulti(ctx context.Context, inputPath, outDir string, opts 
 	}
 	res := &Result{onReject: opts.OnReject, onProgress: opts.OnProgress}
 	base := filepath.Base(inputPath)
-	var modified time.Time
-	if st, err := os.Stat(inputPath); err == nil {
-		modified = st.ModTime()
-	} else {
+	modified, err := opts.stamp(inputPath)
+	if err != nil {
 		return nil, t.fileError(formats.Pos{File: base}, err, "check that the file exists and can be read")
 	}
 	outs, err := t.createOutputs(base, outDir, modified)

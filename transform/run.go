@@ -62,6 +62,18 @@ type RunOptions struct {
 	OnProgress func(read int)
 }
 
+// stamp is the time the run's outputs carry (see Time).
+func (o RunOptions) stamp(inputPath string) (time.Time, error) {
+	if !o.Time.IsZero() {
+		return o.Time, nil
+	}
+	st, err := os.Stat(inputPath)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.ModTime(), nil
+}
+
 // progressEvery is how often RunOptions.OnProgress is called, in records.
 const progressEvery = 10000
 
@@ -108,10 +120,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 		return nil, err
 	}
 
-	modified := opts.Time
-	if st, err := os.Stat(inputPath); err == nil && modified.IsZero() {
-		modified = st.ModTime()
-	}
+	modified, _ := opts.stamp(inputPath) // the input is open: it is there
 	outs, err := t.createOutputs(src.pos.File, outDir, modified)
 	if err != nil {
 		return nil, err
