@@ -81,57 +81,80 @@ func erpipe(t *testing.T, args ...string) (string, string, int) {
 }
 
 // daemon is a running `erpipe run`.
+// daemon is a running `erpipe run`.
 type daemon struct {
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *syncBuffer   // its output, written while the tests read it
+	done chan struct{} // closed when the process has ended
+	err  error         // cmd.Wait's result; read after done
 }
 
+// startDaemon starts erpipe run on ws and waits for its customers-v3 inbox
+// and its journal.
 func startDaemon(t *testing.T, ws string) *daemon {
 	t.Helper()
-	d := &daemon{logs: new(bytes.Buffer)}
+	return startDaemonEnv(t, ws, nil, "the daemon to create the inboxes and the journal", func(*daemon) bool {
+		_, err1 := os.Stat(filepath.Join(ws, "inbox", "customers-v3"))
+		_, err2 := os.Stat(filepath.Join(ws, ".erpipe", "journal.db"))
+		return err1 == nil && err2 == nil
+	})
+}
+
+// startDaemonEnv starts erpipe run on ws with env (nil: this process's),
+// and waits until ready says so.
+func startDaemonEnv(t *testing.T, ws string, env []string, what string, ready func(*daemon) bool) *daemon {
+	t.Helper()
+	d := &daemon{logs: new(syncBuffer), done: make(chan struct{})}
 	d.cmd = exec.Command(bin, "run", "--workspace", ws)
+	d.cmd.Env = env
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
+		select {
+		case <-d.done:
+		default:
 			_ = d.cmd.Process.Kill()
-			_ = d.cmd.Wait()
+			<-d.done
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.logs)
 		}
 	})
-	waitFor(t, 20*time.Second, "the daemon to create the inboxes and the journal", func() bool {
-		_, err1 := os.Stat(filepath.Join(ws, "inbox", "customers-v3"))
-		_, err2 := os.Stat(filepath.Join(ws, ".erpipe", "journal.db"))
-		return err1 == nil && err2 == nil
-	})
+	waitFor(t, 20*time.Second, what, func() bool { return ready(d) })
 	return d
 }
 
-// stop sends SIGTERM and expects a clean exit.
+// stop sends SIGTERM and expects a clean exit within 30s.
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
+	d.stopWithin(t, 30*time.Second)
+}
+
+// stopWithin sends SIGTERM, expects exit 0 within limit, and returns how
+// long the exit took.
+func (d *daemon) stopWithin(t *testing.T, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exited with %v after SIGTERM", err)
+	case <-d.done:
+		if d.err != nil {
+			t.Fatalf("daemon exited with %v after SIGTERM", d.err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("daemon did not exit within 30s of SIGTERM")
+	case <-time.After(limit):
+		t.Fatalf("daemon did not exit within %v of SIGTERM", limit)
 	}
+	return time.Since(start)
 }
 
 // kill sends SIGKILL, as a crash would.
 func (d *daemon) kill(t *testing.T) {
 	t.Helper()
 	_ = d.cmd.Process.Kill()
-	_ = d.cmd.Wait()
+	<-d.done
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {

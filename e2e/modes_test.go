@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -93,17 +92,7 @@ func TestSIGTERMMidJob(t *testing.T) {
 		}
 		return false
 	})
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exited with %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the daemon did not exit within 60s of SIGTERM")
-	}
+	d.stopWithin(t, 60*time.Second)
 	j := listJobs(t, ws)
 	if len(j) != 1 || j[0].Status != "Processed" || j[0].Written != 150000 {
 		t.Errorf("after SIGTERM mid-job: %+v", j)

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,57 +118,13 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// s3Daemon is a running `erpipe run` with the S3 environment.
-type s3Daemon struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{} // closed when the process has ended
-	err  error         // cmd.Wait's result; read after done
-}
-
-func startS3Daemon(t *testing.T, ws string, env []string) *s3Daemon {
+func startS3Daemon(t *testing.T, ws string, env []string) *daemon {
 	t.Helper()
-	d := &s3Daemon{logs: new(syncBuffer), done: make(chan struct{})}
-	d.cmd = exec.Command(bin, "run", "--workspace", ws)
-	d.cmd.Env = env
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.logs)
-		}
-	})
-	waitFor(t, 20*time.Second, "the daemon to create the inbox and the journal", func() bool {
+	return startDaemonEnv(t, ws, env, "the daemon to create the inbox and the journal", func(*daemon) bool {
 		_, err1 := os.Stat(filepath.Join(ws, "inbox", s3Pipeline))
 		_, err2 := os.Stat(filepath.Join(ws, ".erpipe", "journal.db"))
 		return err1 == nil && err2 == nil
 	})
-	return d
-}
-
-// stop sends SIGTERM and expects exit 0 within limit.
-func (d *s3Daemon) stop(t *testing.T, limit time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-		if d.err != nil {
-			t.Fatalf("daemon exited with %v after SIGTERM", d.err)
-		}
-	case <-time.After(limit):
-		t.Fatalf("daemon did not exit within %v of SIGTERM", limit)
-	}
-	return time.Since(start)
 }
 
 // s3Jobs returns the journal via `erpipe jobs --json`, and the raw output.
@@ -378,7 +333,7 @@ func TestS3Destination(t *testing.T) {
 			if got := files(t, filepath.Join(ws, ".erpipe", "claimed")); len(got) != 0 {
 				t.Errorf("claimed files left behind: %q", got)
 			}
-			d.stop(t, 30*time.Second)
+			d.stopWithin(t, 30*time.Second)
 			_, raw := s3Jobs(t, ws)
 			noSecret(t, "erpipe jobs --json", raw)
 			noSecret(t, "the daemon's log", d.logs.String())
@@ -452,7 +407,7 @@ func TestS3Outage(t *testing.T) {
 
 	// A stop hands the waiting jobs back; the next start takes them up,
 	// and they wait again: the store is still down.
-	took := d.stop(t, 45*time.Second)
+	took := d.stopWithin(t, 45*time.Second)
 	t.Logf("the daemon stopped %v after SIGTERM", took.Round(time.Millisecond))
 	logs := d.logs.String()
 	checkWaiting("after the stop")
@@ -509,7 +464,7 @@ func TestS3Outage(t *testing.T) {
 	if got := files(t, filepath.Join(ws, "archive", s3Pipeline)); len(got) < 3 {
 		t.Errorf("archive/%s holds %q; want the 3 inputs", s3Pipeline, got)
 	}
-	d2.stop(t, 30*time.Second)
+	d2.stopWithin(t, 30*time.Second)
 	_, raw := s3Jobs(t, ws)
 	noSecret(t, "erpipe jobs --json", raw)
 	noSecret(t, "the first daemon's log", logs)
@@ -554,7 +509,7 @@ func TestS3OutageOtherWork(t *testing.T) {
 	case other.Status != "Processed":
 		t.Fatalf("other.csv: %s, want Processed (errors %q)", other.Status, other.Errors)
 	}
-	d.stop(t, 45*time.Second)
+	d.stopWithin(t, 45*time.Second)
 }
 
 // eventually polls cond until it holds or limit has passed, and reports

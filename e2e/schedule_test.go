@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -103,26 +102,9 @@ func periodTxs(period string, txs []ledgerTx) []string {
 // runs on from there), so that months pass without waiting for them.
 func startDaemonAt(t *testing.T, ws, now string) *daemon {
 	t.Helper()
-	d := &daemon{logs: new(bytes.Buffer)}
-	d.cmd = exec.Command(bin, "run", "--workspace", ws)
-	d.cmd.Env = append(os.Environ(), "ERPIPE_NOW="+now)
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			_ = d.cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("daemon log (now %s):\n%s", now, d.logs)
-		}
-	})
-	waitFor(t, 20*time.Second, "the daemon to start its schedules", func() bool {
+	return startDaemonEnv(t, ws, append(os.Environ(), "ERPIPE_NOW="+now), "the daemon to start its schedules", func(d *daemon) bool {
 		return strings.Contains(d.logs.String(), "schedules started")
 	})
-	return d
 }
 
 // erpipeAt runs the binary with "now" at the given time.
