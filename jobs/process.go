@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -152,37 +153,50 @@ func statusOf(res *transform.Result) Status {
 	return Processed
 }
 
-// runTemplate runs t with the job timeout, and turns a panic into an
-// error: a poison file fails its own job and no other. A run that
-// outlives the timeout is abandoned (its goroutine ends when its reads
-// do) and the job fails.
+// runTemplate runs t with the job timeout (RunGuarded).
 func (s *Service) runTemplate(ctx context.Context, t *transform.Template, in, out string, opts transform.RunOptions) (*transform.Result, error) {
+	return RunGuarded(ctx, s.log, s.ws.Config.JobTimeout(), s.run, t, in, out, opts)
+}
+
+// RunFunc runs a template: (*transform.Template).RunWith, or a stand-in in
+// tests.
+type RunFunc func(t *transform.Template, ctx context.Context, in, out string, opts transform.RunOptions) (*transform.Result, error)
+
+// RunGuarded runs t over in with run (nil: RunWith) within timeout, and
+// turns a panic into an error: a poison file fails its own run and no
+// other. A run that outlives the timeout is abandoned (its goroutine ends
+// when its reads do) and fails, even if it does not heed its context.
+// Jobs and scheduled submissions both run their templates through it.
+func RunGuarded(ctx context.Context, log *slog.Logger, timeout time.Duration, run RunFunc, t *transform.Template, in, out string, opts transform.RunOptions) (*transform.Result, error) {
+	if run == nil {
+		run = (*transform.Template).RunWith
+	}
 	type result struct {
 		res *transform.Result
 		err error
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.ws.Config.JobTimeout())
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan result, 1)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.Error("template run panicked", "template", t.Name, "input", in, "panic", p, "stack", string(debug.Stack()))
-				done <- result{nil, fmt.Errorf("erpipe hit an internal error on this file (%v); the file was set aside, please report it", p)}
+				log.Error("template run panicked", "template", t.Name, "input", in, "panic", p, "stack", string(debug.Stack()))
+				done <- result{nil, fmt.Errorf("erpipe hit an internal error on this input (%v); please report it", p)}
 			}
 		}()
-		res, err := s.run(t, ctx, in, out, opts)
+		res, err := run(t, ctx, in, out, opts)
 		done <- result{res, err}
 	}()
 	select {
 	case r := <-done:
 		if r.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, errTimeout(s.ws.Config.JobTimeout())
+			return nil, errTimeout(timeout)
 		}
 		return r.res, r.err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, errTimeout(s.ws.Config.JobTimeout())
+			return nil, errTimeout(timeout)
 		}
 		return nil, ctx.Err()
 	}

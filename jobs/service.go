@@ -40,7 +40,7 @@ type Service struct {
 	// the workspace (the schedules' runner); Run waits for them to end.
 	Background []func(ctx context.Context) error
 	// run runs a template; tests replace it to inject faults.
-	run func(t *transform.Template, ctx context.Context, in, out string, opts transform.RunOptions) (*transform.Result, error)
+	run RunFunc
 }
 
 // NewService prepares a service for ws, creating its folders.

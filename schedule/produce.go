@@ -13,7 +13,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,7 +185,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 	}
 
 	// The document's own date is the period's run time: the job's creation.
-	res, err := r.runTemplate(ctx, t, input, filepath.Join(work, "out"), transform.RunOptions{Time: job.Created})
+	res, err := jobs.RunGuarded(ctx, r.log, r.ws.Config.JobTimeout(), nil, t, input, filepath.Join(work, "out"), transform.RunOptions{Time: job.Created})
 	if res != nil {
 		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, res.Warned
 	}
@@ -343,24 +342,6 @@ func none(from string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// runTemplate runs t with the workspace's job timeout; a panic fails the
-// run, not erpipe.
-func (r *Runner) runTemplate(ctx context.Context, t *transform.Template, in, outDir string, opts transform.RunOptions) (res *transform.Result, err error) {
-	ctx, cancel := context.WithTimeout(ctx, r.ws.Config.JobTimeout())
-	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			r.log.Error("template run panicked", "template", t.Name, "panic", p, "stack", string(debug.Stack()))
-			res, err = nil, fmt.Errorf("erpipe hit an internal error (%v); please report it", p)
-		}
-	}()
-	res, err = t.RunWith(ctx, in, outDir, opts)
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("the run took longer than the job timeout (%v); raise job_timeout in erpipe.yaml if the data is simply large", r.ws.Config.JobTimeout())
-	}
-	return res, err
 }
 
 // selectInputs returns the input files of period p, sorted, and a
