@@ -116,15 +116,19 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 	job.Pending = nil
 	for _, path := range outputs {
 		name := filepath.Base(path)
-		sum, size, err := hashFile(path)
-		if err != nil {
-			return err
-		}
+		var sum string
+		var size int64
 		for _, d := range s.dests[job.Pipeline] {
 			if job.delivered(name, d.String()) {
 				continue
 			}
-			loc, err := put(ctx, d, path, size, map[string]string{
+			if sum == "" { // once per output, and not for one delivered everywhere (a retry)
+				var err error
+				if sum, size, err = hashFile(path); err != nil {
+					return err
+				}
+			}
+			loc, err := PutFile(ctx, d, path, size, map[string]string{
 				outbox.MetaSHA256: sum, outbox.MetaJob: job.ID, outbox.MetaInputSHA256: job.InputSHA256,
 				outbox.MetaTemplate: job.Template + " " + job.TemplateVersion,
 				outbox.MetaDate:     job.Created.UTC().Format("2006-01-02"),
@@ -150,8 +154,9 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 	return firstErr
 }
 
-// put stores the file at path in d, with metadata where d keeps it.
-func put(ctx context.Context, d outbox.Destination, path string, size int64, meta map[string]string) (string, error) {
+// PutFile stores the file at path (size bytes) in d, with metadata where
+// d keeps it.
+func PutFile(ctx context.Context, d outbox.Destination, path string, size int64, meta map[string]string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -237,7 +237,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	}
 	if res != nil {
 		for _, e := range res.Errors {
-			if len(job.Errors) >= maxJobErrors {
+			if len(job.Errors) >= MaxJobErrors {
 				break
 			}
 			job.Errors = append(job.Errors, e.Error())
@@ -294,9 +294,9 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	return nil
 }
 
-// maxJobErrors caps the error lines kept in a job record; the full list is
+// MaxJobErrors caps the error lines kept in a job record; the full list is
 // in the report beside the input.
-const maxJobErrors = 20
+const MaxJobErrors = 20
 
 // freeName returns name if it is free in dir, else name with the job id
 // before its extension.

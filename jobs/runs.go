@@ -311,15 +311,6 @@ func Destinations(ws *workspace.Workspace, name string, dcs []workspace.Destinat
 	return destinations(ws, &workspace.Pipeline{Name: name, Destinations: dcs})
 }
 
-// PutFile stores the file at path in d, with metadata where d keeps it,
-// and returns where it landed.
-func PutFile(ctx context.Context, d outbox.Destination, path string, meta map[string]string) (string, error) {
-	_, size, err := hashFile(path)
-	if err != nil {
-		return "", err
-	}
-	return put(ctx, d, path, size, meta)
-}
 
 // HashFile returns the sha256 (hex) and size of the file at path.
 func HashFile(path string) (string, int64, error) { return hashFile(path) }

@@ -196,7 +196,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 	case res.Rejected > 0:
 		sub.Validation = fmt.Sprintf("failed: %d of the period's records broke the template's validations", res.Rejected)
 		for _, e := range res.Errors {
-			if len(job.Errors) >= 20 {
+			if len(job.Errors) >= jobs.MaxJobErrors {
 				break
 			}
 			job.Errors = append(job.Errors, e.Error())
@@ -228,7 +228,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 			meta[MetaCorrectionOf] = sub.CorrectionOf
 		}
 		for _, d := range s.Destinations {
-			loc, err := jobs.PutFile(ctx, d, out, meta)
+			loc, err := jobs.PutFile(ctx, d, out, size, meta)
 			if err != nil {
 				if outbox.IsTransient(err) {
 					return fmt.Errorf("deliver %s to %s: the destination is unavailable: %w", filepath.Base(out), d, err)
