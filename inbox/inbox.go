@@ -35,9 +35,9 @@
 // symlinks, other non-regular files, the names [Ignored] reports and
 // markers are never taken.
 //
-// The caller takes a file by [Claim], an atomic rename into its own
-// processing folder, right after receiving it, and then removes its
-// marker, if it has one:
+// The caller takes a file by an atomic rename into its own processing
+// folder (on the same filesystem), right after receiving it, and then
+// removes its marker, if it has one (jobs.Service does this):
 //
 //	w, err := inbox.NewWatcher(inbox.Options{})
 //	...
@@ -45,7 +45,7 @@
 //	ready := make(chan inbox.File)
 //	go w.Run(ctx, ready)
 //	for f := range ready { // until the caller stops
-//		p, err := inbox.Claim(f.Path, ".erpipe/processing")
+//		err := os.Rename(f.Path, filepath.Join(".erpipe/claimed/job1", filepath.Base(f.Path)))
 //		if errors.Is(err, fs.ErrNotExist) {
 //			continue // someone else took it
 //		}
@@ -158,7 +158,7 @@ type File struct {
 	ModTime time.Time // modification time when it was found ready
 	// Marker is, in marker mode, the path of the file's marker; "" in the
 	// other modes. The caller removes it right after a successful
-	// [Claim] of Path (not before: the file must not be left without its
+	// claim of Path (not before: the file must not be left without its
 	// marker, and not long after: a marker without its file is logged
 	// and does not count for a file of the same name dropped later).
 	Marker string

@@ -5,13 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -278,7 +276,7 @@ func TestUnclaimedFileOfferedAgain(t *testing.T) {
 	if first.Path != second.Path {
 		t.Fatalf("offered %q then %q", first.Path, second.Path)
 	}
-	if _, err := inbox.Claim(second.Path, filepath.Join(t.TempDir(), "processing")); err != nil {
+	if err := os.Rename(second.Path, filepath.Join(t.TempDir(), "in.csv")); err != nil { // taken
 		t.Fatal(err)
 	}
 	expectNothing(t, ready)
@@ -376,118 +374,5 @@ func TestShutdownWhileBlocked(t *testing.T) {
 			t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestClaim(t *testing.T) {
-	in := t.TempDir()
-	processing := filepath.Join(t.TempDir(), "processing") // created by Claim
-	path := filepath.Join(in, "Kunden Übersicht.xlsx")
-	if err := os.WriteFile(path, []byte("content"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := inbox.Claim(path, processing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Dir(got) != processing {
-		t.Fatalf("claimed into %q, want %q", filepath.Dir(got), processing)
-	}
-	if inbox.OriginalName(got) != "Kunden Übersicht.xlsx" {
-		t.Fatalf("OriginalName(%q) = %q", got, inbox.OriginalName(got))
-	}
-	if b, err := os.ReadFile(got); err != nil || string(b) != "content" {
-		t.Fatalf("claimed file: %q, %v", b, err)
-	}
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("file still in the inbox: %v", err)
-	}
-	if _, err := inbox.Claim(path, processing); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("claiming a gone file: %v, want fs.ErrNotExist", err)
-	}
-}
-
-func TestClaimRace(t *testing.T) {
-	in, processing := t.TempDir(), t.TempDir()
-	const files, claimers = 20, 8
-	for i := range files {
-		if err := os.WriteFile(filepath.Join(in, strings.Repeat("x", i+1)+".csv"), []byte("same name part"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var mu sync.Mutex
-	won := map[string]int{}
-	var wg sync.WaitGroup
-	for range claimers {
-		wg.Go(func() {
-			for i := range files {
-				name := strings.Repeat("x", i+1) + ".csv"
-				_, err := inbox.Claim(filepath.Join(in, name), processing)
-				switch {
-				case err == nil:
-					mu.Lock()
-					won[name]++
-					mu.Unlock()
-				case !errors.Is(err, fs.ErrNotExist):
-					t.Errorf("claim %s: %v", name, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for i := range files {
-		if name := strings.Repeat("x", i+1) + ".csv"; won[name] != 1 {
-			t.Errorf("%s claimed %d times, want 1", name, won[name])
-		}
-	}
-	entries, err := os.ReadDir(processing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != files {
-		t.Fatalf("%d files in processing, want %d", len(entries), files)
-	}
-}
-
-func TestClaimSameNameTwice(t *testing.T) {
-	in, processing := t.TempDir(), t.TempDir()
-	path := filepath.Join(in, "daily.csv")
-	seen := map[string]bool{}
-	for i := range 50 {
-		if err := os.WriteFile(path, []byte{byte(i)}, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		got, err := inbox.Claim(path, processing)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[got] {
-			t.Fatalf("claim %d reused name %q", i, got)
-		}
-		seen[got] = true
-	}
-}
-
-func TestClaimLongName(t *testing.T) {
-	in, processing := t.TempDir(), t.TempDir()
-	name := strings.Repeat("Ø", 120) + ".xlsx" // 245 bytes
-	path := filepath.Join(in, name)
-	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := inbox.Claim(path, processing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if base := filepath.Base(got); len(base) > 255 || !strings.HasSuffix(base, "Ø.xlsx") {
-		t.Fatalf("claimed name %q (%d bytes)", base, len(base))
-	}
-}
-
-func TestOriginalNameUnclaimed(t *testing.T) {
-	for _, name := range []string{"plain.csv", "2024-05-01-report.csv", "20240501T101530.123456Z-zz-x.csv", "a/b/c.csv"} {
-		if got, want := inbox.OriginalName(name), filepath.Base(name); got != want {
-			t.Errorf("OriginalName(%q) = %q, want %q", name, got, want)
-		}
 	}
 }

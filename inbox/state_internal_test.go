@@ -192,33 +192,3 @@ func TestDeadline(t *testing.T) {
 		t.Fatalf("due %v, want %v (hand-out + Retry)", due, want)
 	}
 }
-
-func TestShorten(t *testing.T) {
-	tests := []struct {
-		name string
-		max  int
-		want string
-	}{
-		{"short.csv", 20, "short.csv"},
-		{"abcdefghij.csv", 10, "abcdef.csv"},
-		{"ÆØÅÆØÅ.xml", 9, "ÆØ.xml"}, // never splits a character
-		{"noext", 3, "noe"},
-		{"a.verylongextensionthatisnotone", 10, "a.verylong"},
-	}
-	for _, tt := range tests {
-		if got := shorten(tt.name, tt.max); got != tt.want {
-			t.Errorf("shorten(%q, %d) = %q, want %q", tt.name, tt.max, got, tt.want)
-		}
-	}
-}
-
-func TestClaimedName(t *testing.T) {
-	now := time.Date(2024, 5, 1, 10, 15, 30, 123456789, time.FixedZone("CEST", 7200))
-	got := claimedName("invoices.xlsx", now, "3fa9c1d2")
-	if want := "20240501T081530.123456Z-3fa9c1d2-invoices.xlsx"; got != want {
-		t.Fatalf("claimedName = %q, want %q", got, want)
-	}
-	if o := OriginalName(got); o != "invoices.xlsx" {
-		t.Fatalf("OriginalName(%q) = %q", got, o)
-	}
-}
