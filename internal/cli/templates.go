@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -81,14 +82,15 @@ types, expressions that don't compile, references to undefined fields or lookups
 }
 
 // bareWorkspace is the workspace of the global flags without its
-// configuration: enough to find templates.
+// configuration: enough to find templates. Opening the workspace would
+// load (and compile the schemas of) every pipeline's template first, and a
+// broken erpipe.yaml must not stop people from working on templates.
 func bareWorkspace(g *globals) *workspace.Workspace {
-	ws, err := workspace.Open(g.workspace, g.config)
+	root, err := filepath.Abs(g.workspace)
 	if err != nil {
-		// A broken erpipe.yaml must not stop people from listing templates.
-		return &workspace.Workspace{Root: g.workspace}
+		root = g.workspace
 	}
-	return ws
+	return &workspace.Workspace{Root: root}
 }
 
 func firstLine(s string) string {

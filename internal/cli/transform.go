@@ -16,7 +16,6 @@ import (
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
 	"github.com/erpipe/erpipe/transform"
-	"github.com/erpipe/erpipe/workspace"
 )
 
 func transformCmd(g *globals) *cobra.Command {
@@ -38,13 +37,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 			if tmpl == "" {
 				return usage(errors.New("say which template to run with --template (see erpipe templates list)"))
 			}
-			// Only the template is needed: opening the workspace would load
-			// (and compile the schemas of) every pipeline's template first.
-			root, err := filepath.Abs(g.workspace)
-			if err != nil {
-				return usage(err)
-			}
-			ws := &workspace.Workspace{Root: root}
+			ws := bareWorkspace(g) // only the template is needed
 			t, err := ws.LoadTemplate(tmpl)
 			if err != nil {
 				return usage(err)
