@@ -75,3 +75,17 @@ func (e *unavailableError) Temporary() bool { return true }
 type Sweeper interface {
 	Sweep(ctx context.Context) error
 }
+
+// ContextReader reads R until Ctx ends, so that copying or hashing a large
+// result stops when its Put is cancelled.
+type ContextReader struct {
+	Ctx context.Context
+	R   io.Reader
+}
+
+func (c ContextReader) Read(p []byte) (int, error) {
+	if err := c.Ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.R.Read(p)
+}

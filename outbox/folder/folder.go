@@ -171,7 +171,7 @@ func (f *Folder) writeTemp(ctx context.Context, name string, r io.Reader, size i
 	}
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(file, h), ctxReader{ctx, src}, buf)
+	n, err := io.CopyBuffer(io.MultiWriter(file, h), outbox.ContextReader{Ctx: ctx, R: src}, buf)
 	if err != nil {
 		return t, nil, err
 	}
@@ -310,19 +310,6 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // shorten cuts name to at most max bytes on a character boundary, for the

@@ -325,7 +325,7 @@ func TestHashFirstSpool(t *testing.T) {
 	dir := t.TempDir()
 	d := &S3{cfg: Config{SpoolDir: dir}}
 	content := "spooled content"
-	sum, n, body, cleanup, err := d.hashFirst(ctxReader{t.Context(), iotest.HalfReader(strings.NewReader(content))}, int64(len(content)))
+	sum, n, body, cleanup, err := d.hashFirst(outbox.ContextReader{Ctx: t.Context(), R: iotest.HalfReader(strings.NewReader(content))}, int64(len(content)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestHashFirstSpool(t *testing.T) {
 
 	// A spool folder that does not exist fails with a clear, permanent error.
 	d = &S3{cfg: Config{SpoolDir: dir + "/missing"}}
-	_, _, _, _, err = d.hashFirst(ctxReader{t.Context(), iotest.HalfReader(strings.NewReader(content))}, -1)
+	_, _, _, _, err = d.hashFirst(outbox.ContextReader{Ctx: t.Context(), R: iotest.HalfReader(strings.NewReader(content))}, -1)
 	if err == nil || classify(err) {
 		t.Errorf("hashFirst with a missing SpoolDir: %v", err)
 	}

@@ -368,7 +368,7 @@ func (d *S3) PutMeta(ctx context.Context, name string, r io.Reader, size int64, 
 
 	// The sha256 must be in the metadata before the first byte goes up.
 	if md[MetaSHA256] == "" {
-		sum, n, body, cleanup, err := d.hashFirst(ctxReader{ctx, r}, size)
+		sum, n, body, cleanup, err := d.hashFirst(outbox.ContextReader{Ctx: ctx, R: r}, size)
 		if err != nil {
 			return "", d.fail("put", name, key, err)
 		}
@@ -477,26 +477,12 @@ func (d *S3) upload(ctx context.Context, key, name string, r io.Reader, size int
 	return nil
 }
 
-// ctxReader stops reading r when ctx ends, so that hashing a large result
-// does not outlive a cancelled Put.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// hashFirst computes the sha256 of r (a ctxReader) before the upload. It
+// hashFirst computes the sha256 of r (an outbox.ContextReader) before the upload. It
 // returns the hash, the size, and a reader that yields the same content
 // again; cleanup releases that reader.
-func (d *S3) hashFirst(cr ctxReader, size int64) (sum string, n int64, body io.Reader, cleanup func(), err error) {
+func (d *S3) hashFirst(cr outbox.ContextReader, size int64) (sum string, n int64, body io.Reader, cleanup func(), err error) {
 	r := io.Reader(cr)
-	if s, ok := cr.r.(io.Seeker); ok {
+	if s, ok := cr.R.(io.Seeker); ok {
 		start, err := s.Seek(0, io.SeekCurrent)
 		if err == nil {
 			sum, n, err := hashAll(r, size)
@@ -506,7 +492,7 @@ func (d *S3) hashFirst(cr ctxReader, size int64) (sum string, n int64, body io.R
 			if _, err := s.Seek(start, io.SeekStart); err != nil {
 				return "", 0, nil, nil, &readError{fmt.Errorf("rewinding after hashing: %w", err)}
 			}
-			return sum, n, cr.r, func() {}, nil
+			return sum, n, cr.R, func() {}, nil
 		}
 		// Not actually seekable (a pipe behind an *os.File): spool.
 	}
