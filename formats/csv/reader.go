@@ -47,17 +47,16 @@ type Options struct {
 // Records returned by Read are the caller's to keep, unless
 // Options.ReuseRecord is set.
 type Reader struct {
-	cr        *csv.Reader
-	file      string
-	comma     rune
-	checkUTF8 bool       // the bytes are not decoded, so they may be invalid UTF-8
-	utf8      *utf8Check // with checkUTF8: the check of the bytes as they are read
-	noHeader  bool
-	header    []string
-	width     int      // values per record
-	pending   []string // with NoHeader, the first record, read by NewReader
-	row       int      // line where the last record starts
-	n         int      // number of fields of the last record; 0 after an error
+	cr       *csv.Reader
+	file     string
+	comma    rune
+	utf8     *utf8Check // when the bytes are not decoded (so may be invalid UTF-8): their check as they are read
+	noHeader bool
+	header   []string
+	width    int      // values per record
+	pending  []string // with NoHeader, the first record, read by NewReader
+	row      int      // line where the last record starts
+	n        int      // number of fields of the last record; 0 after an error
 }
 
 var _ formats.Reader = (*Reader)(nil)
@@ -88,7 +87,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
 	cr.ReuseRecord = opts.ReuseRecord
-	rd := &Reader{cr: cr, file: opts.File, comma: comma, checkUTF8: check, utf8: u8, noHeader: opts.NoHeader}
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader}
 	first, err := rd.next()
 	if err == io.EOF {
 		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
@@ -185,7 +184,7 @@ func (r *Reader) next() ([]string, error) {
 		}
 		r.n = len(rec)
 		r.row, _ = r.cr.FieldPos(0)
-		if r.checkUTF8 && r.utf8.bad {
+		if r.utf8 != nil && r.utf8.bad {
 			for i, f := range rec {
 				if !utf8.ValidString(f) {
 					return nil, &formats.ParseError{Pos: r.FieldPos(i), Err: errNotUTF8}
