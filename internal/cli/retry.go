@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +16,8 @@ func retryCmd(g *globals) *cobra.Command {
 		Long: `Retry puts a copy of an ended job's input (from errors/ or archive/) back into
 its pipeline's inbox, and lets it through the duplicate check once, so that
 the daemon processes it again as a new job, for example after the template
-was corrected. The earlier job and its files stay as they are.`,
+was corrected. If the inbox holds another file of that name, the copy is
+named "name (2).ext". The earlier job and its files stay as they are.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ws, j, job, err := openJob(c, g, args[0])
@@ -38,7 +37,7 @@ was corrected. The earlier job and its files stay as they are.`,
 			if err := j.Allow(c.Context(), job.Pipeline, job.InputSHA256); err != nil {
 				return failed(err)
 			}
-			dst, err := copyIntoInbox(job.FinalPath, ws.Inbox(job.Pipeline), job.Input)
+			dst, err := copyIntoInbox(c.Context(), job.FinalPath, ws.Inbox(job.Pipeline), job.Input)
 			if err != nil {
 				return failed(err)
 			}
@@ -48,10 +47,11 @@ was corrected. The earlier job and its files stay as they are.`,
 	}
 }
 
-// copyIntoInbox copies src into dir as name (or, when that is taken,
-// "name (retry N)"), through a temporary dotfile and a rename, so that the
-// watcher never sees a partial copy.
-func copyIntoInbox(src, dir, name string) (string, error) {
+// copyIntoInbox copies src into the inbox dir as name, through the folder
+// destination (a hidden temporary file, synced, then linked or renamed
+// into place), so that the watcher never sees a partial copy; when name is
+// taken by another file the copy is "name (2).ext", ...
+func copyIntoInbox(ctx context.Context, src, dir, name string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -60,32 +60,13 @@ func copyIntoInbox(src, dir, name string) (string, error) {
 		return "", err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(dir, ".retry-*.partial")
+	st, err := in.Stat()
 	if err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	inbox, err := folder.New(dir, folder.PolicyRename)
+	if err != nil {
 		return "", err
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	ext := filepath.Ext(name)
-	for i := 1; ; i++ {
-		dst := filepath.Join(dir, name)
-		if i > 1 {
-			dst = filepath.Join(dir, fmt.Sprintf("%s (retry %d)%s", strings.TrimSuffix(name, ext), i, ext))
-		}
-		// Link, not rename: it fails instead of replacing a file that is there.
-		if err := os.Link(tmp.Name(), dst); err == nil {
-			os.Remove(tmp.Name())
-			return dst, nil
-		} else if !errors.Is(err, os.ErrExist) {
-			os.Remove(tmp.Name())
-			return "", err
-		}
-	}
+	return inbox.Put(ctx, name, in, st.Size())
 }
