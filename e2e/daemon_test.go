@@ -258,8 +258,16 @@ func TestCrashRecovery(t *testing.T) {
 		return ended >= 2
 	})
 	d.kill(t)
-	before := listJobs(t, ws)
-	t.Logf("killed with %d jobs in the journal", len(before))
+	ended := 0
+	for _, j := range listJobs(t, ws) {
+		if j.Status == "Processed" {
+			ended++
+		}
+	}
+	if ended >= files_ {
+		t.Fatalf("every job had ended before the kill; the restart recovers nothing")
+	}
+	t.Logf("killed with %d of %d files processed", ended, files_)
 
 	d = startDaemon(t, ws)
 	byInput := waitJobs(t, ws, files_)

@@ -165,13 +165,14 @@ func TestRepeatedKills(t *testing.T) {
 
 // TestFullAndReadOnlyOutbox puts the outbox on a tiny tmpfs: full, then
 // read-only. The job waits with its input claimed, and lands once the
-// outbox can take it again. It needs root to mount; the same waiting is
-// covered with an injected error by jobs.TestUnavailableDestinationKeepsJobPending.
+// outbox can take it again. It needs root to mount (CI runs as root); where
+// it can't, folder.TestUnavailable still checks which errors make the
+// folder wait, and jobs.TestUnavailableDestinationKeepsJobPending the wait.
 func TestFullAndReadOnlyOutbox(t *testing.T) {
 	ws := workspaceWith(t, "settle: 200ms\nrescan: 500ms\nworkers: 1\n")
 	out := filepath.Join(ws, "outbox", "customers-v3")
 	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", out).Run(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v); jobs.TestUnavailableDestinationKeepsJobPending covers the behaviour", err)
+		t.Skipf("cannot mount a tmpfs here (%v); folder.TestUnavailable and jobs.TestUnavailableDestinationKeepsJobPending cover the parts", err)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", out).Run() })
 	// Fill it up.

@@ -115,10 +115,17 @@ func TestGoldenDocumentsValid(t *testing.T) {
 // TestPain001ControlTotals recomputes the control totals of every golden
 // pain.001 document from its payments.
 func TestPain001ControlTotals(t *testing.T) {
+	checked := 0
+	defer func() {
+		if checked == 0 {
+			t.Error("no golden pain.001 document was checked")
+		}
+	}()
 	for _, doc := range goldenDocuments(t) {
 		if !strings.HasPrefix(doc, "pain001") {
 			continue
 		}
+		checked++
 		t.Run(doc, func(t *testing.T) {
 			d := etree.NewDocument()
 			if err := d.ReadFromFile(doc); err != nil {
