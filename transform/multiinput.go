@@ -559,7 +559,7 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 			}
 		}
 		if sw != nil {
-			if row >= 1048576 {
+			if row >= maxSheetRows {
 				res.addWarning(&FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityWarning,
 					Err:  fmt.Errorf("sheet %q is full (1,048,576 rows); the rest of the entity is only in the CSV file", sheet),
 					Hint: "use the CSV file for this entity"})
@@ -568,7 +568,7 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 			} else {
 				ok := true
 				for _, v := range rec.Fields {
-					if dmfValueOK(dmf.Excel, v) != nil {
+					if dmf.CheckValue(dmf.Excel, v) != nil {
 						ok = false
 					}
 				}

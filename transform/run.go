@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
@@ -230,7 +228,7 @@ func (t *Template) tables() []table {
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
 		format := e.entity.SourceFormat
-		out[i] = table{columns: e.columns, render: dmfText, check: func(v string) error { return dmfValueOK(format, v) }}
+		out[i] = table{columns: e.columns, render: dmfText, check: func(v string) error { return dmf.CheckValue(format, v) }}
 	}
 	return out
 }
@@ -721,27 +719,6 @@ func dmfText(v any) string {
 		return d.String() // as dmf.FormatValue renders the decimal
 	}
 	return dmf.FormatValue(v)
-}
-
-// dmfValueOK says whether text can go into a DMF data file of the given
-// source format. It mirrors the rules dmf.Writer.Write enforces, so that a
-// value it would refuse leaves out one row instead of ending the run.
-func dmfValueOK(format, v string) error {
-	if !utf8.ValidString(v) {
-		return errors.New("the value is not valid UTF-8")
-	}
-	switch format {
-	case dmf.XMLElement, dmf.XMLAttribute, dmf.Excel:
-		for _, r := range v {
-			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF || r >= 0xD800 && r <= 0xDFFF {
-				return fmt.Errorf("the value holds the control character %U, which %s files can't hold", r, format)
-			}
-		}
-		if format == dmf.Excel && utf8.RuneCountInString(v) > 32767/2 && len(utf16.Encode([]rune(v))) > 32767 {
-			return errors.New("the value is longer than an Excel cell holds (32,767 characters)")
-		}
-	}
-	return nil
 }
 
 // valueError describes a bad input value; fieldPos gives the position of

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/formats/dmf"
 )
 
 // copyFile copies testdata file src into dir and returns its path.
@@ -570,6 +571,9 @@ func TestRunXML(t *testing.T) {
 	golden(t, "camt/want.csv", data)
 }
 
+// TestDMFValueCheck checks the rule the DMF tables apply to each value
+// before the writer sees it (dmf.CheckValue), so that a bad value leaves
+// out its row instead of ending the package.
 func TestDMFValueCheck(t *testing.T) {
 	tests := []struct {
 		format, value string
@@ -585,8 +589,8 @@ func TestDMFValueCheck(t *testing.T) {
 		{"CSV", strings.Repeat("x", 40000), true},
 	}
 	for _, tt := range tests {
-		if err := dmfValueOK(tt.format, tt.value); (err == nil) != tt.ok {
-			t.Errorf("dmfValueOK(%s, %.20q) = %v, want ok %v", tt.format, tt.value, err, tt.ok)
+		if err := dmf.CheckValue(tt.format, tt.value); (err == nil) != tt.ok {
+			t.Errorf("dmf.CheckValue(%s, %.20q) = %v, want ok %v", tt.format, tt.value, err, tt.ok)
 		}
 	}
 }

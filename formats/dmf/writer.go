@@ -129,7 +129,7 @@ func (w *Writer) Write(entity int, values []string) error {
 		return fmt.Errorf("dmf: entity %q row %d: %d values for %d columns", e.Name, row, len(values), len(e.Columns))
 	}
 	for j, v := range values {
-		if err := checkValue(e.SourceFormat, v); err != nil {
+		if err := CheckValue(e.SourceFormat, v); err != nil {
 			return fmt.Errorf("dmf: entity %q row %d column %d (%s): %w", e.Name, row, j+1, e.Columns[j], err)
 		}
 	}
@@ -144,8 +144,12 @@ func (w *Writer) Write(entity int, values []string) error {
 // entity returns the manifest entry of entity index i.
 func (w *Writer) entity(i int) *ManifestEntity { return &w.list[w.pos[i]] }
 
-// checkValue checks that a value can be stored in a data file of format.
-func checkValue(format, v string) error {
+// CheckValue checks that a value can be stored in a data file of the
+// given source format (Write refuses the row otherwise): valid UTF-8, and
+// for XML and Excel files only characters XML 1.0 allows, and for Excel at
+// most the 32,767 UTF-16 units of a cell. A caller that wants to leave out
+// one row instead of ending the package checks its values first.
+func CheckValue(format, v string) error {
 	switch format {
 	case XMLElement, XMLAttribute, Excel:
 		if err := checkXMLText(v); err != nil {
