@@ -362,12 +362,7 @@ func fold(fn string, acc, v any, countRows bool) (any, error) {
 	if v == nil {
 		return acc, nil
 	}
-	if acc == nil {
-		if fn == "SUM" {
-			if _, ok := toDecimal(v); !ok {
-				return nil, fmt.Errorf("SUM needs numbers, got %s %s", kindName(v), show(v))
-			}
-		}
+	if acc == nil { // MIN and MAX start blank; SUM starts at 0
 		return v, nil
 	}
 	switch fn {
@@ -379,7 +374,10 @@ func fold(fn string, acc, v any, countRows bool) (any, error) {
 		}
 		return a.Add(b), nil
 	case "MIN", "MAX":
-		op := map[string]string{"MIN": "<", "MAX": ">"}[fn]
+		op := ">"
+		if fn == "MIN" {
+			op = "<"
+		}
 		better, err := order(op, v, acc)
 		if err != nil {
 			return nil, err
