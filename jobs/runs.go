@@ -120,11 +120,16 @@ func (j *Journal) Runs(ctx context.Context) (*Runs, error) {
 	return &Runs{db: j.db}, nil
 }
 
+// dbLayout is RFC 3339 in UTC with all nine decimals: every time has the
+// same width, so that the database orders and compares them as text
+// (RFC3339Nano drops trailing zeros, and "05Z" sorted after "05.5Z").
+const dbLayout = "2006-01-02T15:04:05.000000000Z"
+
 func dbTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(dbLayout)
 }
 
 func parseDBTime(s string) time.Time {
@@ -198,6 +203,21 @@ func (r *Runs) List(ctx context.Context, schedule string) ([]*Run, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	return scanRuns(rows)
+}
+
+// NextAttempt returns the earliest time a failed run is to be attempted
+// again, or false when none is.
+func (r *Runs) NextAttempt(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullString
+	err := r.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM schedule_runs WHERE status = ? AND next_attempt != ''`,
+		string(RunFailed)).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("journal: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return parseDBTime(next.String), true, nil
 }
 
 // Latest returns the latest version of a period, or nil.
@@ -310,7 +330,6 @@ func (r *Runs) Abandon(ctx context.Context, run *Run, reason string, next time.T
 func Destinations(ws *workspace.Workspace, name string, dcs []workspace.DestinationConfig) ([]outbox.Destination, error) {
 	return destinations(ws, &workspace.Pipeline{Name: name, Destinations: dcs})
 }
-
 
 // HashFile returns the sha256 (hex) and size of the file at path.
 func HashFile(path string) (string, int64, error) { return hashFile(path) }

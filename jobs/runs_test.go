@@ -30,6 +30,9 @@ func TestScheduleRunsClaim(t *testing.T) {
 	if checked, ok, _ := runs.Checked(ctx, "s"); !ok || !checked.Equal(now) {
 		t.Errorf("checked = %v %v", checked, ok)
 	}
+	if _, ok, err := runs.NextAttempt(ctx); ok || err != nil {
+		t.Errorf("NextAttempt before any failure: %v, %v", ok, err)
+	}
 	pending, _ := runs.Pending(ctx, "s", now)
 	if len(pending) != 2 || pending[0].Period != "2026-09" || pending[0].Status != RunDue {
 		t.Fatalf("pending = %+v", pending)
@@ -46,11 +49,18 @@ func TestScheduleRunsClaim(t *testing.T) {
 	if err := runs.Finish(ctx, r1); err != nil {
 		t.Fatal(err)
 	}
+	if next, ok, err := runs.NextAttempt(ctx); err != nil || !ok || !next.Equal(now.Add(time.Minute)) {
+		t.Errorf("NextAttempt = %v, %v, %v; want %v", next, ok, err, now.Add(time.Minute))
+	}
 	if pending, _ := runs.Pending(ctx, "s", now); len(pending) != 1 || pending[0].Period != "2026-10" {
 		t.Errorf("pending before the retry = %+v", pending)
 	}
 	if pending, _ := runs.Pending(ctx, "s", now.Add(time.Minute)); len(pending) != 2 {
 		t.Errorf("pending at the retry = %+v", pending)
+	}
+	// Times compare as text in the database: half a second later is later.
+	if pending, _ := runs.Pending(ctx, "s", now.Add(time.Minute+500*time.Millisecond)); len(pending) != 2 {
+		t.Errorf("pending half a second after the retry = %+v", pending)
 	}
 	r2, err := runs.Claim(ctx, "s", "2026-09", "2026-09-01", false, "1@h", "job3", now)
 	if err != nil || r2.Version != 1 || r2.Attempts != 2 || r2.Job != "job3" {

@@ -87,14 +87,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		for _, s := range r.schedules {
 			wait = min(wait, s.Next(now).Sub(now))
 		}
-		all, err := r.runs.List(ctx, "")
+		next, ok, err := r.runs.NextAttempt(ctx)
 		if err != nil {
 			return err
 		}
-		for _, run := range all {
-			if run.Status == jobs.RunFailed && !run.NextAttempt.IsZero() {
-				wait = min(wait, run.NextAttempt.Sub(now))
-			}
+		if ok {
+			wait = min(wait, next.Sub(now))
 		}
 		wait = max(wait, 50*time.Millisecond)
 		select {
@@ -217,8 +215,7 @@ func (r *Runner) ownerAlive(run *jobs.Run) bool {
 		return true
 	}
 	pidText, host, _ := strings.Cut(run.Owner, "@")
-	me, _ := os.Hostname()
-	if host != me {
+	if _, me, _ := strings.Cut(r.owner, "@"); host != me {
 		// Another machine: trust it for twice the job timeout.
 		return time.Since(run.Updated) < 2*r.ws.Config.JobTimeout()
 	}
