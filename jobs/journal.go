@@ -72,7 +72,7 @@ func (j *Journal) Put(ctx context.Context, job *Job) error {
 		ON CONFLICT(id) DO UPDATE SET input_sha256=excluded.input_sha256, status=excluded.status,
 			final_status=excluded.final_status, body=excluded.body`,
 		job.ID, job.Pipeline, job.Input, job.InputSHA256, string(job.Status), string(job.FinalStatus),
-		job.Created.UTC().Format(time.RFC3339Nano), string(body))
+		dbTime(job.Created), string(body))
 	if err != nil {
 		return fmt.Errorf("journal: record job %s: %w", job.ID, err)
 	}
@@ -119,7 +119,7 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]*Job, error) {
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "created >= ?")
-		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
+		args = append(args, dbTime(f.Since))
 	}
 	q := "SELECT body FROM jobs"
 	if len(where) > 0 {
@@ -180,7 +180,7 @@ func (j *Journal) query(ctx context.Context, q string, args ...any) ([]*Job, err
 // pipeline even though it was processed before: erpipe retry asks for it.
 func (j *Journal) Allow(ctx context.Context, pipeline, sha256 string) error {
 	_, err := j.db.ExecContext(ctx, `INSERT INTO allowances(pipeline, input_sha256, created) VALUES(?,?,?)`,
-		pipeline, sha256, time.Now().UTC().Format(time.RFC3339Nano))
+		pipeline, sha256, dbTime(time.Now()))
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -197,4 +197,21 @@ func (j *Journal) TakeAllowance(ctx context.Context, pipeline, sha256 string) (b
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// dbLayout is RFC 3339 in UTC with all nine decimals: every time has the
+// same width, so that the database orders and compares them as text
+// (RFC3339Nano drops trailing zeros, and "05Z" sorted after "05.5Z").
+const dbLayout = "2006-01-02T15:04:05.000000000Z"
+
+func dbTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(dbLayout)
+}
+
+func parseDBTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }

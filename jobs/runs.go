@@ -120,23 +120,6 @@ func (j *Journal) Runs(ctx context.Context) (*Runs, error) {
 	return &Runs{db: j.db}, nil
 }
 
-// dbLayout is RFC 3339 in UTC with all nine decimals: every time has the
-// same width, so that the database orders and compares them as text
-// (RFC3339Nano drops trailing zeros, and "05Z" sorted after "05.5Z").
-const dbLayout = "2006-01-02T15:04:05.000000000Z"
-
-func dbTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(dbLayout)
-}
-
-func parseDBTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
-
 // Checked returns when the schedule's due periods were last worked out.
 func (r *Runs) Checked(ctx context.Context, schedule string) (time.Time, bool, error) {
 	var s string

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -393,5 +394,35 @@ func TestJournalList(t *testing.T) {
 	}
 	if prev, _ := j.FindContent(ctx, "c", "sum", ""); prev == nil || prev.Status != Processed {
 		t.Errorf("FindContent ignores Duplicate jobs: %+v", prev)
+	}
+}
+
+// TestJournalOrdersWithinASecond checks that jobs created within one
+// second list in creation order: times are stored with all nine decimals,
+// so that 08:00:00.12 sorts before 08:00:00.1234 as text.
+func TestJournalOrdersWithinASecond(t *testing.T) {
+	j, err := OpenJournal(filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	base := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	for i, d := range []time.Duration{120 * time.Millisecond, 123400 * time.Microsecond, 0} {
+		job := &Job{ID: fmt.Sprintf("job%d", i), Pipeline: "a", Input: "f", Status: Processed, Created: base.Add(d)}
+		if err := j.Put(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := j.List(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, job := range l {
+		got = append(got, job.ID)
+	}
+	if strings.Join(got, " ") != "job2 job0 job1" {
+		t.Errorf("order %v, want job2 job0 job1 (by creation time)", got)
 	}
 }
