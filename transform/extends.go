@@ -214,17 +214,13 @@ func dedupeStrings(ss []string) []string {
 // parseBase parses a base and merges its own base in; its nodes are
 // marked with its file.
 func (l *loader) parseBase(b *baseFile, at *yaml.Node, depth int) (*yaml.Node, bool) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(strings.NewReader(string(b.data))).Decode(&doc); err != nil {
+	root, err := decodeRoot(b.data)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = errors.New("the file is empty")
 		}
 		l.errorNode(at, "extends: the base %s can't be read: %v", b.display, err)
 		return nil, false
-	}
-	root := resolve(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = resolve(root.Content[0])
 	}
 	if root.Kind != yaml.MappingNode {
 		l.errorNode(at, "extends: the base %s is not a template (a mapping of keys)", b.display)
@@ -469,7 +465,6 @@ func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.No
 		l.errorf(at, "extends: %s says version %s, not %s", old.display, orNone(v), ref.version)
 		return
 	}
-	conflicts := 0
 	for _, o := range parts {
 		if len(o.path) == 1 && (o.path[0] == "name" || o.path[0] == "version" || o.path[0] == "status" || o.path[0] == "description") {
 			continue // a derived template always has its own
@@ -478,7 +473,6 @@ func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.No
 		if equalNodes(was, now) {
 			continue
 		}
-		conflicts++
 		where := "it removed it"
 		if now != nil {
 			where = fmt.Sprintf("now at %s:%d:%d", l.fileOf(now), now.Line, now.Column)
@@ -490,11 +484,8 @@ func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.No
 		l.errorf(o.node, "conflict: %s is overridden here, and the base %s %s it between version %s and %s (%s); keep this template's part or take the base's, then set extends.version to %s",
 			pathString(o.path), ref.template, what, ref.version, orNone(baseVersion), where, orNone(baseVersion))
 	}
-	if conflicts == 0 && at != nil {
-		// The base's changes don't touch this template's parts: they are
-		// picked up as they are.
-		return
-	}
+	// Changes of the base that touch none of this template's parts are
+	// picked up as they are.
 }
 
 func orNone(s string) string {

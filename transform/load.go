@@ -146,8 +146,8 @@ func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
 // parseDocument parses a template file's YAML and returns its root node,
 // or records why it can't and returns false.
 func (l *loader) parseDocument(data []byte) (*yaml.Node, bool) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(strings.NewReader(string(data))).Decode(&doc); err != nil {
+	root, err := decodeRoot(data)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			l.errorAt(1, 1, "the template is empty")
 		} else {
@@ -156,11 +156,21 @@ func (l *loader) parseDocument(data []byte) (*yaml.Node, bool) {
 		}
 		return nil, false
 	}
+	return root, true
+}
+
+// decodeRoot parses YAML and returns its root node, aliases resolved; an
+// empty document gives io.EOF.
+func decodeRoot(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(strings.NewReader(string(data))).Decode(&doc); err != nil {
+		return nil, err
+	}
 	root := resolve(&doc)
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = resolve(root.Content[0])
 	}
-	return root, true
+	return root, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
