@@ -350,21 +350,13 @@ func (w *Workspace) Create() error {
 	return nil
 }
 
-// SettleWindow returns the configured settle window.
-func (c Config) SettleWindow() time.Duration {
-	if c.Settle > 0 {
-		return time.Duration(c.Settle)
-	}
-	return 2 * time.Second
-}
+// SettleWindow returns the configured settle window (0: the inbox
+// package's default, 2s).
+func (c Config) SettleWindow() time.Duration { return time.Duration(c.Settle) }
 
-// RescanInterval returns the configured rescan interval.
-func (c Config) RescanInterval() time.Duration {
-	if c.Rescan > 0 {
-		return time.Duration(c.Rescan)
-	}
-	return 5 * time.Second
-}
+// RescanInterval returns the configured rescan interval (0: the inbox
+// package's default, 5s).
+func (c Config) RescanInterval() time.Duration { return time.Duration(c.Rescan) }
 
 // MaxSettleWindow returns the configured stuck-file limit (0: the
 // inbox package's default).
