@@ -56,23 +56,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // Temporary reports Transient, for outbox.IsTransient.
 func (e *Error) Temporary() bool { return e.Transient }
 
-// IsTransient reports whether err is a failure that may go away by itself,
-// so that the same Put is worth trying again later: an *Error with
-// Transient set, or a network, timeout, 5xx, 429 or throttling error of
-// the store. It is false for nil, for outbox.ErrExists, and for errors
-// that need a person: access denied, no such bucket, bad configuration,
-// an error of the caller's reader.
-func IsTransient(err error) bool {
-	if err == nil {
-		return false
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Transient
-	}
-	return classify(err)
-}
-
 // retryableCodes are error codes the SDK does not retry by default but
 // that mean "try again": AWS answers 409 ConditionalRequestConflict when
 // conditional writes to the same key race.
@@ -80,7 +63,8 @@ var retryableCodes = map[string]struct{}{
 	"ConditionalRequestConflict": {},
 }
 
-// classify decides whether err is transient; see IsTransient.
+// classify decides whether err is transient (Error.Transient, which
+// outbox.IsTransient reads).
 func classify(err error) bool {
 	var re *readError
 	var se *spoolError

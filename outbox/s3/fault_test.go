@@ -220,7 +220,7 @@ func TestRetriesExhausted(t *testing.T) {
 	if err == nil {
 		t.Fatal("Put succeeded against a failing store")
 	}
-	if !s3.IsTransient(err) {
+	if !outbox.IsTransient(err) {
 		t.Errorf("IsTransient(%v) = false, want true", err)
 	}
 	if n := len(injectorOf(ts).requests()); n != 3 {

@@ -138,7 +138,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%s: classify(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 		wrapped := &Error{Op: "put", Location: "s3://b/k", Err: tt.err, Transient: classify(tt.err)}
-		if tt.err != nil && IsTransient(wrapped) != tt.want {
+		if tt.err != nil && outbox.IsTransient(wrapped) != tt.want {
 			t.Errorf("%s: IsTransient(*Error) = %v, want %v", tt.name, !tt.want, tt.want)
 		}
 	}

@@ -18,7 +18,7 @@
 // content fails with an error that wraps [outbox.ErrExists].
 //
 // Requests are retried with exponential back-off and jitter, honouring
-// Retry-After on 429 and 503 answers. [IsTransient] tells a failure worth
+// Retry-After on 429 and 503 answers. [outbox.IsTransient] tells a failure worth
 // retrying later (store down, throttled, timed out) from one that needs a
 // person (access denied, no such bucket, different content).
 //
@@ -352,7 +352,7 @@ func (d *S3) Put(ctx context.Context, name string, r io.Reader, size int64) (str
 // PutMeta never replaces an object. If the key exists with the same sha256
 // and size, PutMeta succeeds without uploading (an idempotent retry); with
 // other content it returns an *Error that wraps outbox.ErrExists. Failures
-// are *Error values; IsTransient tells whether to try again later.
+// are *Error values; outbox.IsTransient tells whether to try again later.
 func (d *S3) PutMeta(ctx context.Context, name string, r io.Reader, size int64, meta map[string]string) (string, error) {
 	md, err := checkMeta(meta)
 	if err != nil {

@@ -319,7 +319,7 @@ func TestPutDifferentContent(t *testing.T) {
 		if !errors.Is(err, outbox.ErrExists) {
 			t.Fatalf("Put of other content = %v, want ErrExists", err)
 		}
-		if s3.IsTransient(err) {
+		if outbox.IsTransient(err) {
 			t.Errorf("IsTransient(%v) = true, want false", err)
 		}
 		if !strings.Contains(err.Error(), loc) {
@@ -380,7 +380,7 @@ func TestPutMetaRoundTrip(t *testing.T) {
 	}
 	for _, m := range bad {
 		_, err := d.PutMeta(t.Context(), "bad.xml", strings.NewReader(content), int64(len(content)), m)
-		if err == nil || s3.IsTransient(err) {
+		if err == nil || outbox.IsTransient(err) {
 			t.Errorf("PutMeta(meta %.40v) = %v, want a permanent error", m, err)
 		}
 	}
@@ -436,7 +436,7 @@ func TestPutReaderFails(t *testing.T) {
 					t.Errorf("%s: error %v, want one wrapping %v", c.name, err, c.wantErr)
 				}
 				var e *s3.Error
-				if !errors.As(err, &e) || e.Transient || s3.IsTransient(err) {
+				if !errors.As(err, &e) || e.Transient || outbox.IsTransient(err) {
 					t.Errorf("%s: error %#v, want a permanent *s3.Error", c.name, err)
 				}
 				if !strings.Contains(err.Error(), "reading the result") {
@@ -483,7 +483,7 @@ func TestPutCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Put = %v, want context.Canceled", err)
 	}
-	if !s3.IsTransient(err) {
+	if !outbox.IsTransient(err) {
 		t.Errorf("IsTransient(%v) = false; a canceled put is handed back, not failed", err)
 	}
 	key := cfgKey(d, "canceled.zip")
@@ -606,7 +606,7 @@ func TestKeyTemplate(t *testing.T) {
 		{s3.MetaJob: "j", s3.MetaDate: "30.11.2026"}, // not ISO
 	} {
 		_, err := d.PutMeta(t.Context(), "saft.xml", strings.NewReader("<x/>"), 4, m)
-		if err == nil || s3.IsTransient(err) {
+		if err == nil || outbox.IsTransient(err) {
 			t.Errorf("PutMeta(meta %v) = %v, want a permanent error", m, err)
 		}
 	}
@@ -617,7 +617,7 @@ func TestBadNames(t *testing.T) {
 	d := newDest(t, config(t, servers[0]))
 	for _, name := range []string{"", ".", "..", "a/b", "tab\there"} {
 		_, err := d.Put(t.Context(), name, strings.NewReader("x"), 1)
-		if err == nil || s3.IsTransient(err) {
+		if err == nil || outbox.IsTransient(err) {
 			t.Errorf("Put(%q) = %v, want a permanent error", name, err)
 		}
 	}
@@ -629,7 +629,7 @@ func TestNoSuchBucket(t *testing.T) {
 	cfg.Bucket = "no-such-bucket-erpipe"
 	d := newDest(t, cfg)
 	_, err := d.Put(t.Context(), "x.csv", strings.NewReader("x"), 1)
-	if err == nil || s3.IsTransient(err) {
+	if err == nil || outbox.IsTransient(err) {
 		t.Fatalf("Put to a missing bucket = %v, want a permanent error", err)
 	}
 	if !strings.Contains(err.Error(), "NoSuchBucket") {
@@ -649,7 +649,7 @@ func TestNoCredentialsInOutput(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: Put with a wrong secret succeeded", srv.Name)
 		}
-		if s3.IsTransient(err) {
+		if outbox.IsTransient(err) {
 			t.Errorf("%s: IsTransient(%v) = true; a wrong secret needs a person", srv.Name, err)
 		}
 		for _, out := range []string{d.String(), err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
@@ -682,7 +682,7 @@ func TestStoreDown(t *testing.T) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Put did not give up by itself: %v", err)
 	}
-	if !s3.IsTransient(err) {
+	if !outbox.IsTransient(err) {
 		t.Errorf("IsTransient(%v) = false, want true", err)
 	}
 	var e *s3.Error
@@ -702,7 +702,7 @@ func TestUntrustedCertificate(t *testing.T) {
 	if err == nil {
 		t.Fatal("Put to a store with an untrusted certificate succeeded")
 	}
-	if s3.IsTransient(err) {
+	if outbox.IsTransient(err) {
 		t.Errorf("IsTransient(%v) = true, want false", err)
 	}
 	if !strings.Contains(err.Error(), "ca_file") {
