@@ -35,8 +35,7 @@ func TestDottedParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("day,amount\n2026-09-30,1.00\n2026-10-01,2.50\n2026-10-31,3.00\n2026-11-01,4.00\n"), 0o644)
+	in := writeFile(t, dir, "in.csv", "day,amount\n2026-09-30,1.00\n2026-10-01,2.50\n2026-10-31,3.00\n2026-11-01,4.00\n")
 	for _, c := range []struct {
 		values map[string]string
 		file   string

@@ -64,8 +64,7 @@ func TestXLSXOutput(t *testing.T) {
 		t.Errorf("Outputs() = %s", got)
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "lines.csv")
-	os.WriteFile(in, []byte(xlsxInput), 0o644)
+	in := writeFile(t, dir, "lines.csv", xlsxInput)
 	out := t.TempDir()
 	res, err := tmpl.Run(context.Background(), in, out)
 	if err != nil {

@@ -114,8 +114,7 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		src := "name: t\ninput:\n  fields:\n    - name: x\noutput:\n  xml:\n    layout:\n" + tt.layout
 		dir := t.TempDir()
-		p := filepath.Join(dir, "t.yaml")
-		os.WriteFile(p, []byte(src), 0o644)
+		p := writeFile(t, dir, "t.yaml", src)
 		_, err := Load(p)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("layout\n%s: got %v, want an error containing %q", tt.layout, err, tt.want)
@@ -137,8 +136,7 @@ func TestXMLOutputControlTotalFails(t *testing.T) {
 	}
 	bad := strings.Replace(string(src), "Lines: COUNT()", "Lines: COUNT() + 1", 1)
 	dir := t.TempDir()
-	p := filepath.Join(dir, "orders.yaml")
-	os.WriteFile(p, []byte(bad), 0o644)
+	p := writeFile(t, dir, "orders.yaml", bad)
 	tmpl, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +166,7 @@ func TestSpoolValueRoundTrip(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	dir := t.TempDir()
-	p := filepath.Join(dir, "t.yaml")
-	os.WriteFile(p, []byte(`name: t
+	p := writeFile(t, dir, "t.yaml", `name: t
 parameters:
   - {name: strict, type: boolean, default: false}
 input:
@@ -183,13 +180,12 @@ output:
   csv:
     columns:
       x: x
-`), 0o644)
+`)
 	tmpl, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := filepath.Join(dir, "in.csv")
-	os.WriteFile(in, []byte("x\nok\nbad\n"), 0o644)
+	in := writeFile(t, dir, "in.csv", "x\nok\nbad\n")
 	res, err := tmpl.Run(context.Background(), in, t.TempDir())
 	if err != nil || res.Rejected != 0 {
 		t.Fatalf("default: %v %+v", err, res)
