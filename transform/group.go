@@ -204,6 +204,19 @@ func newRowSpool(dir string, specs []aggSpec, levels [][]int, used [][]int) *row
 	return s
 }
 
+// decodeValues decodes the first len(vals) encoded values of cols into
+// vals.
+func decodeValues(cols []string, vals []any) error {
+	for i := range vals {
+		v, err := decodeValue(cols[i])
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	return nil
+}
+
 // newGroup makes a group of level; only a level that reads aggregates
 // keeps room for them.
 func (s *rowSpool) newGroup(key string, level int) *group {
@@ -215,16 +228,10 @@ func (s *rowSpool) newGroup(key string, level int) *group {
 }
 
 // add spools one row: row is its input row number, cols the encoded
-// values of the spooled columns (fields then group keys).
-func (s *rowSpool) add(row int, cols []string, nfields int) error {
-	vals := make([]any, nfields)
-	for i := 0; i < nfields; i++ {
-		v, err := decodeValue(cols[i])
-		if err != nil {
-			return err
-		}
-		vals[i] = v
-	}
+// values of the spooled columns (fields then group keys), vals the fields'
+// values decoded (decodeValues), read by the aggregates.
+func (s *rowSpool) add(row int, cols []string, vals []any) error {
+	nfields := len(vals)
 	path := make([]int32, len(s.levels))
 	g := s.root
 	if err := g.add(s.specs, s.used[0], vals); err != nil {

@@ -36,7 +36,8 @@ type xmlRun struct {
 	hiers  []*rowSpool // per grouping (xmlSpec.hiers)
 	curs   []*spoolCursor
 	rootC  *spoolCursor
-	hier   int // the grouping being written; -1 outside any
+	hier   int   // the grouping being written; -1 outside any
+	added  []any // the values of the row being spooled (add)
 
 	env   map[string]any
 	cur   *spoolCursor
@@ -96,7 +97,16 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 	if x.sheet == "" {
 		x.sheet = pos.Sheet
 	}
-	err := x.spool.add(pos.Row, cols, x.spec.nfields)
+	// The values, decoded once for the aggregates of every spool (which
+	// keep values, not the slice).
+	if x.added == nil {
+		x.added = make([]any, x.spec.nfields)
+	}
+	vals := x.added
+	err := decodeValues(cols, vals)
+	if err == nil {
+		err = x.spool.add(pos.Row, cols, vals)
+	}
 	for i, h := range x.spec.hiers {
 		if err != nil {
 			break
@@ -111,7 +121,7 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 				continue
 			}
 		}
-		err = x.hiers[i].add(pos.Row, cols, x.spec.nfields)
+		err = x.hiers[i].add(pos.Row, cols, vals)
 	}
 	if err != nil {
 		return &FieldError{Pos: pos, Template: x.t.Name, Severity: SeverityError, Err: err,
