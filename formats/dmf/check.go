@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -196,7 +197,6 @@ func (p *Package) checkData(i int, f *zip.File, e ManifestEntity, add func(file,
 		return nil, err
 	}
 	isZip := bytes.HasPrefix(start, []byte("PK\x03\x04"))
-	enc := sniff(start)
 	switch {
 	case kind == ".xlsx" && !isZip:
 		add(f.Name, CodeWrongFileType, false, "SourceFormat is %s but the file is not an Excel workbook; export it as .xlsx or change the SourceFormat", e.SourceFormat)
@@ -209,9 +209,9 @@ func (p *Package) checkData(i int, f *zip.File, e ManifestEntity, add func(file,
 	}
 	switch kind {
 	case ".csv":
-		return checkCSV(f.Name, format, e, br, enc, add)
+		return checkCSV(f.Name, format, e, br, add)
 	case ".xml":
-		return nil, checkXMLColumns(f.Name, e, br, enc, add)
+		return nil, checkXMLColumns(f.Name, e, br, add)
 	case ".xlsx":
 		er, err := p.Open(i)
 		if err != nil {
@@ -224,36 +224,16 @@ func (p *Package) checkData(i int, f *zip.File, e ManifestEntity, add func(file,
 	return nil, nil
 }
 
-// encoding of a text file, by its first bytes.
-type encoding int
-
-const (
-	encUTF8 encoding = iota
-	encUTF8BOM
-	encUTF16
-)
-
-func sniff(b []byte) encoding {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		return encUTF8BOM
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}),
-		len(b) >= 2 && (b[0] == 0) != (b[1] == 0):
-		return encUTF16
-	}
-	return encUTF8
-}
-
-func checkCSV(file, format string, e ManifestEntity, br *bufio.Reader, enc encoding, add func(file, code string, warning bool, format string, args ...any)) ([]string, error) {
-	switch {
-	case format == CSV && enc == encUTF16:
-		add(file, CodeWrongFileType, false, `the file is UTF-16 (Unicode) but SourceFormat is CSV, so D365 fails with "Selected file is Unicode"; set SourceFormat to CSV-Unicode`)
-	case format == strings.ToUpper(CSVUnicode) && enc != encUTF16:
-		add(file, CodeWrongFileType, false, "SourceFormat is CSV-Unicode, which D365 reads as UTF-16, but the file is UTF-8; save it as UTF-16 LE with BOM (\"Unicode\") or set SourceFormat to CSV")
-	}
-	tr, _, err := textReader(br)
+func checkCSV(file, format string, e ManifestEntity, br *bufio.Reader, add func(file, code string, warning bool, format string, args ...any)) ([]string, error) {
+	tr, utf16, err := textReader(br)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case format == CSV && utf16:
+		add(file, CodeWrongFileType, false, `the file is UTF-16 (Unicode) but SourceFormat is CSV, so D365 fails with "Selected file is Unicode"; set SourceFormat to CSV-Unicode`)
+	case format == strings.ToUpper(CSVUnicode) && !utf16:
+		add(file, CodeWrongFileType, false, "SourceFormat is CSV-Unicode, which D365 reads as UTF-16, but the file is UTF-8; save it as UTF-16 LE with BOM (\"Unicode\") or set SourceFormat to CSV")
 	}
 	text := bufio.NewReaderSize(tr, 64<<10)
 	head, err := readCSVHeader(text)
@@ -261,7 +241,7 @@ func checkCSV(file, format string, e ManifestEntity, br *bufio.Reader, enc encod
 		add(file, "", false, "the header row can't be read: %v", err)
 		return nil, nil
 	}
-	if format == CSV && enc != encUTF16 {
+	if format == CSV && !utf16 {
 		// The rest of the file: non-ASCII text under a non-Unicode format.
 		line := 2
 		bad := 0
@@ -287,61 +267,28 @@ func checkCSV(file, format string, e ManifestEntity, br *bufio.Reader, enc encod
 	return head, nil
 }
 
-// readCSVHeader reads the first line of r as a CSV record (a quoted
-// header name may hold a comma).
+// readCSVHeader reads the first record of r (a quoted header name may
+// hold a comma), leaving r at the next line.
 func readCSVHeader(r *bufio.Reader) ([]string, error) {
-	line, err := r.ReadString('\n')
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
+	cr := csv.NewReader(r) // reads r line by line: nothing past the header
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	head, err := cr.Read()
+	if err == io.EOF {
 		return nil, errors.New("the file is empty")
 	}
-	var out []string
-	for {
-		var field string
-		if strings.HasPrefix(line, `"`) {
-			end := 1
-			var b strings.Builder
-			for end < len(line) {
-				if line[end] == '"' {
-					if end+1 < len(line) && line[end+1] == '"' {
-						b.WriteByte('"')
-						end += 2
-						continue
-					}
-					break
-				}
-				b.WriteByte(line[end])
-				end++
-			}
-			field = b.String()
-			line = line[min(end+1, len(line)):]
-		} else {
-			i := strings.IndexByte(line, ',')
-			if i < 0 {
-				i = len(line)
-			}
-			field, line = line[:i], line[i:]
-		}
-		out = append(out, field)
-		if !strings.HasPrefix(line, ",") {
-			return out, nil
-		}
-		line = line[1:]
-	}
+	return head, err
 }
 
 // checkXMLColumns reads the first row element of an XML data file and
 // reports attributes or child elements the map lacks.
-func checkXMLColumns(file string, e ManifestEntity, br *bufio.Reader, enc encoding, add func(file, code string, warning bool, format string, args ...any)) error {
-	tr, _, err := textReader(br)
+func checkXMLColumns(file string, e ManifestEntity, br *bufio.Reader, add func(file, code string, warning bool, format string, args ...any)) error {
+	tr, utf16, err := textReader(br)
 	if err != nil {
 		return err
 	}
 	d := xml.NewDecoder(tr)
-	d.CharsetReader = charsetReader(enc == encUTF16)
+	d.CharsetReader = charsetReader(utf16)
 	mapped := map[string]bool{}
 	for _, c := range e.Columns {
 		mapped[strings.ToUpper(c)] = true
