@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,14 +103,14 @@ func TestDaemon(t *testing.T) {
 	day := time.Now().Format("2006-01-02")
 	for _, name := range []string{"good.csv", "good-workbook.xlsx", "slow.csv", "badvalue.csv", "again.csv"} {
 		wantPath := day + "/" + byInput[name].ID + "-" + name
-		if !contains1(archived, wantPath) {
+		if !slices.Contains(archived, wantPath) {
 			t.Errorf("archive lacks %s; has %q", wantPath, archived)
 		}
 	}
 	errs := files(t, filepath.Join(ws, "errors", "customers-v3"))
 	for _, name := range []string{"broken.xlsx", "wrongcol.csv", "empty.csv", "allbad.csv"} {
 		for _, suffix := range []string{"", ".error.txt", ".error.json"} {
-			if !contains1(errs, name+suffix) {
+			if !slices.Contains(errs, name+suffix) {
 				t.Errorf("errors/customers-v3 lacks %s; has %q", name+suffix, errs)
 			}
 		}
@@ -181,15 +182,6 @@ func TestDaemon(t *testing.T) {
 		t.Errorf("second daemon: exit %d, stderr %q; want a refusal", code, stderr)
 	}
 	d.stop(t)
-}
-
-func contains1(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkPackage unzips a customers-v3 package and checks its three files.

@@ -44,19 +44,24 @@ func TestMain(m *testing.M) {
 
 // job is the part of `erpipe jobs --json` the tests look at.
 type job struct {
-	ID       string `json:"id"`
-	Pipeline string `json:"pipeline"`
-	Input    string `json:"input"`
-	Status   string `json:"status"`
-	Read     int    `json:"rows_read"`
-	Written  int    `json:"rows_written"`
-	Rejected int    `json:"rows_rejected"`
-	Outputs  []struct {
-		Name     string `json:"name"`
-		Location string `json:"location"`
+	ID          string `json:"id"`
+	Pipeline    string `json:"pipeline"`
+	Input       string `json:"input"`
+	InputSHA256 string `json:"input_sha256"`
+	Status      string `json:"status"`
+	Read        int    `json:"rows_read"`
+	Written     int    `json:"rows_written"`
+	Rejected    int    `json:"rows_rejected"`
+	Outputs     []struct {
+		Name        string `json:"name"`
+		SHA256      string `json:"sha256"`
+		Size        int64  `json:"size"`
+		Destination string `json:"destination"`
+		Location    string `json:"location"`
 	} `json:"outputs"`
 	DuplicateOf string    `json:"duplicate_of"`
 	Pending     []string  `json:"pending"`
+	Started     time.Time `json:"started"`
 	Finished    time.Time `json:"finished"`
 	FinalPath   string    `json:"final_path"`
 	Errors      []string  `json:"errors"`
@@ -171,6 +176,13 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 // listJobs returns the journal via `erpipe jobs --json`.
 func listJobs(t *testing.T, ws string) []job {
 	t.Helper()
+	jobs, _ := listJobsRaw(t, ws)
+	return jobs
+}
+
+// listJobsRaw is listJobs, with the raw output too.
+func listJobsRaw(t *testing.T, ws string) ([]job, string) {
+	t.Helper()
 	out, errOut, code := erpipe(t, "jobs", "--json", "--workspace", ws)
 	if code != 0 {
 		t.Fatalf("erpipe jobs: exit %d: %s", code, errOut)
@@ -179,7 +191,7 @@ func listJobs(t *testing.T, ws string) []job {
 	if err := json.Unmarshal([]byte(out), &jobs); err != nil {
 		t.Fatalf("erpipe jobs --json: %v\n%s", err, out)
 	}
-	return jobs
+	return jobs, out
 }
 
 // waitJobs waits until n jobs exist and all have ended.
@@ -192,8 +204,7 @@ func waitJobs(t *testing.T, ws string, n int) map[string]job {
 			return false
 		}
 		for _, j := range jobs {
-			switch j.Status {
-			case "Enqueued", "Processing":
+			if !final(j) {
 				return false
 			}
 		}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,25 +37,6 @@ const (
 	s3Prefix   = "d365/customers"
 	s3Pipeline = "customers-s3"
 )
-
-// s3Job is the part of `erpipe jobs --json` these tests look at.
-type s3Job struct {
-	ID          string `json:"id"`
-	Input       string `json:"input"`
-	InputSHA256 string `json:"input_sha256"`
-	Status      string `json:"status"`
-	Written     int    `json:"rows_written"`
-	Outputs     []struct {
-		Name        string `json:"name"`
-		SHA256      string `json:"sha256"`
-		Size        int64  `json:"size"`
-		Destination string `json:"destination"`
-		Location    string `json:"location"`
-	} `json:"outputs"`
-	Pending []string  `json:"pending"`
-	Errors  []string  `json:"errors"`
-	Started time.Time `json:"started"`
-}
 
 // s3Env returns the environment of an erpipe child process: the AWS chain
 // isolated, and the server's credentials in the standard variables.
@@ -127,27 +108,13 @@ func startS3Daemon(t *testing.T, ws string, env []string) *daemon {
 	})
 }
 
-// s3Jobs returns the journal via `erpipe jobs --json`, and the raw output.
-func s3Jobs(t *testing.T, ws string) ([]s3Job, string) {
-	t.Helper()
-	out, errOut, code := erpipe(t, "jobs", "--json", "--workspace", ws)
-	if code != 0 {
-		t.Fatalf("erpipe jobs: exit %d: %s", code, errOut)
-	}
-	var jobs []s3Job
-	if err := json.Unmarshal([]byte(out), &jobs); err != nil {
-		t.Fatalf("erpipe jobs --json: %v\n%s", err, out)
-	}
-	return jobs, out
-}
-
 // waitS3Jobs waits until n jobs exist and all satisfy cond, and returns
 // them by input name.
-func waitS3Jobs(t *testing.T, ws string, n int, what string, cond func(s3Job) bool) map[string]s3Job {
+func waitS3Jobs(t *testing.T, ws string, n int, what string, cond func(job) bool) map[string]job {
 	t.Helper()
-	var jobs []s3Job
+	var jobs []job
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d jobs %s", n, what), func() bool {
-		jobs, _ = s3Jobs(t, ws)
+		jobs, _ = listJobsRaw(t, ws)
 		if len(jobs) != n {
 			return len(jobs) > n // more jobs than files: fail below
 		}
@@ -161,14 +128,14 @@ func waitS3Jobs(t *testing.T, ws string, n int, what string, cond func(s3Job) bo
 	if len(jobs) != n {
 		t.Fatalf("%d jobs in the journal, want %d: %+v", len(jobs), n, jobs)
 	}
-	byInput := map[string]s3Job{}
+	byInput := map[string]job{}
 	for _, j := range jobs {
 		byInput[j.Input] = j
 	}
 	return byInput
 }
 
-func final(j s3Job) bool {
+func final(j job) bool {
 	switch j.Status {
 	case "Enqueued", "Processing":
 		return false
@@ -252,7 +219,7 @@ func sha(b []byte) string {
 
 // checkDelivered checks that job delivered its one output to the folder
 // outbox and to S3, the same bytes, with the job's metadata on the object.
-func checkDelivered(t *testing.T, ws string, srv *s3test.Server, j s3Job, wantSum string) {
+func checkDelivered(t *testing.T, ws string, srv *s3test.Server, j job, wantSum string) {
 	t.Helper()
 	if j.Status != "Processed" || len(j.Outputs) != 2 || len(j.Pending) != 0 {
 		t.Errorf("%s: %s, %d outputs, pending %q; want Processed, 2 outputs (folder and s3), none pending (errors %q)",
@@ -327,14 +294,14 @@ func TestS3Destination(t *testing.T) {
 				t.Errorf("bucket holds %q, want only %s/customers.zip", got, s3Prefix)
 			}
 			archived := files(t, filepath.Join(ws, "archive", s3Pipeline))
-			if want := time.Now().Format("2006-01-02") + "/" + j.ID + "-customers.csv"; !contains1(archived, want) {
+			if want := time.Now().Format("2006-01-02") + "/" + j.ID + "-customers.csv"; !slices.Contains(archived, want) {
 				t.Errorf("archive/%s holds %q, want %s", s3Pipeline, archived, want)
 			}
 			if got := files(t, filepath.Join(ws, ".erpipe", "claimed")); len(got) != 0 {
 				t.Errorf("claimed files left behind: %q", got)
 			}
 			d.stopWithin(t, 30*time.Second)
-			_, raw := s3Jobs(t, ws)
+			_, raw := listJobsRaw(t, ws)
 			noSecret(t, "erpipe jobs --json", raw)
 			noSecret(t, "the daemon's log", d.logs.String())
 			if n := noSecretInReports(t, ws); n == 0 {
@@ -376,10 +343,10 @@ func TestS3Outage(t *testing.T) {
 		drop(t, in, name, inputs[name])
 	}
 
-	waiting := func(j s3Job) bool { return j.Status == "Processing" && len(j.Pending) > 0 }
+	waiting := func(j job) bool { return j.Status == "Processing" && len(j.Pending) > 0 }
 	checkWaiting := func(when string) {
 		t.Helper()
-		jobs, raw := s3Jobs(t, ws)
+		jobs, raw := listJobsRaw(t, ws)
 		for _, j := range jobs {
 			if !waiting(j) {
 				t.Errorf("%s: %s: %s, pending %q; want Processing with pending destinations (errors %q)",
@@ -417,7 +384,7 @@ func TestS3Outage(t *testing.T) {
 	// finds the store down), not just the first: it must not wait for the
 	// store before it resumes the others or watches the inboxes.
 	if !eventually(30*time.Second, func() bool {
-		jobs, _ := s3Jobs(t, ws)
+		jobs, _ := listJobsRaw(t, ws)
 		for _, j := range jobs {
 			if !waiting(j) || j.Started.Before(restarted) {
 				return false
@@ -425,7 +392,7 @@ func TestS3Outage(t *testing.T) {
 		}
 		return len(jobs) == 3
 	}) {
-		jobs, _ := s3Jobs(t, ws)
+		jobs, _ := listJobsRaw(t, ws)
 		var taken []string
 		for _, j := range jobs {
 			if !j.Started.Before(restarted) {
@@ -465,7 +432,7 @@ func TestS3Outage(t *testing.T) {
 		t.Errorf("archive/%s holds %q; want the 3 inputs", s3Pipeline, got)
 	}
 	d2.stopWithin(t, 30*time.Second)
-	_, raw := s3Jobs(t, ws)
+	_, raw := listJobsRaw(t, ws)
 	noSecret(t, "erpipe jobs --json", raw)
 	noSecret(t, "the first daemon's log", logs)
 	noSecret(t, "the second daemon's log", d2.logs.String())
@@ -484,19 +451,19 @@ func TestS3OutageOtherWork(t *testing.T) {
 	}
 	sample := readFile(t, sampleCSV)
 	drop(t, filepath.Join(ws, "inbox", s3Pipeline), "waits.csv", sample)
-	waitS3Jobs(t, ws, 1, "waiting for the store", func(j s3Job) bool { return j.Status == "Processing" && len(j.Pending) > 0 })
+	waitS3Jobs(t, ws, 1, "waiting for the store", func(j job) bool { return j.Status == "Processing" && len(j.Pending) > 0 })
 
 	drop(t, filepath.Join(ws, "inbox", "customers-v3"), "other.csv", variant(sample, "O"))
-	var jobs []s3Job
+	var jobs []job
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		jobs, _ = s3Jobs(t, ws)
+		jobs, _ = listJobsRaw(t, ws)
 		if len(jobs) == 2 && (final(jobs[0]) || final(jobs[1])) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	var other *s3Job
+	var other *job
 	for i, j := range jobs {
 		if j.Input == "other.csv" {
 			other = &jobs[i]

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -125,12 +123,6 @@ func submissions(t *testing.T, ws string) []job {
 	return out
 }
 
-func sha256File(t *testing.T, path string) string {
-	t.Helper()
-	sum := sha256.Sum256(readFile(t, path))
-	return hex.EncodeToString(sum[:])
-}
-
 // TestSchedule runs a monthly SAF-T submission through missed runs, a run
 // on time, a refused second run, a correction and configuration mistakes.
 // The ledger's two files each hold transactions of several months.
@@ -205,8 +197,8 @@ func TestSchedule(t *testing.T) {
 	}
 	contains(t, "jobs show", out, "Submission:", "Period:      2026-10 (2026-10-01 to 2026-10-31)", "Version:     1, attempt 1",
 		"Validation:  passed:", "the document is valid against its schema", "period.start = 2026-10-01", "period.name = 2026-10",
-		"data/ledger/part1.csv", sha256File(t, filepath.Join(ws, "data", "ledger", "part1.csv")),
-		"data/ledger/part2.csv", sha256File(t, filepath.Join(ws, "data", "ledger", "part2.csv")),
+		"data/ledger/part1.csv", sha(readFile(t, filepath.Join(ws, "data", "ledger", "part1.csv"))),
+		"data/ledger/part2.csv", sha(readFile(t, filepath.Join(ws, "data", "ledger", "part2.csv"))),
 		"Acknowledgements:", "receipt.json", "Template sha256:")
 
 	// A correction with --force: a late October transaction; the first
@@ -380,16 +372,16 @@ func checkSubmission(t *testing.T, ws string, s job, txs []ledgerTx) {
 		t.Errorf("receipt of %s lists %d inputs; want both ledger files", s.Input, len(rc.Inputs))
 	}
 	for _, in := range rc.Inputs {
-		if got := sha256File(t, filepath.Join(ws, in.Path)); got != in.SHA256 {
+		if got := sha(readFile(t, filepath.Join(ws, in.Path))); got != in.SHA256 {
 			t.Errorf("receipt of %s: %s sha256 %s, the file's is %s", s.Input, in.Path, in.SHA256, got)
 		}
 	}
-	if len(rc.Outputs) != 1 || rc.Outputs[0].Name != name || rc.Outputs[0].SHA256 != sha256File(t, filepath.Join(dir, name)) ||
-		rc.Outputs[0].SHA256 != sha256File(t, delivered) {
+	if len(rc.Outputs) != 1 || rc.Outputs[0].Name != name || rc.Outputs[0].SHA256 != sha(readFile(t, filepath.Join(dir, name))) ||
+		rc.Outputs[0].SHA256 != sha(readFile(t, delivered)) {
 		t.Errorf("receipt of %s: outputs %+v do not match the archived and the delivered file", s.Input, rc.Outputs)
 	}
 	// The built-in template, as the binary embeds it from the repository.
-	if rc.Template.Name != "saft-no" || rc.Template.SHA256 != sha256File(t, filepath.Join("..", "templates", "saft-no", "template.yaml")) {
+	if rc.Template.Name != "saft-no" || rc.Template.SHA256 != sha(readFile(t, filepath.Join("..", "templates", "saft-no", "template.yaml"))) {
 		t.Errorf("receipt of %s: template %s sha256 %s is not templates/saft-no/template.yaml's", s.Input, rc.Template.Name, rc.Template.SHA256)
 	}
 }
