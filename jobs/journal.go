@@ -97,6 +97,21 @@ func (j *Journal) Get(ctx context.Context, id string) (*Job, error) {
 	return jobs[0], nil
 }
 
+// NewJobID returns a new job id for now (NewID) that no job in the
+// journal has.
+func (j *Journal) NewJobID(ctx context.Context, now time.Time) (string, error) {
+	for {
+		id := NewID(now)
+		_, err := j.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return id, nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
 // Filter selects jobs for List. Zero fields select everything.
 type Filter struct {
 	Status   Status

@@ -195,12 +195,12 @@ func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
 	}
 	var dir string
 	for {
-		job.ID = NewID(now)
-		dir = filepath.Join(parent, job.ID)
-		if _, err := s.journal.Get(ctx, job.ID); err == nil {
-			continue
+		id, err := s.journal.NewJobID(ctx, now)
+		if err != nil {
+			return nil, err
 		}
-		err := os.Mkdir(dir, 0o755)
+		job.ID, dir = id, filepath.Join(parent, id)
+		err = os.Mkdir(dir, 0o755)
 		if err == nil {
 			break
 		}

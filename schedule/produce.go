@@ -40,7 +40,7 @@ const (
 // of a failed attempt.
 func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool) (*jobs.Job, error) {
 	now := r.Now()
-	id, err := r.newJobID(ctx, now)
+	id, err := r.journal.NewJobID(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -111,20 +111,6 @@ func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool)
 	}
 	r.log.Info("submission produced", "schedule", s.Name, "period", p.Name, "version", run.Version, "job", job.ID, "records", job.Written)
 	return job, nil
-}
-
-// newJobID returns a job id the journal does not hold.
-func (r *Runner) newJobID(ctx context.Context, now time.Time) (string, error) {
-	for {
-		id := jobs.NewID(now)
-		_, err := r.journal.Get(ctx, id)
-		if errors.Is(err, jobs.ErrNotFound) {
-			return id, nil
-		}
-		if err != nil {
-			return "", err
-		}
-	}
 }
 
 // produce does the work of one attempt, filling in job.
