@@ -47,10 +47,10 @@ func writeReport(job *Job, res *transform.Result, runErr error, inputPath string
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(inputPath+".error.json", append(js, '\n')); err != nil {
+	if err := WriteFileSync(inputPath+".error.json", append(js, '\n')); err != nil {
 		return err
 	}
-	return writeFileSync(inputPath+".error.txt", []byte(reportText(job, res, runErr)))
+	return WriteFileSync(inputPath+".error.txt", []byte(reportText(job, res, runErr)))
 }
 
 // reportText renders the report for the operator who dropped the file.
@@ -101,8 +101,8 @@ func reportText(job *Job, res *transform.Result, runErr error) string {
 	return b.String()
 }
 
-// writeFileSync writes a file and flushes it to disk before returning.
-func writeFileSync(path string, data []byte) error {
+// WriteFileSync writes a file and flushes it to disk before returning.
+func WriteFileSync(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err

@@ -299,19 +299,7 @@ func writeReceipt(path string, job *jobs.Job, now time.Time) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := jobs.WriteFileSync(tmp, append(data, '\n')); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
