@@ -33,6 +33,7 @@ func TestSAFTPeriods(t *testing.T) {
 		{"2026-02", "2026-02-01", "2026-02-28"},
 		{"2026-03", "2026-03-01", "2026-03-31"},
 	}
+	inputLines := strings.Split(string(readFileT(t, input)), "\n")
 	var prevClosing map[string]decimal.Decimal
 	for _, m := range months {
 		p, err := tmpl.WithParameters(map[string]string{"period.start": m.start, "period.end": m.end, "period.name": m.name})
@@ -66,7 +67,7 @@ func TestSAFTPeriods(t *testing.T) {
 		}
 		// The month's transactions are exactly the input's lines of the month.
 		want := map[string]bool{}
-		for _, line := range strings.Split(string(readFileT(t, input)), "\n") {
+		for _, line := range inputLines {
 			f := strings.Split(line, ",")
 			if len(f) > 21 && f[0] == "Line" && f[21] >= m.start && f[21] <= m.end {
 				want[f[20]] = true
@@ -88,6 +89,7 @@ func TestSAFTPeriods(t *testing.T) {
 	}
 }
 
+// amount is the decimal at path below e, or 0 when there is none.
 func amount(e *etree.Element, path string) decimal.Decimal {
 	if f := e.FindElement(path); f != nil {
 		return decimal.RequireFromString(f.Text())

@@ -265,12 +265,6 @@ func TestSAFTControlTotals(t *testing.T) {
 			if err := d.ReadFromFile(doc); err != nil {
 				t.Fatal(err)
 			}
-			dec := func(e *etree.Element, path string) decimal.Decimal {
-				if f := e.FindElement(path); f != nil {
-					return decimal.RequireFromString(f.Text())
-				}
-				return decimal.Zero
-			}
 			gl := d.Root().FindElement("GeneralLedgerEntries")
 			txs := gl.FindElements("Journal/Transaction")
 			if got := gl.FindElement("NumberOfEntries").Text(); got != decimal.NewFromInt(int64(len(txs))).String() {
@@ -281,7 +275,7 @@ func TestSAFTControlTotals(t *testing.T) {
 			for _, tx := range txs {
 				var td, tc decimal.Decimal
 				for _, l := range tx.FindElements("Line") {
-					dd, cc := dec(l, "DebitAmount/Amount"), dec(l, "CreditAmount/Amount")
+					dd, cc := amount(l, "DebitAmount/Amount"), amount(l, "CreditAmount/Amount")
 					td, tc = td.Add(dd), tc.Add(cc)
 					acc := l.FindElement("AccountID").Text()
 					moves[acc] = moves[acc].Add(dd).Sub(cc)
@@ -291,10 +285,10 @@ func TestSAFTControlTotals(t *testing.T) {
 				}
 				debit, credit = debit.Add(td), credit.Add(tc)
 			}
-			if got := dec(gl, "TotalDebit"); !got.Equal(debit) {
+			if got := amount(gl, "TotalDebit"); !got.Equal(debit) {
 				t.Errorf("TotalDebit %s, added up %s", got, debit)
 			}
-			if got := dec(gl, "TotalCredit"); !got.Equal(credit) {
+			if got := amount(gl, "TotalCredit"); !got.Equal(credit) {
 				t.Errorf("TotalCredit %s, added up %s", got, credit)
 			}
 			accounts := d.Root().FindElements("MasterFiles/GeneralLedgerAccounts/Account")
@@ -303,8 +297,8 @@ func TestSAFTControlTotals(t *testing.T) {
 			}
 			for _, a := range accounts {
 				id := a.FindElement("AccountID").Text()
-				opening := dec(a, "OpeningDebitBalance").Sub(dec(a, "OpeningCreditBalance"))
-				closing := dec(a, "ClosingDebitBalance").Sub(dec(a, "ClosingCreditBalance"))
+				opening := amount(a, "OpeningDebitBalance").Sub(amount(a, "OpeningCreditBalance"))
+				closing := amount(a, "ClosingDebitBalance").Sub(amount(a, "ClosingCreditBalance"))
 				if want := opening.Add(moves[id]); !closing.Equal(want) {
 					t.Errorf("account %s: opening %s + movements %s = %s, but the closing balance is %s", id, opening, moves[id], want, closing)
 				}
@@ -335,32 +329,26 @@ func TestPeppolTotals(t *testing.T) {
 				t.Fatal(err)
 			}
 			root := d.Root()
-			amt := func(e *etree.Element, path string) decimal.Decimal {
-				if f := e.FindElement(path); f != nil {
-					return decimal.RequireFromString(f.Text())
-				}
-				return decimal.Zero
-			}
 			// Lines and the VAT breakdown, recomputed from quantity and price.
 			var lines decimal.Decimal
 			base := map[string]decimal.Decimal{}
 			for _, l := range root.FindElements("cac:InvoiceLine") {
-				net := amt(l, "cbc:InvoicedQuantity").Mul(amt(l, "cac:Price/cbc:PriceAmount")).Round(2)
-				if got := amt(l, "cbc:LineExtensionAmount"); !got.Equal(net) {
+				net := amount(l, "cbc:InvoicedQuantity").Mul(amount(l, "cac:Price/cbc:PriceAmount")).Round(2)
+				if got := amount(l, "cbc:LineExtensionAmount"); !got.Equal(net) {
 					t.Errorf("line %s: net %s, quantity × price is %s", l.FindElement("cbc:ID").Text(), got, net)
 				}
 				lines = lines.Add(net)
-				key := l.FindElement("cac:Item/cac:ClassifiedTaxCategory/cbc:ID").Text() + "/" + amt(l, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent").String()
+				key := l.FindElement("cac:Item/cac:ClassifiedTaxCategory/cbc:ID").Text() + "/" + amount(l, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent").String()
 				base[key] = base[key].Add(net)
 			}
 			var vat decimal.Decimal
 			for _, st := range root.FindElements("cac:TaxTotal/cac:TaxSubtotal") {
-				key := st.FindElement("cac:TaxCategory/cbc:ID").Text() + "/" + amt(st, "cac:TaxCategory/cbc:Percent").String()
-				taxable, tax := amt(st, "cbc:TaxableAmount"), amt(st, "cbc:TaxAmount")
+				key := st.FindElement("cac:TaxCategory/cbc:ID").Text() + "/" + amount(st, "cac:TaxCategory/cbc:Percent").String()
+				taxable, tax := amount(st, "cbc:TaxableAmount"), amount(st, "cbc:TaxAmount")
 				if !taxable.Equal(base[key]) {
 					t.Errorf("VAT %s: taxable %s, lines add up to %s", key, taxable, base[key])
 				}
-				if want := taxable.Mul(amt(st, "cac:TaxCategory/cbc:Percent")).Div(decimal.NewFromInt(100)).Round(2); !tax.Equal(want) {
+				if want := taxable.Mul(amount(st, "cac:TaxCategory/cbc:Percent")).Div(decimal.NewFromInt(100)).Round(2); !tax.Equal(want) {
 					t.Errorf("BR-CO-17: VAT %s: %s, want %s", key, tax, want)
 				}
 				delete(base, key)
@@ -375,13 +363,13 @@ func TestPeppolTotals(t *testing.T) {
 					t.Errorf("%s: %s, want %s", rule, got, want)
 				}
 			}
-			check("BR-CO-10", amt(m, "cbc:LineExtensionAmount"), lines)
-			check("BR-CO-11", amt(m, "cbc:AllowanceTotalAmount"), decimal.Zero)
-			check("BR-CO-12", amt(m, "cbc:ChargeTotalAmount"), decimal.Zero)
-			check("BR-CO-13", amt(m, "cbc:TaxExclusiveAmount"), lines)
-			check("BR-CO-14", amt(root, "cac:TaxTotal/cbc:TaxAmount"), vat)
-			check("BR-CO-15", amt(m, "cbc:TaxInclusiveAmount"), lines.Add(vat))
-			check("BR-CO-16", amt(m, "cbc:PayableAmount"), lines.Add(vat).Sub(amt(m, "cbc:PrepaidAmount")))
+			check("BR-CO-10", amount(m, "cbc:LineExtensionAmount"), lines)
+			check("BR-CO-11", amount(m, "cbc:AllowanceTotalAmount"), decimal.Zero)
+			check("BR-CO-12", amount(m, "cbc:ChargeTotalAmount"), decimal.Zero)
+			check("BR-CO-13", amount(m, "cbc:TaxExclusiveAmount"), lines)
+			check("BR-CO-14", amount(root, "cac:TaxTotal/cbc:TaxAmount"), vat)
+			check("BR-CO-15", amount(m, "cbc:TaxInclusiveAmount"), lines.Add(vat))
+			check("BR-CO-16", amount(m, "cbc:PayableAmount"), lines.Add(vat).Sub(amount(m, "cbc:PrepaidAmount")))
 		})
 	}
 	if n < 2 {
