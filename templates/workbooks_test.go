@@ -8,14 +8,20 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// workbookSamples are Excel files of several sheets, each sheet made from
-// a CSV file kept under testdata/ (not in samples/: erpipe demo drops
-// every sample into the inbox). `go test ./templates -update` remakes
-// them; without -update the test checks they still hold the CSVs' cells.
+// workbookSamples are the Excel samples and test inputs, each sheet made
+// from a CSV file: a CSV sample of the same template, or one kept under
+// testdata/ (not in samples/: erpipe demo drops every sample into the
+// inbox). `go test ./templates -update` remakes them; without -update the
+// test checks they still hold the CSVs' cells.
 var workbookSamples = []struct {
 	xlsx   string
 	sheets [][2]string // sheet name, CSV file
 }{
+	{"customers-v3/samples/customers-workbook.xlsx", [][2]string{{"Customers", "customers-v3/samples/customers.csv"}}},
+	{"pain001/samples/payments-workbook.xlsx", [][2]string{{"Payments", "pain001/samples/payments.csv"}}},
+	{"general-journal/samples/journal-workbook.xlsx", [][2]string{{"Journal", "general-journal/samples/journal.csv"}}},
+	{"vendors-v2/samples/vendors-workbook.xlsx", [][2]string{{"Vendors", "vendors-v2/samples/vendors.csv"}}},
+	{"released-products-v2/samples/products-workbook.xlsx", [][2]string{{"Products", "released-products-v2/samples/products.csv"}}},
 	{"system-setup/samples/setup-workbook.xlsx", [][2]string{
 		{"Currencies", "system-setup/testdata/sheets/Currencies.csv"},
 		{"Exchange rates", "system-setup/testdata/sheets/Exchange rates.csv"},
