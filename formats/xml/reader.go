@@ -264,14 +264,7 @@ func (r *Reader) addField(i int, p string) error {
 				}
 				cn.text = append(cn.text, c.cond.field)
 				c.fields = append(c.fields, c.cond.field)
-				if ups > 0 {
-					r.ctxFields[len(r.path)-ups] = append(r.ctxFields[len(r.path)-ups], c.cond.field)
-				} else {
-					r.recFields = append(r.recFields, c.cond.field)
-				}
-				for _, o := range conds {
-					o.fields = append(o.fields, c.cond.field)
-				}
+				r.placed(c.cond.field, ups, conds)
 				if n.children == nil {
 					n.children = map[string][]*node{}
 				}
