@@ -35,13 +35,32 @@ echo "== go test"
 go test -count=1 -timeout 30m ./...
 
 # 4. Fuzz targets, briefly: each reader must survive random input.
+# Go 1.26's fuzz coordinator can fail a target with a bare "context
+# deadline exceeded" when -fuzztime runs out on a busy machine
+# (go.dev/issue/75804, fixed in Go 1.27). A real finding always writes its
+# failing input ("Failing input written to ..."), so only that bare
+# message, with no failing input, is taken as the race and not a finding.
+fuzz() { # pkg target
+  local log rc
+  log=$(mktemp)
+  set +e
+  go test -run=NONE -fuzz="^$2\$" -fuzztime="$FUZZTIME" "$1" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" != 0 ] && grep -q 'context deadline exceeded' "$log" && ! grep -qE 'Failing input written|panic:|_test.go:[0-9]+:' "$log"; then
+    echo "-- $2: the fuzz coordinator's shutdown race (go.dev/issue/75804), no failing input: not a finding"
+    rc=0
+  fi
+  rm -f "$log"
+  return "$rc"
+}
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz ($FUZZTIME each)"
   grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
     pkg="./$(dirname "${f#./}")"
     for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
       echo "-- $pkg $target"
-      go test -run=NONE -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg"
+      fuzz "$pkg" "$target"
     done
   done
 fi
