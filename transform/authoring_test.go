@@ -146,7 +146,7 @@ output:
 	if got := strings.Join(tmpl.Columns()[0], ","); got != "ACCOUNT,EMAIL,ORG,TERMS" {
 		t.Errorf("columns %s", got)
 	}
-	if !tmpl.input.fields[1].required || tmpl.input.fields[1].column != "Email" {
+	if !tmpl.input.fields[1].Required || tmpl.input.fields[1].Column != "Email" {
 		t.Errorf("email field not merged: %+v", tmpl.input.fields[1])
 	}
 	if tmpl.validations[0].severity != SeverityError || tmpl.validations[0].message != "no email" {

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // Group checks. A check is a condition over a group of rows, such as "the
@@ -40,18 +41,18 @@ type groupCheck struct {
 	name     string
 	message  string
 	severity string
-	groupBy  *program
+	groupBy  *expression.Program
 	field    string // the first field group_by names, for messages
 	aggs     []aggregate
-	cond     *program // over the aggregates' variables
+	cond     *expression.Program // over the aggregates' variables
 }
 
 // aggregate is one aggregate call of a check condition.
 type aggregate struct {
-	fn   string   // SUM, COUNT, MIN or MAX
-	arg  *program // nil for COUNT()
-	text string   // as written, e.g. SUM(debit)
-	name string   // the variable cond uses for it
+	fn   string              // SUM, COUNT, MIN or MAX
+	arg  *expression.Program // nil for COUNT()
+	text string              // as written, e.g. SUM(debit)
+	name string              // the variable cond uses for it
 }
 
 // loadChecks reads the checks section.
@@ -79,8 +80,8 @@ func (tl *templateLoader) loadChecks(n *yaml.Node) {
 			continue
 		}
 		c.groupBy = tl.compile(groupNode, fmt.Sprintf("check %q group_by", c.name), tl.env)
-		if c.groupBy != nil && len(c.groupBy.idents) > 0 {
-			c.field = c.groupBy.idents[0]
+		if c.groupBy != nil && len(c.groupBy.Idents) > 0 {
+			c.field = c.groupBy.Idents[0]
 		}
 		if !tl.compileCheckCondition(c, condNode) || c.groupBy == nil {
 			continue
@@ -102,7 +103,7 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 		tl.compile(n, what, tl.env) // reports the syntax error with its place
 		return false
 	}
-	v := &aggVisitor{fields: tl.env.vars}
+	v := &aggVisitor{fields: tl.env.Vars}
 	ast.Walk(&tree.Node, v)
 	ast.Walk(&tree.Node, outsideVisitor{v}) // fields left once the aggregates are out
 	for _, p := range v.problems {
@@ -115,25 +116,25 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 		tl.errorf(n, "%s: use SUM(x), COUNT(), MIN(x) or MAX(x); a check is about a group of rows (for one row, write a validation)", what)
 		return false
 	}
-	condEnv := &exprEnv{vars: map[string]any{}, lookups: tl.env.lookups}
+	condEnv := &expression.Env{Vars: map[string]any{}, Lookups: tl.env.Lookups}
 	for i, a := range v.aggs {
-		condEnv.vars[a.name] = nil
+		condEnv.Vars[a.name] = nil
 		if a.argSrc == "" {
 			c.aggs = append(c.aggs, aggregate{fn: a.fn, text: a.text, name: a.name})
 			continue
 		}
-		prog, probs := compileExpr(a.argSrc, tl.env)
+		prog, probs := expression.Compile(a.argSrc, tl.env)
 		for _, p := range probs {
-			tl.errorf(n, "%s: in %s: %s", what, a.text, p.msg)
+			tl.errorf(n, "%s: in %s: %s", what, a.text, p.Msg)
 		}
 		if prog == nil {
 			return false
 		}
 		c.aggs = append(c.aggs, aggregate{fn: a.fn, arg: prog, text: a.text, name: v.aggs[i].name})
 	}
-	cond, probs := compileExpr(tree.Node.String(), condEnv)
+	cond, probs := expression.Compile(tree.Node.String(), condEnv)
 	for _, p := range probs {
-		tl.errorf(n, "%s: %s", what, p.msg)
+		tl.errorf(n, "%s: %s", what, p.Msg)
 	}
 	c.cond = cond
 	return cond != nil
@@ -233,7 +234,7 @@ func (t *Template) prepareChecks(ctx context.Context, inputPath string) (*checkR
 
 // finish evaluates every group's conditions and keeps the failures.
 func (cr *checkRun) finish() {
-	var ev evaluator
+	var ev expression.Evaluator
 	for i, c := range cr.t.checks {
 		env := make(map[string]any, len(c.aggs))
 		for key, vals := range cr.groups[i] {
@@ -245,10 +246,10 @@ func (cr *checkRun) finish() {
 				env[a.name] = vals[j]
 				parts = append(parts, a.text+" = "+showAgg(vals[j]))
 			}
-			out, err := ev.eval(c.cond, env)
+			out, err := ev.Eval(c.cond, env)
 			var ok bool
 			if err == nil {
-				ok, err = truth(out)
+				ok, err = expression.Truth(out)
 			}
 			switch {
 			case err != nil:
@@ -266,22 +267,22 @@ func showAgg(v any) string {
 	if v == nil {
 		return "blank"
 	}
-	return textOf(v)
+	return expression.Text(v)
 }
 
 // row handles one good row: in the first pass it adds the row to its
 // groups; in the second it returns the errors of failed error checks, and
 // adds the warnings of failed warning checks (once per group) to res.
-func (cr *checkRun) row(ev *evaluator, env map[string]any, pos formats.Pos, res *Result) []*FieldError {
+func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos formats.Pos, res *Result) []*FieldError {
 	var errs []*FieldError
 	for i, c := range cr.t.checks {
-		kv, err := ev.eval(c.groupBy, env)
+		kv, err := ev.Eval(c.groupBy, env)
 		if err != nil {
 			errs = append(errs, &FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: SeverityError,
 				Err: fmt.Errorf("group_by: %w", err), Hint: "check the group_by of check " + c.name + " against this row's values"})
 			continue
 		}
-		key := textOf(kv)
+		key := expression.Text(kv)
 		if cr.collecting {
 			cr.add(i, c, key, ev, env)
 			continue
@@ -307,7 +308,7 @@ func (cr *checkRun) row(ev *evaluator, env map[string]any, pos formats.Pos, res 
 // groupWord names a check's groups in messages: the group_by field when
 // it is one, else "group".
 func groupWord(c *groupCheck) string {
-	if src := strings.TrimSpace(c.groupBy.src); fieldNameRE.MatchString(src) {
+	if src := strings.TrimSpace(c.groupBy.Src); fieldNameRE.MatchString(src) {
 		return src
 	}
 	return "group"
@@ -315,7 +316,7 @@ func groupWord(c *groupCheck) string {
 
 // add folds one row into its group's aggregates; an aggregate that can't
 // be computed fails the group.
-func (cr *checkRun) add(i int, c *groupCheck, key string, ev *evaluator, env map[string]any) {
+func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluator, env map[string]any) {
 	vals, ok := cr.groups[i][key]
 	if !ok {
 		vals = make([]any, len(c.aggs))
@@ -336,7 +337,7 @@ func (cr *checkRun) add(i int, c *groupCheck, key string, ev *evaluator, env map
 		var v any
 		if a.arg != nil {
 			var err error
-			if v, err = ev.eval(a.arg, env); err != nil {
+			if v, err = ev.Eval(a.arg, env); err != nil {
 				cr.failed[i][key] = fmt.Sprintf("%s could not be computed: %v", a.text, err)
 				return
 			}
@@ -367,10 +368,10 @@ func fold(fn string, acc, v any, countRows bool) (any, error) {
 	}
 	switch fn {
 	case "SUM":
-		a, _ := toDecimal(acc)
-		b, ok := toDecimal(v)
+		a, _ := expression.ToDecimal(acc)
+		b, ok := expression.ToDecimal(v)
 		if !ok {
-			return nil, fmt.Errorf("SUM needs numbers, got %s %s", kindName(v), show(v))
+			return nil, fmt.Errorf("SUM needs numbers, got %s %s", expression.KindName(v), expression.Show(v))
 		}
 		return a.Add(b), nil
 	case "MIN", "MAX":
@@ -378,7 +379,7 @@ func fold(fn string, acc, v any, countRows bool) (any, error) {
 		if fn == "MIN" {
 			op = "<"
 		}
-		better, err := order(op, v, acc)
+		better, err := expression.Order(op, v, acc)
 		if err != nil {
 			return nil, err
 		}

@@ -26,10 +26,10 @@ func (t *Template) EmptyInput(path string) error {
 	}
 	header := make([]string, 0, len(t.input.fields))
 	for _, fl := range t.input.fields {
-		if fl.column != "" {
-			header = append(header, fl.column)
+		if fl.Column != "" {
+			header = append(header, fl.Column)
 		} else {
-			header = append(header, fl.name)
+			header = append(header, fl.Name)
 		}
 	}
 	_ = w.Write(header)

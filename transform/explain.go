@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // InputCell is an input value an output column was computed from.
@@ -51,7 +52,7 @@ func (t *Template) Explain(ctx context.Context, inputPath string, rows []Preview
 	defer src.close()
 	out := make([][]ColumnExplanation, len(rows))
 	tables := t.tables()
-	var ev evaluator
+	var ev expression.Evaluator
 	for i, row := range rows {
 		if row.Values == nil {
 			continue
@@ -76,7 +77,7 @@ func (t *Template) Explain(ctx context.Context, inputPath string, rows []Preview
 		env, cells := t.explainEnv(&ev, src, rec)
 		for ti, tb := range tables {
 			for ci, c := range tb.columns {
-				e := ColumnExplanation{Table: ti, Column: c.name, Expr: c.prog.src}
+				e := ColumnExplanation{Table: ti, Column: c.name, Expr: c.prog.Src}
 				if ti < len(row.Values) && ci < len(row.Values[ti]) {
 					e.Value = row.Values[ti][ci]
 				}
@@ -89,25 +90,25 @@ func (t *Template) Explain(ctx context.Context, inputPath string, rows []Preview
 }
 
 // explainEnv computes the fields of one record as process does.
-func (t *Template) explainEnv(ev *evaluator, src *source, rec formats.Record) (map[string]any, map[string]InputCell) {
+func (t *Template) explainEnv(ev *expression.Evaluator, src *source, rec formats.Record) (map[string]any, map[string]InputCell) {
 	env := make(map[string]any, len(t.vars))
 	cells := map[string]InputCell{}
 	for i, f := range t.input.fields {
 		j := src.idx[i]
-		cell := InputCell{Field: f.name, Column: f.column, Pos: rec.Pos}
+		cell := InputCell{Field: f.Name, Column: f.Column, Pos: rec.Pos}
 		if j >= 0 && j < len(rec.Fields) {
 			cell.Text = rec.Fields[j]
 			cell.Pos = src.r.FieldPos(j)
 		}
-		cells[f.name] = cell
-		v, err := f.parse(cell.Text, src.fromExcel)
+		cells[f.Name] = cell
+		v, err := f.Parse(cell.Text, src.fromExcel)
 		if err != nil {
 			v = nil
 		}
-		env[f.name] = v
+		env[f.Name] = v
 	}
 	for _, m := range t.model {
-		v, err := ev.eval(m.prog, env)
+		v, err := ev.Eval(m.prog, env)
 		if err != nil {
 			v = nil
 		}
@@ -117,21 +118,21 @@ func (t *Template) explainEnv(ev *evaluator, src *source, rec formats.Record) (m
 }
 
 // trace adds to e the inputs, model fields and lookups behind prog.
-func (t *Template) trace(ev *evaluator, prog *program, env map[string]any, cells map[string]InputCell, e *ColumnExplanation, seen map[string]bool) {
+func (t *Template) trace(ev *expression.Evaluator, prog *expression.Program, env map[string]any, cells map[string]InputCell, e *ColumnExplanation, seen map[string]bool) {
 	if prog == nil {
 		return
 	}
-	for _, l := range lookupCalls(prog.src) {
+	for _, l := range lookupCalls(prog.Src) {
 		use := LookupUse{Table: l.table}
-		if kp, probs := compileExpr(l.keySrc, &exprEnv{vars: t.vars, lookups: t.lookups}); len(probs) == 0 {
-			if k, err := ev.eval(kp, env); err == nil {
-				use.Key = textOf(k)
+		if kp, probs := expression.Compile(l.keySrc, &expression.Env{Vars: t.vars, Lookups: t.lookups}); len(probs) == 0 {
+			if k, err := ev.Eval(kp, env); err == nil {
+				use.Key = expression.Text(k)
 				use.Value, use.Found = t.lookups[l.table][use.Key]
 			}
 		}
 		e.Lookups = append(e.Lookups, use)
 	}
-	for _, name := range prog.idents {
+	for _, name := range prog.Idents {
 		if seen[name] {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"gopkg.in/yaml.v3"
 )
 
@@ -372,7 +373,7 @@ func (l *loader) applyRemoves(base, removeNode *yaml.Node, baseName string) []pa
 		}
 		p := strings.Split(s, ".")
 		if !deletePart(base, p) {
-			l.errorf(it, "remove: the base %s has no part %q%s", baseName, s, didYouMean(s, partPaths(base, nil)))
+			l.errorf(it, "remove: the base %s has no part %q%s", baseName, s, expression.DidYouMean(s, partPaths(base, nil)))
 			continue
 		}
 		out = append(out, partRef{p, it})

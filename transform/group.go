@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/shopspring/decimal"
 )
 
@@ -34,17 +35,17 @@ var spoolRunBytes = 8 << 20
 // Values are spooled as a tag and their text; encodeValue and decodeValue
 // are exact inverses for the value types of expressions.
 func encodeValue(v any) string {
-	switch x := normalize(v).(type) {
+	switch x := expression.Normalize(v).(type) {
 	case nil:
 		return "n"
 	case string:
 		return "s" + x
 	case int64:
 		return "i" + strconv.FormatInt(x, 10)
-	case dec64:
+	case expression.Dec64:
 		return "d" + x.String()
 	case decimal.Decimal:
-		return "d" + plainDecimal(x)
+		return "d" + expression.PlainDecimal(x)
 	case time.Time:
 		return "t" + x.Format(time.RFC3339Nano)
 	case bool:
@@ -53,7 +54,7 @@ func encodeValue(v any) string {
 		}
 		return "b0"
 	}
-	return "s" + textOf(v)
+	return "s" + expression.Text(v)
 }
 
 func decodeValue(s string) (any, error) {
@@ -114,9 +115,9 @@ func (g *group) add(specs []aggSpec, idx []int, vals []any) error {
 		st.n++
 		switch a.fn {
 		case "SUM":
-			d, ok := toDecimal(v)
+			d, ok := expression.ToDecimal(v)
 			if !ok {
-				return fmt.Errorf("SUM(%s): %s %s is not a number", specFieldName(a), kindName(v), show(v))
+				return fmt.Errorf("SUM(%s): %s %s is not a number", specFieldName(a), expression.KindName(v), expression.Show(v))
 			}
 			st.sum = st.sum.Add(d)
 		case "MIN", "MAX":
@@ -124,7 +125,7 @@ func (g *group) add(specs []aggSpec, idx []int, vals []any) error {
 				st.v = v
 				continue
 			}
-			c, err := compare(v, st.v)
+			c, err := expression.Compare(v, st.v)
 			if err != nil {
 				return fmt.Errorf("%s: %w", a.fn, err)
 			}

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // Input formats.
@@ -42,12 +43,12 @@ type inputSpec struct {
 
 	xmlRecord string
 
-	fields []*inputField
+	fields []*expression.InputField
 }
 
 type modelField struct {
 	name  string
-	prog  *program
+	prog  *expression.Program
 	input int // index of the input field its first name comes from, or -1
 }
 
@@ -55,7 +56,7 @@ type validation struct {
 	name     string
 	message  string
 	severity string
-	prog     *program
+	prog     *expression.Program
 	field    string // the first input or model field the condition names
 	input    int    // index of the input field it comes from, or -1
 }
@@ -63,11 +64,11 @@ type validation struct {
 // outColumn is one output column and the expression that fills it.
 type outColumn struct {
 	name string
-	prog *program
+	prog *expression.Program
 }
 
 type outputSpec struct {
-	fileName *program
+	fileName *expression.Program
 	kind     string // "csv", "xlsx", "dmf" or "xml"
 
 	csvComma    rune
@@ -192,7 +193,7 @@ type templateLoader struct {
 	fsys fs.FS
 	dir  string
 
-	env   *exprEnv
+	env   *expression.Env
 	names map[string]*yaml.Node // field names declared so far
 	// paramGroups are the names before the dot of dotted parameter names
 	// (period of period.start); see declareParameter.
@@ -239,7 +240,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	}
 	tl.tests = sections["tests"]
 
-	tl.env = &exprEnv{vars: map[string]any{}, lookups: map[string]map[string]string{}, later: map[string]bool{}}
+	tl.env = &expression.Env{Vars: map[string]any{}, Lookups: map[string]map[string]string{}, Later: map[string]bool{}}
 	tl.names = map[string]*yaml.Node{}
 	if n := sections["parameters"]; n != nil {
 		tl.loadParameters(n)
@@ -250,7 +251,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	if n := sections["lookups"]; n != nil {
 		tl.loadLookups(n)
 	}
-	t.lookups = tl.env.lookups
+	t.lookups = tl.env.Lookups
 	if n := sections["model"]; n != nil {
 		tl.loadModel(n)
 	}
@@ -267,7 +268,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		tl.loadChecks(n) // checks.go
 	}
 	tl.finishMulti(sections["input"]) // multiinput.go
-	t.vars = tl.env.vars
+	t.vars = tl.env.Vars
 	t.bindSlots() // slots.go
 }
 
@@ -281,7 +282,7 @@ func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
 	case reserved[name]:
 		tl.errorf(n, "%s name %q is a word of the expression language; choose another name", what, name)
 		return false
-	case registryByName[name] != nil:
+	case expression.IsFunction(name):
 		tl.errorf(n, "%s name %q is the name of a function; choose another name", what, name)
 		return false
 	case tl.names[name] != nil:
@@ -289,7 +290,7 @@ func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
 		return false
 	}
 	tl.names[name] = n
-	tl.env.vars[name] = nil
+	tl.env.Vars[name] = nil
 	return true
 }
 
@@ -297,7 +298,7 @@ func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
 // the model field name first refers to, or -1.
 func (tl *templateLoader) sourceOf(name string) int {
 	for i, f := range tl.t.input.fields {
-		if f.name == name {
+		if f.Name == name {
 			return i
 		}
 	}
@@ -311,15 +312,15 @@ func (tl *templateLoader) sourceOf(name string) int {
 
 // compile compiles the expression in node n; what names it in messages,
 // e.g. `model field "terms"`.
-func (tl *templateLoader) compile(n *yaml.Node, what string, env *exprEnv) *program {
+func (tl *templateLoader) compile(n *yaml.Node, what string, env *expression.Env) *expression.Program {
 	src, ok := tl.str(n, what)
 	if !ok {
 		return nil
 	}
-	prog, probs := compileExpr(src, env)
+	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := exprPos(n, p.line, p.col)
-		tl.errorIn(n, line, col, "%s: %s", what, p.msg)
+		line, col := exprPos(n, p.Line, p.Col)
+		tl.errorIn(n, line, col, "%s: %s", what, p.Msg)
 	}
 	return prog
 }
@@ -405,16 +406,16 @@ func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
 	return r
 }
 
-func (tl *templateLoader) loadField(n *yaml.Node) *inputField {
-	f := &inputField{typ: TypeString, decSep: "."}
+func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
+	f := &expression.InputField{Type: expression.TypeString, DecSep: "."}
 	var nameNode, typeNode, layoutNode *yaml.Node
 	var trueVals, falseVals []string
 	ok := tl.mapping(n, "input field", map[string]keyHandler{
-		"name":   func(_, v *yaml.Node) { nameNode = v; f.name, _ = tl.nonEmpty(v, "field name") },
-		"column": func(_, v *yaml.Node) { f.column, _ = tl.nonEmpty(v, "column") },
+		"name":   func(_, v *yaml.Node) { nameNode = v; f.Name, _ = tl.nonEmpty(v, "field name") },
+		"column": func(_, v *yaml.Node) { f.Column, _ = tl.nonEmpty(v, "column") },
 		"type": func(_, v *yaml.Node) {
 			typeNode = v
-			f.typ, _ = tl.oneOf(v, "type", fieldTypes...)
+			f.Type, _ = tl.oneOf(v, "type", expression.FieldTypes...)
 		},
 		"layout": func(_, v *yaml.Node) {
 			layoutNode = v
@@ -423,92 +424,92 @@ func (tl *templateLoader) loadField(n *yaml.Node) *inputField {
 				return
 			}
 			for _, s := range srcs {
-				l, err := parseDateLayout(s)
+				l, err := expression.ParseDateLayout(s)
 				if err != nil {
 					tl.errorf(v, "%v", err)
 					continue
 				}
-				f.layouts = append(f.layouts, l)
+				f.Layouts = append(f.Layouts, l)
 			}
 		},
 		"decimal_separator": func(_, v *yaml.Node) {
-			f.decSep, _ = tl.oneOf(v, "decimal_separator", ".", ",")
+			f.DecSep, _ = tl.oneOf(v, "decimal_separator", ".", ",")
 		},
 		"thousands_separator": func(_, v *yaml.Node) {
-			f.thouSep, _ = tl.oneOf(v, "thousands_separator", " ", ".", ",", "'")
+			f.ThouSep, _ = tl.oneOf(v, "thousands_separator", " ", ".", ",", "'")
 		},
 		"true_values":  func(_, v *yaml.Node) { trueVals, _ = tl.strList(v, "true_values") },
 		"false_values": func(_, v *yaml.Node) { falseVals, _ = tl.strList(v, "false_values") },
-		"required":     func(_, v *yaml.Node) { f.required, _ = tl.boolean(v, "required") },
+		"required":     func(_, v *yaml.Node) { f.Required, _ = tl.boolean(v, "required") },
 		"default": func(_, v *yaml.Node) {
 			s, ok := tl.str(v, "default")
 			if ok {
-				f.def = &s
+				f.Default = &s
 			}
 		},
 	}, "name")
-	if !ok || f.name == "" {
+	if !ok || f.Name == "" {
 		return nil
 	}
-	if !tl.declare(nameNode, f.name, "field") {
+	if !tl.declare(nameNode, f.Name, "field") {
 		return nil
 	}
-	if f.column == "" {
-		f.column = f.name
+	if f.Column == "" {
+		f.Column = f.Name
 	}
-	if f.typ == "" {
-		f.typ = TypeString
+	if f.Type == "" {
+		f.Type = expression.TypeString
 	}
-	isTime := f.typ == TypeDate || f.typ == TypeDatetime
+	isTime := f.Type == expression.TypeDate || f.Type == expression.TypeDatetime
 	if layoutNode != nil && !isTime {
-		tl.errorf(layoutNode, "field %q: layout is only for date and datetime fields (the type is %s)", f.name, f.typ)
+		tl.errorf(layoutNode, "field %q: layout is only for date and datetime fields (the type is %s)", f.Name, f.Type)
 	}
 	if isTime && layoutNode == nil {
-		defaults := defaultDateLayouts
-		if f.typ == TypeDatetime {
-			defaults = defaultDatetimeLayouts
+		defaults := expression.DefaultDateLayouts
+		if f.Type == expression.TypeDatetime {
+			defaults = expression.DefaultDatetimeLayouts
 		}
 		for _, s := range defaults {
-			l, _ := parseDateLayout(s)
-			f.layouts = append(f.layouts, l)
+			l, _ := expression.ParseDateLayout(s)
+			f.Layouts = append(f.Layouts, l)
 		}
 	}
-	if isTime && len(f.layouts) == 0 {
+	if isTime && len(f.Layouts) == 0 {
 		return nil // reported above
 	}
-	if f.decSep != "" && f.decSep == f.thouSep {
-		tl.errorf(n, "field %q: the decimal and thousands separators are both %q", f.name, f.decSep)
+	if f.DecSep != "" && f.DecSep == f.ThouSep {
+		tl.errorf(n, "field %q: the decimal and thousands separators are both %q", f.Name, f.DecSep)
 	}
-	if f.typ == TypeBoolean {
+	if f.Type == expression.TypeBoolean {
 		if trueVals == nil {
-			trueVals = defaultTrueValues
+			trueVals = expression.DefaultTrueValues
 		}
 		if falseVals == nil {
-			falseVals = defaultFalseValues
+			falseVals = expression.DefaultFalseValues
 		}
-		f.trueList, f.falseList = trueVals, falseVals
-		f.trueSet, f.falseSet = map[string]bool{}, map[string]bool{}
+		f.TrueList, f.FalseList = trueVals, falseVals
+		f.TrueSet, f.FalseSet = map[string]bool{}, map[string]bool{}
 		for _, s := range trueVals {
-			f.trueSet[strings.ToLower(strings.TrimSpace(s))] = true
+			f.TrueSet[strings.ToLower(strings.TrimSpace(s))] = true
 		}
 		for _, s := range falseVals {
 			s = strings.ToLower(strings.TrimSpace(s))
-			if f.trueSet[s] {
-				tl.errorf(n, "field %q: %q is both a true and a false value", f.name, s)
+			if f.TrueSet[s] {
+				tl.errorf(n, "field %q: %q is both a true and a false value", f.Name, s)
 			}
-			f.falseSet[s] = true
+			f.FalseSet[s] = true
 		}
 	} else if trueVals != nil || falseVals != nil {
-		tl.errorf(n, "field %q: true_values and false_values are only for boolean fields (the type is %s)", f.name, f.typ)
+		tl.errorf(n, "field %q: true_values and false_values are only for boolean fields (the type is %s)", f.Name, f.Type)
 	}
-	if f.def != nil && strings.TrimSpace(*f.def) != "" && typeNode != nil {
+	if f.Default != nil && strings.TrimSpace(*f.Default) != "" && typeNode != nil {
 		probe := *f
-		probe.def = nil
-		if _, err := probe.parse(*f.def, false); err != nil {
-			tl.errorf(n, "field %q: the default %q is not a valid %s value: %v", f.name, *f.def, f.typ, err)
+		probe.Default = nil
+		if _, err := probe.Parse(*f.Default, false); err != nil {
+			tl.errorf(n, "field %q: the default %q is not a valid %s value: %v", f.Name, *f.Default, f.Type, err)
 		}
 	}
-	f.setHint()
+	f.SetHint()
 	return f
 }
 
@@ -525,10 +526,10 @@ func (tl *templateLoader) loadLookups(n *yaml.Node) {
 			continue
 		}
 		if isFileLookup(v) || isCodesLookup(v) {
-			tl.env.lookups[name] = tl.loadLookupTable(name, v) // lookups.go
+			tl.env.Lookups[name] = tl.loadLookupTable(name, v) // lookups.go
 			continue
 		}
-		tl.env.lookups[name] = tl.inlineCodes(name, v)
+		tl.env.Lookups[name] = tl.inlineCodes(name, v)
 	}
 }
 
@@ -553,7 +554,7 @@ func quoteList(ss []string) string {
 	if len(ss) == 0 {
 		return "(none)"
 	}
-	return strings.Join(quoteAll(ss), ", ")
+	return strings.Join(expression.QuoteAll(ss), ", ")
 }
 
 func (tl *templateLoader) loadModel(n *yaml.Node) {
@@ -576,18 +577,18 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 	}
 	for _, e := range entries {
 		if e.name != "" && fieldNameRE.MatchString(e.name) {
-			tl.env.later[e.name] = true
+			tl.env.Later[e.name] = true
 		}
 	}
 	for _, e := range entries {
-		delete(tl.env.later, e.name)
+		delete(tl.env.Later, e.name)
 		if e.expr != nil && e.name != "" {
 			what := fmt.Sprintf("model field %q", e.name)
 			prog := tl.compile(e.expr, what, tl.env)
 			if prog != nil {
 				m := modelField{name: e.name, prog: prog, input: -1}
-				if len(prog.idents) > 0 {
-					m.input = tl.sourceOf(prog.idents[0])
+				if len(prog.Idents) > 0 {
+					m.input = tl.sourceOf(prog.Idents[0])
 				}
 				tl.t.model = append(tl.t.model, m)
 			}
@@ -625,8 +626,8 @@ func (tl *templateLoader) loadValidations(n *yaml.Node) {
 			continue
 		}
 		v.input = -1
-		if len(v.prog.idents) > 0 {
-			v.field = v.prog.idents[0]
+		if len(v.prog.Idents) > 0 {
+			v.field = v.prog.Idents[0]
 			v.input = tl.sourceOf(v.field)
 		}
 		tl.t.validations = append(tl.t.validations, v)
@@ -681,9 +682,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		out.kind = "dmf"
 		tl.loadDMFOutput(dmfNode)
 	}
-	fnEnv := &exprEnv{vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}}
+	fnEnv := &expression.Env{Vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}}
 	for name := range tl.t.params {
-		fnEnv.vars[name] = nil // the parameters too, e.g. a schedule's period_name
+		fnEnv.Vars[name] = nil // the parameters too, e.g. a schedule's period_name
 	}
 	if fileName != nil {
 		out.fileName = tl.compile(fileName, "output.file_name", fnEnv)
@@ -697,7 +698,7 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		case "xml":
 			ext = ".xml"
 		}
-		out.fileName, _ = compileExpr(`input.name + "`+ext+`"`, fnEnv)
+		out.fileName, _ = expression.Compile(`input.name + "`+ext+`"`, fnEnv)
 	}
 }
 

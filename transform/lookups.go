@@ -13,20 +13,12 @@ import (
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/excel"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
-// What LOOKUP does with a code that is not in a table (lookups.*.missing).
-const (
-	lookupMissingDefault = "default"
-	lookupMissingError   = "error"
-)
-
-// A table's settings travel in the table itself, under keys no code can
-// have, so that LOOKUP (expr.go) needs nothing else.
-const (
-	lookupMissingKey = "\x00missing"
-	lookupDefaultKey = "\x00default"
-)
+// What LOOKUP does with a code that is not in a table (lookups.*.missing):
+// give the default, or lookupMissingError (expr.go).
+const lookupMissingDefault = "default"
 
 // isCodesLookup says whether a lookup table is written as {codes: ...}.
 func isCodesLookup(n *yaml.Node) bool {
@@ -82,7 +74,7 @@ func (tl *templateLoader) loadLookupTable(name string, n *yaml.Node) map[string]
 		"codes": func(_, v *yaml.Node) { codesNode = v },
 		"sheet": func(_, v *yaml.Node) { sheet, _ = tl.nonEmpty(v, "sheet") },
 		"missing": func(_, v *yaml.Node) {
-			missing, _ = tl.oneOf(v, "missing", lookupMissingDefault, lookupMissingError)
+			missing, _ = tl.oneOf(v, "missing", lookupMissingDefault, expression.LookupMissingError)
 		},
 		"default":   func(_, v *yaml.Node) { def, hasDefault = tl.str(v, "default") },
 		"file":      func(_, v *yaml.Node) { fileNode = v; file, _ = tl.nonEmpty(v, "file") },
@@ -100,14 +92,14 @@ func (tl *templateLoader) loadLookupTable(name string, n *yaml.Node) map[string]
 	if table == nil {
 		return nil
 	}
-	if missing == lookupMissingError {
-		table[lookupMissingKey] = lookupMissingError
+	if missing == expression.LookupMissingError {
+		table[expression.LookupMissingKey] = expression.LookupMissingError
 		if hasDefault {
 			tl.errorf(n, "lookup table %q: default is for missing: default; with missing: error a missing code leaves the row out", name)
 		}
 	}
 	if hasDefault {
-		table[lookupDefaultKey] = def
+		table[expression.LookupDefaultKey] = def
 	}
 	return table
 }

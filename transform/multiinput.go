@@ -18,6 +18,7 @@ import (
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // Inputs of more than one table.
@@ -53,7 +54,7 @@ type sheetSpec struct {
 	entity     string
 	entityNode *yaml.Node
 	headerRow  int
-	fields     []*inputField
+	fields     []*expression.InputField
 }
 
 // unpackSpec is output.unpack.
@@ -182,7 +183,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 	sheetOf := map[string]int{} // input field → sheet
 	for k, s := range m.sheets {
 		for _, f := range s.fields {
-			sheetOf[f.name] = k
+			sheetOf[f.Name] = k
 		}
 		j := -1
 		for i, e := range ents {
@@ -192,7 +193,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 		}
 		switch {
 		case j < 0:
-			tl.errorf(s.entityNode, "sheet %q: no entity %q in output.dmf.entities%s", s.sheet, s.entity, didYouMean(s.entity, labels))
+			tl.errorf(s.entityNode, "sheet %q: no entity %q in output.dmf.entities%s", s.sheet, s.entity, expression.DidYouMean(s.entity, labels))
 		case fedBy[j] >= 0:
 			tl.errorf(s.entityNode, "sheet %q: entity %q is already fed by sheet %q; one sheet per entity", s.sheet, s.entity, m.sheets[fedBy[j]].sheet)
 		default:
@@ -231,23 +232,23 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 	}
 	models := make([]int, len(t.model))
 	for i, mf := range t.model {
-		models[i] = owner(mf.prog.idents, fmt.Sprintf("model field %q", mf.name), tl.names[mf.name])
+		models[i] = owner(mf.prog.Idents, fmt.Sprintf("model field %q", mf.name), tl.names[mf.name])
 		modelOf[mf.name] = models[i]
 	}
 	valids := make([]int, len(t.validations))
 	for i, v := range t.validations {
-		valids[i] = owner(v.prog.idents, fmt.Sprintf("validation %q", v.name), input)
+		valids[i] = owner(v.prog.Idents, fmt.Sprintf("validation %q", v.name), input)
 	}
 	filterOwner := -1
 	if t.filter != nil {
-		filterOwner = owner(t.filter.idents, "the filter", input)
+		filterOwner = owner(t.filter.Idents, "the filter", input)
 	}
 	checks := make([]int, len(t.checks))
 	for i, c := range t.checks {
-		ids := append([]string(nil), c.groupBy.idents...)
+		ids := append([]string(nil), c.groupBy.Idents...)
 		for _, a := range c.aggs {
 			if a.arg != nil {
-				ids = append(ids, a.arg.idents...)
+				ids = append(ids, a.arg.Idents...)
 			}
 		}
 		checks[i] = owner(ids, fmt.Sprintf("check %q", c.name), input)
@@ -260,7 +261,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 			if c.prog == nil {
 				continue
 			}
-			if o := owner(c.prog.idents, fmt.Sprintf("entity %q column %q", ents[j].entity.Name, c.name), ents[j].node); o >= 0 && o != k {
+			if o := owner(c.prog.Idents, fmt.Sprintf("entity %q column %q", ents[j].entity.Name, c.name), ents[j].node); o >= 0 && o != k {
 				tl.errorf(ents[j].node, "entity %q column %q uses the fields of sheet %q, but the entity is fed by sheet %q", ents[j].entity.Name, c.name, m.sheets[o].sheet, m.sheets[k].sheet)
 			}
 		}
@@ -275,14 +276,14 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 		sub.input = inputSpec{format: FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", fields: s.fields}
 		index := map[string]int{}
 		for i, f := range s.fields {
-			index[f.name] = i
+			index[f.Name] = i
 		}
 		sub.model = nil
 		for i, mf := range t.model {
 			if models[i] == -1 || models[i] == k {
 				mf.input = -1
-				if len(mf.prog.idents) > 0 {
-					if x, ok := index[mf.prog.idents[0]]; ok {
+				if len(mf.prog.Idents) > 0 {
+					if x, ok := index[mf.prog.Idents[0]]; ok {
 						mf.input = x
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"gopkg.in/yaml.v3"
 )
 
@@ -45,7 +46,7 @@ func (tl *templateLoader) checkEntityOrder() {
 			j, found := byName[strings.ToLower(label)]
 			switch {
 			case !found:
-				tl.errorf(it, "%s: no entity %q in the package%s", what, label, didYouMean(label, names))
+				tl.errorf(it, "%s: no entity %q in the package%s", what, label, expression.DidYouMean(label, names))
 				continue
 			case j == i:
 				tl.errorf(it, "%s: an entity can't depend on itself", what)

@@ -2,11 +2,14 @@ package transform
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 )
@@ -25,41 +28,41 @@ type Parameter struct {
 	Description string
 }
 
-var parameterTypes = []string{TypeString, TypeBoolean, TypeInteger, TypeDecimal, TypeDate}
+var parameterTypes = []string{expression.TypeString, expression.TypeBoolean, expression.TypeInteger, expression.TypeDecimal, expression.TypeDate}
 
 // parseParameter turns text into a value of the parameter's type. Empty
 // text is blank (nil) for every type but string, as an empty cell is.
 func parseParameter(typ, text string) (any, error) {
 	s := strings.TrimSpace(text)
-	if s == "" && typ != TypeString {
+	if s == "" && typ != expression.TypeString {
 		return nil, nil
 	}
 	switch typ {
-	case TypeDate:
+	case expression.TypeDate:
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a date; write it as yyyy-MM-dd, like 2026-10-31", text)
 		}
 		return d, nil
-	case TypeBoolean:
-		for _, w := range defaultTrueValues {
+	case expression.TypeBoolean:
+		for _, w := range expression.DefaultTrueValues {
 			if strings.EqualFold(s, w) {
 				return true, nil
 			}
 		}
-		for _, w := range defaultFalseValues {
+		for _, w := range expression.DefaultFalseValues {
 			if strings.EqualFold(s, w) {
 				return false, nil
 			}
 		}
 		return nil, fmt.Errorf("%q is not true or false", text)
-	case TypeInteger:
+	case expression.TypeInteger:
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a whole number", text)
 		}
 		return i, nil
-	case TypeDecimal:
+	case expression.TypeDecimal:
 		d, err := decimal.NewFromString(s)
 		if err != nil || strings.ContainsAny(s, "eE") {
 			return nil, fmt.Errorf("%q is not a decimal number (write it like 1250.50)", text)
@@ -75,7 +78,7 @@ func (tl *templateLoader) loadParameters(n *yaml.Node) {
 	t := tl.t
 	t.params = map[string]any{}
 	for _, it := range tl.list(n, "parameters") {
-		p := Parameter{Type: TypeString}
+		p := Parameter{Type: expression.TypeString}
 		var nameNode, defNode *yaml.Node
 		ok := tl.mapping(it, "parameter", map[string]keyHandler{
 			"name":        func(_, v *yaml.Node) { nameNode = v; p.Name, _ = tl.nonEmpty(v, "parameter name") },
@@ -121,7 +124,7 @@ func (tl *templateLoader) declareParameter(n *yaml.Node, name string) bool {
 		tl.errorf(n, "parameter name %q: %q is already the name of something else (line %d); choose another name before the dot", name, group, first.Line)
 		return false
 	}
-	if registryByName[group] != nil {
+	if expression.IsFunction(group) {
 		tl.errorf(n, "parameter name %q: %q is the name of a function; choose another name before the dot", name, group)
 		return false
 	}
@@ -137,7 +140,7 @@ func (tl *templateLoader) declareParameter(n *yaml.Node, name string) bool {
 		tl.names[group] = n // a field called like the group is refused
 	}
 	tl.names[name] = n
-	tl.env.vars[name] = nil
+	tl.env.Vars[name] = nil
 	return true
 }
 
@@ -147,7 +150,7 @@ func (t *Template) Parameters() []Parameter {
 	out := make([]Parameter, len(t.paramSpecs))
 	for i, p := range t.paramSpecs {
 		out[i] = p
-		out[i].Default = textOf(t.params[p.Name])
+		out[i].Default = expression.Text(t.params[p.Name])
 	}
 	return out
 }
@@ -161,7 +164,7 @@ func (t *Template) WithParameters(values map[string]string) (*Template, error) {
 	for k, v := range t.params {
 		cp.params[k] = v
 	}
-	names := mapKeys(values)
+	names := slices.Sorted(maps.Keys(values))
 	for _, name := range names {
 		var spec *Parameter
 		for i := range t.paramSpecs {
@@ -175,7 +178,7 @@ func (t *Template) WithParameters(values map[string]string) (*Template, error) {
 				known[i] = p.Name
 			}
 			sort.Strings(known)
-			return nil, fmt.Errorf("template %s has no parameter %q%s; its parameters are %s", t.Name, name, didYouMean(name, known), quoteList(known))
+			return nil, fmt.Errorf("template %s has no parameter %q%s; its parameters are %s", t.Name, name, expression.DidYouMean(name, known), quoteList(known))
 		}
 		v, err := parseParameter(spec.Type, values[name])
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // periodTemplate uses the dotted parameters a schedule sets: dates in the
@@ -114,7 +116,7 @@ func TestBlankParameterDefaults(t *testing.T) {
 		}
 	}
 	v, err := parseParameter("date", "2026-02-28")
-	if err != nil || textOf(v) != "2026-02-28" {
+	if err != nil || expression.Text(v) != "2026-02-28" {
 		t.Errorf("date: %v %v", v, err)
 	}
 	if _, err := parseParameter("date", "2026-02-30"); err == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/formats/excel"
 	fxml "github.com/erpipe/erpipe/formats/xml"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // maxReported is how many errors, and how many warnings, a Result keeps.
@@ -221,7 +222,7 @@ func (t *Template) tables() []table {
 		if t.xlsxTable() {
 			return []table{{columns: t.output.csvColumns, render: encodeValue}} // typed cells (xlsxout.go)
 		}
-		return []table{{columns: t.output.csvColumns, render: textOf}}
+		return []table{{columns: t.output.csvColumns, render: expression.Text}}
 	case "xml":
 		return []table{{columns: t.output.xml.columns, render: encodeValue, check: xmlCheck}}
 	}
@@ -329,7 +330,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.closers = append(s.closers, f)
 		paths := make([]string, len(in.fields))
 		for i, fd := range in.fields {
-			paths[i] = fd.column
+			paths[i] = fd.Column
 		}
 		r, err := fxml.NewReader(bufio.NewReaderSize(f, 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths})
 		if err != nil {
@@ -407,12 +408,12 @@ func (t *Template) bind(s *source) error {
 		}
 	}
 	s.idx = make([]int, len(t.input.fields))
-	var missing []*inputField
+	var missing []*expression.InputField
 	for i, f := range t.input.fields {
-		j, ok := cols[strings.ToLower(strings.TrimSpace(f.column))]
+		j, ok := cols[strings.ToLower(strings.TrimSpace(f.Column))]
 		if !ok {
 			j = -1
-			if f.required && f.def == nil {
+			if f.Required && f.Default == nil {
 				missing = append(missing, f)
 			}
 		}
@@ -423,7 +424,7 @@ func (t *Template) bind(s *source) error {
 	}
 	names := make([]string, len(missing))
 	for i, f := range missing {
-		names[i] = fmt.Sprintf("%q (field %s)", f.column, f.name)
+		names[i] = fmt.Sprintf("%q (field %s)", f.Column, f.Name)
 	}
 	what := "a column"
 	if len(missing) > 1 {
@@ -434,7 +435,7 @@ func (t *Template) bind(s *source) error {
 		err = fmt.Errorf("the file has no column %s, which the template %s requires", names[0], t.Name)
 	}
 	fe := t.fileError(s.pos, err, fmt.Sprintf("add %s to the header row or rename the column that holds it; the file's columns are %s", what, quoteList(header)))
-	fe.Column, fe.Field = missing[0].column, missing[0].name
+	fe.Column, fe.Field = missing[0].Column, missing[0].Name
 	return fe
 }
 
@@ -462,7 +463,7 @@ type rowEval struct {
 	env     map[string]any // the row's values by name, unless slotted
 	vals    []any          // the row's values by slot, when slotted (slots.go)
 	slotted bool
-	ev      evaluator
+	ev      expression.Evaluator
 	errs    []*FieldError // the row's errors, when rejected
 	warns   []*FieldError // the row's warnings
 	res     *Result       // for group checks only (sequential runs)
@@ -523,17 +524,17 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			text = rec.Fields[j]
 		}
 		if c := &r.last[i]; c.ok && c.text == text {
-			r.put(t.inputSlots, i, f.name, c.v)
+			r.put(t.inputSlots, i, f.Name, c.v)
 			continue
 		}
-		v, err := f.parse(text, r.src.fromExcel)
+		v, err := f.Parse(text, r.src.fromExcel)
 		if err != nil {
 			r.errs = append(r.errs, t.valueError(r.fieldPos, rec, j, f, text, err))
 			v = nil
 		} else {
 			r.last[i] = lastValue{text: text, v: v, ok: true}
 		}
-		r.put(t.inputSlots, i, f.name, v)
+		r.put(t.inputSlots, i, f.Name, v)
 	}
 	if len(r.errs) > 0 {
 		return rowRejected
@@ -555,7 +556,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		v, err := r.eval(t.filter)
 		if err == nil {
 			var keep bool
-			keep, err = truth(v)
+			keep, err = expression.Truth(v)
 			if err == nil && !keep {
 				return rowSkipped
 			}
@@ -715,7 +716,7 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 
 // dmfText renders a value for a DMF data file (dmf.FormatValue).
 func dmfText(v any) string {
-	if d, ok := v.(dec64); ok {
+	if d, ok := v.(expression.Dec64); ok {
 		return d.String() // as dmf.FormatValue renders the decimal
 	}
 	return dmf.FormatValue(v)
@@ -723,19 +724,19 @@ func dmfText(v any) string {
 
 // valueError describes a bad input value; fieldPos gives the position of
 // column col of rec.
-func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record, col int, f *inputField, text string, err error) *FieldError {
+func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record, col int, f *expression.InputField, text string, err error) *FieldError {
 	pos := rec.Pos
-	column := f.column
+	column := f.Column
 	if col >= 0 {
 		pos = fieldPos(col)
 	}
-	fe := &FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.name, Value: text, Severity: SeverityError, Err: err}
-	var ve *valueError
+	fe := &FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.Name, Value: text, Severity: SeverityError, Err: err}
+	var ve *expression.ValueError
 	switch {
 	case errors.As(err, &ve):
-		fe.Hint = ve.hint
-	case errors.Is(err, errRequired):
-		fe.Hint = fmt.Sprintf("fill in %q; the template requires it", f.column)
+		fe.Hint = ve.Hint
+	case errors.Is(err, expression.ErrRequired):
+		fe.Hint = fmt.Sprintf("fill in %q; the template requires it", f.Column)
 	}
 	return fe
 }
@@ -747,14 +748,14 @@ func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *Fiel
 	out, err := r.eval(v.prog)
 	var ok bool
 	if err == nil {
-		if ok, err = truth(out); err == nil && ok {
+		if ok, err = expression.Truth(out); err == nil && ok {
 			return nil
 		}
 	}
 	fe := &FieldError{Pos: rec.Pos, Template: t.Name, Rule: v.name, Severity: v.severity, Field: v.field}
 	if v.input >= 0 {
 		f := t.input.fields[v.input]
-		fe.Column = f.column
+		fe.Column = f.Column
 		if j := src.idx[v.input]; j >= 0 {
 			fe.Pos = fieldPos(j)
 			if j < len(rec.Fields) {
@@ -790,19 +791,19 @@ type outputs struct {
 func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (*outputs, error) {
 	ext := filepath.Ext(inputBase)
 	name := strings.TrimSuffix(inputBase, ext)
-	var ev evaluator
+	var ev expression.Evaluator
 	env := map[string]any{}
 	for k, v := range t.params {
 		env[k] = v
 	}
 	env["input"] = fileNameInput{Name: name, Ext: ext}
 	env["template"] = fileNameTemplate{Name: t.Name, Version: t.Version}
-	v, err := ev.eval(t.output.fileName, env)
+	v, err := ev.Eval(t.output.fileName, env)
 	pos := formats.Pos{File: inputBase}
 	if err != nil {
 		return nil, t.fileError(pos, fmt.Errorf("output.file_name: %w", err), "check the template's output.file_name")
 	}
-	fileName := textOf(v)
+	fileName := expression.Text(v)
 	if fileName == "" || fileName == "." || fileName == ".." || strings.ContainsAny(fileName, `/\`+"\x00") {
 		return nil, t.fileError(pos, fmt.Errorf("output.file_name gave %q, which is not a file name", fileName),
 			"make output.file_name give a plain file name such as input.name + \".zip\"")

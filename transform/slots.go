@@ -1,5 +1,12 @@
 package transform
 
+import (
+	"maps"
+	"slices"
+
+	"github.com/erpipe/erpipe/transform/expression"
+)
+
 // A row's values (its input fields, model fields and the parameters) are
 // kept in a slice, by slot, when every expression the row runs is a name
 // or a direct call (expr.go): then no map is filled and looked up per
@@ -9,26 +16,15 @@ package transform
 // bindSlots numbers the template's names and points the names in its row
 // expressions at their slots. It is called once the template is loaded.
 func (t *Template) bindSlots() {
-	names := mapKeys(t.vars)
+	names := slices.Sorted(maps.Keys(t.vars))
 	t.slots = make(map[string]int, len(names))
 	for i, n := range names {
 		t.slots[n] = i
 	}
 	ok := true
-	bind := func(p *program) {
-		switch {
-		case p == nil:
-		case p.ident != "":
-			var has bool
-			if p.slot, has = t.slots[p.ident]; !has {
-				ok = false
-			}
-		case p.direct != nil:
-			if !p.direct.bind(t.slots) {
-				ok = false
-			}
-		default:
-			ok = false // run by the VM
+	bind := func(p *expression.Program) {
+		if p != nil && !p.Bind(t.slots) {
+			ok = false
 		}
 	}
 	for _, m := range t.model {
@@ -46,7 +42,7 @@ func (t *Template) bindSlots() {
 	t.inputSlots = make([]int, len(t.input.fields))
 	for i, f := range t.input.fields {
 		var has bool
-		if t.inputSlots[i], has = t.slots[f.name]; !has {
+		if t.inputSlots[i], has = t.slots[f.Name]; !has {
 			ok = false
 		}
 	}
@@ -71,24 +67,9 @@ func (r *rowEval) put(slots []int, i int, name string, v any) {
 }
 
 // eval runs prog over the row's values.
-func (r *rowEval) eval(prog *program) (any, error) {
+func (r *rowEval) eval(prog *expression.Program) (any, error) {
 	if r.slotted {
-		return r.ev.evalSlots(prog, r.vals)
+		return r.ev.EvalSlots(prog, r.vals)
 	}
-	return r.ev.eval(prog, r.env)
-}
-
-// bind points the names of d at their slots; it reports whether all of
-// them have one.
-func (d *direct) bind(slots map[string]int) bool {
-	ok := true
-	if d.name != "" {
-		d.slot, ok = slots[d.name]
-	}
-	for _, a := range d.args {
-		if !a.bind(slots) {
-			ok = false
-		}
-	}
-	return ok
+	return r.ev.Eval(prog, r.env)
 }

@@ -1,6 +1,12 @@
 package transform
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/erpipe/erpipe/transform/expression"
+)
 
 // KeySpec describes one key of a template file. TemplateKeys is the one
 // table of them: the JSON Schema (Schema), the key reference in
@@ -79,7 +85,7 @@ var templateKeys = []KeySpec{
 	{Path: "input.fields", Type: KeyList, Required: true, Doc: "The fields to take from each row; at least one."},
 	{Path: "input.fields[].name", Type: KeyText, Required: true, Doc: "How the rest of the template calls the value: letters, digits and `_`, starting with a letter (`credit_limit`); not a function name or a word of the expression language."},
 	{Path: "input.fields[].column", Type: KeyText, Default: "the `name`", Doc: "The column's header text in the file (capitals and spaces around it don't matter). For XML: the path inside the record, e.g. `Amt/@Ccy`."},
-	{Path: "input.fields[].type", Type: KeyEnum, Enum: fieldTypes, Default: "string", Doc: "The kind of value; a value that is not of this kind leaves the row out with a message that says how to fix it."},
+	{Path: "input.fields[].type", Type: KeyEnum, Enum: expression.FieldTypes, Default: "string", Doc: "The kind of value; a value that is not of this kind leaves the row out with a message that says how to fix it."},
 	{Path: "input.fields[].required", Type: KeyBool, Default: "false", Doc: "A blank value is an error that leaves the row out. When the column itself is missing, the whole file is refused (unless the field has a `default`)."},
 	{Path: "input.fields[].default", Type: KeyText, Doc: "Text used when the cell is blank, read like the file's own text (`default: \"25\"`)."},
 	{Path: "input.fields[].layout", Type: KeyTextList, Default: "`yyyy-MM-dd`", Doc: "Dates: the layout (`dd.MM.yyyy`), or a list of layouts tried in turn."},
@@ -219,5 +225,5 @@ func specKeyNames() []string {
 			set[n] = true
 		}
 	}
-	return mapKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }

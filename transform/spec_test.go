@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/erpipe/erpipe/internal/docsection"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // loaderKeys parses the loader's sources and returns every key name of a
@@ -127,7 +130,7 @@ func keyReference() string {
 		kind := k.Type
 		switch k.Type {
 		case KeyEnum:
-			kind = "one of " + strings.Join(quoteAll(k.Enum), ", ")
+			kind = "one of " + strings.Join(expression.QuoteAll(k.Enum), ", ")
 		case KeyInteger:
 			kind = fmt.Sprintf("whole number, %d to %d", k.Min, k.Max)
 		}
@@ -147,5 +150,5 @@ func keyReference() string {
 // TestKeysDocumented checks the key reference in docs/templates.md is the
 // one TemplateKeys gives; -update rewrites it.
 func TestKeysDocumented(t *testing.T) {
-	checkDocSection(t, "keys", keyReference(), "KeysDocumented")
+	docsection.Check(t, "../docs/templates.md", "keys", keyReference(), *update, "go test ./transform -run KeysDocumented")
 }

@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // Template is a loaded, checked and compiled template. It is safe for
@@ -37,7 +39,7 @@ type Template struct {
 	input       inputSpec
 	lookups     map[string]map[string]string
 	model       []modelField
-	filter      *program
+	filter      *expression.Program
 	validations []validation
 	output      outputSpec
 	vars        map[string]any // every field name expressions may use
@@ -173,7 +175,7 @@ func (t *Template) Streaming() bool {
 func (t *Template) Fields() []string {
 	var out []string
 	for _, f := range t.input.fields {
-		out = append(out, f.name)
+		out = append(out, f.Name)
 	}
 	for _, m := range t.model {
 		out = append(out, m.name)

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // output.xlsx writes the output table as an Excel workbook of one sheet:
@@ -89,7 +90,7 @@ func encodedText(s string) string {
 	if err != nil {
 		return s
 	}
-	return textOf(v)
+	return expression.Text(v)
 }
 
 // xlsxWriter writes the rows of the output table into a workbook.
@@ -171,11 +172,11 @@ func (x *xlsxWriter) write(pos formats.Pos, values []string) ([]string, error) {
 
 // cell is the workbook cell of value v.
 func (x *xlsxWriter) cell(v any) (any, error) {
-	switch v := exported(v).(type) {
+	switch v := expression.Exported(v).(type) {
 	case decimal.Decimal:
 		f, ok := exactFloat(v)
 		if !ok {
-			return plainDecimal(v), nil // text: Excel would lose digits
+			return expression.PlainDecimal(v), nil // text: Excel would lose digits
 		}
 		exp := min(v.Exponent(), 0)
 		style, err := x.style(exp, func() string {

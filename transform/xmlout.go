@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/xsd"
 )
 
@@ -50,7 +52,7 @@ type xmlSpec struct {
 	used     map[scope][]int // the aggregates read in each scope: only those are counted there
 	rootEach bool            // a $each outside any $group: every row is kept for it
 	perDoc   bool            // the root element has $group: one document per group
-	docName  *program
+	docName  *expression.Program
 }
 
 // scope is where an expression is evaluated: a grouping (-1 for the
@@ -68,7 +70,7 @@ type hierSpec struct {
 
 // schemaChoice is one schema the document may be validated against.
 type schemaChoice struct {
-	when      *program // nil: always
+	when      *expression.Program // nil: always
 	file      string
 	namespace string
 	schema    *xsd.Schema
@@ -79,19 +81,19 @@ type xnode struct {
 	name     string
 	line     int
 	attrs    []xattr
-	value    *program // text; nil for an element with children
-	cond     *program // $if
-	each     bool     // $each: row
-	level    int      // $group: the group level (1 for the outermost group); 0 otherwise
-	hier     int      // $group: its grouping (index in xmlSpec.hiers)
-	where    *program // $each: the rows it is written for
+	value    *expression.Program // text; nil for an element with children
+	cond     *expression.Program // $if
+	each     bool                // $each: row
+	level    int                 // $group: the group level (1 for the outermost group); 0 otherwise
+	hier     int                 // $group: its grouping (index in xmlSpec.hiers)
+	where    *expression.Program // $each: the rows it is written for
 	children []*xnode
 	fieldOf  string // the first field its value uses, for messages
 }
 
 type xattr struct {
 	name string
-	prog *program
+	prog *expression.Program
 }
 
 // aggSpec is an aggregate used in the layout: COUNT(), COUNT(f), SUM(f),
@@ -137,7 +139,7 @@ type controlTotal struct {
 type xmlLoader struct {
 	tl     *templateLoader
 	spec   *xmlSpec
-	env    *exprEnv
+	env    *expression.Env
 	fields map[string]int // spooled field → column
 	aggIdx map[string]int
 	hier   int   // the grouping of the $group being read; -1 outside any
@@ -156,12 +158,12 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 	spec := &xmlSpec{prefix: map[string]string{}, used: map[scope][]int{}}
 	tl.t.output.xml = spec
 	xl := &xmlLoader{tl: tl, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1, scope: scope{-1, 0}}
-	xl.env = &exprEnv{vars: map[string]any{}, lookups: tl.env.lookups, later: map[string]bool{}}
-	for k, v := range tl.env.vars {
-		xl.env.vars[k] = v
+	xl.env = &expression.Env{Vars: map[string]any{}, Lookups: tl.env.Lookups, Later: map[string]bool{}}
+	for k, v := range tl.env.Vars {
+		xl.env.Vars[k] = v
 	}
-	if _, taken := xl.env.vars["input"]; !taken {
-		xl.env.vars["input"] = layoutInput{}
+	if _, taken := xl.env.Vars["input"]; !taken {
+		xl.env.Vars["input"] = layoutInput{}
 	}
 	var schemaNode, nsNode, layout, totals, docName *yaml.Node
 	ok := tl.mapping(n, "output.xml", map[string]keyHandler{
@@ -355,7 +357,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 				x.hier = xl.groupKeys(vals[i], x.level, what)
 			default:
 				if strings.HasPrefix(ck.Value, "$") {
-					tl.errorf(ck, "unknown key %q in %s%s", ck.Value, what, didYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
+					tl.errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
 				}
 			}
 		}
@@ -386,7 +388,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 			// Rows join the grouping only when the condition holds.
 			if prog := tl.compile(whereNode, what+" $where", tl.env); prog != nil {
 				xl.spec.hiers[x.hier].where = len(xl.spec.columns)
-				xl.spec.columns = append(xl.spec.columns, outColumn{name: "$where " + prog.src, prog: prog})
+				xl.spec.columns = append(xl.spec.columns, outColumn{name: "$where " + prog.Src, prog: prog})
 			}
 		case x.each:
 			x.where = xl.compile(whereNode, what+" $where")
@@ -470,7 +472,7 @@ func (xl *xmlLoader) groupKeys(n *yaml.Node, level int, what string) int {
 			continue
 		}
 		cols = append(cols, len(xl.spec.columns))
-		xl.spec.columns = append(xl.spec.columns, outColumn{name: "$group " + prog.src, prog: prog})
+		xl.spec.columns = append(xl.spec.columns, outColumn{name: "$group " + prog.Src, prog: prog})
 	}
 	h.levels = append(h.levels, cols)
 	return idx
@@ -515,7 +517,7 @@ func (xl *xmlLoader) use(sc scope, i int) {
 
 // compile compiles a layout expression: aggregates are replaced by
 // names bound per group, and every field it uses is spooled.
-func (xl *xmlLoader) compile(n *yaml.Node, what string) *program {
+func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 	tl := xl.tl
 	src, ok := tl.str(n, what)
 	if !ok {
@@ -527,25 +529,25 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *program {
 		patch = &aggPatcher{xl: xl, node: n, what: what}
 		ast.Walk(&tree.Node, &aggFinder{p: patch})
 		if len(patch.found) > 0 {
-			env = &exprEnv{vars: map[string]any{}, lookups: xl.env.lookups, later: xl.env.later}
-			for k, v := range xl.env.vars {
-				env.vars[k] = v
+			env = &expression.Env{Vars: map[string]any{}, Lookups: xl.env.Lookups, Later: xl.env.Later}
+			for k, v := range xl.env.Vars {
+				env.Vars[k] = v
 			}
 			for _, name := range patch.found {
-				env.vars[name] = nil
+				env.Vars[name] = nil
 			}
-			env.patches = []ast.Visitor{patch}
+			env.Patches = []ast.Visitor{patch}
 		}
 	}
-	prog, probs := compileExpr(src, env)
+	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := exprPos(n, p.line, p.col)
-		tl.errorAt(line, col, "%s: %s", what, p.msg)
+		line, col := exprPos(n, p.Line, p.Col)
+		tl.errorAt(line, col, "%s: %s", what, p.Msg)
 	}
 	if prog == nil {
 		return nil
 	}
-	for _, id := range prog.idents {
+	for _, id := range prog.Idents {
 		xl.spool(id)
 	}
 	return prog
@@ -560,10 +562,10 @@ func (xl *xmlLoader) spool(name string) int {
 	if _, isParam := xl.tl.t.params[name]; isParam || name == "input" || strings.HasPrefix(name, "__agg") {
 		return -1
 	}
-	if _, ok := xl.tl.env.vars[name]; !ok {
+	if _, ok := xl.tl.env.Vars[name]; !ok {
 		return -1
 	}
-	prog, _ := compileExpr(name, xl.tl.env)
+	prog, _ := expression.Compile(name, xl.tl.env)
 	if prog == nil {
 		return -1
 	}
@@ -588,11 +590,11 @@ func (xl *xmlLoader) spool(name string) int {
 	return c
 }
 
-func (xl *xmlLoader) firstField(p *program) string {
+func (xl *xmlLoader) firstField(p *expression.Program) string {
 	if p == nil {
 		return ""
 	}
-	for _, id := range p.idents {
+	for _, id := range p.Idents {
 		if _, ok := xl.fields[id]; ok {
 			return id
 		}
@@ -685,8 +687,8 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	col := -1
 	if field != "" {
-		if _, ok := xl.tl.env.vars[field]; !ok {
-			xl.tl.errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, didYouMean(field, mapKeys(xl.tl.env.vars)))
+		if _, ok := xl.tl.env.Vars[field]; !ok {
+			xl.tl.errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, expression.DidYouMean(field, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
 			return "", false
 		}
 		col = xl.spool(field)
@@ -733,8 +735,8 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 	sumKey := "SUM(" + f.Value + ")"
 	sumIdx, ok := xl.aggIdx[sumKey]
 	if !ok {
-		if _, known := xl.tl.env.vars[f.Value]; !known {
-			xl.tl.errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, didYouMean(f.Value, mapKeys(xl.tl.env.vars)))
+		if _, known := xl.tl.env.Vars[f.Value]; !known {
+			xl.tl.errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, expression.DidYouMean(f.Value, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
 			return "", false
 		}
 		col := xl.spool(f.Value)

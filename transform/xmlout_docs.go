@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/erpipe/erpipe/transform/expression"
 )
 
 // One document per group. When the layout's root element has $group (an
@@ -47,16 +49,16 @@ func (x *xmlRun) renderDocs(outDir string) (tmps, finals []string, err error) {
 	}
 	x.cur, x.hier = x.curs[0], 0
 	seen := map[string]int{}
-	var ev evaluator
+	var ev expression.Evaluator
 	for _, g := range x.hiers[0].root.children {
 		if err := x.enter(g); err != nil {
 			return tmps, finals, err
 		}
-		v, err := ev.eval(x.spec.docName, x.env)
+		v, err := ev.Eval(x.spec.docName, x.env)
 		if err != nil {
 			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.document_name)", err)
 		}
-		name := textOf(v)
+		name := expression.Text(v)
 		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`+"\x00") {
 			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.document_name)",
 				fmt.Errorf("gave %q, which is not a file name; make it give a plain name such as \"invoice-\" + invoice_number + \".xml\"", name))

@@ -17,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/xsd"
 )
 
@@ -59,17 +60,17 @@ func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, err
 		x.env[k] = v
 	}
 	x.env["input"] = x.input
-	var ev evaluator
+	var ev expression.Evaluator
 	for _, c := range spec.schemas {
 		if c.when == nil {
 			x.choice = c
 			break
 		}
-		v, err := ev.eval(c.when, x.env)
+		v, err := ev.Eval(c.when, x.env)
 		if err != nil {
 			return nil, fmt.Errorf("output.xml.schema when: %w", err)
 		}
-		if ok, _ := truth(v); ok {
+		if ok, _ := expression.Truth(v); ok {
 			x.choice = c
 			break
 		}
@@ -117,7 +118,7 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 				err = derr
 				break
 			}
-			if ok, _ := truth(v); !ok {
+			if ok, _ := expression.Truth(v); !ok {
 				continue
 			}
 		}
@@ -160,7 +161,7 @@ func xmlText(v any) string {
 	if t, ok := v.(time.Time); ok && !(t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0) {
 		return t.Format("2006-01-02T15:04:05")
 	}
-	return textOf(v)
+	return expression.Text(v)
 }
 
 // render writes the document into w.
@@ -326,12 +327,12 @@ func (x *xmlRun) node(n *xnode, g *group, root bool) error {
 				return err
 			}
 			if n.where != nil {
-				var ev evaluator
-				v, err := ev.eval(n.where, x.env)
+				var ev expression.Evaluator
+				v, err := ev.Eval(n.where, x.env)
 				if err != nil {
 					return x.evalErr(n, " $where", err)
 				}
-				if ok, err := truth(v); err != nil {
+				if ok, err := expression.Truth(v); err != nil {
 					return x.evalErr(n, " $where", err)
 				} else if !ok {
 					continue
@@ -381,13 +382,13 @@ func (x *xmlRun) evalErr(n *xnode, what string, err error) error {
 }
 
 func (x *xmlRun) element(n *xnode, g *group, root bool) error {
-	var ev evaluator
+	var ev expression.Evaluator
 	if n.cond != nil {
-		v, err := ev.eval(n.cond, x.env)
+		v, err := ev.Eval(n.cond, x.env)
 		if err != nil {
 			return x.evalErr(n, " $if", err)
 		}
-		if ok, err := truth(v); err != nil {
+		if ok, err := expression.Truth(v); err != nil {
 			return x.evalErr(n, " $if", err)
 		} else if !ok {
 			return nil
@@ -395,7 +396,7 @@ func (x *xmlRun) element(n *xnode, g *group, root bool) error {
 	}
 	var text string
 	if n.value != nil {
-		v, err := ev.eval(n.value, x.env)
+		v, err := ev.Eval(n.value, x.env)
 		if err != nil {
 			return x.evalErr(n, "", err)
 		}
@@ -420,7 +421,7 @@ func (x *xmlRun) element(n *xnode, g *group, root bool) error {
 		}
 	}
 	for _, a := range n.attrs {
-		v, err := ev.eval(a.prog, x.env)
+		v, err := ev.Eval(a.prog, x.env)
 		if err != nil {
 			return x.evalErr(n, " attribute "+a.name, err)
 		}
@@ -545,8 +546,8 @@ func (x *xmlRun) schemaError(xe *xsd.Error) error {
 		fe.Field = n.name
 		if n.fieldOf != "" {
 			for _, f := range x.t.input.fields {
-				if f.name == n.fieldOf {
-					fe.Column = f.column
+				if f.Name == n.fieldOf {
+					fe.Column = f.Column
 				}
 			}
 			if fe.Column == "" {
@@ -691,7 +692,7 @@ func (x *xmlRun) checkTotals(name string) error {
 					if s.ct.equalsSum != "" {
 						if !s.sum.Equal(s.sum2) {
 							return x.totalError(s.ct, s.line, fmt.Sprintf("the sum of %s is %s but the sum of %s is %s",
-								s.ct.sum, plainDecimal(s.sum), s.ct.equalsSum, plainDecimal(s.sum2)))
+								s.ct.sum, expression.PlainDecimal(s.sum), s.ct.equalsSum, expression.PlainDecimal(s.sum2)))
 						}
 						continue
 					}
@@ -705,7 +706,7 @@ func (x *xmlRun) checkTotals(name string) error {
 					}
 					got, err := decimal.NewFromString(s.got)
 					if err != nil || !got.Equal(want) {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s/%s says %s but %s is %s", s.ct.in, s.ct.equals, s.got, what, plainDecimal(want)))
+						return x.totalError(s.ct, s.line, fmt.Sprintf("%s/%s says %s but %s is %s", s.ct.in, s.ct.equals, s.got, what, expression.PlainDecimal(want)))
 					}
 				}
 			}

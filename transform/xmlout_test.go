@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/shopspring/decimal"
 )
 
@@ -158,7 +159,7 @@ func TestSpoolValueRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprintf("%#v", textOf(got)) != fmt.Sprintf("%#v", textOf(v)) || kindName(got) != kindName(v) {
+		if fmt.Sprintf("%#v", expression.Text(got)) != fmt.Sprintf("%#v", expression.Text(v)) || expression.KindName(got) != expression.KindName(v) {
 			t.Errorf("%#v came back as %#v", v, got)
 		}
 	}

@@ -2,9 +2,12 @@ package transform
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/erpipe/erpipe/transform/expression"
 	"gopkg.in/yaml.v3"
 )
 
@@ -90,7 +93,7 @@ func (l *loader) mapping(n *yaml.Node, what string, handlers map[string]keyHandl
 		seen[k.Value] = k
 		h, ok := handlers[k.Value]
 		if !ok {
-			l.errorf(k, "unknown key %q in %s%s", k.Value, what, didYouMean(k.Value, mapKeys(handlers)))
+			l.errorf(k, "unknown key %q in %s%s", k.Value, what, expression.DidYouMean(k.Value, slices.Sorted(maps.Keys(handlers))))
 			continue
 		}
 		h(k, v)
@@ -207,7 +210,7 @@ func (l *loader) oneOf(n *yaml.Node, what string, choices ...string) (string, bo
 			return s, true
 		}
 	}
-	l.errorf(n, "%s must be one of %s, not %q%s", what, strings.Join(quoteAll(choices), ", "), s, didYouMean(s, choices))
+	l.errorf(n, "%s must be one of %s, not %q%s", what, strings.Join(expression.QuoteAll(choices), ", "), s, expression.DidYouMean(s, choices))
 	return "", false
 }
 
@@ -229,58 +232,6 @@ func (l *loader) strList(n *yaml.Node, what string) ([]string, bool) {
 		out = append(out, s)
 	}
 	return out, ok
-}
-
-// didYouMean returns ` (did you mean "x"?)` for the candidate closest to
-// s, or "" when none is close.
-func didYouMean(s string, candidates []string) string {
-	best, bestD := "", -1
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		if strings.HasPrefix(c, "__") {
-			continue
-		}
-		d := levenshtein(ls, strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || best == s {
-		return ""
-	}
-	limit := max(1, len([]rune(s))/3)
-	if bestD > limit {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// levenshtein is the edit distance between a and b, counted in runes, with
-// a swap of two neighbouring letters counted as one edit (optimal string
-// alignment), the most common typo.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
 
 // exprPos maps a place inside an expression (1-based line, 0-based column

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"errors"
@@ -20,65 +20,65 @@ const (
 	TypeBoolean  = "boolean"
 )
 
-var fieldTypes = []string{TypeString, TypeInteger, TypeDecimal, TypeDate, TypeDatetime, TypeBoolean}
+var FieldTypes = []string{TypeString, TypeInteger, TypeDecimal, TypeDate, TypeDatetime, TypeBoolean}
 
 // Default layouts, as ER writes them.
 var (
-	defaultDateLayouts     = []string{"yyyy-MM-dd"}
-	defaultDatetimeLayouts = []string{"yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"}
+	DefaultDateLayouts     = []string{"yyyy-MM-dd"}
+	DefaultDatetimeLayouts = []string{"yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"}
 )
 
 // Default boolean words, matched without regard to case.
 var (
-	defaultTrueValues  = []string{"true", "yes", "y", "1", "ja", "j", "x"}
-	defaultFalseValues = []string{"false", "no", "n", "0", "nei", "nein"}
+	DefaultTrueValues  = []string{"true", "yes", "y", "1", "ja", "j", "x"}
+	DefaultFalseValues = []string{"false", "no", "n", "0", "nei", "nein"}
 )
 
-// inputField is one field of the input, as the template declares it.
-type inputField struct {
-	name      string
-	column    string
-	typ       string
-	layouts   []*dateLayout
-	decSep    string
-	thouSep   string
-	trueSet   map[string]bool
-	falseSet  map[string]bool
-	trueList  []string
-	falseList []string
-	required  bool
-	def       *string
-	hint      string // what to write instead of a bad value
+// InputField is one field of the input, as the template declares it.
+type InputField struct {
+	Name      string
+	Column    string
+	Type      string
+	Layouts   []*DateLayout
+	DecSep    string
+	ThouSep   string
+	TrueSet   map[string]bool
+	FalseSet  map[string]bool
+	TrueList  []string
+	FalseList []string
+	Required  bool
+	Default   *string
+	Hint      string // what to write instead of a bad value
 }
 
-// valueError is a bad value: what is wrong and how to fix it.
-type valueError struct {
-	msg  string
-	hint string
+// ValueError is a bad value: what is wrong and how to fix it.
+type ValueError struct {
+	Msg  string
+	Hint string
 }
 
-func (e *valueError) Error() string { return e.msg }
+func (e *ValueError) Error() string { return e.Msg }
 
-var errRequired = errors.New("a value is required but the cell is blank")
+var ErrRequired = errors.New("a value is required but the cell is blank")
 
-// parse turns the text of one cell into the field's typed value. Blank text
+// Parse turns the text of one cell into the field's typed value. Blank text
 // (after trimming) is nil, or the default when the field has one; a
 // required field without a value is errRequired. fromExcel says the text is
 // a raw Excel cell value, so dates may be serial numbers and numbers use
 // ".".
-func (f *inputField) parse(text string, fromExcel bool) (any, error) {
+func (f *InputField) Parse(text string, fromExcel bool) (any, error) {
 	trimmed := strings.TrimSpace(text)
-	if trimmed == "" && f.def != nil {
-		text = *f.def
+	if trimmed == "" && f.Default != nil {
+		text = *f.Default
 		trimmed = strings.TrimSpace(text)
 	}
 	if trimmed == "" {
-		if f.required {
-			return nil, errRequired
+		if f.Required {
+			return nil, ErrRequired
 		}
 		return nil, nil
 	}
-	switch f.typ {
+	switch f.Type {
 	case TypeString:
 		return text, nil
 	case TypeInteger:
@@ -89,18 +89,18 @@ func (f *inputField) parse(text string, fromExcel bool) (any, error) {
 		return f.parseTime(trimmed, fromExcel)
 	case TypeBoolean:
 		l := strings.ToLower(trimmed)
-		if f.trueSet[l] {
+		if f.TrueSet[l] {
 			return true, nil
 		}
-		if f.falseSet[l] {
+		if f.FalseSet[l] {
 			return false, nil
 		}
-		return nil, &valueError{msg: fmt.Sprintf("%q is not a yes/no value", text), hint: f.hint}
+		return nil, &ValueError{Msg: fmt.Sprintf("%q is not a yes/no value", text), Hint: f.Hint}
 	}
-	return nil, fmt.Errorf("unknown type %q", f.typ)
+	return nil, fmt.Errorf("unknown type %q", f.Type)
 }
 
-func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
+func (f *InputField) parseDecimal(s string, fromExcel bool) (any, error) {
 	digits, neg := strings.CutPrefix(s, "-")
 	if fromExcel {
 		if d, ok := excelDecimal64(digits, neg); ok {
@@ -111,63 +111,63 @@ func (f *inputField) parseDecimal(s string, fromExcel bool) (any, error) {
 		}
 	}
 	// The common case, 1250.50 or -12.5, as parseDecimalText reads it.
-	if d, ok := plainDecimal64(digits, f.decSep, neg); ok {
+	if d, ok := plainDecimal64(digits, f.DecSep, neg); ok {
 		return d, nil
 	}
-	d, err := parseDecimalText(s, f.decSep, f.thouSep)
+	d, err := parseDecimalText(s, f.DecSep, f.ThouSep)
 	if err != nil {
-		if err.hint == "" {
-			err.hint = f.hint
+		if err.Hint == "" {
+			err.Hint = f.Hint
 		}
 		return nil, err
 	}
 	return d, nil
 }
 
-func (f *inputField) parseInteger(s string, fromExcel bool) (any, error) {
+func (f *InputField) parseInteger(s string, fromExcel bool) (any, error) {
 	var d decimal.Decimal
 	var number bool // a number as Excel stores it
 	if fromExcel {
 		d, number = excelNumber(s)
 	}
 	if !number {
-		var verr *valueError
-		d, verr = parseDecimalText(s, ".", f.thouSep)
+		var verr *ValueError
+		d, verr = parseDecimalText(s, ".", f.ThouSep)
 		if verr != nil {
-			return nil, &valueError{msg: fmt.Sprintf("%q is not a whole number", s), hint: f.hint}
+			return nil, &ValueError{Msg: fmt.Sprintf("%q is not a whole number", s), Hint: f.Hint}
 		}
 	}
 	if !d.IsInteger() {
-		return nil, &valueError{msg: fmt.Sprintf("%q is not a whole number", s), hint: f.hint}
+		return nil, &ValueError{Msg: fmt.Sprintf("%q is not a whole number", s), Hint: f.Hint}
 	}
 	if !d.BigInt().IsInt64() {
-		return nil, &valueError{msg: fmt.Sprintf("%q is too large for a whole number", s), hint: "use type: decimal for very large numbers"}
+		return nil, &ValueError{Msg: fmt.Sprintf("%q is too large for a whole number", s), Hint: "use type: decimal for very large numbers"}
 	}
 	return d.IntPart(), nil
 }
 
-func (f *inputField) parseTime(s string, fromExcel bool) (any, error) {
+func (f *InputField) parseTime(s string, fromExcel bool) (any, error) {
 	if fromExcel {
 		if t, ok := excelSerialTime(s); ok {
-			if f.typ == TypeDate {
+			if f.Type == TypeDate {
 				t = t.Truncate(24 * time.Hour)
 			}
 			return t, nil
 		}
 	}
-	for _, l := range f.layouts {
+	for _, l := range f.Layouts {
 		if t, err := l.Parse(s); err == nil {
 			return t, nil
 		}
 	}
 	what := "date"
-	if f.typ == TypeDatetime {
+	if f.Type == TypeDatetime {
 		what = "date and time"
 	}
-	return nil, &valueError{msg: fmt.Sprintf("%q is not a %s in the layout %s", s, what, layoutNames(f.layouts)), hint: f.hint}
+	return nil, &ValueError{Msg: fmt.Sprintf("%q is not a %s in the layout %s", s, what, layoutNames(f.Layouts)), Hint: f.Hint}
 }
 
-func layoutNames(ls []*dateLayout) string {
+func layoutNames(ls []*DateLayout) string {
 	names := make([]string, len(ls))
 	for i, l := range ls {
 		names[i] = l.src
@@ -175,27 +175,29 @@ func layoutNames(ls []*dateLayout) string {
 	return strings.Join(names, " or ")
 }
 
-// setHint computes the field's hint once, when the template is loaded.
-func (f *inputField) setHint() {
-	switch f.typ {
+// SetHint computes the field's hint once, when the template is loaded.
+func (f *InputField) SetHint() {
+	switch f.Type {
 	case TypeInteger:
-		f.hint = "write a whole number, e.g. 42"
+		f.Hint = "write a whole number, e.g. 42"
 	case TypeDecimal:
 		ex := "1250.50"
-		if f.decSep == "," {
+		if f.DecSep == "," {
 			ex = "1250,50"
 		}
-		f.hint = fmt.Sprintf("write the amount with a %q decimal separator, e.g. %s", f.decSep, ex)
+		f.Hint = fmt.Sprintf("write the amount with a %q decimal separator, e.g. %s", f.DecSep, ex)
 	case TypeDate, TypeDatetime:
-		l := f.layouts[0]
-		f.hint = fmt.Sprintf("write the date as %s, e.g. %s", l.src, l.Format(exampleDate))
+		l := f.Layouts[0]
+		f.Hint = fmt.Sprintf("write the date as %s, e.g. %s", l.src, l.Format(ExampleDate))
 	case TypeBoolean:
-		f.hint = "write " + strings.Join(quoteAll(f.trueList), ", ") + " for yes, or " +
-			strings.Join(quoteAll(f.falseList), ", ") + " for no"
+		f.Hint = "write " + strings.Join(QuoteAll(f.TrueList), ", ") + " for yes, or " +
+			strings.Join(QuoteAll(f.FalseList), ", ") + " for no"
 	}
 }
 
-func quoteAll(ss []string) []string {
+// QuoteAll returns ss with each string quoted, for messages that list
+// what a value may be.
+func QuoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = strconv.Quote(s)
@@ -207,10 +209,10 @@ func quoteAll(ss []string) []string {
 // front or behind ("-12.50", "12.50-"), or parentheses ("(12.50)"), digits
 // with an optional thousands separator, and one decimal separator. It
 // never goes through floating point.
-func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *valueError) {
+func parseDecimalText(s, decSep, thouSep string) (decimal.Decimal, *ValueError) {
 	orig := s
-	bad := func(hint string) (decimal.Decimal, *valueError) {
-		return decimal.Decimal{}, &valueError{msg: fmt.Sprintf("%q is not a decimal number", orig), hint: hint}
+	bad := func(hint string) (decimal.Decimal, *ValueError) {
+		return decimal.Decimal{}, &ValueError{Msg: fmt.Sprintf("%q is not a decimal number", orig), Hint: hint}
 	}
 	neg := false
 	switch {
@@ -271,7 +273,7 @@ func plainDecimalText(s, decSep string, neg bool) (decimal.Decimal, bool) {
 }
 
 // plainDecimal64 is plainDecimalText as a dec64.
-func plainDecimal64(s, decSep string, neg bool) (dec64, bool) {
+func plainDecimal64(s, decSep string, neg bool) (Dec64, bool) {
 	var mant int64
 	digits, scale, point := 0, 0, false
 	for i := 0; i < len(s); {
@@ -288,16 +290,16 @@ func plainDecimal64(s, decSep string, neg bool) (dec64, bool) {
 			point = true
 			i += len(decSep)
 		default:
-			return dec64{}, false
+			return Dec64{}, false
 		}
 	}
 	if digits == 0 || digits > 18 {
-		return dec64{}, false
+		return Dec64{}, false
 	}
 	if neg {
 		mant = -mant
 	}
-	return dec64{c: mant, e: int32(-scale)}, true
+	return Dec64{c: mant, e: int32(-scale)}, true
 }
 
 // decimalHintFor guesses what went wrong with an amount.
@@ -341,10 +343,10 @@ func excelNumber(s string) (decimal.Decimal, bool) {
 // excelDecimal64 is excelNumber for the common case, a number written
 // plainly (-1250.5) with at most 15 digits, which excelNumber keeps as it
 // is written.
-func excelDecimal64(digits string, neg bool) (dec64, bool) {
+func excelDecimal64(digits string, neg bool) (Dec64, bool) {
 	d, ok := plainDecimal64(digits, ".", neg)
 	if !ok || d.c >= 1e15 || d.c <= -1e15 {
-		return dec64{}, false
+		return Dec64{}, false
 	}
 	return d, true
 }

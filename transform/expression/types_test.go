@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"errors"
@@ -8,63 +8,63 @@ import (
 )
 
 // field builds an input field as the loader would.
-func field(t *testing.T, typ string, opts ...func(*inputField)) *inputField {
+func field(t *testing.T, typ string, opts ...func(*InputField)) *InputField {
 	t.Helper()
-	f := &inputField{name: "f", column: "F", typ: typ, decSep: "."}
+	f := &InputField{Name: "f", Column: "F", Type: typ, DecSep: "."}
 	for _, o := range opts {
 		o(f)
 	}
-	if (typ == TypeDate || typ == TypeDatetime) && f.layouts == nil {
-		defaults := defaultDateLayouts
+	if (typ == TypeDate || typ == TypeDatetime) && f.Layouts == nil {
+		defaults := DefaultDateLayouts
 		if typ == TypeDatetime {
-			defaults = defaultDatetimeLayouts
+			defaults = DefaultDatetimeLayouts
 		}
 		for _, s := range defaults {
-			l, err := parseDateLayout(s)
+			l, err := ParseDateLayout(s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.layouts = append(f.layouts, l)
+			f.Layouts = append(f.Layouts, l)
 		}
 	}
 	if typ == TypeBoolean {
-		f.trueList, f.falseList = defaultTrueValues, defaultFalseValues
-		f.trueSet, f.falseSet = map[string]bool{}, map[string]bool{}
-		for _, s := range defaultTrueValues {
-			f.trueSet[s] = true
+		f.TrueList, f.FalseList = DefaultTrueValues, DefaultFalseValues
+		f.TrueSet, f.FalseSet = map[string]bool{}, map[string]bool{}
+		for _, s := range DefaultTrueValues {
+			f.TrueSet[s] = true
 		}
-		for _, s := range defaultFalseValues {
-			f.falseSet[s] = true
+		for _, s := range DefaultFalseValues {
+			f.FalseSet[s] = true
 		}
 	}
-	f.setHint()
+	f.SetHint()
 	return f
 }
 
-func layouts(ls ...string) func(*inputField) {
-	return func(f *inputField) {
+func layouts(ls ...string) func(*InputField) {
+	return func(f *InputField) {
 		for _, s := range ls {
-			l, err := parseDateLayout(s)
+			l, err := ParseDateLayout(s)
 			if err != nil {
 				panic(err)
 			}
-			f.layouts = append(f.layouts, l)
+			f.Layouts = append(f.Layouts, l)
 		}
 	}
 }
 
-func seps(dec, thou string) func(*inputField) {
-	return func(f *inputField) { f.decSep, f.thouSep = dec, thou }
+func seps(dec, thou string) func(*InputField) {
+	return func(f *InputField) { f.DecSep, f.ThouSep = dec, thou }
 }
 
-func required(f *inputField) { f.required = true }
+func required(f *InputField) { f.Required = true }
 
-func withDefault(s string) func(*inputField) { return func(f *inputField) { f.def = &s } }
+func withDefault(s string) func(*InputField) { return func(f *InputField) { f.Default = &s } }
 
 func TestParseField(t *testing.T) {
 	tests := []struct {
 		name  string
-		f     *inputField
+		f     *InputField
 		in    string
 		excel bool
 		want  string // display form; "" when an error is expected
@@ -151,12 +151,12 @@ func TestParseField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.f.parse(tt.in, tt.excel)
+			got, err := tt.f.Parse(tt.in, tt.excel)
 			if tt.want != "" {
 				if err != nil {
 					t.Fatalf("parse(%q): %v", tt.in, err)
 				}
-				if d := show(got); d != tt.want {
+				if d := Show(got); d != tt.want {
 					t.Errorf("parse(%q) = %s, want %s", tt.in, d, tt.want)
 				}
 				if tm, ok := got.(time.Time); ok && tm.Location() != time.UTC {
@@ -165,15 +165,15 @@ func TestParseField(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("parse(%q) = %s, want an error", tt.in, show(got))
+				t.Fatalf("parse(%q) = %s, want an error", tt.in, Show(got))
 			}
 			if !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("parse(%q): error %q, want %q", tt.in, err, tt.err)
 			}
 			hint := ""
-			var ve *valueError
+			var ve *ValueError
 			if errors.As(err, &ve) {
-				hint = ve.hint
+				hint = ve.Hint
 			}
 			if !strings.Contains(hint, tt.hint) {
 				t.Errorf("parse(%q): hint %q, want %q", tt.in, hint, tt.hint)
@@ -209,7 +209,7 @@ func TestDateLayouts(t *testing.T) {
 		{layout: "", err: "empty"},
 	}
 	for _, tt := range tests {
-		l, err := parseDateLayout(tt.layout)
+		l, err := ParseDateLayout(tt.layout)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("parseDateLayout(%q): error %v, want %q", tt.layout, err, tt.err)
@@ -301,7 +301,7 @@ func TestNumberFormat(t *testing.T) {
 var quickLayouts = []string{"dd/MM/yyyy", "d.M.yyyy", "yyyy-MM-dd", "MM/dd/yyyy", "yyyyMMdd", "dd-MM-'yr'yyyy"}
 
 // checkQuickParse checks that Parse gives what time.Parse gives for s.
-func checkQuickParse(t *testing.T, l *dateLayout, s string) {
+func checkQuickParse(t *testing.T, l *DateLayout, s string) {
 	t.Helper()
 	got, err := l.Parse(s)
 	want, wantErr := time.ParseInLocation(l.parse, s, time.UTC)
@@ -312,7 +312,7 @@ func checkQuickParse(t *testing.T, l *dateLayout, s string) {
 
 func TestQuickDateParse(t *testing.T) {
 	for _, src := range quickLayouts {
-		l, err := parseDateLayout(src)
+		l, err := ParseDateLayout(src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func TestQuickDateParse(t *testing.T) {
 		}
 	}
 	for _, src := range []string{"dd/MM/yy", "dd MM yyyy", "MMM d, yyyy", "yyyy-MM-ddTHH:mm", "dd/MM"} {
-		if l, err := parseDateLayout(src); err != nil || l.quick != nil {
+		if l, err := ParseDateLayout(src); err != nil || l.quick != nil {
 			t.Errorf("layout %s: read by hand %v (%v)", src, l != nil && l.quick != nil, err)
 		}
 	}
@@ -340,7 +340,7 @@ func FuzzQuickDateParse(f *testing.F) {
 	f.Add(uint8(1), "5.13.2024")
 	f.Add(uint8(2), "2024-02-30")
 	f.Fuzz(func(t *testing.T, layout uint8, s string) {
-		l, err := parseDateLayout(quickLayouts[int(layout)%len(quickLayouts)])
+		l, err := ParseDateLayout(quickLayouts[int(layout)%len(quickLayouts)])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"math"
@@ -14,7 +14,7 @@ func dec64Env(env map[string]any) map[string]any {
 	out := make(map[string]any, len(env))
 	for k, v := range env {
 		if d, ok := v.(decimal.Decimal); ok && d.Coefficient().IsInt64() {
-			v = dec64{c: d.Coefficient().Int64(), e: d.Exponent()}
+			v = Dec64{c: d.Coefficient().Int64(), e: d.Exponent()}
 		}
 		out[k] = v
 	}
@@ -23,15 +23,15 @@ func dec64Env(env map[string]any) map[string]any {
 
 // sameDecimal reports whether a dec64 is the decimal d: the same digits
 // and the same exponent (so the same text).
-func sameDecimal(x dec64, d decimal.Decimal) bool {
-	return x.big().Equal(d) && x.e == d.Exponent() && x.String() == plainDecimal(d)
+func sameDecimal(x Dec64, d decimal.Decimal) bool {
+	return x.big().Equal(d) && x.e == d.Exponent() && x.String() == PlainDecimal(d)
 }
 
 // checkDec64 checks every dec64 operation on a and b against the library.
-func checkDec64(t *testing.T, a, b dec64, places int32) {
+func checkDec64(t *testing.T, a, b Dec64, places int32) {
 	t.Helper()
 	da, db := a.big(), b.big()
-	if got, want := a.String(), plainDecimal(da); got != want {
+	if got, want := a.String(), PlainDecimal(da); got != want {
 		t.Errorf("%v: String = %q, want %q", da, got, want)
 	}
 	if r, ok := mul64(a, b); ok && !sameDecimal(r, da.Mul(db)) {
@@ -64,13 +64,13 @@ func checkDec64(t *testing.T, a, b dec64, places int32) {
 	for _, op := range []string{"+", "-", "*"} {
 		got, err1 := arith(op, a, b)
 		want, err2 := arith(op, da, db)
-		if err1 != nil || err2 != nil || textOf(got) != textOf(want) {
+		if err1 != nil || err2 != nil || Text(got) != Text(want) {
 			t.Errorf("%v %s %v = %v (%v), want %v (%v)", da, op, db, got, err1, want, err2)
 		}
 	}
 	for _, op := range []string{"<", "<=", ">", ">="} {
-		got, err1 := order(op, a, b)
-		want, err2 := order(op, da, db)
+		got, err1 := Order(op, a, b)
+		want, err2 := Order(op, da, db)
 		if err1 != nil || err2 != nil || got != want {
 			t.Errorf("%v %s %v = %v, want %v", da, op, db, got, want)
 		}
@@ -82,7 +82,7 @@ func checkDec64(t *testing.T, a, b dec64, places int32) {
 }
 
 func TestDec64MatchesDecimal(t *testing.T) {
-	vals := []dec64{
+	vals := []Dec64{
 		{0, 0}, {0, -2}, {1, 0}, {-1, 0}, {1250, -2}, {-1250, -2}, {12345, -3}, {5, -1}, {-5, -1}, {15, -1}, {-25, -1},
 		{123456789012345678, -2}, {-123456789012345678, -18}, {math.MaxInt64, 0}, {math.MinInt64, 0}, {math.MaxInt64, -18},
 		{999999999999999999, -4}, {11575, -4}, {1065, -2}, {7, 3}, {-3, 1}, {1, -30},
@@ -95,10 +95,10 @@ func TestDec64MatchesDecimal(t *testing.T) {
 		}
 	}
 	// The fast paths are taken for amounts of the usual size.
-	if _, ok := mul64(dec64{1065, -2}, dec64{11575, -4}); !ok {
+	if _, ok := mul64(Dec64{1065, -2}, Dec64{11575, -4}); !ok {
 		t.Error("10.65 * 1.1575 does not fit")
 	}
-	if r, ok := round64(dec64{12327375, -6}, 2); !ok || r != (dec64{1233, -2}) {
+	if r, ok := round64(Dec64{12327375, -6}, 2); !ok || r != (Dec64{1233, -2}) {
 		t.Errorf("ROUND(12.327375, 2) = %v, %v", r, ok)
 	}
 }
@@ -108,8 +108,8 @@ func FuzzDec64(f *testing.F) {
 	f.Add(int64(-25), int8(-1), int64(0), int8(0), int8(0))
 	f.Add(int64(math.MaxInt64), int8(0), int64(-1), int8(-3), int8(-1))
 	f.Fuzz(func(t *testing.T, c1 int64, e1 int8, c2 int64, e2 int8, places int8) {
-		a := dec64{c: c1, e: int32(e1 % 24)}
-		b := dec64{c: c2, e: int32(e2 % 24)}
+		a := Dec64{c: c1, e: int32(e1 % 24)}
+		b := Dec64{c: c2, e: int32(e2 % 24)}
 		checkDec64(t, a, b, int32(places%22))
 	})
 }

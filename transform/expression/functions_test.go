@@ -1,10 +1,12 @@
-package transform
+package expression
 
 import (
+	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/erpipe/erpipe/internal/docsection"
 )
 
 // exampleLookups are the lookup tables the function examples may use.
@@ -17,7 +19,7 @@ func evalString(t testing.TB, src string, vars map[string]any) (any, error) {
 	for k := range vars {
 		names[k] = nil
 	}
-	prog, probs := compileExpr(src, &exprEnv{vars: names, lookups: exampleLookups})
+	prog, probs := Compile(src, &Env{Vars: names, Lookups: exampleLookups})
 	if len(probs) > 0 {
 		t.Fatalf("%s: does not compile: %+v", src, probs)
 	}
@@ -25,8 +27,8 @@ func evalString(t testing.TB, src string, vars map[string]any) (any, error) {
 	for k, v := range vars {
 		env[k] = v
 	}
-	var ev evaluator
-	return ev.eval(prog, env)
+	var ev Evaluator
+	return ev.Eval(prog, env)
 }
 
 // TestFunctionExamples runs every example of the function library.
@@ -43,15 +45,15 @@ func TestFunctionExamples(t *testing.T) {
 				got, err := evalString(t, ex.Expr, nil)
 				if ex.Error != "" {
 					if err == nil || !strings.Contains(err.Error(), ex.Error) {
-						t.Errorf("%s: error %v, want one containing %q (result %s)", ex.Expr, err, ex.Error, show(got))
+						t.Errorf("%s: error %v, want one containing %q (result %s)", ex.Expr, err, ex.Error, Show(got))
 					}
 					return
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", ex.Expr, err)
 				}
-				if show(got) != ex.Result {
-					t.Errorf("%s = %s, want %s", ex.Expr, show(got), ex.Result)
+				if Show(got) != ex.Result {
+					t.Errorf("%s = %s, want %s", ex.Expr, Show(got), ex.Result)
 				}
 			})
 		}
@@ -85,43 +87,16 @@ func functionDocs() string {
 	return b.String()
 }
 
+// update rewrites the generated parts of docs/templates.md.
+var update = flag.Bool("update", false, "rewrite the function reference in docs/templates.md")
+
 // TestFunctionsDocumented checks that the function reference in
 // docs/templates.md is the one the registry gives; -update rewrites it.
 func TestFunctionsDocumented(t *testing.T) {
-	doc := checkDocSection(t, "functions", functionDocs(), "FunctionsDocumented")
+	doc := docsection.Check(t, "../../docs/templates.md", "functions", functionDocs(), *update, "go test ./transform/expression -run FunctionsDocumented")
 	for _, f := range Functions() {
 		if !strings.Contains(doc, "`"+f.Signature+"`") {
 			t.Errorf("docs/templates.md does not document %s", f.Signature)
 		}
 	}
-}
-
-// checkDocSection compares the part of docs/templates.md between
-// <!-- name:start --> and <!-- name:end --> with want (generated from the
-// code), or rewrites it with -update. It returns the whole document.
-func checkDocSection(t *testing.T, name, want, test string) string {
-	t.Helper()
-	const path = "../docs/templates.md"
-	start, end := "<!-- "+name+":start -->\n", "<!-- "+name+":end -->"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(data)
-	i, j := strings.Index(doc, start), strings.Index(doc, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s has no %q ... %q section", path, start, end)
-	}
-	want += "\n"
-	if *update {
-		doc = doc[:i+len(start)] + want + doc[j:]
-		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return doc
-	}
-	if got := doc[i+len(start) : j]; got != want {
-		t.Errorf("the %s reference in %s is out of date; run go test ./transform -run %s -update", name, path, test)
-	}
-	return doc
 }

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"fmt"
@@ -101,20 +101,20 @@ func TestExpressions(t *testing.T) {
 			got, err := evalString(t, tt.expr, exprVars)
 			// The amounts as the engine keeps them when read from a file.
 			got64, err64 := evalString(t, tt.expr, dec64Env(exprVars))
-			if fmt.Sprint(err64) != fmt.Sprint(err) || show(got64) != show(got) {
-				t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", tt.expr, show(got64), err64, show(got), err)
+			if fmt.Sprint(err64) != fmt.Sprint(err) || Show(got64) != Show(got) {
+				t.Errorf("%s over dec64 amounts = %s, %v; over decimals %s, %v", tt.expr, Show(got64), err64, Show(got), err)
 			}
 			if tt.want == "" {
 				if err == nil {
-					t.Fatalf("%s = %s, want an error", tt.expr, show(got))
+					t.Fatalf("%s = %s, want an error", tt.expr, Show(got))
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("%s: %v", tt.expr, err)
 			}
-			if show(got) != tt.want {
-				t.Errorf("%s = %s, want %s", tt.expr, show(got), tt.want)
+			if Show(got) != tt.want {
+				t.Errorf("%s = %s, want %s", tt.expr, Show(got), tt.want)
 			}
 			if _, isFloat := got.(float64); isFloat {
 				t.Errorf("%s gave a float64", tt.expr)
@@ -150,7 +150,7 @@ func TestExpressionErrors(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, err := evalString(t, tt.expr, exprVars)
 			if err == nil {
-				t.Fatalf("%s = %s, want error %q", tt.expr, show(got), tt.want)
+				t.Fatalf("%s = %s, want error %q", tt.expr, Show(got), tt.want)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%s: error %q, want it to contain %q", tt.expr, err, tt.want)
@@ -163,7 +163,7 @@ func TestExpressionErrors(t *testing.T) {
 }
 
 func TestCompileProblems(t *testing.T) {
-	env := &exprEnv{vars: map[string]any{"payment_terms": nil, "amount": nil}, lookups: exampleLookups, later: map[string]bool{"total": true}}
+	env := &Env{Vars: map[string]any{"payment_terms": nil, "amount": nil}, Lookups: exampleLookups, Later: map[string]bool{"total": true}}
 	tests := []struct {
 		expr      string
 		line, col int
@@ -184,13 +184,13 @@ func TestCompileProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
-			_, probs := compileExpr(tt.expr, env)
+			_, probs := Compile(tt.expr, env)
 			if len(probs) == 0 {
 				t.Fatal("compiled")
 			}
 			p := probs[0]
-			if p.line != tt.line || p.col != tt.col || !strings.Contains(p.msg, tt.msg) {
-				t.Errorf("problem %d:%d %q, want %d:%d %q", p.line, p.col, p.msg, tt.line, tt.col, tt.msg)
+			if p.Line != tt.line || p.Col != tt.col || !strings.Contains(p.Msg, tt.msg) {
+				t.Errorf("problem %d:%d %q, want %d:%d %q", p.Line, p.Col, p.Msg, tt.line, tt.col, tt.msg)
 			}
 		})
 	}
@@ -200,7 +200,7 @@ func TestCompileProblems(t *testing.T) {
 // the function library.
 func TestSandbox(t *testing.T) {
 	for _, src := range []string{`now()`, `env("HOME")`, `$env`, `date("2026-01-01")`, `duration("1h")`, `toJSON(1)`} {
-		_, probs := compileExpr(src, &exprEnv{vars: map[string]any{}})
+		_, probs := Compile(src, &Env{Vars: map[string]any{}})
 		if len(probs) == 0 {
 			t.Errorf("%s compiles", src)
 		}
@@ -208,16 +208,16 @@ func TestSandbox(t *testing.T) {
 }
 
 func BenchmarkEval(b *testing.B) {
-	env := &exprEnv{vars: map[string]any{"amount": nil, "rate": nil, "name": nil}}
-	prog, probs := compileExpr(`IF(amount >= 0, ROUND(amount * rate, 2), 0) + LEN(TRIM(name))`, env)
+	env := &Env{Vars: map[string]any{"amount": nil, "rate": nil, "name": nil}}
+	prog, probs := Compile(`IF(amount >= 0, ROUND(amount * rate, 2), 0) + LEN(TRIM(name))`, env)
 	if probs != nil {
 		b.Fatal(probs)
 	}
 	vars := map[string]any{"amount": dec("1234.56"), "rate": dec("0.25"), "name": " Acme  Corp "}
-	var ev evaluator
+	var ev Evaluator
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ev.eval(prog, vars); err != nil {
+		if _, err := ev.Eval(prog, vars); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"fmt"
@@ -19,14 +19,14 @@ import (
 // come out exact (10 / 3 = 3.3333333333333333).
 const divisionPlaces = 16
 
-// kindName names the type of v for messages.
-func kindName(v any) string {
+// KindName names the type of v for messages.
+func KindName(v any) string {
 	switch v.(type) {
 	case nil:
 		return "blank"
 	case string:
 		return "text"
-	case int, int64, int32, decimal.Decimal, dec64, float64:
+	case int, int64, int32, decimal.Decimal, Dec64, float64:
 		return "number"
 	case time.Time:
 		return "date"
@@ -36,21 +36,21 @@ func kindName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// show renders v for messages: text quoted, blank as "blank".
-func show(v any) string {
+// Show renders v for messages: text quoted, blank as "blank".
+func Show(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "blank"
 	case string:
 		return strconv.Quote(x)
 	}
-	return textOf(v)
+	return Text(v)
 }
 
-// textOf renders a value as text: decimals plain with the decimals they
+// Text renders a value as text: decimals plain with the decimals they
 // have ("1250.50"), dates as yyyy-MM-dd (with " HH:mm:ss" when they have a
 // time), true/false, blank as "".
-func textOf(v any) string {
+func Text(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -60,10 +60,10 @@ func textOf(v any) string {
 		return strconv.Itoa(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
-	case dec64:
+	case Dec64:
 		return x.String()
 	case decimal.Decimal:
-		return plainDecimal(x)
+		return PlainDecimal(x)
 	case time.Time:
 		if h, m, s := x.Clock(); h != 0 || m != 0 || s != 0 || x.Nanosecond() != 0 {
 			return x.Format("2006-01-02 15:04:05")
@@ -75,14 +75,14 @@ func textOf(v any) string {
 		}
 		return "false"
 	case float64:
-		return plainDecimal(decimal.NewFromFloat(x))
+		return PlainDecimal(decimal.NewFromFloat(x))
 	}
 	return fmt.Sprint(v)
 }
 
-// plainDecimal renders d without exponent, keeping its decimals: 1250.50
+// PlainDecimal renders d without exponent, keeping its decimals: 1250.50
 // stays "1250.50".
-func plainDecimal(d decimal.Decimal) string {
+func PlainDecimal(d decimal.Decimal) string {
 	if e := d.Exponent(); e < 0 {
 		return d.StringFixed(-e)
 	}
@@ -98,7 +98,7 @@ func number(v any) (d decimal.Decimal, i int64, isInt, ok bool) {
 		return decimal.Decimal{}, x, true, true
 	case int32:
 		return decimal.Decimal{}, int64(x), true, true
-	case dec64:
+	case Dec64:
 		return x.big(), 0, false, true
 	case decimal.Decimal:
 		return x, 0, false, true
@@ -108,8 +108,8 @@ func number(v any) (d decimal.Decimal, i int64, isInt, ok bool) {
 	return decimal.Decimal{}, 0, false, false
 }
 
-// toDecimal converts a number to a decimal.
-func toDecimal(v any) (decimal.Decimal, bool) {
+// ToDecimal converts a number to a decimal.
+func ToDecimal(v any) (decimal.Decimal, bool) {
 	d, i, isInt, ok := number(v)
 	if isInt {
 		return decimal.NewFromInt(i), true
@@ -117,9 +117,9 @@ func toDecimal(v any) (decimal.Decimal, bool) {
 	return d, ok
 }
 
-// normalize maps the integer kinds to int64 and floats to decimal, so
+// Normalize maps the integer kinds to int64 and floats to decimal, so
 // callers see only the documented value types.
-func normalize(v any) any {
+func Normalize(v any) any {
 	switch x := v.(type) {
 	case int:
 		return int64(x)
@@ -143,19 +143,19 @@ func arith(op string, a, b any) (any, error) {
 	_, bStr := b.(string)
 	if op == "+" && (aStr || bStr) {
 		if (aStr || a == nil) && (bStr || b == nil) {
-			return textOf(a) + textOf(b), nil
+			return Text(a) + Text(b), nil
 		}
-		return nil, opError("can't add %s %s and %s %s; to join them as text use CONCAT(...) or TEXT(...)", kindName(a), show(a), kindName(b), show(b))
+		return nil, opError("can't add %s %s and %s %s; to join them as text use CONCAT(...) or TEXT(...)", KindName(a), Show(a), KindName(b), Show(b))
 	}
 	if a == nil || b == nil {
 		if a != nil {
 			if _, _, _, ok := number(a); !ok {
-				return nil, opError("can't use %s %s in arithmetic", kindName(a), show(a))
+				return nil, opError("can't use %s %s in arithmetic", KindName(a), Show(a))
 			}
 		}
 		if b != nil {
 			if _, _, _, ok := number(b); !ok {
-				return nil, opError("can't use %s %s in arithmetic", kindName(b), show(b))
+				return nil, opError("can't use %s %s in arithmetic", KindName(b), Show(b))
 			}
 		}
 		return nil, nil
@@ -167,7 +167,7 @@ func arith(op string, a, b any) (any, error) {
 		if aok {
 			bad = b
 		}
-		return nil, opError("can't use %s %s in arithmetic (%s %s %s)", kindName(bad), show(bad), show(a), op, show(b))
+		return nil, opError("can't use %s %s in arithmetic (%s %s %s)", KindName(bad), Show(bad), Show(a), op, Show(b))
 	}
 	if aInt && bInt {
 		switch op {
@@ -210,21 +210,21 @@ func arith(op string, a, b any) (any, error) {
 		return mulDecimal(ad, bd), nil
 	case "/":
 		if bd.IsZero() {
-			return nil, opError("division by zero (%s / 0)", plainDecimal(ad))
+			return nil, opError("division by zero (%s / 0)", PlainDecimal(ad))
 		}
 		return trimZeros(ad.DivRound(bd, divisionPlaces)), nil
 	case "%":
 		if bd.IsZero() {
-			return nil, opError("division by zero (%s %% 0)", plainDecimal(ad))
+			return nil, opError("division by zero (%s %% 0)", PlainDecimal(ad))
 		}
 		return ad.Mod(bd), nil
 	case "**":
 		if !bd.IsInteger() || bd.Abs().GreaterThan(decimal.NewFromInt(1000)) {
-			return nil, opError("the power %s must be a whole number between -1000 and 1000", plainDecimal(bd))
+			return nil, opError("the power %s must be a whole number between -1000 and 1000", PlainDecimal(bd))
 		}
 		if bd.Sign() < 0 {
 			if ad.IsZero() {
-				return nil, opError("division by zero (0 ** %s)", plainDecimal(bd))
+				return nil, opError("division by zero (0 ** %s)", PlainDecimal(bd))
 			}
 			return trimZeros(decimal.NewFromInt(1).DivRound(ad.Pow(bd.Neg()), divisionPlaces)), nil
 		}
@@ -290,7 +290,7 @@ func negate(v any) (any, error) {
 	}
 	d, i, isInt, ok := number(v)
 	if !ok {
-		return nil, opError("can't negate %s %s", kindName(v), show(v))
+		return nil, opError("can't negate %s %s", KindName(v), Show(v))
 	}
 	if isInt && i != math.MinInt64 {
 		return -i, nil
@@ -333,7 +333,7 @@ func equal(a, b any) (bool, error) {
 			return x.Equal(y), nil
 		}
 	default:
-		c, err := compare(a, b)
+		c, err := Compare(a, b)
 		if err != nil {
 			return false, err
 		}
@@ -351,20 +351,20 @@ func mismatch(a, b any) error {
 	if aStr && bNum || bStr && aNum {
 		hint = `; put the number in quotes ("30") to compare text, or convert the text with VALUE(...)`
 	}
-	return opError("can't compare %s %s with %s %s%s", kindName(a), show(a), kindName(b), show(b), hint)
+	return opError("can't compare %s %s with %s %s%s", KindName(a), Show(a), KindName(b), Show(b), hint)
 }
 
-// compare orders two non-blank values of the same kind.
-func compare(a, b any) (int, error) {
-	if _, isDec := a.(dec64); isDec {
+// Compare orders two non-blank values of the same kind.
+func Compare(a, b any) (int, error) {
+	if _, isDec := a.(Dec64); isDec {
 		if y, ok := asDec64(b); ok {
-			if c, ok := cmp64(a.(dec64), y); ok {
+			if c, ok := cmp64(a.(Dec64), y); ok {
 				return c, nil
 			}
 		}
-	} else if _, isDec := b.(dec64); isDec {
+	} else if _, isDec := b.(Dec64); isDec {
 		if x, ok := asDec64(a); ok {
-			if c, ok := cmp64(x, b.(dec64)); ok {
+			if c, ok := cmp64(x, b.(Dec64)); ok {
 				return c, nil
 			}
 		}
@@ -402,15 +402,15 @@ func compare(a, b any) (int, error) {
 	return 0, mismatch(a, b)
 }
 
-// order implements < <= > >=. A comparison with blank is false.
-func order(op string, a, b any) (bool, error) {
+// Order implements < <= > >=. A comparison with blank is false.
+func Order(op string, a, b any) (bool, error) {
 	if a == nil || b == nil {
 		return false, nil
 	}
 	if _, ok := a.(bool); ok {
 		return false, opError("can't order true/false values with %s", op)
 	}
-	c, err := compare(a, b)
+	c, err := Compare(a, b)
 	if err != nil {
 		return false, err
 	}
@@ -427,13 +427,13 @@ func order(op string, a, b any) (bool, error) {
 	return false, opError("unknown operator %s", op)
 }
 
-// truth is a value used as a condition: true/false, blank counts as false.
-func truth(v any) (bool, error) {
+// Truth is a value used as a condition: true/false, blank counts as false.
+func Truth(v any) (bool, error) {
 	switch x := v.(type) {
 	case bool:
 		return x, nil
 	case nil:
 		return false, nil
 	}
-	return false, opError("expected a condition (true or false), got %s %s", kindName(v), show(v))
+	return false, opError("expected a condition (true or false), got %s %s", KindName(v), Show(v))
 }

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // A dateLayout is a date or time layout written the way ER and .NET write
 // them ("dd.MM.yyyy", "yyyy-MM-dd HH:mm:ss"), compiled for parsing (a Go
 // layout) and for formatting (its tokens).
-type dateLayout struct {
+type DateLayout struct {
 	src    string // as written in the template
 	tokens []layoutToken
 	parse  string        // Go layout, lenient about leading zeros
@@ -40,14 +40,14 @@ var dateSpecifiers = []struct{ spec, goParse string }{
 	{"tt", "PM"},
 }
 
-// parseDateLayout compiles a .NET-style layout. Letters that are not
+// ParseDateLayout compiles a .NET-style layout. Letters that are not
 // specifiers must be quoted ('T' and 'Z' may stand alone), so that a typo
 // such as "DD.MM.YYYY" is caught when the template is loaded.
-func parseDateLayout(s string) (*dateLayout, error) {
+func ParseDateLayout(s string) (*DateLayout, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("the layout is empty")
 	}
-	l := &dateLayout{src: s}
+	l := &DateLayout{src: s}
 	var goLayout strings.Builder
 	addLit := func(lit string) {
 		if n := len(l.tokens); n > 0 && l.tokens[n-1].kind == "" {
@@ -168,7 +168,7 @@ func quickTokens(tokens []layoutToken) []layoutToken {
 // time.Parse reads it (a day or month of one or two digits, a year of
 // four), several times faster. It reports false for anything else, which
 // time.Parse then reads or explains.
-func (l *dateLayout) quickParse(s string) (time.Time, bool) {
+func (l *DateLayout) quickParse(s string) (time.Time, bool) {
 	var year, month, day int
 	for _, t := range l.quick {
 		switch t.kind {
@@ -231,7 +231,7 @@ func numericSpec(kind string) bool {
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // Parse parses s in UTC.
-func (l *dateLayout) Parse(s string) (time.Time, error) {
+func (l *DateLayout) Parse(s string) (time.Time, error) {
 	if l.quick != nil {
 		if t, ok := l.quickParse(s); ok {
 			return t, nil
@@ -241,7 +241,7 @@ func (l *dateLayout) Parse(s string) (time.Time, error) {
 }
 
 // Format renders t with the layout.
-func (l *dateLayout) Format(t time.Time) string {
+func (l *DateLayout) Format(t time.Time) string {
 	var b strings.Builder
 	for _, tok := range l.tokens {
 		switch tok.kind {
@@ -314,8 +314,8 @@ func pad(n, width int) string {
 	return s
 }
 
-// exampleDate is the date used in hints: "write the date as dd.MM.yyyy, e.g. 31.01.2026".
-var exampleDate = time.Date(2026, 1, 31, 14, 30, 0, 0, time.UTC)
+// ExampleDate is the date used in hints: "write the date as dd.MM.yyyy, e.g. 31.01.2026".
+var ExampleDate = time.Date(2026, 1, 31, 14, 30, 0, 0, time.UTC)
 
 // excelEpoch is day 0 of Excel's 1900 date system, as Excel counts after
 // its fictitious 29 February 1900.
@@ -410,7 +410,7 @@ func (nf numberFormat) format(d decimal.Decimal, decSep, groupSep string) string
 }
 
 // format64 is format for a dec64, when its rounded digits fit.
-func (nf numberFormat) format64(d dec64, decSep, groupSep string) (string, bool) {
+func (nf numberFormat) format64(d Dec64, decSep, groupSep string) (string, bool) {
 	r, ok := round64(d, int32(nf.maxFrac))
 	if !ok || nf.maxFrac > 18 || r.c == math.MinInt64 {
 		return "", false

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"fmt"
@@ -50,6 +50,9 @@ func Functions() []FunctionSpec {
 
 var registryByName = map[string]*FunctionSpec{}
 
+// IsFunction reports whether name is a function of the library.
+func IsFunction(name string) bool { return registryByName[name] != nil }
+
 func init() {
 	for _, f := range registry {
 		if registryByName[f.Name] != nil {
@@ -61,7 +64,7 @@ func init() {
 
 // Argument helpers. Each names the function in its errors.
 
-func argText(v any) string { return textOf(v) }
+func argText(v any) string { return Text(v) }
 
 func argInt(fn, what string, v any) (int, error) {
 	d, i, isInt, ok := number(v)
@@ -69,7 +72,7 @@ func argInt(fn, what string, v any) (int, error) {
 		i, isInt = d.IntPart(), true
 	}
 	if !isInt {
-		return 0, fmt.Errorf("%s: the %s must be a whole number, not %s %s", fn, what, kindName(v), show(v))
+		return 0, fmt.Errorf("%s: the %s must be a whole number, not %s %s", fn, what, KindName(v), Show(v))
 	}
 	if i > 1<<31 || i < -(1<<31) {
 		return 0, fmt.Errorf("%s: the %s %d is too large", fn, what, i)
@@ -78,13 +81,13 @@ func argInt(fn, what string, v any) (int, error) {
 }
 
 func argDecimal(fn string, v any) (decimal.Decimal, error) {
-	d, ok := toDecimal(v)
+	d, ok := ToDecimal(v)
 	if !ok {
 		hint := ""
 		if _, isText := v.(string); isText {
 			hint = "; convert text with VALUE(...)"
 		}
-		return d, fmt.Errorf("%s needs a number, not %s %s%s", fn, kindName(v), show(v), hint)
+		return d, fmt.Errorf("%s needs a number, not %s %s%s", fn, KindName(v), Show(v), hint)
 	}
 	return d, nil
 }
@@ -96,7 +99,7 @@ func argTime(fn string, v any) (time.Time, error) {
 		if _, isText := v.(string); isText {
 			hint = `; convert text with DATEVALUE(text, "dd.MM.yyyy")`
 		}
-		return t, fmt.Errorf("%s needs a date, not %s %s%s", fn, kindName(v), show(v), hint)
+		return t, fmt.Errorf("%s needs a date, not %s %s%s", fn, KindName(v), Show(v), hint)
 	}
 	return t, nil
 }
@@ -106,11 +109,11 @@ var (
 	numfmtCache sync.Map // string → numberFormat
 )
 
-func cachedLayout(fn string, s string) (*dateLayout, error) {
+func cachedLayout(fn string, s string) (*DateLayout, error) {
 	if l, ok := layoutCache.Load(s); ok {
-		return l.(*dateLayout), nil
+		return l.(*DateLayout), nil
 	}
-	l, err := parseDateLayout(s)
+	l, err := ParseDateLayout(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
@@ -163,7 +166,7 @@ func roundFn(name string, round func(d decimal.Decimal, places int32) decimal.De
 // round64Fn is ROUND with a fast path for a dec64 amount (round64).
 func round64Fn(round func(args ...any) (any, error)) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if d, ok := args[0].(dec64); ok {
+		if d, ok := args[0].(Dec64); ok {
 			places := int64(0)
 			if len(args) > 1 {
 				places, ok = args[1].(int64)
@@ -299,7 +302,7 @@ var registry = []*FunctionSpec{
 			{Expr: `IF(true, 1, 1 / 0)`, Result: `1`},
 		},
 		fn: func(args ...any) (any, error) {
-			c, err := truth(args[0])
+			c, err := Truth(args[0])
 			if err != nil {
 				return nil, fmt.Errorf("IF: %v", err)
 			}
@@ -535,7 +538,7 @@ var registry = []*FunctionSpec{
 			if args[0] == nil {
 				return "", nil
 			}
-			x, is64 := args[0].(dec64)
+			x, is64 := args[0].(Dec64)
 			var d decimal.Decimal
 			if !is64 {
 				var err error
@@ -621,7 +624,7 @@ var registry = []*FunctionSpec{
 			{Expr: `VALUE("12,5")`, Error: `"12,5" is not a decimal number`},
 		},
 		fn: func(args ...any) (any, error) {
-			if d, ok := toDecimal(args[0]); ok {
+			if d, ok := ToDecimal(args[0]); ok {
 				return d, nil
 			}
 			s := strings.TrimSpace(argText(args[0]))
@@ -630,7 +633,7 @@ var registry = []*FunctionSpec{
 			}
 			d, err := parseDecimalText(s, ".", "")
 			if err != nil {
-				return nil, fmt.Errorf("VALUE: %s", err.msg)
+				return nil, fmt.Errorf("VALUE: %s", err.Msg)
 			}
 			return d, nil
 		},
@@ -640,7 +643,7 @@ var registry = []*FunctionSpec{
 		Doc:      "The text as an exact decimal number written with the given separators.",
 		Examples: []FunctionExample{{Expr: `NUMBERVALUE("1 234,50", ",", " ")`, Result: `1234.50`}},
 		fn: func(args ...any) (any, error) {
-			if d, ok := toDecimal(args[0]); ok {
+			if d, ok := ToDecimal(args[0]); ok {
 				return d, nil
 			}
 			s := strings.TrimSpace(argText(args[0]))
@@ -653,7 +656,7 @@ var registry = []*FunctionSpec{
 			}
 			d, err := parseDecimalText(s, argText(args[1]), thou)
 			if err != nil {
-				return nil, fmt.Errorf("NUMBERVALUE: %s", err.msg)
+				return nil, fmt.Errorf("NUMBERVALUE: %s", err.Msg)
 			}
 			return d, nil
 		},
@@ -663,20 +666,20 @@ var registry = []*FunctionSpec{
 		Doc:      "The value (a number, or text written with \".\") as a whole number; decimals are dropped.",
 		Examples: []FunctionExample{{Expr: `INTVALUE("0042")`, Result: `42`}, {Expr: `INTVALUE(12.9)`, Result: `12`}},
 		fn: func(args ...any) (any, error) {
-			d, ok := toDecimal(args[0])
+			d, ok := ToDecimal(args[0])
 			if !ok {
 				s := strings.TrimSpace(argText(args[0]))
 				if s == "" {
 					return nil, nil
 				}
-				var err *valueError
+				var err *ValueError
 				if d, err = parseDecimalText(s, ".", ""); err != nil {
 					return nil, fmt.Errorf("INTVALUE: %q is not a number", s)
 				}
 			}
 			d = d.Truncate(0)
 			if !d.BigInt().IsInt64() {
-				return nil, fmt.Errorf("INTVALUE: %s is too large", plainDecimal(d))
+				return nil, fmt.Errorf("INTVALUE: %s is too large", PlainDecimal(d))
 			}
 			return d.IntPart(), nil
 		},

@@ -1,4 +1,4 @@
-package transform
+package expression
 
 import (
 	"errors"
@@ -57,15 +57,15 @@ var opOptions = func() []expr.Option {
 		}, new(func(any, any) bool)),
 		fnOption("__neg", func(args ...any) (any, error) { return negate(args[0]) }, new(func(any) any)),
 		fnOption("__not", func(args ...any) (any, error) {
-			b, err := truth(args[0])
+			b, err := Truth(args[0])
 			return !b, err
 		}, new(func(any) bool)),
-		fnOption("__bool", func(args ...any) (any, error) { return truth(args[0]) }, new(func(any) bool)),
+		fnOption("__bool", func(args ...any) (any, error) { return Truth(args[0]) }, new(func(any) bool)),
 	)
 	for _, op := range []string{"<", "<=", ">", ">="} {
 		op := op
 		opts = append(opts, fnOption(opFuncs[op], func(args ...any) (any, error) {
-			return order(op, args[0], args[1])
+			return Order(op, args[0], args[1])
 		}, new(func(any, any) bool)))
 	}
 	for _, f := range registry {
@@ -76,45 +76,45 @@ var opOptions = func() []expr.Option {
 	return opts
 }()
 
-// exprEnv is what an expression may refer to: names of fields, and the
+// Env is what an expression may refer to: names of fields, and the
 // lookup tables for LOOKUP.
-type exprEnv struct {
-	vars    map[string]any // names an expression may use (values are ignored)
-	lookups map[string]map[string]string
-	later   map[string]bool // model fields defined further down, for hints
-	patches []ast.Visitor   // rewrites applied before the operators are (layout aggregates)
+type Env struct {
+	Vars    map[string]any // names an expression may use (values are ignored)
+	Lookups map[string]map[string]string
+	Later   map[string]bool // model fields defined further down, for hints
+	Patches []ast.Visitor   // rewrites applied before the operators are (layout aggregates)
 }
 
-// program is one compiled expression.
-type program struct {
-	src    string
+// Program is one compiled expression.
+type Program struct {
+	Src    string
 	prog   *vm.Program
-	idents []string // names the expression uses, in order of appearance
+	Idents []string // names the expression uses, in order of appearance
 	ident  string   // when the expression is only a name: the name (eval skips the VM)
 	slot   int      // with ident: the name's slot (slots.go)
 	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
 }
 
-// exprProblem is a compile error at a 1-based line and 0-based column of
+// Problem is a compile error at a 1-based line and 0-based column of
 // the expression text (line 0: unknown).
-type exprProblem struct {
-	line, col int
-	msg       string
+type Problem struct {
+	Line, Col int
+	Msg       string
 }
 
-// compileExpr compiles src. Problems are returned with their place in src.
-func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
+// Compile compiles src. Problems are returned with their place in src.
+func Compile(src string, env *Env) (*Program, []Problem) {
 	if strings.TrimSpace(src) == "" {
-		return nil, []exprProblem{{msg: "the expression is empty"}}
+		return nil, []Problem{{Msg: "the expression is empty"}}
 	}
-	p := &patcher{src: []rune(src), env: env}
+	p := &patcher{Src: []rune(src), env: env}
 	opts := make([]expr.Option, 0, len(opOptions)+4)
-	opts = append(opts, expr.Env(env.vars))
+	opts = append(opts, expr.Env(env.Vars))
 	opts = append(opts, opOptions...)
-	for _, v := range env.patches {
+	for _, v := range env.Patches {
 		opts = append(opts, expr.Patch(v))
 	}
-	lookup := lookupFunc(env.lookups)
+	lookup := lookupFunc(env.Lookups)
 	opts = append(opts, expr.Function("LOOKUP", lookup), expr.Patch(p))
 	prog, err := expr.Compile(src, opts...)
 	probs := p.problems
@@ -124,11 +124,11 @@ func compileExpr(src string, env *exprEnv) (*program, []exprProblem) {
 	if len(probs) > 0 {
 		return nil, dedupe(probs)
 	}
-	pr := &program{src: src, prog: prog, idents: p.idents}
-	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
+	pr := &Program{Src: src, prog: prog, Idents: p.Idents}
+	if name := strings.TrimSpace(src); len(p.Idents) == 1 && p.Idents[0] == name {
 		pr.ident = name // a plain copy of a field, the commonest output column
 	} else {
-		pr.direct = compileDirect(prog.Node(), env.vars, lookup)
+		pr.direct = compileDirect(prog.Node(), env.Vars, lookup)
 	}
 	return pr, nil
 }
@@ -191,8 +191,8 @@ func compileDirect(n ast.Node, vars map[string]any, lookup func(args ...any) (an
 	return nil
 }
 
-func dedupe(ps []exprProblem) []exprProblem {
-	seen := map[exprProblem]bool{}
+func dedupe(ps []Problem) []Problem {
+	seen := map[Problem]bool{}
 	out := ps[:0]
 	for _, p := range ps {
 		if !seen[p] {
@@ -207,23 +207,23 @@ func dedupe(ps []exprProblem) []exprProblem {
 // checks calls of the function library (argument counts, LOOKUP table
 // names).
 type patcher struct {
-	src      []rune
-	env      *exprEnv
-	problems []exprProblem
-	idents   []string
+	Src      []rune
+	env      *Env
+	problems []Problem
+	Idents   []string
 }
 
 func (p *patcher) problem(loc file.Location, format string, args ...any) {
 	line, col := 1, 0
-	for i := 0; i < loc.From && i < len(p.src); i++ {
-		if p.src[i] == '\n' {
+	for i := 0; i < loc.From && i < len(p.Src); i++ {
+		if p.Src[i] == '\n' {
 			line++
 			col = 0
 		} else {
 			col++
 		}
 	}
-	p.problems = append(p.problems, exprProblem{line: line, col: col, msg: fmt.Sprintf(format, args...)})
+	p.problems = append(p.problems, Problem{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
 func call(name string, loc file.Location, args ...ast.Node) ast.Node {
@@ -252,8 +252,8 @@ func (p *patcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.FloatNode:
 		text := ""
-		if loc.From >= 0 && loc.To <= len(p.src) && loc.From < loc.To {
-			text = strings.ReplaceAll(string(p.src[loc.From:loc.To]), "_", "")
+		if loc.From >= 0 && loc.To <= len(p.Src) && loc.From < loc.To {
+			text = strings.ReplaceAll(string(p.Src[loc.From:loc.To]), "_", "")
 		}
 		d, err := decimal.NewFromString(text)
 		if err != nil {
@@ -264,8 +264,8 @@ func (p *patcher) Visit(node *ast.Node) {
 		if strings.HasPrefix(n.Value, "$") {
 			p.problem(loc, "unknown name %q; name the field itself", n.Value)
 		}
-		if _, ok := p.env.vars[n.Value]; ok {
-			p.idents = append(p.idents, n.Value)
+		if _, ok := p.env.Vars[n.Value]; ok {
+			p.Idents = append(p.Idents, n.Value)
 		} else if registryByName[n.Value] == nil && directFuncs[n.Value] == nil && !strings.HasPrefix(n.Value, "$") && !p.group(n.Value) {
 			// expr's checker misses an unknown name inside a comparison
 			// (foo > 1), so names are checked here.
@@ -277,8 +277,8 @@ func (p *patcher) Visit(node *ast.Node) {
 			id := &ast.IdentifierNode{Value: name}
 			id.SetLocation(loc)
 			ast.Patch(node, id)
-			if _, ok := p.env.vars[name]; ok {
-				p.idents = append(p.idents, name)
+			if _, ok := p.env.Vars[name]; ok {
+				p.Idents = append(p.Idents, name)
 			}
 		}
 	case *ast.BinaryNode:
@@ -325,8 +325,8 @@ func (p *patcher) Visit(node *ast.Node) {
 				p.problem(n.Arguments[0].Location(), `the first argument of LOOKUP must be the name of a lookup table in quotes, e.g. LOOKUP("payment_terms", code, "")`)
 				return
 			}
-			if _, ok := p.env.lookups[s.Value]; !ok {
-				p.problem(s.Location(), "unknown lookup table %q%s", s.Value, didYouMean(s.Value, mapKeys(p.env.lookups)))
+			if _, ok := p.env.Lookups[s.Value]; !ok {
+				p.problem(s.Location(), "unknown lookup table %q%s", s.Value, DidYouMean(s.Value, mapKeys(p.env.Lookups)))
 			}
 		}
 	}
@@ -342,11 +342,11 @@ func (p *patcher) dottedName(n *ast.MemberNode) (string, bool) {
 	if !ok || !isStr || n.Method || n.Optional {
 		return "", false
 	}
-	if _, isVar := p.env.vars[id.Value]; isVar {
+	if _, isVar := p.env.Vars[id.Value]; isVar {
 		return "", false
 	}
 	name := id.Value + "." + prop.Value
-	if _, ok := p.env.vars[name]; ok || p.group(id.Value) {
+	if _, ok := p.env.Vars[name]; ok || p.group(id.Value) {
 		return name, true
 	}
 	return "", false
@@ -355,7 +355,7 @@ func (p *patcher) dottedName(n *ast.MemberNode) (string, bool) {
 // group reports whether name is the group of dotted names in the
 // environment (period of period.start).
 func (p *patcher) group(name string) bool {
-	for v := range p.env.vars {
+	for v := range p.env.Vars {
 		if strings.HasPrefix(v, name+".") {
 			return true
 		}
@@ -377,10 +377,10 @@ func argCount(f *FunctionSpec) string {
 
 // translate turns an expr compile error into a problem with a message for
 // finance users.
-func (p *patcher) translate(err error) exprProblem {
+func (p *patcher) translate(err error) Problem {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
-		return exprProblem{msg: err.Error()}
+		return Problem{Msg: err.Error()}
 	}
 	msg := fe.Message
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
@@ -390,23 +390,23 @@ func (p *patcher) translate(err error) exprProblem {
 	} else if strings.HasPrefix(msg, "unexpected") {
 		msg = "syntax error: " + msg
 	}
-	return exprProblem{line: fe.Line, col: fe.Column, msg: msg}
+	return Problem{Line: fe.Line, Col: fe.Column, Msg: msg}
 }
 
 func (p *patcher) unknownName(name string) string {
-	if p.env.later[name] {
+	if p.env.Later[name] {
 		return fmt.Sprintf("%q is a model field defined further down; model fields can only use the fields above them, so move it up", name)
 	}
 	if registryByName[strings.ToUpper(name)] != nil {
 		return fmt.Sprintf("unknown name %q (did you mean %q? functions are written in capitals)", name, strings.ToUpper(name))
 	}
-	cands := mapKeys(p.env.vars)
+	cands := mapKeys(p.env.Vars)
 	if name == strings.ToUpper(name) {
 		for _, f := range registry {
 			cands = append(cands, f.Name)
 		}
 	}
-	return fmt.Sprintf("unknown name %q%s", name, didYouMean(name, cands))
+	return fmt.Sprintf("unknown name %q%s", name, DidYouMean(name, cands))
 }
 
 // mapKeys returns the keys of m, sorted.
@@ -419,6 +419,16 @@ func mapKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// A lookup table's settings travel in the table itself, under keys no code
+// can have, so that LOOKUP needs nothing else: lookupMissingKey holds
+// lookupMissingError when a missing code is an error, lookupDefaultKey
+// the value of a missing code.
+const (
+	LookupMissingKey   = "\x00missing"
+	LookupDefaultKey   = "\x00default"
+	LookupMissingError = "error"
+)
+
 // lookupFunc is LOOKUP(table, key, default) over tables.
 func lookupFunc(tables map[string]map[string]string) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
@@ -430,67 +440,67 @@ func lookupFunc(tables map[string]map[string]string) func(args ...any) (any, err
 		if !ok {
 			return nil, fmt.Errorf("LOOKUP: unknown lookup table %q", name)
 		}
-		key := textOf(args[1])
+		key := Text(args[1])
 		if v, ok := t[key]; ok {
 			return v, nil
 		}
-		if t[lookupMissingKey] == lookupMissingError { // lookups.go
+		if t[LookupMissingKey] == LookupMissingError {
 			return nil, fmt.Errorf("the code %q is not in the lookup table %q, which says a missing code is an error; add the code to the table or correct the file", key, name)
 		}
 		if len(args) > 2 {
-			return normalize(args[2]), nil
+			return Normalize(args[2]), nil
 		}
-		if d, ok := t[lookupDefaultKey]; ok {
+		if d, ok := t[LookupDefaultKey]; ok {
 			return d, nil
 		}
 		return nil, nil
 	}
 }
 
-// evaluator runs programs; it reuses one VM and is not safe for
+// Evaluator runs programs; it reuses one VM and is not safe for
 // concurrent use.
-type evaluator struct {
+type Evaluator struct {
 	vm    vm.VM
 	stack []any // arguments of the direct evaluator's calls
 }
 
-// eval runs prog over env and returns its value, normalised to the value
+// Eval runs prog over env and returns its value, normalised to the value
 // types of the package. Run-time errors are returned without the
 // expression snippet expr adds.
-func (e *evaluator) eval(prog *program, env map[string]any) (any, error) {
+func (e *Evaluator) Eval(prog *Program, env map[string]any) (any, error) {
 	if prog.ident != "" {
-		return normalize(env[prog.ident]), nil
+		return Normalize(env[prog.ident]), nil
 	}
 	if prog.direct != nil {
 		out, err := e.runDirect(prog.direct, env, nil)
 		if err != nil {
 			return nil, err
 		}
-		return normalize(out), nil
+		return Normalize(out), nil
 	}
 	out, err := e.vm.Run(prog.prog, env)
 	if err != nil {
 		return nil, runtimeError(err)
 	}
-	return normalize(out), nil
+	return Normalize(out), nil
 }
 
-// evalSlots is eval over a row's values by slot (slots.go); prog must be
+// EvalSlots is eval over a row's values by slot (slots.go); prog must be
 // a name or direct.
-func (e *evaluator) evalSlots(prog *program, vals []any) (any, error) {
+func (e *Evaluator) EvalSlots(prog *Program, vals []any) (any, error) {
 	if prog.ident != "" {
-		return normalize(vals[prog.slot]), nil
+		return Normalize(vals[prog.slot]), nil
 	}
 	out, err := e.runDirect(prog.direct, nil, vals)
 	if err != nil {
 		return nil, err
 	}
-	return normalize(out), nil
+	return Normalize(out), nil
 }
 
 // runDirect evaluates d over env, or over vals by slot when vals is not
 // nil. Like the VM, it turns a panic of a function into an error.
-func (e *evaluator) runDirect(d *direct, env map[string]any, vals []any) (out any, err error) {
+func (e *Evaluator) runDirect(d *direct, env map[string]any, vals []any) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			clear(e.stack)
@@ -505,7 +515,7 @@ func (e *evaluator) runDirect(d *direct, env map[string]any, vals []any) (out an
 	return e.call(d, env, vals)
 }
 
-func (e *evaluator) call(d *direct, env map[string]any, vals []any) (any, error) {
+func (e *Evaluator) call(d *direct, env map[string]any, vals []any) (any, error) {
 	switch {
 	case d.fn != nil:
 		base := len(e.stack)
@@ -540,4 +550,35 @@ func runtimeError(err error) error {
 		return errors.New(fe.Message)
 	}
 	return err
+}
+
+// Bind points the names p uses at their slots in slots, so that
+// evalSlots can run it over a row's values kept by slot. It reports
+// whether p can run that way: false when p is run by the VM or names
+// something without a slot.
+func (p *Program) Bind(slots map[string]int) bool {
+	switch {
+	case p.ident != "":
+		var has bool
+		p.slot, has = slots[p.ident]
+		return has
+	case p.direct != nil:
+		return p.direct.bind(slots)
+	}
+	return false // run by the VM
+}
+
+// bind points the names of d at their slots; it reports whether all of
+// them have one.
+func (d *direct) bind(slots map[string]int) bool {
+	ok := true
+	if d.name != "" {
+		d.slot, ok = slots[d.name]
+	}
+	for _, a := range d.args {
+		if !a.bind(slots) {
+			ok = false
+		}
+	}
+	return ok
 }
