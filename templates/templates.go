@@ -12,13 +12,14 @@ import (
 	"sort"
 
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 //go:embed */template.yaml */samples */schemas
 var files embed.FS
 
 // The built-ins are the bases a template can name in extends:.
-func init() { transform.RegisterBuiltins(files) }
+func init() { template.RegisterBuiltins(files) }
 
 // FS returns the built-in templates as a file system: <name>/template.yaml,
 // <name>/samples/*.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -77,7 +78,7 @@ output:
 	// All problems are listed, not just the first.
 	src := strings.NewReplacer("      type: string", "      typ: string", "A: acc", "A: acount").Replace(base)
 	_, err := LoadFS(fstest.MapFS{"t.yaml": {Data: []byte(src)}}, "t.yaml")
-	if err == nil || len(err.(TemplateErrors)) != 2 {
+	if err == nil || len(err.(template.Errors)) != 2 {
 		t.Errorf("want 2 problems, got %v", err)
 	}
 }
@@ -158,7 +159,7 @@ output:
 	if tmpl.Name != "derived" || tmpl.Version != "1.0.0" {
 		t.Errorf("name %s version %s", tmpl.Name, tmpl.Version)
 	}
-	eff, err := Effective(fsys, "derived.yaml", "derived.yaml")
+	eff, err := template.Effective(fsys, "derived.yaml", "derived.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestDiff(t *testing.T) {
 	if err := os.WriteFile(b, []byte(newer+"# a comment\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	changes, err := DiffFiles(a, b)
+	changes, err := template.DiffFiles(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // Group checks. A check is a condition over a group of rows, such as "the
@@ -58,22 +59,22 @@ type aggregate struct {
 // loadChecks reads the checks section.
 func (tl *templateLoader) loadChecks(n *yaml.Node) {
 	seen := map[string]int{}
-	for _, it := range tl.list(n, "checks") {
+	for _, it := range tl.List(n, "checks") {
 		c := &groupCheck{severity: SeverityError}
 		var groupNode, condNode *yaml.Node
-		ok := tl.mapping(it, "check", map[string]keyHandler{
+		ok := tl.Mapping(it, "check", map[string]template.KeyHandler{
 			"name": func(_, v *yaml.Node) {
-				c.name, _ = tl.nonEmpty(v, "check name")
+				c.name, _ = tl.NonEmpty(v, "check name")
 				if line, dup := seen[c.name]; dup && c.name != "" {
-					tl.errorf(v, "check name %q is already used on line %d", c.name, line)
+					tl.Errorf(v, "check name %q is already used on line %d", c.name, line)
 				}
 				seen[c.name] = v.Line
 			},
 			"group_by":  func(_, v *yaml.Node) { groupNode = v },
 			"condition": func(_, v *yaml.Node) { condNode = v },
-			"message":   func(_, v *yaml.Node) { c.message, _ = tl.nonEmpty(v, "message") },
+			"message":   func(_, v *yaml.Node) { c.message, _ = tl.NonEmpty(v, "message") },
 			"severity": func(_, v *yaml.Node) {
-				c.severity, _ = tl.oneOf(v, "severity", SeverityError, SeverityWarning)
+				c.severity, _ = tl.OneOf(v, "severity", SeverityError, SeverityWarning)
 			},
 		}, "name", "group_by", "condition", "message")
 		if !ok || groupNode == nil || condNode == nil {
@@ -94,7 +95,7 @@ func (tl *templateLoader) loadChecks(n *yaml.Node) {
 // each compiled as a row expression, and the condition over them.
 func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) bool {
 	what := fmt.Sprintf("check %q condition", c.name)
-	src, ok := tl.str(n, what)
+	src, ok := tl.Str(n, what)
 	if !ok {
 		return false
 	}
@@ -107,13 +108,13 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 	ast.Walk(&tree.Node, v)
 	ast.Walk(&tree.Node, outsideVisitor{v}) // fields left once the aggregates are out
 	for _, p := range v.problems {
-		tl.errorf(n, "%s: %s", what, p)
+		tl.Errorf(n, "%s: %s", what, p)
 	}
 	if len(v.problems) > 0 {
 		return false
 	}
 	if len(v.aggs) == 0 {
-		tl.errorf(n, "%s: use SUM(x), COUNT(), MIN(x) or MAX(x); a check is about a group of rows (for one row, write a validation)", what)
+		tl.Errorf(n, "%s: use SUM(x), COUNT(), MIN(x) or MAX(x); a check is about a group of rows (for one row, write a validation)", what)
 		return false
 	}
 	condEnv := &expression.Env{Vars: map[string]any{}, Lookups: tl.env.Lookups}
@@ -125,7 +126,7 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 		}
 		prog, probs := expression.Compile(a.argSrc, tl.env)
 		for _, p := range probs {
-			tl.errorf(n, "%s: in %s: %s", what, a.text, p.Msg)
+			tl.Errorf(n, "%s: in %s: %s", what, a.text, p.Msg)
 		}
 		if prog == nil {
 			return false
@@ -134,7 +135,7 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 	}
 	cond, probs := expression.Compile(tree.Node.String(), condEnv)
 	for _, p := range probs {
-		tl.errorf(n, "%s: %s", what, p.Msg)
+		tl.Errorf(n, "%s: %s", what, p.Msg)
 	}
 	c.cond = cond
 	return cond != nil

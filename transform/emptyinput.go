@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // EmptyInput writes at path an input file that the template reads and
@@ -13,7 +15,7 @@ import (
 // made so.
 func (t *Template) EmptyInput(path string) error {
 	formats := t.InputFormats()
-	if len(formats) == 0 || (formats[0] != FormatCSV && t.input.format != FormatAuto) || !t.input.csvHeader || t.multi != nil {
+	if len(formats) == 0 || (formats[0] != template.FormatCSV && t.input.format != template.FormatAuto) || !t.input.csvHeader || t.multi != nil {
 		return fmt.Errorf("template %s does not read CSV files with a header, so erpipe can't make an empty input for it", t.Name)
 	}
 	f, err := os.Create(path)

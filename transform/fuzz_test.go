@@ -3,6 +3,8 @@ package transform
 import (
 	"testing"
 	"testing/fstest"
+
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // FuzzLoad loads arbitrary template files: they must load or give
@@ -27,7 +29,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		te, ok := err.(TemplateErrors)
+		te, ok := err.(template.Errors)
 		if !ok || len(te) == 0 {
 			t.Fatalf("error %T %v", err, err)
 		}

@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -17,14 +15,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/transform/expression"
-)
-
-// Input formats.
-const (
-	FormatAuto = "auto"
-	FormatCSV  = "csv"
-	FormatXLSX = "xlsx"
-	FormatXML  = "xml"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // inputSpec is the template's input section.
@@ -128,67 +119,29 @@ func LoadFS(fsys fs.FS, name string) (*Template, error) {
 func load(fsys fs.FS, name, display string, data []byte) (*Template, error) {
 	sum := sha256.Sum256(data)
 	t := &Template{Path: display, Hash: hex.EncodeToString(sum[:])}
-	l := &loader{file: display}
+	l := &template.Decoder{File: display}
 
-	root, ok := l.parseDocument(data)
+	root, ok := l.ParseDocument(data)
 	if !ok {
-		return nil, l.errs
+		return nil, l.Errs
 	}
-	root = l.extend(fsys, name, root, t) // extends.go: a derived template's base merged in
-	tl := &templateLoader{loader: l, t: t, fsys: fsys, dir: path.Dir(name)}
+	root, hash := l.Extend(fsys, name, root) // a derived template's base merged in
+	if hash != "" {
+		t.Hash = hash
+	}
+	tl := &templateLoader{Decoder: l, t: t, fsys: fsys, dir: path.Dir(name)}
 	tl.load(root)
 	tl.loadTests() // tests.go
-	if len(l.errs) > 0 {
-		return nil, l.errs.sorted()
+	if len(l.Errs) > 0 {
+		return nil, l.Errs.Sorted()
 	}
 	return t, nil
-}
-
-// parseDocument parses a template file's YAML and returns its root node,
-// or records why it can't and returns false.
-func (l *loader) parseDocument(data []byte) (*yaml.Node, bool) {
-	root, err := decodeRoot(data)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			l.errorAt(1, 1, "the template is empty")
-		} else {
-			line, msg := yamlErrorLine(err)
-			l.errorAt(line, 0, "%s", msg)
-		}
-		return nil, false
-	}
-	return root, true
-}
-
-// decodeRoot parses YAML and returns its root node, aliases resolved; an
-// empty document gives io.EOF.
-func decodeRoot(data []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(strings.NewReader(string(data))).Decode(&doc); err != nil {
-		return nil, err
-	}
-	root := resolve(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = resolve(root.Content[0])
-	}
-	return root, nil
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func yamlErrorLine(err error) (int, string) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return line, "YAML syntax error: " + m[2]
-	}
-	return 0, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
 }
 
 // templateLoader reads the sections of a template in the order their names
 // depend on each other: input fields, lookups, model, then the rest.
 type templateLoader struct {
-	*loader
+	*template.Decoder
 	t    *Template
 	fsys fs.FS
 	dir  string
@@ -206,7 +159,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	t := tl.t
 	sections := map[string]*yaml.Node{}
 	keep := func(k, v *yaml.Node) { sections[k.Value] = v }
-	ok := tl.mapping(root, "the template", map[string]keyHandler{
+	ok := tl.Mapping(root, "the template", map[string]template.KeyHandler{
 		"name":        keep,
 		"version":     keep,
 		"status":      keep,
@@ -225,18 +178,18 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		return
 	}
 	if n := sections["name"]; n != nil {
-		t.Name, _ = tl.nonEmpty(n, "name")
+		t.Name, _ = tl.NonEmpty(n, "name")
 	}
 	t.Version = "0"
 	if n := sections["version"]; n != nil {
-		t.Version, _ = tl.nonEmpty(n, "version")
+		t.Version, _ = tl.NonEmpty(n, "version")
 	}
 	t.Status = "draft"
 	if n := sections["status"]; n != nil {
-		t.Status, _ = tl.oneOf(n, "status", "draft", "completed")
+		t.Status, _ = tl.OneOf(n, "status", "draft", "completed")
 	}
 	if n := sections["description"]; n != nil {
-		t.Description, _ = tl.str(n, "description")
+		t.Description, _ = tl.Str(n, "description")
 	}
 	tl.tests = sections["tests"]
 
@@ -277,16 +230,16 @@ func (tl *templateLoader) load(root *yaml.Node) {
 func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
 	switch {
 	case !fieldNameRE.MatchString(name):
-		tl.errorf(n, "%s name %q must start with a letter and hold only letters, digits and _ (e.g. credit_limit)", what, name)
+		tl.Errorf(n, "%s name %q must start with a letter and hold only letters, digits and _ (e.g. credit_limit)", what, name)
 		return false
 	case reserved[name]:
-		tl.errorf(n, "%s name %q is a word of the expression language; choose another name", what, name)
+		tl.Errorf(n, "%s name %q is a word of the expression language; choose another name", what, name)
 		return false
 	case expression.IsFunction(name):
-		tl.errorf(n, "%s name %q is the name of a function; choose another name", what, name)
+		tl.Errorf(n, "%s name %q is the name of a function; choose another name", what, name)
 		return false
 	case tl.names[name] != nil:
-		tl.errorf(n, "%s name %q is already used on line %d", what, name, tl.names[name].Line)
+		tl.Errorf(n, "%s name %q is already used on line %d", what, name, tl.names[name].Line)
 		return false
 	}
 	tl.names[name] = n
@@ -313,74 +266,74 @@ func (tl *templateLoader) sourceOf(name string) int {
 // compile compiles the expression in node n; what names it in messages,
 // e.g. `model field "terms"`.
 func (tl *templateLoader) compile(n *yaml.Node, what string, env *expression.Env) *expression.Program {
-	src, ok := tl.str(n, what)
+	src, ok := tl.Str(n, what)
 	if !ok {
 		return nil
 	}
 	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := exprPos(n, p.Line, p.Col)
-		tl.errorIn(n, line, col, "%s: %s", what, p.Msg)
+		line, col := template.ExprPos(n, p.Line, p.Col)
+		tl.ErrorIn(n, line, col, "%s: %s", what, p.Msg)
 	}
 	return prog
 }
 
 func (tl *templateLoader) loadInput(n *yaml.Node) {
 	in := &tl.t.input
-	in.format = FormatAuto
+	in.format = template.FormatAuto
 	in.csvHeader = true
 	in.csvComma = ','
 	in.xlsxMissingSheet = "first"
 	var fieldsNode *yaml.Node
-	tl.mapping(n, "input", map[string]keyHandler{
+	tl.Mapping(n, "input", map[string]template.KeyHandler{
 		"format": func(_, v *yaml.Node) {
-			in.format, _ = tl.oneOf(v, "input.format", FormatAuto, FormatCSV, FormatXLSX, FormatXML, FormatDMF)
+			in.format, _ = tl.OneOf(v, "input.format", template.FormatAuto, template.FormatCSV, template.FormatXLSX, template.FormatXML, template.FormatDMF)
 		},
 		"csv": func(_, v *yaml.Node) {
-			tl.mapping(v, "input.csv", map[string]keyHandler{
+			tl.Mapping(v, "input.csv", map[string]template.KeyHandler{
 				"delimiter": func(_, v *yaml.Node) { in.csvComma = tl.delimiter(v, "input.csv.delimiter") },
 				"header": func(_, v *yaml.Node) {
-					in.csvHeader, _ = tl.boolean(v, "input.csv.header")
+					in.csvHeader, _ = tl.Bool(v, "input.csv.header")
 				},
 				"encoding": func(_, v *yaml.Node) {
-					in.csvEncoding, _ = tl.oneOf(v, "input.csv.encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
+					in.csvEncoding, _ = tl.OneOf(v, "input.csv.encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
 					if in.csvEncoding == "auto" {
 						in.csvEncoding = ""
 					}
 				},
-				"lazy_quotes": func(_, v *yaml.Node) { in.csvLazyQuotes, _ = tl.boolean(v, "input.csv.lazy_quotes") },
+				"lazy_quotes": func(_, v *yaml.Node) { in.csvLazyQuotes, _ = tl.Bool(v, "input.csv.lazy_quotes") },
 			})
 		},
 		"xlsx": func(_, v *yaml.Node) {
-			tl.mapping(v, "input.xlsx", map[string]keyHandler{
-				"sheet":       func(_, v *yaml.Node) { in.xlsxSheet, _ = tl.nonEmpty(v, "input.xlsx.sheet") },
-				"sheet_index": func(_, v *yaml.Node) { in.xlsxSheetIndex, _ = tl.integer(v, "input.xlsx.sheet_index", 1, 10000) },
-				"header_row":  func(_, v *yaml.Node) { in.xlsxHeaderRow, _ = tl.integer(v, "input.xlsx.header_row", 1, 1048576) },
+			tl.Mapping(v, "input.xlsx", map[string]template.KeyHandler{
+				"sheet":       func(_, v *yaml.Node) { in.xlsxSheet, _ = tl.NonEmpty(v, "input.xlsx.sheet") },
+				"sheet_index": func(_, v *yaml.Node) { in.xlsxSheetIndex, _ = tl.Int(v, "input.xlsx.sheet_index", 1, 10000) },
+				"header_row":  func(_, v *yaml.Node) { in.xlsxHeaderRow, _ = tl.Int(v, "input.xlsx.header_row", 1, 1048576) },
 				"missing_sheet": func(_, v *yaml.Node) {
-					in.xlsxMissingSheet, _ = tl.oneOf(v, "input.xlsx.missing_sheet", "first", "error")
+					in.xlsxMissingSheet, _ = tl.OneOf(v, "input.xlsx.missing_sheet", "first", "error")
 				},
 			})
 		},
 		"xml": func(_, v *yaml.Node) {
-			tl.mapping(v, "input.xml", map[string]keyHandler{
-				"record": func(_, v *yaml.Node) { in.xmlRecord, _ = tl.nonEmpty(v, "input.xml.record") },
+			tl.Mapping(v, "input.xml", map[string]template.KeyHandler{
+				"record": func(_, v *yaml.Node) { in.xmlRecord, _ = tl.NonEmpty(v, "input.xml.record") },
 			}, "record")
 		},
 		"fields": func(_, v *yaml.Node) { fieldsNode = v },
 		"sheets": func(_, v *yaml.Node) { tl.loadSheets(v) }, // multiinput.go
 	})
 	if fieldsNode == nil && !tl.fieldsOptional(n) {
-		tl.errorf(n, "input: the key %q is missing", "fields")
+		tl.Errorf(n, "input: the key %q is missing", "fields")
 	}
-	if in.format == FormatXML && in.xmlRecord == "" {
-		tl.errorf(n, "input: format xml needs xml.record, the path of the element that repeats, e.g. Document/Stmt/Ntry")
+	if in.format == template.FormatXML && in.xmlRecord == "" {
+		tl.Errorf(n, "input: format xml needs xml.record, the path of the element that repeats, e.g. Document/Stmt/Ntry")
 	}
 	if fieldsNode == nil {
 		return
 	}
-	items := tl.list(fieldsNode, "input.fields")
-	if len(items) == 0 && resolve(fieldsNode).Kind == yaml.SequenceNode {
-		tl.errorf(fieldsNode, "input.fields is empty; list the columns to read")
+	items := tl.List(fieldsNode, "input.fields")
+	if len(items) == 0 && template.Resolve(fieldsNode).Kind == yaml.SequenceNode {
+		tl.Errorf(fieldsNode, "input.fields is empty; list the columns to read")
 	}
 	for _, it := range items {
 		if f := tl.loadField(it); f != nil {
@@ -390,7 +343,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 }
 
 func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
-	s, ok := tl.str(v, what)
+	s, ok := tl.Str(v, what)
 	if !ok {
 		return ','
 	}
@@ -399,7 +352,7 @@ func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
 		return '\t'
 	}
 	if utf8.RuneCountInString(s) != 1 || s == "\"" || s == "\r" || s == "\n" {
-		tl.errorf(v, `%s must be one character such as "," ";" "|" or "tab", not %q`, what, s)
+		tl.Errorf(v, `%s must be one character such as "," ";" "|" or "tab", not %q`, what, s)
 		return ','
 	}
 	r, _ := utf8.DecodeRuneInString(s)
@@ -410,39 +363,39 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 	f := &expression.InputField{Type: expression.TypeString, DecSep: "."}
 	var nameNode, typeNode, layoutNode *yaml.Node
 	var trueVals, falseVals []string
-	ok := tl.mapping(n, "input field", map[string]keyHandler{
-		"name":   func(_, v *yaml.Node) { nameNode = v; f.Name, _ = tl.nonEmpty(v, "field name") },
-		"column": func(_, v *yaml.Node) { f.Column, _ = tl.nonEmpty(v, "column") },
+	ok := tl.Mapping(n, "input field", map[string]template.KeyHandler{
+		"name":   func(_, v *yaml.Node) { nameNode = v; f.Name, _ = tl.NonEmpty(v, "field name") },
+		"column": func(_, v *yaml.Node) { f.Column, _ = tl.NonEmpty(v, "column") },
 		"type": func(_, v *yaml.Node) {
 			typeNode = v
-			f.Type, _ = tl.oneOf(v, "type", expression.FieldTypes...)
+			f.Type, _ = tl.OneOf(v, "type", expression.FieldTypes...)
 		},
 		"layout": func(_, v *yaml.Node) {
 			layoutNode = v
-			srcs, ok := tl.strList(v, "layout")
+			srcs, ok := tl.StrList(v, "layout")
 			if !ok {
 				return
 			}
 			for _, s := range srcs {
 				l, err := expression.ParseDateLayout(s)
 				if err != nil {
-					tl.errorf(v, "%v", err)
+					tl.Errorf(v, "%v", err)
 					continue
 				}
 				f.Layouts = append(f.Layouts, l)
 			}
 		},
 		"decimal_separator": func(_, v *yaml.Node) {
-			f.DecSep, _ = tl.oneOf(v, "decimal_separator", ".", ",")
+			f.DecSep, _ = tl.OneOf(v, "decimal_separator", ".", ",")
 		},
 		"thousands_separator": func(_, v *yaml.Node) {
-			f.ThouSep, _ = tl.oneOf(v, "thousands_separator", " ", ".", ",", "'")
+			f.ThouSep, _ = tl.OneOf(v, "thousands_separator", " ", ".", ",", "'")
 		},
-		"true_values":  func(_, v *yaml.Node) { trueVals, _ = tl.strList(v, "true_values") },
-		"false_values": func(_, v *yaml.Node) { falseVals, _ = tl.strList(v, "false_values") },
-		"required":     func(_, v *yaml.Node) { f.Required, _ = tl.boolean(v, "required") },
+		"true_values":  func(_, v *yaml.Node) { trueVals, _ = tl.StrList(v, "true_values") },
+		"false_values": func(_, v *yaml.Node) { falseVals, _ = tl.StrList(v, "false_values") },
+		"required":     func(_, v *yaml.Node) { f.Required, _ = tl.Bool(v, "required") },
 		"default": func(_, v *yaml.Node) {
-			s, ok := tl.str(v, "default")
+			s, ok := tl.Str(v, "default")
 			if ok {
 				f.Default = &s
 			}
@@ -462,7 +415,7 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 	}
 	isTime := f.Type == expression.TypeDate || f.Type == expression.TypeDatetime
 	if layoutNode != nil && !isTime {
-		tl.errorf(layoutNode, "field %q: layout is only for date and datetime fields (the type is %s)", f.Name, f.Type)
+		tl.Errorf(layoutNode, "field %q: layout is only for date and datetime fields (the type is %s)", f.Name, f.Type)
 	}
 	if isTime && layoutNode == nil {
 		defaults := expression.DefaultDateLayouts
@@ -478,7 +431,7 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 		return nil // reported above
 	}
 	if f.DecSep != "" && f.DecSep == f.ThouSep {
-		tl.errorf(n, "field %q: the decimal and thousands separators are both %q", f.Name, f.DecSep)
+		tl.Errorf(n, "field %q: the decimal and thousands separators are both %q", f.Name, f.DecSep)
 	}
 	if f.Type == expression.TypeBoolean {
 		if trueVals == nil {
@@ -495,18 +448,18 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 		for _, s := range falseVals {
 			s = strings.ToLower(strings.TrimSpace(s))
 			if f.TrueSet[s] {
-				tl.errorf(n, "field %q: %q is both a true and a false value", f.Name, s)
+				tl.Errorf(n, "field %q: %q is both a true and a false value", f.Name, s)
 			}
 			f.FalseSet[s] = true
 		}
 	} else if trueVals != nil || falseVals != nil {
-		tl.errorf(n, "field %q: true_values and false_values are only for boolean fields (the type is %s)", f.Name, f.Type)
+		tl.Errorf(n, "field %q: true_values and false_values are only for boolean fields (the type is %s)", f.Name, f.Type)
 	}
 	if f.Default != nil && strings.TrimSpace(*f.Default) != "" && typeNode != nil {
 		probe := *f
 		probe.Default = nil
 		if _, err := probe.Parse(*f.Default, false); err != nil {
-			tl.errorf(n, "field %q: the default %q is not a valid %s value: %v", f.Name, *f.Default, f.Type, err)
+			tl.Errorf(n, "field %q: the default %q is not a valid %s value: %v", f.Name, *f.Default, f.Type, err)
 		}
 	}
 	f.SetHint()
@@ -514,15 +467,15 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 }
 
 func (tl *templateLoader) loadLookups(n *yaml.Node) {
-	keys, vals := tl.pairs(n, "lookups")
+	keys, vals := tl.Pairs(n, "lookups")
 	for i, k := range keys {
 		name, v := k.Value, vals[i]
 		if !fieldNameRE.MatchString(name) {
-			tl.errorf(k, "lookup table name %q must start with a letter and hold only letters, digits and _", name)
+			tl.Errorf(k, "lookup table name %q must start with a letter and hold only letters, digits and _", name)
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			tl.errorf(v, "lookup table %q must be a mapping of codes (\"30\": Net30), or {file: codes.csv, key: Code, value: Name}", name)
+			tl.Errorf(v, "lookup table %q must be a mapping of codes (\"30\": Net30), or {file: codes.csv, key: Code, value: Name}", name)
 			continue
 		}
 		if isFileLookup(v) || isCodesLookup(v) {
@@ -558,7 +511,7 @@ func quoteList(ss []string) string {
 }
 
 func (tl *templateLoader) loadModel(n *yaml.Node) {
-	items := tl.list(n, "model")
+	items := tl.List(n, "model")
 	type entry struct {
 		name     string
 		nameNode *yaml.Node
@@ -569,8 +522,8 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 	for _, it := range items {
 		var e entry
 		e.item = it
-		tl.mapping(it, "model field", map[string]keyHandler{
-			"name": func(_, v *yaml.Node) { e.nameNode = v; e.name, _ = tl.nonEmpty(v, "model field name") },
+		tl.Mapping(it, "model field", map[string]template.KeyHandler{
+			"name": func(_, v *yaml.Node) { e.nameNode = v; e.name, _ = tl.NonEmpty(v, "model field name") },
 			"expr": func(_, v *yaml.Node) { e.expr = v },
 		}, "name", "expr")
 		entries = append(entries, e)
@@ -601,21 +554,21 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 
 func (tl *templateLoader) loadValidations(n *yaml.Node) {
 	seen := map[string]int{}
-	for _, it := range tl.list(n, "validations") {
+	for _, it := range tl.List(n, "validations") {
 		v := validation{severity: SeverityError}
 		var cond *yaml.Node
-		ok := tl.mapping(it, "validation", map[string]keyHandler{
+		ok := tl.Mapping(it, "validation", map[string]template.KeyHandler{
 			"name": func(k, val *yaml.Node) {
-				v.name, _ = tl.nonEmpty(val, "validation name")
+				v.name, _ = tl.NonEmpty(val, "validation name")
 				if line, dup := seen[v.name]; dup && v.name != "" {
-					tl.errorf(val, "validation name %q is already used on line %d", v.name, line)
+					tl.Errorf(val, "validation name %q is already used on line %d", v.name, line)
 				}
 				seen[v.name] = val.Line
 			},
 			"condition": func(_, val *yaml.Node) { cond = val },
-			"message":   func(_, val *yaml.Node) { v.message, _ = tl.nonEmpty(val, "message") },
+			"message":   func(_, val *yaml.Node) { v.message, _ = tl.NonEmpty(val, "message") },
 			"severity": func(_, val *yaml.Node) {
-				v.severity, _ = tl.oneOf(val, "severity", SeverityError, SeverityWarning)
+				v.severity, _ = tl.OneOf(val, "severity", SeverityError, SeverityWarning)
 			},
 		}, "name", "condition", "message")
 		if !ok || cond == nil {
@@ -637,7 +590,7 @@ func (tl *templateLoader) loadValidations(n *yaml.Node) {
 func (tl *templateLoader) loadOutput(n *yaml.Node) {
 	out := &tl.t.output
 	var fileName, csvNode, dmfNode, xlsxNode *yaml.Node
-	ok := tl.mapping(n, "output", map[string]keyHandler{
+	ok := tl.Mapping(n, "output", map[string]template.KeyHandler{
 		"file_name": func(_, v *yaml.Node) { fileName = v },
 		"csv":       func(_, v *yaml.Node) { csvNode = v },
 		"xlsx":      func(_, v *yaml.Node) { xlsxNode = v },
@@ -647,19 +600,19 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 	})
 	if !ok || out.kind == "unpack" {
 		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil || xlsxNode != nil) {
-			tl.errorf(n, "output: give one of csv, dmf or unpack")
+			tl.Errorf(n, "output: give one of csv, dmf or unpack")
 		}
 		return
 	}
 	switch {
 	case out.kind == "xml":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
-			tl.errorf(n, "output: give one of csv, dmf or xml, not several")
+			tl.Errorf(n, "output: give one of csv, dmf or xml, not several")
 		}
 	case (csvNode != nil || xlsxNode != nil) && dmfNode != nil:
-		tl.errorf(dmfNode, "output: give either csv (and/or xlsx) or dmf, not both")
+		tl.Errorf(dmfNode, "output: give either csv (and/or xlsx) or dmf, not both")
 	case csvNode == nil && dmfNode == nil && xlsxNode == nil:
-		tl.errorf(n, "output: say what to write: csv (a delimited text file), xlsx (an Excel workbook) or dmf (a DMF data package)")
+		tl.Errorf(n, "output: say what to write: csv (a delimited text file), xlsx (an Excel workbook) or dmf (a DMF data package)")
 	case csvNode != nil || xlsxNode != nil:
 		out.kind = "csv"
 		if csvNode != nil {
@@ -670,9 +623,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 			out.xlsx, cols = tl.loadXLSXOutput(xlsxNode) // xlsxout.go
 			switch {
 			case csvNode != nil && cols != nil:
-				tl.errorf(cols, "output.xlsx.columns: beside output.csv the workbook has the CSV file's columns; leave them out here")
+				tl.Errorf(cols, "output.xlsx.columns: beside output.csv the workbook has the CSV file's columns; leave them out here")
 			case csvNode == nil && cols == nil:
-				tl.errorf(xlsxNode, "output.xlsx: list its columns (header text → expression)")
+				tl.Errorf(xlsxNode, "output.xlsx: list its columns (header text → expression)")
 			case csvNode == nil:
 				out.kind = "xlsx"
 				out.csvColumns = tl.columns(cols, "output.xlsx.columns", "output column", false)
@@ -705,14 +658,14 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 // columns reads an ordered mapping of output column → expression; what
 // names the mapping and label one column in messages.
 func (tl *templateLoader) columns(n *yaml.Node, what, label string, identifiers bool) []outColumn {
-	keys, vals := tl.pairs(n, what)
-	if len(keys) == 0 && resolve(n).Kind == yaml.MappingNode {
-		tl.errorf(n, "%s is empty; map each output column to an expression", what)
+	keys, vals := tl.Pairs(n, what)
+	if len(keys) == 0 && template.Resolve(n).Kind == yaml.MappingNode {
+		tl.Errorf(n, "%s is empty; map each output column to an expression", what)
 	}
 	cols := make([]outColumn, 0, len(keys))
 	for i, k := range keys {
 		if identifiers && !fieldNameRE.MatchString(k.Value) {
-			tl.errorf(k, "%s: staging field name %q must be letters, digits and _ only, as D365 names them (e.g. CUSTOMERACCOUNT)", what, k.Value)
+			tl.Errorf(k, "%s: staging field name %q must be letters, digits and _ only, as D365 names them (e.g. CUSTOMERACCOUNT)", what, k.Value)
 		}
 		prog := tl.compile(vals[i], fmt.Sprintf("%s %q", label, k.Value), tl.env)
 		cols = append(cols, outColumn{name: k.Value, prog: prog})
@@ -725,13 +678,13 @@ func (tl *templateLoader) loadCSVOutput(n *yaml.Node) {
 	out.csvComma = ','
 	out.csvHeader = true
 	var cols *yaml.Node
-	tl.mapping(n, "output.csv", map[string]keyHandler{
+	tl.Mapping(n, "output.csv", map[string]template.KeyHandler{
 		"delimiter": func(_, v *yaml.Node) { out.csvComma = tl.delimiter(v, "output.csv.delimiter") },
 		"encoding": func(_, v *yaml.Node) {
-			out.csvEncoding, _ = tl.oneOf(v, "output.csv.encoding", "utf-8", "utf-8-bom", "utf-16le")
+			out.csvEncoding, _ = tl.OneOf(v, "output.csv.encoding", "utf-8", "utf-8-bom", "utf-16le")
 		},
-		"crlf":    func(_, v *yaml.Node) { out.csvCRLF, _ = tl.boolean(v, "output.csv.crlf") },
-		"header":  func(_, v *yaml.Node) { out.csvHeader, _ = tl.boolean(v, "output.csv.header") },
+		"crlf":    func(_, v *yaml.Node) { out.csvCRLF, _ = tl.Bool(v, "output.csv.crlf") },
+		"header":  func(_, v *yaml.Node) { out.csvHeader, _ = tl.Bool(v, "output.csv.header") },
 		"columns": func(_, v *yaml.Node) { cols = v },
 	}, "columns")
 	if cols != nil {
@@ -739,14 +692,12 @@ func (tl *templateLoader) loadCSVOutput(n *yaml.Node) {
 	}
 }
 
-var sourceFormats = []string{dmf.CSVUnicode, dmf.CSV, dmf.XMLElement, dmf.XMLAttribute, dmf.Excel}
-
 func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
 	out := &tl.t.output
 	var entities *yaml.Node
-	tl.mapping(n, "output.dmf", map[string]keyHandler{
-		"definition_group": func(_, v *yaml.Node) { out.dmfGroup, _ = tl.nonEmpty(v, "definition_group") },
-		"description":      func(_, v *yaml.Node) { out.dmfDescription, _ = tl.str(v, "description") },
+	tl.Mapping(n, "output.dmf", map[string]template.KeyHandler{
+		"definition_group": func(_, v *yaml.Node) { out.dmfGroup, _ = tl.NonEmpty(v, "definition_group") },
+		"description":      func(_, v *yaml.Node) { out.dmfDescription, _ = tl.Str(v, "description") },
 		"entities":         func(_, v *yaml.Node) { entities = v },
 	}, "entities")
 	if out.dmfGroup == "" {
@@ -755,29 +706,29 @@ func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
 	if entities == nil {
 		return
 	}
-	items := tl.list(entities, "output.dmf.entities")
-	if len(items) == 0 && resolve(entities).Kind == yaml.SequenceNode {
-		tl.errorf(entities, "output.dmf.entities is empty; list at least one entity")
+	items := tl.List(entities, "output.dmf.entities")
+	if len(items) == 0 && template.Resolve(entities).Kind == yaml.SequenceNode {
+		tl.Errorf(entities, "output.dmf.entities is empty; list at least one entity")
 	}
 	names := map[string]int{}
 	for _, it := range items {
 		e := dmfEntity{entity: dmf.Entity{SourceFormat: dmf.CSVUnicode, ExecutionUnit: 1, Level: 1, Sequence: 1}}
 		var cols *yaml.Node
-		ok := tl.mapping(it, "entity", map[string]keyHandler{
+		ok := tl.Mapping(it, "entity", map[string]template.KeyHandler{
 			"name": func(_, v *yaml.Node) {
-				e.entity.Name, _ = tl.nonEmpty(v, "entity name")
+				e.entity.Name, _ = tl.NonEmpty(v, "entity name")
 				if line, dup := names[e.entity.Name]; dup {
-					tl.errorf(v, "entity %q is already in the package (line %d)", e.entity.Name, line)
+					tl.Errorf(v, "entity %q is already in the package (line %d)", e.entity.Name, line)
 				}
 				names[e.entity.Name] = v.Line
 			},
-			"target": func(_, v *yaml.Node) { e.entity.Target, _ = tl.nonEmpty(v, "target") },
+			"target": func(_, v *yaml.Node) { e.entity.Target, _ = tl.NonEmpty(v, "target") },
 			"source_format": func(_, v *yaml.Node) {
-				e.entity.SourceFormat, _ = tl.oneOf(v, "source_format", sourceFormats...)
+				e.entity.SourceFormat, _ = tl.OneOf(v, "source_format", template.SourceFormats...)
 			},
-			"execution_unit": func(_, v *yaml.Node) { e.entity.ExecutionUnit, _ = tl.integer(v, "execution_unit", 1, 9999) },
-			"level":          func(_, v *yaml.Node) { e.entity.Level, _ = tl.integer(v, "level", 1, 9999) },
-			"sequence":       func(_, v *yaml.Node) { e.entity.Sequence, _ = tl.integer(v, "sequence", 1, 9999) },
+			"execution_unit": func(_, v *yaml.Node) { e.entity.ExecutionUnit, _ = tl.Int(v, "execution_unit", 1, 9999) },
+			"level":          func(_, v *yaml.Node) { e.entity.Level, _ = tl.Int(v, "level", 1, 9999) },
+			"sequence":       func(_, v *yaml.Node) { e.entity.Sequence, _ = tl.Int(v, "sequence", 1, 9999) },
 			"columns":        func(_, v *yaml.Node) { cols = v },
 			"depends_on":     func(_, v *yaml.Node) { e.dependsOn = v },
 		}, "name", "target", "columns")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -35,7 +37,7 @@ func TestLoadBrokenGolden(t *testing.T) {
 	if err == nil {
 		t.Fatal("broken.yaml loaded without errors")
 	}
-	var te TemplateErrors
+	var te template.Errors
 	if !asTemplateErrors(err, &te) {
 		t.Fatalf("error is %T, want TemplateErrors", err)
 	}
@@ -47,8 +49,8 @@ func TestLoadBrokenGolden(t *testing.T) {
 	golden(t, "broken.golden", []byte(err.Error()+"\n"))
 }
 
-func asTemplateErrors(err error, te *TemplateErrors) bool {
-	x, ok := err.(TemplateErrors)
+func asTemplateErrors(err error, te *template.Errors) bool {
+	x, ok := err.(template.Errors)
 	*te = x
 	return ok
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/excel"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // What LOOKUP does with a code that is not in a table (lookups.*.missing):
@@ -22,17 +23,18 @@ const lookupMissingDefault = "default"
 
 // isCodesLookup says whether a lookup table is written as {codes: ...}.
 func isCodesLookup(n *yaml.Node) bool {
-	return mapIndex(n, "codes") >= 0
+	codes, _ := template.MapGet(n, "codes")
+	return codes != nil
 }
 
 // inlineCodes reads code: value lines.
 func (tl *templateLoader) inlineCodes(name string, v *yaml.Node) map[string]string {
 	table := map[string]string{}
-	codes, results := tl.pairs(v, fmt.Sprintf("lookup table %q", name))
+	codes, results := tl.Pairs(v, fmt.Sprintf("lookup table %q", name))
 	for j, c := range codes {
 		r := results[j]
 		if r.Kind != yaml.ScalarNode {
-			tl.errorf(r, "lookup table %q: the value for %q must be a single value, not %s", name, c.Value, kindOf(r))
+			tl.Errorf(r, "lookup table %q: the value for %q must be a single value, not %s", name, c.Value, template.KindOf(r))
 			continue
 		}
 		table[c.Value] = r.Value
@@ -70,19 +72,19 @@ func (tl *templateLoader) loadLookupTable(name string, n *yaml.Node) map[string]
 	var fileNode, codesNode *yaml.Node
 	hasDefault := false
 	comma := ','
-	tl.mapping(n, fmt.Sprintf("lookup table %q", name), map[string]keyHandler{
+	tl.Mapping(n, fmt.Sprintf("lookup table %q", name), map[string]template.KeyHandler{
 		"codes": func(_, v *yaml.Node) { codesNode = v },
-		"sheet": func(_, v *yaml.Node) { sheet, _ = tl.nonEmpty(v, "sheet") },
+		"sheet": func(_, v *yaml.Node) { sheet, _ = tl.NonEmpty(v, "sheet") },
 		"missing": func(_, v *yaml.Node) {
-			missing, _ = tl.oneOf(v, "missing", lookupMissingDefault, expression.LookupMissingError)
+			missing, _ = tl.OneOf(v, "missing", lookupMissingDefault, expression.LookupMissingError)
 		},
-		"default":   func(_, v *yaml.Node) { def, hasDefault = tl.str(v, "default") },
-		"file":      func(_, v *yaml.Node) { fileNode = v; file, _ = tl.nonEmpty(v, "file") },
-		"key":       func(_, v *yaml.Node) { key, _ = tl.nonEmpty(v, "key") },
-		"value":     func(_, v *yaml.Node) { value, _ = tl.nonEmpty(v, "value") },
+		"default":   func(_, v *yaml.Node) { def, hasDefault = tl.Str(v, "default") },
+		"file":      func(_, v *yaml.Node) { fileNode = v; file, _ = tl.NonEmpty(v, "file") },
+		"key":       func(_, v *yaml.Node) { key, _ = tl.NonEmpty(v, "key") },
+		"value":     func(_, v *yaml.Node) { value, _ = tl.NonEmpty(v, "value") },
 		"delimiter": func(_, v *yaml.Node) { comma = tl.delimiter(v, "delimiter") },
 		"encoding": func(_, v *yaml.Node) {
-			encoding, _ = tl.oneOf(v, "encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
+			encoding, _ = tl.OneOf(v, "encoding", "auto", "utf-8", "utf-16le", "utf-16be", "windows-1252")
 			if encoding == "auto" {
 				encoding = ""
 			}
@@ -95,7 +97,7 @@ func (tl *templateLoader) loadLookupTable(name string, n *yaml.Node) map[string]
 	if missing == expression.LookupMissingError {
 		table[expression.LookupMissingKey] = expression.LookupMissingError
 		if hasDefault {
-			tl.errorf(n, "lookup table %q: default is for missing: default; with missing: error a missing code leaves the row out", name)
+			tl.Errorf(n, "lookup table %q: default is for missing: default; with missing: error a missing code leaves the row out", name)
 		}
 	}
 	if hasDefault {
@@ -109,33 +111,33 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 	what := fmt.Sprintf("lookup table %q", name)
 	switch {
 	case codesNode != nil && fileNode != nil:
-		tl.errorf(codesNode, "%s: give either codes or file, not both", what)
+		tl.Errorf(codesNode, "%s: give either codes or file, not both", what)
 		return nil
 	case codesNode != nil:
 		return tl.inlineCodes(name, codesNode)
 	case fileNode == nil:
-		tl.errorf(n, "%s: give its codes (codes: followed by code: value lines) or a file (file: codes.csv with key: and value:)", what)
+		tl.Errorf(n, "%s: give its codes (codes: followed by code: value lines) or a file (file: codes.csv with key: and value:)", what)
 		return nil
 	}
 	if key == "" || value == "" {
-		tl.errorf(n, "%s: a table in a file needs key: (the column of the codes) and value: (the column of what they become)", what)
+		tl.Errorf(n, "%s: a table in a file needs key: (the column of the codes) and value: (the column of what they become)", what)
 		return nil
 	}
 	dir, fsys := tl.dir, tl.fsys
-	if o := tl.origin[n]; o != nil {
-		dir, fsys = o.dir, o.fsys
+	if f, d, ok := tl.Origin(n); ok {
+		fsys, dir = f, d
 	}
 	p := path.Join(dir, file)
 	if file == "" {
 		return nil
 	}
 	if path.IsAbs(file) || !fs.ValidPath(p) {
-		tl.errorf(fileNode, "lookup table %q: the file %q must be a path beside the template, such as codes.csv", name, file)
+		tl.Errorf(fileNode, "lookup table %q: the file %q must be a path beside the template, such as codes.csv", name, file)
 		return nil
 	}
 	f, err := fsys.Open(p)
 	if err != nil {
-		tl.errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, unwrapPathError(err))
+		tl.Errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, unwrapPathError(err))
 		return nil
 	}
 	defer f.Close()
@@ -144,18 +146,18 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 	case ".xlsx":
 		xr, err := openXLSXLookup(f, path.Base(p), sheet)
 		if err != nil {
-			tl.errorf(fileNode, "lookup table %q: %v", name, err)
+			tl.Errorf(fileNode, "lookup table %q: %v", name, err)
 			return nil
 		}
 		defer xr.Close()
 		r = xr
 	default:
 		if sheet != "" {
-			tl.errorf(fileNode, "lookup table %q: sheet is for Excel (.xlsx) files, and %s is not one", name, file)
+			tl.Errorf(fileNode, "lookup table %q: sheet is for Excel (.xlsx) files, and %s is not one", name, file)
 		}
 		cr, err := csv.NewReader(f, csv.Options{File: path.Base(p), Comma: comma, Encoding: encoding})
 		if err != nil {
-			tl.errorf(fileNode, "lookup table %q: %v", name, err)
+			tl.Errorf(fileNode, "lookup table %q: %v", name, err)
 			return nil
 		}
 		r = cr
@@ -175,7 +177,7 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 		if ki >= 0 {
 			missing = value
 		}
-		tl.errorf(fileNode, "lookup table %q: %s has no column %q; its columns are %s", name, file, missing, quoteList(r.Header()))
+		tl.Errorf(fileNode, "lookup table %q: %s has no column %q; its columns are %s", name, file, missing, quoteList(r.Header()))
 		return nil
 	}
 	table := map[string]string{}
@@ -186,7 +188,7 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 			break
 		}
 		if err != nil {
-			tl.errorf(fileNode, "lookup table %q: %v", name, err)
+			tl.Errorf(fileNode, "lookup table %q: %v", name, err)
 			return nil
 		}
 		if ki >= len(rec.Fields) || vi >= len(rec.Fields) {
@@ -194,7 +196,7 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 		}
 		k := rec.Fields[ki]
 		if row, dup := firstRow[k]; dup {
-			tl.errorf(fileNode, "lookup table %q: %s row %d: the key %q is already on row %d", name, file, rec.Pos.Row, k, row)
+			tl.Errorf(fileNode, "lookup table %q: %s row %d: the key %q is already on row %d", name, file, rec.Pos.Row, k, row)
 			continue
 		}
 		firstRow[k] = rec.Pos.Row

@@ -19,6 +19,7 @@ import (
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // Inputs of more than one table.
@@ -32,9 +33,6 @@ import (
 //
 // A DMF data package (input.format: dmf) is unpacked (output.unpack):
 // one CSV file per entity and one workbook with a sheet per entity.
-
-// FormatDMF is the input format of D365 data packages (.zip).
-const FormatDMF = "dmf"
 
 // errMultiPreview is Preview's answer for templates of several tables.
 var errMultiPreview = errors.New("preview shows one table; this template reads several (input.sheets or a DMF package), so run it instead")
@@ -76,7 +74,7 @@ func (tl *templateLoader) fieldsOptional(input *yaml.Node) bool {
 		return true
 	}
 	for i := 0; i+1 < len(input.Content); i += 2 {
-		if input.Content[i].Value == "format" && input.Content[i+1].Value == FormatDMF {
+		if input.Content[i].Value == "format" && input.Content[i+1].Value == template.FormatDMF {
 			return true
 		}
 	}
@@ -86,30 +84,30 @@ func (tl *templateLoader) fieldsOptional(input *yaml.Node) bool {
 // loadSheets reads input.sheets.
 func (tl *templateLoader) loadSheets(n *yaml.Node) {
 	m := tl.multiSpec()
-	items := tl.list(n, "input.sheets")
-	if len(items) == 0 && resolve(n).Kind == yaml.SequenceNode {
-		tl.errorf(n, "input.sheets is empty; list the sheets to read")
+	items := tl.List(n, "input.sheets")
+	if len(items) == 0 && template.Resolve(n).Kind == yaml.SequenceNode {
+		tl.Errorf(n, "input.sheets is empty; list the sheets to read")
 	}
 	seen := map[string]int{}
 	for _, it := range items {
 		s := &sheetSpec{node: it}
 		var fieldsNode *yaml.Node
-		ok := tl.mapping(it, "sheet", map[string]keyHandler{
+		ok := tl.Mapping(it, "sheet", map[string]template.KeyHandler{
 			"sheet": func(_, v *yaml.Node) {
-				s.sheet, _ = tl.nonEmpty(v, "sheet")
+				s.sheet, _ = tl.NonEmpty(v, "sheet")
 				if line, dup := seen[strings.ToLower(s.sheet)]; dup {
-					tl.errorf(v, "sheet %q is already read on line %d", s.sheet, line)
+					tl.Errorf(v, "sheet %q is already read on line %d", s.sheet, line)
 				}
 				seen[strings.ToLower(s.sheet)] = v.Line
 			},
-			"entity":     func(_, v *yaml.Node) { s.entityNode = v; s.entity, _ = tl.nonEmpty(v, "entity") },
-			"header_row": func(_, v *yaml.Node) { s.headerRow, _ = tl.integer(v, "header_row", 1, 1048576) },
+			"entity":     func(_, v *yaml.Node) { s.entityNode = v; s.entity, _ = tl.NonEmpty(v, "entity") },
+			"header_row": func(_, v *yaml.Node) { s.headerRow, _ = tl.Int(v, "header_row", 1, 1048576) },
 			"fields":     func(_, v *yaml.Node) { fieldsNode = v },
 		}, "sheet", "entity", "fields")
 		if !ok || fieldsNode == nil {
 			continue
 		}
-		for _, f := range tl.list(fieldsNode, "sheet fields") {
+		for _, f := range tl.List(fieldsNode, "sheet fields") {
 			if fd := tl.loadField(f); fd != nil {
 				s.fields = append(s.fields, fd)
 			}
@@ -121,12 +119,12 @@ func (tl *templateLoader) loadSheets(n *yaml.Node) {
 // loadUnpack reads output.unpack.
 func (tl *templateLoader) loadUnpack(n *yaml.Node) {
 	u := &unpackSpec{csv: true, xlsx: true}
-	tl.mapping(n, "output.unpack", map[string]keyHandler{
-		"csv":  func(_, v *yaml.Node) { u.csv, _ = tl.boolean(v, "output.unpack.csv") },
-		"xlsx": func(_, v *yaml.Node) { u.xlsx, _ = tl.boolean(v, "output.unpack.xlsx") },
+	tl.Mapping(n, "output.unpack", map[string]template.KeyHandler{
+		"csv":  func(_, v *yaml.Node) { u.csv, _ = tl.Bool(v, "output.unpack.csv") },
+		"xlsx": func(_, v *yaml.Node) { u.xlsx, _ = tl.Bool(v, "output.unpack.xlsx") },
 	})
 	if !u.csv && !u.xlsx {
-		tl.errorf(n, "output.unpack: csv and xlsx are both false, so nothing would be written")
+		tl.Errorf(n, "output.unpack: csv and xlsx are both false, so nothing would be written")
 	}
 	tl.multiSpec().unpack = u
 }
@@ -139,19 +137,19 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 	if input == nil {
 		return
 	}
-	if t.input.format == FormatDMF && (m == nil || m.unpack == nil) {
-		tl.errorf(input, "input: format dmf reads a whole data package; write it out with output.unpack")
+	if t.input.format == template.FormatDMF && (m == nil || m.unpack == nil) {
+		tl.Errorf(input, "input: format dmf reads a whole data package; write it out with output.unpack")
 		return
 	}
 	if m == nil {
 		return
 	}
 	if m.unpack != nil {
-		if t.input.format != FormatDMF {
-			tl.errorf(input, "input: output.unpack needs input.format: dmf (a D365 data package)")
+		if t.input.format != template.FormatDMF {
+			tl.Errorf(input, "input: output.unpack needs input.format: dmf (a D365 data package)")
 		}
 		if len(t.input.fields) > 0 || len(m.sheets) > 0 || len(t.model) > 0 || len(t.validations) > 0 || len(t.checks) > 0 || t.filter != nil {
-			tl.errorf(input, "input: output.unpack copies every entity as it is; leave out fields, sheets, model, filter, validations and checks")
+			tl.Errorf(input, "input: output.unpack copies every entity as it is; leave out fields, sheets, model, filter, validations and checks")
 		}
 		return
 	}
@@ -159,16 +157,16 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 		return
 	}
 	if len(t.input.fields) > 0 {
-		tl.errorf(input, "input: give either fields (one table) or sheets (a table per sheet), not both")
+		tl.Errorf(input, "input: give either fields (one table) or sheets (a table per sheet), not both")
 	}
 	switch t.input.format {
-	case FormatAuto, FormatXLSX:
-		t.input.format = FormatXLSX
+	case template.FormatAuto, template.FormatXLSX:
+		t.input.format = template.FormatXLSX
 	default:
-		tl.errorf(input, "input: sheets are read from an Excel workbook; set format to xlsx (or leave it out)")
+		tl.Errorf(input, "input: sheets are read from an Excel workbook; set format to xlsx (or leave it out)")
 	}
 	if t.output.kind != "dmf" {
-		tl.errorf(input, "input: the rows of each sheet feed an entity of output.dmf; write a DMF package")
+		tl.Errorf(input, "input: the rows of each sheet feed an entity of output.dmf; write a DMF package")
 		return
 	}
 	ents := t.output.dmfEntities
@@ -193,9 +191,9 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 		}
 		switch {
 		case j < 0:
-			tl.errorf(s.entityNode, "sheet %q: no entity %q in output.dmf.entities%s", s.sheet, s.entity, expression.DidYouMean(s.entity, labels))
+			tl.Errorf(s.entityNode, "sheet %q: no entity %q in output.dmf.entities%s", s.sheet, s.entity, expression.DidYouMean(s.entity, labels))
 		case fedBy[j] >= 0:
-			tl.errorf(s.entityNode, "sheet %q: entity %q is already fed by sheet %q; one sheet per entity", s.sheet, s.entity, m.sheets[fedBy[j]].sheet)
+			tl.Errorf(s.entityNode, "sheet %q: entity %q is already fed by sheet %q; one sheet per entity", s.sheet, s.entity, m.sheets[fedBy[j]].sheet)
 		default:
 			fedBy[j] = k
 		}
@@ -203,7 +201,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 	}
 	for i, k := range fedBy {
 		if k < 0 {
-			tl.errorf(ents[i].node, "entity %q is fed by no sheet; add a sheet with entity: %s under input.sheets", ents[i].entity.Name, ents[i].entity.Name)
+			tl.Errorf(ents[i].node, "entity %q is fed by no sheet; add a sheet with entity: %s under input.sheets", ents[i].entity.Name, ents[i].entity.Name)
 		}
 	}
 
@@ -223,7 +221,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 				return -2
 			}
 			if o >= 0 && k != o {
-				tl.errorf(n, "%s uses fields of sheet %q and of sheet %q; an expression works on the rows of one sheet", what, m.sheets[o].sheet, m.sheets[k].sheet)
+				tl.Errorf(n, "%s uses fields of sheet %q and of sheet %q; an expression works on the rows of one sheet", what, m.sheets[o].sheet, m.sheets[k].sheet)
 				return -2
 			}
 			o = k
@@ -262,18 +260,18 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 				continue
 			}
 			if o := owner(c.prog.Idents, fmt.Sprintf("entity %q column %q", ents[j].entity.Name, c.name), ents[j].node); o >= 0 && o != k {
-				tl.errorf(ents[j].node, "entity %q column %q uses the fields of sheet %q, but the entity is fed by sheet %q", ents[j].entity.Name, c.name, m.sheets[o].sheet, m.sheets[k].sheet)
+				tl.Errorf(ents[j].node, "entity %q column %q uses the fields of sheet %q, but the entity is fed by sheet %q", ents[j].entity.Name, c.name, m.sheets[o].sheet, m.sheets[k].sheet)
 			}
 		}
 	}
-	if len(tl.errs) > 0 {
+	if len(tl.Errs) > 0 {
 		return
 	}
 	for k, s := range m.sheets {
 		sub := *t
 		sub.multi = nil
 		sub.slotted = false // its fields are not those the slots were bound for
-		sub.input = inputSpec{format: FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", fields: s.fields}
+		sub.input = inputSpec{format: template.FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", fields: s.fields}
 		index := map[string]int{}
 		for i, f := range s.fields {
 			index[f.Name] = i

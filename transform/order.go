@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,33 +34,33 @@ func (tl *templateLoader) checkEntityOrder() {
 		}
 		what := fmt.Sprintf("entity %q depends_on", e.entity.Name)
 		var items []*yaml.Node
-		if n := resolve(e.dependsOn); n.Kind == yaml.ScalarNode {
+		if n := template.Resolve(e.dependsOn); n.Kind == yaml.ScalarNode {
 			items = []*yaml.Node{n}
 		} else {
-			items = tl.list(e.dependsOn, what)
+			items = tl.List(e.dependsOn, what)
 		}
 		for _, it := range items {
-			label, ok := tl.nonEmpty(it, what)
+			label, ok := tl.NonEmpty(it, what)
 			if !ok {
 				continue
 			}
 			j, found := byName[strings.ToLower(label)]
 			switch {
 			case !found:
-				tl.errorf(it, "%s: no entity %q in the package%s", what, label, expression.DidYouMean(label, names))
+				tl.Errorf(it, "%s: no entity %q in the package%s", what, label, expression.DidYouMean(label, names))
 				continue
 			case j == i:
-				tl.errorf(it, "%s: an entity can't depend on itself", what)
+				tl.Errorf(it, "%s: an entity can't depend on itself", what)
 				continue
 			}
 			deps[i] = append(deps[i], j)
 			a, b := e.entity, ents[j].entity
 			switch {
 			case a.ExecutionUnit != b.ExecutionUnit:
-				tl.errorf(it, "%s %q, but %q is in execution unit %d and %q in %d, which D365 runs in parallel; put both in the same execution_unit",
+				tl.Errorf(it, "%s %q, but %q is in execution unit %d and %q in %d, which D365 runs in parallel; put both in the same execution_unit",
 					what, b.Name, a.Name, a.ExecutionUnit, b.Name, b.ExecutionUnit)
 			case a.Level < b.Level || a.Level == b.Level && a.Sequence <= b.Sequence:
-				tl.errorf(it, "%s %q, but it comes first (level %d, sequence %d against level %d, sequence %d); give %q a higher level or sequence than %q",
+				tl.Errorf(it, "%s %q, but it comes first (level %d, sequence %d against level %d, sequence %d); give %q a higher level or sequence than %q",
 					what, b.Name, a.Level, a.Sequence, b.Level, b.Sequence, a.Name, b.Name)
 			}
 		}
@@ -87,7 +88,7 @@ func (tl *templateLoader) checkEntityOrder() {
 					path = append(path, fmt.Sprintf("%q", ents[x].entity.Name))
 				}
 				path = append(path, fmt.Sprintf("%q", ents[j].entity.Name))
-				tl.errorf(ents[j].dependsOn, "entity %q depends_on: the entities depend on each other in a cycle (%s); D365 can't import them in any order, so remove one dependency",
+				tl.Errorf(ents[j].dependsOn, "entity %q depends_on: the entities depend on each other in a cycle (%s); D365 can't import them in any order, so remove one dependency",
 					ents[j].entity.Name, strings.Join(path, " → "))
 				return true
 			}

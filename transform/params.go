@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 )
@@ -27,8 +28,6 @@ type Parameter struct {
 	Default     string // as written in the template
 	Description string
 }
-
-var parameterTypes = []string{expression.TypeString, expression.TypeBoolean, expression.TypeInteger, expression.TypeDecimal, expression.TypeDate}
 
 // parseParameter turns text into a value of the parameter's type. Empty
 // text is blank (nil) for every type but string, as an empty cell is.
@@ -77,21 +76,21 @@ func parseParameter(typ, text string) (any, error) {
 func (tl *templateLoader) loadParameters(n *yaml.Node) {
 	t := tl.t
 	t.params = map[string]any{}
-	for _, it := range tl.list(n, "parameters") {
+	for _, it := range tl.List(n, "parameters") {
 		p := Parameter{Type: expression.TypeString}
 		var nameNode, defNode *yaml.Node
-		ok := tl.mapping(it, "parameter", map[string]keyHandler{
-			"name":        func(_, v *yaml.Node) { nameNode = v; p.Name, _ = tl.nonEmpty(v, "parameter name") },
-			"type":        func(_, v *yaml.Node) { p.Type, _ = tl.oneOf(v, "parameter type", parameterTypes...) },
-			"default":     func(_, v *yaml.Node) { defNode = v; p.Default, _ = tl.str(v, "parameter default") },
-			"description": func(_, v *yaml.Node) { p.Description, _ = tl.str(v, "parameter description") },
+		ok := tl.Mapping(it, "parameter", map[string]template.KeyHandler{
+			"name":        func(_, v *yaml.Node) { nameNode = v; p.Name, _ = tl.NonEmpty(v, "parameter name") },
+			"type":        func(_, v *yaml.Node) { p.Type, _ = tl.OneOf(v, "parameter type", template.ParameterTypes...) },
+			"default":     func(_, v *yaml.Node) { defNode = v; p.Default, _ = tl.Str(v, "parameter default") },
+			"description": func(_, v *yaml.Node) { p.Description, _ = tl.Str(v, "parameter description") },
 		}, "name", "default")
 		if !ok || p.Name == "" || defNode == nil {
 			continue
 		}
 		v, err := parseParameter(p.Type, p.Default)
 		if err != nil {
-			tl.errorf(defNode, "parameter %q: default: %v", p.Name, err)
+			tl.Errorf(defNode, "parameter %q: default: %v", p.Name, err)
 			continue
 		}
 		if !tl.declareParameter(nameNode, p.Name) {
@@ -109,27 +108,27 @@ func (tl *templateLoader) declareParameter(n *yaml.Node, name string) bool {
 	group, member, dotted := strings.Cut(name, ".")
 	if !dotted {
 		if tl.paramGroups[name] {
-			tl.errorf(n, "parameter name %q is already used by parameters named %s.<name>; choose another name", name, name)
+			tl.Errorf(n, "parameter name %q is already used by parameters named %s.<name>; choose another name", name, name)
 			return false
 		}
 		return tl.declare(n, name, "parameter")
 	}
 	for _, part := range []string{group, member} {
 		if !fieldNameRE.MatchString(part) || reserved[part] {
-			tl.errorf(n, "parameter name %q must be a name, or two names joined by one dot (period.start), each starting with a letter and holding only letters, digits and _", name)
+			tl.Errorf(n, "parameter name %q must be a name, or two names joined by one dot (period.start), each starting with a letter and holding only letters, digits and _", name)
 			return false
 		}
 	}
 	if first := tl.names[group]; first != nil && !tl.paramGroups[group] {
-		tl.errorf(n, "parameter name %q: %q is already the name of something else (line %d); choose another name before the dot", name, group, first.Line)
+		tl.Errorf(n, "parameter name %q: %q is already the name of something else (line %d); choose another name before the dot", name, group, first.Line)
 		return false
 	}
 	if expression.IsFunction(group) {
-		tl.errorf(n, "parameter name %q: %q is the name of a function; choose another name before the dot", name, group)
+		tl.Errorf(n, "parameter name %q: %q is the name of a function; choose another name before the dot", name, group)
 		return false
 	}
 	if first := tl.names[name]; first != nil {
-		tl.errorf(n, "parameter name %q is already used on line %d", name, first.Line)
+		tl.Errorf(n, "parameter name %q is already used on line %d", name, first.Line)
 		return false
 	}
 	if tl.paramGroups == nil {

@@ -11,13 +11,14 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // RejectedName returns the name of the rejected-rows file for an input:
 // customers.xlsx gives customers.rejected.xlsx, anything else
 // <name>.rejected.csv.
 func (t *Template) RejectedName(inputName string) string {
-	if f, err := t.InputFormat(inputName); err == nil && f == FormatXLSX {
+	if f, err := t.InputFormat(inputName); err == nil && f == template.FormatXLSX {
 		return inputName + ".rejected.xlsx"
 	}
 	return inputName + ".rejected.csv"

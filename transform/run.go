@@ -19,6 +19,7 @@ import (
 	"github.com/erpipe/erpipe/formats/excel"
 	fxml "github.com/erpipe/erpipe/formats/xml"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // maxReported is how many errors, and how many warnings, a Result keeps.
@@ -270,7 +271,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 	}
 	in := &t.input
 	switch format {
-	case FormatCSV:
+	case template.FormatCSV:
 		f, err := os.Open(inputPath)
 		if err != nil {
 			return nil, t.fileError(s.pos, err, "check that the file exists and can be read")
@@ -290,7 +291,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		}
 		s.r = r
 		s.pos.Row = 1
-	case FormatXLSX:
+	case template.FormatXLSX:
 		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: in.xlsxHeaderRow}
 		sheets := workbookSheets(inputPath)
 		if in.xlsxSheet != "" && sheets != nil && !hasSheet(sheets, in.xlsxSheet) && in.xlsxMissingSheet == "first" {
@@ -322,7 +323,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		case sheets != nil && max(1, opts.SheetIndex) <= len(sheets):
 			s.pos.Sheet = sheets[max(1, opts.SheetIndex)-1]
 		}
-	case FormatXML:
+	case template.FormatXML:
 		f, err := os.Open(inputPath)
 		if err != nil {
 			return nil, t.fileError(s.pos, err, "check that the file exists and can be read")

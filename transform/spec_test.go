@@ -1,26 +1,27 @@
 package transform
 
 import (
-	"bytes"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/erpipe/erpipe/internal/docsection"
-	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
-// loaderKeys parses the loader's sources and returns every key name of a
-// map[string]keyHandler literal, with where it is.
+// loaderKeys parses the loader's sources (this package's and the
+// template language's) and returns every key name of a
+// map[string]KeyHandler literal, with where it is.
 func loaderKeys(t *testing.T) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob("*.go")
+	var files []string
+	for _, dir := range []string{".", "template"} { // the runner's loader, extends.go
+		fs, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		files = append(files, fs...)
+	}
 	fset := token.NewFileSet()
 	keys := map[string]string{}
 	for _, f := range files {
@@ -40,7 +41,7 @@ func loaderKeys(t *testing.T) map[string]string {
 			if !ok {
 				return true
 			}
-			if id, ok := mt.Value.(*ast.Ident); !ok || id.Name != "keyHandler" {
+			if !isKeyHandler(mt.Value) {
 				return true
 			}
 			for _, el := range lit.Elts {
@@ -59,6 +60,15 @@ func loaderKeys(t *testing.T) map[string]string {
 	return keys
 }
 
+// isKeyHandler reports whether e is the type template.KeyHandler.
+func isKeyHandler(e ast.Expr) bool {
+	if sel, ok := e.(*ast.SelectorExpr); ok {
+		e = sel.Sel
+	}
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == "KeyHandler"
+}
+
 // TestSpecMatchesLoader fails when a key the loader accepts is not in
 // TemplateKeys (so not in the schema and the reference), or a key of the
 // spec is accepted nowhere.
@@ -68,12 +78,12 @@ func TestSpecMatchesLoader(t *testing.T) {
 		t.Fatalf("found only %d loader keys; has the loader changed how it reads keys?", len(loader))
 	}
 	spec := map[string]bool{}
-	for _, n := range specKeyNames() {
+	for _, n := range template.KeyNames() {
 		spec[n] = true
 	}
 	for k, where := range loader {
 		if !spec[k] {
-			t.Errorf("%s: the loader accepts the key %q, which TemplateKeys (transform/spec.go) does not describe; add it there, then run go test ./transform -update", where, k)
+			t.Errorf("%s: the loader accepts the key %q, which TemplateKeys (transform/template/spec.go) does not describe; add it there, then run go test ./transform/template -update", where, k)
 		}
 	}
 	// Keys read before the loader runs: extends.go merges the base in.
@@ -83,72 +93,4 @@ func TestSpecMatchesLoader(t *testing.T) {
 			t.Errorf("TemplateKeys describes the key %q, which the loader does not accept", k)
 		}
 	}
-	if len(specByPath) != len(templateKeys) {
-		t.Errorf("TemplateKeys lists a path twice")
-	}
-	for _, k := range templateKeys {
-		if k.Doc == "" || k.Type == "" {
-			t.Errorf("%s: give it a Type and a Doc", k.Path)
-		}
-		if i := strings.LastIndexAny(k.Path, ".["); i > 0 {
-			parent := strings.TrimSuffix(k.Path[:i], "[]")
-			if k.Path[i] == '[' {
-				parent = k.Path[:i]
-			}
-			parent = strings.TrimSuffix(parent, "[]")
-			if specByPath[parent] == nil {
-				t.Errorf("%s: its parent %s is not in the spec", k.Path, parent)
-			}
-		}
-	}
-}
-
-// TestSchemaCommitted checks docs/template.schema.json is the schema the
-// spec gives; -update rewrites it.
-func TestSchemaCommitted(t *testing.T) {
-	const path = "../docs/template.schema.json"
-	got := Schema()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./transform -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is out of date; run go test ./transform -run SchemaCommitted -update", path)
-	}
-}
-
-// keyReference renders the key reference of docs/templates.md.
-func keyReference() string {
-	var b strings.Builder
-	b.WriteString("\n| key | kind | default | meaning |\n|---|---|---|---|\n")
-	for _, k := range templateKeys {
-		kind := k.Type
-		switch k.Type {
-		case KeyEnum:
-			kind = "one of " + strings.Join(expression.QuoteAll(k.Enum), ", ")
-		case KeyInteger:
-			kind = fmt.Sprintf("whole number, %d to %d", k.Min, k.Max)
-		}
-		if k.Required {
-			kind += ", **required**"
-		}
-		def := k.Default
-		if def != "" && !strings.Contains(def, "`") && !strings.Contains(def, " ") {
-			def = "`" + def + "`"
-		}
-		esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", esc(k.Path), esc(kind), esc(def), esc(k.Doc))
-	}
-	return b.String()
-}
-
-// TestKeysDocumented checks the key reference in docs/templates.md is the
-// one TemplateKeys gives; -update rewrites it.
-func TestKeysDocumented(t *testing.T) {
-	docsection.Check(t, "../docs/templates.md", "keys", keyReference(), *update, "go test ./transform -run KeysDocumented")
 }

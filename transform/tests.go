@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/erpipe/erpipe/transform/template"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,14 +28,14 @@ func (tl *templateLoader) loadTests() {
 		return
 	}
 	names := map[string]int{}
-	for _, it := range tl.list(tl.tests, "tests") {
+	for _, it := range tl.List(tl.tests, "tests") {
 		var c TestCase
 		var inNode, expectNode, errNode *yaml.Node
-		ok := tl.mapping(it, "test", map[string]keyHandler{
-			"name":   func(_, v *yaml.Node) { c.Name, _ = tl.nonEmpty(v, "test name") },
-			"input":  func(_, v *yaml.Node) { inNode = v; c.Input, _ = tl.nonEmpty(v, "test input") },
-			"expect": func(_, v *yaml.Node) { expectNode = v; c.Expect, _ = tl.nonEmpty(v, "test expect") },
-			"error":  func(_, v *yaml.Node) { errNode = v; c.Error, _ = tl.nonEmpty(v, "test error") },
+		ok := tl.Mapping(it, "test", map[string]template.KeyHandler{
+			"name":   func(_, v *yaml.Node) { c.Name, _ = tl.NonEmpty(v, "test name") },
+			"input":  func(_, v *yaml.Node) { inNode = v; c.Input, _ = tl.NonEmpty(v, "test input") },
+			"expect": func(_, v *yaml.Node) { expectNode = v; c.Expect, _ = tl.NonEmpty(v, "test expect") },
+			"error":  func(_, v *yaml.Node) { errNode = v; c.Error, _ = tl.NonEmpty(v, "test error") },
 		}, "input")
 		if !ok || c.Input == "" {
 			continue
@@ -42,23 +43,23 @@ func (tl *templateLoader) loadTests() {
 		c.Line = it.Line
 		switch {
 		case expectNode != nil && errNode != nil:
-			tl.errorf(errNode, "test %q: give either expect (the output) or error (a part of the message), not both", c.Input)
+			tl.Errorf(errNode, "test %q: give either expect (the output) or error (a part of the message), not both", c.Input)
 		case expectNode == nil && errNode == nil:
-			tl.errorf(it, "test %q: say what the run must give: expect: a file or folder of expected output, or error: a part of the expected message", c.Input)
+			tl.Errorf(it, "test %q: say what the run must give: expect: a file or folder of expected output, or error: a part of the expected message", c.Input)
 		}
 		p := path.Join(tl.dir, c.Input)
 		if path.IsAbs(c.Input) || !fs.ValidPath(p) {
-			tl.errorf(inNode, "test input %q must be a path beside the template, such as testdata/customers.csv", c.Input)
+			tl.Errorf(inNode, "test input %q must be a path beside the template, such as testdata/customers.csv", c.Input)
 			continue
 		}
 		if _, err := fs.Stat(tl.fsys, p); err != nil {
-			tl.errorf(inNode, "test input %s: %v", c.Input, unwrapPathError(err))
+			tl.Errorf(inNode, "test input %s: %v", c.Input, unwrapPathError(err))
 		}
 		if c.Name == "" {
 			c.Name = path.Base(c.Input)
 		}
 		if line, dup := names[c.Name]; dup {
-			tl.errorf(it, "test %q is already on line %d; give it a name: of its own", c.Name, line)
+			tl.Errorf(it, "test %q is already on line %d; give it a name: of its own", c.Name, line)
 		}
 		names[c.Name] = it.Line
 		tl.t.tests = append(tl.t.tests, c)

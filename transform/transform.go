@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // Template is a loaded, checked and compiled template. It is safe for
@@ -81,24 +82,24 @@ func Validate(fsys fs.FS, path string) error {
 // "xlsx", "xml". A template with format auto reads csv and xlsx, and xml
 // when it says which element repeats.
 func (t *Template) InputFormats() []string {
-	if t.input.format != FormatAuto {
+	if t.input.format != template.FormatAuto {
 		return []string{t.input.format}
 	}
-	f := []string{FormatCSV, FormatXLSX}
+	f := []string{template.FormatCSV, template.FormatXLSX}
 	if t.input.xmlRecord != "" {
-		f = append(f, FormatXML)
+		f = append(f, template.FormatXML)
 	}
 	return f
 }
 
 // extensions maps file extensions to the formats auto picks.
-var extensions = map[string]string{".csv": FormatCSV, ".txt": FormatCSV, ".xlsx": FormatXLSX, ".xml": FormatXML}
+var extensions = map[string]string{".csv": template.FormatCSV, ".txt": template.FormatCSV, ".xlsx": template.FormatXLSX, ".xml": template.FormatXML}
 
 // InputFormat returns the format the template reads the named file with,
 // or an error, naming the extension and the accepted formats, when the
 // template can't read it.
 func (t *Template) InputFormat(name string) (string, error) {
-	if t.input.format != FormatAuto {
+	if t.input.format != template.FormatAuto {
 		return t.input.format, nil
 	}
 	ext := strings.ToLower(filepath.Ext(name))
@@ -120,13 +121,13 @@ func (t *Template) acceptedFiles() string {
 	var parts []string
 	for _, f := range t.InputFormats() {
 		switch f {
-		case FormatCSV:
+		case template.FormatCSV:
 			parts = append(parts, "CSV (.csv, .txt)")
-		case FormatXLSX:
+		case template.FormatXLSX:
 			parts = append(parts, "Excel (.xlsx)")
-		case FormatXML:
+		case template.FormatXML:
 			parts = append(parts, "XML (.xml)")
-		case FormatDMF:
+		case template.FormatDMF:
 			parts = append(parts, "DMF data packages (.zip)")
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // output.xlsx writes the output table as an Excel workbook of one sheet:
@@ -39,19 +40,19 @@ const maxSheetRows = 1 << 20
 func (tl *templateLoader) loadXLSXOutput(n *yaml.Node) (*xlsxSpec, *yaml.Node) {
 	x := &xlsxSpec{sheet: "Sheet1", header: true}
 	var cols *yaml.Node
-	tl.mapping(n, "output.xlsx", map[string]keyHandler{
+	tl.Mapping(n, "output.xlsx", map[string]template.KeyHandler{
 		"sheet": func(_, v *yaml.Node) {
-			s, ok := tl.nonEmpty(v, "output.xlsx.sheet")
+			s, ok := tl.NonEmpty(v, "output.xlsx.sheet")
 			if !ok {
 				return
 			}
 			if len([]rune(s)) > 31 || strings.ContainsAny(s, `[]:*?/\`) || strings.HasPrefix(s, "'") || strings.HasSuffix(s, "'") {
-				tl.errorf(v, "output.xlsx.sheet %q is not a sheet name Excel accepts: at most 31 characters, without [ ] : * ? / \\ and not starting or ending with '", s)
+				tl.Errorf(v, "output.xlsx.sheet %q is not a sheet name Excel accepts: at most 31 characters, without [ ] : * ? / \\ and not starting or ending with '", s)
 				return
 			}
 			x.sheet = s
 		},
-		"header":  func(_, v *yaml.Node) { x.header, _ = tl.boolean(v, "output.xlsx.header") },
+		"header":  func(_, v *yaml.Node) { x.header, _ = tl.Bool(v, "output.xlsx.header") },
 		"columns": func(_, v *yaml.Node) { cols = v },
 	})
 	return x, cols

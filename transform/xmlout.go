@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/erpipe/erpipe/xsd"
 )
 
@@ -166,7 +167,7 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 		xl.env.Vars["input"] = layoutInput{}
 	}
 	var schemaNode, nsNode, layout, totals, docName *yaml.Node
-	ok := tl.mapping(n, "output.xml", map[string]keyHandler{
+	ok := tl.Mapping(n, "output.xml", map[string]template.KeyHandler{
 		"schema":         func(_, v *yaml.Node) { schemaNode = v },
 		"namespace":      func(_, v *yaml.Node) { nsNode = v },
 		"namespaces":     func(_, v *yaml.Node) { xl.prefixes(v) },
@@ -180,15 +181,15 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 	if schemaNode != nil {
 		xl.schemas(schemaNode, nsNode)
 	} else if nsNode != nil {
-		ns, _ := tl.str(nsNode, "output.xml.namespace")
+		ns, _ := tl.Str(nsNode, "output.xml.namespace")
 		spec.schemas = []schemaChoice{{namespace: ns}}
 	} else {
 		spec.schemas = []schemaChoice{{}}
 	}
 	if layout != nil {
-		keys, vals := tl.pairs(layout, "output.xml.layout")
+		keys, vals := tl.Pairs(layout, "output.xml.layout")
 		if len(keys) != 1 {
-			tl.errorf(layout, "output.xml.layout must hold exactly one element, the document's root (e.g. Document:)")
+			tl.Errorf(layout, "output.xml.layout must hold exactly one element, the document's root (e.g. Document:)")
 		} else {
 			spec.root = xl.element(keys[0], vals[0], 0, false)
 		}
@@ -197,13 +198,13 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 	if spec.root != nil && spec.root.level > 0 {
 		spec.perDoc = true
 		if docName == nil {
-			tl.errorf(layout, "output.xml: the root element %s has $group, so one document is written per group; "+
+			tl.Errorf(layout, "output.xml: the root element %s has $group, so one document is written per group; "+
 				"give output.xml.document_name, the name of each document (e.g. \"invoice-\" + invoice_number + \".xml\")", spec.root.name)
 		}
 	}
 	if docName != nil {
 		if spec.root == nil || spec.root.level == 0 {
-			tl.errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
+			tl.Errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
 		} else {
 			xl.scope = scope{spec.root.hier, 1} // evaluated in each document's group
 			spec.docName = xl.compile(docName, "output.xml.document_name")
@@ -215,13 +216,13 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 }
 
 func (xl *xmlLoader) prefixes(n *yaml.Node) {
-	keys, vals := xl.tl.pairs(n, "output.xml.namespaces")
+	keys, vals := xl.tl.Pairs(n, "output.xml.namespaces")
 	for i, k := range keys {
 		if !xmlNameRE.MatchString(k.Value) || strings.Contains(k.Value, ":") {
-			xl.tl.errorf(k, "output.xml.namespaces: %q is not a namespace prefix (letters, digits, - and _, e.g. cbc)", k.Value)
+			xl.tl.Errorf(k, "output.xml.namespaces: %q is not a namespace prefix (letters, digits, - and _, e.g. cbc)", k.Value)
 			continue
 		}
-		uri, ok := xl.tl.nonEmpty(vals[i], "namespace "+k.Value)
+		uri, ok := xl.tl.NonEmpty(vals[i], "namespace "+k.Value)
 		if ok {
 			xl.spec.prefix[k.Value] = uri
 			xl.spec.prefOrd = append(xl.spec.prefOrd, k.Value)
@@ -235,31 +236,31 @@ func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
 	tl := xl.tl
 	if n.Kind == yaml.ScalarNode {
 		c := schemaChoice{}
-		c.file, _ = tl.nonEmpty(n, "output.xml.schema")
+		c.file, _ = tl.NonEmpty(n, "output.xml.schema")
 		if nsNode != nil {
-			c.namespace, _ = tl.nonEmpty(nsNode, "output.xml.namespace")
+			c.namespace, _ = tl.NonEmpty(nsNode, "output.xml.namespace")
 		}
 		xl.compileSchema(n, &c)
 		xl.spec.schemas = append(xl.spec.schemas, c)
 		return
 	}
 	if nsNode != nil {
-		tl.errorf(nsNode, "output.xml.namespace: with a list of schemas, give each its namespace")
+		tl.Errorf(nsNode, "output.xml.namespace: with a list of schemas, give each its namespace")
 	}
-	items := tl.list(n, "output.xml.schema")
+	items := tl.List(n, "output.xml.schema")
 	for i, it := range items {
 		c := schemaChoice{}
 		var fileNode *yaml.Node
-		ok := tl.mapping(it, "schema", map[string]keyHandler{
-			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = tl.nonEmpty(v, "schema file") },
-			"namespace": func(_, v *yaml.Node) { c.namespace, _ = tl.nonEmpty(v, "schema namespace") },
+		ok := tl.Mapping(it, "schema", map[string]template.KeyHandler{
+			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = tl.NonEmpty(v, "schema file") },
+			"namespace": func(_, v *yaml.Node) { c.namespace, _ = tl.NonEmpty(v, "schema namespace") },
 			"when":      func(_, v *yaml.Node) { c.when = tl.compile(v, "schema when", tl.env) },
 		}, "file")
 		if !ok {
 			continue
 		}
 		if c.when == nil && i < len(items)-1 {
-			tl.errorf(it, "schema: only the last schema of the list may leave out when:")
+			tl.Errorf(it, "schema: only the last schema of the list may leave out when:")
 		}
 		xl.compileSchema(fileNode, &c)
 		xl.spec.schemas = append(xl.spec.schemas, c)
@@ -275,16 +276,16 @@ func (xl *xmlLoader) compileSchema(n *yaml.Node, c *schemaChoice) {
 	}
 	p := path.Join(tl.dir, c.file)
 	if path.IsAbs(c.file) || !fs.ValidPath(p) {
-		tl.errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
+		tl.Errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
 		return
 	}
 	if _, err := fs.Stat(tl.fsys, p); err != nil {
-		tl.errorf(n, "schema %q: %v", c.file, unwrapPathError(err))
+		tl.Errorf(n, "schema %q: %v", c.file, unwrapPathError(err))
 		return
 	}
 	s, err := xsd.Compile(tl.fsys, tl.dir, p)
 	if err != nil {
-		tl.errorf(n, "schema %q: %v", c.file, err)
+		tl.Errorf(n, "schema %q: %v", c.file, err)
 		return
 	}
 	c.schema = s
@@ -299,7 +300,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 	tl := xl.tl
 	x := &xnode{name: k.Value, line: k.Line}
 	if !xmlNameRE.MatchString(k.Value) {
-		tl.errorf(k, "layout: %q is not an XML element name (letters, digits, . - _, an optional prefix such as cbc:)", k.Value)
+		tl.Errorf(k, "layout: %q is not an XML element name (letters, digits, . - _, an optional prefix such as cbc:)", k.Value)
 		return nil
 	}
 	what := fmt.Sprintf("layout element %s", k.Value)
@@ -318,19 +319,19 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		items = []*yaml.Node{v}
 	case yaml.SequenceNode:
 		// A list of one-key mappings, for elements that repeat under one parent.
-		items = tl.list(v, what)
+		items = tl.List(v, what)
 	default:
-		tl.errorf(v, "%s must be an expression or the element's content (key: value lines), not %s", what, kindOf(v))
+		tl.Errorf(v, "%s must be an expression or the element's content (key: value lines), not %s", what, template.KindOf(v))
 		return nil
 	}
 	// $-keys first, since they set the scope of the children.
 	var valueNode, whereNode, condNode *yaml.Node
 	for _, m := range items {
 		if m.Kind != yaml.MappingNode {
-			tl.errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
+			tl.Errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
 			continue
 		}
-		keys, vals := tl.pairs(m, what)
+		keys, vals := tl.Pairs(m, what)
 		for i, ck := range keys {
 			switch ck.Value {
 			case "$if":
@@ -340,30 +341,30 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 			case "$where":
 				whereNode = vals[i]
 			case "$each":
-				s, _ := tl.str(vals[i], "$each")
+				s, _ := tl.Str(vals[i], "$each")
 				if s != "row" && s != "rows" {
-					tl.errorf(vals[i], "%s: write $each: row (one %s for each row of the enclosing group)", what, k.Value)
+					tl.Errorf(vals[i], "%s: write $each: row (one %s for each row of the enclosing group)", what, k.Value)
 				}
 				if inEach {
-					tl.errorf(ck, "%s: $each inside another $each; an element can repeat for each row only once", what)
+					tl.Errorf(ck, "%s: $each inside another $each; an element can repeat for each row only once", what)
 				}
 				x.each = true
 			case "$group":
 				if inEach {
-					tl.errorf(ck, "%s: $group inside $each; groups hold rows, not the other way round", what)
+					tl.Errorf(ck, "%s: $group inside $each; groups hold rows, not the other way round", what)
 					continue
 				}
 				x.level = depth + 1
 				x.hier = xl.groupKeys(vals[i], x.level, what)
 			default:
 				if strings.HasPrefix(ck.Value, "$") {
-					tl.errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
+					tl.Errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
 				}
 			}
 		}
 	}
 	if x.each && x.level > 0 {
-		tl.errorf(k, "%s: give either $each or $group, not both", what)
+		tl.Errorf(k, "%s: give either $each or $group, not both", what)
 	}
 	childDepth := depth
 	if x.level > 0 {
@@ -393,7 +394,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		case x.each:
 			x.where = xl.compile(whereNode, what+" $where")
 		default:
-			tl.errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
+			tl.Errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
 		}
 	}
 	if x.each && depth == 0 {
@@ -414,20 +415,20 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 			continue
 		}
 		for i := 0; i+1 < len(m.Content); i += 2 {
-			ck, cv := m.Content[i], resolve(m.Content[i+1])
+			ck, cv := m.Content[i], template.Resolve(m.Content[i+1])
 			switch {
 			case strings.HasPrefix(ck.Value, "$"):
 			case strings.HasPrefix(ck.Value, "@"):
 				name := ck.Value[1:]
 				if !xmlNameRE.MatchString(name) {
-					tl.errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
+					tl.Errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
 					continue
 				}
 				xl.scope = own
 				x.attrs = append(x.attrs, xattr{name: name, prog: xl.compile(cv, fmt.Sprintf("%s attribute %s", what, name))})
 			default:
 				if valueNode != nil {
-					tl.errorf(ck, "%s has a $value, so it can't also hold the element %s", what, ck.Value)
+					tl.Errorf(ck, "%s has a $value, so it can't also hold the element %s", what, ck.Value)
 					continue
 				}
 				if c := xl.element(ck, cv, childDepth, inEach || x.each); c != nil {
@@ -452,18 +453,18 @@ func (xl *xmlLoader) groupKeys(n *yaml.Node, level int, what string) int {
 	} else {
 		h = xl.spec.hiers[idx]
 		if level != len(h.levels)+1 {
-			tl.errorf(n, "%s: a grouping has one $group per level; this level already has one (put the second grouping inside the first)", what)
+			tl.Errorf(n, "%s: a grouping has one $group per level; this level already has one (put the second grouping inside the first)", what)
 			return idx
 		}
 	}
 	var keyNodes []*yaml.Node
 	if n.Kind == yaml.SequenceNode {
-		keyNodes = tl.list(n, what+" $group")
+		keyNodes = tl.List(n, what+" $group")
 	} else {
 		keyNodes = []*yaml.Node{n}
 	}
 	if len(keyNodes) == 0 {
-		tl.errorf(n, "%s: $group needs at least one key, e.g. [debtor_iban, execution_date]", what)
+		tl.Errorf(n, "%s: $group needs at least one key, e.g. [debtor_iban, execution_date]", what)
 	}
 	var cols []int
 	for _, kn := range keyNodes {
@@ -498,7 +499,7 @@ func (xl *xmlLoader) resolveGroupCounts() {
 		}
 		walk(xl.spec.root)
 		if found == nil {
-			xl.tl.errorf(u.node, "%s: %s(%s): the layout has no element %s with $group; %s goes over the elements a $group writes", u.what, a.fn, a.target, a.target, a.fn)
+			xl.tl.Errorf(u.node, "%s: %s(%s): the layout has no element %s with $group; %s goes over the elements a $group writes", u.what, a.fn, a.target, a.target, a.fn)
 			continue
 		}
 		a.hier, a.level = found.hier, found.level
@@ -519,7 +520,7 @@ func (xl *xmlLoader) use(sc scope, i int) {
 // names bound per group, and every field it uses is spooled.
 func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 	tl := xl.tl
-	src, ok := tl.str(n, what)
+	src, ok := tl.Str(n, what)
 	if !ok {
 		return nil
 	}
@@ -541,8 +542,8 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 	}
 	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := exprPos(n, p.Line, p.Col)
-		tl.errorAt(line, col, "%s: %s", what, p.Msg)
+		line, col := template.ExprPos(n, p.Line, p.Col)
+		tl.ErrorAt(line, col, "%s: %s", what, p.Msg)
 	}
 	if prog == nil {
 		return nil
@@ -653,14 +654,14 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 		a, ok := c.Arguments[0].(*ast.IdentifierNode)
 		if !ok {
 			if report {
-				xl.tl.errorf(p.node, "%s: %s takes the name of a field, e.g. %s(amount); compute anything else in a model field first", p.what, id.Value, id.Value)
+				xl.tl.Errorf(p.node, "%s: %s takes the name of a field, e.g. %s(amount); compute anything else in a model field first", p.what, id.Value, id.Value)
 			}
 			return "", false
 		}
 		field = a.Value
 	default:
 		if report {
-			xl.tl.errorf(p.node, "%s: %s takes one field name, e.g. %s(amount)", p.what, id.Value, id.Value)
+			xl.tl.Errorf(p.node, "%s: %s takes one field name, e.g. %s(amount)", p.what, id.Value, id.Value)
 		}
 		return "", false
 	}
@@ -676,7 +677,7 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	if id.Value == "GROUPCOUNT" {
 		if field == "" {
-			xl.tl.errorf(p.node, "%s: GROUPCOUNT takes the name of a layout element with $group, e.g. GROUPCOUNT(Transaction)", p.what)
+			xl.tl.Errorf(p.node, "%s: GROUPCOUNT takes the name of a layout element with $group, e.g. GROUPCOUNT(Transaction)", p.what)
 			return "", false
 		}
 		name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
@@ -688,12 +689,12 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	col := -1
 	if field != "" {
 		if _, ok := xl.tl.env.Vars[field]; !ok {
-			xl.tl.errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, expression.DidYouMean(field, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
+			xl.tl.Errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, expression.DidYouMean(field, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
 			return "", false
 		}
 		col = xl.spool(field)
 		if col < 0 {
-			xl.tl.errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
+			xl.tl.Errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
 			return "", false
 		}
 	}
@@ -711,7 +712,7 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 	xl := p.xl
 	bad := func() (string, bool) {
 		if register {
-			xl.tl.errorf(p.node, "%s: write GROUPSUM(Element, field, decimals), e.g. GROUPSUM(TaxSubtotal, vat, 2): Element has $group, field is a field of the rows", p.what)
+			xl.tl.Errorf(p.node, "%s: write GROUPSUM(Element, field, decimals), e.g. GROUPSUM(TaxSubtotal, vat, 2): Element has $group, field is a field of the rows", p.what)
 		}
 		return "", false
 	}
@@ -736,12 +737,12 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 	sumIdx, ok := xl.aggIdx[sumKey]
 	if !ok {
 		if _, known := xl.tl.env.Vars[f.Value]; !known {
-			xl.tl.errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, expression.DidYouMean(f.Value, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
+			xl.tl.Errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, expression.DidYouMean(f.Value, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
 			return "", false
 		}
 		col := xl.spool(f.Value)
 		if col < 0 {
-			xl.tl.errorf(p.node, "%s: GROUPSUM: %s is not a field of the rows", p.what, f.Value)
+			xl.tl.Errorf(p.node, "%s: GROUPSUM: %s is not a field of the rows", p.what, f.Value)
 			return "", false
 		}
 		sumIdx = len(xl.spec.aggs)
@@ -757,40 +758,40 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 
 func (xl *xmlLoader) controlTotals(n *yaml.Node) {
 	tl := xl.tl
-	for _, it := range tl.list(n, "output.xml.control_totals") {
+	for _, it := range tl.List(n, "output.xml.control_totals") {
 		var c controlTotal
-		ok := tl.mapping(it, "control total", map[string]keyHandler{
-			"name":  func(_, v *yaml.Node) { c.name, _ = tl.nonEmpty(v, "control total name") },
-			"in":    func(_, v *yaml.Node) { c.in, _ = tl.nonEmpty(v, "in") },
-			"count": func(_, v *yaml.Node) { c.count, _ = tl.nonEmpty(v, "count") },
+		ok := tl.Mapping(it, "control total", map[string]template.KeyHandler{
+			"name":  func(_, v *yaml.Node) { c.name, _ = tl.NonEmpty(v, "control total name") },
+			"in":    func(_, v *yaml.Node) { c.in, _ = tl.NonEmpty(v, "in") },
+			"count": func(_, v *yaml.Node) { c.count, _ = tl.NonEmpty(v, "count") },
 			"sum": func(_, v *yaml.Node) {
 				if v.Kind == yaml.SequenceNode {
-					for _, it := range tl.list(v, "sum") {
-						if p, ok := tl.nonEmpty(it, "sum"); ok {
+					for _, it := range tl.List(v, "sum") {
+						if p, ok := tl.NonEmpty(it, "sum"); ok {
 							c.sums = append(c.sums, p)
 						}
 					}
-				} else if p, ok := tl.nonEmpty(v, "sum"); ok {
+				} else if p, ok := tl.NonEmpty(v, "sum"); ok {
 					c.sums = []string{p}
 				}
 				c.sum = strings.Join(c.sums, " + ")
 			},
-			"equals":     func(_, v *yaml.Node) { c.equals, _ = tl.nonEmpty(v, "equals") },
-			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = tl.nonEmpty(v, "equals_sum") },
+			"equals":     func(_, v *yaml.Node) { c.equals, _ = tl.NonEmpty(v, "equals") },
+			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = tl.NonEmpty(v, "equals_sum") },
 		}, "name", "in")
 		if !ok {
 			continue
 		}
 		if (c.equals == "") == (c.equalsSum == "") {
-			tl.errorf(it, "control total %q: give either equals (the element holding the total) or equals_sum (elements whose sum must be the same)", c.name)
+			tl.Errorf(it, "control total %q: give either equals (the element holding the total) or equals_sum (elements whose sum must be the same)", c.name)
 			continue
 		}
 		if c.equalsSum != "" && c.sum == "" {
-			tl.errorf(it, "control total %q: equals_sum compares two sums; give sum as well", c.name)
+			tl.Errorf(it, "control total %q: equals_sum compares two sums; give sum as well", c.name)
 			continue
 		}
 		if (c.count == "") == (c.sum == "") {
-			tl.errorf(it, "control total %q: give either count (elements to count) or sum (the element whose values to add up)", c.name)
+			tl.Errorf(it, "control total %q: give either count (elements to count) or sum (the element whose values to add up)", c.name)
 			continue
 		}
 		xl.spec.totals = append(xl.spec.totals, c)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/shopspring/decimal"
 )
 
@@ -121,7 +122,7 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 			t.Errorf("layout\n%s: got %v, want an error containing %q", tt.layout, err, tt.want)
 			continue
 		}
-		var te TemplateErrors
+		var te template.Errors
 		if !errors.As(err, &te) || te[0].Line < 8 {
 			t.Errorf("%q: want a file:line:col error in the layout, got %v", tt.want, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/erpipe/erpipe/templates"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/erpipe/erpipe/transform/templatetest"
 )
 
@@ -310,7 +311,7 @@ keys and wrong values as you type. The schema is made from the same key
 table as the validator and docs/templates.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, err := g.stdout.Write(transform.Schema())
+			_, err := g.stdout.Write(template.Schema())
 			return err
 		},
 	}
@@ -329,7 +330,7 @@ func templatesShowCmd(g *globals) *cobra.Command {
 			}
 			var out []byte
 			if effective {
-				out, err = transform.Effective(ref.fsys, ref.name, ref.display)
+				out, err = template.Effective(ref.fsys, ref.name, ref.display)
 				if err != nil {
 					return failed(err)
 				}
@@ -364,16 +365,16 @@ when they differ.`,
 			if err != nil {
 				return err
 			}
-			changes, err := transform.DiffFS(a.fsys, a.name, a.display, b.fsys, b.name, b.display)
+			changes, err := template.DiffFS(a.fsys, a.name, a.display, b.fsys, b.name, b.display)
 			if err != nil {
 				return usage(err)
 			}
 			fmt.Fprintf(g.stdout, "--- %s\n+++ %s\n", a.display, b.display)
 			for _, ch := range changes {
 				switch ch.Kind {
-				case transform.ChangeAdded:
+				case template.ChangeAdded:
 					fmt.Fprintf(g.stdout, "+ %s: %s  (line %d)\n", ch.Path, ch.New, ch.NewLine)
-				case transform.ChangeRemoved:
+				case template.ChangeRemoved:
 					fmt.Fprintf(g.stdout, "- %s: %s  (line %d)\n", ch.Path, ch.Old, ch.OldLine)
 				default:
 					fmt.Fprintf(g.stdout, "~ %s: %s → %s  (lines %d → %d)\n", ch.Path, ch.Old, ch.New, ch.OldLine, ch.NewLine)

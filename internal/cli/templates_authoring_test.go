@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/erpipe/erpipe/templates"
-	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // run runs the command line and returns stdout, stderr and the exit code.
@@ -136,7 +136,7 @@ func TestTemplatesPreview(t *testing.T) {
 // TestTemplatesSchema prints the schema, which the built-ins point at.
 func TestTemplatesSchema(t *testing.T) {
 	out, _, code := run(t, "templates", "schema")
-	if code != 0 || out != string(transform.Schema()) {
+	if code != 0 || out != string(template.Schema()) {
 		t.Fatalf("exit %d", code)
 	}
 	var v map[string]any

@@ -1,12 +1,29 @@
-package transform
+package template
 
 import (
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/transform/expression"
 )
+
+// Input formats (input.format).
+const (
+	FormatAuto = "auto"
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+	FormatXML  = "xml"
+	FormatDMF  = "dmf" // D365 data packages (.zip)
+)
+
+// ParameterTypes are the types a template parameter may have.
+var ParameterTypes = []string{expression.TypeString, expression.TypeBoolean, expression.TypeInteger, expression.TypeDecimal, expression.TypeDate}
+
+// SourceFormats are the source formats of a DMF package's entity
+// (output.dmf.entities[].source_format).
+var SourceFormats = []string{dmf.CSVUnicode, dmf.CSV, dmf.XMLElement, dmf.XMLAttribute, dmf.Excel}
 
 // KeySpec describes one key of a template file. TemplateKeys is the one
 // table of them: the JSON Schema (Schema), the key reference in
@@ -65,7 +82,7 @@ var templateKeys = []KeySpec{
 	{Path: "remove", Type: KeyPathList, Doc: "Parts of the base to leave out, by path: `validations.email-present`, `input.fields.phone`, `lookups.payment_terms`, `output.dmf.entities.Customers V3.columns.PHONE`. Only with `extends`."},
 	{Path: "parameters", Type: KeyList, Doc: "Options of the template, each a name every expression may use, with a default; a derived template or a pipeline sets them (e.g. `sepa: true`)."},
 	{Path: "parameters[].name", Type: KeyText, Required: true, Doc: "The parameter's name, as expressions use it: a name, or two joined by a dot (`period.start`, as a schedule sets them)."},
-	{Path: "parameters[].type", Type: KeyEnum, Enum: parameterTypes, Default: "string", Doc: "`string`, `boolean`, `integer`, `decimal` or `date` (written yyyy-MM-dd)."},
+	{Path: "parameters[].type", Type: KeyEnum, Enum: ParameterTypes, Default: "string", Doc: "`string`, `boolean`, `integer`, `decimal` or `date` (written yyyy-MM-dd)."},
 	{Path: "parameters[].default", Type: KeyText, Required: true, Doc: "Its value unless set otherwise. Empty (`\"\"`) is blank for every type but string."},
 	{Path: "parameters[].description", Type: KeyText, Doc: "What it changes, for the person setting it."},
 	{Path: "input", Type: KeyMapping, Required: true, Doc: "How to read the file and which fields to take from it."},
@@ -142,7 +159,7 @@ var templateKeys = []KeySpec{
 	{Path: "output.dmf.entities", Type: KeyList, Required: true, Doc: "The entities in the package, at least one."},
 	{Path: "output.dmf.entities[].name", Type: KeyText, Required: true, Doc: "The entity's label as D365 shows it, e.g. `Customers V3`."},
 	{Path: "output.dmf.entities[].target", Type: KeyText, Required: true, Doc: "The entity's technical name, e.g. `CustCustomerV3Entity`."},
-	{Path: "output.dmf.entities[].source_format", Type: KeyEnum, Enum: sourceFormats, Default: "CSV-Unicode", Doc: "The format of the entity's data file."},
+	{Path: "output.dmf.entities[].source_format", Type: KeyEnum, Enum: SourceFormats, Default: "CSV-Unicode", Doc: "The format of the entity's data file."},
 	{Path: "output.dmf.entities[].execution_unit", Type: KeyInteger, Min: 1, Max: 9999, Default: "1", Doc: "The import order, as in the data project."},
 	{Path: "output.dmf.entities[].level", Type: KeyInteger, Min: 1, Max: 9999, Default: "1", Doc: "The import order within the execution unit."},
 	{Path: "output.dmf.entities[].sequence", Type: KeyInteger, Min: 1, Max: 9999, Default: "1", Doc: "The import order within the level."},
@@ -216,9 +233,9 @@ func keyName(p string) string {
 	return p
 }
 
-// specKeyNames returns every key name in the spec (the last part of each
+// KeyNames returns every key name in the spec (the last part of each
 // path), sorted; "*" is left out.
-func specKeyNames() []string {
+func KeyNames() []string {
 	set := map[string]bool{}
 	for _, k := range templateKeys {
 		if n := keyName(k.Path); n != "*" {

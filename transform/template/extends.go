@@ -1,4 +1,4 @@
-package transform
+package template
 
 import (
 	"crypto/sha256"
@@ -57,28 +57,39 @@ type nodeOrigin struct {
 // maxExtendsDepth bounds chains of bases (and catches cycles).
 const maxExtendsDepth = 8
 
-// extend returns root with its base merged in when it has extends:, and
+// Extend returns root with its base merged in when it has extends:, and
 // root itself otherwise. Problems (an unknown base, a conflict) are added
-// to l.errs. t.Hash is set to the hash of the merged template, so that a
-// change of the base changes the derived template's hash.
-func (l *loader) extend(fsys fs.FS, name string, root *yaml.Node, t *Template) *yaml.Node {
-	merged, changed := l.extendDepth(fsys, name, l.file, root, 0)
-	if changed && len(l.errs) == 0 {
+// to l.errs. hash is the sha256 (hex) of the merged template, so that a
+// change of the base changes the derived template's hash; it is "" when
+// root has no base.
+func (l *Decoder) Extend(fsys fs.FS, name string, root *yaml.Node) (merged *yaml.Node, hash string) {
+	merged, changed := l.extendDepth(fsys, name, l.File, root, 0)
+	if changed && len(l.Errs) == 0 {
 		if out, err := yaml.Marshal(merged); err == nil {
 			sum := sha256.Sum256(out)
-			t.Hash = hex.EncodeToString(sum[:])
+			hash = hex.EncodeToString(sum[:])
 		}
 	}
-	return merged
+	return merged, hash
+}
+
+// Origin returns the file system and folder of the base template that
+// n was merged in from, so that files the base names (lookup tables) are
+// found beside it. ok is false for the template's own nodes.
+func (l *Decoder) Origin(n *yaml.Node) (fsys fs.FS, dir string, ok bool) {
+	if o := l.origin[n]; o != nil {
+		return o.fsys, o.dir, true
+	}
+	return nil, "", false
 }
 
 // extendDepth does extend for a file at name in fsys, shown as display.
-func (l *loader) extendDepth(fsys fs.FS, name, display string, root *yaml.Node, depth int) (*yaml.Node, bool) {
+func (l *Decoder) extendDepth(fsys fs.FS, name, display string, root *yaml.Node, depth int) (*yaml.Node, bool) {
 	if root == nil || root.Kind != yaml.MappingNode {
 		return root, false
 	}
-	extNode, extKey := mapGet(root, "extends")
-	removeNode, removeKey := mapGet(root, "remove")
+	extNode, extKey := MapGet(root, "extends")
+	removeNode, removeKey := MapGet(root, "remove")
 	if extNode == nil {
 		if removeNode != nil {
 			l.errorNode(removeKey, "remove: is only for a template that extends another (extends: BASE)")
@@ -130,9 +141,9 @@ type extendsRef struct {
 	templateNode, versionNode *yaml.Node
 }
 
-func (l *loader) extendsRef(n *yaml.Node) extendsRef {
+func (l *Decoder) extendsRef(n *yaml.Node) extendsRef {
 	var ref extendsRef
-	n = resolve(n)
+	n = Resolve(n)
 	if n.Kind == yaml.ScalarNode {
 		ref.template, ref.templateNode = n.Value, n
 		if strings.TrimSpace(n.Value) == "" {
@@ -141,9 +152,9 @@ func (l *loader) extendsRef(n *yaml.Node) extendsRef {
 		}
 		return ref
 	}
-	l.mapping(n, "extends", map[string]keyHandler{
-		"template": func(_, v *yaml.Node) { ref.templateNode = v; ref.template, _ = l.nonEmpty(v, "extends.template") },
-		"version":  func(_, v *yaml.Node) { ref.versionNode = v; ref.version, _ = l.nonEmpty(v, "extends.version") },
+	l.Mapping(n, "extends", map[string]KeyHandler{
+		"template": func(_, v *yaml.Node) { ref.templateNode = v; ref.template, _ = l.NonEmpty(v, "extends.template") },
+		"version":  func(_, v *yaml.Node) { ref.versionNode = v; ref.version, _ = l.NonEmpty(v, "extends.version") },
 	}, "template")
 	return ref
 }
@@ -214,7 +225,7 @@ func dedupeStrings(ss []string) []string {
 
 // parseBase parses a base and merges its own base in; its nodes are
 // marked with its file.
-func (l *loader) parseBase(b *baseFile, at *yaml.Node, depth int) (*yaml.Node, bool) {
+func (l *Decoder) parseBase(b *baseFile, at *yaml.Node, depth int) (*yaml.Node, bool) {
 	root, err := decodeRoot(b.data)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -228,17 +239,17 @@ func (l *loader) parseBase(b *baseFile, at *yaml.Node, depth int) (*yaml.Node, b
 		return nil, false
 	}
 	// The base's own problems are reported with the base's file name.
-	saved := l.file
-	l.file = b.display
+	saved := l.File
+	l.File = b.display
 	l.markOrigin(root, &nodeOrigin{file: b.display, fsys: b.fsys, dir: path.Dir(b.name)})
 	root, _ = l.extendDepth(b.fsys, b.name, b.display, root, depth+1)
-	l.file = saved
+	l.File = saved
 	return root, true
 }
 
 // markOrigin records the origin of n and the nodes under it that have
 // none yet.
-func (l *loader) markOrigin(n *yaml.Node, o *nodeOrigin) {
+func (l *Decoder) markOrigin(n *yaml.Node, o *nodeOrigin) {
 	if n == nil {
 		return
 	}
@@ -255,8 +266,8 @@ func (l *loader) markOrigin(n *yaml.Node, o *nodeOrigin) {
 
 // copyOrigins gives the nodes of a deep copy the origins of the nodes
 // they were copied from.
-func (l *loader) copyOrigins(from, to *yaml.Node) {
-	from = resolve(from)
+func (l *Decoder) copyOrigins(from, to *yaml.Node) {
+	from = Resolve(from)
 	if from == nil || to == nil {
 		return
 	}
@@ -271,16 +282,16 @@ func (l *loader) copyOrigins(from, to *yaml.Node) {
 }
 
 // errorNode reports a problem at n, in n's file.
-func (l *loader) errorNode(n *yaml.Node, format string, args ...any) {
-	l.errorf(n, format, args...)
+func (l *Decoder) errorNode(n *yaml.Node, format string, args ...any) {
+	l.Errorf(n, format, args...)
 }
 
 // fileOf is the file n comes from, as shown in messages.
-func (l *loader) fileOf(n *yaml.Node) string {
+func (l *Decoder) fileOf(n *yaml.Node) string {
 	if o := l.origin[n]; o != nil {
 		return o.file
 	}
-	return l.file
+	return l.File
 }
 
 // partRef is a part of a template by path, and the node of the derived
@@ -299,7 +310,7 @@ type merger struct {
 }
 
 func (m *merger) merge(base, over *yaml.Node, p []string) *yaml.Node {
-	base, over = resolve(base), resolve(over)
+	base, over = Resolve(base), Resolve(over)
 	switch {
 	case base.Kind == yaml.MappingNode && over.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(over.Content); i += 2 {
@@ -344,11 +355,11 @@ func namedList(n *yaml.Node) bool {
 }
 
 func itemName(it *yaml.Node) string {
-	it = resolve(it)
+	it = Resolve(it)
 	if it.Kind != yaml.MappingNode {
 		return ""
 	}
-	if v, _ := mapGet(it, "name"); v != nil && v.Kind == yaml.ScalarNode {
+	if v, _ := MapGet(it, "name"); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""
@@ -364,16 +375,16 @@ func findNamed(list *yaml.Node, name string) int {
 }
 
 // applyRemoves deletes the parts remove: lists from base.
-func (l *loader) applyRemoves(base, removeNode *yaml.Node, baseName string) []partRef {
+func (l *Decoder) applyRemoves(base, removeNode *yaml.Node, baseName string) []partRef {
 	var out []partRef
-	for _, it := range l.list(removeNode, "remove") {
-		s, ok := l.nonEmpty(it, "remove")
+	for _, it := range l.List(removeNode, "remove") {
+		s, ok := l.NonEmpty(it, "remove")
 		if !ok {
 			continue
 		}
 		p := strings.Split(s, ".")
 		if !deletePart(base, p) {
-			l.errorf(it, "remove: the base %s has no part %q%s", baseName, s, expression.DidYouMean(s, partPaths(base, nil)))
+			l.Errorf(it, "remove: the base %s has no part %q%s", baseName, s, expression.DidYouMean(s, partPaths(base, nil)))
 			continue
 		}
 		out = append(out, partRef{p, it})
@@ -383,7 +394,7 @@ func (l *loader) applyRemoves(base, removeNode *yaml.Node, baseName string) []pa
 
 // partPaths lists the paths of the parts under n, for suggestions.
 func partPaths(n *yaml.Node, p []string) []string {
-	n = resolve(n)
+	n = Resolve(n)
 	var out []string
 	switch {
 	case n.Kind == yaml.MappingNode:
@@ -406,12 +417,12 @@ func partPaths(n *yaml.Node, p []string) []string {
 // items), or nil.
 func partAt(n *yaml.Node, p []string) *yaml.Node {
 	for _, seg := range p {
-		n = resolve(n)
+		n = Resolve(n)
 		switch {
 		case n == nil:
 			return nil
 		case n.Kind == yaml.MappingNode:
-			n, _ = mapGet(n, seg)
+			n, _ = MapGet(n, seg)
 		case n.Kind == yaml.SequenceNode:
 			j := findNamed(n, seg)
 			if j < 0 {
@@ -422,7 +433,7 @@ func partAt(n *yaml.Node, p []string) *yaml.Node {
 			return nil
 		}
 	}
-	return resolve(n)
+	return Resolve(n)
 }
 
 // deletePart removes the part at p from n.
@@ -450,11 +461,11 @@ func deletePart(n *yaml.Node, p []string) bool {
 // checkConflicts reports the parts the derived template overrides that
 // the base changed since the version the derived template was made
 // against.
-func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.Node, baseVersion string, parts []partRef, depth int) {
+func (l *Decoder) checkConflicts(ref extendsRef, base *baseFile, current *yaml.Node, baseVersion string, parts []partRef, depth int) {
 	at := ref.versionNode
 	old, oldDisplay := findOldBase(base, ref.version)
 	if old == nil {
-		l.errorf(at, "extends: this template was made against %s %s, but the base is now at version %s and version %s is not kept (as %s), so its changes can't be checked against this template's overrides; compare the two versions, then set extends.version to %s",
+		l.Errorf(at, "extends: this template was made against %s %s, but the base is now at version %s and version %s is not kept (as %s), so its changes can't be checked against this template's overrides; compare the two versions, then set extends.version to %s",
 			ref.template, ref.version, orNone(baseVersion), ref.version, oldDisplay, orNone(baseVersion))
 		return
 	}
@@ -463,7 +474,7 @@ func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.No
 		return
 	}
 	if v := scalarAt(oldRoot, "version"); v != ref.version {
-		l.errorf(at, "extends: %s says version %s, not %s", old.display, orNone(v), ref.version)
+		l.Errorf(at, "extends: %s says version %s, not %s", old.display, orNone(v), ref.version)
 		return
 	}
 	for _, o := range parts {
@@ -482,7 +493,7 @@ func (l *loader) checkConflicts(ref extendsRef, base *baseFile, current *yaml.No
 		if was == nil {
 			what = "added"
 		}
-		l.errorf(o.node, "conflict: %s is overridden here, and the base %s %s it between version %s and %s (%s); keep this template's part or take the base's, then set extends.version to %s",
+		l.Errorf(o.node, "conflict: %s is overridden here, and the base %s %s it between version %s and %s (%s); keep this template's part or take the base's, then set extends.version to %s",
 			pathString(o.path), ref.template, what, ref.version, orNone(baseVersion), where, orNone(baseVersion))
 	}
 	// Changes of the base that touch none of this template's parts are
@@ -520,7 +531,7 @@ func findOldBase(b *baseFile, version string) (*baseFile, string) {
 
 // scalarAt is the text of a top-level scalar key.
 func scalarAt(root *yaml.Node, key string) string {
-	if v, _ := mapGet(root, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v, _ := MapGet(root, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""
@@ -529,7 +540,7 @@ func scalarAt(root *yaml.Node, key string) string {
 // equalNodes compares two YAML trees by content (not position, style or
 // comments). Mappings compare as sets of keys.
 func equalNodes(a, b *yaml.Node) bool {
-	a, b = resolve(a), resolve(b)
+	a, b = Resolve(a), Resolve(b)
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -544,7 +555,7 @@ func equalNodes(a, b *yaml.Node) bool {
 			return false
 		}
 		for i := 0; i+1 < len(a.Content); i += 2 {
-			bv, _ := mapGet(b, a.Content[i].Value)
+			bv, _ := MapGet(b, a.Content[i].Value)
 			if bv == nil || !equalNodes(a.Content[i+1], bv) {
 				return false
 			}
@@ -564,7 +575,7 @@ func equalNodes(a, b *yaml.Node) bool {
 
 // deepCopy copies a tree of nodes (aliases are resolved).
 func deepCopy(n *yaml.Node) *yaml.Node {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return nil
 	}
@@ -588,10 +599,10 @@ func mapIndex(n *yaml.Node, key string) int {
 	return -1
 }
 
-// mapGet returns the value and key nodes of key in a mapping.
-func mapGet(n *yaml.Node, key string) (val, k *yaml.Node) {
+// MapGet returns the value and key nodes of key in a mapping.
+func MapGet(n *yaml.Node, key string) (val, k *yaml.Node) {
 	if i := mapIndex(n, key); i >= 0 {
-		return resolve(n.Content[i+1]), n.Content[i]
+		return Resolve(n.Content[i+1]), n.Content[i]
 	}
 	return nil, nil
 }
@@ -630,14 +641,14 @@ func effectiveRoot(fsys fs.FS, name, display string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{file: display}
-	root, ok := l.parseDocument(data)
+	l := &Decoder{File: display}
+	root, ok := l.ParseDocument(data)
 	if !ok {
-		return nil, l.errs
+		return nil, l.Errs
 	}
-	root = l.extend(fsys, name, root, &Template{})
-	if len(l.errs) > 0 {
-		return nil, l.errs.sorted()
+	root, _ = l.Extend(fsys, name, root)
+	if len(l.Errs) > 0 {
+		return nil, l.Errs.Sorted()
 	}
 	return root, nil
 }

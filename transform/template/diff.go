@@ -1,4 +1,4 @@
-package transform
+package template
 
 import (
 	"io/fs"
@@ -71,13 +71,13 @@ func DiffNodes(a, b *yaml.Node) []Change {
 }
 
 func diffNodes(a, b *yaml.Node, p []string, out *[]Change) {
-	a, b = resolve(a), resolve(b)
+	a, b = Resolve(a), Resolve(b)
 	sub := func(seg string) []string { return append(append([]string(nil), p...), seg) }
 	switch {
 	case a.Kind == yaml.MappingNode && b.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(a.Content); i += 2 {
 			k := a.Content[i]
-			if bv, _ := mapGet(b, k.Value); bv != nil {
+			if bv, _ := MapGet(b, k.Value); bv != nil {
 				diffNodes(a.Content[i+1], bv, sub(k.Value), out)
 			} else {
 				*out = append(*out, Change{Path: pathString(sub(k.Value)), Kind: ChangeRemoved, Old: oneLine(a.Content[i+1]), OldLine: k.Line})
@@ -133,7 +133,7 @@ func names(n *yaml.Node) string {
 // oneLine renders a node on one line: a value as it is, anything else in
 // YAML's flow style, cut at 120 characters.
 func oneLine(n *yaml.Node) string {
-	n = resolve(n)
+	n = Resolve(n)
 	if n.Kind == yaml.ScalarNode {
 		return n.Value
 	}

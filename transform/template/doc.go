@@ -1,0 +1,17 @@
+// Package template is the template language: how a template file is
+// written and read, before anything in it is compiled or run.
+//
+//   - Decoder reads a template's YAML node by node (Mapping, List, Str,
+//     OneOf, ...), so that every problem is a PosError at the file's line
+//     and column; a template's problems are returned together as Errors.
+//   - Decoder.Extend merges a derived template's base in (extends:,
+//     remove:, and the conflicts of a rebase, as in ER); Effective and
+//     EffectiveFile give the merged YAML, RegisterBuiltins the bases that
+//     extends: can name besides the template's folder.
+//   - TemplateKeys is the reference of every key, from which Schema makes
+//     the JSON Schema editors use and docs/templates.md its key table.
+//   - DiffFiles and DiffFS compare two templates (or versions) key by key.
+//
+// Package transform loads a template with a Decoder, compiles its
+// expressions (package expression) and runs it.
+package template
