@@ -18,6 +18,7 @@ import (
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // process runs job from its claimed input to its end.
@@ -78,7 +79,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		rejected = map[int]string{}
 		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
 			Time: job.Created, // the same bytes when the job is resumed
-			OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+			OnReject: func(pos formats.Pos, errs []*template.FieldError) {
 				msgs := make([]string, len(errs))
 				for i, e := range errs {
 					msgs[i] = e.Problem()

@@ -10,17 +10,18 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // Report is the .error.json written beside an input that failed or had
 // rejected rows: the job, and every problem found, for programs.
 type Report struct {
-	Job      *Job                    `json:"job"`
-	Error    string                  `json:"error,omitempty"`
-	Detail   *transform.FieldError   `json:"detail,omitempty"`
-	Position *formats.Pos            `json:"position,omitempty"`
-	Rows     []*transform.FieldError `json:"rejected_rows,omitempty"`
-	Warnings []*transform.FieldError `json:"warnings,omitempty"`
+	Job      *Job                   `json:"job"`
+	Error    string                 `json:"error,omitempty"`
+	Detail   *template.FieldError   `json:"detail,omitempty"`
+	Position *formats.Pos           `json:"position,omitempty"`
+	Rows     []*template.FieldError `json:"rejected_rows,omitempty"`
+	Warnings []*template.FieldError `json:"warnings,omitempty"`
 }
 
 // writeReport writes <input>.error.txt (for people) and <input>.error.json
@@ -31,7 +32,7 @@ func writeReport(job *Job, res *transform.Result, runErr error, inputPath string
 	rep := Report{Job: &final}
 	if runErr != nil {
 		rep.Error = runErr.Error()
-		var fe *transform.FieldError
+		var fe *template.FieldError
 		var pe *formats.ParseError
 		switch {
 		case errors.As(runErr, &fe):

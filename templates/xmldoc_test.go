@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/erpipe/erpipe/transform/templatetest"
 	"github.com/erpipe/erpipe/xsd"
 )
@@ -236,7 +237,7 @@ func TestPain001InvalidLayout(t *testing.T) {
 	if err == nil {
 		t.Fatal("the run succeeded")
 	}
-	var fe *transform.FieldError
+	var fe *template.FieldError
 	if !errors.As(err, &fe) || fe.Field != "Memo" || !strings.Contains(err.Error(), "element Memo") {
 		t.Errorf("the error does not name the element Memo: %v", err)
 	}

@@ -150,7 +150,7 @@ output:
 	if !tmpl.input.fields[1].Required || tmpl.input.fields[1].Column != "Email" {
 		t.Errorf("email field not merged: %+v", tmpl.input.fields[1])
 	}
-	if tmpl.validations[0].severity != SeverityError || tmpl.validations[0].message != "no email" {
+	if tmpl.validations[0].severity != template.SeverityError || tmpl.validations[0].message != "no email" {
 		t.Errorf("validation not merged: %+v", tmpl.validations[0])
 	}
 	if tmpl.lookups["terms"]["30"] != "Net30" || tmpl.lookups["terms"]["60"] != "Net60" {
@@ -211,7 +211,7 @@ func TestExtendsConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tmpl.validations[0].severity != SeverityWarning || tmpl.validations[0].message != "add an email" {
+	if tmpl.validations[0].severity != template.SeverityWarning || tmpl.validations[0].message != "add an email" {
 		t.Errorf("base change not picked up: %+v", tmpl.validations[0])
 	}
 	// The old version is not kept: say so, and what to do.

@@ -60,7 +60,7 @@ type aggregate struct {
 func (tl *templateLoader) loadChecks(n *yaml.Node) {
 	seen := map[string]int{}
 	for _, it := range tl.List(n, "checks") {
-		c := &groupCheck{severity: SeverityError}
+		c := &groupCheck{severity: template.SeverityError}
 		var groupNode, condNode *yaml.Node
 		ok := tl.Mapping(it, "check", map[string]template.KeyHandler{
 			"name": func(_, v *yaml.Node) {
@@ -74,13 +74,13 @@ func (tl *templateLoader) loadChecks(n *yaml.Node) {
 			"condition": func(_, v *yaml.Node) { condNode = v },
 			"message":   func(_, v *yaml.Node) { c.message, _ = tl.NonEmpty(v, "message") },
 			"severity": func(_, v *yaml.Node) {
-				c.severity, _ = tl.OneOf(v, "severity", SeverityError, SeverityWarning)
+				c.severity, _ = tl.OneOf(v, "severity", template.SeverityError, template.SeverityWarning)
 			},
 		}, "name", "group_by", "condition", "message")
 		if !ok || groupNode == nil || condNode == nil {
 			continue
 		}
-		c.groupBy = tl.compile(groupNode, fmt.Sprintf("check %q group_by", c.name), tl.env)
+		c.groupBy = tl.Compile(groupNode, fmt.Sprintf("check %q group_by", c.name), tl.env)
 		if c.groupBy != nil && len(c.groupBy.Idents) > 0 {
 			c.field = c.groupBy.Idents[0]
 		}
@@ -101,7 +101,7 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 	}
 	tree, err := parser.Parse(src)
 	if err != nil {
-		tl.compile(n, what, tl.env) // reports the syntax error with its place
+		tl.Compile(n, what, tl.env) // reports the syntax error with its place
 		return false
 	}
 	v := &aggVisitor{fields: tl.env.Vars}
@@ -274,12 +274,12 @@ func showAgg(v any) string {
 // row handles one good row: in the first pass it adds the row to its
 // groups; in the second it returns the errors of failed error checks, and
 // adds the warnings of failed warning checks (once per group) to res.
-func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos formats.Pos, res *Result) []*FieldError {
-	var errs []*FieldError
+func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos formats.Pos, res *Result) []*template.FieldError {
+	var errs []*template.FieldError
 	for i, c := range cr.t.checks {
 		kv, err := ev.Eval(c.groupBy, env)
 		if err != nil {
-			errs = append(errs, &FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: SeverityError,
+			errs = append(errs, &template.FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: template.SeverityError,
 				Err: fmt.Errorf("group_by: %w", err), Hint: "check the group_by of check " + c.name + " against this row's values"})
 			continue
 		}
@@ -292,9 +292,9 @@ func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos format
 		if !bad {
 			continue
 		}
-		fe := &FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: c.severity, Field: c.field, Value: key,
+		fe := &template.FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: c.severity, Field: c.field, Value: key,
 			Err: fmt.Errorf("%s (%s %q: %s)", c.message, groupWord(c), key, detail)}
-		if c.severity == SeverityWarning {
+		if c.severity == template.SeverityWarning {
 			if _, done := cr.warned[i][key]; !done {
 				cr.warned[i][key] = struct{}{}
 				res.addWarning(fe)

@@ -77,11 +77,11 @@ func (t *Template) Explain(ctx context.Context, inputPath string, rows []Preview
 		env, cells := t.explainEnv(&ev, src, rec)
 		for ti, tb := range tables {
 			for ci, c := range tb.columns {
-				e := ColumnExplanation{Table: ti, Column: c.name, Expr: c.prog.Src}
+				e := ColumnExplanation{Table: ti, Column: c.Name, Expr: c.Prog.Src}
 				if ti < len(row.Values) && ci < len(row.Values[ti]) {
 					e.Value = row.Values[ti][ci]
 				}
-				t.trace(&ev, c.prog, env, cells, &e, map[string]bool{})
+				t.trace(&ev, c.Prog, env, cells, &e, map[string]bool{})
 				out[i] = append(out[i], e)
 			}
 		}

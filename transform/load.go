@@ -3,7 +3,6 @@ package transform
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
@@ -52,12 +52,6 @@ type validation struct {
 	input    int    // index of the input field it comes from, or -1
 }
 
-// outColumn is one output column and the expression that fills it.
-type outColumn struct {
-	name string
-	prog *expression.Program
-}
-
 type outputSpec struct {
 	fileName *expression.Program
 	kind     string // "csv", "xlsx", "dmf" or "xml"
@@ -66,19 +60,19 @@ type outputSpec struct {
 	csvEncoding string
 	csvCRLF     bool
 	csvHeader   bool
-	csvColumns  []outColumn // the columns of a csv or xlsx output
-	xlsx        *xlsxSpec   // a workbook: the output (kind "xlsx"), or beside the CSV file (xlsxout.go)
+	csvColumns  []layout.Column // the columns of a csv or xlsx output
+	xlsx        *layout.XLSX    // a workbook: the output (kind "xlsx"), or beside the CSV file (xlsxout.go)
 
 	dmfGroup       string
 	dmfDescription string
 	dmfEntities    []dmfEntity
 
-	xml *xmlSpec
+	xml *layout.XML
 }
 
 type dmfEntity struct {
 	entity    dmf.Entity
-	columns   []outColumn
+	columns   []layout.Column
 	dependsOn *yaml.Node // depends_on: labels of entities that must come first (order.go)
 	node      *yaml.Node // the entity's mapping, for messages
 }
@@ -105,7 +99,7 @@ var reserved = map[string]bool{
 
 // LoadFS loads the template file at path in fsys (files it refers to, such
 // as lookup tables, are resolved beside it) and compiles it. Problems are
-// returned together as a TemplateErrors, each "file:line:col: message".
+// returned together as a template.Errors, each "file:line:col: message".
 func LoadFS(fsys fs.FS, name string) (*Template, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
@@ -209,7 +203,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		tl.loadModel(n)
 	}
 	if n := sections["filter"]; n != nil {
-		t.filter = tl.compile(n, "filter", tl.env)
+		t.filter = tl.Compile(n, "filter", tl.env)
 	}
 	if n := sections["validations"]; n != nil {
 		tl.loadValidations(n)
@@ -263,19 +257,9 @@ func (tl *templateLoader) sourceOf(name string) int {
 	return -1
 }
 
-// compile compiles the expression in node n; what names it in messages,
-// e.g. `model field "terms"`.
-func (tl *templateLoader) compile(n *yaml.Node, what string, env *expression.Env) *expression.Program {
-	src, ok := tl.Str(n, what)
-	if !ok {
-		return nil
-	}
-	prog, probs := expression.Compile(src, env)
-	for _, p := range probs {
-		line, col := template.ExprPos(n, p.Line, p.Col)
-		tl.ErrorIn(n, line, col, "%s: %s", what, p.Msg)
-	}
-	return prog
+// layoutLoader is the Loader of the template's output layouts.
+func (tl *templateLoader) layoutLoader() *layout.Loader {
+	return &layout.Loader{Decoder: tl.Decoder, FS: tl.fsys, Dir: tl.dir, Env: tl.env, Params: tl.t.params}
 }
 
 func (tl *templateLoader) loadInput(n *yaml.Node) {
@@ -495,14 +479,6 @@ func isFileLookup(n *yaml.Node) bool {
 	return false
 }
 
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 func quoteList(ss []string) string {
 	if len(ss) == 0 {
 		return "(none)"
@@ -537,7 +513,7 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 		delete(tl.env.Later, e.name)
 		if e.expr != nil && e.name != "" {
 			what := fmt.Sprintf("model field %q", e.name)
-			prog := tl.compile(e.expr, what, tl.env)
+			prog := tl.Compile(e.expr, what, tl.env)
 			if prog != nil {
 				m := modelField{name: e.name, prog: prog, input: -1}
 				if len(prog.Idents) > 0 {
@@ -555,7 +531,7 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 func (tl *templateLoader) loadValidations(n *yaml.Node) {
 	seen := map[string]int{}
 	for _, it := range tl.List(n, "validations") {
-		v := validation{severity: SeverityError}
+		v := validation{severity: template.SeverityError}
 		var cond *yaml.Node
 		ok := tl.Mapping(it, "validation", map[string]template.KeyHandler{
 			"name": func(k, val *yaml.Node) {
@@ -568,13 +544,13 @@ func (tl *templateLoader) loadValidations(n *yaml.Node) {
 			"condition": func(_, val *yaml.Node) { cond = val },
 			"message":   func(_, val *yaml.Node) { v.message, _ = tl.NonEmpty(val, "message") },
 			"severity": func(_, val *yaml.Node) {
-				v.severity, _ = tl.OneOf(val, "severity", SeverityError, SeverityWarning)
+				v.severity, _ = tl.OneOf(val, "severity", template.SeverityError, template.SeverityWarning)
 			},
 		}, "name", "condition", "message")
 		if !ok || cond == nil {
 			continue
 		}
-		v.prog = tl.compile(cond, fmt.Sprintf("validation %q", v.name), tl.env)
+		v.prog = tl.Compile(cond, fmt.Sprintf("validation %q", v.name), tl.env)
 		if v.prog == nil {
 			continue
 		}
@@ -596,7 +572,7 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"xlsx":      func(_, v *yaml.Node) { xlsxNode = v },
 		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
 		"unpack":    func(_, v *yaml.Node) { out.kind = "unpack"; tl.loadUnpack(v) }, // multiinput.go
-		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; tl.loadXMLOutput(v) }, // xmlout.go
+		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
 	})
 	if !ok || out.kind == "unpack" {
 		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil || xlsxNode != nil) {
@@ -620,7 +596,7 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		}
 		if xlsxNode != nil {
 			var cols *yaml.Node
-			out.xlsx, cols = tl.loadXLSXOutput(xlsxNode) // xlsxout.go
+			out.xlsx, cols = tl.layoutLoader().LoadXLSX(xlsxNode)
 			switch {
 			case csvNode != nil && cols != nil:
 				tl.Errorf(cols, "output.xlsx.columns: beside output.csv the workbook has the CSV file's columns; leave them out here")
@@ -640,7 +616,7 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		fnEnv.Vars[name] = nil // the parameters too, e.g. a schedule's period_name
 	}
 	if fileName != nil {
-		out.fileName = tl.compile(fileName, "output.file_name", fnEnv)
+		out.fileName = tl.Compile(fileName, "output.file_name", fnEnv)
 	} else {
 		ext := ".zip"
 		switch out.kind {
@@ -657,18 +633,18 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 
 // columns reads an ordered mapping of output column → expression; what
 // names the mapping and label one column in messages.
-func (tl *templateLoader) columns(n *yaml.Node, what, label string, identifiers bool) []outColumn {
+func (tl *templateLoader) columns(n *yaml.Node, what, label string, identifiers bool) []layout.Column {
 	keys, vals := tl.Pairs(n, what)
 	if len(keys) == 0 && template.Resolve(n).Kind == yaml.MappingNode {
 		tl.Errorf(n, "%s is empty; map each output column to an expression", what)
 	}
-	cols := make([]outColumn, 0, len(keys))
+	cols := make([]layout.Column, 0, len(keys))
 	for i, k := range keys {
 		if identifiers && !fieldNameRE.MatchString(k.Value) {
 			tl.Errorf(k, "%s: staging field name %q must be letters, digits and _ only, as D365 names them (e.g. CUSTOMERACCOUNT)", what, k.Value)
 		}
-		prog := tl.compile(vals[i], fmt.Sprintf("%s %q", label, k.Value), tl.env)
-		cols = append(cols, outColumn{name: k.Value, prog: prog})
+		prog := tl.Compile(vals[i], fmt.Sprintf("%s %q", label, k.Value), tl.env)
+		cols = append(cols, layout.Column{Name: k.Value, Prog: prog})
 	}
 	return cols
 }
@@ -738,7 +714,7 @@ func (tl *templateLoader) loadDMFOutput(n *yaml.Node) {
 		}
 		e.columns = tl.columns(cols, fmt.Sprintf("entity %q columns", e.entity.Name), fmt.Sprintf("entity %q column", e.entity.Name), true)
 		for _, c := range e.columns {
-			e.entity.Columns = append(e.entity.Columns, c.name)
+			e.entity.Columns = append(e.entity.Columns, c.Name)
 		}
 		out.dmfEntities = append(out.dmfEntities, e)
 	}

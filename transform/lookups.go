@@ -137,7 +137,7 @@ func (tl *templateLoader) lookupRows(name string, n, codesNode, fileNode *yaml.N
 	}
 	f, err := fsys.Open(p)
 	if err != nil {
-		tl.Errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, unwrapPathError(err))
+		tl.Errorf(fileNode, "lookup table %q: can't open %s: %v", name, file, template.PathCause(err))
 		return nil
 	}
 	defer f.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
@@ -256,11 +257,11 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 			continue
 		}
 		for _, c := range ents[j].columns {
-			if c.prog == nil {
+			if c.Prog == nil {
 				continue
 			}
-			if o := owner(c.prog.Idents, fmt.Sprintf("entity %q column %q", ents[j].entity.Name, c.name), ents[j].node); o >= 0 && o != k {
-				tl.Errorf(ents[j].node, "entity %q column %q uses the fields of sheet %q, but the entity is fed by sheet %q", ents[j].entity.Name, c.name, m.sheets[o].sheet, m.sheets[k].sheet)
+			if o := owner(c.Prog.Idents, fmt.Sprintf("entity %q column %q", ents[j].entity.Name, c.Name), ents[j].node); o >= 0 && o != k {
+				tl.Errorf(ents[j].node, "entity %q column %q uses the fields of sheet %q, but the entity is fed by sheet %q", ents[j].entity.Name, c.Name, m.sheets[o].sheet, m.sheets[k].sheet)
 			}
 		}
 	}
@@ -369,7 +370,7 @@ func (t *Template) runSheets(ctx context.Context, inputPath string, res *Result,
 				return nil
 			}
 			if err := outs.dmfw.Write(entity, values[0]); err != nil {
-				return &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+				return &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err}
 			}
 			return nil
 		})
@@ -407,7 +408,7 @@ func (t *Template) runUnpack(ctx context.Context, inputPath, outDir string) (res
 	}
 	for _, pr := range probs {
 		pr.Warning = false // the job lists it as a warning already
-		res.addWarning(&FieldError{Pos: pos, Template: t.Name, Severity: SeverityWarning, Err: pr})
+		res.addWarning(&template.FieldError{Pos: pos, Template: t.Name, Severity: template.SeverityWarning, Err: pr})
 	}
 	name := strings.TrimSuffix(base, filepath.Ext(base))
 	var files []unpackFile
@@ -549,7 +550,7 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 				return t.fileError(formats.Pos{File: name}, err, "the package is damaged; export it again")
 			}
 			res.Rejected++
-			res.addError(&FieldError{Pos: pe.Pos, Template: t.Name, Severity: SeverityError, Err: pe})
+			res.addError(&template.FieldError{Pos: pe.Pos, Template: t.Name, Severity: template.SeverityError, Err: pe})
 			continue
 		}
 		if cw != nil {
@@ -558,8 +559,8 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 			}
 		}
 		if sw != nil {
-			if row >= maxSheetRows {
-				res.addWarning(&FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityWarning,
+			if row >= layout.MaxSheetRows {
+				res.addWarning(&template.FieldError{Pos: rec.Pos, Template: t.Name, Severity: template.SeverityWarning,
 					Err:  fmt.Errorf("sheet %q is full (1,048,576 rows); the rest of the entity is only in the CSV file", sheet),
 					Hint: "use the CSV file for this entity"})
 				sw.Flush()
@@ -573,7 +574,7 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 				}
 				row++
 				if !ok {
-					res.addWarning(&FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityWarning,
+					res.addWarning(&template.FieldError{Pos: rec.Pos, Template: t.Name, Severity: template.SeverityWarning,
 						Err:  errors.New("the row holds a control character or a value longer than an Excel cell, so its sheet row is left blank"),
 						Hint: "read this row in the CSV file"})
 				} else {

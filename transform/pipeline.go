@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // The parallel run: one goroutine reads records into batches, workers
@@ -40,12 +41,12 @@ func pipelineWorkers() int {
 // batchItem is one record of a batch and, once evaluated, its outcome.
 type batchItem struct {
 	rec     formats.Record
-	oneLine bool          // the record is on one line (formats.OneLiner): pos is not kept
-	pos     []formats.Pos // positions of the template's input fields (by field), in batch.poss
-	readErr *FieldError   // the record could not be read
+	oneLine bool                 // the record is on one line (formats.OneLiner): pos is not kept
+	pos     []formats.Pos        // positions of the template's input fields (by field), in batch.poss
+	readErr *template.FieldError // the record could not be read
 	kind    rowKind
-	errs    []*FieldError
-	warns   []*FieldError
+	errs    []*template.FieldError
+	warns   []*template.FieldError
 	values  [][]string // in batch.tabs
 }
 
@@ -207,10 +208,10 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 					}
 					it.kind = re.row(it.rec, values)
 					if len(re.errs) > 0 {
-						it.errs = append([]*FieldError(nil), re.errs...)
+						it.errs = append([]*template.FieldError(nil), re.errs...)
 					}
 					if len(re.warns) > 0 {
-						it.warns = append([]*FieldError(nil), re.warns...)
+						it.warns = append([]*template.FieldError(nil), re.warns...)
 					}
 					if it.kind == rowWritten {
 						it.values = values
@@ -228,7 +229,7 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 			res.Read++
 			var err error
 			if it.readErr != nil {
-				err = res.apply(emit, rowRejected, it.readErr.Pos, []*FieldError{it.readErr}, nil, nil)
+				err = res.apply(emit, rowRejected, it.readErr.Pos, []*template.FieldError{it.readErr}, nil, nil)
 			} else {
 				err = res.apply(emit, it.kind, it.rec.Pos, it.errs, it.warns, it.values)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // pipelineTemplate has every kind of outcome a row can have: written,
@@ -88,7 +89,7 @@ func runPipeline(t *testing.T, tpl *Template, in string) (*Result, []rejectCall,
 	t.Helper()
 	out := t.TempDir()
 	var calls []rejectCall
-	res, err := tpl.RunWith(context.Background(), in, out, RunOptions{OnReject: func(pos formats.Pos, errs []*FieldError) {
+	res, err := tpl.RunWith(context.Background(), in, out, RunOptions{OnReject: func(pos formats.Pos, errs []*template.FieldError) {
 		c := rejectCall{pos: pos}
 		for _, e := range errs {
 			c.errs = append(c.errs, e.Error())

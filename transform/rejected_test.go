@@ -12,6 +12,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 const rejectedInput = `Account,Name,Customer group,Currency,Country,Street,City,Postal code,Email,Phone,Credit limit,Payment terms
@@ -36,7 +37,7 @@ func TestWriteRejected(t *testing.T) {
 	}
 	rows := map[int]string{}
 	res, err := tmpl.RunWith(context.Background(), in, t.TempDir(), transform.RunOptions{
-		OnReject: func(pos formats.Pos, errs []*transform.FieldError) {
+		OnReject: func(pos formats.Pos, errs []*template.FieldError) {
 			var msgs []string
 			for _, e := range errs {
 				msgs = append(msgs, e.Error())

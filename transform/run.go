@@ -19,6 +19,7 @@ import (
 	"github.com/erpipe/erpipe/formats/excel"
 	fxml "github.com/erpipe/erpipe/formats/xml"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
@@ -31,17 +32,17 @@ const maxBadReads = 100
 
 // Result is what one run of a template made.
 type Result struct {
-	Read     int           // records read
-	Written  int           // rows written (to the first output table)
-	Rejected int           // rows left out by error validations or bad values
-	Skipped  int           // rows left out by the template's filter
-	Errors   []*FieldError // rejected rows' errors, the first 1000
-	Warnings []*FieldError // warnings, the first 1000
-	Warned   int           // warnings in all (Warnings keeps the first 1000)
-	Outputs  []string      // paths of the files written in the output folder
+	Read     int                    // records read
+	Written  int                    // rows written (to the first output table)
+	Rejected int                    // rows left out by error validations or bad values
+	Skipped  int                    // rows left out by the template's filter
+	Errors   []*template.FieldError // rejected rows' errors, the first 1000
+	Warnings []*template.FieldError // warnings, the first 1000
+	Warned   int                    // warnings in all (Warnings keeps the first 1000)
+	Outputs  []string               // paths of the files written in the output folder
 
-	onReject   func(pos formats.Pos, errs []*FieldError) // RunOptions.OnReject
-	onProgress func(read int)                            // RunOptions.OnProgress
+	onReject   func(pos formats.Pos, errs []*template.FieldError) // RunOptions.OnReject
+	onProgress func(read int)                                     // RunOptions.OnProgress
 }
 
 // RunOptions are the options of RunWith.
@@ -49,7 +50,7 @@ type RunOptions struct {
 	// OnReject, when set, is called for every rejected row, in input
 	// order, with the row's position and all its errors (Result.Errors
 	// keeps only the first ones). errs is only valid during the call.
-	OnReject func(pos formats.Pos, errs []*FieldError)
+	OnReject func(pos formats.Pos, errs []*template.FieldError)
 	// Time is the moment the run stands for: it fills input.modified
 	// (documents' creation times and message ids are made from it) and
 	// stamps the entries of zip outputs. Zero means the input file's
@@ -77,13 +78,13 @@ func (o RunOptions) stamp(inputPath string) (time.Time, error) {
 // progressEvery is how often RunOptions.OnProgress is called, in records.
 const progressEvery = 10000
 
-func (r *Result) addError(e *FieldError) {
+func (r *Result) addError(e *template.FieldError) {
 	if len(r.Errors) < maxReported {
 		r.Errors = append(r.Errors, e)
 	}
 }
 
-func (r *Result) addWarning(e *FieldError) {
+func (r *Result) addWarning(e *template.FieldError) {
 	r.Warned++
 	if len(r.Warnings) < maxReported {
 		r.Warnings = append(r.Warnings, e)
@@ -142,8 +143,8 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 // row out.
 type PreviewRow struct {
 	Pos    formats.Pos
-	Values [][]string    // per output table (csv: one; dmf: one per entity), in column order
-	Errors []*FieldError // why the row was left out; nil when written
+	Values [][]string             // per output table (csv: one; dmf: one per entity), in column order
+	Errors []*template.FieldError // why the row was left out; nil when written
 }
 
 // Preview shows what the template makes of the first rows of a file,
@@ -173,7 +174,7 @@ func (t *Template) Preview(ctx context.Context, inputPath string, max int) ([]Pr
 			if n := len(rows); n > 0 && rows[n-1].Values == nil && rows[n-1].Pos.Row == e.Pos.Row {
 				rows[n-1].Errors = append(rows[n-1].Errors, e)
 			} else {
-				rows = append(rows, PreviewRow{Pos: formats.Pos{File: e.Pos.File, Sheet: e.Pos.Sheet, Row: e.Pos.Row}, Errors: []*FieldError{e}})
+				rows = append(rows, PreviewRow{Pos: formats.Pos{File: e.Pos.File, Sheet: e.Pos.Sheet, Row: e.Pos.Row}, Errors: []*template.FieldError{e}})
 			}
 		}
 		if values != nil {
@@ -204,7 +205,7 @@ func (t *Template) Columns() [][]string {
 	for _, tb := range t.tables() {
 		names := make([]string, len(tb.columns))
 		for i, c := range tb.columns {
-			names[i] = c.name
+			names[i] = c.Name
 		}
 		out = append(out, names)
 	}
@@ -212,7 +213,7 @@ func (t *Template) Columns() [][]string {
 }
 
 type table struct {
-	columns []outColumn
+	columns []layout.Column
 	render  func(any) string
 	check   func(string) error // nil: any text can be written
 }
@@ -221,11 +222,11 @@ func (t *Template) tables() []table {
 	switch t.output.kind {
 	case "csv", "xlsx":
 		if t.xlsxTable() {
-			return []table{{columns: t.output.csvColumns, render: encodeValue}} // typed cells (xlsxout.go)
+			return []table{{columns: t.output.csvColumns, render: layout.EncodeValue}} // typed cells (xlsxout.go)
 		}
 		return []table{{columns: t.output.csvColumns, render: expression.Text}}
 	case "xml":
-		return []table{{columns: t.output.xml.columns, render: encodeValue, check: xmlCheck}}
+		return []table{{columns: t.output.xml.Columns(), render: layout.EncodeValue, check: layout.CheckXMLText}}
 	}
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
@@ -253,12 +254,12 @@ func (s *source) close() {
 }
 
 // fileError is an error about the whole input file.
-func (t *Template) fileError(pos formats.Pos, err error, hint string) *FieldError {
+func (t *Template) fileError(pos formats.Pos, err error, hint string) *template.FieldError {
 	var pe *formats.ParseError
 	if errors.As(err, &pe) && pe.Pos.File != "" {
 		pos = pe.Pos
 	}
-	return &FieldError{Pos: pos, Template: t.Name, Severity: SeverityError, Err: err, Hint: hint}
+	return &template.FieldError{Pos: pos, Template: t.Name, Severity: template.SeverityError, Err: err, Hint: hint}
 }
 
 // open opens the input and binds the template's fields to its columns.
@@ -296,7 +297,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		sheets := workbookSheets(inputPath)
 		if in.xlsxSheet != "" && sheets != nil && !hasSheet(sheets, in.xlsxSheet) && in.xlsxMissingSheet == "first" {
 			opts.Sheet, opts.SheetIndex = "", 1
-			res.addWarning(&FieldError{Pos: s.pos, Template: t.Name, Severity: SeverityWarning,
+			res.addWarning(&template.FieldError{Pos: s.pos, Template: t.Name, Severity: template.SeverityWarning,
 				Err:  fmt.Errorf("the workbook has no sheet %q, so its first sheet %q was read", in.xlsxSheet, sheets[0]),
 				Hint: fmt.Sprintf("name the sheet %q", in.xlsxSheet)})
 		}
@@ -465,10 +466,10 @@ type rowEval struct {
 	vals    []any          // the row's values by slot, when slotted (slots.go)
 	slotted bool
 	ev      expression.Evaluator
-	errs    []*FieldError // the row's errors, when rejected
-	warns   []*FieldError // the row's warnings
-	res     *Result       // for group checks only (sequential runs)
-	last    []lastValue   // by input field: the last text parsed and its value
+	errs    []*template.FieldError // the row's errors, when rejected
+	warns   []*template.FieldError // the row's warnings
+	res     *Result                // for group checks only (sequential runs)
+	last    []lastValue            // by input field: the last text parsed and its value
 	// fieldPos returns the position of column j of the current record.
 	fieldPos func(j int) formats.Pos
 }
@@ -545,7 +546,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 	for i, m := range t.model {
 		v, err := r.eval(m.prog)
 		if err != nil {
-			r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: SeverityError,
+			r.errs = append(r.errs, &template.FieldError{Pos: rec.Pos, Template: t.Name, Field: m.name, Severity: template.SeverityError,
 				Err: err, Hint: "check the expression of model field " + m.name + " against this row's values"})
 			return rowRejected
 		}
@@ -563,7 +564,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 			}
 		}
 		if err != nil {
-			r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Severity: SeverityError,
+			r.errs = append(r.errs, &template.FieldError{Pos: rec.Pos, Template: t.Name, Severity: template.SeverityError,
 				Err: fmt.Errorf("filter: %w", err), Hint: "check the template's filter against this row's values"})
 			return rowRejected
 		}
@@ -572,7 +573,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 	// Validations.
 	for i := range t.validations {
 		if e := t.validate(r, &t.validations[i], rec); e != nil {
-			if e.Severity == SeverityWarning {
+			if e.Severity == template.SeverityWarning {
 				r.warns = append(r.warns, e)
 			} else {
 				r.errs = append(r.errs, e)
@@ -598,16 +599,16 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 	// Output columns.
 	for ti, tb := range r.tables {
 		for ci, c := range tb.columns {
-			v, err := r.eval(c.prog)
+			v, err := r.eval(c.Prog)
 			if err != nil {
-				r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
-					Err: err, Hint: "check the expression of output column " + c.name + " against this row's values"})
+				r.errs = append(r.errs, &template.FieldError{Pos: rec.Pos, Template: t.Name, Field: c.Name, Severity: template.SeverityError,
+					Err: err, Hint: "check the expression of output column " + c.Name + " against this row's values"})
 				continue
 			}
 			text := tb.render(v)
 			if tb.check != nil {
 				if err := tb.check(text); err != nil {
-					r.errs = append(r.errs, &FieldError{Pos: rec.Pos, Template: t.Name, Field: c.name, Severity: SeverityError,
+					r.errs = append(r.errs, &template.FieldError{Pos: rec.Pos, Template: t.Name, Field: c.Name, Severity: template.SeverityError,
 						Value: text, Err: err, Hint: "remove the character from the input, or strip it in the template"})
 					continue
 				}
@@ -623,7 +624,7 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 
 // apply records what became of one row in res and emits it; rows are
 // applied in input order. errs and values are only used during the call.
-func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, warns []*FieldError, values [][]string) error {
+func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, warns []*template.FieldError, values [][]string) error {
 	if res.onProgress != nil && res.Read%progressEvery == 0 {
 		res.onProgress(res.Read)
 	}
@@ -655,7 +656,7 @@ func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, war
 // error (the returned FieldError) for a record that can't be read, or the
 // end of the run (fatal) when the reader failed, or too many records in a
 // row could not be read. badReads and lastBad carry the count between calls.
-func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *FieldError, fatal error) {
+func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *template.FieldError, fatal error) {
 	var pe *formats.ParseError
 	if !errors.As(err, &pe) {
 		return nil, t.fileError(src.pos, err, "check that the file is complete and can be read")
@@ -667,7 +668,7 @@ func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *f
 	}
 	*lastBad = pe.Pos
 	// The readers' messages say what to fix already.
-	return &FieldError{Pos: pe.Pos, Template: t.Name, Severity: SeverityError, Err: pe}, nil
+	return &template.FieldError{Pos: pe.Pos, Template: t.Name, Severity: template.SeverityError, Err: pe}, nil
 }
 
 // process runs the template over every record of src, calling emit for
@@ -701,7 +702,7 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 				return fatal
 			}
 			res.Read++
-			if err := res.apply(emit, rowRejected, fe.Pos, []*FieldError{fe}, nil, nil); err != nil {
+			if err := res.apply(emit, rowRejected, fe.Pos, []*template.FieldError{fe}, nil, nil); err != nil {
 				return err
 			}
 			continue
@@ -725,13 +726,13 @@ func dmfText(v any) string {
 
 // valueError describes a bad input value; fieldPos gives the position of
 // column col of rec.
-func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record, col int, f *expression.InputField, text string, err error) *FieldError {
+func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record, col int, f *expression.InputField, text string, err error) *template.FieldError {
 	pos := rec.Pos
 	column := f.Column
 	if col >= 0 {
 		pos = fieldPos(col)
 	}
-	fe := &FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.Name, Value: text, Severity: SeverityError, Err: err}
+	fe := &template.FieldError{Pos: pos, Column: column, Template: t.Name, Field: f.Name, Value: text, Severity: template.SeverityError, Err: err}
 	var ve *expression.ValueError
 	switch {
 	case errors.As(err, &ve):
@@ -744,7 +745,7 @@ func (t *Template) valueError(fieldPos func(int) formats.Pos, rec formats.Record
 
 // validate runs one validation over the row r evaluates, whose record is
 // rec; it returns nil when the row passes.
-func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *FieldError {
+func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *template.FieldError {
 	src, fieldPos := r.src, r.fieldPos
 	out, err := r.eval(v.prog)
 	var ok bool
@@ -753,7 +754,7 @@ func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *Fiel
 			return nil
 		}
 	}
-	fe := &FieldError{Pos: rec.Pos, Template: t.Name, Rule: v.name, Severity: v.severity, Field: v.field}
+	fe := &template.FieldError{Pos: rec.Pos, Template: t.Name, Rule: v.name, Severity: v.severity, Field: v.field}
 	if v.input >= 0 {
 		f := t.input.fields[v.input]
 		fe.Column = f.Column
@@ -768,7 +769,7 @@ func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *Fiel
 		fe.Err = errors.New(v.message)
 		return fe
 	}
-	fe.Severity = SeverityError
+	fe.Severity = template.SeverityError
 	fe.Err = fmt.Errorf("the condition could not be checked: %w", err)
 	fe.Hint = "check the condition of validation " + v.name + " against this row's values"
 	return fe
@@ -780,9 +781,9 @@ type outputs struct {
 	files      []*os.File
 	bufs       []*bufio.Writer
 	csvw       *csv.Writer
-	xlsxw      *xlsxWriter // xlsxout.go
+	xlsxw      *layout.XLSXWriter // xlsxout.go
 	dmfw       *dmf.Writer
-	xmlw       *xmlRun
+	xmlw       *layout.XMLRun
 }
 
 // createOutputs opens the output file(s) in outDir. modified stamps the
@@ -828,11 +829,7 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 		}
 		o.csvw = w
 		if out.csvHeader {
-			names := make([]string, len(out.csvColumns))
-			for i, c := range out.csvColumns {
-				names[i] = c.name
-			}
-			if err := w.Write(names); err != nil {
+			if err := w.Write(out.csvNames()); err != nil {
 				o.abort()
 				return nil, err
 			}
@@ -860,7 +857,7 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 		}
 		o.dmfw = w
 	case "xml":
-		x, err := t.newXMLRun(inputBase, modified)
+		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified))
 		if err != nil {
 			o.abort()
 			return nil, t.fileError(pos, err, "check the template's output.xml section")
@@ -875,7 +872,7 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 		return nil
 	}
 	if o.xlsxw != nil {
-		text, err := o.xlsxw.write(pos, values[0])
+		text, err := o.xlsxw.Write(pos, values[0])
 		if err != nil || o.csvw == nil {
 			return err
 		}
@@ -885,11 +882,11 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 		return o.csvw.Write(values[0])
 	}
 	if o.xmlw != nil {
-		return o.xmlw.add(pos, values[0])
+		return o.xmlw.Add(pos, values[0])
 	}
 	for i, v := range values {
 		if err := o.dmfw.Write(i, v); err != nil {
-			return &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+			return &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err}
 		}
 	}
 	return nil
@@ -897,7 +894,7 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 
 // commit finishes the files and gives them their names.
 func (o *outputs) commit() error {
-	if o.xmlw != nil && o.xmlw.spec.perDoc {
+	if o.xmlw != nil && o.xmlw.PerDocument() {
 		return o.commitDocs() // xmlout_docs.go: one document per group
 	}
 	var err error
@@ -905,15 +902,15 @@ func (o *outputs) commit() error {
 		err = o.csvw.Close()
 	}
 	if o.xlsxw != nil && err == nil {
-		err = o.xlsxw.finish()
+		err = o.xlsxw.Finish()
 	}
 	if o.dmfw != nil {
 		err = o.dmfw.Close()
 	}
 	if o.xmlw != nil {
-		defer o.xmlw.close()
-		if err = o.xmlw.render(o.bufs[0]); err != nil {
-			var fe *FieldError
+		defer o.xmlw.Close()
+		if err = o.xmlw.Render(o.bufs[0]); err != nil {
+			var fe *template.FieldError
 			if errors.As(err, &fe) {
 				return err
 			}
@@ -936,7 +933,7 @@ func (o *outputs) commit() error {
 	}
 	if o.xmlw != nil {
 		// An invalid document is never published.
-		if err := o.xmlw.verify(o.tmp[0]); err != nil {
+		if err := o.xmlw.Verify(o.tmp[0]); err != nil {
 			return err
 		}
 	}
@@ -952,13 +949,13 @@ func (o *outputs) commit() error {
 // abort removes what was written.
 func (o *outputs) abort() {
 	if o.xlsxw != nil {
-		o.xlsxw.close()
+		o.xlsxw.Close()
 	}
 	if o.dmfw != nil {
 		o.dmfw.Close() // releases its spool files
 	}
 	if o.xmlw != nil {
-		o.xmlw.close()
+		o.xmlw.Close()
 	}
 	for _, f := range o.files {
 		f.Close()
@@ -968,4 +965,102 @@ func (o *outputs) abort() {
 			os.Remove(tmp)
 		}
 	}
+}
+
+// xlsxTable says whether the output table's values are kept typed (see
+// layout.EncodeValue) for a workbook, rather than rendered as text.
+func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
+
+// previewText returns an output value as Preview shows it: as text.
+func (t *Template) previewText(v string) string {
+	if t.xlsxTable() {
+		return layout.EncodedText(v)
+	}
+	return v
+}
+
+// createXLSX opens the workbook of the outputs: into the output file for
+// an xlsx-only output, else into a second file beside the CSV file.
+func (t *Template) createXLSX(o *outputs, outDir, csvFinal string) error {
+	if t.output.kind == "xlsx" {
+		x, err := t.output.xlsx.Open(o.bufs[0], t.output.csvNames())
+		o.xlsxw = x
+		return err
+	}
+	final := filepath.Join(outDir, xlsxName(filepath.Base(csvFinal)))
+	f, err := os.CreateTemp(outDir, "."+filepath.Base(final)+".*.partial")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	o.tmp, o.final, o.files, o.bufs = append(o.tmp, f.Name()), append(o.final, final), append(o.files, f), append(o.bufs, bw)
+	x, err := t.output.xlsx.Open(bw, t.output.csvNames())
+	o.xlsxw = x
+	return err
+}
+
+// xlsxName is the name of the workbook written beside the CSV file name.
+func xlsxName(csvName string) string {
+	ext := filepath.Ext(csvName)
+	if e := strings.ToLower(ext); e == ".csv" || e == ".txt" {
+		return strings.TrimSuffix(csvName, ext) + ".xlsx"
+	}
+	return csvName + ".xlsx"
+}
+
+// csvNames returns the names of the output table's columns.
+func (out *outputSpec) csvNames() []string {
+	names := make([]string, len(out.csvColumns))
+	for i, c := range out.csvColumns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// withRejected adds to a document's failed check (err, a *FieldError) the
+// rows the template left out, which are often why it fails: a document
+// without the row its header comes from, a transaction without one of
+// its lines.
+func withRejected(err error, res *Result) error {
+	var fe *template.FieldError
+	if err == nil || res.Rejected == 0 || len(res.Errors) == 0 || !errors.As(err, &fe) {
+		return err
+	}
+	fe.Hint = fmt.Sprintf("%s. %d rows were left out by the template's rules, which is often why; the first: %s", fe.Hint, res.Rejected, res.Errors[0].Error())
+	return err
+}
+
+// commitDocs replaces commit for a layout with one document per group:
+// the file output.file_name opened for the run is left unused.
+func (o *outputs) commitDocs() error {
+	x := o.xmlw
+	defer x.Close()
+	outDir := filepath.Dir(o.final[0])
+	for i, f := range o.files {
+		f.Close()
+		os.Remove(o.tmp[i])
+	}
+	o.files, o.tmp, o.final = nil, nil, nil
+	tmps, finals, err := x.RenderDocs(outDir)
+	o.tmp, o.final = tmps, finals
+	if err != nil {
+		return err
+	}
+	for i, tmp := range o.tmp {
+		if err := os.Rename(tmp, o.final[i]); err != nil {
+			return fmt.Errorf("writing the output: %w", err)
+		}
+		o.tmp[i] = ""
+	}
+	return nil
+}
+
+// xmlSource is what the XML document of a run over the input file
+// inputBase is made from.
+func (t *Template) xmlSource(inputBase string, modified time.Time) layout.Source {
+	cols := make(map[string]string, len(t.input.fields))
+	for _, f := range t.input.fields {
+		cols[f.Name] = f.Column
+	}
+	return layout.Source{Template: t.Name, File: inputBase, Modified: modified, Params: t.params, Columns: cols, Names: len(t.vars)}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // copyFile copies testdata file src into dir and returns its path.
@@ -304,7 +305,7 @@ func TestRunFileErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error:\n%v\nwant:\n%s", err, tt.want)
 			}
-			var fe *FieldError
+			var fe *template.FieldError
 			if !errors.As(err, &fe) || fe.Hint == "" || fe.Pos.File != tt.file {
 				t.Errorf("error %#v is not a *FieldError with a hint and the file", err)
 			}
@@ -522,9 +523,9 @@ func TestErrorLimit(t *testing.T) {
 }
 
 func TestFieldErrorForms(t *testing.T) {
-	fe := &FieldError{
+	fe := &template.FieldError{
 		Pos:    formats.Pos{File: "customers.xlsx", Sheet: "Customers", Row: 4, Col: 7},
-		Column: "Credit limit", Template: "customers-v3", Field: "credit_limit", Value: "12,5x", Severity: SeverityError,
+		Column: "Credit limit", Template: "customers-v3", Field: "credit_limit", Value: "12,5x", Severity: template.SeverityError,
 		Err:  errors.New(`"12,5x" is not a decimal number`),
 		Hint: `write the amount with a "." decimal separator, e.g. 1250.50`,
 	}
@@ -536,14 +537,14 @@ func TestFieldErrorForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back FieldErrorJSON
+	var back template.FieldErrorJSON
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
 	if back.Sheet != "Customers" || back.Col != 7 || back.Error != `"12,5x" is not a decimal number` || back.Message != want || back.Value != "12,5x" {
 		t.Errorf("JSON = %s", data)
 	}
-	warn := &FieldError{Pos: formats.Pos{File: "c.csv", Row: 9}, Rule: "email-present", Severity: SeverityWarning, Err: errors.New("No email.")}
+	warn := &template.FieldError{Pos: formats.Pos{File: "c.csv", Row: 9}, Rule: "email-present", Severity: template.SeverityWarning, Err: errors.New("No email.")}
 	if got := warn.Error(); got != "c.csv: row 9: rule email-present (warning): No email." {
 		t.Errorf("warning Error() = %q", got)
 	}

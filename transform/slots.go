@@ -36,7 +36,7 @@ func (t *Template) bindSlots() {
 	}
 	for _, tb := range t.tables() {
 		for _, c := range tb.columns {
-			bind(c.prog)
+			bind(c.Prog)
 		}
 	}
 	t.inputSlots = make([]int, len(t.input.fields))

@@ -13,12 +13,12 @@ import (
 )
 
 // loaderKeys parses the loader's sources (this package's and the
-// template language's) and returns every key name of a
+// template language's and the layouts') and returns every key name of a
 // map[string]KeyHandler literal, with where it is.
 func loaderKeys(t *testing.T) map[string]string {
 	t.Helper()
 	var files []string
-	for _, dir := range []string{".", "template"} { // the runner's loader, extends.go
+	for _, dir := range []string{".", "template", "layout"} { // the runner's loader, extends.go, the layouts
 		fs, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		files = append(files, fs...)
 	}

@@ -53,7 +53,7 @@ func (tl *templateLoader) loadTests() {
 			continue
 		}
 		if _, err := fs.Stat(tl.fsys, p); err != nil {
-			tl.Errorf(inNode, "test input %s: %v", c.Input, unwrapPathError(err))
+			tl.Errorf(inNode, "test input %s: %v", c.Input, template.PathCause(err))
 		}
 		if c.Name == "" {
 			c.Name = path.Base(c.Input)

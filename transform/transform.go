@@ -1,19 +1,29 @@
-// Package transform loads templates (format configurations), compiles their
-// expressions and runs them: records from a formats.Reader become typed
-// fields, computed fields, validated rows and, finally, output files.
+// Package transform runs templates (format configurations): records
+// from a formats.Reader become typed fields, computed fields, validated
+// rows and, finally, output files. It is the record pipeline; the parts
+// it runs live in packages of their own:
 //
-// A template is a YAML file; docs/templates.md is its reference. Loading
+//   - package template is the template language: the YAML read with line
+//     and column, extends and rebase, the key reference and JSON Schema,
+//     diff, and the errors (template.Errors, template.FieldError);
+//   - package expression is the expression language: compilation over
+//     expr-lang, the ER function library, exact decimals, typed values;
+//   - package layout is the document layouts: the XML document layout and
+//     its two-pass writer, the XLSX writer;
+//   - package templatetest runs a template's test cases.
+//
+// Load and LoadFS read a template and compile it into a Template: loading
 // checks the whole file and compiles every expression, so a template that
 // loads can only fail at run time on data. All problems are reported
-// together, each as "file:line:col: message" (TemplateErrors).
+// together, each as "file:line:col: message" (template.Errors).
 //
-// Expressions use github.com/expr-lang/expr, sandboxed (no builtins; only
-// the fields and the function library, see Functions). Values are nil
-// (blank), string, int64, decimal.Decimal, time.Time or bool. Amounts are
-// exact decimals: float literals are compiled to decimals and operators
-// never use floating point. Arithmetic with a blank value gives blank;
-// ordering comparisons (< <= > >=) with blank are false; blank == "" is
-// true.
+// Template.Run and RunWith run it over one input file (Preview and
+// Explain over its first rows): the rows are read, typed, computed,
+// filtered, validated and checked in groups (checks.go), in parallel when
+// the template allows (pipeline.go), several sheets or a DMF package at a
+// time (multiinput.go). Every data problem is a template.FieldError in
+// the Result; rejected rows go to RunOptions.OnReject, and WriteRejected
+// writes them back out, as they were, for a finance user to correct.
 package transform
 
 import (
@@ -152,7 +162,7 @@ func (t *Template) Outputs() []string {
 	case "xlsx":
 		return []string{"Excel workbook"}
 	case "xml":
-		return []string{"XML document" + t.output.xml.describe()}
+		return []string{"XML document" + t.output.xml.Describe()}
 	case "unpack":
 		return t.multi.unpack.outputs() // multiinput.go
 	}

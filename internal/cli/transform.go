@@ -16,6 +16,7 @@ import (
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 func transformCmd(g *globals) *cobra.Command {
@@ -165,7 +166,7 @@ const shownProblems = 20
 
 // printSome prints the first problems of one kind and says how many more
 // there are.
-func printSome(w io.Writer, kind string, list []*transform.FieldError, total int) {
+func printSome(w io.Writer, kind string, list []*template.FieldError, total int) {
 	for i, e := range list {
 		if i == shownProblems {
 			break

@@ -18,7 +18,7 @@ import (
 // decimal.Decimal it stands for (big): every operation below gives what
 // the library gives (TestDec64MatchesDecimal, FuzzDec64), and falls back to
 // the library when the result does not fit. Code that does not know dec64
-// gets a decimal.Decimal from number, toDecimal or exported.
+// gets a decimal.Decimal from number, ToDecimal or Exported.
 type Dec64 struct {
 	c int64
 	e int32
@@ -27,7 +27,7 @@ type Dec64 struct {
 // big returns d as a decimal.Decimal.
 func (d Dec64) big() decimal.Decimal { return decimal.New(d.c, d.e) }
 
-// String renders d as plainDecimal renders its decimal: without exponent,
+// String renders d as PlainDecimal renders its decimal: without exponent,
 // keeping its decimals (1250.50).
 func (d Dec64) String() string {
 	if d.e > 0 || d.e < -18 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"regexp"
 	"slices"
@@ -304,4 +305,31 @@ func yamlErrorLine(err error) (int, string) {
 		return line, "YAML syntax error: " + m[2]
 	}
 	return 0, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+// Compile compiles the expression in node n; what names it in messages,
+// e.g. `model field "terms"`. Each problem is reported at its place in
+// the file (ExprPos); the program is nil when there is one.
+func (l *Decoder) Compile(n *yaml.Node, what string, env *expression.Env) *expression.Program {
+	src, ok := l.Str(n, what)
+	if !ok {
+		return nil
+	}
+	prog, probs := expression.Compile(src, env)
+	for _, p := range probs {
+		line, col := ExprPos(n, p.Line, p.Col)
+		l.ErrorIn(n, line, col, "%s: %s", what, p.Msg)
+	}
+	return prog
+}
+
+// PathCause returns the cause of a *fs.PathError, without the path that
+// a message about a file the template names already shows ("no such
+// file or directory").
+func PathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -11,6 +11,9 @@
 //   - TemplateKeys is the reference of every key, from which Schema makes
 //     the JSON Schema editors use and docs/templates.md its key table.
 //   - DiffFiles and DiffFS compare two templates (or versions) key by key.
+//   - FieldError is the other kind of problem reported against a
+//     template: a data error at a file, sheet, row and column, naming the
+//     template field or rule it feeds and what to fix.
 //
 // Package transform loads a template with a Decoder, compiles its
 // expressions (package expression) and runs it.

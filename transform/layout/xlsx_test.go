@@ -1,4 +1,4 @@
-package transform
+package layout_test
 
 import (
 	"context"

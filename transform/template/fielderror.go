@@ -1,4 +1,4 @@
-package transform
+package template
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package transform
+package layout
 
 import (
 	"bufio"
@@ -18,23 +18,24 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/template"
 	"github.com/erpipe/erpipe/xsd"
 )
 
-// xmlRun writes one XML document: rows are spooled while the input is
+// XMLRun writes one XML document: rows are spooled while the input is
 // read (add), the document is written from the spool (render), and the
 // written file is checked against its schema and control totals (verify)
 // before it may be published.
-type xmlRun struct {
-	t      *Template
-	spec   *xmlSpec
+type XMLRun struct {
+	src    Source
+	spec   *XML
 	file   string // input file name, for messages
 	sheet  string
 	input  layoutInput
 	choice schemaChoice
 	dir    string
 	spool  *rowSpool   // every row: the document's aggregates, its first row, the rows of a $each outside groups
-	hiers  []*rowSpool // per grouping (xmlSpec.hiers)
+	hiers  []*rowSpool // per grouping (XML.hiers)
 	curs   []*spoolCursor
 	rootC  *spoolCursor
 	hier   int   // the grouping being written; -1 outside any
@@ -49,14 +50,24 @@ type xmlRun struct {
 	tf    *os.File
 }
 
-// newXMLRun prepares a run; it picks the schema whose when holds.
-func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, error) {
-	spec := t.output.xml
-	ext := path.Ext(inputBase)
-	x := &xmlRun{t: t, spec: spec, file: inputBase,
-		input: layoutInput{Name: strings.TrimSuffix(inputBase, ext), Ext: ext, Modified: modified.UTC().Truncate(time.Second)}}
-	x.env = make(map[string]any, len(t.vars)+len(spec.aggs)+1)
-	for k, v := range t.params {
+// Source is what a document is made from: the template's run over one
+// input file.
+type Source struct {
+	Template string            // the template's name, for messages
+	File     string            // the input file's name
+	Modified time.Time         // the input file's modification time (input.modified)
+	Params   map[string]any    // the template's parameter values
+	Columns  map[string]string // the input column of each input field, for messages
+	Names    int               // how many names the template's rows have (a size hint)
+}
+
+// NewRun prepares a run; it picks the schema whose when holds.
+func (spec *XML) NewRun(src Source) (*XMLRun, error) {
+	ext := path.Ext(src.File)
+	x := &XMLRun{src: src, spec: spec, file: src.File,
+		input: layoutInput{Name: strings.TrimSuffix(src.File, ext), Ext: ext, Modified: src.Modified.UTC().Truncate(time.Second)}}
+	x.env = make(map[string]any, src.Names+len(spec.aggs)+1)
+	for k, v := range src.Params {
 		x.env[k] = v
 	}
 	x.env["input"] = x.input
@@ -93,8 +104,12 @@ func (t *Template) newXMLRun(inputBase string, modified time.Time) (*xmlRun, err
 	return x, nil
 }
 
-// add spools one good row.
-func (x *xmlRun) add(pos formats.Pos, cols []string) error {
+// PerDocument reports whether the run writes one document per group
+// (RenderDocs) rather than one document (Render).
+func (x *XMLRun) PerDocument() bool { return x.spec.perDoc }
+
+// Add spools one good row.
+func (x *XMLRun) Add(pos formats.Pos, cols []string) error {
 	if x.sheet == "" {
 		x.sheet = pos.Sheet
 	}
@@ -113,7 +128,7 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 			break
 		}
 		if h.where >= 0 {
-			v, derr := decodeValue(cols[h.where])
+			v, derr := DecodeValue(cols[h.where])
 			if derr != nil {
 				err = derr
 				break
@@ -125,14 +140,14 @@ func (x *xmlRun) add(pos formats.Pos, cols []string) error {
 		err = x.hiers[i].add(pos.Row, cols, vals)
 	}
 	if err != nil {
-		return &FieldError{Pos: pos, Template: x.t.Name, Severity: SeverityError, Err: err,
+		return &template.FieldError{Pos: pos, Template: x.src.Template, Severity: template.SeverityError, Err: err,
 			Hint: "check the values the layout's aggregates add up"}
 	}
 	return nil
 }
 
-// close removes the spool.
-func (x *xmlRun) close() {
+// Close removes the spool.
+func (x *XMLRun) Close() {
 	if x.tf != nil {
 		x.tf.Close()
 	}
@@ -142,8 +157,8 @@ func (x *xmlRun) close() {
 	}
 }
 
-// xmlCheck refuses text that XML can't hold.
-func xmlCheck(encoded string) error {
+// CheckXMLText refuses text that XML can't hold.
+func CheckXMLText(encoded string) error {
 	for _, r := range encoded[1:] {
 		if !(r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
 			return fmt.Errorf("the value holds the character %U, which XML documents can't hold", r)
@@ -164,8 +179,8 @@ func xmlText(v any) string {
 	return expression.Text(v)
 }
 
-// render writes the document into w.
-func (x *xmlRun) render(w io.Writer) error {
+// Render writes the document into w.
+func (x *XMLRun) Render(w io.Writer) error {
 	if err := x.finish(); err != nil {
 		return err
 	}
@@ -195,7 +210,7 @@ func (x *xmlRun) render(w io.Writer) error {
 }
 
 // finish sorts the spools and opens their cursors (once).
-func (x *xmlRun) finish() error {
+func (x *XMLRun) finish() error {
 	if x.rootC != nil {
 		return nil
 	}
@@ -214,7 +229,7 @@ func (x *xmlRun) finish() error {
 }
 
 // enter makes env hold the first row of group g and g's aggregates.
-func (x *xmlRun) enter(g *group) error {
+func (x *XMLRun) enter(g *group) error {
 	for i, a := range x.spec.aggs {
 		switch a.fn {
 		case "GROUPCOUNT":
@@ -241,7 +256,7 @@ func (x *xmlRun) enter(g *group) error {
 
 // groupCount is GROUPCOUNT: the number of groups of a's element in the
 // scope of g (the whole grouping when g is not one of its groups).
-func (x *xmlRun) groupCount(g *group, a aggSpec) int64 {
+func (x *XMLRun) groupCount(g *group, a aggSpec) int64 {
 	if x.hier != a.hier {
 		g = x.hiers[a.hier].root
 	}
@@ -264,7 +279,7 @@ func (x *xmlRun) groupCount(g *group, a aggSpec) int64 {
 
 // groupSum is GROUPSUM: over the groups of a's element in the scope of
 // g, each group's SUM rounded, added up.
-func (x *xmlRun) groupSum(g *group, a aggSpec) decimal.Decimal {
+func (x *XMLRun) groupSum(g *group, a aggSpec) decimal.Decimal {
 	if x.hier != a.hier {
 		g = x.hiers[a.hier].root
 	}
@@ -283,7 +298,7 @@ func (x *xmlRun) groupSum(g *group, a aggSpec) decimal.Decimal {
 }
 
 // next reads the next row of the spool into env.
-func (x *xmlRun) next() error {
+func (x *XMLRun) next() error {
 	row, err := x.cur.read(x.vals)
 	if err != nil {
 		return fmt.Errorf("reading the spooled rows: %w", err)
@@ -297,7 +312,7 @@ func (x *xmlRun) next() error {
 
 // node writes layout element n in group g: once, once per group of the
 // next level, or once per row.
-func (x *xmlRun) node(n *xnode, g *group, root bool) error {
+func (x *XMLRun) node(n *xnode, g *group, root bool) error {
 	switch {
 	case n.level > 0:
 		if n.level == 1 {
@@ -350,7 +365,7 @@ func (x *xmlRun) node(n *xnode, g *group, root bool) error {
 }
 
 // groups writes n once per child group of parent.
-func (x *xmlRun) groups(n *xnode, parent *group) error {
+func (x *XMLRun) groups(n *xnode, parent *group) error {
 	for _, c := range parent.children {
 		if err := x.enter(c); err != nil {
 			return err
@@ -366,7 +381,7 @@ func (x *xmlRun) groups(n *xnode, parent *group) error {
 
 // traced records that output lines from start to the current line came
 // from input row row.
-func (x *xmlRun) traced(start, row int) {
+func (x *XMLRun) traced(start, row int) {
 	var b [3 * binary.MaxVarintLen64]byte
 	k := binary.PutUvarint(b[:], uint64(start))
 	k += binary.PutUvarint(b[k:], uint64(x.out.line))
@@ -375,13 +390,13 @@ func (x *xmlRun) traced(start, row int) {
 }
 
 // evalErr is an expression that failed while writing the document.
-func (x *xmlRun) evalErr(n *xnode, what string, err error) error {
-	return &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.row}, Template: x.t.Name, Field: n.name,
-		Severity: SeverityError, Err: fmt.Errorf("layout element %s (template line %d)%s: %w", n.name, n.line, what, err),
+func (x *XMLRun) evalErr(n *xnode, what string, err error) error {
+	return &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.row}, Template: x.src.Template, Field: n.name,
+		Severity: template.SeverityError, Err: fmt.Errorf("layout element %s (template line %d)%s: %w", n.name, n.line, what, err),
 		Hint: "check the layout's expression against this row's values"}
 }
 
-func (x *xmlRun) element(n *xnode, g *group, root bool) error {
+func (x *XMLRun) element(n *xnode, g *group, root bool) error {
 	var ev expression.Evaluator
 	if n.cond != nil {
 		v, err := ev.Eval(n.cond, x.env)
@@ -407,7 +422,7 @@ func (x *xmlRun) element(n *xnode, g *group, root bool) error {
 		if text == "" {
 			return nil
 		}
-		if err := xmlCheck("s" + text); err != nil {
+		if err := CheckXMLText("s" + text); err != nil {
 			return x.evalErr(n, "", err)
 		}
 	}
@@ -503,10 +518,10 @@ func (w *xmlWriter) end(name string) {
 	w.pending, w.hasText = false, false
 }
 
-// verify checks the written document: its schema, then its control
-// totals. A problem is a *FieldError naming the element and, when it
+// Verify checks the written document: its schema, then its control
+// totals. A problem is a *template.FieldError naming the element and, when it
 // comes from a row, the input row.
-func (x *xmlRun) verify(name string) error {
+func (x *XMLRun) Verify(name string) error {
 	if s := x.choice.schema; s != nil {
 		err := s.ValidateFile(name)
 		var xe *xsd.Error
@@ -520,24 +535,11 @@ func (x *xmlRun) verify(name string) error {
 	return x.checkTotals(name)
 }
 
-// withRejected adds to a document's failed check (err, a *FieldError) the
-// rows the template left out, which are often why it fails: a document
-// without the row its header comes from, a transaction without one of
-// its lines.
-func withRejected(err error, res *Result) error {
-	var fe *FieldError
-	if err == nil || res.Rejected == 0 || len(res.Errors) == 0 || !errors.As(err, &fe) {
-		return err
-	}
-	fe.Hint = fmt.Sprintf("%s. %d rows were left out by the template's rules, which is often why; the first: %s", fe.Hint, res.Rejected, res.Errors[0].Error())
-	return err
-}
-
 // schemaError explains the first schema problem: where in the input the
 // offending value comes from, when a row wrote it.
-func (x *xmlRun) schemaError(xe *xsd.Error) error {
+func (x *XMLRun) schemaError(xe *xsd.Error) error {
 	p := xe.Problems[0]
-	fe := &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet}, Template: x.t.Name, Severity: SeverityError, Err: xe,
+	fe := &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet}, Template: x.src.Template, Severity: template.SeverityError, Err: xe,
 		Hint: "nothing was published; correct the input value or the template's layout so that the document follows " + path.Base(xe.Schema)}
 	if p.Line > 0 {
 		fe.Pos.Row = x.rowAt(p.Line)
@@ -545,11 +547,7 @@ func (x *xmlRun) schemaError(xe *xsd.Error) error {
 	if n := findElement(x.spec.root, p.Element); n != nil {
 		fe.Field = n.name
 		if n.fieldOf != "" {
-			for _, f := range x.t.input.fields {
-				if f.Name == n.fieldOf {
-					fe.Column = f.Column
-				}
-			}
+			fe.Column = x.src.Columns[n.fieldOf]
 			if fe.Column == "" {
 				fe.Field = n.fieldOf
 			}
@@ -560,7 +558,7 @@ func (x *xmlRun) schemaError(xe *xsd.Error) error {
 
 // rowAt finds the input row whose element holds output line line: the
 // innermost traced element around it.
-func (x *xmlRun) rowAt(line int) int {
+func (x *XMLRun) rowAt(line int) int {
 	if x.tf == nil {
 		return 0
 	}
@@ -614,7 +612,7 @@ func findElement(n *xnode, local string) *xnode {
 
 // checkTotals reads the document back and checks every control total,
 // exactly, in decimal.
-func (x *xmlRun) checkTotals(name string) error {
+func (x *XMLRun) checkTotals(name string) error {
 	if len(x.spec.totals) == 0 {
 		return nil
 	}
@@ -716,13 +714,13 @@ func (x *xmlRun) checkTotals(name string) error {
 	}
 }
 
-func (x *xmlRun) totalError(ct *controlTotal, line int, msg string) error {
+func (x *XMLRun) totalError(ct *controlTotal, line int, msg string) error {
 	hint := "nothing was published; the layout's totals do not add up: check the aggregates (COUNT, SUM) and the control_totals paths"
 	if ct.equalsSum != "" {
 		hint = "nothing was published; correct the input rows of this " + ct.in + " so that the two sums are equal"
 	}
 	// The input row of the element the check failed in, when a row wrote it.
-	return &FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.rowAt(line)}, Template: x.t.Name, Rule: ct.name, Severity: SeverityError,
+	return &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.rowAt(line)}, Template: x.src.Template, Rule: ct.name, Severity: template.SeverityError,
 		Err:  fmt.Errorf("control total %s (document line %d): %s", ct.name, line, msg),
 		Hint: hint}
 }

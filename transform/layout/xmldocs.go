@@ -1,4 +1,4 @@
-package transform
+package layout
 
 import (
 	"bufio"
@@ -16,34 +16,9 @@ import (
 // validated and checked before any is published: one invalid document
 // fails the job and none is published.
 
-// commitDocs replaces commit for a layout with one document per group:
-// the file output.file_name opened for the run is left unused.
-func (o *outputs) commitDocs() error {
-	x := o.xmlw
-	defer x.close()
-	outDir := filepath.Dir(o.final[0])
-	for i, f := range o.files {
-		f.Close()
-		os.Remove(o.tmp[i])
-	}
-	o.files, o.tmp, o.final = nil, nil, nil
-	tmps, finals, err := x.renderDocs(outDir)
-	o.tmp, o.final = tmps, finals
-	if err != nil {
-		return err
-	}
-	for i, tmp := range o.tmp {
-		if err := os.Rename(tmp, o.final[i]); err != nil {
-			return fmt.Errorf("writing the output: %w", err)
-		}
-		o.tmp[i] = ""
-	}
-	return nil
-}
-
-// renderDocs writes and verifies every document in outDir under temporary
+// RenderDocs writes and verifies every document in outDir under temporary
 // names, and returns those names and the final ones.
-func (x *xmlRun) renderDocs(outDir string) (tmps, finals []string, err error) {
+func (x *XMLRun) RenderDocs(outDir string) (tmps, finals []string, err error) {
 	if err := x.finish(); err != nil {
 		return nil, nil, err
 	}
@@ -81,7 +56,7 @@ func (x *xmlRun) renderDocs(outDir string) (tmps, finals []string, err error) {
 
 // renderDoc writes the document of group g to a temporary file in outDir
 // and verifies it.
-func (x *xmlRun) renderDoc(outDir, name string, g *group) (string, error) {
+func (x *XMLRun) renderDoc(outDir, name string, g *group) (string, error) {
 	f, err := os.CreateTemp(outDir, "."+name+".*.partial")
 	if err != nil {
 		return "", fmt.Errorf("can't create the output: %w", err)
@@ -127,5 +102,5 @@ func (x *xmlRun) renderDoc(outDir, name string, g *group) (string, error) {
 	if err != nil {
 		return tmp, err
 	}
-	return tmp, x.verify(tmp)
+	return tmp, x.Verify(tmp)
 }

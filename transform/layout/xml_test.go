@@ -1,4 +1,4 @@
-package transform
+package layout_test
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/transform/expression"
+	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
 	"github.com/shopspring/decimal"
 )
@@ -62,12 +64,12 @@ const ordersWant = `<?xml version="1.0" encoding="UTF-8"?>
 
 func runOrders(t *testing.T) string {
 	t.Helper()
-	tmpl, err := Load("testdata/xmlout/orders.yaml")
+	tmpl, err := transform.Load("testdata/orders.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	res, err := tmpl.Run(context.Background(), "testdata/xmlout/orders.csv", out)
+	res, err := tmpl.Run(context.Background(), "testdata/orders.csv", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,9 +92,9 @@ func TestXMLOutputLayout(t *testing.T) {
 // TestXMLOutputManyRuns forces the spool to sort in many runs and merge
 // them: the document must be the same.
 func TestXMLOutputManyRuns(t *testing.T) {
-	old := spoolRunBytes
-	spoolRunBytes = 1
-	defer func() { spoolRunBytes = old }()
+	old := *layout.SpoolRunBytes
+	*layout.SpoolRunBytes = 1
+	defer func() { *layout.SpoolRunBytes = old }()
 	if got := runOrders(t); got != ordersWant {
 		t.Errorf("got\n%s\nwant\n%s", got, ordersWant)
 	}
@@ -117,7 +119,7 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 		src := "name: t\ninput:\n  fields:\n    - name: x\noutput:\n  xml:\n    layout:\n" + tt.layout
 		dir := t.TempDir()
 		p := writeFile(t, dir, "t.yaml", src)
-		_, err := Load(p)
+		_, err := transform.Load(p)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("layout\n%s: got %v, want an error containing %q", tt.layout, err, tt.want)
 			continue
@@ -132,19 +134,19 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 // TestXMLOutputControlTotalFails: a layout whose header does not count
 // what it holds is caught before anything is published.
 func TestXMLOutputControlTotalFails(t *testing.T) {
-	src, err := os.ReadFile("testdata/xmlout/orders.yaml")
+	src, err := os.ReadFile("testdata/orders.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := strings.Replace(string(src), "Lines: COUNT()", "Lines: COUNT() + 1", 1)
 	dir := t.TempDir()
 	p := writeFile(t, dir, "orders.yaml", bad)
-	tmpl, err := Load(p)
+	tmpl, err := transform.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	_, err = tmpl.Run(context.Background(), "testdata/xmlout/orders.csv", out)
+	_, err = tmpl.Run(context.Background(), "testdata/orders.csv", out)
 	if err == nil || !strings.Contains(err.Error(), "control total lines") || !strings.Contains(err.Error(), "Customer/Lines says 4 but the number of Order/Line is 3") {
 		t.Fatalf("got %v", err)
 	}
@@ -156,7 +158,7 @@ func TestXMLOutputControlTotalFails(t *testing.T) {
 func TestSpoolValueRoundTrip(t *testing.T) {
 	for _, v := range []any{nil, "", "x\x00y", int64(-42), decimal.RequireFromString("1250.50"), decimal.RequireFromString("-0.001"),
 		time.Date(2026, 1, 31, 14, 30, 5, 123, time.UTC), true, false} {
-		got, err := decodeValue(encodeValue(v))
+		got, err := layout.DecodeValue(layout.EncodeValue(v))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +185,7 @@ output:
     columns:
       x: x
 `)
-	tmpl, err := Load(p)
+	tmpl, err := transform.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
-package transform
+package layout
 
 import (
 	"bufio"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -28,51 +26,41 @@ import (
 // which Excel keeps); otherwise it is written as text, so that no digit
 // of an amount is lost.
 
-// xlsxSpec is output.xlsx.
-type xlsxSpec struct {
+// XLSX is output.xlsx.
+type XLSX struct {
 	sheet  string
 	header bool
 }
 
-// maxSheetRows is the number of rows an Excel sheet holds.
-const maxSheetRows = 1 << 20
+// MaxSheetRows is the number of rows an Excel sheet holds.
+const MaxSheetRows = 1 << 20
 
-func (tl *templateLoader) loadXLSXOutput(n *yaml.Node) (*xlsxSpec, *yaml.Node) {
-	x := &xlsxSpec{sheet: "Sheet1", header: true}
+// LoadXLSX reads output.xlsx. It returns its columns: node, if it has
+// one, for the runner to compile with the output table's other columns.
+func (l *Loader) LoadXLSX(n *yaml.Node) (*XLSX, *yaml.Node) {
+	x := &XLSX{sheet: "Sheet1", header: true}
 	var cols *yaml.Node
-	tl.Mapping(n, "output.xlsx", map[string]template.KeyHandler{
+	l.Mapping(n, "output.xlsx", map[string]template.KeyHandler{
 		"sheet": func(_, v *yaml.Node) {
-			s, ok := tl.NonEmpty(v, "output.xlsx.sheet")
+			s, ok := l.NonEmpty(v, "output.xlsx.sheet")
 			if !ok {
 				return
 			}
 			if len([]rune(s)) > 31 || strings.ContainsAny(s, `[]:*?/\`) || strings.HasPrefix(s, "'") || strings.HasSuffix(s, "'") {
-				tl.Errorf(v, "output.xlsx.sheet %q is not a sheet name Excel accepts: at most 31 characters, without [ ] : * ? / \\ and not starting or ending with '", s)
+				l.Errorf(v, "output.xlsx.sheet %q is not a sheet name Excel accepts: at most 31 characters, without [ ] : * ? / \\ and not starting or ending with '", s)
 				return
 			}
 			x.sheet = s
 		},
-		"header":  func(_, v *yaml.Node) { x.header, _ = tl.Bool(v, "output.xlsx.header") },
+		"header":  func(_, v *yaml.Node) { x.header, _ = l.Bool(v, "output.xlsx.header") },
 		"columns": func(_, v *yaml.Node) { cols = v },
 	})
 	return x, cols
 }
 
-// xlsxTable says whether the output table's values are kept typed (see
-// encodeValue) for a workbook, rather than rendered as text.
-func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
-
-// previewText returns an output value as Preview shows it: as text.
-func (t *Template) previewText(v string) string {
-	if t.xlsxTable() {
-		return encodedText(v)
-	}
-	return v
-}
-
-// encodedText is the text of a value encoded by encodeValue, as textOf
+// EncodedText is the text of a value encoded by EncodeValue, as expression.Text
 // renders it (what the CSV file beside a workbook holds).
-func encodedText(s string) string {
+func EncodedText(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -87,15 +75,15 @@ func encodedText(s string) string {
 		}
 		return "false"
 	}
-	v, err := decodeValue(s)
+	v, err := DecodeValue(s)
 	if err != nil {
 		return s
 	}
 	return expression.Text(v)
 }
 
-// xlsxWriter writes the rows of the output table into a workbook.
-type xlsxWriter struct {
+// XLSXWriter writes the rows of the output table into a workbook.
+type XLSXWriter struct {
 	f      *excelize.File
 	sw     *excelize.StreamWriter
 	sheet  string
@@ -106,9 +94,9 @@ type xlsxWriter struct {
 	text   []string      // the row as text, for the CSV file beside the workbook
 }
 
-// openXLSX starts the workbook; it is written to w on finish.
-func (t *Template) openXLSX(w *bufio.Writer) (*xlsxWriter, error) {
-	spec := t.output.xlsx
+// Open starts the workbook, with a header row of columns when the spec
+// asks for one; it is written to w on finish.
+func (spec *XLSX) Open(w *bufio.Writer, columns []string) (*XLSXWriter, error) {
 	f := excelize.NewFile()
 	if spec.sheet != "Sheet1" {
 		if err := f.SetSheetName("Sheet1", spec.sheet); err != nil {
@@ -121,12 +109,11 @@ func (t *Template) openXLSX(w *bufio.Writer) (*xlsxWriter, error) {
 		f.Close()
 		return nil, err
 	}
-	x := &xlsxWriter{f: f, sw: sw, sheet: spec.sheet, w: w, styles: map[int32]int{}}
+	x := &XLSXWriter{f: f, sw: sw, sheet: spec.sheet, w: w, styles: map[int32]int{}}
 	if spec.header {
-		cols := t.output.csvColumns
-		names := make([]any, len(cols))
-		for i, c := range cols {
-			names[i] = c.name
+		names := make([]any, len(columns))
+		for i, c := range columns {
+			names[i] = c
 		}
 		if err := x.setRow(names); err != nil {
 			f.Close()
@@ -136,9 +123,9 @@ func (t *Template) openXLSX(w *bufio.Writer) (*xlsxWriter, error) {
 	return x, nil
 }
 
-func (x *xlsxWriter) setRow(cells []any) error {
-	if x.row >= maxSheetRows {
-		return fmt.Errorf("sheet %q is full: an Excel sheet holds %d rows; write a CSV file (output.csv) for this much data", x.sheet, maxSheetRows)
+func (x *XLSXWriter) setRow(cells []any) error {
+	if x.row >= MaxSheetRows {
+		return fmt.Errorf("sheet %q is full: an Excel sheet holds %d rows; write a CSV file (output.csv) for this much data", x.sheet, MaxSheetRows)
 	}
 	x.row++
 	cell, err := excelize.CoordinatesToCellName(1, x.row)
@@ -148,31 +135,31 @@ func (x *xlsxWriter) setRow(cells []any) error {
 	return x.sw.SetRow(cell, cells)
 }
 
-// write adds one row of encoded values (encodeValue); it returns the
+// Write adds one row of encoded values (EncodeValue); it returns the
 // row as text.
-func (x *xlsxWriter) write(pos formats.Pos, values []string) ([]string, error) {
+func (x *XLSXWriter) Write(pos formats.Pos, values []string) ([]string, error) {
 	x.cells = x.cells[:0]
 	x.text = x.text[:0]
 	for _, s := range values {
-		v, err := decodeValue(s)
+		v, err := DecodeValue(s)
 		if err != nil {
-			return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+			return nil, &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err}
 		}
-		x.text = append(x.text, encodedText(s))
+		x.text = append(x.text, EncodedText(s))
 		c, err := x.cell(v)
 		if err != nil {
-			return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err}
+			return nil, &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err}
 		}
 		x.cells = append(x.cells, c)
 	}
 	if err := x.setRow(x.cells); err != nil {
-		return nil, &FieldError{Pos: pos, Severity: SeverityError, Err: err, Hint: "write a CSV file instead"}
+		return nil, &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err, Hint: "write a CSV file instead"}
 	}
 	return x.text, nil
 }
 
 // cell is the workbook cell of value v.
-func (x *xlsxWriter) cell(v any) (any, error) {
+func (x *XLSXWriter) cell(v any) (any, error) {
 	switch v := expression.Exported(v).(type) {
 	case decimal.Decimal:
 		f, ok := exactFloat(v)
@@ -199,7 +186,7 @@ func (x *xlsxWriter) cell(v any) (any, error) {
 }
 
 // style returns the cell style of a number format, made once per key.
-func (x *xlsxWriter) style(key int32, format func() string) (int, error) {
+func (x *XLSXWriter) style(key int32, format func() string) (int, error) {
 	if id, ok := x.styles[key]; ok {
 		return id, nil
 	}
@@ -224,8 +211,8 @@ func exactFloat(d decimal.Decimal) (float64, bool) {
 	return f, true
 }
 
-// finish writes the complete workbook.
-func (x *xlsxWriter) finish() error {
+// Finish writes the complete workbook.
+func (x *XLSXWriter) Finish() error {
 	defer x.f.Close()
 	if err := x.sw.Flush(); err != nil {
 		return err
@@ -234,34 +221,5 @@ func (x *xlsxWriter) finish() error {
 	return err
 }
 
-// close releases the workbook's temporary files.
-func (x *xlsxWriter) close() { x.f.Close() }
-
-// xlsxName is the name of the workbook written beside the CSV file name.
-func xlsxName(csvName string) string {
-	ext := filepath.Ext(csvName)
-	if e := strings.ToLower(ext); e == ".csv" || e == ".txt" {
-		return strings.TrimSuffix(csvName, ext) + ".xlsx"
-	}
-	return csvName + ".xlsx"
-}
-
-// createXLSX opens the workbook of the outputs: into the output file for
-// an xlsx-only output, else into a second file beside the CSV file.
-func (t *Template) createXLSX(o *outputs, outDir, csvFinal string) error {
-	if t.output.kind == "xlsx" {
-		x, err := t.openXLSX(o.bufs[0])
-		o.xlsxw = x
-		return err
-	}
-	final := filepath.Join(outDir, xlsxName(filepath.Base(csvFinal)))
-	f, err := os.CreateTemp(outDir, "."+filepath.Base(final)+".*.partial")
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 64<<10)
-	o.tmp, o.final, o.files, o.bufs = append(o.tmp, f.Name()), append(o.final, final), append(o.files, f), append(o.bufs, bw)
-	x, err := t.openXLSX(bw)
-	o.xlsxw = x
-	return err
-}
+// Close releases the workbook's temporary files.
+func (x *XLSXWriter) Close() { x.f.Close() }

@@ -1,4 +1,4 @@
-package transform
+package layout
 
 import (
 	"fmt"
@@ -19,6 +19,14 @@ import (
 	"github.com/erpipe/erpipe/xsd"
 )
 
+// Column is a column of an output table: its name and the expression
+// that computes it per row (CSV and workbook columns, a DMF entity's
+// fields). An XML layout's columns are the values it spools of each row.
+type Column struct {
+	Name string
+	Prog *expression.Program
+}
+
 // An XML output (output.xml) is written in the shape of the document it
 // makes: the layout is a tree of the document's own element names, each
 // holding an expression (its text) or its child elements, with a few
@@ -37,15 +45,15 @@ import (
 // document is written from the spool, sorted by group, so totals can be
 // written in headers before the lines they count.
 
-// xmlSpec is the output.xml section.
-type xmlSpec struct {
+// XML is the output.xml section.
+type XML struct {
 	schemas []schemaChoice
 	prefix  map[string]string // extra namespace prefixes → URI, written on the root
 	prefOrd []string
 	root    *xnode
 	totals  []controlTotal
 
-	columns  []outColumn // spooled per row: fields first, then group keys level by level
+	columns  []Column    // spooled per row: fields first, then group keys level by level
 	nfields  int         // how many of columns are fields
 	fields   []string    // names of the spooled fields
 	hiers    []*hierSpec // the groupings: one per outermost $group of the layout
@@ -86,7 +94,7 @@ type xnode struct {
 	cond     *expression.Program // $if
 	each     bool                // $each: row
 	level    int                 // $group: the group level (1 for the outermost group); 0 otherwise
-	hier     int                 // $group: its grouping (index in xmlSpec.hiers)
+	hier     int                 // $group: its grouping (index in XML.hiers)
 	where    *expression.Program // $each: the rows it is written for
 	children []*xnode
 	fieldOf  string // the first field its value uses, for messages
@@ -136,10 +144,21 @@ type controlTotal struct {
 	sums      []string // sum as a list: the values of all these paths are added up
 }
 
+// Loader reads a template's output layouts (output.xml, output.xlsx)
+// with the template's Decoder, so that their problems are reported with
+// the template's other problems.
+type Loader struct {
+	*template.Decoder
+	FS     fs.FS // the template's file system and folder: schema files are found beside the template
+	Dir    string
+	Env    *expression.Env // the names the template's expressions may use, and its lookup tables
+	Params map[string]any  // the template's parameters, by name
+}
+
 // xmlLoader loads output.xml.
 type xmlLoader struct {
-	tl     *templateLoader
-	spec   *xmlSpec
+	l      *Loader
+	spec   *XML
 	env    *expression.Env
 	fields map[string]int // spooled field → column
 	aggIdx map[string]int
@@ -155,19 +174,20 @@ type groupCountUse struct {
 	what string
 }
 
-func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
-	spec := &xmlSpec{prefix: map[string]string{}, used: map[scope][]int{}}
-	tl.t.output.xml = spec
-	xl := &xmlLoader{tl: tl, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1, scope: scope{-1, 0}}
-	xl.env = &expression.Env{Vars: map[string]any{}, Lookups: tl.env.Lookups, Later: map[string]bool{}}
-	for k, v := range tl.env.Vars {
+// LoadXML reads output.xml: the schema, namespaces, the layout of the
+// document and its control totals, compiling the layout's expressions.
+func (l *Loader) LoadXML(n *yaml.Node) *XML {
+	spec := &XML{prefix: map[string]string{}, used: map[scope][]int{}}
+	xl := &xmlLoader{l: l, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1, scope: scope{-1, 0}}
+	xl.env = &expression.Env{Vars: map[string]any{}, Lookups: l.Env.Lookups, Later: map[string]bool{}}
+	for k, v := range l.Env.Vars {
 		xl.env.Vars[k] = v
 	}
 	if _, taken := xl.env.Vars["input"]; !taken {
 		xl.env.Vars["input"] = layoutInput{}
 	}
 	var schemaNode, nsNode, layout, totals, docName *yaml.Node
-	ok := tl.Mapping(n, "output.xml", map[string]template.KeyHandler{
+	ok := l.Mapping(n, "output.xml", map[string]template.KeyHandler{
 		"schema":         func(_, v *yaml.Node) { schemaNode = v },
 		"namespace":      func(_, v *yaml.Node) { nsNode = v },
 		"namespaces":     func(_, v *yaml.Node) { xl.prefixes(v) },
@@ -176,20 +196,20 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 		"document_name":  func(_, v *yaml.Node) { docName = v },
 	}, "layout")
 	if !ok {
-		return
+		return spec
 	}
 	if schemaNode != nil {
 		xl.schemas(schemaNode, nsNode)
 	} else if nsNode != nil {
-		ns, _ := tl.Str(nsNode, "output.xml.namespace")
+		ns, _ := l.Str(nsNode, "output.xml.namespace")
 		spec.schemas = []schemaChoice{{namespace: ns}}
 	} else {
 		spec.schemas = []schemaChoice{{}}
 	}
 	if layout != nil {
-		keys, vals := tl.Pairs(layout, "output.xml.layout")
+		keys, vals := l.Pairs(layout, "output.xml.layout")
 		if len(keys) != 1 {
-			tl.Errorf(layout, "output.xml.layout must hold exactly one element, the document's root (e.g. Document:)")
+			l.Errorf(layout, "output.xml.layout must hold exactly one element, the document's root (e.g. Document:)")
 		} else {
 			spec.root = xl.element(keys[0], vals[0], 0, false)
 		}
@@ -198,13 +218,13 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 	if spec.root != nil && spec.root.level > 0 {
 		spec.perDoc = true
 		if docName == nil {
-			tl.Errorf(layout, "output.xml: the root element %s has $group, so one document is written per group; "+
+			l.Errorf(layout, "output.xml: the root element %s has $group, so one document is written per group; "+
 				"give output.xml.document_name, the name of each document (e.g. \"invoice-\" + invoice_number + \".xml\")", spec.root.name)
 		}
 	}
 	if docName != nil {
 		if spec.root == nil || spec.root.level == 0 {
-			tl.Errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
+			l.Errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
 		} else {
 			xl.scope = scope{spec.root.hier, 1} // evaluated in each document's group
 			spec.docName = xl.compile(docName, "output.xml.document_name")
@@ -213,16 +233,17 @@ func (tl *templateLoader) loadXMLOutput(n *yaml.Node) {
 	if totals != nil {
 		xl.controlTotals(totals)
 	}
+	return spec
 }
 
 func (xl *xmlLoader) prefixes(n *yaml.Node) {
-	keys, vals := xl.tl.Pairs(n, "output.xml.namespaces")
+	keys, vals := xl.l.Pairs(n, "output.xml.namespaces")
 	for i, k := range keys {
 		if !xmlNameRE.MatchString(k.Value) || strings.Contains(k.Value, ":") {
-			xl.tl.Errorf(k, "output.xml.namespaces: %q is not a namespace prefix (letters, digits, - and _, e.g. cbc)", k.Value)
+			xl.l.Errorf(k, "output.xml.namespaces: %q is not a namespace prefix (letters, digits, - and _, e.g. cbc)", k.Value)
 			continue
 		}
-		uri, ok := xl.tl.NonEmpty(vals[i], "namespace "+k.Value)
+		uri, ok := xl.l.NonEmpty(vals[i], "namespace "+k.Value)
 		if ok {
 			xl.spec.prefix[k.Value] = uri
 			xl.spec.prefOrd = append(xl.spec.prefOrd, k.Value)
@@ -233,34 +254,34 @@ func (xl *xmlLoader) prefixes(n *yaml.Node) {
 // schemas reads output.xml.schema: a file (with output.xml.namespace), or
 // a list of {file, namespace, when} tried in order.
 func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
-	tl := xl.tl
+	l := xl.l
 	if n.Kind == yaml.ScalarNode {
 		c := schemaChoice{}
-		c.file, _ = tl.NonEmpty(n, "output.xml.schema")
+		c.file, _ = l.NonEmpty(n, "output.xml.schema")
 		if nsNode != nil {
-			c.namespace, _ = tl.NonEmpty(nsNode, "output.xml.namespace")
+			c.namespace, _ = l.NonEmpty(nsNode, "output.xml.namespace")
 		}
 		xl.compileSchema(n, &c)
 		xl.spec.schemas = append(xl.spec.schemas, c)
 		return
 	}
 	if nsNode != nil {
-		tl.Errorf(nsNode, "output.xml.namespace: with a list of schemas, give each its namespace")
+		l.Errorf(nsNode, "output.xml.namespace: with a list of schemas, give each its namespace")
 	}
-	items := tl.List(n, "output.xml.schema")
+	items := l.List(n, "output.xml.schema")
 	for i, it := range items {
 		c := schemaChoice{}
 		var fileNode *yaml.Node
-		ok := tl.Mapping(it, "schema", map[string]template.KeyHandler{
-			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = tl.NonEmpty(v, "schema file") },
-			"namespace": func(_, v *yaml.Node) { c.namespace, _ = tl.NonEmpty(v, "schema namespace") },
-			"when":      func(_, v *yaml.Node) { c.when = tl.compile(v, "schema when", tl.env) },
+		ok := l.Mapping(it, "schema", map[string]template.KeyHandler{
+			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = l.NonEmpty(v, "schema file") },
+			"namespace": func(_, v *yaml.Node) { c.namespace, _ = l.NonEmpty(v, "schema namespace") },
+			"when":      func(_, v *yaml.Node) { c.when = l.Compile(v, "schema when", l.Env) },
 		}, "file")
 		if !ok {
 			continue
 		}
 		if c.when == nil && i < len(items)-1 {
-			tl.Errorf(it, "schema: only the last schema of the list may leave out when:")
+			l.Errorf(it, "schema: only the last schema of the list may leave out when:")
 		}
 		xl.compileSchema(fileNode, &c)
 		xl.spec.schemas = append(xl.spec.schemas, c)
@@ -270,22 +291,22 @@ func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
 // compileSchema compiles the schema file named beside the template; the
 // files it imports are looked up in the template's folder.
 func (xl *xmlLoader) compileSchema(n *yaml.Node, c *schemaChoice) {
-	tl := xl.tl
+	l := xl.l
 	if c.file == "" {
 		return
 	}
-	p := path.Join(tl.dir, c.file)
+	p := path.Join(l.Dir, c.file)
 	if path.IsAbs(c.file) || !fs.ValidPath(p) {
-		tl.Errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
+		l.Errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
 		return
 	}
-	if _, err := fs.Stat(tl.fsys, p); err != nil {
-		tl.Errorf(n, "schema %q: %v", c.file, unwrapPathError(err))
+	if _, err := fs.Stat(l.FS, p); err != nil {
+		l.Errorf(n, "schema %q: %v", c.file, template.PathCause(err))
 		return
 	}
-	s, err := xsd.Compile(tl.fsys, tl.dir, p)
+	s, err := xsd.Compile(l.FS, l.Dir, p)
 	if err != nil {
-		tl.Errorf(n, "schema %q: %v", c.file, err)
+		l.Errorf(n, "schema %q: %v", c.file, err)
 		return
 	}
 	c.schema = s
@@ -297,10 +318,10 @@ var xmlNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]*(:[A-Za-z_][A-Za-z0
 // element reads one layout element. depth is the group level of the
 // scope it is in; inEach says it is inside a $each element.
 func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
-	tl := xl.tl
+	l := xl.l
 	x := &xnode{name: k.Value, line: k.Line}
 	if !xmlNameRE.MatchString(k.Value) {
-		tl.Errorf(k, "layout: %q is not an XML element name (letters, digits, . - _, an optional prefix such as cbc:)", k.Value)
+		l.Errorf(k, "layout: %q is not an XML element name (letters, digits, . - _, an optional prefix such as cbc:)", k.Value)
 		return nil
 	}
 	what := fmt.Sprintf("layout element %s", k.Value)
@@ -319,19 +340,19 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		items = []*yaml.Node{v}
 	case yaml.SequenceNode:
 		// A list of one-key mappings, for elements that repeat under one parent.
-		items = tl.List(v, what)
+		items = l.List(v, what)
 	default:
-		tl.Errorf(v, "%s must be an expression or the element's content (key: value lines), not %s", what, template.KindOf(v))
+		l.Errorf(v, "%s must be an expression or the element's content (key: value lines), not %s", what, template.KindOf(v))
 		return nil
 	}
 	// $-keys first, since they set the scope of the children.
 	var valueNode, whereNode, condNode *yaml.Node
 	for _, m := range items {
 		if m.Kind != yaml.MappingNode {
-			tl.Errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
+			l.Errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
 			continue
 		}
-		keys, vals := tl.Pairs(m, what)
+		keys, vals := l.Pairs(m, what)
 		for i, ck := range keys {
 			switch ck.Value {
 			case "$if":
@@ -341,30 +362,30 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 			case "$where":
 				whereNode = vals[i]
 			case "$each":
-				s, _ := tl.Str(vals[i], "$each")
+				s, _ := l.Str(vals[i], "$each")
 				if s != "row" && s != "rows" {
-					tl.Errorf(vals[i], "%s: write $each: row (one %s for each row of the enclosing group)", what, k.Value)
+					l.Errorf(vals[i], "%s: write $each: row (one %s for each row of the enclosing group)", what, k.Value)
 				}
 				if inEach {
-					tl.Errorf(ck, "%s: $each inside another $each; an element can repeat for each row only once", what)
+					l.Errorf(ck, "%s: $each inside another $each; an element can repeat for each row only once", what)
 				}
 				x.each = true
 			case "$group":
 				if inEach {
-					tl.Errorf(ck, "%s: $group inside $each; groups hold rows, not the other way round", what)
+					l.Errorf(ck, "%s: $group inside $each; groups hold rows, not the other way round", what)
 					continue
 				}
 				x.level = depth + 1
 				x.hier = xl.groupKeys(vals[i], x.level, what)
 			default:
 				if strings.HasPrefix(ck.Value, "$") {
-					tl.Errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
+					l.Errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
 				}
 			}
 		}
 	}
 	if x.each && x.level > 0 {
-		tl.Errorf(k, "%s: give either $each or $group, not both", what)
+		l.Errorf(k, "%s: give either $each or $group, not both", what)
 	}
 	childDepth := depth
 	if x.level > 0 {
@@ -387,14 +408,14 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		switch {
 		case x.level == 1:
 			// Rows join the grouping only when the condition holds.
-			if prog := tl.compile(whereNode, what+" $where", tl.env); prog != nil {
+			if prog := l.Compile(whereNode, what+" $where", l.Env); prog != nil {
 				xl.spec.hiers[x.hier].where = len(xl.spec.columns)
-				xl.spec.columns = append(xl.spec.columns, outColumn{name: "$where " + prog.Src, prog: prog})
+				xl.spec.columns = append(xl.spec.columns, Column{Name: "$where " + prog.Src, Prog: prog})
 			}
 		case x.each:
 			x.where = xl.compile(whereNode, what+" $where")
 		default:
-			tl.Errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
+			l.Errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
 		}
 	}
 	if x.each && depth == 0 {
@@ -421,14 +442,14 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 			case strings.HasPrefix(ck.Value, "@"):
 				name := ck.Value[1:]
 				if !xmlNameRE.MatchString(name) {
-					tl.Errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
+					l.Errorf(ck, "%s: %q is not an attribute name", what, ck.Value)
 					continue
 				}
 				xl.scope = own
 				x.attrs = append(x.attrs, xattr{name: name, prog: xl.compile(cv, fmt.Sprintf("%s attribute %s", what, name))})
 			default:
 				if valueNode != nil {
-					tl.Errorf(ck, "%s has a $value, so it can't also hold the element %s", what, ck.Value)
+					l.Errorf(ck, "%s has a $value, so it can't also hold the element %s", what, ck.Value)
 					continue
 				}
 				if c := xl.element(ck, cv, childDepth, inEach || x.each); c != nil {
@@ -443,7 +464,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 // groupKeys reads the keys of a $group and returns its grouping: a new
 // one for an outermost $group, else the enclosing one.
 func (xl *xmlLoader) groupKeys(n *yaml.Node, level int, what string) int {
-	tl := xl.tl
+	l := xl.l
 	var h *hierSpec
 	idx := xl.hier
 	if level == 1 {
@@ -453,27 +474,27 @@ func (xl *xmlLoader) groupKeys(n *yaml.Node, level int, what string) int {
 	} else {
 		h = xl.spec.hiers[idx]
 		if level != len(h.levels)+1 {
-			tl.Errorf(n, "%s: a grouping has one $group per level; this level already has one (put the second grouping inside the first)", what)
+			l.Errorf(n, "%s: a grouping has one $group per level; this level already has one (put the second grouping inside the first)", what)
 			return idx
 		}
 	}
 	var keyNodes []*yaml.Node
 	if n.Kind == yaml.SequenceNode {
-		keyNodes = tl.List(n, what+" $group")
+		keyNodes = l.List(n, what+" $group")
 	} else {
 		keyNodes = []*yaml.Node{n}
 	}
 	if len(keyNodes) == 0 {
-		tl.Errorf(n, "%s: $group needs at least one key, e.g. [debtor_iban, execution_date]", what)
+		l.Errorf(n, "%s: $group needs at least one key, e.g. [debtor_iban, execution_date]", what)
 	}
 	var cols []int
 	for _, kn := range keyNodes {
-		prog := tl.compile(kn, what+" $group key", tl.env)
+		prog := l.Compile(kn, what+" $group key", l.Env)
 		if prog == nil {
 			continue
 		}
 		cols = append(cols, len(xl.spec.columns))
-		xl.spec.columns = append(xl.spec.columns, outColumn{name: "$group " + prog.Src, prog: prog})
+		xl.spec.columns = append(xl.spec.columns, Column{Name: "$group " + prog.Src, Prog: prog})
 	}
 	h.levels = append(h.levels, cols)
 	return idx
@@ -499,7 +520,7 @@ func (xl *xmlLoader) resolveGroupCounts() {
 		}
 		walk(xl.spec.root)
 		if found == nil {
-			xl.tl.Errorf(u.node, "%s: %s(%s): the layout has no element %s with $group; %s goes over the elements a $group writes", u.what, a.fn, a.target, a.target, a.fn)
+			xl.l.Errorf(u.node, "%s: %s(%s): the layout has no element %s with $group; %s goes over the elements a $group writes", u.what, a.fn, a.target, a.target, a.fn)
 			continue
 		}
 		a.hier, a.level = found.hier, found.level
@@ -519,8 +540,8 @@ func (xl *xmlLoader) use(sc scope, i int) {
 // compile compiles a layout expression: aggregates are replaced by
 // names bound per group, and every field it uses is spooled.
 func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
-	tl := xl.tl
-	src, ok := tl.Str(n, what)
+	l := xl.l
+	src, ok := l.Str(n, what)
 	if !ok {
 		return nil
 	}
@@ -543,7 +564,7 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
 		line, col := template.ExprPos(n, p.Line, p.Col)
-		tl.ErrorAt(line, col, "%s: %s", what, p.Msg)
+		l.ErrorAt(line, col, "%s: %s", what, p.Msg)
 	}
 	if prog == nil {
 		return nil
@@ -560,21 +581,21 @@ func (xl *xmlLoader) spool(name string) int {
 	if c, ok := xl.fields[name]; ok {
 		return c
 	}
-	if _, isParam := xl.tl.t.params[name]; isParam || name == "input" || strings.HasPrefix(name, "__agg") {
+	if _, isParam := xl.l.Params[name]; isParam || name == "input" || strings.HasPrefix(name, "__agg") {
 		return -1
 	}
-	if _, ok := xl.tl.env.Vars[name]; !ok {
+	if _, ok := xl.l.Env.Vars[name]; !ok {
 		return -1
 	}
-	prog, _ := expression.Compile(name, xl.tl.env)
+	prog, _ := expression.Compile(name, xl.l.Env)
 	if prog == nil {
 		return -1
 	}
 	// Fields go before the group keys: insert and shift the key columns.
 	c := xl.spec.nfields
-	xl.spec.columns = append(xl.spec.columns, outColumn{})
+	xl.spec.columns = append(xl.spec.columns, Column{})
 	copy(xl.spec.columns[c+1:], xl.spec.columns[c:])
-	xl.spec.columns[c] = outColumn{name: name, prog: prog}
+	xl.spec.columns[c] = Column{Name: name, Prog: prog}
 	xl.spec.nfields++
 	xl.spec.fields = append(xl.spec.fields, name)
 	for _, h := range xl.spec.hiers {
@@ -654,14 +675,14 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 		a, ok := c.Arguments[0].(*ast.IdentifierNode)
 		if !ok {
 			if report {
-				xl.tl.Errorf(p.node, "%s: %s takes the name of a field, e.g. %s(amount); compute anything else in a model field first", p.what, id.Value, id.Value)
+				xl.l.Errorf(p.node, "%s: %s takes the name of a field, e.g. %s(amount); compute anything else in a model field first", p.what, id.Value, id.Value)
 			}
 			return "", false
 		}
 		field = a.Value
 	default:
 		if report {
-			xl.tl.Errorf(p.node, "%s: %s takes one field name, e.g. %s(amount)", p.what, id.Value, id.Value)
+			xl.l.Errorf(p.node, "%s: %s takes one field name, e.g. %s(amount)", p.what, id.Value, id.Value)
 		}
 		return "", false
 	}
@@ -677,7 +698,7 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	if id.Value == "GROUPCOUNT" {
 		if field == "" {
-			xl.tl.Errorf(p.node, "%s: GROUPCOUNT takes the name of a layout element with $group, e.g. GROUPCOUNT(Transaction)", p.what)
+			xl.l.Errorf(p.node, "%s: GROUPCOUNT takes the name of a layout element with $group, e.g. GROUPCOUNT(Transaction)", p.what)
 			return "", false
 		}
 		name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
@@ -688,13 +709,13 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	}
 	col := -1
 	if field != "" {
-		if _, ok := xl.tl.env.Vars[field]; !ok {
-			xl.tl.Errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, expression.DidYouMean(field, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
+		if _, ok := xl.l.Env.Vars[field]; !ok {
+			xl.l.Errorf(p.node, "%s: %s(%s): unknown field %q%s", p.what, id.Value, field, field, expression.DidYouMean(field, slices.Sorted(maps.Keys(xl.l.Env.Vars))))
 			return "", false
 		}
 		col = xl.spool(field)
 		if col < 0 {
-			xl.tl.Errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
+			xl.l.Errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
 			return "", false
 		}
 	}
@@ -712,7 +733,7 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 	xl := p.xl
 	bad := func() (string, bool) {
 		if register {
-			xl.tl.Errorf(p.node, "%s: write GROUPSUM(Element, field, decimals), e.g. GROUPSUM(TaxSubtotal, vat, 2): Element has $group, field is a field of the rows", p.what)
+			xl.l.Errorf(p.node, "%s: write GROUPSUM(Element, field, decimals), e.g. GROUPSUM(TaxSubtotal, vat, 2): Element has $group, field is a field of the rows", p.what)
 		}
 		return "", false
 	}
@@ -736,13 +757,13 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 	sumKey := "SUM(" + f.Value + ")"
 	sumIdx, ok := xl.aggIdx[sumKey]
 	if !ok {
-		if _, known := xl.tl.env.Vars[f.Value]; !known {
-			xl.tl.Errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, expression.DidYouMean(f.Value, slices.Sorted(maps.Keys(xl.tl.env.Vars))))
+		if _, known := xl.l.Env.Vars[f.Value]; !known {
+			xl.l.Errorf(p.node, "%s: GROUPSUM: unknown field %q%s", p.what, f.Value, expression.DidYouMean(f.Value, slices.Sorted(maps.Keys(xl.l.Env.Vars))))
 			return "", false
 		}
 		col := xl.spool(f.Value)
 		if col < 0 {
-			xl.tl.Errorf(p.node, "%s: GROUPSUM: %s is not a field of the rows", p.what, f.Value)
+			xl.l.Errorf(p.node, "%s: GROUPSUM: %s is not a field of the rows", p.what, f.Value)
 			return "", false
 		}
 		sumIdx = len(xl.spec.aggs)
@@ -757,49 +778,54 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 }
 
 func (xl *xmlLoader) controlTotals(n *yaml.Node) {
-	tl := xl.tl
-	for _, it := range tl.List(n, "output.xml.control_totals") {
+	l := xl.l
+	for _, it := range l.List(n, "output.xml.control_totals") {
 		var c controlTotal
-		ok := tl.Mapping(it, "control total", map[string]template.KeyHandler{
-			"name":  func(_, v *yaml.Node) { c.name, _ = tl.NonEmpty(v, "control total name") },
-			"in":    func(_, v *yaml.Node) { c.in, _ = tl.NonEmpty(v, "in") },
-			"count": func(_, v *yaml.Node) { c.count, _ = tl.NonEmpty(v, "count") },
+		ok := l.Mapping(it, "control total", map[string]template.KeyHandler{
+			"name":  func(_, v *yaml.Node) { c.name, _ = l.NonEmpty(v, "control total name") },
+			"in":    func(_, v *yaml.Node) { c.in, _ = l.NonEmpty(v, "in") },
+			"count": func(_, v *yaml.Node) { c.count, _ = l.NonEmpty(v, "count") },
 			"sum": func(_, v *yaml.Node) {
 				if v.Kind == yaml.SequenceNode {
-					for _, it := range tl.List(v, "sum") {
-						if p, ok := tl.NonEmpty(it, "sum"); ok {
+					for _, it := range l.List(v, "sum") {
+						if p, ok := l.NonEmpty(it, "sum"); ok {
 							c.sums = append(c.sums, p)
 						}
 					}
-				} else if p, ok := tl.NonEmpty(v, "sum"); ok {
+				} else if p, ok := l.NonEmpty(v, "sum"); ok {
 					c.sums = []string{p}
 				}
 				c.sum = strings.Join(c.sums, " + ")
 			},
-			"equals":     func(_, v *yaml.Node) { c.equals, _ = tl.NonEmpty(v, "equals") },
-			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = tl.NonEmpty(v, "equals_sum") },
+			"equals":     func(_, v *yaml.Node) { c.equals, _ = l.NonEmpty(v, "equals") },
+			"equals_sum": func(_, v *yaml.Node) { c.equalsSum, _ = l.NonEmpty(v, "equals_sum") },
 		}, "name", "in")
 		if !ok {
 			continue
 		}
 		if (c.equals == "") == (c.equalsSum == "") {
-			tl.Errorf(it, "control total %q: give either equals (the element holding the total) or equals_sum (elements whose sum must be the same)", c.name)
+			l.Errorf(it, "control total %q: give either equals (the element holding the total) or equals_sum (elements whose sum must be the same)", c.name)
 			continue
 		}
 		if c.equalsSum != "" && c.sum == "" {
-			tl.Errorf(it, "control total %q: equals_sum compares two sums; give sum as well", c.name)
+			l.Errorf(it, "control total %q: equals_sum compares two sums; give sum as well", c.name)
 			continue
 		}
 		if (c.count == "") == (c.sum == "") {
-			tl.Errorf(it, "control total %q: give either count (elements to count) or sum (the element whose values to add up)", c.name)
+			l.Errorf(it, "control total %q: give either count (elements to count) or sum (the element whose values to add up)", c.name)
 			continue
 		}
 		xl.spec.totals = append(xl.spec.totals, c)
 	}
 }
 
-// describe names the schema for Template.Outputs: " (pain.001.001.03.xsd)".
-func (s *xmlSpec) describe() string {
+// Columns returns the values the layout needs of each row, in the order
+// Add takes them: the fields it writes, then its group keys level by
+// level.
+func (s *XML) Columns() []Column { return s.columns }
+
+// Describe names the schema for Template.Outputs: " (pain.001.001.03.xsd)".
+func (s *XML) Describe() string {
 	var names []string
 	for _, c := range s.schemas {
 		if c.file != "" {

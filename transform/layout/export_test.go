@@ -1,0 +1,4 @@
+package layout
+
+// SpoolRunBytes lets tests make the spool write many small sorted runs.
+var SpoolRunBytes = &spoolRunBytes
