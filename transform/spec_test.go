@@ -70,7 +70,7 @@ func isKeyHandler(e ast.Expr) bool {
 }
 
 // TestSpecMatchesLoader fails when a key the loader accepts is not in
-// TemplateKeys (so not in the schema and the reference), or a key of the
+// the key reference (so not in the schema and the reference), or a key of the
 // spec is accepted nowhere.
 func TestSpecMatchesLoader(t *testing.T) {
 	loader := loaderKeys(t)
@@ -83,14 +83,14 @@ func TestSpecMatchesLoader(t *testing.T) {
 	}
 	for k, where := range loader {
 		if !spec[k] {
-			t.Errorf("%s: the loader accepts the key %q, which TemplateKeys (transform/template/spec.go) does not describe; add it there, then run go test ./transform/template -update", where, k)
+			t.Errorf("%s: the loader accepts the key %q, which the key reference (templateKeys in transform/template/spec.go) does not describe; add it there, then run go test ./transform/template -update", where, k)
 		}
 	}
 	// Keys read before the loader runs: extends.go merges the base in.
 	loader["extends"], loader["remove"] = "extends.go", "extends.go"
 	for k := range spec {
 		if _, ok := loader[k]; !ok {
-			t.Errorf("TemplateKeys describes the key %q, which the loader does not accept", k)
+			t.Errorf("The key reference describes the key %q, which the loader does not accept", k)
 		}
 	}
 }

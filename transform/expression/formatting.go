@@ -315,7 +315,7 @@ func pad(n, width int) string {
 }
 
 // ExampleDate is the date used in hints: "write the date as dd.MM.yyyy, e.g. 31.01.2026".
-var ExampleDate = time.Date(2026, 1, 31, 14, 30, 0, 0, time.UTC)
+var exampleDate = time.Date(2026, 1, 31, 14, 30, 0, 0, time.UTC)
 
 // excelEpoch is day 0 of Excel's 1900 date system, as Excel counts after
 // its fictitious 29 February 1900.

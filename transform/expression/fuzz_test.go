@@ -59,7 +59,7 @@ func FuzzDateLayout(f *testing.F) {
 		if err != nil {
 			return
 		}
-		text := l.Format(ExampleDate)
+		text := l.Format(exampleDate)
 		if ambiguous(l) {
 			return
 		}

@@ -188,7 +188,7 @@ func (f *InputField) SetHint() {
 		f.Hint = fmt.Sprintf("write the amount with a %q decimal separator, e.g. %s", f.DecSep, ex)
 	case TypeDate, TypeDatetime:
 		l := f.Layouts[0]
-		f.Hint = fmt.Sprintf("write the date as %s, e.g. %s", l.src, l.Format(ExampleDate))
+		f.Hint = fmt.Sprintf("write the date as %s, e.g. %s", l.src, l.Format(exampleDate))
 	case TypeBoolean:
 		f.Hint = "write " + strings.Join(QuoteAll(f.TrueList), ", ") + " for yes, or " +
 			strings.Join(QuoteAll(f.FalseList), ", ") + " for no"

@@ -32,7 +32,7 @@ import (
 // buffer.
 var spoolRunBytes = 8 << 20
 
-// Values are spooled as a tag and their text; EncodeValue and DecodeValue
+// Values are spooled as a tag and their text; EncodeValue and decodeValue
 // are exact inverses for the value types of expressions.
 func EncodeValue(v any) string {
 	switch x := expression.Normalize(v).(type) {
@@ -57,7 +57,7 @@ func EncodeValue(v any) string {
 	return "s" + expression.Text(v)
 }
 
-func DecodeValue(s string) (any, error) {
+func decodeValue(s string) (any, error) {
 	if s == "" {
 		return nil, errors.New("spool: empty value")
 	}
@@ -209,7 +209,7 @@ func newRowSpool(dir string, specs []aggSpec, levels [][]int, used [][]int) *row
 // vals.
 func decodeValues(cols []string, vals []any) error {
 	for i := range vals {
-		v, err := DecodeValue(cols[i])
+		v, err := decodeValue(cols[i])
 		if err != nil {
 			return err
 		}
@@ -501,7 +501,7 @@ func (c *spoolCursor) read(vals []any) (int, error) {
 		if k <= 0 || int(l) > len(b)-k {
 			return 0, errors.New("spool: corrupt row")
 		}
-		v, err := DecodeValue(string(b[k : k+int(l)]))
+		v, err := decodeValue(string(b[k : k+int(l)]))
 		if err != nil {
 			return 0, err
 		}

@@ -75,7 +75,7 @@ func EncodedText(s string) string {
 		}
 		return "false"
 	}
-	v, err := DecodeValue(s)
+	v, err := decodeValue(s)
 	if err != nil {
 		return s
 	}
@@ -141,7 +141,7 @@ func (x *XLSXWriter) Write(pos formats.Pos, values []string) ([]string, error) {
 	x.cells = x.cells[:0]
 	x.text = x.text[:0]
 	for _, s := range values {
-		v, err := DecodeValue(s)
+		v, err := decodeValue(s)
 		if err != nil {
 			return nil, &template.FieldError{Pos: pos, Severity: template.SeverityError, Err: err}
 		}

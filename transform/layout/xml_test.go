@@ -3,18 +3,14 @@ package layout_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/erpipe/erpipe/transform"
-	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
-	"github.com/shopspring/decimal"
 )
 
 const ordersWant = `<?xml version="1.0" encoding="UTF-8"?>
@@ -152,19 +148,6 @@ func TestXMLOutputControlTotalFails(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("%d files left in the output folder", len(entries))
-	}
-}
-
-func TestSpoolValueRoundTrip(t *testing.T) {
-	for _, v := range []any{nil, "", "x\x00y", int64(-42), decimal.RequireFromString("1250.50"), decimal.RequireFromString("-0.001"),
-		time.Date(2026, 1, 31, 14, 30, 5, 123, time.UTC), true, false} {
-		got, err := layout.DecodeValue(layout.EncodeValue(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprintf("%#v", expression.Text(got)) != fmt.Sprintf("%#v", expression.Text(v)) || expression.KindName(got) != expression.KindName(v) {
-			t.Errorf("%#v came back as %#v", v, got)
-		}
 	}
 }
 

@@ -128,7 +128,7 @@ func (x *XMLRun) Add(pos formats.Pos, cols []string) error {
 			break
 		}
 		if h.where >= 0 {
-			v, derr := DecodeValue(cols[h.where])
+			v, derr := decodeValue(cols[h.where])
 			if derr != nil {
 				err = derr
 				break

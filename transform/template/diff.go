@@ -39,7 +39,7 @@ func DiffFiles(a, b string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DiffNodes(ra, rb), nil
+	return diffTrees(ra, rb), nil
 }
 
 // DiffFS is DiffFiles for templates in file systems (built-ins).
@@ -52,7 +52,7 @@ func DiffFS(afs fs.FS, aname, adisplay string, bfs fs.FS, bname, bdisplay string
 	if err != nil {
 		return nil, err
 	}
-	return DiffNodes(ra, rb), nil
+	return diffTrees(ra, rb), nil
 }
 
 func effectiveFile(p string) (*yaml.Node, error) {
@@ -63,8 +63,8 @@ func effectiveFile(p string) (*yaml.Node, error) {
 	return effectiveRoot(os.DirFS(dir), base, p)
 }
 
-// DiffNodes compares two template trees.
-func DiffNodes(a, b *yaml.Node) []Change {
+// diffTrees compares two template trees.
+func diffTrees(a, b *yaml.Node) []Change {
 	var out []Change
 	diffNodes(a, b, nil, &out)
 	return out

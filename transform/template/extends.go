@@ -615,16 +615,6 @@ func mapDelete(n *yaml.Node, key string) bool {
 	return false
 }
 
-// EffectiveFile returns the template at path as it is loaded: with its
-// base merged in when it extends one. See Effective.
-func EffectiveFile(p string) ([]byte, error) {
-	dir, base := filepath.Split(p)
-	if dir == "" {
-		dir = "."
-	}
-	return Effective(os.DirFS(dir), base, p)
-}
-
 // Effective returns the YAML of the template at name in fsys (shown as
 // display in messages) with its base merged in, as the loader sees it.
 func Effective(fsys fs.FS, name, display string) ([]byte, error) {

@@ -7,10 +7,10 @@ import (
 )
 
 // SchemaID is the $id of the JSON Schema of template files.
-const SchemaID = "https://github.com/erpipe/erpipe/docs/template.schema.json"
+const schemaID = "https://github.com/erpipe/erpipe/docs/template.schema.json"
 
 // Schema returns the JSON Schema (draft 2020-12) of template files, made
-// from TemplateKeys: YAML editors (VS Code with the YAML extension, and
+// from templateKeys: YAML editors (VS Code with the YAML extension, and
 // others that speak the yaml-language-server protocol) use it to complete
 // keys, show their descriptions and flag unknown keys and wrong values as
 // the user types. The loader checks more (expressions, names, files); run
@@ -18,7 +18,7 @@ const SchemaID = "https://github.com/erpipe/erpipe/docs/template.schema.json"
 func Schema() []byte {
 	root := objectSchema("")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$id"] = SchemaID
+	root["$id"] = schemaID
 	root["title"] = "erpipe template"
 	root["description"] = "A format configuration of erpipe: what to read, how to compute and check it, and what to write. Reference: docs/templates.md."
 	var b bytes.Buffer
@@ -72,50 +72,50 @@ func joinPath(parent, name string) string {
 }
 
 // keySchema is the schema of one key's value.
-func keySchema(k *KeySpec) schema {
+func keySchema(k *keySpec) schema {
 	s := schema{}
 	switch k.Type {
-	case KeyText:
+	case keyText:
 		s["type"] = scalarTypes
-	case KeyExpression:
+	case keyExpression:
 		s["type"] = []string{"string", "number", "boolean"}
-	case KeyBool:
+	case keyBool:
 		s["type"] = "boolean"
-	case KeyInteger:
+	case keyInteger:
 		s["type"] = "integer"
 		s["minimum"] = k.Min
 		s["maximum"] = k.Max
-	case KeyEnum:
+	case keyEnum:
 		s["enum"] = k.Enum
-	case KeyTextList:
+	case keyTextList:
 		s["anyOf"] = []schema{{"type": scalarTypes}, {"type": "array", "items": schema{"type": scalarTypes}}}
-	case KeyMapping:
+	case keyMapping:
 		if len(childKeys(k.Path)) == 0 {
 			s["type"] = "object"
 			s["additionalProperties"] = schema{"type": scalarTypes}
 		} else {
 			s = objectSchema(k.Path)
 		}
-	case KeyList:
+	case keyList:
 		s["type"] = "array"
 		items := k.Path + "[]"
 		if k.Like != "" {
 			items = k.Like + "[]"
 		}
 		s["items"] = objectSchema(items)
-	case KeyColumns:
+	case keyColumns:
 		s["type"] = "object"
 		s["additionalProperties"] = schema{"type": []string{"string", "number", "boolean"}}
-	case KeyCodes:
+	case keyCodes:
 		structured := objectSchema(k.Path)
 		s["anyOf"] = []schema{
 			{"type": "object", "required": []string{"file"}, "properties": structured["properties"], "additionalProperties": false},
 			{"type": "object", "required": []string{"codes"}, "properties": structured["properties"], "additionalProperties": false},
 			{"type": "object", "additionalProperties": schema{"type": scalarTypes}},
 		}
-	case KeyTextOrMap:
+	case keyTextOrMap:
 		s["anyOf"] = []schema{{"type": "string"}, objectSchema(k.Path)}
-	case KeyPathList:
+	case keyPathList:
 		s["type"] = "array"
 		s["items"] = schema{"type": "string"}
 	}
@@ -124,7 +124,7 @@ func keySchema(k *KeySpec) schema {
 }
 
 // describe is the description an editor shows for k.
-func describe(k *KeySpec) string {
+func describe(k *keySpec) string {
 	d := strings.ReplaceAll(k.Doc, "`", "")
 	if k.Default != "" {
 		d += " Default: " + strings.ReplaceAll(k.Default, "`", "") + "."

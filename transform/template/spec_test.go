@@ -41,9 +41,9 @@ func keyReference() string {
 	for _, k := range templateKeys {
 		kind := k.Type
 		switch k.Type {
-		case KeyEnum:
+		case keyEnum:
 			kind = "one of " + strings.Join(expression.QuoteAll(k.Enum), ", ")
-		case KeyInteger:
+		case keyInteger:
 			kind = fmt.Sprintf("whole number, %d to %d", k.Min, k.Max)
 		}
 		if k.Required {
@@ -60,7 +60,7 @@ func keyReference() string {
 }
 
 // TestKeysDocumented checks the key reference in docs/templates.md is the
-// one TemplateKeys gives; -update rewrites it.
+// one templateKeys gives; -update rewrites it.
 func TestKeysDocumented(t *testing.T) {
 	docsection.Check(t, "../../docs/templates.md", "keys", keyReference(), *update, "go test ./transform/template -run KeysDocumented")
 }
@@ -69,7 +69,7 @@ func TestKeysDocumented(t *testing.T) {
 // with a type and a text, under a parent it lists.
 func TestSpecConsistent(t *testing.T) {
 	if len(specByPath) != len(templateKeys) {
-		t.Errorf("TemplateKeys lists a path twice")
+		t.Errorf("templateKeys lists a path twice")
 	}
 	for _, k := range templateKeys {
 		if k.Doc == "" || k.Type == "" {
