@@ -107,7 +107,7 @@ func Compile(src string, env *Env) (*Program, []Problem) {
 	if strings.TrimSpace(src) == "" {
 		return nil, []Problem{{Msg: "the expression is empty"}}
 	}
-	p := &patcher{Src: []rune(src), env: env}
+	p := &patcher{src: []rune(src), env: env}
 	opts := make([]expr.Option, 0, len(opOptions)+4)
 	opts = append(opts, expr.Env(env.Vars))
 	opts = append(opts, opOptions...)
@@ -124,8 +124,8 @@ func Compile(src string, env *Env) (*Program, []Problem) {
 	if len(probs) > 0 {
 		return nil, dedupe(probs)
 	}
-	pr := &Program{Src: src, prog: prog, Idents: p.Idents}
-	if name := strings.TrimSpace(src); len(p.Idents) == 1 && p.Idents[0] == name {
+	pr := &Program{Src: src, prog: prog, Idents: p.idents}
+	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
 		pr.ident = name // a plain copy of a field, the commonest output column
 	} else {
 		pr.direct = compileDirect(prog.Node(), env.Vars, lookup)
@@ -207,16 +207,16 @@ func dedupe(ps []Problem) []Problem {
 // checks calls of the function library (argument counts, LOOKUP table
 // names).
 type patcher struct {
-	Src      []rune
+	src      []rune
 	env      *Env
 	problems []Problem
-	Idents   []string
+	idents   []string
 }
 
 func (p *patcher) problem(loc file.Location, format string, args ...any) {
 	line, col := 1, 0
-	for i := 0; i < loc.From && i < len(p.Src); i++ {
-		if p.Src[i] == '\n' {
+	for i := 0; i < loc.From && i < len(p.src); i++ {
+		if p.src[i] == '\n' {
 			line++
 			col = 0
 		} else {
@@ -252,8 +252,8 @@ func (p *patcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.FloatNode:
 		text := ""
-		if loc.From >= 0 && loc.To <= len(p.Src) && loc.From < loc.To {
-			text = strings.ReplaceAll(string(p.Src[loc.From:loc.To]), "_", "")
+		if loc.From >= 0 && loc.To <= len(p.src) && loc.From < loc.To {
+			text = strings.ReplaceAll(string(p.src[loc.From:loc.To]), "_", "")
 		}
 		d, err := decimal.NewFromString(text)
 		if err != nil {
@@ -265,7 +265,7 @@ func (p *patcher) Visit(node *ast.Node) {
 			p.problem(loc, "unknown name %q; name the field itself", n.Value)
 		}
 		if _, ok := p.env.Vars[n.Value]; ok {
-			p.Idents = append(p.Idents, n.Value)
+			p.idents = append(p.idents, n.Value)
 		} else if registryByName[n.Value] == nil && directFuncs[n.Value] == nil && !strings.HasPrefix(n.Value, "$") && !p.group(n.Value) {
 			// expr's checker misses an unknown name inside a comparison
 			// (foo > 1), so names are checked here.
@@ -278,7 +278,7 @@ func (p *patcher) Visit(node *ast.Node) {
 			id.SetLocation(loc)
 			ast.Patch(node, id)
 			if _, ok := p.env.Vars[name]; ok {
-				p.Idents = append(p.Idents, name)
+				p.idents = append(p.idents, name)
 			}
 		}
 	case *ast.BinaryNode:

@@ -20,6 +20,7 @@ const (
 	TypeBoolean  = "boolean"
 )
 
+// FieldTypes are the types an input field may have (input.fields[].type).
 var FieldTypes = []string{TypeString, TypeInteger, TypeDecimal, TypeDate, TypeDatetime, TypeBoolean}
 
 // Default layouts, as ER writes them.
@@ -57,8 +58,10 @@ type ValueError struct {
 	Hint string
 }
 
+// Error returns what is wrong.
 func (e *ValueError) Error() string { return e.Msg }
 
+// ErrRequired is the error of a blank cell in a required field.
 var ErrRequired = errors.New("a value is required but the cell is blank")
 
 // Parse turns the text of one cell into the field's typed value. Blank text
