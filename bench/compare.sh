@@ -146,7 +146,7 @@ $(summary "$2")
   fields and constants (\`amount > 0\`, \`ROUND(amount * rate, 2)\`,
   \`NUMBERFORMAT(x, "0.00")\`) calls the functions directly, the same ones
   the VM would call, without its set-up and allocation per run
-  (\`transform/expr.go\`, \`TestDirectMatchesVM\`).
+  (\`transform/expression/expr.go\`, \`TestDirectMatchesVM\`).
 - **Values by slot.** When every expression a row runs is a name or a
   direct call (the usual case), the row's input and model values live in a
   slice indexed by slot, not in the map the VM reads: no hashing of names
