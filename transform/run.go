@@ -937,6 +937,11 @@ func (o *outputs) commit() error {
 			return err
 		}
 	}
+	return o.publish()
+}
+
+// publish gives the written files their final names.
+func (o *outputs) publish() error {
 	for i, tmp := range o.tmp {
 		if err := os.Rename(tmp, o.final[i]); err != nil {
 			return fmt.Errorf("writing the output: %w", err)
@@ -1046,13 +1051,7 @@ func (o *outputs) commitDocs() error {
 	if err != nil {
 		return err
 	}
-	for i, tmp := range o.tmp {
-		if err := os.Rename(tmp, o.final[i]); err != nil {
-			return fmt.Errorf("writing the output: %w", err)
-		}
-		o.tmp[i] = ""
-	}
-	return nil
+	return o.publish()
 }
 
 // xmlSource is what the XML document of a run over the input file
