@@ -2,10 +2,16 @@ package templates
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,9 +24,9 @@ import (
 	"github.com/erpipe/erpipe/xsd"
 )
 
-// sharedSchemas maps a document's namespace to the official schema in
-// ../shared/schemas (beside the repository), used to check the golden
-// documents independently of erpipe's validator.
+// sharedSchemas maps a document's namespace to its official schema, as a
+// path in ../shared/schemas (beside the repository), used to check the
+// golden documents independently of erpipe's validator.
 var sharedSchemas = map[string]string{
 	"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03":         "pain.001.001.03/pain.001.001.03.xsd",
 	"urn:iso:std:iso:20022:tech:xsd:pain.001.003.03":         "pain.001.003.03/pain.001.003.03.xsd",
@@ -28,7 +34,17 @@ var sharedSchemas = map[string]string{
 	"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": "ubl-2.1/xsd/maindoc/UBL-Invoice-2.1.xsd",
 }
 
-// sharedSchemaDir finds ../shared/schemas from the repository root.
+// officialSchemas is the sha256 of every official schema file the
+// built-ins embed a copy of (templates/*/schemas/SET/...), as published
+// (../shared/schemas/SET/...). With ../shared beside the repository the
+// test checks the list against the official files (-update rewrites it);
+// without it, the embedded copies are checked against the list, so that
+// a clone anywhere validates the golden documents against schemas
+// proven to be the official ones.
+const officialSchemas = "testdata/official-schemas.sha256"
+
+// sharedSchemaDir returns ../shared/schemas from the repository root, or
+// "" when there is none beside the repository.
 func sharedSchemaDir(t *testing.T) string {
 	t.Helper()
 	wd, _ := os.Getwd()
@@ -36,12 +52,98 @@ func sharedSchemaDir(t *testing.T) string {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			p := filepath.Join(dir, "..", "shared", "schemas")
 			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("the official schemas are not at %s: %v", p, err)
+				return ""
 			}
 			return p
 		}
 		if filepath.Dir(dir) == dir {
 			t.Fatal("no go.mod above the test's folder")
+		}
+	}
+}
+
+// embeddedSchemas returns the sha256 of each schema file the built-ins
+// embed, by its path in its schema set (SET/...), and the folder of each
+// set.
+func embeddedSchemas(t *testing.T) (sums map[string]string, sets map[string]string) {
+	t.Helper()
+	sums, sets = map[string]string{}, map[string]string{}
+	roots, _ := filepath.Glob("*/schemas")
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".xsd" {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			set, _, _ := strings.Cut(rel, "/")
+			sets[set] = filepath.Join(root, set)
+			sums[rel] = fileSum(t, p)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sums) == 0 {
+		t.Fatal("no embedded schemas under templates/*/schemas")
+	}
+	return sums, sets
+}
+
+func fileSum(t *testing.T, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestEmbeddedSchemasOfficial checks that every schema the built-ins
+// embed is the official file, byte for byte.
+func TestEmbeddedSchemasOfficial(t *testing.T) {
+	embedded, _ := embeddedSchemas(t)
+	shared := sharedSchemaDir(t)
+	if *update {
+		if shared == "" {
+			t.Fatal("-update needs the official schemas in ../shared/schemas")
+		}
+		var b strings.Builder
+		for _, rel := range slices.Sorted(maps.Keys(embedded)) {
+			fmt.Fprintf(&b, "%s  %s\n", fileSum(t, filepath.Join(shared, rel)), rel)
+		}
+		if err := os.WriteFile(officialSchemas, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(officialSchemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	official := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		sum, rel, ok := strings.Cut(line, "  ")
+		if !ok {
+			t.Fatalf("%s: %q is not \"sha256  path\"", officialSchemas, line)
+		}
+		official[rel] = sum
+	}
+	for rel, sum := range embedded {
+		switch want, ok := official[rel]; {
+		case !ok:
+			t.Errorf("%s is embedded but not in %s; run go test ./templates -run EmbeddedSchemasOfficial -update with ../shared beside the repository", rel, officialSchemas)
+		case sum != want:
+			t.Errorf("the embedded copy of %s is not the official schema (sha256 %s, want %s)", rel, sum, want)
+		}
+	}
+	if shared == "" {
+		return
+	}
+	for rel, want := range official {
+		if got := fileSum(t, filepath.Join(shared, rel)); got != want {
+			t.Errorf("%s lists %s with sha256 %s, the official file has %s; run go test ./templates -run EmbeddedSchemasOfficial -update", officialSchemas, rel, want, got)
 		}
 	}
 }
@@ -77,13 +179,16 @@ func goldenDocuments(t *testing.T) []string {
 
 // TestGoldenDocumentsValid validates every golden document twice: with
 // erpipe's validator and, independently, with xmllint against the
-// official schema in ../shared/schemas.
+// official schema: in ../shared/schemas, or the embedded copy that
+// TestEmbeddedSchemasOfficial proves to be the official file when there
+// is no ../shared beside the repository.
 func TestGoldenDocumentsValid(t *testing.T) {
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
 		t.Fatal("xmllint is needed (Debian: apt-get install libxml2-utils; scripts/test.sh installs it)")
 	}
 	shared := sharedSchemaDir(t)
+	_, sets := embeddedSchemas(t)
 	for _, doc := range goldenDocuments(t) {
 		t.Run(doc, func(t *testing.T) {
 			d := etree.NewDocument()
@@ -95,14 +200,20 @@ func TestGoldenDocumentsValid(t *testing.T) {
 			if !ok {
 				t.Fatalf("no official schema known for namespace %q", ns)
 			}
-			schemaPath := filepath.Join(shared, rel)
+			// The schema's set folder, for the files it imports (UBL's ../common).
+			set, entry, _ := strings.Cut(rel, "/")
+			dir := filepath.Join(shared, set)
+			if shared == "" {
+				if dir, ok = sets[set]; !ok {
+					t.Fatalf("no official schema for namespace %q: ../shared/schemas is not beside the repository and no template embeds %s", ns, set)
+				}
+			}
+			schemaPath := filepath.Join(dir, entry)
 			out, err := exec.Command(xmllint, "--noout", "--schema", schemaPath, doc).CombinedOutput()
 			if err != nil {
 				t.Errorf("xmllint: %v\n%s", err, out)
 			}
-			// The schema's package folder, for the files it imports (UBL's ../common).
-			pkg, entry, _ := strings.Cut(rel, "/")
-			s, err := xsd.Compile(os.DirFS(filepath.Join(shared, pkg)), ".", entry)
+			s, err := xsd.Compile(os.DirFS(dir), ".", entry)
 			if err != nil {
 				t.Fatal(err)
 			}
