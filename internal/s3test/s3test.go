@@ -50,7 +50,7 @@ const (
 
 // ErrNotInstalled is returned by [Binary] when versitygw cannot be found.
 var ErrNotInstalled = errors.New("versitygw not found ($VERSITYGW, PATH, $(go env GOPATH)/bin); " +
-	"install it with: bash /work/shared/s3/install-versitygw.sh")
+	"install it with: bash scripts/install-versitygw.sh")
 
 // Required reports whether a missing versitygw must fail the tests rather
 // than skip them: when CI or ERPIPE_REQUIRE_S3 is set.
