@@ -36,8 +36,11 @@
 // markers are never taken.
 //
 // The caller takes a file by an atomic rename into its own processing
-// folder (on the same filesystem), right after receiving it, and then
-// removes its marker, if it has one (jobs.Service does this):
+// folder (on the same filesystem, where no one else writes), right after
+// receiving it, checks with [File.Same] that what it renamed is still the
+// regular file that was found ready (not a link or a FIFO put in its
+// place since), and then removes its marker, if it has one (jobs.Service
+// does this):
 //
 //	w, err := inbox.NewWatcher(inbox.Options{})
 //	...
@@ -45,11 +48,15 @@
 //	ready := make(chan inbox.File)
 //	go w.Run(ctx, ready)
 //	for f := range ready { // until the caller stops
-//		err := os.Rename(f.Path, filepath.Join(".erpipe/claimed/job1", filepath.Base(f.Path)))
+//		claimed := filepath.Join(".erpipe/claimed/job1", filepath.Base(f.Path))
+//		err := os.Rename(f.Path, claimed)
 //		if errors.Is(err, fs.ErrNotExist) {
 //			continue // someone else took it
 //		}
-//		...
+//		fi, err := os.Lstat(claimed)
+//		if err != nil || !f.Same(fi) {
+//			... // replaced or changed since: do not read it
+//		}
 //		if f.Marker != "" {
 //			os.Remove(f.Marker) // consumed with its file
 //		}
@@ -68,7 +75,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -162,6 +171,25 @@ type File struct {
 	// marker, and not long after: a marker without its file is logged
 	// and does not count for a file of the same name dropped later).
 	Marker string
+	// Info is what the watcher saw of the file (without following links)
+	// when it found it ready; nil for a File made by hand. The caller
+	// checks with Same that what it claimed is still that file.
+	Info fs.FileInfo
+}
+
+// Same reports whether fi (of the file the caller claimed, not following
+// links) is the file the watcher found ready: the same file (device and
+// inode), size and modification time. A file that was replaced after it
+// was found ready (by a link, a FIFO or another file) or written to
+// again is not. With no Info, any regular file is.
+func (f File) Same(fi fs.FileInfo) bool {
+	if !fi.Mode().IsRegular() {
+		return false
+	}
+	if f.Info == nil {
+		return true
+	}
+	return os.SameFile(f.Info, fi) && fi.Size() == f.Info.Size() && fi.ModTime().Equal(f.Info.ModTime())
 }
 
 // Stuck reports a file that was not ready within MaxSettle; see

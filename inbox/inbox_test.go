@@ -97,7 +97,10 @@ func TestDroppedFileHandedOutOnce(t *testing.T) {
 			f := receive(t, ready)
 			abs, _ := filepath.Abs(dir)
 			want := inbox.File{Dir: abs, Key: "customers", Path: filepath.Join(abs, "customers.csv"), Name: "customers.csv", Size: 18}
-			f.ModTime = time.Time{}
+			if fi, err := os.Lstat(path); err != nil || f.Info == nil || !f.Same(fi) {
+				t.Errorf("File.Info %v is not the file (%v)", f.Info, err)
+			}
+			f.ModTime, f.Info = time.Time{}, nil
 			if f != want {
 				t.Fatalf("got %+v, want %+v", f, want)
 			}

@@ -272,7 +272,7 @@ func (w *Watcher) scanFiles(d *folder, rel, abs string, files, markers []fs.DirE
 		st.gen = sc.gen
 		f := File{
 			Dir: d.dir, Key: d.key, Path: p, Name: path.Join(rel, e.Name()),
-			Size: info.Size(), ModTime: info.ModTime(),
+			Size: info.Size(), ModTime: info.ModTime(), Info: info,
 		}
 		var ms *markerState
 		if d.mode == ReadyMarker {

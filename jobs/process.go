@@ -28,6 +28,11 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
 	job.Status, job.Started = Processing, s.Now()
 	sum, size, err := hashFile(job.ClaimedPath)
+	var nr *notRegular
+	if errors.As(err, &nr) {
+		s.log.Error("the claimed input is not a regular file; not read", "job", job.ID, "file", job.Input, "err", err)
+		return s.finish(ctx, job, Failed, nil, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -309,8 +314,10 @@ func freeName(dir, name, id string) string {
 	return strings.TrimSuffix(name, ext) + "." + id + ext
 }
 
+// hashInput returns the sha256 (hex) and size of the claimed input at
+// path, opened as openInput opens it.
 func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
 		return "", 0, err
 	}

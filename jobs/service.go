@@ -216,6 +216,19 @@ func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
 		}
 		return nil, fmt.Errorf("claim %s: %w", path, err)
 	}
+	fi, err := os.Lstat(job.ClaimedPath)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", path, err)
+	}
+	if fi.Mode().IsRegular() && !f.Same(fi) {
+		// Written to again, or replaced by another file, since it was
+		// found ready: back to the inbox, to be taken once it settles.
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) && os.Rename(job.ClaimedPath, path) == nil {
+			os.Remove(dir)
+			s.log.Warn("the file changed after it was found ready; left in the inbox until it is ready again", "pipeline", pipeline, "file", f.Name)
+			return nil, errGone
+		}
+	}
 	if f.Marker != "" {
 		if err := os.Remove(f.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("could not remove the marker file", "marker", f.Marker, "err", err)
@@ -224,6 +237,14 @@ func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
 	s.log.Info("claimed", "job", job.ID, "pipeline", pipeline, "file", job.Input)
 	if err := s.journal.Put(ctx, job); err != nil {
 		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		// Replaced by a link, a FIFO or a device after it was found
+		// ready: filed away as it is, never read.
+		nr := &notRegular{job.ClaimedPath, fi.Mode()}
+		s.log.Error("a file in the inbox was replaced after it was found ready; not read", "job", job.ID, "file", job.Input, "err", nr)
+		job.Template = p.Template.Name
+		return job, s.finish(ctx, job, Failed, nil, fmt.Errorf("%s was replaced by %s after it was found ready; %w", job.Input, kindOfFile(fi.Mode()), nr))
 	}
 	return job, s.process(ctx, job)
 }

@@ -1,0 +1,157 @@
+//go:build unix
+
+package jobs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/erpipe/erpipe/inbox"
+)
+
+// readyFile drops name into the pipeline's inbox and returns it as the
+// watcher hands it out: with what it saw of the file.
+func readyFile(t *testing.T, s *Service, pipeline, name string, content []byte) inbox.File {
+	t.Helper()
+	p := dropFile(t, s.ws, pipeline, name, content)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inbox.File{Key: pipeline, Path: p, Name: name, Info: fi}
+}
+
+// replace puts what make creates at path in one rename, as an attacker
+// would (ln -s SECRET .t && mv -T .t x.csv).
+func replace(t *testing.T, path string, make func(tmp string) error) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), ".swap")
+	if err := make(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// takeWithin runs take and fails the test if it does not return within d.
+func takeWithin(t *testing.T, s *Service, f inbox.File, d time.Duration) (*Job, error) {
+	t.Helper()
+	type result struct {
+		job *Job
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		job, err := s.take(context.Background(), f)
+		done <- result{job, err}
+	}()
+	select {
+	case r := <-done:
+		return r.job, r.err
+	case <-time.After(d):
+		t.Fatalf("take of %s did not return within %v", f.Name, d)
+		return nil, nil
+	}
+}
+
+// TestClaimRefusesReplacedFile: a ready file swapped for a symbolic link
+// to a secret, or for a FIFO, is filed away unread, and nothing of the
+// secret reaches the outbox or the report.
+func TestClaimRefusesReplacedFile(t *testing.T) {
+	const secret = "Account,Name\nSECRET-1,Top secret\n"
+	for _, c := range []struct {
+		name, kind string
+		make       func(t *testing.T, tmp string) error
+	}{
+		{"symlink", "symbolic link", func(t *testing.T, tmp string) error {
+			p := filepath.Join(t.TempDir(), "secret.csv")
+			if err := os.WriteFile(p, []byte(secret), 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(p, tmp)
+		}},
+		{"fifo", "named pipe", func(t *testing.T, tmp string) error { return syscall.Mkfifo(tmp, 0o644) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, ws := newService(t, "")
+			f := readyFile(t, s, "customers-v3", "x.csv", sampleBytes(t))
+			replace(t, f.Path, func(tmp string) error { return c.make(t, tmp) })
+			job, err := takeWithin(t, s, f, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if job.Status != Failed || len(job.Outputs) != 0 || job.Read != 0 {
+				t.Fatalf("job %s, %d outputs, %d rows read", job.Status, len(job.Outputs), job.Read)
+			}
+			if len(job.Errors) == 0 || !strings.Contains(job.Errors[0], c.kind) {
+				t.Errorf("errors %q do not say the file was replaced by a %s", job.Errors, c.kind)
+			}
+			if out, _ := os.ReadDir(ws.Outbox("customers-v3")); len(out) != 0 {
+				t.Errorf("the outbox has %d files", len(out))
+			}
+			fi, err := os.Lstat(job.FinalPath)
+			if err != nil || fi.Mode().IsRegular() {
+				t.Fatalf("filed away as %v (%v), want the %s itself", fi, err, c.kind)
+			}
+			report, err := os.ReadFile(job.FinalPath + ".error.txt")
+			if err != nil || strings.Contains(string(report), "SECRET") {
+				t.Errorf("report: %v\n%s", err, report)
+			}
+		})
+	}
+}
+
+// TestResumeRefusesFIFO: a FIFO in claimed/ (a crash after such a claim)
+// fails its job at the next start instead of blocking it forever.
+func TestResumeRefusesFIFO(t *testing.T) {
+	s, ws := newService(t, "")
+	dir := filepath.Join(ws.Claimed(), "customers-v3", "20260101-000000-abcd")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "x.csv"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Recover(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Recover blocked on a FIFO")
+	}
+	j, err := s.journal.Get(context.Background(), "20260101-000000-abcd")
+	if err != nil || j.Status != Failed || len(j.Errors) == 0 || !strings.Contains(j.Errors[0], "named pipe") {
+		t.Fatalf("%v %+v", err, j)
+	}
+}
+
+// TestClaimLeavesChangedFile: a file written to again between being found
+// ready and being claimed goes back to the inbox, unprocessed, to be taken
+// once it is ready again.
+func TestClaimLeavesChangedFile(t *testing.T) {
+	s, ws := newService(t, "")
+	f := readyFile(t, s, "customers-v3", "x.csv", sampleBytes(t)[:40])
+	if err := os.WriteFile(f.Path, sampleBytes(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job, err := takeWithin(t, s, f, 10*time.Second)
+	if !errors.Is(err, errGone) || job != nil {
+		t.Fatalf("take: %v %+v", err, job)
+	}
+	if got, err := os.ReadFile(f.Path); err != nil || len(got) != len(sampleBytes(t)) {
+		t.Errorf("the file is not back in the inbox whole: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(ws.Claimed(), "customers-v3")); len(left) != 0 {
+		t.Errorf("claimed/ keeps %d entries", len(left))
+	}
+}
