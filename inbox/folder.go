@@ -85,6 +85,11 @@ type FolderOptions struct {
 	// MaxSettle overrides [Options.MaxSettle] for this folder; zero
 	// keeps it.
 	MaxSettle time.Duration
+	// FollowLink lets the folder be a symbolic link. Without it a folder
+	// that is (or becomes) a link is not listed, and says so in the log:
+	// whoever can replace the folder by a link could otherwise make the
+	// caller take every file of the folder it points to.
+	FollowLink bool
 }
 
 // Validate reports the first problem of o, in words that say what to
@@ -129,6 +134,7 @@ type folder struct {
 	suffix            string   // marker suffix, lowered; marker mode only
 	temp              []string // lowered Temp patterns
 	include           bool     // descend into subfolders
+	followLink        bool     // the folder may be a symbolic link
 	settle, maxSettle time.Duration
 
 	// Guarded by Watcher.mu.
@@ -155,9 +161,10 @@ func (w *Watcher) AddFolder(key, dir string, opts FolderOptions) error {
 	d := &folder{
 		key:       key,
 		mode:      opts.Readiness,
-		include:   opts.Subfolders == SubfoldersInclude,
-		settle:    opts.Settle,
-		maxSettle: opts.MaxSettle,
+		include:    opts.Subfolders == SubfoldersInclude,
+		followLink: opts.FollowLink,
+		settle:     opts.Settle,
+		maxSettle:  opts.MaxSettle,
 	}
 	d.mode = cmp.Or(d.mode, ReadySettle)
 	if d.mode == ReadyMarker {

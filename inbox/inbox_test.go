@@ -379,3 +379,35 @@ func TestShutdownWhileBlocked(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLinkedFolderNotFollowed: a watched folder replaced by a symbolic
+// link to another folder is not listed (the other folder's files stay
+// where they are, and the log says why), unless FollowLink allows it.
+func TestLinkedFolderNotFollowed(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "followed"}[follow], func(t *testing.T) {
+			other := t.TempDir()
+			if err := os.WriteFile(filepath.Join(other, "payroll.csv"), []byte("a;b\n1;2\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "customers")
+			if err := os.Symlink(other, dir); err != nil {
+				t.Fatal(err)
+			}
+			var logs logBuffer
+			opts := fast(false)
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			_, ready := startWith(t, opts, "customers", dir, inbox.FolderOptions{FollowLink: follow}, 1)
+			if follow {
+				if f := receive(t, ready); f.Name != "payroll.csv" {
+					t.Fatalf("handed out %s", f.Name)
+				}
+				return
+			}
+			expectNothing(t, ready)
+			if n := logs.count("symbolic link"); n != 1 {
+				t.Errorf("the log says %d times that the folder is a symbolic link, want once", n)
+			}
+		})
+	}
+}

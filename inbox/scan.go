@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -113,7 +114,11 @@ func (w *Watcher) scanDir(d *folder, sc *scan) {
 		rel := queue[0]
 		queue = queue[1:]
 		abs := filepath.Join(d.dir, filepath.FromSlash(rel))
-		entries, err := os.ReadDir(abs)
+		var entries []fs.DirEntry
+		err := checkLink(d, rel, abs)
+		if err == nil {
+			entries, err = os.ReadDir(abs)
+		}
 		if !w.listed(d, rel, abs, err, sc) {
 			continue
 		}
@@ -154,6 +159,24 @@ func (w *Watcher) scanDir(d *folder, sc *scan) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// ErrLinkedFolder is why a watched folder that is a symbolic link is not
+// listed (see [FolderOptions.FollowLink]).
+var ErrLinkedFolder = errors.New("the folder is a symbolic link, which is not followed (whoever can replace it by a link could make erpipe take the files of another folder); " +
+	"make it a real folder, or set follow_symlinks: true in erpipe.yaml if the link is yours")
+
+// checkLink refuses the watched folder itself (rel "") when it is a
+// symbolic link that d may not follow. Subfolders that are links are
+// never entered: a listing does not report them as folders.
+func checkLink(d *folder, rel, abs string) error {
+	if rel != "" || d.followLink {
+		return nil
+	}
+	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return ErrLinkedFolder
+	}
+	return nil
 }
 
 // isMarker reports whether name is a marker in marker folder d.

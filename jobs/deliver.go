@@ -22,6 +22,7 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 		if err != nil {
 			return nil, err
 		}
+		d.FollowLink = ws.Config.FollowSymlinks
 		return []outbox.Destination{d}, nil
 	}
 	var out []outbox.Destination
@@ -42,6 +43,7 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 			if err != nil {
 				return nil, err
 			}
+			d.FollowLink = ws.Config.FollowSymlinks
 			out = append(out, d)
 		case dc.S3 != nil:
 			c := dc.S3

@@ -5,6 +5,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/inbox"
+	"github.com/erpipe/erpipe/workspace"
 )
 
 // readyFile drops name into the pipeline's inbox and returns it as the
@@ -153,5 +155,52 @@ func TestClaimLeavesChangedFile(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(ws.Claimed(), "customers-v3")); len(left) != 0 {
 		t.Errorf("claimed/ keeps %d entries", len(left))
+	}
+}
+
+// TestLinkedFoldersRefused: an outbox or archive folder replaced by a
+// symbolic link to another folder gets nothing written into that folder;
+// with follow_symlinks: true in erpipe.yaml the link is used.
+func TestLinkedFoldersRefused(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		folder func(ws *workspace.Workspace) string
+	}{
+		{"outbox", func(ws *workspace.Workspace) string { return ws.Outbox("customers-v3") }},
+		{"archive", func(ws *workspace.Workspace) string { return filepath.Dir(ws.Archive("customers-v3", time.Now())) }},
+	} {
+		for _, follow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s follow=%v", c.name, follow), func(t *testing.T) {
+				s, ws := newService(t, fmt.Sprintf("follow_symlinks: %v\n", follow))
+				other := t.TempDir()
+				dir := c.folder(ws)
+				if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				os.RemoveAll(dir)
+				if err := os.Symlink(other, dir); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				job, err := s.Take(ctx, "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", sampleBytes(t)))
+				written, _ := os.ReadDir(other)
+				if follow {
+					if err != nil || job.Status != Processed || len(written) == 0 {
+						t.Fatalf("with follow_symlinks: %v, job %+v, %d files in the linked folder", err, job, len(written))
+					}
+					return
+				}
+				if len(written) != 0 {
+					t.Fatalf("%d files were written through the link", len(written))
+				}
+				if err == nil && job.Status != Processing {
+					t.Fatalf("job %s with the %s a link, want it held", job.Status, c.name)
+				}
+				if msg := fmt.Sprint(err, job.Pending); !strings.Contains(msg, "symbolic link") {
+					t.Errorf("nothing says the folder is a symbolic link: %s", msg)
+				}
+			})
+		}
 	}
 }

@@ -231,8 +231,17 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	} else {
 		dir = s.ws.Archive(job.Pipeline, now)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	// Checked before the folder is made (nothing is created through a
+	// link) and after (a link put in place meanwhile).
+	err := s.ws.CheckFolder(dir)
+	if err == nil {
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		err = s.ws.CheckFolder(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("file away %s: %w (the input stays claimed; the next start tries again)", job.Input, err)
 	}
 	name := job.ID + "-" + job.Input
 	if status == Failed {

@@ -66,6 +66,11 @@ type Config struct {
 	// BuiltinPipelines serves every built-in template as a pipeline of the
 	// same name, besides the pipelines listed (default true).
 	BuiltinPipelines *bool `yaml:"builtin_pipelines"`
+	// FollowSymlinks lets the workspace's folders (inbox/<pipeline>,
+	// outbox, archive, errors) be symbolic links (default false: such a
+	// folder is refused, since whoever can replace a folder by a link
+	// could make erpipe take, or write, the files of another folder).
+	FollowSymlinks bool `yaml:"follow_symlinks"`
 	// Pipelines are the workspace's own pipelines. One with the name of a
 	// built-in replaces it.
 	Pipelines []PipelineConfig `yaml:"pipelines"`
@@ -180,6 +185,36 @@ func (w *Workspace) JournalPath() string { return filepath.Join(w.State(), "jour
 func (w *Workspace) Claimed() string     { return filepath.Join(w.State(), "claimed") }
 func (w *Workspace) Work() string        { return filepath.Join(w.State(), "work") }
 
+// CheckFolder refuses a folder of the workspace (dir, below Root) that is,
+// or lies below, a symbolic link, unless erpipe.yaml sets
+// follow_symlinks: whoever can replace a folder by a link could make
+// erpipe take or write the files of another folder.
+func (w *Workspace) CheckFolder(dir string) error {
+	if w.Config.FollowSymlinks {
+		return nil
+	}
+	rel, err := filepath.Rel(w.Root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil // not the workspace's own folder: configured by its owner
+	}
+	p := w.Root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return &LinkedFolderError{Path: p}
+		}
+	}
+	return nil
+}
+
+// LinkedFolderError is a workspace folder that is a symbolic link, which
+// erpipe does not follow unless erpipe.yaml says follow_symlinks: true.
+type LinkedFolderError struct{ Path string }
+
+func (e *LinkedFolderError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link, which erpipe does not follow; make it a real folder, or set follow_symlinks: true in %s if the link is yours", e.Path, ConfigFile)
+}
+
 // Pipeline returns the pipeline called name, or nil.
 func (w *Workspace) Pipeline(name string) *Pipeline {
 	for _, p := range w.Pipelines {
@@ -253,6 +288,7 @@ func (w *Workspace) loadPipelines() error {
 			errs = append(errs, fmt.Errorf("%s: pipeline %q: inbox: %w", ConfigFile, pc.Name, err))
 			continue
 		}
+		opts.FollowLink = w.Config.FollowSymlinks
 		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
 			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
 	}
@@ -271,7 +307,7 @@ func (w *Workspace) loadPipelines() error {
 					"set status: completed when it is ready, or allow_drafts: true in %s to try it", t.Name, t.Version, t.Status, ConfigFile))
 				continue
 			}
-			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t})
+			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t, Inbox: inbox.FolderOptions{FollowLink: w.Config.FollowSymlinks}})
 		}
 	}
 	sort.Slice(w.Pipelines, func(i, j int) bool { return w.Pipelines[i].Name < w.Pipelines[j].Name })

@@ -50,6 +50,11 @@ builtin_pipelines: true
 # Serve draft templates as pipelines too (false: only completed ones).
 allow_drafts: false
 
+# Let inbox/, outbox/, archive/ and errors/ folders be symbolic links.
+# false (the default) refuses such a folder: whoever can replace a folder
+# by a link could make erpipe take, or write, another folder's files.
+follow_symlinks: false
+
 # Your own pipelines. A pipeline joins an inbox folder (inbox/<name>/), a
 # template (a built-in name, or a file under templates/) and destinations.
 # A pipeline with the name of a built-in replaces it.

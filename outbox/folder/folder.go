@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,11 @@ type Folder struct {
 	Dir    string      // the folder; results are written directly into it
 	Policy Policy      // what to do when a name holds other content; "" is PolicyRename
 	Perm   os.FileMode // permission of result files; 0 is DefaultPerm
+	// FollowLink lets Dir be a symbolic link. Without it a Dir that is
+	// (or becomes) a link is refused, as unavailable until it is a real
+	// folder again: whoever can replace the folder by a link could make
+	// the results go elsewhere.
+	FollowLink bool
 }
 
 // New returns a Folder writing into dir with the given policy (empty means
@@ -99,6 +105,11 @@ func (f *Folder) Put(ctx context.Context, name string, r io.Reader, size int64) 
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("folder: put %q: %w", name, err)
+	}
+	if !f.FollowLink {
+		if fi, err := os.Lstat(f.Dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return "", outbox.Unavailable(fmt.Errorf("folder: put %q: %s is a symbolic link, which is not followed; make it a real folder (or, if the link is yours, set follow_symlinks: true in erpipe.yaml)", name, f.Dir), true)
+		}
 	}
 	tmp, sum, err := f.writeTemp(ctx, name, r, size)
 	if err != nil {
