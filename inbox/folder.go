@@ -159,8 +159,8 @@ func (w *Watcher) AddFolder(key, dir string, opts FolderOptions) error {
 		return fmt.Errorf("inbox: folder %q: %w", dir, err)
 	}
 	d := &folder{
-		key:       key,
-		mode:      opts.Readiness,
+		key:        key,
+		mode:       opts.Readiness,
 		include:    opts.Subfolders == SubfoldersInclude,
 		followLink: opts.FollowLink,
 		settle:     opts.Settle,
