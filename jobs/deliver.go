@@ -134,6 +134,7 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 				outbox.MetaSHA256: sum, outbox.MetaJob: job.ID, outbox.MetaInputSHA256: job.InputSHA256,
 				outbox.MetaTemplate: job.Template + " " + job.TemplateVersion,
 				outbox.MetaDate:     job.Created.UTC().Format("2006-01-02"),
+				outbox.MetaMode:     fmt.Sprintf("%#o", s.resultPerm(job)),
 			})
 			if err != nil {
 				err = fmt.Errorf("deliver %s to %s: %w", name, d, err)

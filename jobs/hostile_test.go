@@ -204,3 +204,56 @@ func TestLinkedFoldersRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestResultsNoWiderThanInput: what a job makes of a 0600 input (its
+// outputs, report, rejected rows) is 0600 too; a 0644 input's are 0644.
+// The journal is 0600 and .erpipe 0700 whatever the umask.
+func TestResultsNoWiderThanInput(t *testing.T) {
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o644} {
+		t.Run(fmt.Sprintf("%#o", mode), func(t *testing.T) {
+			s, ws := newService(t, "")
+			data := strings.Replace(string(sampleBytes(t)), "25000.00", "25000.OO", 1)
+			in := dropFile(t, ws, "customers-v3", "c.csv", []byte(data))
+			if err := os.Chmod(in, mode); err != nil {
+				t.Fatal(err)
+			}
+			job, err := s.Take(context.Background(), "customers-v3", in)
+			if err != nil || job.Status != ProcessedWithErrors || len(job.Outputs) != 1 {
+				t.Fatalf("%v %+v", err, job)
+			}
+			for _, p := range []string{job.Outputs[0].Location, job.FinalPath + ".error.txt", job.FinalPath + ".error.json", job.FinalPath + ".rejected.csv"} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := fi.Mode().Perm(); got != mode {
+					t.Errorf("%s is %#o, want %#o like its input", filepath.Base(p), got, mode)
+				}
+			}
+		})
+	}
+	t.Run("journal and state", func(t *testing.T) {
+		old := syscall.Umask(0o002)
+		defer syscall.Umask(old)
+		ws, err := workspace.Open(t.TempDir(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ws.MakeState(); err != nil {
+			t.Fatal(err)
+		}
+		j, err := OpenJournal(ws.JournalPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		if err := j.Put(context.Background(), &Job{ID: "x", Pipeline: "p", Status: Enqueued}); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]os.FileMode{ws.State(): 0o700, ws.JournalPath(): 0o600, ws.JournalPath() + "-wal": 0o600} {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+				t.Errorf("%s: %v %v, want %#o", p, fi.Mode().Perm(), err, want)
+			}
+		}
+	})
+}

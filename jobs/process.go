@@ -263,14 +263,18 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 		return err
 	}
 	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
-		if err := writeReport(job, res, runErr, job.FinalPath); err != nil {
+		if err := writeReport(job, res, runErr, job.FinalPath, s.resultPerm(job)); err != nil {
 			return err
 		}
 	}
 	if job.RejectedFile != "" {
 		// customers.csv.rejected.csv beside customers.csv.error.txt
 		dst := job.FinalPath + strings.TrimPrefix(job.RejectedFile, job.Input)
-		if err := os.Rename(filepath.Join(s.ws.Work(), job.ID, job.RejectedFile), dst); err != nil {
+		src := filepath.Join(s.ws.Work(), job.ID, job.RejectedFile)
+		if err := os.Chmod(src, s.resultPerm(job)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("file the rejected rows: %w", err)
+		}
+		if err := os.Rename(src, dst); err != nil {
 			return fmt.Errorf("file the rejected rows: %w", err)
 		}
 		job.RejectedFile = filepath.Base(dst)
@@ -307,6 +311,18 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,
 		"read", job.Read, "written", job.Written, "rejected", job.Rejected)
 	return nil
+}
+
+// resultPerm is the permission of what a job makes from its input
+// (outputs in folders, reports, rejected rows): 0644 at most, and no wider
+// than the input's, so that a result is never more readable than the file
+// it comes from.
+func (s *Service) resultPerm(job *Job) os.FileMode {
+	fi, err := os.Lstat(job.ClaimedPath)
+	if err != nil {
+		return 0o600
+	}
+	return fi.Mode().Perm()&0o644 | 0o600
 }
 
 // MaxJobErrors caps the error lines kept in a job record; the full list is

@@ -25,8 +25,8 @@ type Report struct {
 }
 
 // writeReport writes <input>.error.txt (for people) and <input>.error.json
-// (for programs) beside the input's final place.
-func writeReport(job *Job, res *transform.Result, runErr error, inputPath string) error {
+// (for programs) beside the input's final place, with permission perm.
+func writeReport(job *Job, res *transform.Result, runErr error, inputPath string, perm os.FileMode) error {
 	final := *job // the report is written just before the job takes its final status
 	final.Status = job.FinalStatus
 	rep := Report{Job: &final}
@@ -48,10 +48,10 @@ func writeReport(job *Job, res *transform.Result, runErr error, inputPath string
 	if err != nil {
 		return err
 	}
-	if err := WriteFileSync(inputPath+".error.json", append(js, '\n')); err != nil {
+	if err := writeFileSync(inputPath+".error.json", append(js, '\n'), perm); err != nil {
 		return err
 	}
-	return WriteFileSync(inputPath+".error.txt", []byte(reportText(job, res, runErr)))
+	return writeFileSync(inputPath+".error.txt", []byte(reportText(job, res, runErr)), perm)
 }
 
 // reportText renders the report for the operator who dropped the file.
@@ -102,10 +102,19 @@ func reportText(job *Job, res *transform.Result, runErr error) string {
 	return b.String()
 }
 
-// WriteFileSync writes a file and flushes it to disk before returning.
-func WriteFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+// WriteFileSync writes a file (0644) and flushes it to disk before
+// returning.
+func WriteFileSync(path string, data []byte) error { return writeFileSync(path, data, 0o644) }
+
+// writeFileSync is WriteFileSync with permission perm, also for a file
+// that exists.
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {

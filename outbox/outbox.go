@@ -43,6 +43,10 @@ const (
 	MetaTemplate    = "template"     // template name and version, "customers-v3 1.0.0"
 	MetaInputSHA256 = "input-sha256" // the input's sha256 (hex)
 	MetaDate        = "date"         // the job's date, YYYY-MM-DD
+	// MetaMode is the widest permission, in octal ("0600"), a destination
+	// that stores files may give the stored file, so that a result is no
+	// more readable than its input; object stores ignore it.
+	MetaMode = "mode"
 )
 
 // IsTransient reports whether err says the destination is unavailable for

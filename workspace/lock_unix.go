@@ -16,11 +16,11 @@ import (
 // so a crash never leaves it behind. Call the returned function to release
 // it.
 func (w *Workspace) Lock() (unlock func(), err error) {
-	if err := os.MkdirAll(w.State(), 0o755); err != nil {
+	if err := w.MakeState(); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(w.State(), "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}

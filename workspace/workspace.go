@@ -185,6 +185,15 @@ func (w *Workspace) JournalPath() string { return filepath.Join(w.State(), "jour
 func (w *Workspace) Claimed() string     { return filepath.Join(w.State(), "claimed") }
 func (w *Workspace) Work() string        { return filepath.Join(w.State(), "work") }
 
+// MakeState makes the state folder .erpipe (the journal, claimed inputs,
+// work in progress) readable by its owner only, as it is, or is made.
+func (w *Workspace) MakeState() error {
+	if err := os.MkdirAll(w.State(), 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(w.State(), 0o700)
+}
+
 // CheckFolder refuses a folder of the workspace (dir, below Root) that is,
 // or lies below, a symbolic link, unless erpipe.yaml sets
 // follow_symlinks: whoever can replace a folder by a link could make

@@ -70,7 +70,7 @@ func openWorkspace(g *globals) (*workspace.Workspace, error) {
 // a usage error.
 func openJournal(ws *workspace.Workspace, create bool) (*jobs.Journal, error) {
 	if create {
-		if err := os.MkdirAll(ws.State(), 0o755); err != nil {
+		if err := ws.MakeState(); err != nil {
 			return nil, failed(err)
 		}
 	} else if _, err := os.Stat(ws.JournalPath()); err != nil {

@@ -100,6 +100,32 @@ func (f *Folder) String() string { return "folder " + strconv.Quote(f.Dir) }
 // documentation for atomicity, idempotence and policies. On any error
 // nothing new is visible in the folder.
 func (f *Folder) Put(ctx context.Context, name string, r io.Reader, size int64) (string, error) {
+	return f.put(ctx, name, r, size, f.perm())
+}
+
+// PutMeta is Put with metadata, of which a folder keeps one thing: the
+// stored file's permission is no wider than outbox.MetaMode, when given.
+func (f *Folder) PutMeta(ctx context.Context, name string, r io.Reader, size int64, meta map[string]string) (string, error) {
+	perm := f.perm()
+	if s, ok := meta[outbox.MetaMode]; ok {
+		m, err := strconv.ParseUint(s, 8, 32)
+		if err != nil {
+			return "", fmt.Errorf("folder: put %q: mode %q is not an octal permission", name, s)
+		}
+		perm &= os.FileMode(m).Perm()
+	}
+	return f.put(ctx, name, r, size, perm)
+}
+
+// perm is the permission of result files.
+func (f *Folder) perm() os.FileMode {
+	if f.Perm == 0 {
+		return DefaultPerm
+	}
+	return f.Perm
+}
+
+func (f *Folder) put(ctx context.Context, name string, r io.Reader, size int64, perm os.FileMode) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", err
 	}
@@ -111,7 +137,7 @@ func (f *Folder) Put(ctx context.Context, name string, r io.Reader, size int64) 
 			return "", outbox.Unavailable(fmt.Errorf("folder: put %q: %s is a symbolic link, which is not followed; make it a real folder (or, if the link is yours, set follow_symlinks: true in erpipe.yaml)", name, f.Dir), true)
 		}
 	}
-	tmp, sum, err := f.writeTemp(ctx, name, r, size)
+	tmp, sum, err := f.writeTemp(ctx, name, r, size, perm)
 	if err != nil {
 		return "", outbox.Unavailable(fmt.Errorf("folder: put %q: %w", name, err), unavailable(err))
 	}
@@ -164,7 +190,7 @@ type temp struct {
 
 // writeTemp streams r into a new temporary file in the folder, syncs it,
 // and returns it with the SHA-256 of its content. On error it removes it.
-func (f *Folder) writeTemp(ctx context.Context, name string, r io.Reader, size int64) (t temp, sum []byte, err error) {
+func (f *Folder) writeTemp(ctx context.Context, name string, r io.Reader, size int64, perm os.FileMode) (t temp, sum []byte, err error) {
 	file, err := os.CreateTemp(f.Dir, "."+shorten(name, 200)+".*.partial")
 	if err != nil {
 		return t, nil, err
@@ -190,10 +216,6 @@ func (f *Folder) writeTemp(ctx context.Context, name string, r io.Reader, size i
 		return t, nil, fmt.Errorf("input has %s bytes, expected %d", countText(n, size), size)
 	}
 	t.size = n
-	perm := f.Perm
-	if perm == 0 {
-		perm = DefaultPerm
-	}
 	if err := file.Chmod(perm); err != nil {
 		return t, nil, err
 	}

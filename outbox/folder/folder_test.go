@@ -357,3 +357,31 @@ func BenchmarkPut20MiB(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestPutMetaMode: outbox.MetaMode narrows the stored file's permission,
+// never widens it; a mode that is not octal is refused.
+func TestPutMetaMode(t *testing.T) {
+	for _, c := range []struct {
+		perm, want os.FileMode
+		mode       string
+	}{
+		{0, 0o600, "0600"}, {0, 0o640, "0640"}, {0o600, 0o600, "0644"}, {0, 0o644, "0777"},
+	} {
+		f, err := folder.New(t.TempDir(), folder.PolicyRename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Perm = c.perm
+		loc, err := f.PutMeta(context.Background(), "r.csv", strings.NewReader("a\n"), 2, map[string]string{outbox.MetaMode: c.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(loc); err != nil || fi.Mode().Perm() != c.want {
+			t.Errorf("perm %#o, mode %s: stored as %v (%v), want %#o", c.perm, c.mode, fi.Mode().Perm(), err, c.want)
+		}
+	}
+	f, _ := folder.New(t.TempDir(), folder.PolicyRename)
+	if _, err := f.PutMeta(context.Background(), "r.csv", strings.NewReader("a\n"), 2, map[string]string{outbox.MetaMode: "rw-r--r--"}); err == nil {
+		t.Error("a mode that is not octal was taken")
+	}
+}
