@@ -59,6 +59,7 @@ type outputSpec struct {
 	csvComma    rune
 	csvEncoding string
 	csvCRLF     bool
+	csvEscape   bool // escape values a spreadsheet would run as formulas
 	csvHeader   bool
 	csvColumns  []layout.Column // the columns of a csv or xlsx output
 	xlsx        *layout.XLSX    // a workbook: the output (kind "xlsx"), or beside the CSV file (xlsxout.go)
@@ -653,14 +654,18 @@ func (tl *templateLoader) loadCSVOutput(n *yaml.Node) {
 	out := &tl.t.output
 	out.csvComma = ','
 	out.csvHeader = true
+	out.csvEscape = true
 	var cols *yaml.Node
 	tl.Mapping(n, "output.csv", map[string]template.KeyHandler{
 		"delimiter": func(_, v *yaml.Node) { out.csvComma = tl.delimiter(v, "output.csv.delimiter") },
 		"encoding": func(_, v *yaml.Node) {
 			out.csvEncoding, _ = tl.OneOf(v, "output.csv.encoding", "utf-8", "utf-8-bom", "utf-16le")
 		},
-		"crlf":    func(_, v *yaml.Node) { out.csvCRLF, _ = tl.Bool(v, "output.csv.crlf") },
-		"header":  func(_, v *yaml.Node) { out.csvHeader, _ = tl.Bool(v, "output.csv.header") },
+		"crlf":   func(_, v *yaml.Node) { out.csvCRLF, _ = tl.Bool(v, "output.csv.crlf") },
+		"header": func(_, v *yaml.Node) { out.csvHeader, _ = tl.Bool(v, "output.csv.header") },
+		"escape_formulas": func(_, v *yaml.Node) {
+			out.csvEscape, _ = tl.Bool(v, "output.csv.escape_formulas")
+		},
 		"columns": func(_, v *yaml.Node) { cols = v },
 	}, "columns")
 	if cols != nil {

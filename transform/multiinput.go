@@ -503,7 +503,7 @@ func (t *Template) unpackEntity(ctx context.Context, e dmf.ManifestEntity, i int
 		}
 		defer out.Close()
 		bw = bufio.NewWriterSize(out, 64<<10)
-		if cw, err = csv.NewWriter(bw, csv.WriterOptions{Encoding: "utf-8-bom", CRLF: true}); err != nil {
+		if cw, err = csv.NewWriter(bw, csv.WriterOptions{Encoding: "utf-8-bom", CRLF: true, EscapeFormulas: true}); err != nil {
 			return err
 		}
 		if err := cw.Write(header); err != nil {

@@ -70,7 +70,7 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 	switch t.output.kind {
 	case "csv":
 		out := &t.output
-		w, err := csv.NewWriter(bw, csv.WriterOptions{Comma: out.csvComma, Encoding: out.csvEncoding, CRLF: out.csvCRLF})
+		w, err := csv.NewWriter(bw, csv.WriterOptions{Comma: out.csvComma, Encoding: out.csvEncoding, CRLF: out.csvCRLF, EscapeFormulas: out.csvEscape})
 		if err != nil {
 			o.abort()
 			return nil, err

@@ -109,7 +109,8 @@ func newCSVRows(path string) (*csvRows, error) {
 		return nil, err
 	}
 	bw := bufio.NewWriter(f)
-	w, err := csv.NewWriter(bw, csv.WriterOptions{Encoding: "utf-8-bom", CRLF: true})
+	// Made for Excel: a cell that Excel would run as a formula is escaped.
+	w, err := csv.NewWriter(bw, csv.WriterOptions{Encoding: "utf-8-bom", CRLF: true, EscapeFormulas: true})
 	if err != nil {
 		f.Close()
 		return nil, err

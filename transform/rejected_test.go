@@ -118,3 +118,66 @@ func TestWriteRejected(t *testing.T) {
 		t.Errorf("xlsx rejected rows %q", xrows)
 	}
 }
+
+// formulaTemplate copies a text and an amount to a CSV file, and rejects
+// rows without an amount.
+const formulaTemplate = `name: formulas
+input:
+  fields:
+    - {name: text, column: Text}
+    - {name: amount, column: Amount, type: decimal, required: true}
+output:
+  csv:
+    columns: {Text: text, Amount: amount}
+`
+
+// TestFormulasEscaped: a cell a spreadsheet would run as a formula is
+// written with a ' before it in CSV outputs (unless the template says
+// escape_formulas: false) and always in the rejected-rows file, which is
+// made for Excel; numbers keep their sign.
+func TestFormulasEscaped(t *testing.T) {
+	const input = "Text,Amount\n\"=HYPERLINK(\"\"http://evil.example\"\",\"\"pay\"\")\",-12.50\n@SUM(A1),\n"
+	for _, escape := range []bool{true, false} {
+		src := formulaTemplate
+		if !escape {
+			src += "    escape_formulas: false\n"
+		}
+		dir := t.TempDir()
+		tp := filepath.Join(dir, "t.yaml")
+		in := filepath.Join(dir, "in.csv")
+		if err := os.WriteFile(tp, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := transform.Load(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out")
+		os.Mkdir(out, 0o755)
+		res, err := tmpl.Run(context.Background(), in, out)
+		if err != nil || res.Rejected != 1 || len(res.Outputs) != 1 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		got, err := os.ReadFile(res.Outputs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Text,Amount\n\"=HYPERLINK(\"\"http://evil.example\"\",\"\"pay\"\")\",-12.50\n"
+		if escape {
+			want = "Text,Amount\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pay\"\")\",-12.50\n"
+		}
+		if string(got) != want {
+			t.Errorf("escape_formulas %v: output\n%s\nwant\n%s", escape, got, want)
+		}
+		rej := filepath.Join(dir, "in.rejected.csv")
+		if err := tmpl.WriteRejected(context.Background(), in, rej, map[int]string{3: "amount is required"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(rej); !strings.Contains(string(got), "'@SUM(A1),") {
+			t.Errorf("the rejected-rows file does not escape the formula:\n%s", got)
+		}
+	}
+}

@@ -19,6 +19,12 @@ type WriterOptions struct {
 	// Encoding is "utf-8" (default), "utf-8-bom" or "utf-16le" (with BOM).
 	Encoding string
 	CRLF     bool // end lines with \r\n
+	// EscapeFormulas puts a ' before a value that a spreadsheet would
+	// run as a formula: one starting with =, +, -, @, a tab or a carriage
+	// return that is not a plain number (-12.50 and +47 22 33 44 stay as
+	// they are). This is OWASP's rule against CSV injection, for files
+	// people open in Excel; leave it off for files programs read.
+	EscapeFormulas bool
 }
 
 // Writer writes delimited text, quoting only where needed: a value is put in
@@ -35,6 +41,7 @@ type Writer struct {
 	enc    io.WriteCloser // the encoder between bw and the destination, if any
 	comma  rune
 	eol    string
+	escape bool  // EscapeFormulas
 	err    error // the first error
 	closed bool
 }
@@ -54,7 +61,7 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	wr := &Writer{comma: comma, eol: "\n"}
+	wr := &Writer{comma: comma, eol: "\n", escape: opts.EscapeFormulas}
 	if opts.CRLF {
 		wr.eol = "\r\n"
 	}
@@ -83,6 +90,9 @@ func (w *Writer) Write(record []string) error {
 		if i > 0 {
 			w.bw.WriteRune(w.comma)
 		}
+		if w.escape && FormulaLike(field) {
+			field = "'" + field
+		}
 		if !w.needsQuotes(field) {
 			w.bw.WriteString(field)
 			continue
@@ -103,6 +113,31 @@ func (w *Writer) Write(record []string) error {
 	_, err := w.bw.WriteString(w.eol)
 	w.err = err
 	return err
+}
+
+// FormulaLike reports whether a spreadsheet opening a CSV file would take
+// s for a formula: s starts with =, +, -, @, a tab or a carriage return
+// and is not a plain number (digits, with a sign, decimal and thousands
+// separators and spaces).
+func FormulaLike(s string) bool {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return false
+	}
+	rest := s
+	if s[0] == '+' || s[0] == '-' {
+		rest = s[1:]
+	}
+	if rest == "" || rest[0] < '0' || rest[0] > '9' {
+		return true
+	}
+	for i := 1; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case c >= '0' && c <= '9', c == '.', c == ',', c == ' ', c == '\'':
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func (w *Writer) needsQuotes(field string) bool {

@@ -197,3 +197,31 @@ func TestWriterBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapeFormulas: with EscapeFormulas, a value a spreadsheet would run
+// as a formula gets a ' in front; numbers and other text stay; without it
+// nothing changes.
+func TestEscapeFormulas(t *testing.T) {
+	in := []string{"=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\r=1",
+		"-12.50", "+47 22 33 44 55", "-1,234.50", "12", "a=b", "", "-", "Müller"}
+	want := "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+cmd|' /C calc'!A0,'-2+3,'@SUM(A1),'\tx,\"'\r=1\",-12.50,+47 22 33 44 55,\"-1,234.50\",12,a=b,,'-,Müller\n"
+	for _, escape := range []bool{true, false} {
+		var b strings.Builder
+		w, err := csv.NewWriter(&b, csv.WriterOptions{EscapeFormulas: escape})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(in); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if escape && b.String() != want {
+			t.Errorf("escaped:\n got %q\nwant %q", b.String(), want)
+		}
+		if !escape && strings.Contains(b.String(), "'=") {
+			t.Errorf("without EscapeFormulas a value changed: %q", b.String())
+		}
+	}
+}

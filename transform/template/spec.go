@@ -149,6 +149,7 @@ var templateKeys = []keySpec{
 	{Path: "output.csv.encoding", Type: keyEnum, Enum: []string{"utf-8", "utf-8-bom", "utf-16le"}, Default: "utf-8", Doc: "`utf-8-bom` is what Excel opens correctly."},
 	{Path: "output.csv.crlf", Type: keyBool, Default: "false", Doc: "End lines with CR LF (Windows) instead of LF."},
 	{Path: "output.csv.header", Type: keyBool, Default: "true", Doc: "Write the header row."},
+	{Path: "output.csv.escape_formulas", Type: keyBool, Default: "true", Doc: "Put a `'` before a value that a spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`, a tab or a carriage return that is not a number, such as `=HYPERLINK(...)`), so that a file opened in Excel shows it as text (OWASP's rule against CSV injection). Numbers such as `-12.50` stay as they are. Set `false` for a file only programs read, which must get every value exactly."},
 	{Path: "output.xlsx", Type: keyMapping, Doc: "Write an Excel workbook of one sheet: on its own, or beside `output.csv` with the CSV file's columns. Text stays text; numbers, dates and true/false are cells of their type; a decimal with more digits than Excel keeps (15) is written as text."},
 	{Path: "output.xlsx.sheet", Type: keyText, Default: "Sheet1", Doc: "The sheet's name (at most 31 characters, without `[ ] : * ? / \\`)."},
 	{Path: "output.xlsx.header", Type: keyBool, Default: "true", Doc: "Write the header row."},
