@@ -225,3 +225,36 @@ func TestLoadCustomersV3(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// TestLookupFileLinkOutside: a lookup file that is a symbolic link out of
+// the template's folder (to a 0600 file elsewhere) is not read; a link
+// within the folder is.
+func TestLookupFileLinkOutside(t *testing.T) {
+	src := strings.Replace(minimal, "    A: Alpha\n", "    file: codes.csv\n    key: code\n    value: NAME\n    delimiter: \";\"\n", 1)
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	if err := os.WriteFile(secret, []byte("Code;Name\nA;TOP-SECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tp := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(tp, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "codes.csv")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(tp)
+	if err == nil || !strings.Contains(err.Error(), "outside the template's folder") || strings.Contains(err.Error(), "TOP-SECRET") {
+		t.Fatalf("a link out of the folder: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real.csv"), []byte("Code;Name\nA;Alpha\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "codes.csv"))
+	if err := os.Symlink("real.csv", filepath.Join(dir, "codes.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if tpl, err := Load(tp); err != nil || tpl.lookups["codes"]["A"] != "Alpha" {
+		t.Fatalf("a link within the folder: %v", err)
+	}
+}

@@ -78,7 +78,7 @@ func Load(path string) (*Template, error) {
 	if dir == "" {
 		dir = "."
 	}
-	return load(os.DirFS(dir), base, path, data)
+	return load(template.DirFS(dir), base, path, data)
 }
 
 // Validate checks the template at path in fsys without running it. It

@@ -3,6 +3,7 @@ package xsd
 /*
 #cgo pkg-config: libxml-2.0
 #include <stdlib.h>
+#include <string.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlerror.h>
@@ -11,16 +12,55 @@ extern void erpipeXsdError(void *user, xmlErrorPtr err);
 
 static void erpipe_xsd_error(void *user, xmlErrorPtr err) { erpipeXsdError(user, err); }
 
-// erpipe_xsd_parse compiles the schema in file path; errors go to user.
-static xmlSchemaPtr erpipe_xsd_parse(const char *path, void *user) {
+// Every file libxml2 loads besides the document being validated (a
+// schema's imports and includes, a document's DTD and external entities)
+// goes through erpipe_loader, which loads only files in the folder set
+// for the thread's current call (the private copy of a schema's folder)
+// and refuses everything else: other files, and any URL, so that nothing
+// is ever fetched from the network. The first refused name is kept for
+// the message.
+static xmlExternalEntityLoader erpipe_default_loader;
+static __thread const char *erpipe_allowed_dir;
+static __thread char *erpipe_refused;
+static __thread int erpipe_refused_len;
+
+static xmlParserInputPtr erpipe_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
+	const char *p = url;
+	if (p != NULL && strncmp(p, "file://", 7) == 0) p += 7;
+	size_t n = erpipe_allowed_dir != NULL ? strlen(erpipe_allowed_dir) : 0;
+	if (p != NULL && n > 0 && strncmp(p, erpipe_allowed_dir, n) == 0 && p[n] == '/' &&
+	    strstr(p, "/../") == NULL && strstr(p, "://") == NULL && strchr(p, '%') == NULL) {
+		return erpipe_default_loader(url, id, ctxt);
+	}
+	if (url != NULL && erpipe_refused != NULL && erpipe_refused[0] == 0) {
+		strncpy(erpipe_refused, url, erpipe_refused_len - 1);
+		erpipe_refused[erpipe_refused_len - 1] = 0;
+	}
+	return NULL;
+}
+
+static void erpipe_xsd_init(void) {
+	xmlInitParser();
+	erpipe_default_loader = xmlGetExternalEntityLoader();
+	xmlSetExternalEntityLoader(erpipe_loader);
+}
+
+// erpipe_xsd_parse compiles the schema in file path, loading only files
+// in dir; errors go to user, the first refused file name to refused.
+static xmlSchemaPtr erpipe_xsd_parse(const char *path, const char *dir, void *user, char *refused, int refused_len) {
 	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
 	if (pc == NULL) return NULL;
+	erpipe_allowed_dir = dir;
+	erpipe_refused = refused;
+	erpipe_refused_len = refused_len;
 	xmlSchemaSetParserStructuredErrors(pc, erpipe_xsd_error, user);
 	// Errors loading imported files go to the thread's handler, not stderr.
 	xmlSetStructuredErrorFunc(user, erpipe_xsd_error);
 	xmlSchemaPtr s = xmlSchemaParse(pc);
 	xmlSetStructuredErrorFunc(NULL, NULL);
 	xmlSchemaFreeParserCtxt(pc);
+	erpipe_allowed_dir = NULL;
+	erpipe_refused = NULL;
 	return s;
 }
 
@@ -151,15 +191,26 @@ func withCollector(f func(user unsafe.Pointer)) *collector {
 
 var initOnce sync.Once
 
-func libxmlInit() { initOnce.Do(func() { C.xmlInitParser() }) }
+func libxmlInit() { initOnce.Do(func() { C.erpipe_xsd_init() }) }
 
-// compileFile compiles the schema in file path.
-func compileFile(path string) (*C.xmlSchema, error) {
+// compileFile compiles the schema in file path, which may import or
+// include only files in folder dir.
+func compileFile(path, dir string) (*C.xmlSchema, error) {
 	libxmlInit()
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
+	cdir := C.CString(dir)
+	defer C.free(unsafe.Pointer(cdir))
+	const refusedLen = 1024
+	refused := (*C.char)(C.calloc(refusedLen, 1))
+	defer C.free(unsafe.Pointer(refused))
 	var s C.xmlSchemaPtr
-	c := withCollector(func(user unsafe.Pointer) { s = C.erpipe_xsd_parse(cpath, user) })
+	c := withCollector(func(user unsafe.Pointer) { s = C.erpipe_xsd_parse(cpath, cdir, user, refused, refusedLen) })
+	if s == nil && C.GoString(refused) != "" {
+		return nil, fmt.Errorf("it imports or includes %s, which is not one of the schema files beside it; "+
+			"a template's schema may use only the .xsd files in its folder, and erpipe never fetches one from the network: copy the file into the folder and name it by a relative path",
+			strings.TrimPrefix(C.GoString(refused), dir+"/"))
+	}
 	if s == nil {
 		var msgs []string
 		for i, p := range c.problems {

@@ -7,7 +7,10 @@
 // the same *Schema, and a Schema is safe for concurrent use. Schemas may
 // import or include other schema files by relative path; Compile copies the
 // schema's folder tree (every .xsd under root) to a private temporary folder
-// so that libxml2 resolves them offline, whatever fs.FS they come from.
+// so that libxml2 resolves them offline, whatever fs.FS they come from, and
+// libxml2 may load no other file: an import of a URL or of a file outside
+// the folder is refused (never fetched, never read), and so are a
+// document's DTD and external entities.
 //
 // Validation errors are returned as *Error, one Problem per libxml2 message
 // with the line and the element it is about.
@@ -108,7 +111,7 @@ func Compile(fsys fs.FS, root, entry string) (*Schema, error) {
 			return nil, err
 		}
 	}
-	ptr, err := compileFile(filepath.Join(dir, filepath.FromSlash(rel)))
+	ptr, err := compileFile(filepath.Join(dir, filepath.FromSlash(rel)), dir)
 	if err != nil {
 		return nil, fmt.Errorf("schema %s does not compile: %s", entry, err)
 	}

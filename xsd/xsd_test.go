@@ -2,10 +2,13 @@ package xsd
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 )
@@ -151,5 +154,39 @@ func TestValidateXMLConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestNoFilesBeyondTheFolder: a schema that imports a URL does not make
+// erpipe fetch it, and one that includes a file outside its folder (a
+// valid schema there, by absolute path or file:// URL) does not compile;
+// the error names the refused file.
+func TestNoFilesBeyondTheFolder(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Write([]byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:other"/>`))
+	}))
+	defer srv.Close()
+	outside := filepath.Join(t.TempDir(), "amount.xsd")
+	if err := os.WriteFile(outside, schemaFS["s/types/amount.xsd"].Data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	head := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t">`
+	imported := fstest.MapFS{"s/main.xsd": {Data: []byte(head +
+		`<xs:import namespace="urn:other" schemaLocation="` + srv.URL + `/other.xsd"/><xs:element name="Doc" type="xs:string"/></xs:schema>`)}}
+	if _, err := Compile(imported, "s", "s/main.xsd"); err != nil {
+		t.Logf("with the import refused: %v", err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("compiling the schema sent %d HTTP requests", n)
+	}
+	for _, loc := range []string{outside, "file://" + outside} {
+		included := fstest.MapFS{"s/main.xsd": {Data: []byte(head + `<xs:include schemaLocation="` + loc + `"/>` +
+			`<xs:element name="Doc"><xs:complexType><xs:sequence><xs:element name="Amt" type="Amount"/></xs:sequence></xs:complexType></xs:element></xs:schema>`)}}
+		_, err := Compile(included, "s", "s/main.xsd")
+		if err == nil || !strings.Contains(err.Error(), "not one of the schema files beside it") {
+			t.Errorf("include of %s: %v", loc, err)
+		}
 	}
 }

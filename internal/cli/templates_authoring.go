@@ -36,14 +36,14 @@ func findTemplate(g *globals, arg string) (templateRef, error) {
 		if st.IsDir() {
 			arg = filepath.Join(arg, "template.yaml")
 		}
-		return templateRef{fsys: os.DirFS(filepath.Dir(arg)), name: filepath.Base(arg), display: arg, disk: arg}, nil
+		return templateRef{fsys: template.DirFS(filepath.Dir(arg)), name: filepath.Base(arg), display: arg, disk: arg}, nil
 	}
 	ws := bareWorkspace(g)
 	if p := ws.TemplateFile(arg); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return templateRef{}, usage(err)
 		}
-		return templateRef{fsys: os.DirFS(filepath.Dir(p)), name: filepath.Base(p), display: p, disk: p}, nil
+		return templateRef{fsys: template.DirFS(filepath.Dir(p)), name: filepath.Base(p), display: p, disk: p}, nil
 	}
 	p := arg + "/template.yaml"
 	if _, err := fs.Stat(templates.FS(), p); err != nil {

@@ -327,6 +327,9 @@ func (l *Decoder) Compile(n *yaml.Node, what string, env *expression.Env) *expre
 // a message about a file the template names already shows ("no such
 // file or directory").
 func PathCause(err error) error {
+	if outside(err) {
+		return errOutside
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

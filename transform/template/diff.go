@@ -2,7 +2,6 @@ package template
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -60,7 +59,7 @@ func effectiveFile(p string) (*yaml.Node, error) {
 	if dir == "" {
 		dir = "."
 	}
-	return effectiveRoot(os.DirFS(dir), base, p)
+	return effectiveRoot(DirFS(dir), base, p)
 }
 
 // diffTrees compares two template trees.

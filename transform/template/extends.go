@@ -197,7 +197,7 @@ func findBase(fsys fs.FS, dir, displayDir, ref string) (*baseFile, error) {
 		// folder (../base/template.yaml).
 		if disk := filepath.Join(displayDir, filepath.FromSlash(rel)); !strings.HasPrefix(displayDir, "builtin:") {
 			if st, err := os.Stat(disk); err == nil && !st.IsDir() {
-				if b := try(os.DirFS(filepath.Dir(disk)), filepath.Base(disk), disk); b != nil {
+				if b := try(DirFS(filepath.Dir(disk)), filepath.Base(disk), disk); b != nil {
 					return b, nil
 				}
 			}
