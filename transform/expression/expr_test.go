@@ -222,3 +222,36 @@ func BenchmarkEval(b *testing.B) {
 		}
 	}
 }
+
+// TestValuesBounded: what an expression makes from data stays within
+// MaxDigits and MaxText, and fails fast (not after minutes or gigabytes)
+// when it would not.
+func TestValuesBounded(t *testing.T) {
+	long := strings.Repeat("x", 110)
+	for _, c := range []struct{ src, want string }{
+		{"((10 ** 1000) ** 1000) ** 1000", "digits"},
+		{"(2 ** 1000) * (3 ** 1000) * (7 ** 1000)", "digits"},
+		{"ROUND(1.5, 2000000000)", "decimals"},
+		{`PADLEFT(note, 2000000000, "x")`, "1 MiB"},
+		{`REPLACE(REPLACE(REPLACE(REPLACE(note, "x", note), "x", note), "x", note), "x", note)`, "1 MiB"},
+		{`CONCAT(PADLEFT(note, 1000000, "y"), PADLEFT(note, 1000000, "y"))`, "1 MiB"},
+		{`PADLEFT(note, 1000000, "y") + PADLEFT(note, 1000000, "y")`, "1 MiB"},
+	} {
+		start := time.Now()
+		_, err := evalString(t, c.src, map[string]any{"note": long})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %s", c.src, err, c.want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s took %v", c.src, d)
+		}
+	}
+	for _, c := range []struct{ src, want string }{
+		{"2 ** 10", "1024"}, {"10 ** 300", "1" + strings.Repeat("0", 300)}, {`LEN(PADLEFT("a", 1000, "b"))`, "1000"},
+	} {
+		got, err := evalString(t, c.src, nil)
+		if err != nil || Text(got) != c.want {
+			t.Errorf("%s = %v, %v; want %s", c.src, Text(got), err, c.want)
+		}
+	}
+}

@@ -157,6 +157,9 @@ func roundFn(name string, round func(d decimal.Decimal, places int32) decimal.De
 			if err != nil {
 				return nil, err
 			}
+			if p > MaxDigits || p < -MaxDigits {
+				return nil, fmt.Errorf("%s: %d decimals is more than a number may have (%d digits)", name, p, MaxDigits)
+			}
 			places = p
 		}
 		return round(d, int32(places)), nil
@@ -207,6 +210,9 @@ func padFn(left bool) func(args ...any) (any, error) {
 		if missing <= 0 {
 			return s, nil
 		}
+		if err := checkText(name, int64(len(s))+int64(missing)*int64(utf8.RuneLen(r))); err != nil {
+			return nil, err
+		}
 		p := strings.Repeat(string(r), missing)
 		if left {
 			return p + s, nil
@@ -247,6 +253,9 @@ func formatER(args ...any) (any, error) {
 			return nil, fmt.Errorf("FORMAT: %%%d has no value; %d values were given", n, len(args)-1)
 		}
 		b.WriteString(argText(args[n]))
+		if err := checkText("FORMAT", int64(b.Len())); err != nil {
+			return nil, err
+		}
 		i = j - 1
 	}
 	return b.String(), nil
@@ -392,7 +401,11 @@ var registry = []*FunctionSpec{
 		fn: func(args ...any) (any, error) {
 			var b strings.Builder
 			for _, a := range args {
-				b.WriteString(argText(a))
+				s := argText(a)
+				if err := checkText("CONCAT", int64(b.Len())+int64(len(s))); err != nil {
+					return nil, err
+				}
+				b.WriteString(s)
 			}
 			return b.String(), nil
 		},
@@ -510,7 +523,14 @@ var registry = []*FunctionSpec{
 			if old == "" {
 				return argText(args[0]), nil
 			}
-			return strings.ReplaceAll(argText(args[0]), old, argText(args[2])), nil
+			s, new := argText(args[0]), argText(args[2])
+			if len(new) > len(old) {
+				grow := int64(strings.Count(s, old)) * int64(len(new)-len(old))
+				if err := checkText("REPLACE", int64(len(s))+grow); err != nil {
+					return nil, err
+				}
+			}
+			return strings.ReplaceAll(s, old, new), nil
 		},
 	},
 	{

@@ -143,7 +143,11 @@ func arith(op string, a, b any) (any, error) {
 	_, bStr := b.(string)
 	if op == "+" && (aStr || bStr) {
 		if (aStr || a == nil) && (bStr || b == nil) {
-			return Text(a) + Text(b), nil
+			at, bt := Text(a), Text(b)
+			if err := checkText("joining text with +", int64(len(at))+int64(len(bt))); err != nil {
+				return nil, err
+			}
+			return at + bt, nil
 		}
 		return nil, opError("can't add %s %s and %s %s; to join them as text use CONCAT(...) or TEXT(...)", KindName(a), Show(a), KindName(b), Show(b))
 	}
@@ -202,11 +206,18 @@ func arith(op string, a, b any) (any, error) {
 		}
 	}
 	switch op {
-	case "+":
-		return ad.Add(bd), nil
-	case "-":
+	case "+", "-":
+		if err := checkSum(ad, bd); err != nil {
+			return nil, err
+		}
+		if op == "+" {
+			return ad.Add(bd), nil
+		}
 		return ad.Sub(bd), nil
 	case "*":
+		if err := checkProduct(ad, bd); err != nil {
+			return nil, err
+		}
 		return mulDecimal(ad, bd), nil
 	case "/":
 		if bd.IsZero() {
@@ -221,6 +232,9 @@ func arith(op string, a, b any) (any, error) {
 	case "**":
 		if !bd.IsInteger() || bd.Abs().GreaterThan(decimal.NewFromInt(1000)) {
 			return nil, opError("the power %s must be a whole number between -1000 and 1000", PlainDecimal(bd))
+		}
+		if err := checkPower(ad, bd.IntPart()); err != nil {
+			return nil, err
 		}
 		if bd.Sign() < 0 {
 			if ad.IsZero() {
