@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/inbox"
+	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/workspace"
 )
 
@@ -256,4 +257,38 @@ func TestResultsNoWiderThanInput(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestInputRewrittenWhileProcessed: a writer that still holds the input
+// open and rewrites it while the job reads it does not get a job
+// reported Processed on the old version: the results are thrown away and
+// the whole new version is processed once it stops changing.
+func TestInputRewrittenWhileProcessed(t *testing.T) {
+	s, ws := newService(t, "settle: 200ms\n")
+	full := sampleBytes(t)
+	lines := strings.SplitAfter(string(full), "\n")
+	first := []byte(strings.Join(lines[:4], "")) // the header and 3 rows
+	runs := 0
+	s.run = func(tm *transform.Template, ctx context.Context, in, out string, o transform.RunOptions) (*transform.Result, error) {
+		runs++
+		res, err := tm.RunWith(ctx, in, out, o)
+		if runs == 1 {
+			// The writer, holding the file open, writes the rest.
+			f, ferr := os.OpenFile(in, os.O_WRONLY, 0)
+			if ferr != nil {
+				t.Error(ferr)
+				return res, err
+			}
+			f.WriteAt(full, 0)
+			f.Close()
+		}
+		return res, err
+	}
+	job, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 || job.Status != Processed || job.Read != 10 || job.InputSize != int64(len(full)) {
+		t.Fatalf("runs %d, job %s read %d of %d bytes; want 2 runs and all 10 rows", runs, job.Status, job.Read, job.InputSize)
+	}
 }

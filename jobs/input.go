@@ -1,10 +1,15 @@
 package jobs
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/erpipe/erpipe/inbox"
 )
 
 // An inbox is written by people and programs erpipe does not trust: a
@@ -15,6 +20,58 @@ import (
 // claimed entry is checked before anything reads it: it must be the
 // regular file the watcher found ready (inbox.File.Same), and it is
 // opened without following links or waiting on a FIFO (openInput).
+
+// inputState is what tells versions of a claimed input apart: a writer
+// that kept the file open can still write to it after the claim.
+type inputState struct {
+	size         int64
+	mtime, ctime time.Time // ctime: zero where the system has none
+}
+
+// statInput returns the state of the claimed input at path.
+func statInput(path string) (inputState, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return inputState{}, err
+	}
+	return inputState{fi.Size(), fi.ModTime(), changeTime(fi)}, nil
+}
+
+// waitSettled waits until the input at path has stopped changing for the
+// settle window, as the inbox decides a dropped file is ready, or fails
+// after the max settle window.
+func (s *Service) waitSettled(ctx context.Context, path string) error {
+	settle := cmp.Or(s.ws.Config.SettleWindow(), inbox.DefaultSettle)
+	limit := cmp.Or(s.ws.Config.MaxSettleWindow(), inbox.DefaultMaxSettle)
+	last, err := statInput(path)
+	if err != nil {
+		return err
+	}
+	since, start := time.Now(), time.Now()
+	tick := time.NewTicker(min(settle/4, 250*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		cur, err := statInput(path)
+		if err != nil {
+			return err
+		}
+		if cur != last {
+			last, since = cur, time.Now()
+		}
+		switch {
+		case time.Since(since) >= settle:
+			return nil
+		case time.Since(start) >= limit:
+			return fmt.Errorf("%s kept changing for %v after it was taken: a program is still writing to it; "+
+				"let it finish, then drop the file again (or use marker or rename readiness for this inbox)", filepath.Base(path), limit)
+		}
+	}
+}
 
 // notRegular is the error of an input that is not a regular file.
 type notRegular struct {

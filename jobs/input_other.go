@@ -2,7 +2,9 @@
 
 package jobs
 
-import "os"
+import (
+	"os"
+)
 
 // openInput opens a claimed input for reading, refusing anything that is
 // not a regular file (notRegular). Outside Unix a link is checked before

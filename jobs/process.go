@@ -27,6 +27,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 	t := p.Template
 	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
 	job.Status, job.Started = Processing, s.Now()
+	before, _ := statInput(job.ClaimedPath)
 	sum, size, err := hashFile(job.ClaimedPath)
 	var nr *notRegular
 	if errors.As(err, &nr) {
@@ -122,6 +123,19 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 			s.log.Error("could not write the rejected rows", "job", job.ID, "err", err)
 			job.RejectedFile = ""
 		}
+	}
+	if after, err := statInput(job.ClaimedPath); err == nil && after != before {
+		// A writer that still had the file open wrote to it while it was
+		// read: what was made is of a version that is gone.
+		s.log.Warn("the input changed while it was processed; the results are thrown away and it is processed again once it stops changing",
+			"job", job.ID, "file", job.Input)
+		if err := s.waitSettled(ctx, job.ClaimedPath); err != nil {
+			return s.finish(ctx, job, Failed, nil, err)
+		}
+		os.RemoveAll(work)
+		keepWork = true // the work folder is the next round's
+		job.Read, job.Written, job.Rejected, job.Warnings, job.RejectedFile = 0, 0, 0, 0, ""
+		return s.process(ctx, job)
 	}
 	switch {
 	case runErr != nil:
