@@ -292,3 +292,42 @@ func TestInputRewrittenWhileProcessed(t *testing.T) {
 		t.Fatalf("runs %d, job %s read %d of %d bytes; want 2 runs and all 10 rows", runs, job.Status, job.Read, job.InputSize)
 	}
 }
+
+// TestLongNames: an input with a 255-byte name gets its job done and
+// filed like any other, with its report and rejected rows beside it, under
+// a shortened name that keeps the extension and the job id; the job says
+// so.
+func TestLongNames(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mangle func(string) string
+		status Status
+	}{
+		{"rejected rows", func(s string) string { return strings.Replace(s, "25000.00", "25000.OO", 1) }, ProcessedWithErrors},
+		{"failed", func(s string) string { return strings.ReplaceAll(s, "Account", "Konto") }, Failed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, ws := newService(t, "")
+			name := strings.Repeat("æ", 125) + ".csv" // 254 bytes
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			job, err := s.Take(ctx, "customers-v3", dropFile(t, ws, "customers-v3", name, []byte(c.mangle(string(sampleBytes(t))))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if job.Status != c.status || !exists(job.FinalPath) || !exists(job.FinalPath+".error.txt") || !exists(job.FinalPath+".error.json") {
+				t.Fatalf("job %s, filed at %s (%v), report %v", job.Status, job.FinalPath, exists(job.FinalPath), exists(job.FinalPath+".error.txt"))
+			}
+			base := filepath.Base(job.FinalPath)
+			if !strings.HasSuffix(base, ".csv") || !strings.Contains(base, job.ID) && c.status != Failed {
+				t.Errorf("filed as %s", base)
+			}
+			if c.status == ProcessedWithErrors && (!exists(job.FinalPath+".rejected.csv") || len(job.Outputs) != 1) {
+				t.Errorf("rejected rows %v, outputs %v", exists(job.FinalPath+".rejected.csv"), job.Outputs)
+			}
+			if !strings.Contains(strings.Join(job.Errors, "\n"), "too long") {
+				t.Errorf("the job does not say the name was shortened: %q", job.Errors)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/transform/template"
@@ -118,7 +119,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, res.Warned
 	}
 	if len(rejected) > 0 {
-		job.RejectedFile = t.RejectedName(job.Input)
+		job.RejectedFile = t.RejectedName(filename.Shorten(job.Input, filename.Max-len(longestSuffix)))
 		if err := t.WriteRejected(ctx, job.ClaimedPath, filepath.Join(work, job.RejectedFile), rejected); err != nil {
 			s.log.Error("could not write the rejected rows", "job", job.ID, "err", err)
 			job.RejectedFile = ""
@@ -257,9 +258,17 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	if err != nil {
 		return fmt.Errorf("file away %s: %w (the input stays claimed; the next start tries again)", job.Input, err)
 	}
-	name := job.ID + "-" + job.Input
+	// The filed input keeps its name, with the job id before it in the
+	// archive (or, in errors/, when the name is taken), and the report
+	// and rejected rows add a suffix: a long name has its stem cut to fit.
+	room := filename.Max - len(longestSuffix) - len(job.ID) - 1
+	input := filename.Shorten(job.Input, room)
+	name := job.ID + "-" + input
 	if status == Failed {
-		name = freeName(dir, job.Input, job.ID)
+		name = freeName(dir, input, job.ID)
+	}
+	if input != job.Input {
+		job.Errors = append(job.Errors, fmt.Sprintf("the name %s is too long for the file system with what erpipe adds to it; filed as %s", job.Input, name))
 	}
 	if runErr != nil {
 		job.Errors = append(job.Errors, runErr.Error())
@@ -283,7 +292,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	}
 	if job.RejectedFile != "" {
 		// customers.csv.rejected.csv beside customers.csv.error.txt
-		dst := job.FinalPath + strings.TrimPrefix(job.RejectedFile, job.Input)
+		dst := job.FinalPath + ".rejected" + filepath.Ext(job.RejectedFile)
 		src := filepath.Join(s.ws.Work(), job.ID, job.RejectedFile)
 		if err := os.Chmod(src, s.resultPerm(job)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("file the rejected rows: %w", err)
@@ -338,6 +347,10 @@ func (s *Service) resultPerm(job *Job) os.FileMode {
 	}
 	return fi.Mode().Perm()&0o644 | 0o600
 }
+
+// longestSuffix is the longest suffix a filed input's name is given, for
+// its rejected rows or its report.
+const longestSuffix = ".rejected.xlsx"
 
 // MaxJobErrors caps the error lines kept in a job record; the full list is
 // in the report beside the input.

@@ -18,6 +18,7 @@ import (
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
@@ -420,7 +421,7 @@ func (t *Template) runUnpack(ctx context.Context, inputPath, outDir string) (res
 		}
 	}()
 	create := func(final string) (*os.File, error) {
-		f, err := os.CreateTemp(outDir, "."+final+".*.partial")
+		f, err := os.CreateTemp(outDir, filename.TempPattern(final))
 		if err != nil {
 			return nil, t.fileError(pos, fmt.Errorf("can't create the output: %w", err), "check that the output folder exists and can be written")
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/erpipe/erpipe/transform/template"
@@ -58,9 +59,13 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 		return nil, t.fileError(pos, fmt.Errorf("output.file_name gave %q, which is not a file name", fileName),
 			"make output.file_name give a plain file name such as input.name + \".zip\"")
 	}
+	// A name from a long input name can be longer than a file system
+	// takes, with what a destination may add (" (2)" for a second file of
+	// the same name) or the workbook beside a CSV file: its stem is cut.
+	fileName = filename.Shorten(fileName, filename.Max-16)
 	o := &outputs{}
 	final := filepath.Join(outDir, fileName)
-	f, err := os.CreateTemp(outDir, "."+fileName+".*.partial")
+	f, err := os.CreateTemp(outDir, filename.TempPattern(fileName))
 	if err != nil {
 		return nil, t.fileError(pos, fmt.Errorf("can't create the output: %w", err), "check that the output folder exists and can be written")
 	}
@@ -229,7 +234,7 @@ func (t *Template) createXLSX(o *outputs, outDir, csvFinal string) error {
 		return err
 	}
 	final := filepath.Join(outDir, xlsxName(filepath.Base(csvFinal)))
-	f, err := os.CreateTemp(outDir, "."+filepath.Base(final)+".*.partial")
+	f, err := os.CreateTemp(outDir, filename.TempPattern(filepath.Base(final)))
 	if err != nil {
 		return err
 	}

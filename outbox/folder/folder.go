@@ -28,8 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 
+	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/outbox"
 )
 
@@ -191,7 +191,7 @@ type temp struct {
 // writeTemp streams r into a new temporary file in the folder, syncs it,
 // and returns it with the SHA-256 of its content. On error it removes it.
 func (f *Folder) writeTemp(ctx context.Context, name string, r io.Reader, size int64, perm os.FileMode) (t temp, sum []byte, err error) {
-	file, err := os.CreateTemp(f.Dir, "."+shorten(name, 200)+".*.partial")
+	file, err := os.CreateTemp(f.Dir, filename.TempPattern(name))
 	if err != nil {
 		return t, nil, err
 	}
@@ -343,22 +343,6 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// shorten cuts name to at most max bytes on a character boundary, for the
-// temporary file name.
-func shorten(name string, max int) string {
-	if len(name) <= max {
-		return name
-	}
-	n := max
-	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {
-		if utf8.RuneStart(name[i]) {
-			n = i
-			break
-		}
-	}
-	return name[:n]
 }
 
 var _ outbox.Destination = (*Folder)(nil)

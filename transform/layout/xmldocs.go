@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/transform/expression"
 )
 
@@ -57,7 +58,7 @@ func (x *XMLRun) RenderDocs(outDir string) (tmps, finals []string, err error) {
 // renderDoc writes the document of group g to a temporary file in outDir
 // and verifies it.
 func (x *XMLRun) renderDoc(outDir, name string, g *group) (string, error) {
-	f, err := os.CreateTemp(outDir, "."+name+".*.partial")
+	f, err := os.CreateTemp(outDir, filename.TempPattern(name))
 	if err != nil {
 		return "", fmt.Errorf("can't create the output: %w", err)
 	}
