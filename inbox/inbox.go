@@ -224,6 +224,7 @@ type Watcher struct {
 	// Owned by the goroutine in Run.
 	files   map[string]*fileState   // by path
 	markers map[string]*markerState // by path
+	odd     map[string]uint64       // entries that are never taken, logged once; by path, the gen last seen
 }
 
 // NewWatcher returns a watcher with no folders. It fails on a malformed

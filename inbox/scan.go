@@ -89,6 +89,11 @@ func (w *Watcher) scanAll(now time.Time, gen uint64) (ready []File, due time.Tim
 			delete(w.markers, path)
 		}
 	}
+	for path, g := range w.odd {
+		if g != gen {
+			delete(w.odd, path) // gone: logged again if it comes back
+		}
+	}
 	for _, s := range sc.stuck {
 		w.log.Warn("inbox: file not ready; it is left where it is and taken once ready",
 			"key", s.File.Key, "file", s.File.Path, "since", s.Since, "reason", s.Reason)
@@ -132,8 +137,13 @@ func (w *Watcher) scanDir(d *folder, sc *scan) {
 					seenSubs[sub] = true
 					w.watchSub(d, sub)
 					queue = append(queue, path.Join(rel, name))
+				} else if !w.skip(d, name) {
+					w.oddEntry(d, filepath.Join(abs, name), e.Type(), sc)
 				}
 			case !e.Type().IsRegular():
+				if !w.skip(d, name) {
+					w.oddEntry(d, filepath.Join(abs, name), e.Type(), sc)
+				}
 			case d.mode == ReadyMarker && isMarker(d, name) && !Ignored(name):
 				markers = append(markers, e)
 			case !w.skip(d, name):
@@ -159,6 +169,33 @@ func (w *Watcher) scanDir(d *folder, sc *scan) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// oddEntry notes an entry of a watched folder that is never taken (a
+// folder, when subfolders are not searched; a link, a FIFO, a device, a
+// socket) and logs it the first time it is seen, so that an operator
+// wondering why it sits there finds the answer.
+func (w *Watcher) oddEntry(d *folder, p string, t fs.FileMode, sc *scan) {
+	if w.odd == nil {
+		w.odd = make(map[string]uint64)
+	}
+	if _, seen := w.odd[p]; !seen {
+		why := "it is not a regular file"
+		switch {
+		case t.IsDir():
+			why = "it is a folder, and this inbox does not search subfolders (inbox: {subfolders: include})"
+		case t&fs.ModeSymlink != 0:
+			why = "it is a symbolic link, and links are never followed: drop the file itself"
+		case t&fs.ModeNamedPipe != 0:
+			why = "it is a named pipe (FIFO), not a file"
+		case t&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+			why = "it is a device, not a file"
+		case t&fs.ModeSocket != 0:
+			why = "it is a socket, not a file"
+		}
+		w.log.Warn("inbox: entry never taken; it is left where it is", "key", d.key, "path", p, "reason", why)
+	}
+	w.odd[p] = sc.gen
 }
 
 // ErrLinkedFolder is why a watched folder that is a symbolic link is not

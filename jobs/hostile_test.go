@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,5 +330,23 @@ func TestLongNames(t *testing.T) {
 				t.Errorf("the job does not say the name was shortened: %q", job.Errors)
 			}
 		})
+	}
+}
+
+// TestHandedBackIsNotAnError: a job a stop interrupts is handed back
+// (logged at INFO), not reported as failed at ERROR.
+func TestHandedBackIsNotAnError(t *testing.T) {
+	var logs strings.Builder
+	s := &Service{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s.logRunError("job failed to run", fmt.Errorf("job x interrupted; it resumes at the next start: %w", context.Canceled), "file", "a.csv")
+	s.logRunError("job failed to run", errHandedBack, "file", "b.csv")
+	s.logRunError("job failed to run", errGone, "file", "c.csv")
+	if strings.Contains(logs.String(), "level=ERROR") || strings.Count(logs.String(), "handed back") != 2 || strings.Contains(logs.String(), "c.csv") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	logs.Reset()
+	s.logRunError("job failed to run", errors.New("disk on fire"), "file", "d.csv")
+	if !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a real failure is not an error:\n%s", logs.String())
 	}
 }

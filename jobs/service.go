@@ -137,13 +137,10 @@ func (s *Service) Run(ctx context.Context) error {
 					if !ok {
 						return
 					}
-					if _, err := s.take(jobCtx, f); err != nil && !errors.Is(err, errGone) {
-						s.log.Error("job failed to run", "pipeline", f.Key, "file", f.Name, "err", err)
-					}
+					_, err := s.take(jobCtx, f)
+					s.logRunError("job failed to run", err, "pipeline", f.Key, "file", f.Name)
 				case job := <-resume:
-					if err := s.resume(jobCtx, job); err != nil {
-						s.log.Error("could not resume job", "job", job.ID, "err", err)
-					}
+					s.logRunError("could not resume job", s.resume(jobCtx, job), "job", job.ID)
 				}
 			}
 		}()
@@ -160,6 +157,19 @@ func (s *Service) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// logRunError logs how a job's run ended when it did not end the job: a
+// job a stop handed back (it resumes at the next start) is not an error;
+// a file gone before its claim is nothing to say.
+func (s *Service) logRunError(msg string, err error, args ...any) {
+	switch {
+	case err == nil, errors.Is(err, errGone):
+	case errors.Is(err, context.Canceled), errors.Is(err, errHandedBack):
+		s.log.Info("job handed back by the stop; it resumes at the next start", append(args, "err", err)...)
+	default:
+		s.log.Error(msg, append(args, "err", err)...)
+	}
 }
 
 // errHandedBack means the service stopped while a job waited (for disk

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
 	"github.com/spf13/cobra"
@@ -112,9 +113,9 @@ func printJobs(w io.Writer, list []*jobs.Job) {
 	for _, j := range list {
 		var outs []string
 		for _, o := range j.Outputs {
-			outs = append(outs, o.Name)
+			outs = append(outs, printable(o.Name))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Pipeline, j.Input, j.Status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Pipeline, printable(j.Input), j.Status,
 			j.Read, j.Written, j.Rejected, strings.Join(outs, ", "))
 	}
 	tw.Flush()
@@ -128,7 +129,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", k, printable(v))
 		}
 	}
 	row("Job", j.ID)
@@ -152,7 +153,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	if len(j.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
 		for _, o := range j.Outputs {
-			fmt.Fprintf(w, "  %s  %d bytes  sha256 %s\n    -> %s\n", o.Name, o.Size, o.SHA256, o.Location)
+			fmt.Fprintf(w, "  %s  %d bytes  sha256 %s\n    -> %s\n", printable(o.Name), o.Size, o.SHA256, printable(o.Location))
 		}
 	}
 	if j.Submission != nil {
@@ -161,9 +162,40 @@ func printJob(w io.Writer, j *jobs.Job) {
 	if len(j.Errors) > 0 {
 		fmt.Fprintln(w, "Errors:")
 		for _, e := range j.Errors {
-			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(e, "\n", "\n  "))
+			lines := strings.Split(e, "\n")
+			for i, l := range lines {
+				lines[i] = printable(l)
+			}
+			fmt.Fprintf(w, "  %s\n", strings.Join(lines, "\n  "))
 		}
 	}
+}
+
+// printable returns s with the characters a terminal would act on instead
+// of showing (control characters such as ESC, BEL and newlines, and the
+// bidirectional overrides that reorder a line) written as escapes, so
+// that a file name cannot rewrite what an operator sees.
+func printable(s string) string {
+	if strings.IndexFunc(s, unprintable) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unprintable(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x2028 || r == 0x2029 ||
+		r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == utf8.RuneError
 }
 
 func fmtTime(t time.Time) string {
