@@ -21,7 +21,8 @@ var ErrNotFound = errors.New("no such job")
 // workspace's .erpipe folder. It is safe for concurrent use, also by several
 // processes (erpipe jobs reads it while erpipe run writes).
 type Journal struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 const schema = `
@@ -71,11 +72,22 @@ func OpenJournal(path string) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
-	if _, err := db.Exec(schema); err != nil {
+	_, err = db.Exec(schema)
+	if err == nil {
+		var body string
+		err = db.QueryRow(`SELECT body FROM jobs LIMIT 1`).Scan(&body) // reads past the header
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+	}
+	if err != nil {
 		db.Close()
+		if damaged(err) {
+			return nil, &DamagedJournalError{Path: path, Err: err}
+		}
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	return &Journal{db: db}, nil
+	return &Journal{db: db, path: path}, nil
 }
 
 // Close closes the database.
@@ -107,7 +119,7 @@ type jobRecord struct {
 
 // Get returns the job with the given id, or ErrNotFound.
 func (j *Journal) Get(ctx context.Context, id string) (*Job, error) {
-	jobs, err := j.query(ctx, `SELECT body FROM jobs WHERE id = ?`, id)
+	jobs, err := j.query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +168,7 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]*Job, error) {
 		where = append(where, "created >= ?")
 		args = append(args, dbTime(f.Since))
 	}
-	q := "SELECT body FROM jobs"
+	q := "SELECT " + jobColumns + " FROM jobs"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -172,7 +184,7 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]*Job, error) {
 // Unfinished returns the jobs that have not ended, oldest first: after a
 // crash these are resumed.
 func (j *Journal) Unfinished(ctx context.Context) ([]*Job, error) {
-	return j.query(ctx, `SELECT body FROM jobs WHERE status IN (?, ?) ORDER BY created, id`,
+	return j.query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN (?, ?) ORDER BY created, id`,
 		string(Enqueued), string(Processing))
 }
 
@@ -180,7 +192,7 @@ func (j *Journal) Unfinished(ctx context.Context) ([]*Job, error) {
 // sha256 and was (or is being) processed, or nil. Failed jobs and
 // duplicates don't count: a file that failed may be dropped again.
 func (j *Journal) FindContent(ctx context.Context, pipeline, sha256 string, except string) (*Job, error) {
-	jobs, err := j.query(ctx, `SELECT body FROM jobs WHERE pipeline = ? AND input_sha256 = ? AND id != ?
+	jobs, err := j.query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline = ? AND input_sha256 = ? AND id != ?
 		AND status NOT IN (?, ?) ORDER BY created, id LIMIT 1`,
 		pipeline, sha256, except, string(Failed), string(Duplicate))
 	if err != nil || len(jobs) == 0 {
@@ -189,26 +201,46 @@ func (j *Journal) FindContent(ctx context.Context, pipeline, sha256 string, exce
 	return jobs[0], nil
 }
 
+// jobColumns are the columns query reads: the record (body), and the
+// columns a damaged record is told by.
+const jobColumns = "id, pipeline, input, status, created, body"
+
 func (j *Journal) query(ctx context.Context, q string, args ...any) ([]*Job, error) {
 	rows, err := j.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, j.dbError(err)
 	}
 	defer rows.Close()
 	var out []*Job
 	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
+		var id, pipeline, input, status, created, body string
+		if err := rows.Scan(&id, &pipeline, &input, &status, &created, &body); err != nil {
+			return nil, j.dbError(err)
 		}
 		rec := jobRecord{Job: new(Job)}
-		if err := json.Unmarshal([]byte(body), &rec); err != nil {
-			return nil, fmt.Errorf("journal: corrupt record: %w", err)
+		if err := json.Unmarshal([]byte(body), &rec); err != nil || rec.Job.ID != id {
+			// One damaged record must not hide the others, nor the
+			// job: it is listed with what the columns say.
+			t, _ := time.Parse(dbLayout, created)
+			out = append(out, &Job{ID: id, Pipeline: pipeline, Input: input, Status: Status(status), Created: t,
+				Errors: []string{fmt.Sprintf("the journal's record of this job is damaged (%v); only its id, pipeline, input and status are known", err)}})
+			continue
 		}
 		rec.Job.FinalStatus = rec.FinalStatus
 		out = append(out, rec.Job)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, j.dbError(err)
+	}
+	return out, nil
+}
+
+// dbError is err from the database, said for people.
+func (j *Journal) dbError(err error) error {
+	if damaged(err) {
+		return &DamagedJournalError{Path: j.path, Err: err}
+	}
+	return fmt.Errorf("journal: %w", err)
 }
 
 // Allow lets content with the given sha256 be processed once more in

@@ -90,6 +90,10 @@ func (s *Service) recoverable(ctx context.Context) ([]*Job, error) {
 }
 
 func (s *Service) resume(ctx context.Context, job *Job) error {
+	if job.ClaimedPath == "" {
+		// A damaged record: the claimed input is where every claim puts it.
+		job.ClaimedPath = filepath.Join(s.ws.Claimed(), job.Pipeline, job.ID, job.Input)
+	}
 	_, claimedErr := os.Stat(job.ClaimedPath)
 	if job.FinalStatus != "" {
 		// The job had ended but its input was not filed away yet: finish

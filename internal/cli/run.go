@@ -10,11 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/schedule"
 	"github.com/erpipe/erpipe/workspace"
 )
 
 func runCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var acceptNew bool
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Watch the inboxes and process files until SIGINT or SIGTERM",
 		Long: `Run is the daemon. It creates the workspace folders, serves every pipeline
@@ -22,7 +24,14 @@ func runCmd(g *globals) *cobra.Command {
 into inbox/<pipeline>/ once it is complete, and delivers the results to
 outbox/<pipeline>/. The input ends in archive/<pipeline>/<date>/ or, when it
 fails, in errors/<pipeline>/ with a report. On SIGINT or SIGTERM it finishes
-the jobs in flight (or hands them back to the next start) and exits.`,
+the jobs in flight (or hands them back to the next start) and exits.
+
+The job journal (.erpipe/journal.db) is the workspace's memory of what it
+processed and submitted. If it is missing or empty where the workspace has
+processed files before, run refuses to start: restore it from a backup, or
+give --accept-new-journal to start a new one, in which the inputs in
+archive/ and the receipts of scheduled submissions are recorded so that
+they are still recognised.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -31,7 +40,7 @@ the jobs in flight (or hands them back to the next start) and exits.`,
 			if err != nil {
 				return err
 			}
-			j, err := openJournal(ws, true)
+			j, err := createJournal(ctx, g, ws, acceptNew)
 			if err != nil {
 				return err
 			}
@@ -54,6 +63,9 @@ the jobs in flight (or hands them back to the next start) and exits.`,
 			return nil // a signal during start-up is a clean stop too
 		},
 	}
+	cmd.Flags().BoolVar(&acceptNew, "accept-new-journal", false,
+		"start a new job journal where it is missing or empty, recording the archive's inputs and receipts in it")
+	return cmd
 }
 
 // openWorkspace opens the workspace named by the global flags.
@@ -65,21 +77,51 @@ func openWorkspace(g *globals) (*workspace.Workspace, error) {
 	return ws, nil
 }
 
-// openJournal opens the journal of ws, creating .erpipe/ when create is
-// set. Without create, a workspace that never ran has no journal: that is
-// a usage error.
+// openJournal opens the journal of ws, creating it (and .erpipe/) when
+// create is set; a missing or empty journal where the workspace has
+// processed files before is refused (createJournal). Without create, a
+// workspace that never ran has no journal: that is a usage error.
 func openJournal(ws *workspace.Workspace, create bool) (*jobs.Journal, error) {
 	if create {
-		if err := ws.MakeState(); err != nil {
+		j, _, err := jobs.OpenWorkspaceJournal(ws, false)
+		if err != nil {
 			return nil, failed(err)
 		}
-	} else if _, err := os.Stat(ws.JournalPath()); err != nil {
+		return j, nil
+	}
+	if _, err := os.Stat(ws.JournalPath()); err != nil {
 		return nil, usage(fmt.Errorf("%s is not an erpipe workspace that has run (no %s); give --workspace",
 			ws.Root, filepath.Join(".erpipe", "journal.db")))
 	}
 	j, err := jobs.OpenJournal(ws.JournalPath())
 	if err != nil {
 		return nil, failed(err)
+	}
+	return j, nil
+}
+
+// createJournal opens the daemon's journal. With acceptNew, a journal
+// started new where the workspace has a history gets that history from
+// the archive: the inputs each pipeline took and the periods each
+// schedule produced.
+func createJournal(ctx context.Context, g *globals, ws *workspace.Workspace, acceptNew bool) (*jobs.Journal, error) {
+	j, created, err := jobs.OpenWorkspaceJournal(ws, acceptNew)
+	if err != nil {
+		return nil, failed(err)
+	}
+	if !created || !acceptNew {
+		return j, nil
+	}
+	inputs, err := jobs.RebuildFromArchive(ctx, ws, j)
+	if err == nil {
+		var periods int
+		periods, err = schedule.RebuildRuns(ctx, ws, j)
+		g.logger().Warn("a new job journal was started; the archive's history was recorded in it",
+			"journal", ws.JournalPath(), "inputs", inputs, "periods", periods)
+	}
+	if err != nil {
+		j.Close()
+		return nil, failed(fmt.Errorf("record the archive in the new journal: %w", err))
 	}
 	return j, nil
 }
