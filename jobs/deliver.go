@@ -75,7 +75,7 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.Result, err error) {
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
 		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
-		if perr := s.journal.Put(ctx, job); perr != nil {
+		if perr := s.record(ctx, job); perr != nil {
 			s.log.Error("could not record the job", "job", job.ID, "err", perr)
 		}
 		select {
@@ -148,7 +148,7 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 				continue
 			}
 			job.Outputs = append(job.Outputs, Output{Name: name, SHA256: sum, Size: size, Destination: d.String(), Location: loc})
-			if err := s.journal.Put(ctx, job); err != nil {
+			if err := s.record(ctx, job); err != nil {
 				return err
 			}
 			s.log.Info("delivered", "job", job.ID, "output", name, "to", loc)

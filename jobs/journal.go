@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the journal's embedded database
@@ -21,8 +22,9 @@ var ErrNotFound = errors.New("no such job")
 // workspace's .erpipe folder. It is safe for concurrent use, also by several
 // processes (erpipe jobs reads it while erpipe run writes).
 type Journal struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	path  string
+	fault atomic.Pointer[error] // tests: the error of writes, to stand for a full disk where none can be made
 }
 
 const schema = `
@@ -38,6 +40,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(pipeline, input_sha256);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE TABLE IF NOT EXISTS probe (
+	id INTEGER PRIMARY KEY,
+	at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS allowances (
 	pipeline     TEXT NOT NULL,
 	input_sha256 TEXT NOT NULL,
@@ -90,11 +96,24 @@ func OpenJournal(path string) (*Journal, error) {
 	return &Journal{db: db, path: path}, nil
 }
 
+// Probe writes to the journal, to learn whether it can be written (a
+// full disk says no).
+func (j *Journal) Probe(ctx context.Context) error {
+	if err := j.fault.Load(); err != nil {
+		return *err
+	}
+	_, err := j.db.ExecContext(ctx, `INSERT INTO probe(id, at) VALUES(1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at`, dbTime(time.Now()))
+	return err
+}
+
 // Close closes the database.
 func (j *Journal) Close() error { return j.db.Close() }
 
 // Put inserts or replaces the record of job.
 func (j *Journal) Put(ctx context.Context, job *Job) error {
+	if err := j.fault.Load(); err != nil {
+		return fmt.Errorf("journal: record job %s: %w", job.ID, *err)
+	}
 	body, err := json.Marshal(jobRecord{Job: job, FinalStatus: job.FinalStatus})
 	if err != nil {
 		return err

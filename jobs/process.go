@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/erpipe/erpipe/formats"
@@ -52,7 +51,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		}
 	}
 	if err == nil {
-		err = s.journal.Put(ctx, job)
+		err = s.record(ctx, job)
 	}
 	s.dedupe.Unlock()
 	if err != nil {
@@ -100,7 +99,7 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		// A full disk is not the file's fault: wait for space.
 		job.Pending = []string{"working folder " + s.ws.Work() + ": " + runErr.Error()}
 		s.log.Error("no space for the job's work; it waits and retries", "job", job.ID, "retry_in", delay, "err", runErr)
-		if err := s.journal.Put(ctx, job); err != nil {
+		if err := s.record(ctx, job); err != nil {
 			return err
 		}
 		select {
@@ -223,11 +222,6 @@ func RunGuarded(ctx context.Context, log *slog.Logger, timeout time.Duration, ru
 	}
 }
 
-// noSpace reports whether err is a full disk or quota.
-func noSpace(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
-
 func errTimeout(d time.Duration) error {
 	return fmt.Errorf("the job took longer than the job timeout (%v) and was stopped; "+
 		"if the file is simply large, raise job_timeout in erpipe.yaml", d)
@@ -282,7 +276,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 		}
 	}
 	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status
-	if err := s.journal.Put(ctx, job); err != nil {
+	if err := s.record(ctx, job); err != nil {
 		return err
 	}
 	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
@@ -328,7 +322,7 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	}
 	os.Remove(filepath.Dir(job.ClaimedPath))
 	job.Status, job.Finished = job.FinalStatus, s.Now()
-	if err := s.journal.Put(ctx, job); err != nil {
+	if err := s.record(ctx, job); err != nil {
 		return err
 	}
 	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,

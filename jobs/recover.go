@@ -80,7 +80,7 @@ func (s *Service) recoverable(ctx context.Context) ([]*Job, error) {
 			}
 			job := &Job{ID: jd.Name(), Pipeline: pd.Name(), Input: files[0].Name(), Status: Enqueued, Created: s.Now(), ClaimedPath: path}
 			s.log.Warn("found a claimed file with no job record; processing it", "job", job.ID, "file", job.Input)
-			if err := s.journal.Put(ctx, job); err != nil {
+			if err := s.record(ctx, job); err != nil {
 				return nil, err
 			}
 			jobs = append(jobs, job)
@@ -106,14 +106,14 @@ func (s *Service) resume(ctx context.Context, job *Job) error {
 			job.Status, job.Finished = job.FinalStatus, s.Now()
 			os.Remove(filepath.Dir(job.ClaimedPath))
 			s.log.Info("closed job interrupted after filing its input", "job", job.ID, "status", job.Status)
-			return s.journal.Put(ctx, job)
+			return s.record(ctx, job)
 		}
 	}
 	if claimedErr != nil {
 		job.Status, job.Finished = Failed, s.Now()
 		job.Errors = append(job.Errors, "the claimed input was not found after a restart: "+job.ClaimedPath)
 		s.log.Error("claimed input missing after restart", "job", job.ID, "path", job.ClaimedPath)
-		return s.journal.Put(ctx, job)
+		return s.record(ctx, job)
 	}
 	s.log.Info("resuming job interrupted by a stop or crash", "job", job.ID, "file", job.Input)
 	return s.process(ctx, job)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/erpipe/erpipe/inbox"
@@ -27,6 +29,7 @@ type Service struct {
 	stop    <-chan struct{} // closed when Run is told to stop
 	waiting sync.WaitGroup  // jobs waiting for a destination
 	dedupe  sync.Mutex      // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
+	full    atomic.Bool     // the journal's disk was full at the last write (space.go)
 
 	// Grace is how long in-flight jobs may go on after the daemon is told
 	// to stop; past it they are cancelled and resumed at the next start.
@@ -185,69 +188,23 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 }
 
 // take claims f, consumes its marker file if it has one, and processes it.
+// A file is claimed only when the journal can be written, and goes back
+// to the inbox if its record cannot be written after all.
 func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
-	pipeline, path := f.Key, f.Path
-	p := s.ws.Pipeline(pipeline)
+	p := s.ws.Pipeline(f.Key)
 	if p == nil {
-		return nil, fmt.Errorf("no pipeline %q", pipeline)
+		return nil, fmt.Errorf("no pipeline %q", f.Key)
 	}
-	now := s.Now()
-	job := &Job{Pipeline: pipeline, Input: filepath.Base(path), Status: Enqueued, Created: now}
-	// Claim first, record second: a claimed file with no record is found
-	// by Recover, by its place, and gets its job then. The claimed file
-	// keeps its name (in a folder named after the job), so that messages
-	// and outputs name it as the operator did. Creating that folder is
-	// what makes the job id unique; the journal is asked too, for ids of
-	// jobs that ended.
-	parent := filepath.Join(s.ws.Claimed(), pipeline)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	var dir string
-	for {
-		id, err := s.journal.NewJobID(ctx, now)
-		if err != nil {
-			return nil, err
-		}
-		job.ID, dir = id, filepath.Join(parent, id)
-		err = os.Mkdir(dir, 0o755)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-	}
-	job.ClaimedPath = filepath.Join(dir, job.Input)
-	if err := os.Rename(path, job.ClaimedPath); err != nil {
-		os.Remove(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errGone
-		}
-		return nil, fmt.Errorf("claim %s: %w", path, err)
-	}
-	fi, err := os.Lstat(job.ClaimedPath)
+	job, fi, err := s.claimRecorded(ctx, f)
 	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", path, err)
-	}
-	if fi.Mode().IsRegular() && !f.Same(fi) {
-		// Written to again, or replaced by another file, since it was
-		// found ready: back to the inbox, to be taken once it settles.
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) && os.Rename(job.ClaimedPath, path) == nil {
-			os.Remove(dir)
-			s.log.Warn("the file changed after it was found ready; left in the inbox until it is ready again", "pipeline", pipeline, "file", f.Name)
-			return nil, errGone
-		}
+		return nil, err
 	}
 	if f.Marker != "" {
 		if err := os.Remove(f.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("could not remove the marker file", "marker", f.Marker, "err", err)
 		}
 	}
-	s.log.Info("claimed", "job", job.ID, "pipeline", pipeline, "file", job.Input)
-	if err := s.journal.Put(ctx, job); err != nil {
-		return nil, err
-	}
+	s.log.Info("claimed", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input)
 	if !fi.Mode().IsRegular() {
 		// Replaced by a link, a FIFO or a device after it was found
 		// ready: filed away as it is, never read.
@@ -257,4 +214,95 @@ func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
 		return job, s.finish(ctx, job, Failed, nil, fmt.Errorf("%s was replaced by %s after it was found ready; %w", job.Input, kindOfFile(fi.Mode()), nr))
 	}
 	return job, s.process(ctx, job)
+}
+
+// claimRecorded claims f and records its job. A claim whose record
+// cannot be written goes back to the inbox: with a full disk, until the
+// journal can be written again (claimable), then f is claimed anew.
+func (s *Service) claimRecorded(ctx context.Context, f inbox.File) (*Job, fs.FileInfo, error) {
+	for {
+		if err := s.claimable(ctx); err != nil {
+			return nil, nil, err
+		}
+		job, fi, err := s.claim(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = s.journal.Put(ctx, job)
+		switch {
+		case err == nil:
+			s.journalFull(false, nil)
+			return job, fi, nil
+		case !s.unclaim(job, f.Path):
+			// The name was taken in the inbox meanwhile: the claim stays,
+			// and its record waits for space (a crash meanwhile is
+			// mended by Recover, which records claimed files).
+			return job, fi, s.record(ctx, job)
+		case !noSpace(err):
+			return nil, nil, err
+		}
+		s.journalFull(true, err)
+	}
+}
+
+// claim moves f into a folder of its own under .erpipe/claimed and returns
+// its job (not yet recorded) and what was claimed (not following links).
+// The claimed file keeps its name (in a folder named after the job), so
+// that messages and outputs name it as the operator did. Creating that
+// folder is what makes the job id unique; the journal is asked too, for
+// ids of jobs that ended. A file written to again, or replaced by another
+// file, since it was found ready goes back to the inbox (errGone), to be
+// taken once it is ready again.
+func (s *Service) claim(ctx context.Context, f inbox.File) (*Job, fs.FileInfo, error) {
+	now := s.Now()
+	job := &Job{Pipeline: f.Key, Input: filepath.Base(f.Path), Status: Enqueued, Created: now}
+	parent := filepath.Join(s.ws.Claimed(), f.Key)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, nil, err
+	}
+	var dir string
+	for {
+		id, err := s.journal.NewJobID(ctx, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		job.ID, dir = id, filepath.Join(parent, id)
+		err = os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, nil, err
+		}
+	}
+	job.ClaimedPath = filepath.Join(dir, job.Input)
+	if err := os.Rename(f.Path, job.ClaimedPath); err != nil {
+		os.Remove(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, errGone
+		}
+		return nil, nil, fmt.Errorf("claim %s: %w", f.Path, err)
+	}
+	fi, err := os.Lstat(job.ClaimedPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim %s: %w", f.Path, err)
+	}
+	if fi.Mode().IsRegular() && !f.Same(fi) && s.unclaim(job, f.Path) {
+		s.log.Warn("the file changed after it was found ready; left in the inbox until it is ready again", "pipeline", f.Key, "file", f.Name)
+		return nil, nil, errGone
+	}
+	return job, fi, nil
+}
+
+// unclaim moves the claimed input of job back to path in the inbox, when
+// nothing has taken that name since, and reports whether it did.
+func (s *Service) unclaim(job *Job, path string) bool {
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if os.Rename(job.ClaimedPath, path) != nil {
+		return false
+	}
+	os.Remove(filepath.Dir(job.ClaimedPath))
+	return true
 }
