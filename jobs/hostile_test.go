@@ -350,3 +350,22 @@ func TestHandedBackIsNotAnError(t *testing.T) {
 		t.Errorf("a real failure is not an error:\n%s", logs.String())
 	}
 }
+
+// TestInputLimits: an input past the reader limits in erpipe.yaml fails
+// its job with a report naming the limit and the setting that raises it;
+// a pipeline's own limits replace the workspace's.
+func TestInputLimits(t *testing.T) {
+	s, ws := newService(t, "limits: {record_bytes: 1KiB}\npipelines:\n  - {name: big, template: customers-v3, limits: {record_bytes: 1MiB}}\n")
+	long := string(sampleBytes(t)) + "US-099," + strings.Repeat("x", 2000) + ",,,,,,,,,,\n"
+	job, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", []byte(long)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != Failed || !strings.Contains(strings.Join(job.Errors, " "), "limits.record_bytes") {
+		t.Fatalf("job %s: %q", job.Status, job.Errors)
+	}
+	job, err = s.Take(context.Background(), "big", dropFile(t, ws, "big", "c.csv", []byte(long)))
+	if err != nil || job.Read == 0 || strings.Contains(strings.Join(job.Errors, " "), "limits.record_bytes") {
+		t.Fatalf("with the pipeline's limit: %v %s %q", err, job.Status, job.Errors)
+	}
+}

@@ -262,6 +262,11 @@ func (t *Template) fileError(pos formats.Pos, err error, hint string) *template.
 	return &template.FieldError{Pos: pos, Template: t.Name, Severity: template.SeverityError, Err: err, Hint: hint}
 }
 
+// limitError is the file error of an input past the reader's limits.
+func limitError(t *Template, le *formats.LimitError) *template.FieldError {
+	return t.fileError(le.Pos, le, "if the file is right, raise "+le.Setting+" for the pipeline in erpipe.yaml")
+}
+
 // open opens the input and binds the template's fields to its columns.
 func (t *Template) open(inputPath string, res *Result) (*source, error) {
 	base := filepath.Base(inputPath)
@@ -280,7 +285,8 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.closers = append(s.closers, f)
 		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
 			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding,
-			ReuseRecord: true, // every reader of a source copies what it keeps
+			ReuseRecord:    true, // every reader of a source copies what it keeps
+			MaxRecordBytes: t.limits.RecordBytes,
 		})
 		if err != nil {
 			s.close()
@@ -293,7 +299,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.r = r
 		s.pos.Row = 1
 	case template.FormatXLSX:
-		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: in.xlsxHeaderRow}
+		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: in.xlsxHeaderRow, Limits: t.limits}
 		sheets := workbookSheets(inputPath)
 		if in.xlsxSheet != "" && sheets != nil && !hasSheet(sheets, in.xlsxSheet) && in.xlsxMissingSheet == "first" {
 			opts.Sheet, opts.SheetIndex = "", 1
@@ -302,6 +308,10 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 				Hint: fmt.Sprintf("name the sheet %q", in.xlsxSheet)})
 		}
 		r, err := excel.Open(inputPath, opts)
+		var le *formats.LimitError
+		if errors.As(err, &le) {
+			return nil, limitError(t, le)
+		}
 		if err != nil {
 			hint := "open the file in Excel and save it as Excel Workbook (.xlsx)"
 			if errors.Is(err, excel.ErrEmpty) {
@@ -334,7 +344,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		for i, fd := range in.fields {
 			paths[i] = fd.Column
 		}
-		r, err := fxml.NewReader(bufio.NewReaderSize(f, 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths})
+		r, err := fxml.NewReader(bufio.NewReaderSize(f, 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths, Limits: t.limits})
 		if err != nil {
 			s.close()
 			return nil, t.fileError(s.pos, err, "check that the file is the XML document the template expects")
@@ -658,7 +668,11 @@ func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, war
 // row could not be read. badReads and lastBad carry the count between calls.
 func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *template.FieldError, fatal error) {
 	var pe *formats.ParseError
-	if !errors.As(err, &pe) {
+	var le *formats.LimitError
+	switch {
+	case errors.As(err, &le):
+		return nil, limitError(t, le)
+	case !errors.As(err, &pe):
 		return nil, t.fileError(src.pos, err, "check that the file is complete and can be read")
 	}
 	*badReads++

@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/template"
 )
@@ -65,6 +66,17 @@ type Template struct {
 
 	params     map[string]any // parameter values, by name (params.go)
 	paramSpecs []Parameter
+
+	limits formats.Limits // what one input may make a reader hold (WithLimits)
+}
+
+// WithLimits returns t reading its inputs within lim (zero fields: the
+// formats package's defaults), which bound the memory a single input may
+// take whatever it holds.
+func (t *Template) WithLimits(lim formats.Limits) *Template {
+	cp := *t
+	cp.limits = lim
+	return &cp
 }
 
 // Load loads a template from a file on disk. See LoadFS. Messages name

@@ -12,6 +12,7 @@
 package workspace
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,11 +20,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/templates"
 	"github.com/erpipe/erpipe/transform"
@@ -71,6 +74,9 @@ type Config struct {
 	// folder is refused, since whoever can replace a folder by a link
 	// could make erpipe take, or write, the files of another folder).
 	FollowSymlinks bool `yaml:"follow_symlinks"`
+	// Limits bound what one input may make erpipe hold in memory; a
+	// pipeline's own limits: replace them for its inputs.
+	Limits LimitsConfig `yaml:"limits"`
 	// Pipelines are the workspace's own pipelines. One with the name of a
 	// built-in replaces it.
 	Pipelines []PipelineConfig `yaml:"pipelines"`
@@ -92,6 +98,57 @@ type PipelineConfig struct {
 	// is archived as a Duplicate job).
 	AllowDuplicates bool                `yaml:"allow_duplicates"`
 	Destinations    []DestinationConfig `yaml:"destinations"`
+	// Limits replace the workspace's limits for this pipeline's inputs,
+	// key by key.
+	Limits LimitsConfig `yaml:"limits"`
+}
+
+// LimitsConfig is limits: in erpipe.yaml. Zero keeps the default.
+type LimitsConfig struct {
+	RecordBytes        ByteSize `yaml:"record_bytes"`         // a CSV row, an XML text or tag (16MiB)
+	SharedStringsBytes ByteSize `yaml:"shared_strings_bytes"` // a workbook's shared strings, unpacked (256MiB)
+	SheetBytes         ByteSize `yaml:"sheet_bytes"`          // a workbook's sheet, unpacked (2GiB)
+	Depth              int      `yaml:"depth"`                // XML nesting (256)
+}
+
+// over returns c with the keys o sets replaced.
+func (c LimitsConfig) over(o LimitsConfig) LimitsConfig {
+	c.RecordBytes = cmp.Or(o.RecordBytes, c.RecordBytes)
+	c.SharedStringsBytes = cmp.Or(o.SharedStringsBytes, c.SharedStringsBytes)
+	c.SheetBytes = cmp.Or(o.SheetBytes, c.SheetBytes)
+	c.Depth = cmp.Or(o.Depth, c.Depth)
+	return c
+}
+
+// limits converts the configuration for the readers.
+func (c LimitsConfig) limits() formats.Limits {
+	return formats.Limits{RecordBytes: int64(c.RecordBytes), SharedStringsBytes: int64(c.SharedStringsBytes),
+		SheetBytes: int64(c.SheetBytes), Depth: c.Depth}
+}
+
+// ByteSize is a size in erpipe.yaml: a number of bytes, or one with a unit
+// (KiB, MiB, GiB; KB, MB, GB are taken as the same).
+type ByteSize int64
+
+// UnmarshalYAML parses a size such as 16MiB.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 || v > (1<<50)/mult {
+		return fmt.Errorf("line %d: %q is not a size; write it like 16MiB or 1048576", n.Line, n.Value)
+	}
+	*b = ByteSize(v * mult)
+	return nil
 }
 
 // InboxConfig says when a dropped file is ready to take.
@@ -298,6 +355,7 @@ func (w *Workspace) loadPipelines() error {
 			continue
 		}
 		opts.FollowLink = w.Config.FollowSymlinks
+		t = t.WithLimits(w.Config.Limits.over(pc.Limits).limits())
 		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
 			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
 	}
@@ -316,6 +374,7 @@ func (w *Workspace) loadPipelines() error {
 					"set status: completed when it is ready, or allow_drafts: true in %s to try it", t.Name, t.Version, t.Status, ConfigFile))
 				continue
 			}
+			t = t.WithLimits(w.Config.Limits.limits())
 			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t, Inbox: inbox.FolderOptions{FollowLink: w.Config.FollowSymlinks}})
 		}
 	}

@@ -32,6 +32,10 @@ type Options struct {
 	// valid), as encoding/csv's option of that name: for a caller that
 	// copies what it keeps, it saves an allocation per record.
 	ReuseRecord bool
+	// MaxRecordBytes is the longest row, in bytes (0:
+	// formats.DefaultRecordBytes); a longer one is a *formats.LimitError
+	// that ends the reading.
+	MaxRecordBytes int64
 }
 
 // Reader reads records from delimited text. See formats.Reader.
@@ -78,11 +82,13 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, err
 	}
 	var u8 *utf8Check
+	var in io.Reader = src
 	if check {
 		u8 = &utf8Check{r: src}
-		src = bufio.NewReaderSize(u8, 64<<10)
+		in = u8
 	}
-	cr := csv.NewReader(src)
+	max := formats.Limits{RecordBytes: opts.MaxRecordBytes}.OrDefault().RecordBytes
+	cr := csv.NewReader(bufio.NewReaderSize(newRecordLimit(in, max, opts.LazyQuotes, opts.File), 64<<10))
 	cr.Comma = comma
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
@@ -235,7 +241,11 @@ func (r *Reader) countError(n int) error {
 // readError turns an error of encoding/csv into one that says what to fix.
 func (r *Reader) readError(err error) error {
 	var pe *csv.ParseError
-	if !errors.As(err, &pe) {
+	var le *formats.LimitError
+	switch {
+	case errors.As(err, &le):
+		return le
+	case !errors.As(err, &pe):
 		if err == io.EOF {
 			return err
 		}

@@ -39,6 +39,10 @@ type Options struct {
 	// applied). The default is the raw stored value: numbers as stored,
 	// dates as serial numbers.
 	Formatted bool
+	// Limits bound the unpacked size of the shared-strings table and of
+	// each sheet (SharedStringsBytes, SheetBytes); zero fields are the
+	// defaults. A workbook past them is a *formats.LimitError.
+	Limits formats.Limits
 }
 
 // Reader reads records from one sheet. Blank rows are skipped.
@@ -90,6 +94,9 @@ func Open(path string, opts Options) (r *Reader, err error) {
 		return r, err
 	}
 	fh.Close()
+	if err := CheckSizes(path, opts.File, opts.Limits); err != nil {
+		return r, err
+	}
 	r.f, err = excelize.OpenFile(path, r.opts[0])
 	if err != nil {
 		return r, r.openError(err)

@@ -32,6 +32,10 @@ type Options struct {
 	// when the text at path inside it is value, e.g.
 	// "../Bal[Tp/CdOrPrtry/Cd=OPBD]/Amt" (the first Bal whose type is OPBD).
 	Fields []string
+	// Limits bound the nesting of elements (Depth) and the longest text
+	// or tag (RecordBytes); zero fields are the defaults. Past them the
+	// reading ends with a *formats.LimitError.
+	Limits formats.Limits
 }
 
 // Reader reads records. Header returns Options.Fields.
@@ -52,6 +56,8 @@ type Reader struct {
 	recFields []int         // the fields relative to the record, reset at every record
 
 	stack    []frame // open elements, from the document root
+	maxDepth int     // the deepest stack (Limits.Depth)
+	maxText  int     // the longest text a field gathers (Limits.RecordBytes)
 	recDepth int     // len(stack) at the record element; 0 outside records
 
 	// The record being read, and the last one returned.
@@ -133,7 +139,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	rd.vals, rd.set, rd.lines, rd.bufs = make([]string, n), make([]bool, n), make([]int, n), make([][]byte, n)
 
 	var src io.Reader
-	rd.in = &trackReader{r: r}
+	lim := opts.Limits.OrDefault()
+	rd.maxDepth, rd.maxText = lim.Depth, int(lim.RecordBytes)
+	rd.in = &trackReader{r: &runLimit{r: r, max: lim.RecordBytes}}
 	src, rd.decoded = decode(bufio.NewReaderSize(rd.in, 64<<10))
 	rd.d = xml.NewDecoder(src)
 	rd.d.CharsetReader = rd.charsetReader
@@ -376,6 +384,10 @@ func (r *Reader) Read() (formats.Record, error) {
 			}
 		case xml.CharData:
 			for _, c := range r.active {
+				if len(r.bufs[c.field])+len(t) > r.maxText {
+					err = r.limitError(line, "a value", int64(r.maxText), "limits.record_bytes")
+					break
+				}
 				r.bufs[c.field] = append(r.bufs[c.field], t...)
 			}
 		}
@@ -402,6 +414,9 @@ func (r *Reader) start(t xml.StartElement, line int) error {
 		}
 	}
 	depth := len(r.stack) + 1
+	if depth > r.maxDepth {
+		return r.limitError(line, "the nesting of elements", int64(r.maxDepth), "limits.depth")
+	}
 	f := frame{name: t.Name, line: line, nodes: nodes}
 	if r.recDepth > 0 {
 		r.stack = append(r.stack, f)
@@ -507,6 +522,9 @@ func (r *Reader) skip() error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if len(r.stack) >= r.maxDepth {
+				return r.limitError(line, "the nesting of elements", int64(r.maxDepth), "limits.depth")
+			}
 			r.stack = append(r.stack, frame{name: t.Name, line: line})
 		case xml.EndElement:
 			if err := r.pop(t, line); err != nil {
@@ -515,6 +533,16 @@ func (r *Reader) skip() error {
 		}
 	}
 	return nil
+}
+
+// limitError is a *formats.LimitError at line: what is past limit n (bytes
+// for a "limits..._bytes" setting, else a count).
+func (r *Reader) limitError(line int, what string, n int64, setting string) error {
+	limit := fmt.Sprint(n, " levels")
+	if strings.HasSuffix(setting, "_bytes") {
+		limit = formats.Size(n)
+	}
+	return &formats.LimitError{Pos: formats.Pos{File: r.file, Row: line}, What: what, Limit: limit, Setting: setting}
 }
 
 // pop closes the element on top of the stack with end element t, on line,
@@ -598,9 +626,16 @@ func (h *hint) Unwrap() error { return h.err }
 // tokenError turns an error from the decoder into one that says what to fix.
 func (r *Reader) tokenError(err error) error {
 	var se *xml.SyntaxError
+	var le *formats.LimitError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &le):
+		if le.Pos.File == "" { // from runLimit, which knows no lines
+			line, _ := r.d.InputPos()
+			le.Pos = formats.Pos{File: r.file, Row: line}
+		}
+		return le
 	case r.charsetErr != nil:
 		return r.parseError(1, r.charsetErr)
 	case err == io.EOF || errors.As(err, &se) && se.Msg == "unexpected EOF":

@@ -55,6 +55,15 @@ allow_drafts: false
 # by a link could make erpipe take, or write, another folder's files.
 follow_symlinks: false
 
+# What one input may make erpipe hold in memory, so that a small file made
+# to expand cannot take the daemon down. Past a limit the file fails with a
+# report naming it. A pipeline may set its own limits: (key by key).
+limits:
+  record_bytes: 16MiB           # a CSV row; an XML text or tag
+  shared_strings_bytes: 256MiB  # a workbook's shared strings, unpacked
+  sheet_bytes: 2GiB             # a workbook's sheet, unpacked (read as a stream)
+  depth: 256                    # how deep XML elements may nest
+
 # Your own pipelines. A pipeline joins an inbox folder (inbox/<name>/), a
 # template (a built-in name, or a file under templates/) and destinations.
 # A pipeline with the name of a built-in replaces it.
