@@ -12,7 +12,7 @@ import (
 // (with lazy quotes, since the last line break). encoding/csv holds a
 // whole record in memory, so without it one 2 GB line takes gigabytes.
 // It looks at a buffer at a time: one without quotes costs two vectorised
-// scans, and only a buffer with quotes is looked at byte by byte.
+// scans, one with quotes two per line.
 type recordLimit struct {
 	r      io.Reader
 	max    int64
@@ -61,24 +61,31 @@ func (l *recordLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// scan follows b byte by byte: quotes and line breaks.
+// scan follows b a line at a time: an odd number of quotes on a line
+// turns quoting on or off, and a line break outside quotes ends the
+// record.
 func (l *recordLimit) scan(b []byte) {
-	for _, c := range b {
-		switch c {
-		case '"':
-			if !l.lazy {
-				l.quoted = !l.quoted
-			}
-		case '\n':
-			l.line++
-			if !l.quoted {
-				l.n, l.start = 0, l.line
-				continue
-			}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		seg := b
+		if i >= 0 {
+			seg = b[:i]
 		}
-		l.n++
-		if l.n > l.max {
+		if !l.lazy && bytes.Count(seg, quote)%2 == 1 {
+			l.quoted = !l.quoted
+		}
+		l.n += int64(len(seg))
+		if l.n > l.max || i < 0 {
 			return
+		}
+		l.line++
+		b = b[i+1:]
+		if l.quoted {
+			l.n++ // the line break is part of the value
+		} else {
+			l.n, l.start = 0, l.line
 		}
 	}
 }
+
+var quote = []byte{'"'}

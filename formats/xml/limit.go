@@ -24,6 +24,18 @@ func (l *runLimit) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	b := p[:n]
+	if int64(n) < l.max {
+		// Runs inside b are shorter than b, so than max: only the one
+		// going on from the last buffer, and the one going on into the
+		// next, count. Four vectorised scans.
+		first := minIndex(bytes.IndexByte(b, '<'), bytes.IndexByte(b, '>'))
+		if first < 0 {
+			l.n += int64(n)
+		} else if l.n += int64(first); l.n <= l.max {
+			l.n = int64(n - 1 - max(bytes.LastIndexByte(b, '<'), bytes.LastIndexByte(b, '>')))
+		}
+		b = nil
+	}
 	for len(b) > 0 {
 		i := bytes.IndexAny(b, "<>")
 		if i < 0 {
@@ -41,4 +53,15 @@ func (l *runLimit) Read(p []byte) (int, error) {
 		return 0, l.err
 	}
 	return n, err
+}
+
+// minIndex is the smaller of two indexes, either of which may be -1 (none).
+func minIndex(a, b int) int {
+	switch {
+	case a < 0:
+		return b
+	case b < 0:
+		return a
+	}
+	return min(a, b)
 }
