@@ -10,6 +10,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
+	"github.com/erpipe/erpipe/internal/memtest"
 )
 
 var (
@@ -19,7 +20,9 @@ var (
 )
 
 // FuzzReader checks that no input makes the Reader panic, that every error
-// is a *formats.ParseError, and that what it returns is consistent.
+// is a *formats.ParseError (or, past the limit, a *formats.LimitError),
+// that what it returns is consistent, and that its memory stays within a
+// ceiling in proportion to the input.
 func FuzzReader(f *testing.F) {
 	for _, tt := range readTests {
 		input, _, _ := stripMarksNoT(tt.input)
@@ -29,59 +32,73 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("\xFF\xFEa\x00,\x00b\x00\n\x001\x00,\x002\x00"), uint8(0), uint8(0), false, true)
 	f.Add([]byte("\xEF\xBB\xBFa\n\xFC\n"), uint8(0), uint8(4), false, false)
 	f.Fuzz(func(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) {
-		opts := csv.Options{
-			File:       "fuzz.csv",
-			Comma:      fuzzCommas[int(comma)%len(fuzzCommas)],
-			Encoding:   fuzzEncodings[int(enc)%len(fuzzEncodings)],
-			LazyQuotes: lazy,
-			NoHeader:   noHeader,
+		memtest.Ceiling(t, 64*uint64(len(data))+4<<20, func() { fuzzRead(t, data, comma, enc, lazy, noHeader) })
+	})
+}
+
+// fuzzRead reads data with the options the fuzzer chose and checks what
+// comes back.
+func fuzzRead(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) {
+	opts := csv.Options{
+		MaxRecordBytes: 4096,
+		File:           "fuzz.csv",
+		Comma:          fuzzCommas[int(comma)%len(fuzzCommas)],
+		Encoding:       fuzzEncodings[int(enc)%len(fuzzEncodings)],
+		LazyQuotes:     lazy,
+		NoHeader:       noHeader,
+	}
+	r, err := csv.NewReader(bytes.NewReader(data), opts)
+	var le *formats.LimitError
+	if errors.As(err, &le) {
+		return
+	}
+	if err != nil {
+		var pe *formats.ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("NewReader error %v (%T) is not a *formats.ParseError", err, err)
 		}
-		r, err := csv.NewReader(bytes.NewReader(data), opts)
+		return
+	}
+	width := len(r.Header())
+	if width == 0 {
+		t.Fatal("empty header without an error")
+	}
+	lastRow := 0
+	for i := 0; ; i++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if i > len(data) {
+			t.Fatalf("more records than bytes")
+		}
+		if errors.As(err, &le) {
+			break
+		}
 		if err != nil {
 			var pe *formats.ParseError
 			if !errors.As(err, &pe) {
-				t.Fatalf("NewReader error %v (%T) is not a *formats.ParseError", err, err)
+				t.Fatalf("Read error %v (%T) is not a *formats.ParseError", err, err)
 			}
-			return
+			if pe.Pos.Row <= 0 {
+				t.Fatalf("error without a row: %v", err)
+			}
+			continue
 		}
-		width := len(r.Header())
-		if width == 0 {
-			t.Fatal("empty header without an error")
+		if len(rec.Fields) != width {
+			t.Fatalf("record has %d fields, header %d", len(rec.Fields), width)
 		}
-		lastRow := 0
-		for i := 0; ; i++ {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if i > len(data) {
-				t.Fatalf("more records than bytes")
-			}
-			if err != nil {
-				var pe *formats.ParseError
-				if !errors.As(err, &pe) {
-					t.Fatalf("Read error %v (%T) is not a *formats.ParseError", err, err)
-				}
-				if pe.Pos.Row <= 0 {
-					t.Fatalf("error without a row: %v", err)
-				}
-				continue
-			}
-			if len(rec.Fields) != width {
-				t.Fatalf("record has %d fields, header %d", len(rec.Fields), width)
-			}
-			if rec.Pos.Row <= lastRow {
-				t.Fatalf("row %d after row %d", rec.Pos.Row, lastRow)
-			}
-			lastRow = rec.Pos.Row
-			for j := range rec.Fields {
-				p := r.FieldPos(j)
-				if p.Col != j+1 || p.Row < rec.Pos.Row {
-					t.Fatalf("FieldPos(%d) = %+v in record at row %d", j, p, rec.Pos.Row)
-				}
+		if rec.Pos.Row <= lastRow {
+			t.Fatalf("row %d after row %d", rec.Pos.Row, lastRow)
+		}
+		lastRow = rec.Pos.Row
+		for j := range rec.Fields {
+			p := r.FieldPos(j)
+			if p.Col != j+1 || p.Row < rec.Pos.Row {
+				t.Fatalf("FieldPos(%d) = %+v in record at row %d", j, p, rec.Pos.Row)
 			}
 		}
-	})
+	}
 }
 
 // FuzzRoundtrip writes records with every writer option and reads them

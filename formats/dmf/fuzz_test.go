@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/erpipe/erpipe/formats/dmf"
+	"github.com/erpipe/erpipe/internal/memtest"
 )
 
 // maxFuzzRecords bounds the records read per entity in one fuzz input.
@@ -88,7 +89,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		readPackage(t, data, dir, false)
+		memtest.Ceiling(t, 64*uint64(len(data))+64<<20, func() { readPackage(t, data, dir, false) })
 	})
 }
 

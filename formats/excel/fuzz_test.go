@@ -9,6 +9,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/excel"
+	"github.com/erpipe/erpipe/internal/memtest"
 )
 
 // FuzzReader opens fuzzed workbooks and reads them to the end: no input may
@@ -41,7 +42,14 @@ func FuzzReader(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := excel.Open(path, excel.Options{File: "fuzz.xlsx", HeaderRow: int(headerRow % 4), Formatted: formatted})
+		var r *excel.Reader
+		var err error
+		// The limits are tight, so that no workbook within them can
+		// take more than the ceiling: excelize holds the shared strings.
+		memtest.Ceiling(t, 256<<20, func() {
+			r, err = excel.Open(path, excel.Options{File: "fuzz.xlsx", HeaderRow: int(headerRow % 4), Formatted: formatted,
+				Limits: formats.Limits{SharedStringsBytes: 1 << 20, SheetBytes: 4 << 20}})
+		})
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -75,6 +83,10 @@ func FuzzReader(f *testing.F) {
 func checkErr(t *testing.T, err error) *formats.ParseError {
 	t.Helper()
 	var pe *formats.ParseError
+	var le *formats.LimitError
+	if errors.As(err, &le) {
+		return &formats.ParseError{Pos: le.Pos, Err: le} // past the limits: the reading ends
+	}
 	if !errors.As(err, &pe) {
 		t.Fatalf("error %v (%T) is not a *formats.ParseError", err, err)
 	}
