@@ -80,9 +80,11 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 		}
 		select {
 		case <-ctx.Done():
+			s.handBack(ctx, job)
 			return
 		case <-s.stop:
 			s.log.Info("stopping: the job waiting for a destination resumes at the next start", "job", job.ID)
+			s.handBack(ctx, job)
 			return
 		case <-time.After(jitter(delay)):
 		}

@@ -369,3 +369,83 @@ func TestInputLimits(t *testing.T) {
 		t.Fatalf("with the pipeline's limit: %v %s %q", err, job.Status, job.Errors)
 	}
 }
+
+// TestPoisonAfterCrashes: a job left unfinished MaxAttempts times (erpipe
+// killed under it each time) is set aside in errors/ at the next start
+// instead of run again; one below the count is run; a stop that hands a
+// job back does not count.
+func TestPoisonAfterCrashes(t *testing.T) {
+	ctx := context.Background()
+	for _, attempts := range []int{MaxAttempts - 1, MaxAttempts} {
+		t.Run(fmt.Sprint(attempts), func(t *testing.T) {
+			s, ws := newService(t, "")
+			dir := filepath.Join(ws.Claimed(), "customers-v3", "20260101-000000-abcd")
+			os.MkdirAll(dir, 0o700)
+			os.WriteFile(filepath.Join(dir, "c.csv"), sampleBytes(t), 0o644)
+			job := &Job{ID: "20260101-000000-abcd", Pipeline: "customers-v3", Input: "c.csv", Status: Processing,
+				ClaimedPath: filepath.Join(dir, "c.csv"), Attempts: attempts}
+			if err := s.journal.Put(ctx, job); err != nil {
+				t.Fatal(err)
+			}
+			runs := 0
+			s.run = func(tm *transform.Template, ctx context.Context, in, out string, o transform.RunOptions) (*transform.Result, error) {
+				runs++
+				return tm.RunWith(ctx, in, out, o)
+			}
+			if err := s.Recover(ctx); err != nil {
+				t.Fatal(err)
+			}
+			j, _ := s.journal.Get(ctx, job.ID)
+			if attempts < MaxAttempts {
+				if j.Status != Processed || runs != 1 || j.Attempts != attempts+1 {
+					t.Fatalf("below the count: %s after %d runs, attempts %d", j.Status, runs, j.Attempts)
+				}
+				return
+			}
+			if j.Status != Failed || runs != 0 || !strings.Contains(strings.Join(j.Errors, " "), "set aside") || !strings.HasPrefix(j.FinalPath, ws.Errors("customers-v3")) {
+				t.Fatalf("at the count: %s after %d runs, %q, filed at %s", j.Status, runs, j.Errors, j.FinalPath)
+			}
+		})
+	}
+	t.Run("a stop does not count", func(t *testing.T) {
+		s, ws := newService(t, "")
+		cctx, cancel := context.WithCancel(ctx)
+		s.run = func(tm *transform.Template, ctx context.Context, in, out string, o transform.RunOptions) (*transform.Result, error) {
+			cancel()
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		job, _ := s.Take(cctx, "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", sampleBytes(t)))
+		if j, err := s.journal.Get(ctx, job.ID); err != nil || j.Attempts != 0 || j.Status != Processing {
+			t.Fatalf("after a stop: %v %+v", err, j)
+		}
+	})
+}
+
+// TestTempDirEmptiedAtStart: what a crash left in the daemon's temporary
+// folder (an unpacked 1 GiB sheet) is gone once the daemon holds the
+// workspace, and the process's temporary files go there.
+func TestTempDirEmptiedAtStart(t *testing.T) {
+	t.Setenv("TMPDIR", os.Getenv("TMPDIR")) // restored after the test
+	s, ws := newService(t, "")
+	s.TempDir = ws.Temp()
+	left := filepath.Join(s.TempDir, "excelize-123456")
+	if err := os.MkdirAll(s.TempDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("an unpacked sheet"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for deadline := time.Now().Add(5 * time.Second); exists(left) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if exists(left) || os.TempDir() != s.TempDir {
+		t.Errorf("left behind: %v; temporary folder %s", exists(left), os.TempDir())
+	}
+}

@@ -65,6 +65,7 @@ type Job struct {
 	ClaimedPath     string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
 	FinalPath       string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
 	FinalStatus     Status    `json:"-"`                      // the status the job takes once the input is at FinalPath
+	Attempts        int       `json:"attempts,omitempty"`     // runs started and not handed back by a stop (see MaxAttempts)
 	Created         time.Time `json:"created"`
 	Started         time.Time `json:"started,omitzero"`
 	Finished        time.Time `json:"finished,omitzero"`

@@ -21,8 +21,28 @@ import (
 	"github.com/erpipe/erpipe/transform/template"
 )
 
-// process runs job from its claimed input to its end.
-func (s *Service) process(ctx context.Context, job *Job) error {
+// MaxAttempts is how many times a job is started before it is set aside:
+// a job whose run ends the daemon (killed for its memory, a crash) is
+// started again at the next start, and again; after MaxAttempts such
+// runs its input is filed in errors/ as poison instead. A stop that hands
+// the job back does not count.
+const MaxAttempts = 3
+
+// process runs job from its claimed input to its end. The attempt is
+// counted in the record written before the run.
+func (s *Service) process(ctx context.Context, job *Job) (err error) {
+	if job.Attempts >= MaxAttempts {
+		s.log.Error("a job that never ended is set aside as poison", "job", job.ID, "file", job.Input, "attempts", job.Attempts)
+		return s.finish(ctx, job, Failed, nil, fmt.Errorf("erpipe stopped %d times while processing %s (it was killed or crashed: the file may need more memory "+
+			"than the machine has, or hit a fault in erpipe); it is set aside and not tried again. Check the log around those stops, "+
+			"and drop the file again (erpipe retry %s) once the cause is fixed", job.Attempts, job.Input, job.ID))
+	}
+	counted := false
+	defer func() {
+		if counted && (errors.Is(err, context.Canceled) || errors.Is(err, errHandedBack)) {
+			s.handBack(ctx, job)
+		}
+	}()
 	p := s.ws.Pipeline(job.Pipeline)
 	t := p.Template
 	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
@@ -51,6 +71,8 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		}
 	}
 	if err == nil {
+		job.Attempts++
+		counted = true
 		err = s.record(ctx, job)
 	}
 	s.dedupe.Unlock()
@@ -135,6 +157,8 @@ func (s *Service) process(ctx context.Context, job *Job) error {
 		os.RemoveAll(work)
 		keepWork = true // the work folder is the next round's
 		job.Read, job.Written, job.Rejected, job.Warnings, job.RejectedFile = 0, 0, 0, 0, ""
+		job.Attempts-- // the next round counts this attempt again
+		counted = false
 		return s.process(ctx, job)
 	}
 	switch {
@@ -328,6 +352,15 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,
 		"read", job.Read, "written", job.Written, "rejected", job.Rejected)
 	return nil
+}
+
+// handBack records that a stop handed job back: its attempt does not
+// count toward MaxAttempts.
+func (s *Service) handBack(ctx context.Context, job *Job) {
+	job.Attempts = max(job.Attempts-1, 0)
+	if err := s.journal.Put(context.WithoutCancel(ctx), job); err != nil {
+		s.log.Warn("could not record the job handed back", "job", job.ID, "err", err)
+	}
 }
 
 // resultPerm is the permission of what a job makes from its input

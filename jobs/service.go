@@ -42,6 +42,11 @@ type Service struct {
 	// Background are tasks that run beside the inboxes while Run holds
 	// the workspace (the schedules' runner); Run waits for them to end.
 	Background []func(ctx context.Context) error
+	// TempDir, when set, is the daemon's own folder for temporary files
+	// (its workbooks' unpacked sheets, spools, schema copies): Run empties
+	// it once it holds the workspace, so that what a crash left there is
+	// gone, and points TMPDIR at it for the whole process.
+	TempDir string
 	// run runs a template; tests replace it to inject faults.
 	run RunFunc
 }
@@ -73,6 +78,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	if err := s.takeTempDir(); err != nil {
+		return err
+	}
 	s.stop = ctx.Done()
 	s.sweep(ctx)
 	var background sync.WaitGroup
@@ -160,6 +168,21 @@ func (s *Service) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// takeTempDir empties TempDir, if set, and makes it the process's
+// temporary folder.
+func (s *Service) takeTempDir() error {
+	if s.TempDir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(s.TempDir); err != nil {
+		return fmt.Errorf("empty the temporary folder %s: %w", s.TempDir, err)
+	}
+	if err := os.MkdirAll(s.TempDir, 0o700); err != nil {
+		return err
+	}
+	return os.Setenv("TMPDIR", s.TempDir)
 }
 
 // logRunError logs how a job's run ended when it did not end the job: a

@@ -241,6 +241,7 @@ func (w *Workspace) State() string       { return filepath.Join(w.Root, ".erpipe
 func (w *Workspace) JournalPath() string { return filepath.Join(w.State(), "journal.db") }
 func (w *Workspace) Claimed() string     { return filepath.Join(w.State(), "claimed") }
 func (w *Workspace) Work() string        { return filepath.Join(w.State(), "work") }
+func (w *Workspace) Temp() string        { return filepath.Join(w.State(), "tmp") }
 
 // MakeState makes the state folder .erpipe (the journal, claimed inputs,
 // work in progress) readable by its owner only, as it is, or is made.

@@ -49,6 +49,7 @@ they are still recognised.`,
 			if err != nil {
 				return usage(err)
 			}
+			svc.TempDir = ws.Temp() // emptied at start: what a crash left there goes
 			// The schedules run beside the inboxes (schedule.go). Setting
 			// them up is not cut short by a signal: Run stops them.
 			runner, err := newRunner(context.WithoutCancel(ctx), g, ws, j)
