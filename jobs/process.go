@@ -124,12 +124,8 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 		if err := s.record(ctx, job); err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stop:
-			return errHandedBack
-		case <-time.After(jitter(delay)):
+		if err := s.pause(ctx, delay); err != nil {
+			return err
 		}
 	}
 	job.Pending = nil
