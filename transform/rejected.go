@@ -38,10 +38,15 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 	defer src.close()
 	header := append(append([]string(nil), src.r.Header()...), "erpipe error")
 	var w rowWriter
+	var lines *csv.Lines // the input's lines as text, for rows that could not be read
 	if src.fromExcel {
 		w, err = newXLSXRows(outPath, src.pos.Sheet)
 	} else {
-		w, err = newCSVRows(outPath)
+		w, err = newCSVRows(outPath, t.input.csvComma)
+		if f, ferr := os.Open(inputPath); ferr == nil {
+			defer f.Close()
+			lines, _ = csv.NewLines(f, t.input.csvEncoding, t.limits.RecordBytes)
+		}
 	}
 	if err != nil {
 		return err
@@ -63,9 +68,7 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 			// A row that could not be read at all: say so in the file.
 			if pe, ok := err.(*formats.ParseError); ok {
 				if msg, ok := rows[pe.Pos.Row]; ok {
-					row := make([]string, len(header))
-					row[len(row)-1] = msg
-					if err := w.write(row); err != nil {
+					if err := writeUnread(w, lines, pe.Pos.Row, len(header), msg); err != nil {
 						w.abort()
 						return err
 					}
@@ -90,6 +93,19 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 	return w.close()
 }
 
+// writeUnread writes a row that could not be read: its line as it was,
+// when the input is text, else empty cells; then what to fix.
+func writeUnread(w rowWriter, lines *csv.Lines, row, width int, msg string) error {
+	if cw, ok := w.(*csvRows); ok && lines != nil {
+		if raw, err := lines.Line(row); err == nil {
+			return cw.w.WriteRaw(raw, msg)
+		}
+	}
+	cells := make([]string, width)
+	cells[len(cells)-1] = msg
+	return w.write(cells)
+}
+
 // rowWriter writes the rows of a rejected-rows file.
 type rowWriter interface {
 	write(row []string) error
@@ -103,14 +119,16 @@ type csvRows struct {
 	w  *csv.Writer
 }
 
-func newCSVRows(path string) (*csvRows, error) {
+// newCSVRows writes a rejected-rows file with the input's delimiter, so
+// that the corrected file reads as the input did.
+func newCSVRows(path string, comma rune) (*csvRows, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	bw := bufio.NewWriter(f)
 	// Made for Excel: a cell that Excel would run as a formula is escaped.
-	w, err := csv.NewWriter(bw, csv.WriterOptions{Encoding: "utf-8-bom", CRLF: true, EscapeFormulas: true})
+	w, err := csv.NewWriter(bw, csv.WriterOptions{Comma: comma, Encoding: "utf-8-bom", CRLF: true, EscapeFormulas: true})
 	if err != nil {
 		f.Close()
 		return nil, err

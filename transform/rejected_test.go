@@ -181,3 +181,36 @@ func TestFormulasEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestRejectedUnreadableRows: a row that could not be read at all (a
+// stray quote, a value too many) is written back as it was, not as empty
+// cells, with what to fix beside it, in the input's own delimiter.
+func TestRejectedUnreadableRows(t *testing.T) {
+	const input = "Text;Amount\nok;1.00\nbad \"quote;2.00\ntoo;many;3.00\nfine;4.00\n"
+	dir := t.TempDir()
+	tp := filepath.Join(dir, "t.yaml")
+	src := strings.Replace(formulaTemplate, "input:\n", "input:\n  csv: {delimiter: \";\"}\n", 1)
+	if err := os.WriteFile(tp, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := transform.Load(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rej := filepath.Join(dir, "in.rejected.csv")
+	if err := tmpl.WriteRejected(context.Background(), in, rej, map[int]string{3: "fix the quote", 4: "one value too many"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(rej)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\ufeffText;Amount;erpipe error\r\nbad \"quote;2.00;fix the quote\r\ntoo;many;3.00;one value too many\r\n"
+	if string(got) != want {
+		t.Errorf("rejected rows:\n%q\nwant\n%q", got, want)
+	}
+}

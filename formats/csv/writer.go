@@ -90,25 +90,7 @@ func (w *Writer) Write(record []string) error {
 		if i > 0 {
 			w.bw.WriteRune(w.comma)
 		}
-		if w.escape && FormulaLike(field) {
-			field = "'" + field
-		}
-		if !w.needsQuotes(field) {
-			w.bw.WriteString(field)
-			continue
-		}
-		w.bw.WriteByte('"')
-		for {
-			j := strings.IndexByte(field, '"')
-			if j < 0 {
-				break
-			}
-			w.bw.WriteString(field[:j+1])
-			w.bw.WriteByte('"')
-			field = field[j+1:]
-		}
-		w.bw.WriteString(field)
-		w.bw.WriteByte('"')
+		w.writeField(field)
 	}
 	_, err := w.bw.WriteString(w.eol)
 	w.err = err
@@ -138,6 +120,61 @@ func FormulaLike(s string) bool {
 		}
 	}
 	return false
+}
+
+// writeField writes one value: escaped (EscapeFormulas), and quoted
+// where needed.
+func (w *Writer) writeField(field string) {
+	if w.escape && FormulaLike(field) {
+		field = "'" + field
+	}
+	if !w.needsQuotes(field) {
+		w.bw.WriteString(field)
+		return
+	}
+	w.bw.WriteByte('"')
+	for {
+		j := strings.IndexByte(field, '"')
+		if j < 0 {
+			break
+		}
+		w.bw.WriteString(field[:j+1])
+		w.bw.WriteByte('"')
+		field = field[j+1:]
+	}
+	w.bw.WriteString(field)
+	w.bw.WriteByte('"')
+}
+
+// WriteRaw writes raw as it is, as the start of a record, then fields as
+// Write writes them: for a row that could not be read, written back as it
+// was with what to fix beside it. With EscapeFormulas, each part of raw
+// between delimiters that a spreadsheet would run as a formula still gets
+// its ' (the row can't be parsed, so quotes are not followed).
+func (w *Writer) WriteRaw(raw string, fields ...string) error {
+	if w.closed {
+		return errClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.escape {
+		parts := strings.Split(raw, string(w.comma))
+		for i, p := range parts {
+			if FormulaLike(p) {
+				parts[i] = "'" + p
+			}
+		}
+		raw = strings.Join(parts, string(w.comma))
+	}
+	w.bw.WriteString(raw)
+	for _, field := range fields {
+		w.bw.WriteRune(w.comma)
+		w.writeField(field)
+	}
+	_, err := w.bw.WriteString(w.eol)
+	w.err = err
+	return err
 }
 
 func (w *Writer) needsQuotes(field string) bool {
