@@ -85,6 +85,11 @@ type FolderOptions struct {
 	// MaxSettle overrides [Options.MaxSettle] for this folder; zero
 	// keeps it.
 	MaxSettle time.Duration
+	// Patterns are glob patterns (path/filepath.Match syntax, on the base
+	// name, case-insensitive) of the files the folder takes, such as
+	// "*.csv"; empty means every file. Other files are left where they
+	// are, and logged once.
+	Patterns []string
 	// FollowLink lets the folder be a symbolic link. Without it a folder
 	// that is (or becomes) a link is not listed, and says so in the log:
 	// whoever can replace the folder by a link could otherwise make the
@@ -123,7 +128,10 @@ func (o FolderOptions) Validate() error {
 	if o.Settle > 0 && o.MaxSettle > 0 && o.MaxSettle <= o.Settle {
 		return fmt.Errorf("max settle %v must be longer than settle %v", o.MaxSettle, o.Settle)
 	}
-	_, err := compilePatterns(o.Temp)
+	if _, err := compilePatterns(o.Temp); err != nil {
+		return err
+	}
+	_, err := compilePatterns(o.Patterns)
 	return err
 }
 
@@ -133,6 +141,7 @@ type folder struct {
 	mode              Readiness
 	suffix            string   // marker suffix, lowered; marker mode only
 	temp              []string // lowered Temp patterns
+	patterns          []string // lowered Patterns; none takes every file
 	include           bool     // descend into subfolders
 	followLink        bool     // the folder may be a symbolic link
 	settle, maxSettle time.Duration
@@ -171,6 +180,7 @@ func (w *Watcher) AddFolder(key, dir string, opts FolderOptions) error {
 		d.suffix = strings.ToLower(cmp.Or(opts.MarkerSuffix, DefaultMarkerSuffix))
 	}
 	d.temp, _ = compilePatterns(opts.Temp) // checked by Validate
+	d.patterns, _ = compilePatterns(opts.Patterns)
 	d.settle = cmp.Or(d.settle, w.settle)
 	d.maxSettle = cmp.Or(d.maxSettle, w.maxSettle)
 	if d.maxSettle <= d.settle {

@@ -411,3 +411,30 @@ func TestLinkedFolderNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestPatterns: a folder with patterns takes only the files they match
+// (case-insensitive); the others stay where they are, logged once.
+func TestPatterns(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"ledger.CSV", "photo.jpg", "notes.docx"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs logBuffer
+	opts := fast(false)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	_, ready := startWith(t, opts, "customers", dir, inbox.FolderOptions{Patterns: []string{"*.csv", "*.xlsx"}}, 2)
+	if f := receive(t, ready); f.Name != "ledger.CSV" {
+		t.Fatalf("handed out %s", f.Name)
+	}
+	expectNothing(t, ready)
+	for _, n := range []string{"photo.jpg", "notes.docx"} {
+		if c := logs.count(n); c != 1 {
+			t.Errorf("%s logged %d times, want once", n, c)
+		}
+	}
+	if err := (inbox.FolderOptions{Patterns: []string{"a/*.csv"}}).Validate(); err == nil {
+		t.Error("a pattern with a separator was taken")
+	}
+}

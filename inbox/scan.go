@@ -146,7 +146,10 @@ func (w *Watcher) scanDir(d *folder, sc *scan) {
 				}
 			case d.mode == ReadyMarker && isMarker(d, name) && !Ignored(name):
 				markers = append(markers, e)
-			case !w.skip(d, name):
+			case w.skip(d, name):
+			case len(d.patterns) > 0 && !matchAny(d.patterns, name):
+				w.oddEntry(d, filepath.Join(abs, name), e.Type(), sc)
+			default:
 				files = append(files, e)
 			}
 		}
@@ -182,6 +185,8 @@ func (w *Watcher) oddEntry(d *folder, p string, t fs.FileMode, sc *scan) {
 	if _, seen := w.odd[p]; !seen {
 		why := "it is not a regular file"
 		switch {
+		case t.IsRegular():
+			why = fmt.Sprintf("its name does not match what this inbox takes (%s)", strings.Join(d.patterns, ", "))
 		case t.IsDir():
 			why = "it is a folder, and this inbox does not search subfolders (inbox: {subfolders: include})"
 		case t&fs.ModeSymlink != 0:

@@ -258,3 +258,20 @@ func TestLookupFileLinkOutside(t *testing.T) {
 		t.Fatalf("a link within the folder: %v", err)
 	}
 }
+
+// TestFilePatterns: a template that picks its format by the file's
+// extension takes the names it can read; one with a fixed format any.
+func TestFilePatterns(t *testing.T) {
+	for path, want := range map[string][]string{
+		"../templates/customers-v3/template.yaml":   {"*.csv", "*.txt", "*.xlsx"},
+		"../templates/camt053-import/template.yaml": nil,
+	} {
+		tpl, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tpl.FilePatterns(); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+}

@@ -29,8 +29,10 @@ package transform
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/erpipe/erpipe/formats"
@@ -116,6 +118,22 @@ func (t *Template) InputFormats() []string {
 
 // extensions maps file extensions to the formats auto picks.
 var extensions = map[string]string{".csv": template.FormatCSV, ".txt": template.FormatCSV, ".xlsx": template.FormatXLSX, ".xml": template.FormatXML}
+
+// FilePatterns returns the glob patterns of the file names the template
+// reads ("*.csv", "*.txt", "*.xlsx"...), or nil when it reads a file of
+// any name (a template that fixes its input format).
+func (t *Template) FilePatterns() []string {
+	if t.input.format != template.FormatAuto {
+		return nil
+	}
+	var out []string
+	for _, ext := range slices.Sorted(maps.Keys(extensions)) {
+		if _, err := t.InputFormat("x" + ext); err == nil {
+			out = append(out, "*"+ext)
+		}
+	}
+	return out
+}
 
 // InputFormat returns the format the template reads the named file with,
 // or an error, naming the extension and the accepted formats, when the

@@ -166,12 +166,16 @@ type InboxConfig struct {
 	Subfolders string `yaml:"subfolders"`
 	// Settle overrides the workspace's settle window for this inbox.
 	Settle Duration `yaml:"settle"`
+	// Patterns are the names of the files the inbox takes (globs such as
+	// "*.csv"); by default those the pipeline's template can read. Other
+	// files are left where they are and logged once.
+	Patterns []string `yaml:"patterns"`
 }
 
 // options converts the configuration for the inbox package.
 func (c InboxConfig) options() inbox.FolderOptions {
 	return inbox.FolderOptions{Readiness: inbox.Readiness(c.Readiness), MarkerSuffix: c.MarkerSuffix,
-		Temp: c.Temp, Subfolders: inbox.Subfolders(c.Subfolders), Settle: time.Duration(c.Settle)}
+		Temp: c.Temp, Subfolders: inbox.Subfolders(c.Subfolders), Settle: time.Duration(c.Settle), Patterns: c.Patterns}
 }
 
 // DestinationConfig is one destination of a pipeline. Exactly one field is
@@ -356,6 +360,9 @@ func (w *Workspace) loadPipelines() error {
 			continue
 		}
 		opts.FollowLink = w.Config.FollowSymlinks
+		if len(opts.Patterns) == 0 {
+			opts.Patterns = t.FilePatterns()
+		}
 		t = t.WithLimits(w.Config.Limits.over(pc.Limits).limits())
 		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
 			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
@@ -376,7 +383,8 @@ func (w *Workspace) loadPipelines() error {
 				continue
 			}
 			t = t.WithLimits(w.Config.Limits.limits())
-			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t, Inbox: inbox.FolderOptions{FollowLink: w.Config.FollowSymlinks}})
+			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t,
+				Inbox: inbox.FolderOptions{FollowLink: w.Config.FollowSymlinks, Patterns: t.FilePatterns()}})
 		}
 	}
 	sort.Slice(w.Pipelines, func(i, j int) bool { return w.Pipelines[i].Name < w.Pipelines[j].Name })

@@ -76,6 +76,9 @@ pipelines:
     # (writers drop *.tmp and rename it; final names are taken at once).
     inbox:
       readiness: settle
+      # The files it takes; by default those its template can read
+      # (customers-v3: *.csv, *.txt, *.xlsx). Others are left and logged.
+      # patterns: ["*.csv"]
     # The same content dropped again is archived as a Duplicate job and
     # not processed, unless this is true (erpipe retry ID also lets a
     # file through once).
