@@ -15,6 +15,13 @@ type Limits struct {
 	// workbook, unpacked (default 256 MiB), and SheetBytes the largest
 	// sheet, unpacked (default 2 GiB; sheets are read as a stream).
 	SharedStringsBytes, SheetBytes int64
+	// ValueBytes is the longest single value: a CSV field, the text an
+	// XML field gathers, an element or attribute name (default 1 MiB).
+	ValueBytes int64
+	// SharedStrings is how many shared strings a workbook may hold
+	// (default 4 million): excelize keeps each in memory, so many short
+	// ones take far more than their unpacked size.
+	SharedStrings int64
 	// Depth is how deep XML elements may nest (default 256).
 	Depth int
 }
@@ -25,6 +32,8 @@ const (
 	DefaultSharedStringsBytes = 256 << 20
 	DefaultSheetBytes         = 2 << 30
 	DefaultDepth              = 256
+	DefaultValueBytes         = 1 << 20
+	DefaultSharedStrings      = 4_000_000
 )
 
 // OrDefault returns l with each zero field set to its default.
@@ -40,6 +49,12 @@ func (l Limits) OrDefault() Limits {
 	}
 	if l.Depth <= 0 {
 		l.Depth = DefaultDepth
+	}
+	if l.ValueBytes <= 0 {
+		l.ValueBytes = DefaultValueBytes
+	}
+	if l.SharedStrings <= 0 {
+		l.SharedStrings = DefaultSharedStrings
 	}
 	return l
 }

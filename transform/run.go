@@ -287,6 +287,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding,
 			ReuseRecord:    true, // every reader of a source copies what it keeps
 			MaxRecordBytes: t.limits.RecordBytes,
+			MaxValueBytes:  t.limits.ValueBytes,
 		})
 		if err != nil {
 			s.close()

@@ -106,6 +106,8 @@ type PipelineConfig struct {
 // LimitsConfig is limits: in erpipe.yaml. Zero keeps the default.
 type LimitsConfig struct {
 	RecordBytes        ByteSize `yaml:"record_bytes"`         // a CSV row, an XML text or tag (16MiB)
+	ValueBytes         ByteSize `yaml:"value_bytes"`          // one value, an XML name (1MiB)
+	SharedStrings      int64    `yaml:"shared_strings"`       // how many shared strings a workbook may hold (4000000)
 	SharedStringsBytes ByteSize `yaml:"shared_strings_bytes"` // a workbook's shared strings, unpacked (256MiB)
 	SheetBytes         ByteSize `yaml:"sheet_bytes"`          // a workbook's sheet, unpacked (2GiB)
 	Depth              int      `yaml:"depth"`                // XML nesting (256)
@@ -116,6 +118,8 @@ func (c LimitsConfig) over(o LimitsConfig) LimitsConfig {
 	c.RecordBytes = cmp.Or(o.RecordBytes, c.RecordBytes)
 	c.SharedStringsBytes = cmp.Or(o.SharedStringsBytes, c.SharedStringsBytes)
 	c.SheetBytes = cmp.Or(o.SheetBytes, c.SheetBytes)
+	c.ValueBytes = cmp.Or(o.ValueBytes, c.ValueBytes)
+	c.SharedStrings = cmp.Or(o.SharedStrings, c.SharedStrings)
 	c.Depth = cmp.Or(o.Depth, c.Depth)
 	return c
 }
@@ -123,7 +127,7 @@ func (c LimitsConfig) over(o LimitsConfig) LimitsConfig {
 // limits converts the configuration for the readers.
 func (c LimitsConfig) limits() formats.Limits {
 	return formats.Limits{RecordBytes: int64(c.RecordBytes), SharedStringsBytes: int64(c.SharedStringsBytes),
-		SheetBytes: int64(c.SheetBytes), Depth: c.Depth}
+		SheetBytes: int64(c.SheetBytes), Depth: c.Depth, ValueBytes: int64(c.ValueBytes), SharedStrings: c.SharedStrings}
 }
 
 // ByteSize is a size in erpipe.yaml: a number of bytes, or one with a unit

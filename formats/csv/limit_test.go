@@ -95,3 +95,31 @@ func TestRecordLimitMemory(t *testing.T) {
 		t.Errorf("reading it allocated %d MiB", grew>>20)
 	}
 }
+
+// TestValueLimit: a value longer than the limit rejects its row (a
+// *formats.ParseError at the value) and the reading goes on.
+func TestValueLimit(t *testing.T) {
+	in := "a,b\n1,2\n3," + strings.Repeat("v", 300) + "\n5,6\n"
+	r, err := csv.NewReader(strings.NewReader(in), csv.Options{File: "in.csv", MaxValueBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []int
+	var bad *formats.ParseError
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if errors.As(err, &bad) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, rec.Pos.Row)
+	}
+	if len(rows) != 2 || bad == nil || bad.Pos.Row != 3 || bad.Pos.Col != 2 || !strings.Contains(bad.Error(), "limits.value_bytes") {
+		t.Fatalf("rows %v, error %v", rows, bad)
+	}
+}

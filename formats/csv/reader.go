@@ -36,6 +36,10 @@ type Options struct {
 	// formats.DefaultRecordBytes); a longer one is a *formats.LimitError
 	// that ends the reading.
 	MaxRecordBytes int64
+	// MaxValueBytes is the longest value, in bytes (0:
+	// formats.DefaultValueBytes); a row with a longer one is a
+	// *formats.ParseError, and the reading goes on.
+	MaxValueBytes int64
 }
 
 // Reader reads records from delimited text. See formats.Reader.
@@ -61,6 +65,7 @@ type Reader struct {
 	pending  []string // with NoHeader, the first record, read by NewReader
 	row      int      // line where the last record starts
 	n        int      // number of fields of the last record; 0 after an error
+	maxValue int      // the longest value (Options.MaxValueBytes)
 }
 
 var _ formats.Reader = (*Reader)(nil)
@@ -87,13 +92,13 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		u8 = &utf8Check{r: src}
 		in = u8
 	}
-	max := formats.Limits{RecordBytes: opts.MaxRecordBytes}.OrDefault().RecordBytes
-	cr := csv.NewReader(bufio.NewReaderSize(newRecordLimit(in, max, opts.LazyQuotes, opts.File), 64<<10))
+	lim := formats.Limits{RecordBytes: opts.MaxRecordBytes, ValueBytes: opts.MaxValueBytes}.OrDefault()
+	cr := csv.NewReader(bufio.NewReaderSize(newRecordLimit(in, lim.RecordBytes, opts.LazyQuotes, opts.File), 64<<10))
 	cr.Comma = comma
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
 	cr.ReuseRecord = opts.ReuseRecord
-	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader}
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader, maxValue: int(lim.ValueBytes)}
 	first, err := rd.next()
 	if err == io.EOF {
 		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
@@ -145,6 +150,13 @@ func (r *Reader) Read() (formats.Record, error) {
 	pos := formats.Pos{File: r.file, Row: r.row}
 	if len(rec) != r.width {
 		return formats.Record{}, &formats.ParseError{Pos: pos, Err: r.countError(len(rec))}
+	}
+	for i, f := range rec {
+		if len(f) > r.maxValue {
+			return formats.Record{}, &formats.ParseError{Pos: r.FieldPos(i), Err: fmt.Errorf(
+				"this value is %s, longer than erpipe reads (%s, limits.value_bytes); check that it is not several values run together",
+				formats.Size(int64(len(f))), formats.Size(int64(r.maxValue)))}
+		}
 	}
 	return formats.Record{Pos: pos, Fields: rec}, nil
 }

@@ -2,6 +2,9 @@ package excel
 
 import (
 	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/erpipe/erpipe/formats"
@@ -28,10 +31,52 @@ func CheckSizes(path, name string, lim formats.Limits) error {
 		case n == "xl/sharedstrings.xml" && f.UncompressedSize64 > uint64(lim.SharedStringsBytes):
 			return &formats.LimitError{Pos: formats.Pos{File: name}, What: "the workbook's table of shared strings",
 				Limit: formats.Size(lim.SharedStringsBytes), Setting: "limits.shared_strings_bytes"}
+		case n == "xl/sharedstrings.xml" && int64(f.UncompressedSize64) > lim.SharedStrings*minSharedString:
+			// Enough room for more strings than allowed: count them.
+			if count, err := countStrings(f); err == nil && count > lim.SharedStrings {
+				return &formats.LimitError{Pos: formats.Pos{File: name}, What: fmt.Sprintf("the workbook's %d shared strings", count),
+					Limit: fmt.Sprint(lim.SharedStrings, " strings"), Setting: "limits.shared_strings"}
+			}
 		case strings.HasPrefix(n, "xl/worksheets/") && f.UncompressedSize64 > uint64(lim.SheetBytes):
 			return &formats.LimitError{Pos: formats.Pos{File: name}, What: "sheet " + f.Name[len("xl/worksheets/"):] + " unpacked",
 				Limit: formats.Size(lim.SheetBytes), Setting: "limits.sheet_bytes"}
 		}
 	}
 	return nil
+}
+
+// minSharedString is the fewest bytes a shared string takes in
+// sharedStrings.xml (<si><t/></si>): a table smaller than the limit times
+// this cannot hold too many, and is not counted.
+const minSharedString = 13
+
+// countStrings counts the shared strings (<si> elements) of the table in
+// f, unpacking it as a stream.
+func countStrings(f *zip.File) (int64, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	var n int64
+	buf := make([]byte, 64<<10)
+	carry := 0 // bytes of a possible "<si" kept from the end of the last chunk
+	for {
+		m, err := io.ReadFull(rc, buf[carry:])
+		b := buf[:carry+m]
+		n += int64(bytes.Count(b, []byte("<si>")) + bytes.Count(b, []byte("<si ")))
+		carry = copy(buf, b[max(len(b)-3, 0):])
+		// Keep the tail only when it could start a tag the next chunk ends.
+		if !bytes.Contains(buf[:carry], []byte("<")) {
+			carry = 0
+		} else if i := bytes.LastIndexByte(buf[:carry], '<'); i > 0 {
+			carry = copy(buf, buf[i:carry])
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }

@@ -3,6 +3,7 @@ package excel_test
 import (
 	"archive/zip"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,6 +56,27 @@ func TestWorkbookLimits(t *testing.T) {
 	out.Close()
 	if err := excel.CheckSizes(bomb, "bomb.xlsx", formats.Limits{}); !isLimit(err, "limits.shared_strings_bytes") {
 		t.Errorf("a 1 GiB table of shared strings: %v", err)
+	}
+}
+
+// TestSharedStringCount: a table of many short shared strings (excelize
+// keeps each in memory) is refused past the count, however small it is
+// unpacked; one within the count opens.
+func TestSharedStringCount(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "many.xlsx")
+	f := excelize.NewFile()
+	for i := range 50 {
+		f.SetCellValue("Sheet1", fmt.Sprintf("A%d", i+1), fmt.Sprintf("s%d", i))
+	}
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := excel.CheckSizes(p, "many.xlsx", formats.Limits{SharedStrings: 20}); !isLimit(err, "limits.shared_strings") {
+		t.Errorf("50 strings past a count of 20: %v", err)
+	}
+	if err := excel.CheckSizes(p, "many.xlsx", formats.Limits{SharedStrings: 50}); err != nil {
+		t.Errorf("50 strings within a count of 50: %v", err)
 	}
 }
 

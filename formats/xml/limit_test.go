@@ -34,7 +34,7 @@ func readAll(src io.Reader, lim formats.Limits) (int, error) {
 // *formats.LimitError at its line; documents within them read as before.
 func TestXMLLimits(t *testing.T) {
 	deep := func(n int) string { return strings.Repeat("<a>", n) + strings.Repeat("</a>", n) }
-	lim := formats.Limits{Depth: 64, RecordBytes: 4096}
+	lim := formats.Limits{Depth: 64, RecordBytes: 4096, ValueBytes: 4096}
 	for _, c := range []struct {
 		name, in string
 		setting  string // "" for no error
@@ -45,7 +45,7 @@ func TestXMLLimits(t *testing.T) {
 		{"deep outside records", "<Doc>\n" + deep(100) + "<Rec><V>1</V></Rec></Doc>", "limits.depth", 0},
 		{"a long text", "<Doc><Rec><V>" + strings.Repeat("x", 5000) + "</V></Rec></Doc>", "limits.record_bytes", 0},
 		{"a long name", "<Doc><Rec><" + strings.Repeat("n", 5000) + "/></Rec></Doc>", "limits.record_bytes", 0},
-		{"a value in many texts", "<Doc><Rec><V>" + strings.Repeat("xxxx<!-- -->", 2000) + "</V></Rec></Doc>", "limits.record_bytes", 0},
+		{"a value in many texts", "<Doc><Rec><V>" + strings.Repeat("xxxx<!-- -->", 2000) + "</V></Rec></Doc>", "limits.value_bytes", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n, err := readAll(strings.NewReader(c.in), lim)

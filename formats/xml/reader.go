@@ -57,7 +57,7 @@ type Reader struct {
 
 	stack    []frame // open elements, from the document root
 	maxDepth int     // the deepest stack (Limits.Depth)
-	maxText  int     // the longest text a field gathers (Limits.RecordBytes)
+	maxText  int     // the longest text a field gathers, or name (Limits.ValueBytes)
 	recDepth int     // len(stack) at the record element; 0 outside records
 
 	// The record being read, and the last one returned.
@@ -140,7 +140,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 
 	var src io.Reader
 	lim := opts.Limits.OrDefault()
-	rd.maxDepth, rd.maxText = lim.Depth, int(lim.RecordBytes)
+	rd.maxDepth, rd.maxText = lim.Depth, int(lim.ValueBytes)
 	rd.in = &trackReader{r: &runLimit{r: r, max: lim.RecordBytes}}
 	src, rd.decoded = decode(bufio.NewReaderSize(rd.in, 64<<10))
 	rd.d = xml.NewDecoder(src)
@@ -385,7 +385,7 @@ func (r *Reader) Read() (formats.Record, error) {
 		case xml.CharData:
 			for _, c := range r.active {
 				if len(r.bufs[c.field])+len(t) > r.maxText {
-					err = r.limitError(line, "a value", int64(r.maxText), "limits.record_bytes")
+					err = r.limitError(line, "a value", int64(r.maxText), "limits.value_bytes")
 					break
 				}
 				r.bufs[c.field] = append(r.bufs[c.field], t...)
@@ -414,6 +414,9 @@ func (r *Reader) start(t xml.StartElement, line int) error {
 		}
 	}
 	depth := len(r.stack) + 1
+	if len(t.Name.Local)+len(t.Name.Space) > r.maxText {
+		return r.limitError(line, "an element's name", int64(r.maxText), "limits.value_bytes")
+	}
 	if depth > r.maxDepth {
 		return r.limitError(line, "the nesting of elements", int64(r.maxDepth), "limits.depth")
 	}

@@ -60,6 +60,8 @@ follow_symlinks: false
 # report naming it. A pipeline may set its own limits: (key by key).
 limits:
   record_bytes: 16MiB           # a CSV row; an XML text or tag
+  value_bytes: 1MiB             # one value; an XML element's name
+  shared_strings: 4000000       # how many shared strings a workbook may hold
   shared_strings_bytes: 256MiB  # a workbook's shared strings, unpacked
   sheet_bytes: 2GiB             # a workbook's sheet, unpacked (read as a stream)
   depth: 256                    # how deep XML elements may nest
