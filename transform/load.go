@@ -62,7 +62,7 @@ type outputSpec struct {
 	csvEscape   bool // escape values a spreadsheet would run as formulas
 	csvHeader   bool
 	csvColumns  []layout.Column // the columns of a csv or xlsx output
-	xlsx        *layout.XLSX    // a workbook: the output (kind "xlsx"), or beside the CSV file (xlsxout.go)
+	xlsx        *layout.XLSX    // a workbook: the output (kind "xlsx"), or beside the CSV file (layout.XLSX)
 
 	dmfGroup       string
 	dmfDescription string

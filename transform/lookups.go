@@ -18,7 +18,7 @@ import (
 )
 
 // What LOOKUP does with a code that is not in a table (lookups.*.missing):
-// give the default, or lookupMissingError (expr.go).
+// give the default, or expression.LookupMissingError.
 const lookupMissingDefault = "default"
 
 // isCodesLookup says whether a lookup table is written as {codes: ...}.

@@ -30,7 +30,7 @@ type outputs struct {
 	files      []*os.File
 	bufs       []*bufio.Writer
 	csvw       *csv.Writer
-	xlsxw      *layout.XLSXWriter // xlsxout.go
+	xlsxw      *layout.XLSXWriter
 	dmfw       *dmf.Writer
 	xmlw       *layout.XMLRun
 }

@@ -129,7 +129,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	src.parallel = true
 	err = t.process(ctx, src, res, outs.write)
 	if err == nil {
-		err = withRejected(outs.commit(), res) // xmlout_run.go
+		err = withRejected(outs.commit(), res) // outputs.go
 	}
 	if err != nil {
 		outs.abort()
@@ -222,7 +222,7 @@ func (t *Template) tables() []table {
 	switch t.output.kind {
 	case "csv", "xlsx":
 		if t.xlsxTable() {
-			return []table{{columns: t.output.csvColumns, render: layout.EncodeValue}} // typed cells (xlsxout.go)
+			return []table{{columns: t.output.csvColumns, render: layout.EncodeValue}} // typed cells (layout.EncodeValue)
 		}
 		return []table{{columns: t.output.csvColumns, render: expression.Text}}
 	case "xml":

@@ -9,7 +9,7 @@ import (
 
 // A row's values (its input fields, model fields and the parameters) are
 // kept in a slice, by slot, when every expression the row runs is a name
-// or a direct call (expr.go): then no map is filled and looked up per
+// or a direct call (expression.Program.Bind): then no map is filled and looked up per
 // field and row. A template with an expression the VM must run, or with
 // group checks, keeps its values in the map the VM reads (rowEval.env).
 

@@ -91,7 +91,7 @@ type Program struct {
 	prog   *vm.Program
 	Idents []string // names the expression uses, in order of appearance
 	ident  string   // when the expression is only a name: the name (eval skips the VM)
-	slot   int      // with ident: the name's slot (slots.go)
+	slot   int      // with ident: the name's slot (Bind)
 	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
 }
 
@@ -420,8 +420,8 @@ func mapKeys[V any](m map[string]V) []string {
 }
 
 // A lookup table's settings travel in the table itself, under keys no code
-// can have, so that LOOKUP needs nothing else: lookupMissingKey holds
-// lookupMissingError when a missing code is an error, lookupDefaultKey
+// can have, so that LOOKUP needs nothing else: LookupMissingKey holds
+// LookupMissingError when a missing code is an error, LookupDefaultKey
 // the value of a missing code.
 const (
 	LookupMissingKey   = "\x00missing"
@@ -485,7 +485,7 @@ func (e *Evaluator) Eval(prog *Program, env map[string]any) (any, error) {
 	return Normalize(out), nil
 }
 
-// EvalSlots is eval over a row's values by slot (slots.go); prog must be
+// EvalSlots is Eval over a row's values by slot (Bind); prog must be
 // a name or direct.
 func (e *Evaluator) EvalSlots(prog *Program, vals []any) (any, error) {
 	if prog.ident != "" {
