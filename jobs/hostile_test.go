@@ -17,6 +17,7 @@ import (
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/workspace"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // readyFile drops name into the pipeline's inbox and returns it as the
@@ -447,5 +448,30 @@ func TestTempDirEmptiedAtStart(t *testing.T) {
 	}
 	if exists(left) || os.TempDir() != s.TempDir {
 		t.Errorf("left behind: %v; temporary folder %s", exists(left), os.TempDir())
+	}
+}
+
+// TestLegacyEncoding: a Windows-1252 CSV is refused whole (no half
+// import: the ASCII rows are not taken without the others) with one
+// message that says what to do; with legacy_encoding in erpipe.yaml it is
+// read, every row, with its letters right.
+func TestLegacyEncoding(t *testing.T) {
+	utf := strings.Replace(string(sampleBytes(t)), "US-001,", "US-001,Ærø Sjøfart ", 1)
+	cp, err := charmap.Windows1252.NewEncoder().String(utf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ws := newService(t, "")
+	job, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", []byte(cp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != Failed || job.Read != 0 || len(job.Outputs) != 0 || !strings.Contains(strings.Join(job.Errors, " "), "legacy_encoding") {
+		t.Fatalf("a Windows-1252 file: %s, %d read, %d outputs, %q", job.Status, job.Read, len(job.Outputs), job.Errors)
+	}
+	s, ws = newService(t, "legacy_encoding: windows-1252\n")
+	job, err = s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", []byte(cp)))
+	if err != nil || job.Status != Processed || job.Read != 10 {
+		t.Fatalf("with legacy_encoding: %v %s, %d read, %q", err, job.Status, job.Read, job.Errors)
 	}
 }

@@ -25,6 +25,7 @@ type inputSpec struct {
 	csvComma      rune
 	csvHeader     bool
 	csvEncoding   string
+	csvLegacy     string // the encoding of a file that is not UTF-8, when encoding sniffs
 	csvLazyQuotes bool
 
 	xlsxSheet        string
@@ -285,6 +286,9 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 					if in.csvEncoding == "auto" {
 						in.csvEncoding = ""
 					}
+				},
+				"legacy_encoding": func(_, v *yaml.Node) {
+					in.csvLegacy, _ = tl.OneOf(v, "input.csv.legacy_encoding", template.LegacyEncodings...)
 				},
 				"lazy_quotes": func(_, v *yaml.Node) { in.csvLazyQuotes, _ = tl.Bool(v, "input.csv.lazy_quotes") },
 			})

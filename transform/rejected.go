@@ -45,7 +45,7 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 		w, err = newCSVRows(outPath, t.input.csvComma)
 		if f, ferr := os.Open(inputPath); ferr == nil {
 			defer f.Close()
-			lines, _ = csv.NewLines(f, t.input.csvEncoding, t.limits.RecordBytes)
+			lines, _ = csv.NewLines(f, t.input.csvEncoding, t.legacy(), t.limits.RecordBytes)
 		}
 	}
 	if err != nil {

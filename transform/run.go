@@ -3,6 +3,7 @@ package transform
 import (
 	"archive/zip"
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -262,6 +263,14 @@ func (t *Template) fileError(pos formats.Pos, err error, hint string) *template.
 	return &template.FieldError{Pos: pos, Template: t.Name, Severity: template.SeverityError, Err: err, Hint: hint}
 }
 
+// encodingHint is what to do with a file that is not UTF-8.
+const encodingHint = "save it as CSV UTF-8 (Excel: Save As, CSV UTF-8), or name its encoding: " +
+	"input.csv.legacy_encoding in the template, or legacy_encoding for the pipeline in erpipe.yaml (e.g. windows-1252)"
+
+// legacy is the encoding of an input that is not UTF-8: the pipeline's
+// (WithLegacyEncoding), else the template's.
+func (t *Template) legacy() string { return cmp.Or(t.legacyEncoding, t.input.csvLegacy) }
+
 // limitError is the file error of an input past the reader's limits.
 func limitError(t *Template, le *formats.LimitError) *template.FieldError {
 	return t.fileError(le.Pos, le, "if the file is right, raise "+le.Setting+" for the pipeline in erpipe.yaml")
@@ -284,7 +293,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		}
 		s.closers = append(s.closers, f)
 		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
-			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding,
+			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding, Legacy: t.legacy(),
 			ReuseRecord:    true, // every reader of a source copies what it keeps
 			MaxRecordBytes: t.limits.RecordBytes,
 			MaxValueBytes:  t.limits.ValueBytes,
@@ -292,8 +301,12 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		if err != nil {
 			s.close()
 			hint := "check that the file is a CSV file with a header row"
-			if errors.Is(err, csv.ErrEmpty) {
+			var ee *csv.EncodingError
+			switch {
+			case errors.Is(err, csv.ErrEmpty):
 				hint = "the file has nothing in it; export it again, with the header row"
+			case errors.As(err, &ee):
+				hint = encodingHint
 			}
 			return nil, t.fileError(s.pos, err, hint)
 		}
@@ -670,9 +683,12 @@ func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, war
 func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *template.FieldError, fatal error) {
 	var pe *formats.ParseError
 	var le *formats.LimitError
+	var ee *csv.EncodingError
 	switch {
 	case errors.As(err, &le):
 		return nil, limitError(t, le)
+	case errors.As(err, &ee):
+		return nil, t.fileError(ee.Pos, ee, encodingHint)
 	case !errors.As(err, &pe):
 		return nil, t.fileError(src.pos, err, "check that the file is complete and can be read")
 	}

@@ -69,7 +69,17 @@ type Template struct {
 	params     map[string]any // parameter values, by name (params.go)
 	paramSpecs []Parameter
 
-	limits formats.Limits // what one input may make a reader hold (WithLimits)
+	limits         formats.Limits // what one input may make a reader hold (WithLimits)
+	legacyEncoding string         // the pipeline's encoding of inputs that are not UTF-8 (WithLegacyEncoding)
+}
+
+// WithLegacyEncoding returns t reading a CSV input that has no BOM and is
+// not UTF-8 as enc (one of template.LegacyEncodings), over what the
+// template says; "" keeps the template's.
+func (t *Template) WithLegacyEncoding(enc string) *Template {
+	cp := *t
+	cp.legacyEncoding = enc
+	return &cp
 }
 
 // WithLimits returns t reading its inputs within lim (zero fields: the

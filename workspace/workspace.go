@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/templates"
 	"github.com/erpipe/erpipe/transform"
+	"github.com/erpipe/erpipe/transform/template"
 )
 
 // ConfigFile is the name of the workspace configuration file.
@@ -77,6 +79,11 @@ type Config struct {
 	// Limits bound what one input may make erpipe hold in memory; a
 	// pipeline's own limits: replace them for its inputs.
 	Limits LimitsConfig `yaml:"limits"`
+	// LegacyEncoding is how a CSV input without a BOM that is not UTF-8
+	// is read (windows-1252, iso-8859-1, iso-8859-15...), for templates
+	// that sniff the encoding; empty refuses such a file whole. A
+	// pipeline's own legacy_encoding replaces it.
+	LegacyEncoding string `yaml:"legacy_encoding"`
 	// Pipelines are the workspace's own pipelines. One with the name of a
 	// built-in replaces it.
 	Pipelines []PipelineConfig `yaml:"pipelines"`
@@ -101,6 +108,8 @@ type PipelineConfig struct {
 	// Limits replace the workspace's limits for this pipeline's inputs,
 	// key by key.
 	Limits LimitsConfig `yaml:"limits"`
+	// LegacyEncoding replaces the workspace's legacy_encoding.
+	LegacyEncoding string `yaml:"legacy_encoding"`
 }
 
 // LimitsConfig is limits: in erpipe.yaml. Zero keeps the default.
@@ -334,6 +343,9 @@ func Open(root, configPath string) (*Workspace, error) {
 
 func (w *Workspace) loadPipelines() error {
 	var errs []error
+	if enc := w.Config.LegacyEncoding; enc != "" && !slices.Contains(template.LegacyEncodings, enc) {
+		return fmt.Errorf("%s: legacy_encoding %q is not known; use one of %s", ConfigFile, enc, strings.Join(template.LegacyEncodings, ", "))
+	}
 	seen := map[string]bool{}
 	for _, pc := range w.Config.Pipelines {
 		if pc.Name == "" || strings.ContainsAny(pc.Name, `/\`) || pc.Name[0] == '.' {
@@ -368,6 +380,12 @@ func (w *Workspace) loadPipelines() error {
 			opts.Patterns = t.FilePatterns()
 		}
 		t = t.WithLimits(w.Config.Limits.over(pc.Limits).limits())
+		enc := cmp.Or(pc.LegacyEncoding, w.Config.LegacyEncoding)
+		if !slices.Contains(append(template.LegacyEncodings, ""), enc) {
+			errs = append(errs, fmt.Errorf("%s: pipeline %q: legacy_encoding %q is not known; use one of %s", ConfigFile, pc.Name, enc, strings.Join(template.LegacyEncodings, ", ")))
+			continue
+		}
+		t = t.WithLegacyEncoding(enc)
 		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
 			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
 	}
@@ -386,7 +404,7 @@ func (w *Workspace) loadPipelines() error {
 					"set status: completed when it is ready, or allow_drafts: true in %s to try it", t.Name, t.Version, t.Status, ConfigFile))
 				continue
 			}
-			t = t.WithLimits(w.Config.Limits.limits())
+			t = t.WithLimits(w.Config.Limits.limits()).WithLegacyEncoding(w.Config.LegacyEncoding)
 			w.Pipelines = append(w.Pipelines, &Pipeline{Name: name, Template: t,
 				Inbox: inbox.FolderOptions{FollowLink: w.Config.FollowSymlinks, Patterns: t.FilePatterns()}})
 		}

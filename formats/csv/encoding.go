@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -23,8 +24,10 @@ var (
 // decode returns a reader of UTF-8 text from br, given the configured
 // encoding name ("" sniffs). checkUTF8 reports whether the bytes are passed through
 // unchanged, so that the caller must check them for valid UTF-8. A BOM is
-// consumed.
-func decode(br *bufio.Reader, name string) (r io.Reader, checkUTF8 bool, err error) {
+// consumed. A file read as UTF-8 (sniffed, or named) whose first 64 KiB
+// are not UTF-8 is read as legacy when that is set (sniffing only), and is
+// refused otherwise (*notUTF8), so that it is never half read.
+func decode(br *bufio.Reader, name, legacy string) (r io.Reader, checkUTF8 bool, err error) {
 	head, _ := br.Peek(4) // a short peek is fine: the file is short
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "":
@@ -44,10 +47,19 @@ func decode(br *bufio.Reader, name string) (r io.Reader, checkUTF8 bool, err err
 		case len(head) == 4 && head[0] == 0 && head[1] != 0 && head[2] == 0 && head[3] != 0:
 			return utf16(br, unicode.BigEndian), false, nil
 		}
+		if bad := firstInvalid(br); bad != nil {
+			if legacy != "" {
+				return decode(br, legacy, "")
+			}
+			return nil, false, bad
+		}
 		return br, true, nil
 	case "utf-8", "utf8":
 		if bytes.HasPrefix(head, bomUTF8) {
 			br.Discard(len(bomUTF8))
+		}
+		if bad := firstInvalid(br); bad != nil {
+			return nil, false, bad
 		}
 		return br, true, nil
 	case "utf-16le", "utf-16-le", "utf16le":
@@ -64,6 +76,43 @@ func decode(br *bufio.Reader, name string) (r io.Reader, checkUTF8 bool, err err
 		return nil, false, fmt.Errorf("csv: unknown encoding %q; use utf-8, utf-16le, utf-16be or windows-1252", name)
 	}
 	return transform.NewReader(br, enc.NewDecoder()), false, nil
+}
+
+// notUTF8 is the first byte of a file read as UTF-8 that UTF-8 does not
+// have: at line row (1-based).
+type notUTF8 struct {
+	row int
+	b   byte
+}
+
+func (e *notUTF8) Error() string { return fmt.Sprintf("line %d: byte 0x%02X is not UTF-8", e.row, e.b) }
+
+// firstInvalid looks at the first 64 KiB of br (what its buffer holds) for
+// a byte that is not UTF-8, and returns it, or nil when there is none.
+func firstInvalid(br *bufio.Reader) *notUTF8 {
+	b, err := br.Peek(br.Size())
+	if err == nil {
+		// The buffer may cut the last character.
+		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
+			if utf8.RuneStart(b[i]) {
+				if !utf8.FullRune(b[i:]) {
+					b = b[:i]
+				}
+				break
+			}
+		}
+	}
+	if utf8.Valid(b) {
+		return nil
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return &notUTF8{row: 1 + bytes.Count(b[:i], []byte{'\n'}), b: b[i]}
+		}
+		i += size
+	}
+	return nil
 }
 
 // utf16 decodes UTF-16 with the given default byte order; a BOM, if present,

@@ -49,7 +49,8 @@ func fuzzRead(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) 
 	}
 	r, err := csv.NewReader(bytes.NewReader(data), opts)
 	var le *formats.LimitError
-	if errors.As(err, &le) {
+	var ee *csv.EncodingError
+	if errors.As(err, &le) || errors.As(err, &ee) {
 		return
 	}
 	if err != nil {
@@ -72,7 +73,7 @@ func fuzzRead(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) 
 		if i > len(data) {
 			t.Fatalf("more records than bytes")
 		}
-		if errors.As(err, &le) {
+		if errors.As(err, &le) || errors.As(err, &ee) {
 			break
 		}
 		if err != nil {

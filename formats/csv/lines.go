@@ -20,11 +20,11 @@ type Lines struct {
 	max  int64
 }
 
-// NewLines returns Lines over r, decoded as encoding ("" sniffs the BOM,
-// as Options.Encoding). A line longer than maxBytes (0: the default
+// NewLines returns Lines over r, decoded as encoding and legacy are (as
+// Options.Encoding and Options.Legacy). A line longer than maxBytes (0: the default
 // record limit) is a *formats.LimitError.
-func NewLines(r io.Reader, encoding string, maxBytes int64) (*Lines, error) {
-	src, _, err := decode(bufio.NewReaderSize(r, 64<<10), encoding)
+func NewLines(r io.Reader, encoding, legacy string, maxBytes int64) (*Lines, error) {
+	src, _, err := decode(bufio.NewReaderSize(r, 64<<10), encoding, legacy)
 	if err != nil {
 		return nil, err
 	}

@@ -22,11 +22,17 @@ type Options struct {
 	LazyQuotes bool   // accept a quote inside an unquoted field
 	NoHeader   bool   // the first row is data; fields are named "1", "2", ...
 	// Encoding is "" to sniff the BOM (UTF-8 BOM, UTF-16 LE, UTF-16 BE,
-	// else UTF-8), or one of "utf-8", "utf-16le", "utf-16be", "windows-1252".
+	// else UTF-8, else Legacy), or one of "utf-8", "utf-16le", "utf-16be",
+	// "windows-1252".
 	// Other names of the WHATWG Encoding Standard ("iso-8859-15", ...) are
 	// accepted too. Without a BOM, sniffing also recognises UTF-16 whose
 	// first two characters are ASCII.
 	Encoding string
+	// Legacy is the encoding of a file without a BOM that is not UTF-8
+	// (its first 64 KiB say), such as "windows-1252" or "iso-8859-15",
+	// when Encoding sniffs. Without it such a file is refused whole: an
+	// *EncodingError, from NewReader or, for a byte further on, from Read.
+	Legacy string
 	// ReuseRecord lets Read return a Fields slice that shares its backing
 	// array with the one of the previous call (the strings in it stay
 	// valid), as encoding/csv's option of that name: for a caller that
@@ -82,7 +88,11 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if !validDelim(comma) {
 		return nil, fmt.Errorf("csv: %q cannot be the delimiter", comma)
 	}
-	src, check, err := decode(bufio.NewReaderSize(r, 64<<10), opts.Encoding)
+	src, check, err := decode(bufio.NewReaderSize(r, 64<<10), opts.Encoding, opts.Legacy)
+	var bad *notUTF8
+	if errors.As(err, &bad) {
+		return nil, &EncodingError{Pos: formats.Pos{File: opts.File, Row: bad.row}, Byte: bad.b}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +215,7 @@ func (r *Reader) next() ([]string, error) {
 		if r.utf8 != nil && r.utf8.bad {
 			for i, f := range rec {
 				if !utf8.ValidString(f) {
-					return nil, &formats.ParseError{Pos: r.FieldPos(i), Err: errNotUTF8}
+					return nil, &EncodingError{Pos: r.FieldPos(i), Byte: firstBad(f)}
 				}
 			}
 		}
@@ -223,8 +233,30 @@ func blank(rec []string) bool {
 	return true
 }
 
-var errNotUTF8 = errors.New("this value is not valid UTF-8, so the file is probably not UTF-8; " +
-	"save it as UTF-8 (CSV UTF-8 in Excel) or set encoding: in the template (for example windows-1252)")
+// EncodingError is a file read as UTF-8 that is not UTF-8. It is about the
+// whole file, which is refused, not about a row: a file is never read
+// half in one encoding.
+type EncodingError struct {
+	Pos  formats.Pos // where the first byte that is not UTF-8 is
+	Byte byte
+}
+
+func (e *EncodingError) Error() string {
+	return fmt.Sprintf("%s: the file is not UTF-8 (byte 0x%02X is not UTF-8); it was probably saved as Windows-1252 (ANSI) "+
+		"or ISO-8859-1, and nothing of it was read", e.Pos, e.Byte)
+}
+
+// firstBad returns the first byte of s that is not UTF-8.
+func firstBad(s string) byte {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return s[i]
+		}
+		i += size
+	}
+	return 0
+}
 
 // hint is an error message for people that still unwraps to the sentinel
 // of encoding/csv it explains.

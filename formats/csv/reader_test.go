@@ -163,24 +163,6 @@ var readTests = []readTest{{
 	header:  []string{"a", "b"},
 	errText: "a quoted value in this row is followed by more text",
 	errIs:   csv.ErrQuote,
-}, {
-	name:    "invalid UTF-8: the file is probably not UTF-8",
-	input:   "Name,City\n§A,§B\n∑X,M\xfcnchen\n",
-	header:  []string{"Name", "City"},
-	records: [][]string{{"A", "B"}},
-	errText: "the file is probably not UTF-8; save it as UTF-8",
-}, {
-	name:    "invalid UTF-8 in a later value: the rows before are read, and the ones after",
-	input:   "Name,City\n§A,§Köln\n§B,§Zürich\n∑X,Y\xe2\x82\n§C,§D\n",
-	header:  []string{"Name", "City"},
-	records: [][]string{{"A", "Köln"}, {"B", "Zürich"}},
-	errText: "the file is probably not UTF-8",
-	after:   [][]string{{"C", "D"}},
-}, {
-	name:    "a character cut short by the end of the file",
-	input:   "Name,City\n∑X,M\xc3",
-	header:  []string{"Name", "City"},
-	errText: "the file is probably not UTF-8",
 }}
 
 func TestReader(t *testing.T) {

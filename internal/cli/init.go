@@ -55,6 +55,13 @@ allow_drafts: false
 # by a link could make erpipe take, or write, another folder's files.
 follow_symlinks: false
 
+# How a CSV file without a BOM that is not UTF-8 is read, for templates
+# that sniff the encoding: windows-1252 (what Excel's "CSV (Comma
+# delimited)" writes in Western Europe), iso-8859-1, iso-8859-15,
+# windows-1250 or windows-1251. Empty refuses such a file whole, with one
+# message. A pipeline may set its own legacy_encoding.
+# legacy_encoding: windows-1252
+
 # What one input may make erpipe hold in memory, so that a small file made
 # to expand cannot take the daemon down. Past a limit the file fails with a
 # report naming it. A pipeline may set its own limits: (key by key).

@@ -18,6 +18,11 @@ const (
 	FormatDMF  = "dmf" // D365 data packages (.zip)
 )
 
+// LegacyEncodings are the encodings a CSV file that is not UTF-8 may be
+// read with (input.csv.legacy_encoding, and legacy_encoding in
+// erpipe.yaml).
+var LegacyEncodings = []string{"windows-1252", "iso-8859-1", "iso-8859-15", "windows-1250", "windows-1251"}
+
 // ParameterTypes are the types a template parameter may have.
 var ParameterTypes = []string{expression.TypeString, expression.TypeBoolean, expression.TypeInteger, expression.TypeDecimal, expression.TypeDate}
 
@@ -91,6 +96,7 @@ var templateKeys = []keySpec{
 	{Path: "input.csv.delimiter", Type: keyText, Default: `","`, Doc: "One character: `\",\"`, `\";\"`, `\"|\"`, or `tab`."},
 	{Path: "input.csv.header", Type: keyBool, Default: "true", Doc: "The first row holds the column names. With `false`, columns are named `1`, `2`, `3`..."},
 	{Path: "input.csv.encoding", Type: keyEnum, Enum: []string{"auto", "utf-8", "utf-16le", "utf-16be", "windows-1252"}, Default: "auto", Doc: "`auto` recognises a byte order mark (UTF-8, UTF-16)."},
+	{Path: "input.csv.legacy_encoding", Type: keyEnum, Enum: LegacyEncodings, Doc: "With `encoding: auto`: the encoding of a file that has no BOM and is not UTF-8 (its first 64 KiB say), such as what Excel's \"CSV (Comma delimited)\" writes on a Western European Windows. Without it such a file is refused whole, with one message; erpipe.yaml may set it per pipeline (`legacy_encoding`)."},
 	{Path: "input.csv.lazy_quotes", Type: keyBool, Default: "false", Doc: "Accept a quote character inside an unquoted value."},
 	{Path: "input.xlsx", Type: keyMapping, Doc: "How to read Excel workbooks."},
 	{Path: "input.xlsx.sheet", Type: keyText, Default: "the first sheet", Doc: "The name of the sheet to read (capitals don't matter)."},
