@@ -475,3 +475,25 @@ func TestLegacyEncoding(t *testing.T) {
 		t.Fatalf("with legacy_encoding: %v %s, %d read, %q", err, job.Status, job.Read, job.Errors)
 	}
 }
+
+// TestSemicolonFiles: a semicolon-separated file (Excel's CSV in most of
+// Europe) is read by a template that leaves the delimiter to the header;
+// a template that fixes a comma says how to read it.
+func TestSemicolonFiles(t *testing.T) {
+	semi := strings.NewReplacer(",", ";").Replace(string(sampleBytes(t)))
+	s, ws := newService(t, "")
+	job, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", []byte(semi)))
+	if err != nil || job.Status != Processed || job.Read != 10 {
+		t.Fatalf("a semicolon file: %v %s, %d read, %q", err, job.Status, job.Read, job.Errors)
+	}
+	tp := filepath.Join(ws.Root, "templates", "fixed.yaml")
+	os.MkdirAll(filepath.Dir(tp), 0o755)
+	if err := os.WriteFile(tp, []byte("name: fixed\nversion: 1.0.0\nstatus: completed\ninput:\n  csv: {delimiter: \",\"}\n  fields:\n    - {name: account, column: Account, required: true}\noutput:\n  csv:\n    columns: {Account: account}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, ws = newService(t, "pipelines:\n  - {name: fixed, template: "+tp+"}\n")
+	job, err = s.Take(context.Background(), "fixed", dropFile(t, ws, "fixed", "c.csv", []byte(semi)))
+	if err != nil || job.Status != Failed || !strings.Contains(strings.Join(job.Errors, " "), `looks separated by semicolons`) {
+		t.Fatalf("a semicolon file for a comma template: %v %s %q", err, job.Status, job.Errors)
+	}
+}

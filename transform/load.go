@@ -26,6 +26,7 @@ type inputSpec struct {
 	csvHeader     bool
 	csvEncoding   string
 	csvLegacy     string // the encoding of a file that is not UTF-8, when encoding sniffs
+	csvCommaSet   bool   // the template names the delimiter; else it is sniffed
 	csvLazyQuotes bool
 
 	xlsxSheet        string
@@ -36,6 +37,15 @@ type inputSpec struct {
 	xmlRecord string
 
 	fields []*expression.InputField
+}
+
+// comma is the CSV delimiter the template names, or 0 when it leaves it
+// to the file's header row.
+func (in *inputSpec) comma() rune {
+	if !in.csvCommaSet {
+		return 0
+	}
+	return in.csvComma
 }
 
 type modelField struct {
@@ -277,7 +287,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 		},
 		"csv": func(_, v *yaml.Node) {
 			tl.Mapping(v, "input.csv", map[string]template.KeyHandler{
-				"delimiter": func(_, v *yaml.Node) { in.csvComma = tl.delimiter(v, "input.csv.delimiter") },
+				"delimiter": func(_, v *yaml.Node) { in.csvComma, in.csvCommaSet = tl.delimiter(v, "input.csv.delimiter"), true },
 				"header": func(_, v *yaml.Node) {
 					in.csvHeader, _ = tl.Bool(v, "input.csv.header")
 				},

@@ -42,7 +42,11 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 	if src.fromExcel {
 		w, err = newXLSXRows(outPath, src.pos.Sheet)
 	} else {
-		w, err = newCSVRows(outPath, t.input.csvComma)
+		comma := t.input.csvComma
+		if cr, ok := src.r.(*csv.Reader); ok {
+			comma = cr.Comma() // as sniffed
+		}
+		w, err = newCSVRows(outPath, comma)
 		if f, ferr := os.Open(inputPath); ferr == nil {
 			defer f.Close()
 			lines, _ = csv.NewLines(f, t.input.csvEncoding, t.legacy(), t.limits.RecordBytes)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -293,7 +294,8 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		}
 		s.closers = append(s.closers, f)
 		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
-			File: base, Comma: in.csvComma, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader, Encoding: in.csvEncoding, Legacy: t.legacy(),
+			File: base, Comma: in.comma(), SniffComma: !in.csvCommaSet, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader,
+			Encoding: in.csvEncoding, Legacy: t.legacy(),
 			ReuseRecord:    true, // every reader of a source copies what it keeps
 			MaxRecordBytes: t.limits.RecordBytes,
 			MaxValueBytes:  t.limits.ValueBytes,
@@ -460,9 +462,31 @@ func (t *Template) bind(s *source) error {
 	if len(missing) == 1 {
 		err = fmt.Errorf("the file has no column %s, which the template %s requires", names[0], t.Name)
 	}
-	fe := t.fileError(s.pos, err, fmt.Sprintf("add %s to the header row or rename the column that holds it; the file's columns are %s", what, quoteList(header)))
+	hint := fmt.Sprintf("add %s to the header row or rename the column that holds it; the file's columns are %s", what, quoteList(header))
+	if cr, ok := s.r.(*csv.Reader); ok {
+		if c := csv.LooksDelimited(header, cr.Comma()); c != 0 {
+			hint = fmt.Sprintf("the header row looks separated by %s, not by %s: set input.csv.delimiter: %s in the template (or leave delimiter out, and it is found from the header)",
+				delimName(c), delimName(cr.Comma()), strconv.Quote(string(c)))
+		}
+	}
+	fe := t.fileError(s.pos, err, hint)
 	fe.Column, fe.Field = missing[0].Column, missing[0].Name
 	return fe
+}
+
+// delimName names a delimiter for messages.
+func delimName(c rune) string {
+	switch c {
+	case ',':
+		return "commas"
+	case ';':
+		return "semicolons"
+	case '\t':
+		return "tabs"
+	case '|':
+		return "pipes"
+	}
+	return strconv.Quote(string(c))
 }
 
 // emitFunc receives each written row: its values per output table. It is

@@ -70,3 +70,31 @@ func TestNotUTF8(t *testing.T) {
 		n++
 	}
 }
+
+// TestSniffComma: with SniffComma the delimiter is the one the header
+// holds most of outside quotes; a comma when it holds none.
+func TestSniffComma(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		want    rune
+		columns int
+	}{
+		{"Account;Name;Amount\n1;A;2,50\n", ';', 3},
+		{"Account,Name,Amount\n1,A,2.50\n", ',', 3},
+		{"Account\tName\n1\tA\n", '\t', 2},
+		{"Account|Name\n1|A\n", '|', 2},
+		{"\"Name, full\";City\nA;B\n", ';', 2},
+		{"Account\n1\n", ',', 1},
+	} {
+		r, err := csv.NewReader(strings.NewReader(c.in), csv.Options{File: "in.csv", SniffComma: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Comma() != c.want || len(r.Header()) != c.columns {
+			t.Errorf("%q: read with %q into %q, want %q and %d columns", c.in, r.Comma(), r.Header(), c.want, c.columns)
+		}
+	}
+	if c := csv.LooksDelimited([]string{"Account;Name;Amount"}, ','); c != ';' {
+		t.Errorf("LooksDelimited = %q, want ';'", c)
+	}
+}

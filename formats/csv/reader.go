@@ -2,6 +2,7 @@ package csv
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -17,10 +18,15 @@ import (
 // Options configure a Reader. The zero value reads comma-separated UTF-8
 // (BOM sniffed) with a header row.
 type Options struct {
-	File       string // name used in positions (base name of the input)
-	Comma      rune   // field delimiter; 0 means ','
-	LazyQuotes bool   // accept a quote inside an unquoted field
-	NoHeader   bool   // the first row is data; fields are named "1", "2", ...
+	File  string // name used in positions (base name of the input)
+	Comma rune   // field delimiter; 0 means ',', or the one SniffComma finds
+	// SniffComma, with Comma 0, takes the delimiter from the first row:
+	// of comma, semicolon, tab and pipe, the one it holds most of outside
+	// quotes (a comma when none), as files exported with a European
+	// locale use semicolons.
+	SniffComma bool
+	LazyQuotes bool // accept a quote inside an unquoted field
+	NoHeader   bool // the first row is data; fields are named "1", "2", ...
 	// Encoding is "" to sniff the BOM (UTF-8 BOM, UTF-16 LE, UTF-16 BE,
 	// else UTF-8, else Legacy), or one of "utf-8", "utf-16le", "utf-16be",
 	// "windows-1252".
@@ -88,6 +94,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if !validDelim(comma) {
 		return nil, fmt.Errorf("csv: %q cannot be the delimiter", comma)
 	}
+	sniff := opts.SniffComma && opts.Comma == 0
 	src, check, err := decode(bufio.NewReaderSize(r, 64<<10), opts.Encoding, opts.Legacy)
 	var bad *notUTF8
 	if errors.As(err, &bad) {
@@ -103,7 +110,11 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		in = u8
 	}
 	lim := formats.Limits{RecordBytes: opts.MaxRecordBytes, ValueBytes: opts.MaxValueBytes}.OrDefault()
-	cr := csv.NewReader(bufio.NewReaderSize(newRecordLimit(in, lim.RecordBytes, opts.LazyQuotes, opts.File), 64<<10))
+	br := bufio.NewReaderSize(newRecordLimit(in, lim.RecordBytes, opts.LazyQuotes, opts.File), 64<<10)
+	if sniff {
+		comma = sniffComma(br)
+	}
+	cr := csv.NewReader(br)
 	cr.Comma = comma
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
@@ -129,6 +140,52 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		rd.pending = slices.Clone(first) // encoding/csv may reuse first's array
 	}
 	return rd, nil
+}
+
+// sniffComma returns the delimiter the first line of br uses most, outside
+// quotes, among comma, semicolon, tab and pipe; a comma when it holds none.
+func sniffComma(br *bufio.Reader) rune {
+	line, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	counts := map[byte]int{}
+	quoted := false
+	for _, c := range line {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ',' || c == ';' || c == '\t' || c == '|'):
+			counts[c]++
+		}
+	}
+	best := byte(',')
+	for _, c := range []byte{';', '\t', '|'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return rune(best)
+}
+
+// Comma returns the delimiter the Reader reads with (the one sniffed, with
+// Options.SniffComma).
+func (r *Reader) Comma() rune { return r.comma }
+
+// LooksDelimited reports which delimiter a header of one name seems to
+// use instead of the one it was read with (0 when none): the name holds
+// a semicolon, a tab, a pipe or a comma. It is for the message about a
+// file whose columns were not found.
+func LooksDelimited(header []string, comma rune) rune {
+	if len(header) != 1 {
+		return 0
+	}
+	for _, c := range []rune{';', '\t', '|', ','} {
+		if c != comma && strings.ContainsRune(header[0], c) {
+			return c
+		}
+	}
+	return 0
 }
 
 // trimName trims a header name of white space and of a byte order mark

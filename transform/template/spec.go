@@ -93,7 +93,7 @@ var templateKeys = []keySpec{
 	{Path: "input", Type: keyMapping, Required: true, Doc: "How to read the file and which fields to take from it."},
 	{Path: "input.format", Type: keyEnum, Enum: []string{FormatAuto, FormatCSV, FormatXLSX, FormatXML, FormatDMF}, Default: "auto", Doc: "`auto` picks by the file's extension: `.csv` and `.txt` are read as CSV, `.xlsx` as Excel, `.xml` as XML (only when `xml.record` is given). Any other file is refused with a message naming its extension and the formats the template reads."},
 	{Path: "input.csv", Type: keyMapping, Doc: "How to read CSV files."},
-	{Path: "input.csv.delimiter", Type: keyText, Default: `","`, Doc: "One character: `\",\"`, `\";\"`, `\"|\"`, or `tab`."},
+	{Path: "input.csv.delimiter", Type: keyText, Doc: "One character: `\",\"`, `\";\"`, `\"|\"`, or `tab`. Without it, the delimiter is the one the header row holds most of (comma, semicolon, tab or pipe; a comma when none), so that files exported with a European locale read too."},
 	{Path: "input.csv.header", Type: keyBool, Default: "true", Doc: "The first row holds the column names. With `false`, columns are named `1`, `2`, `3`..."},
 	{Path: "input.csv.encoding", Type: keyEnum, Enum: []string{"auto", "utf-8", "utf-16le", "utf-16be", "windows-1252"}, Default: "auto", Doc: "`auto` recognises a byte order mark (UTF-8, UTF-16)."},
 	{Path: "input.csv.legacy_encoding", Type: keyEnum, Enum: LegacyEncodings, Doc: "With `encoding: auto`: the encoding of a file that has no BOM and is not UTF-8 (its first 64 KiB say), such as what Excel's \"CSV (Comma delimited)\" writes on a Western European Windows. Without it such a file is refused whole, with one message; erpipe.yaml may set it per pipeline (`legacy_encoding`)."},
