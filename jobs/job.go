@@ -7,6 +7,8 @@ package jobs
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,6 +25,24 @@ const (
 	Failed              Status = "Failed"              // nothing was delivered; the input is in errors/
 	Duplicate           Status = "Duplicate"           // the same content was processed before; archived, not processed
 )
+
+// Statuses are every Status, in the order of a job's life.
+var Statuses = []Status{Enqueued, Processing, Processed, ProcessedWithErrors, Failed, Duplicate}
+
+// ParseStatus returns the status named s, in any letter case ("failed",
+// "processedwitherrors"), or an error that lists them.
+func ParseStatus(s string) (Status, error) {
+	for _, st := range Statuses {
+		if strings.EqualFold(string(st), strings.TrimSpace(s)) {
+			return st, nil
+		}
+	}
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return "", fmt.Errorf("%q is not a job status; use one of %s", s, strings.Join(names, ", "))
+}
 
 // Final reports whether the job has ended.
 func (s Status) Final() bool {

@@ -214,3 +214,31 @@ func TestRejectedUnreadableRows(t *testing.T) {
 		t.Errorf("rejected rows:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestPreviewXMLShowsText: the preview of a template with an XML layout
+// shows its values as text, not as the typed form it keeps them in
+// ("d12500.00", "sFabrikam", "n").
+func TestPreviewXMLShowsText(t *testing.T) {
+	tmpl, err := transform.Load("../templates/pain001/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := tmpl.Preview(context.Background(), "../templates/pain001/samples/payments.csv", 3)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("%v, %d rows", err, len(rows))
+	}
+	seen := 0
+	for _, r := range rows {
+		for _, table := range r.Values {
+			for _, v := range table {
+				if v == "n" || strings.HasPrefix(v, "t20") || len(v) > 1 && v[0] == 'd' && (v[1] >= '0' && v[1] <= '9' || v[1] == '-') {
+					t.Errorf("a value in its typed form: %q", v)
+				}
+				seen++
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no values previewed")
+	}
+}

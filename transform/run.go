@@ -834,9 +834,11 @@ func (t *Template) validate(r *rowEval, v *validation, rec formats.Record) *temp
 // layout.EncodeValue) for a workbook, rather than rendered as text.
 func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
 
-// previewText returns an output value as Preview shows it: as text.
+// previewText returns an output value as Preview shows it: as text. The
+// values of a workbook or an XML layout are kept typed (layout.EncodeValue)
+// and are shown as the text they stand for.
 func (t *Template) previewText(v string) string {
-	if t.xlsxTable() {
+	if t.xlsxTable() || t.output.kind == "xml" {
 		return layout.EncodedText(v)
 	}
 	return v

@@ -30,7 +30,14 @@ rejected), Failed (the input is in errors/), Duplicate (same content as an
 earlier job; not processed again).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			f := jobs.Filter{Status: jobs.Status(status), Pipeline: pipeline, Limit: limit}
+			f := jobs.Filter{Pipeline: pipeline, Limit: limit}
+			if status != "" {
+				st, err := jobs.ParseStatus(status)
+				if err != nil {
+					return usage(err)
+				}
+				f.Status = st
+			}
 			if since != "" {
 				t, err := parseSince(since)
 				if err != nil {
@@ -154,6 +161,12 @@ func printJob(w io.Writer, j *jobs.Job) {
 		fmt.Fprintln(w, "Outputs:")
 		for _, o := range j.Outputs {
 			fmt.Fprintf(w, "  %s  %d bytes  sha256 %s\n    -> %s\n", printable(o.Name), o.Size, o.SHA256, printable(o.Location))
+		}
+	}
+	if len(j.Pending) > 0 {
+		fmt.Fprintln(w, "Waiting for:")
+		for _, p := range j.Pending {
+			fmt.Fprintf(w, "  %s\n", printable(p))
 		}
 	}
 	if j.Submission != nil {

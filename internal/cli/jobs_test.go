@@ -24,3 +24,26 @@ func TestJobsEscapeNames(t *testing.T) {
 		t.Errorf("the name is not shown escaped:\n%s", out)
 	}
 }
+
+// TestJobsStatusFilter: a status is taken in any letter case; an unknown
+// one is refused with the list, not answered with "(no jobs)".
+func TestJobsStatusFilter(t *testing.T) {
+	for in, want := range map[string]jobs.Status{"failed": jobs.Failed, "PROCESSEDWITHERRORS": jobs.ProcessedWithErrors, " Duplicate ": jobs.Duplicate} {
+		if got, err := jobs.ParseStatus(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := jobs.ParseStatus("Broken"); err == nil || !strings.Contains(err.Error(), "Enqueued, Processing") {
+		t.Errorf("an unknown status: %v", err)
+	}
+}
+
+// TestJobShowPending: jobs show prints what a job waits for.
+func TestJobShowPending(t *testing.T) {
+	var b strings.Builder
+	printJob(&b, &jobs.Job{ID: "j1", Pipeline: "p", Input: "c.csv", Status: jobs.Processing,
+		Pending: []string{`s3 "results": store unavailable (503)`}})
+	if !strings.Contains(b.String(), "Waiting for:\n  s3 \"results\": store unavailable (503)") {
+		t.Errorf("jobs show:\n%s", b.String())
+	}
+}
