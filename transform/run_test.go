@@ -455,7 +455,7 @@ func TestProcessWithFakeReader(t *testing.T) {
 			items: []any{rec(2, "a", "x"), rec(3, "b", "-1"), rec(4, "c")},
 			want:  "C|", read: 3, rejected: 2,
 			errs: []string{
-				`f.csv: row 2 column 2 ("amount"): field amount: "x" is not a decimal number. Fix: write the amount with a "." decimal separator, e.g. 1250.50`,
+				`f.csv: row 2 column 2 ("amount"): field amount: "x" is not a decimal number. Fix: write the amount in digits, e.g. 12.50`,
 				`f.csv: row 3 column 2 ("amount"): rule positive: The amount is negative.`,
 			},
 		},

@@ -3,16 +3,22 @@ package expression
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // DidYouMean returns ` (did you mean "x"?)` for the candidate closest to
-// s, or "" when none is close.
+// s, or "" when none is close. A candidate that s starts with, or that
+// starts with s, of at least four letters, is close too: CONCATENATE
+// (Excel's name) gives CONCAT.
 func DidYouMean(s string, candidates []string) string {
 	best, bestD := "", -1
 	ls := strings.ToLower(s)
 	for _, c := range candidates {
 		if strings.HasPrefix(c, "__") {
 			continue
+		}
+		if lc := strings.ToLower(c); extends(ls, lc) || extends(lc, ls) {
+			return fmt.Sprintf(" (did you mean %q?)", c)
 		}
 		d := levenshtein(ls, strings.ToLower(c))
 		if bestD < 0 || d < bestD {
@@ -27,6 +33,14 @@ func DidYouMean(s string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// extends reports whether long is short (of four letters or more) with
+// at most as many letters again after it: CONCATENATE and CONCAT.
+func extends(long, short string) bool {
+	rest, ok := strings.CutPrefix(long, short)
+	return ok && len(short) >= 4 && rest != "" && len(rest) <= len(short) &&
+		strings.IndexFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) }) < 0
 }
 
 // levenshtein is the edit distance between a and b, counted in runes, with

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shopspring/decimal"
 )
@@ -167,6 +168,13 @@ func (f *InputField) parseTime(s string, fromExcel bool) (any, error) {
 	if f.Type == TypeDatetime {
 		what = "date and time"
 	}
+	for _, l := range f.Layouts {
+		// Written in the layout, but there is no such day or time.
+		if _, err := l.Parse(s); err != nil && strings.HasSuffix(err.Error(), "out of range") {
+			return nil, &ValueError{Msg: fmt.Sprintf("%q is written as %s, but there is no such %s", s, l.src, what),
+				Hint: "check the day and the month: " + strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), ":")+1:])}
+		}
+	}
 	return nil, &ValueError{Msg: fmt.Sprintf("%q is not a %s in the layout %s", s, what, layoutNames(f.Layouts)), Hint: f.Hint}
 }
 
@@ -316,6 +324,9 @@ func decimalHintFor(s, decSep, thouSep string) string {
 			return `this looks like a decimal comma; set decimal_separator: "," in the template, or write the amount with "." as in 12.5`
 		}
 		return `this looks like a decimal point; set decimal_separator: "." in the template, or write the amount with "," as in 12,5`
+	}
+	if strings.IndexFunc(s, unicode.IsLetter) >= 0 && strings.IndexFunc(s, unicode.IsDigit) < 0 {
+		return "write the amount in digits, e.g. 12" + decSep + "50"
 	}
 	if strings.ContainsAny(s, " \u00a0") && thouSep == "" {
 		return `remove the spaces, or set thousands_separator: " " in the template`

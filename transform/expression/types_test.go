@@ -125,7 +125,7 @@ func TestParseField(t *testing.T) {
 		{"date two layouts", field(t, TypeDate, layouts("dd.MM.yyyy", "yyyy-MM-dd")), "2026-01-31", false, "2026-01-31", "", ""},
 		{"date month name", field(t, TypeDate, layouts("dd MMM yyyy")), "31 Jan 2026", false, "2026-01-31", "", ""},
 		{"date bad", field(t, TypeDate, layouts("dd.MM.yyyy")), "2026-01-31", false, "", `"2026-01-31" is not a date in the layout dd.MM.yyyy`, "write the date as dd.MM.yyyy, e.g. 31.01.2026"},
-		{"date impossible", field(t, TypeDate, layouts("dd.MM.yyyy")), "31.02.2026", false, "", "is not a date", ""},
+		{"date impossible", field(t, TypeDate, layouts("dd.MM.yyyy")), "31.02.2026", false, "", "but there is no such date", ""},
 		{"date excel serial", field(t, TypeDate), "46053", true, "2026-01-31", "", ""},
 		{"date excel serial with time", field(t, TypeDate), "46053.75", true, "2026-01-31", "", ""},
 		{"date excel text", field(t, TypeDate, layouts("dd.MM.yyyy")), "31.01.2026", true, "2026-01-31", "", ""},
@@ -346,4 +346,30 @@ func FuzzQuickDateParse(f *testing.F) {
 		}
 		checkQuickParse(t, l, s)
 	})
+}
+
+// TestMessagesThatMislead: a date-shaped value with no such day says so,
+// not "write the date as"; letters in an amount are not "spaces to
+// remove"; Excel's CONCATENATE suggests CONCAT.
+func TestMessagesThatMislead(t *testing.T) {
+	dl, err := ParseDateLayout("dd.MM.yyyy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := &InputField{Name: "due", Type: TypeDate, Layouts: []*DateLayout{dl}}
+	date.SetHint()
+	_, err = date.Parse("31.02.2026", false)
+	var ve *ValueError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "no such date") || strings.Contains(ve.Hint, "write the date as") {
+		t.Errorf("31.02.2026: %v (hint %q)", err, ve.Hint)
+	}
+	amount := &InputField{Name: "amount", Type: TypeDecimal, DecSep: "."}
+	amount.SetHint()
+	_, err = amount.Parse("twelve fifty", false)
+	if !errors.As(err, &ve) || strings.Contains(ve.Msg+ve.Hint, "remove the spaces") || !strings.Contains(ve.Msg+ve.Hint, "digits") {
+		t.Errorf("twelve fifty: %v (hint %q)", err, ve.Hint)
+	}
+	if got := DidYouMean("CONCATENATE", []string{"CONCAT", "CASE", "COUNT"}); got != ` (did you mean "CONCAT"?)` {
+		t.Errorf("CONCATENATE: %q", got)
+	}
 }
