@@ -497,3 +497,27 @@ func TestSemicolonFiles(t *testing.T) {
 		t.Fatalf("a semicolon file for a comma template: %v %s %q", err, job.Status, job.Errors)
 	}
 }
+
+// TestStraysReported: a file directly in inbox/ and a folder that is no
+// pipeline's (a misspelt one) are reported once each, with where files
+// go, and left alone.
+func TestStraysReported(t *testing.T) {
+	s, ws := newService(t, "")
+	var logs strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	stray := filepath.Join(ws.Root, "inbox", "stray.csv")
+	os.WriteFile(stray, []byte("a\n1\n"), 0o644)
+	misspelt := filepath.Join(ws.Root, "inbox", "customer-v3")
+	os.MkdirAll(misspelt, 0o755)
+	os.WriteFile(filepath.Join(misspelt, "x.csv"), sampleBytes(t), 0o644)
+	seen := map[string]bool{}
+	s.reportStrays(seen)
+	s.reportStrays(seen)
+	out := logs.String()
+	if strings.Count(out, "stray.csv") != 1 || strings.Count(out, "customer-v3") != 1 || !strings.Contains(out, `did you mean \"customers-v3\"`) {
+		t.Errorf("log:\n%s", out)
+	}
+	if !exists(stray) || !exists(filepath.Join(misspelt, "x.csv")) {
+		t.Error("a stray was touched")
+	}
+}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.stop = ctx.Done()
 	s.sweep(ctx)
+	go s.watchStrays(ctx, cmp.Or(s.ws.Config.RescanInterval(), inbox.DefaultRescan))
 	var background sync.WaitGroup
 	bgCtx, cancelBackground := context.WithCancel(ctx)
 	defer background.Wait()
