@@ -133,8 +133,56 @@ func ParseDateLayout(s string) (*DateLayout, error) {
 		}
 	}
 	l.parse = goLayout.String()
+	if fixed, ok := fixedWidth(l.tokens); ok {
+		l.parse = fixed
+	}
 	l.quick = quickTokens(l.tokens)
 	return l, nil
+}
+
+// zeroPadded are the Go layouts of two-letter numbers that read exactly
+// two digits.
+var zeroPadded = map[string]string{"dd": "02", "MM": "01", "HH": "15", "hh": "03", "mm": "04", "ss": "05"}
+
+// fixedWidth returns the Go layout of tokens in which numbers that stand
+// side by side read their exact width, and whether there are such: the
+// lenient one-or-two-digit forms would run together in Go's layout ("1"
+// and "5", month and seconds, read as "15", the hour) and could not be
+// told apart anyway.
+func fixedWidth(tokens []layoutToken) (string, bool) {
+	adjacent := false
+	for i := 0; i+1 < len(tokens); i++ {
+		adjacent = adjacent || numericSpec(tokens[i].kind) && numericSpec(tokens[i+1].kind)
+	}
+	if !adjacent {
+		return "", false
+	}
+	var b strings.Builder
+	for _, t := range tokens {
+		if t.kind == "" {
+			b.WriteString(t.lit)
+			continue
+		}
+		if z, ok := zeroPadded[t.kind]; ok {
+			b.WriteString(z)
+			continue
+		}
+		switch t.kind[0] {
+		case 'f':
+			b.WriteString(strings.Repeat("0", len(t.kind)))
+			continue
+		case 'F':
+			b.WriteString(strings.Repeat("9", len(t.kind)))
+			continue
+		}
+		for _, sp := range dateSpecifiers {
+			if sp.spec == t.kind {
+				b.WriteString(sp.goParse)
+				break
+			}
+		}
+	}
+	return b.String(), true
 }
 
 // quickTokens returns tokens when they are one day (d, dd), one month (M,

@@ -373,3 +373,21 @@ func TestMessagesThatMislead(t *testing.T) {
 		t.Errorf("CONCATENATE: %q", got)
 	}
 }
+
+// TestAdjacentLayoutNumbers: numbers side by side in a layout read back
+// what the layout writes (yyddMMss wrote 26310100 and could not read it:
+// Go read the month and seconds as the hour).
+func TestAdjacentLayoutNumbers(t *testing.T) {
+	for _, c := range []struct{ layout, text string }{
+		{"yyddMMss", "26310100"}, {"yyyyMMdd", "20260131"}, {"yyyyMMddHHmmss", "20260131143005"}, {"HHmmss.fff", "143005.123"},
+	} {
+		l, err := ParseDateLayout(c.layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, err := l.Parse(c.text)
+		if err != nil || l.Format(tm) != c.text {
+			t.Errorf("%s: %q read as %v (%v), written back as %q", c.layout, c.text, tm, err, l.Format(tm))
+		}
+	}
+}
