@@ -132,6 +132,22 @@ func ParseDateLayout(s string) (*DateLayout, error) {
 				"write two letters (MM, dd, HH, mm, ss) or put a separator between them", s, a, b)
 		}
 	}
+	// Text that Go's layouts give a meaning of their own: "_" before a day
+	// is its space-padded day, and names in quoted text would be read as
+	// month, day and zone names.
+	for i, tk := range l.tokens {
+		if tk.kind != "" {
+			continue
+		}
+		if strings.HasSuffix(tk.lit, "_") && i+1 < len(l.tokens) && (l.tokens[i+1].kind == "d" || l.tokens[i+1].kind == "dd") {
+			return nil, fmt.Errorf("layout %q: an underscore right before the day can't be read back; use another separator, such as - or .", s)
+		}
+		for _, word := range []string{"Jan", "Mon", "MST", "PM", "pm"} {
+			if strings.Contains(tk.lit, word) {
+				return nil, fmt.Errorf("layout %q: the text %q holds %q, which can't be told apart from a month, day or zone name; leave it out of the layout", s, tk.lit, word)
+			}
+		}
+	}
 	l.parse = goLayout.String()
 	if fixed, ok := fixedWidth(l.tokens); ok {
 		l.parse = fixed
