@@ -391,3 +391,19 @@ func TestAdjacentLayoutNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutsGoReadsOtherwise: a layout whose text Go's layouts read as a
+// field of their own is refused when the template loads.
+func TestLayoutsGoReadsOtherwise(t *testing.T) {
+	for _, layout := range []string{"yyZM_d", "yyyy_dd.MM", "dd.MM.yyyy 'Mon'"} {
+		if _, err := ParseDateLayout(layout); err == nil {
+			t.Errorf("%s was taken", layout)
+		}
+	}
+	if _, err := ParseDateLayout("yyyy_MM_dd"); err == nil {
+		t.Error("an underscore before the day was taken")
+	}
+	if _, err := ParseDateLayout("dd_MM_yyyy"); err != nil {
+		t.Errorf("underscores elsewhere: %v", err)
+	}
+}
