@@ -125,9 +125,10 @@ func TestDaemon(t *testing.T) {
 	contains(t, "empty.csv.error.txt", string(readFile(t, filepath.Join(errDir, "empty.csv.error.txt"))), "empty")
 	contains(t, "allbad.csv.error.txt", string(readFile(t, filepath.Join(errDir, "allbad.csv.error.txt"))),
 		"row 2", "currency", "ISO code")
-	badReport := string(readFile(t, filepath.Join(ws, "archive", "customers-v3", day, byInput["badvalue.csv"].ID+"-badvalue.csv.error.txt")))
+	// Rows left out are reported where operators look: in errors/.
+	badReport := string(readFile(t, filepath.Join(errDir, "badvalue.csv.error.txt")))
 	contains(t, "badvalue report", badReport, "badvalue.csv", "row 3", "Credit limit", "credit_limit", "12,5x")
-	dateReport := string(readFile(t, filepath.Join(ws, "archive", "payments-csv", day, byInput["baddate.csv"].ID+"-baddate.csv.error.txt")))
+	dateReport := string(readFile(t, filepath.Join(ws, "errors", "payments-csv", "baddate.csv.error.txt")))
 	contains(t, "baddate report", dateReport, "row 2", "Date", "31.02.2026", "dd.MM.yyyy")
 	if js := string(readFile(t, filepath.Join(errDir, "broken.xlsx.error.json"))); !strings.Contains(js, `"status": "Failed"`) {
 		t.Errorf("broken.xlsx.error.json lacks the job status:\n%s", js)

@@ -224,7 +224,8 @@ func TestResultsNoWiderThanInput(t *testing.T) {
 			if err != nil || job.Status != ProcessedWithErrors || len(job.Outputs) != 1 {
 				t.Fatalf("%v %+v", err, job)
 			}
-			for _, p := range []string{job.Outputs[0].Location, job.FinalPath + ".error.txt", job.FinalPath + ".error.json", job.FinalPath + ".rejected.csv"} {
+			base := strings.TrimSuffix(job.Report, ".error.txt")
+			for _, p := range []string{job.Outputs[0].Location, base + ".error.txt", base + ".error.json", base + ".rejected.csv"} {
 				fi, err := os.Stat(p)
 				if err != nil {
 					t.Fatal(err)
@@ -317,15 +318,15 @@ func TestLongNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if job.Status != c.status || !exists(job.FinalPath) || !exists(job.FinalPath+".error.txt") || !exists(job.FinalPath+".error.json") {
-				t.Fatalf("job %s, filed at %s (%v), report %v", job.Status, job.FinalPath, exists(job.FinalPath), exists(job.FinalPath+".error.txt"))
+			base := strings.TrimSuffix(job.Report, ".error.txt")
+			if job.Status != c.status || !exists(job.FinalPath) || !exists(base+".error.txt") || !exists(base+".error.json") {
+				t.Fatalf("job %s, filed at %s (%v), report %s (%v)", job.Status, job.FinalPath, exists(job.FinalPath), job.Report, exists(job.Report))
 			}
-			base := filepath.Base(job.FinalPath)
-			if !strings.HasSuffix(base, ".csv") || !strings.Contains(base, job.ID) && c.status != Failed {
-				t.Errorf("filed as %s", base)
+			if filed := filepath.Base(job.FinalPath); !strings.HasSuffix(filed, ".csv") || !strings.Contains(filed, job.ID) && c.status != Failed {
+				t.Errorf("filed as %s", filed)
 			}
-			if c.status == ProcessedWithErrors && (!exists(job.FinalPath+".rejected.csv") || len(job.Outputs) != 1) {
-				t.Errorf("rejected rows %v, outputs %v", exists(job.FinalPath+".rejected.csv"), job.Outputs)
+			if c.status == ProcessedWithErrors && (!exists(base+".rejected.csv") || len(job.Outputs) != 1) {
+				t.Errorf("rejected rows %v, outputs %v", exists(base+".rejected.csv"), job.Outputs)
 			}
 			if !strings.Contains(strings.Join(job.Errors, "\n"), "too long") {
 				t.Errorf("the job does not say the name was shortened: %q", job.Errors)

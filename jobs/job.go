@@ -81,6 +81,7 @@ type Job struct {
 	Pending         []string  `json:"pending,omitempty"`       // destinations still to acknowledge, with the last error
 	Errors          []string  `json:"errors,omitempty"`        // the first errors, for people
 	RejectedFile    string    `json:"rejected_file,omitempty"` // the rejected rows, beside the report
+	Report          string    `json:"report,omitempty"`        // the report (.error.txt), when there is one
 	DuplicateOf     string    `json:"duplicate_of,omitempty"`
 	ClaimedPath     string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
 	FinalPath       string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/

@@ -296,17 +296,24 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 		}
 	}
 	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status
+	report := ""
+	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
+		if report, err = s.reportBase(job, status, res, input); err != nil {
+			return err
+		}
+		job.Report = report + ".error.txt"
+	}
 	if err := s.record(ctx, job); err != nil {
 		return err
 	}
-	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
-		if err := writeReport(job, res, runErr, job.FinalPath, s.resultPerm(job)); err != nil {
+	if report != "" {
+		if err := writeReport(job, res, runErr, report, s.resultPerm(job)); err != nil {
 			return err
 		}
 	}
 	if job.RejectedFile != "" {
 		// customers.csv.rejected.csv beside customers.csv.error.txt
-		dst := job.FinalPath + ".rejected" + filepath.Ext(job.RejectedFile)
+		dst := report + ".rejected" + filepath.Ext(job.RejectedFile)
 		src := filepath.Join(s.ws.Work(), job.ID, job.RejectedFile)
 		if err := os.Chmod(src, s.resultPerm(job)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("file the rejected rows: %w", err)
@@ -317,6 +324,34 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 		job.RejectedFile = filepath.Base(dst)
 	}
 	return s.fileAway(ctx, job)
+}
+
+// reportBase returns where the report of job goes (the path its
+// .error.txt and .rejected.csv suffixes are added to): beside a failed
+// input in errors/; for rows left out, in errors/ too, where operators
+// look for what did not make it, under the input's name (the report names
+// the archived input); beside the archived input for warnings alone.
+func (s *Service) reportBase(job *Job, status Status, res *transform.Result, input string) (string, error) {
+	if status == Failed || res == nil || res.Rejected == 0 {
+		return job.FinalPath, nil
+	}
+	dir := s.ws.Errors(job.Pipeline)
+	err := s.ws.CheckFolder(dir)
+	if err == nil {
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		err = s.ws.CheckFolder(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("file the report of %s: %w (the input stays claimed; the next start tries again)", job.Input, err)
+	}
+	base := input
+	if _, err := os.Lstat(filepath.Join(dir, base+".error.txt")); !errors.Is(err, os.ErrNotExist) {
+		ext := filepath.Ext(input)
+		base = strings.TrimSuffix(input, ext) + "." + job.ID + ext // another report has the name
+	}
+	return filepath.Join(dir, base), nil
 }
 
 // fileAway moves the job's input to its final place and records the

@@ -62,7 +62,8 @@ func reportText(job *Job, res *transform.Result, runErr error) string {
 	case runErr != nil || job.FinalStatus == Failed:
 		fmt.Fprintf(&b, "erpipe could not process %s.\n\n", job.Input)
 	case job.Rejected > 0:
-		fmt.Fprintf(&b, "erpipe processed %s, but left out %d of its %d rows.\n\n", job.Input, job.Rejected, job.Read)
+		fmt.Fprintf(&b, "erpipe processed %s, but left out %d of its %d rows.\n", job.Input, job.Rejected, job.Read)
+		fmt.Fprintf(&b, "The rest was delivered; the input is archived at %s.\n\n", job.FinalPath)
 	default:
 		fmt.Fprintf(&b, "erpipe processed %s, with %d warnings.\n\n", job.Input, job.Warnings)
 	}

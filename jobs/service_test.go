@@ -133,17 +133,20 @@ func TestRejectedRowsFile(t *testing.T) {
 	if job.Status != ProcessedWithErrors || job.Rejected != 1 {
 		t.Fatalf("job %s rejected %d", job.Status, job.Rejected)
 	}
-	rej := job.FinalPath + ".rejected.csv"
+	// The rows left out are where operators look: in errors/, with the
+	// report, which names the archived input.
+	rej := filepath.Join(ws.Errors("customers-v3"), "c.csv.rejected.csv")
 	b, err := os.ReadFile(rej)
 	if err != nil {
-		t.Fatalf("no rejected-rows file beside the input: %v", err)
+		t.Fatalf("no rejected-rows file in errors/: %v", err)
 	}
 	if !strings.Contains(string(b), "US-001") || !strings.Contains(string(b), "is not a decimal number") ||
 		strings.Contains(string(b), "US-002") {
 		t.Errorf("rejected-rows file:\n%s", b)
 	}
-	if !exists(job.FinalPath+".error.txt") || job.RejectedFile != filepath.Base(rej) {
-		t.Errorf("report or record missing: %+v", job)
+	report, err := os.ReadFile(filepath.Join(ws.Errors("customers-v3"), "c.csv.error.txt"))
+	if err != nil || !strings.Contains(string(report), job.FinalPath) || job.RejectedFile != filepath.Base(rej) || job.Report == "" {
+		t.Errorf("report (%v) or record missing: %+v\n%s", err, job, report)
 	}
 }
 

@@ -6,7 +6,8 @@
 //	inbox/<pipeline>/            drop files here
 //	outbox/<pipeline>/           results appear here
 //	archive/<pipeline>/<date>/   inputs that were processed
-//	errors/<pipeline>/           inputs that failed, with .error.txt and .error.json
+//	errors/<pipeline>/           inputs that failed, with .error.txt and .error.json;
+//	                             the reports and rejected rows of files with rows left out
 //	templates/                   the workspace's own templates
 //	.erpipe/                     state: journal, claimed files, work folders
 package workspace

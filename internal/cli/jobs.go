@@ -156,6 +156,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 		row("Took", j.Finished.Sub(j.Started).Round(time.Millisecond).String())
 	}
 	row("Input now at", j.FinalPath)
+	row("Report", j.Report)
 	tw.Flush()
 	if len(j.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
