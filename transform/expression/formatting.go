@@ -156,21 +156,31 @@ func ParseDateLayout(s string) (*DateLayout, error) {
 	return l, nil
 }
 
+// goForm is the lenient Go layout of a number specifier ("" for text).
+func goForm(kind string) string {
+	for _, sp := range dateSpecifiers {
+		if kind != "" && sp.spec == kind {
+			return sp.goParse
+		}
+	}
+	return ""
+}
+
 // zeroPadded are the Go layouts of two-letter numbers that read exactly
 // two digits.
 var zeroPadded = map[string]string{"dd": "02", "MM": "01", "HH": "15", "hh": "03", "mm": "04", "ss": "05"}
 
-// fixedWidth returns the Go layout of tokens in which numbers that stand
-// side by side read their exact width, and whether there are such: the
-// lenient one-or-two-digit forms would run together in Go's layout ("1"
-// and "5", month and seconds, read as "15", the hour) and could not be
-// told apart anyway.
+// fixedWidth returns the Go layout of tokens with numbers at their exact
+// widths, and whether it is needed: when two numbers stand side by side
+// whose lenient one-or-two-digit Go forms run together into another Go
+// field (the month's "1" and the seconds' "5" read as "15", the hour).
 func fixedWidth(tokens []layoutToken) (string, bool) {
-	adjacent := false
+	clash := false
 	for i := 0; i+1 < len(tokens); i++ {
-		adjacent = adjacent || numericSpec(tokens[i].kind) && numericSpec(tokens[i+1].kind)
+		a, b := goForm(tokens[i].kind), goForm(tokens[i+1].kind)
+		clash = clash || strings.HasSuffix(a, "1") && strings.HasPrefix(b, "5")
 	}
-	if !adjacent {
+	if !clash {
 		return "", false
 	}
 	var b strings.Builder
