@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -92,25 +91,10 @@ func (e *notUTF8) Error() string { return fmt.Sprintf("line %d: byte 0x%02X is n
 func firstInvalid(br *bufio.Reader) *notUTF8 {
 	b, err := br.Peek(br.Size())
 	if err == nil {
-		// The buffer may cut the last character.
-		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
-			if utf8.RuneStart(b[i]) {
-				if !utf8.FullRune(b[i:]) {
-					b = b[:i]
-				}
-				break
-			}
-		}
+		b = b[:wholeRunes(b)] // the buffer may cut the last character
 	}
-	if utf8.Valid(b) {
-		return nil
-	}
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return &notUTF8{row: 1 + bytes.Count(b[:i], []byte{'\n'}), b: b[i]}
-		}
-		i += size
+	if i := invalidAt(b); i >= 0 {
+		return &notUTF8{row: 1 + bytes.Count(b[:i], []byte{'\n'}), b: b[i]}
 	}
 	return nil
 }

@@ -271,8 +271,8 @@ func (r *Reader) next() ([]string, error) {
 		r.row, _ = r.cr.FieldPos(0)
 		if r.utf8 != nil && r.utf8.bad {
 			for i, f := range rec {
-				if !utf8.ValidString(f) {
-					return nil, &EncodingError{Pos: r.FieldPos(i), Byte: firstBad(f)}
+				if j := invalidAt([]byte(f)); j >= 0 {
+					return nil, &EncodingError{Pos: r.FieldPos(i), Byte: f[j]}
 				}
 			}
 		}
@@ -301,18 +301,6 @@ type EncodingError struct {
 func (e *EncodingError) Error() string {
 	return fmt.Sprintf("%s: the file is not UTF-8 (byte 0x%02X is not UTF-8); it was probably saved as Windows-1252 (ANSI) "+
 		"or ISO-8859-1, and nothing of it was read", e.Pos, e.Byte)
-}
-
-// firstBad returns the first byte of s that is not UTF-8.
-func firstBad(s string) byte {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return s[i]
-		}
-		i += size
-	}
-	return 0
 }
 
 // hint is an error message for people that still unwraps to the sentinel

@@ -47,18 +47,40 @@ func (c *utf8Check) check(b []byte) {
 		return
 	}
 	// Keep back a character this buffer cuts.
-	end := len(b)
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				end = i
-			}
-			break
-		}
-	}
+	end := wholeRunes(b)
 	if !utf8.Valid(b[:end]) {
 		c.bad = true
 		return
 	}
 	c.tail = append(c.tail, b[end:]...)
+}
+
+// wholeRunes returns the length of b without a character cut short at its
+// end (the next buffer holds the rest of it).
+func wholeRunes(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
+}
+
+// invalidAt returns the index of the first byte of b that is not UTF-8,
+// or -1.
+func invalidAt(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
