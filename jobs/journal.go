@@ -237,7 +237,11 @@ func (j *Journal) query(ctx context.Context, q string, args ...any) ([]*Job, err
 			return nil, j.dbError(err)
 		}
 		rec := jobRecord{Job: new(Job)}
-		if err := json.Unmarshal([]byte(body), &rec); err != nil || rec.Job.ID != id {
+		err := json.Unmarshal([]byte(body), &rec)
+		if err == nil && rec.Job.ID != id {
+			err = fmt.Errorf("it is the record of job %q", rec.Job.ID)
+		}
+		if err != nil {
 			// One damaged record must not hide the others, nor the
 			// job: it is listed with what the columns say.
 			t, _ := time.Parse(dbLayout, created)

@@ -32,10 +32,7 @@ const MaxAttempts = 3
 // counted in the record written before the run.
 func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	if job.Attempts >= MaxAttempts {
-		s.log.Error("a job that never ended is set aside as poison", "job", job.ID, "file", job.Input, "attempts", job.Attempts)
-		return s.finish(ctx, job, Failed, nil, fmt.Errorf("erpipe stopped %d times while processing %s (it was killed or crashed: the file may need more memory "+
-			"than the machine has, or hit a fault in erpipe); it is set aside and not tried again. Check the log around those stops, "+
-			"and drop the file again (erpipe retry %s) once the cause is fixed", job.Attempts, job.Input, job.ID))
+		return s.setAside(ctx, job)
 	}
 	counted := false
 	defer func() {
@@ -260,16 +257,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	} else {
 		dir = s.ws.Archive(job.Pipeline, now)
 	}
-	// Checked before the folder is made (nothing is created through a
-	// link) and after (a link put in place meanwhile).
-	err := s.ws.CheckFolder(dir)
-	if err == nil {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		err = s.ws.CheckFolder(dir)
-	}
-	if err != nil {
+	if err := s.makeFolder(dir); err != nil {
 		return fmt.Errorf("file away %s: %w (the input stays claimed; the next start tries again)", job.Input, err)
 	}
 	// The filed input keeps its name, with the job id before it in the
@@ -298,6 +286,7 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status
 	report := ""
 	if status == Failed || (res != nil && (res.Rejected > 0 || len(res.Warnings) > 0)) {
+		var err error
 		if report, err = s.reportBase(job, status, res, input); err != nil {
 			return err
 		}
@@ -336,14 +325,7 @@ func (s *Service) reportBase(job *Job, status Status, res *transform.Result, inp
 		return job.FinalPath, nil
 	}
 	dir := s.ws.Errors(job.Pipeline)
-	err := s.ws.CheckFolder(dir)
-	if err == nil {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		err = s.ws.CheckFolder(dir)
-	}
-	if err != nil {
+	if err := s.makeFolder(dir); err != nil {
 		return "", fmt.Errorf("file the report of %s: %w (the input stays claimed; the next start tries again)", job.Input, err)
 	}
 	base := input
@@ -352,6 +334,19 @@ func (s *Service) reportBase(job *Job, status Status, res *transform.Result, inp
 		base = strings.TrimSuffix(input, ext) + "." + job.ID + ext // another report has the name
 	}
 	return filepath.Join(dir, base), nil
+}
+
+// makeFolder makes the workspace folder dir, refusing one that is (or lies
+// below) a symbolic link: checked before it is made, so that nothing is
+// created through a link, and after, for a link put in place meanwhile.
+func (s *Service) makeFolder(dir string) error {
+	if err := s.ws.CheckFolder(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return s.ws.CheckFolder(dir)
 }
 
 // fileAway moves the job's input to its final place and records the
@@ -383,6 +378,15 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,
 		"read", job.Read, "written", job.Written, "rejected", job.Rejected)
 	return nil
+}
+
+// setAside files a job that ended the daemon MaxAttempts times into
+// errors/ as poison, without running it again.
+func (s *Service) setAside(ctx context.Context, job *Job) error {
+	s.log.Error("a job that never ended is set aside as poison", "job", job.ID, "file", job.Input, "attempts", job.Attempts)
+	return s.finish(ctx, job, Failed, nil, fmt.Errorf("erpipe stopped %d times while processing %s (it was killed or crashed: the file may need more memory "+
+		"than the machine has, or hit a fault in erpipe); it is set aside and not tried again. Check the log around those stops, "+
+		"and drop the file again (erpipe retry %s) once the cause is fixed", job.Attempts, job.Input, job.ID))
 }
 
 // handBack records that a stop handed job back: its attempt does not
@@ -424,8 +428,8 @@ func freeName(dir, name, id string) string {
 	return strings.TrimSuffix(name, ext) + "." + id + ext
 }
 
-// hashInput returns the sha256 (hex) and size of the claimed input at
-// path, opened as openInput opens it.
+// hashFile returns the sha256 (hex) and size of the file at path, opened
+// as openInput opens it: never through a link, never waiting on a FIFO.
 func hashFile(path string) (string, int64, error) {
 	f, err := openInput(path)
 	if err != nil {
