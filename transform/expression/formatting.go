@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// A dateLayout is a date or time layout written the way ER and .NET write
+// A DateLayout is a date or time layout written the way ER and .NET write
 // them ("dd.MM.yyyy", "yyyy-MM-dd HH:mm:ss"), compiled for parsing (a Go
 // layout) and for formatting (its tokens).
 type DateLayout struct {
@@ -196,16 +196,10 @@ func fixedWidth(tokens []layoutToken) (string, bool) {
 		switch t.kind[0] {
 		case 'f':
 			b.WriteString(strings.Repeat("0", len(t.kind)))
-			continue
 		case 'F':
 			b.WriteString(strings.Repeat("9", len(t.kind)))
-			continue
-		}
-		for _, sp := range dateSpecifiers {
-			if sp.spec == t.kind {
-				b.WriteString(sp.goParse)
-				break
-			}
+		default:
+			b.WriteString(goForm(t.kind))
 		}
 	}
 	return b.String(), true
