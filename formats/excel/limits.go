@@ -51,7 +51,9 @@ func CheckSizes(path, name string, lim formats.Limits) error {
 const minSharedString = 13
 
 // countStrings counts the shared strings (<si> elements) of the table in
-// f, unpacking it as a stream.
+// f, unpacking it as a stream. The last three bytes of each chunk are read
+// again with the next, so that a tag cut by a chunk's end is counted once:
+// a tag is four bytes, so none fits whole in the three carried.
 func countStrings(f *zip.File) (int64, error) {
 	rc, err := f.Open()
 	if err != nil {
@@ -60,18 +62,12 @@ func countStrings(f *zip.File) (int64, error) {
 	defer rc.Close()
 	var n int64
 	buf := make([]byte, 64<<10)
-	carry := 0 // bytes of a possible "<si" kept from the end of the last chunk
+	carry := 0
 	for {
 		m, err := io.ReadFull(rc, buf[carry:])
 		b := buf[:carry+m]
 		n += int64(bytes.Count(b, []byte("<si>")) + bytes.Count(b, []byte("<si ")))
 		carry = copy(buf, b[max(len(b)-3, 0):])
-		// Keep the tail only when it could start a tag the next chunk ends.
-		if !bytes.Contains(buf[:carry], []byte("<")) {
-			carry = 0
-		} else if i := bytes.LastIndexByte(buf[:carry], '<'); i > 0 {
-			carry = copy(buf, buf[i:carry])
-		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return n, nil
 		}

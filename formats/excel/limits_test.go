@@ -80,6 +80,34 @@ func TestSharedStringCount(t *testing.T) {
 	}
 }
 
+// TestSharedStringCountAcrossChunks: a table larger than one read, with
+// tags cut by the reads' ends, is counted exactly.
+func TestSharedStringCountAcrossChunks(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.xlsx")
+	out, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	w, err := zw.Create("xl/sharedStrings.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("<sst>"))
+	for i := range 30000 {
+		fmt.Fprintf(w, `<si><t>%d</t></si><si t="x"><t/></si>`, i) // tags of two kinds, at every offset
+	}
+	w.Write([]byte("</sst>"))
+	zw.Close()
+	out.Close()
+	if err := excel.CheckSizes(p, "big.xlsx", formats.Limits{SharedStrings: 59999}); !isLimit(err, "limits.shared_strings") {
+		t.Errorf("60000 strings past a count of 59999: %v", err)
+	}
+	if err := excel.CheckSizes(p, "big.xlsx", formats.Limits{SharedStrings: 60000}); err != nil {
+		t.Errorf("60000 strings within a count of 60000: %v", err)
+	}
+}
+
 func isLimit(err error, setting string) bool {
 	var le *formats.LimitError
 	return errors.As(err, &le) && le.Setting == setting
