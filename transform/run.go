@@ -255,10 +255,19 @@ func (s *source) close() {
 	}
 }
 
-// fileError is an error about the whole input file.
+// fileError is an error about the whole input file, at pos, with hint
+// saying what to do; an input past the reader's limits or not in its
+// encoding, wherever it is found, gets the place and the advice of that.
 func (t *Template) fileError(pos formats.Pos, err error, hint string) *template.FieldError {
 	var pe *formats.ParseError
-	if errors.As(err, &pe) && pe.Pos.File != "" {
+	var le *formats.LimitError
+	var ee *csv.EncodingError
+	switch {
+	case errors.As(err, &le):
+		pos, hint = le.Pos, "if the file is right, raise "+le.Setting+" for the pipeline in erpipe.yaml"
+	case errors.As(err, &ee):
+		pos, hint = ee.Pos, encodingHint
+	case errors.As(err, &pe) && pe.Pos.File != "":
 		pos = pe.Pos
 	}
 	return &template.FieldError{Pos: pos, Template: t.Name, Severity: template.SeverityError, Err: err, Hint: hint}
@@ -271,11 +280,6 @@ const encodingHint = "save it as CSV UTF-8 (Excel: Save As, CSV UTF-8), or name 
 // legacy is the encoding of an input that is not UTF-8: the pipeline's
 // (WithLegacyEncoding), else the template's.
 func (t *Template) legacy() string { return cmp.Or(t.legacyEncoding, t.input.csvLegacy) }
-
-// limitError is the file error of an input past the reader's limits.
-func limitError(t *Template, le *formats.LimitError) *template.FieldError {
-	return t.fileError(le.Pos, le, "if the file is right, raise "+le.Setting+" for the pipeline in erpipe.yaml")
-}
 
 // open opens the input and binds the template's fields to its columns.
 func (t *Template) open(inputPath string, res *Result) (*source, error) {
@@ -303,12 +307,8 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		if err != nil {
 			s.close()
 			hint := "check that the file is a CSV file with a header row"
-			var ee *csv.EncodingError
-			switch {
-			case errors.Is(err, csv.ErrEmpty):
+			if errors.Is(err, csv.ErrEmpty) {
 				hint = "the file has nothing in it; export it again, with the header row"
-			case errors.As(err, &ee):
-				hint = encodingHint
 			}
 			return nil, t.fileError(s.pos, err, hint)
 		}
@@ -324,10 +324,6 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 				Hint: fmt.Sprintf("name the sheet %q", in.xlsxSheet)})
 		}
 		r, err := excel.Open(inputPath, opts)
-		var le *formats.LimitError
-		if errors.As(err, &le) {
-			return nil, limitError(t, le)
-		}
 		if err != nil {
 			hint := "open the file in Excel and save it as Excel Workbook (.xlsx)"
 			if errors.Is(err, excel.ErrEmpty) {
@@ -706,14 +702,7 @@ func (res *Result) apply(emit emitFunc, kind rowKind, pos formats.Pos, errs, war
 // row could not be read. badReads and lastBad carry the count between calls.
 func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *formats.Pos) (row *template.FieldError, fatal error) {
 	var pe *formats.ParseError
-	var le *formats.LimitError
-	var ee *csv.EncodingError
-	switch {
-	case errors.As(err, &le):
-		return nil, limitError(t, le)
-	case errors.As(err, &ee):
-		return nil, t.fileError(ee.Pos, ee, encodingHint)
-	case !errors.As(err, &pe):
+	if !errors.As(err, &pe) {
 		return nil, t.fileError(src.pos, err, "check that the file is complete and can be read")
 	}
 	*badReads++
