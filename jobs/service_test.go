@@ -68,6 +68,17 @@ func sampleBytes(t *testing.T) []byte {
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }
 
+// countRuns makes s count the template runs it starts, in the returned
+// counter.
+func countRuns(s *Service) *int {
+	runs := new(int)
+	s.run = func(tm *transform.Template, ctx context.Context, in, out string, o transform.RunOptions) (*transform.Result, error) {
+		*runs++
+		return tm.RunWith(ctx, in, out, o)
+	}
+	return runs
+}
+
 func TestTakeProcessesAndArchives(t *testing.T) {
 	s, ws := newService(t, "")
 	ctx := context.Background()
@@ -292,17 +303,13 @@ func TestRecover(t *testing.T) {
 		}
 		job.Status = Processing
 		s.journal.Put(ctx, job)
-		runs := 0
-		s.run = func(tm *transform.Template, ctx context.Context, in, out string, o transform.RunOptions) (*transform.Result, error) {
-			runs++
-			return tm.RunWith(ctx, in, out, o)
-		}
+		runs := countRuns(s)
 		if err := s.Recover(ctx); err != nil {
 			t.Fatal(err)
 		}
 		j, _ := s.journal.Get(ctx, job.ID)
-		if j.Status != Processed || runs != 0 || !exists(job.FinalPath) || exists(job.ClaimedPath) || len(j.Outputs) != 1 {
-			t.Errorf("status %s, runs %d, archived %v, claimed %v, outputs %d", j.Status, runs, exists(job.FinalPath), exists(job.ClaimedPath), len(j.Outputs))
+		if j.Status != Processed || *runs != 0 || !exists(job.FinalPath) || exists(job.ClaimedPath) || len(j.Outputs) != 1 {
+			t.Errorf("status %s, runs %d, archived %v, claimed %v, outputs %d", j.Status, *runs, exists(job.FinalPath), exists(job.ClaimedPath), len(j.Outputs))
 		}
 	})
 	t.Run("crash after the move", func(t *testing.T) {
