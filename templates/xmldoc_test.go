@@ -47,7 +47,7 @@ func embeddedSchemas(t *testing.T) (sums map[string]string, sets map[string]stri
 	roots, _ := filepath.Glob("*/schemas")
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || filepath.Ext(p) != ".xsd" {
+			if err != nil || d.IsDir() || (filepath.Ext(p) != ".xsd" && filepath.Ext(p) != ".xslt") {
 				return err
 			}
 			rel, _ := filepath.Rel(root, p)

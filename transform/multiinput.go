@@ -331,7 +331,7 @@ func (t *Template) runMulti(ctx context.Context, inputPath, outDir string, opts 
 	}
 	err = t.runSheets(ctx, inputPath, res, outs)
 	if err == nil {
-		err = outs.commit()
+		err = outs.commit(ctx, res)
 	}
 	if err != nil {
 		outs.abort()

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -145,10 +146,11 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 	return nil
 }
 
-// commit finishes the files and gives them their names.
-func (o *outputs) commit() error {
+// commit finishes the files and gives them their names. The warnings of
+// a document's business rules go to res.
+func (o *outputs) commit(ctx context.Context, res *Result) error {
 	if o.xmlw != nil && o.xmlw.PerDocument() {
-		return o.commitDocs() // xmlout_docs.go: one document per group
+		return o.commitDocs(ctx, res) // one document per group
 	}
 	var err error
 	if o.csvw != nil {
@@ -187,6 +189,9 @@ func (o *outputs) commit() error {
 	if o.xmlw != nil {
 		// An invalid document is never published.
 		if err := o.xmlw.Verify(o.tmp[0]); err != nil {
+			return err
+		}
+		if err := o.checkRules(ctx, res); err != nil {
 			return err
 		}
 	}
@@ -278,7 +283,7 @@ func withRejected(err error, res *Result) error {
 
 // commitDocs replaces commit for a layout with one document per group:
 // the file output.file_name opened for the run is left unused.
-func (o *outputs) commitDocs() error {
+func (o *outputs) commitDocs(ctx context.Context, res *Result) error {
 	x := o.xmlw
 	defer x.Close()
 	outDir := filepath.Dir(o.final[0])
@@ -289,10 +294,23 @@ func (o *outputs) commitDocs() error {
 	o.files, o.tmp, o.final = nil, nil, nil
 	tmps, finals, err := x.RenderDocs(outDir)
 	o.tmp, o.final = tmps, finals
+	if err == nil {
+		err = o.checkRules(ctx, res)
+	}
 	if err != nil {
 		return err
 	}
 	return o.publish()
+}
+
+// checkRules runs the XML layout's business rules over every document
+// written, at once; their warnings go to res.
+func (o *outputs) checkRules(ctx context.Context, res *Result) error {
+	warnings, err := o.xmlw.CheckRules(ctx, o.tmp, o.final)
+	for _, w := range warnings {
+		res.addWarning(w)
+	}
+	return err
 }
 
 // xmlSource is what the XML document of a run over the input file

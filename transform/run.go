@@ -131,7 +131,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	src.parallel = true
 	err = t.process(ctx, src, res, outs.write)
 	if err == nil {
-		err = withRejected(outs.commit(), res) // outputs.go
+		err = withRejected(outs.commit(ctx, res), res) // outputs.go
 	}
 	if err != nil {
 		outs.abort()

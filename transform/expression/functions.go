@@ -3,6 +3,7 @@ package expression
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -300,7 +301,11 @@ func collapseSpaces(s string) string {
 }
 
 // registry is the function library.
-var registry = []*FunctionSpec{
+// registry is the function library: coreFunctions and the check digits
+// of checkdigits.go.
+var registry = slices.Concat(coreFunctions, checkDigitFunctions)
+
+var coreFunctions = []*FunctionSpec{
 	// Logical.
 	{
 		Name: "IF", Category: "logical", Signature: "IF(condition, then, else)", MinArgs: 3, MaxArgs: 3,

@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/erpipe/erpipe/schematron"
 	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/template"
 	"github.com/erpipe/erpipe/xsd"
@@ -52,6 +53,7 @@ type XML struct {
 	prefOrd []string
 	root    *xnode
 	totals  []controlTotal
+	rules   *schematron.Rules // output.xml.schematron; nil for none
 
 	columns  []Column    // spooled per row: fields first, then group keys level by level
 	nfields  int         // how many of columns are fields
@@ -80,6 +82,7 @@ type hierSpec struct {
 // schemaChoice is one schema the document may be validated against.
 type schemaChoice struct {
 	when      *expression.Program // nil: always
+	whenNode  *yaml.Node          // compiled once the layout is read
 	file      string
 	namespace string
 	schema    *xsd.Schema
@@ -92,6 +95,7 @@ type xnode struct {
 	attrs    []xattr
 	value    *expression.Program // text; nil for an element with children
 	cond     *expression.Program // $if
+	rename   *expression.Program // $name: the name written, when it depends on the data
 	each     bool                // $each: row
 	level    int                 // $group: the group level (1 for the outermost group); 0 otherwise
 	hier     int                 // $group: its grouping (index in XML.hiers)
@@ -194,6 +198,7 @@ func (l *Loader) LoadXML(n *yaml.Node) *XML {
 		"layout":         func(_, v *yaml.Node) { layout = v },
 		"control_totals": func(_, v *yaml.Node) { totals = v },
 		"document_name":  func(_, v *yaml.Node) { docName = v },
+		"schematron":     func(_, v *yaml.Node) { xl.loadRules(v) },
 	}, "layout")
 	if !ok {
 		return spec
@@ -222,6 +227,7 @@ func (l *Loader) LoadXML(n *yaml.Node) *XML {
 				"give output.xml.document_name, the name of each document (e.g. \"invoice-\" + invoice_number + \".xml\")", spec.root.name)
 		}
 	}
+	xl.compileWhens()
 	if docName != nil {
 		if spec.root == nil || spec.root.level == 0 {
 			l.Errorf(docName, "output.xml.document_name names one document per group: give the root element a $group")
@@ -275,16 +281,71 @@ func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
 		ok := l.Mapping(it, "schema", map[string]template.KeyHandler{
 			"file":      func(_, v *yaml.Node) { fileNode = v; c.file, _ = l.NonEmpty(v, "schema file") },
 			"namespace": func(_, v *yaml.Node) { c.namespace, _ = l.NonEmpty(v, "schema namespace") },
-			"when":      func(_, v *yaml.Node) { c.when = l.Compile(v, "schema when", l.Env) },
+			"when":      func(_, v *yaml.Node) { c.whenNode = v },
 		}, "file")
 		if !ok {
 			continue
 		}
-		if c.when == nil && i < len(items)-1 {
+		if c.whenNode == nil && i < len(items)-1 {
 			l.Errorf(it, "schema: only the last schema of the list may leave out when:")
 		}
 		xl.compileSchema(fileNode, &c)
 		xl.spec.schemas = append(xl.spec.schemas, c)
+	}
+}
+
+// loadRules reads output.xml.schematron: the rule files (Schematron
+// compiled to XSLT) beside the template. An empty list turns the rules of
+// a base template off.
+func (xl *xmlLoader) loadRules(n *yaml.Node) {
+	l := xl.l
+	var paths []string
+	items := []*yaml.Node{n}
+	if n.Kind != yaml.ScalarNode {
+		items = l.List(n, "output.xml.schematron")
+	}
+	for _, it := range items {
+		f, ok := l.NonEmpty(it, "output.xml.schematron")
+		if !ok {
+			continue
+		}
+		p := path.Join(l.Dir, f)
+		if path.IsAbs(f) || !fs.ValidPath(p) {
+			l.Errorf(it, "output.xml.schematron: %q must be a path beside the template, such as schemas/rules.xslt", f)
+			continue
+		}
+		if _, err := fs.Stat(l.FS, p); err != nil {
+			l.Errorf(it, "output.xml.schematron: %q: %v", f, template.PathCause(err))
+			continue
+		}
+		paths = append(paths, p)
+	}
+	if len(paths) == 0 {
+		return
+	}
+	r, err := schematron.Load(l.FS, paths...)
+	if err != nil {
+		l.Errorf(n, "output.xml.schematron: %v", err)
+		return
+	}
+	xl.spec.rules = r
+}
+
+// compileWhens compiles the schemas' when conditions: over the parameters,
+// or, with one document per group, over each document's group too (a
+// credit note and an invoice from one input follow different schemas).
+func (xl *xmlLoader) compileWhens() {
+	for i := range xl.spec.schemas {
+		c := &xl.spec.schemas[i]
+		if c.whenNode == nil {
+			continue
+		}
+		if xl.spec.perDoc {
+			xl.scope = scope{xl.spec.root.hier, 1}
+			c.when = xl.compile(c.whenNode, "output.xml.schema when")
+		} else {
+			c.when = xl.l.Compile(c.whenNode, "output.xml.schema when", xl.l.Env)
+		}
 	}
 }
 
@@ -346,7 +407,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		return nil
 	}
 	// $-keys first, since they set the scope of the children.
-	var valueNode, whereNode, condNode *yaml.Node
+	var valueNode, whereNode, condNode, nameNode *yaml.Node
 	for _, m := range items {
 		if m.Kind != yaml.MappingNode {
 			l.Errorf(m, "%s: each item of the list must be a mapping (Element: value)", what)
@@ -359,6 +420,8 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 				condNode = vals[i]
 			case "$value":
 				valueNode = vals[i]
+			case "$name":
+				nameNode = vals[i]
 			case "$where":
 				whereNode = vals[i]
 			case "$each":
@@ -379,7 +442,7 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 				x.hier = xl.groupKeys(vals[i], x.level, what)
 			default:
 				if strings.HasPrefix(ck.Value, "$") {
-					l.Errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where"}))
+					l.Errorf(ck, "unknown key %q in %s%s", ck.Value, what, expression.DidYouMean(ck.Value, []string{"$if", "$value", "$each", "$group", "$where", "$name"}))
 				}
 			}
 		}
@@ -403,6 +466,9 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 	}
 	if condNode != nil {
 		x.cond = xl.compile(condNode, what+" $if")
+	}
+	if nameNode != nil {
+		x.rename = xl.compile(nameNode, what+" $name")
 	}
 	if whereNode != nil {
 		switch {

@@ -3,6 +3,7 @@ package layout
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,9 @@ func (x *XMLRun) RenderDocs(outDir string) (tmps, finals []string, err error) {
 				fmt.Errorf("gave %q, the name of the document of row %d too; make the name differ per group (use the group's keys)", name, row))
 		}
 		seen[name] = x.row
+		if err := x.chooseSchema(); err != nil {
+			return tmps, finals, x.evalErr(x.spec.root, " (output.xml.schema when)", err)
+		}
 		tmp, err := x.renderDoc(outDir, name, g)
 		if tmp != "" {
 			tmps, finals = append(tmps, tmp), append(finals, filepath.Join(outDir, name))
@@ -63,20 +67,21 @@ func (x *XMLRun) renderDoc(outDir, name string, g *group) (string, error) {
 		return "", fmt.Errorf("can't create the output: %w", err)
 	}
 	tmp := f.Name()
-	// A fresh trace of output lines → input rows for each document.
+	// The trace of output lines → input rows: each document's part of it
+	// starts at its offset in traceAt, kept for the rules run over all the
+	// documents (CheckRules).
 	if x.tf == nil {
 		if x.tf, err = os.CreateTemp(x.dir, "trace-*"); err != nil {
 			f.Close()
 			return tmp, err
 		}
-	} else if err := x.tf.Truncate(0); err != nil {
+	}
+	end, err := x.tf.Seek(0, io.SeekEnd)
+	if err != nil {
 		f.Close()
 		return tmp, err
 	}
-	if _, err := x.tf.Seek(0, 0); err != nil {
-		f.Close()
-		return tmp, err
-	}
+	x.traceAt = append(x.traceAt, end)
 	x.trace = bufio.NewWriter(x.tf)
 	bw := bufio.NewWriterSize(f, 64<<10)
 	x.out = &xmlWriter{w: bw, line: 1}

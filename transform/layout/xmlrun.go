@@ -46,8 +46,9 @@ type XMLRun struct {
 	row   int // input row of the values in env; 0 for none
 	vals  []any
 	out   *xmlWriter
-	trace *bufio.Writer
-	tf    *os.File
+	trace   *bufio.Writer
+	tf      *os.File
+	traceAt []int64 // per document (RenderDocs): where its trace starts in tf
 }
 
 // Source is what a document is made from: the template's run over one
@@ -71,19 +72,9 @@ func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 		x.env[k] = v
 	}
 	x.env["input"] = x.input
-	var ev expression.Evaluator
-	for _, c := range spec.schemas {
-		if c.when == nil {
-			x.choice = c
-			break
-		}
-		v, err := ev.Eval(c.when, x.env)
-		if err != nil {
-			return nil, fmt.Errorf("output.xml.schema when: %w", err)
-		}
-		if ok, _ := expression.Truth(v); ok {
-			x.choice = c
-			break
+	if !spec.perDoc { // else chosen per document (RenderDocs)
+		if err := x.chooseSchema(); err != nil {
+			return nil, err
 		}
 	}
 	dir, err := os.MkdirTemp("", "erpipe-xml-")
@@ -102,6 +93,27 @@ func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 	}
 	x.hier = -1
 	return x, nil
+}
+
+// chooseSchema picks the first schema whose when holds in x.env.
+func (x *XMLRun) chooseSchema() error {
+	var ev expression.Evaluator
+	for _, c := range x.spec.schemas {
+		if c.when == nil {
+			x.choice = c
+			return nil
+		}
+		v, err := ev.Eval(c.when, x.env)
+		if err != nil {
+			return fmt.Errorf("output.xml.schema when: %w", err)
+		}
+		if ok, _ := expression.Truth(v); ok {
+			x.choice = c
+			return nil
+		}
+	}
+	x.choice = schemaChoice{}
+	return nil
 }
 
 // PerDocument reports whether the run writes one document per group
@@ -426,6 +438,17 @@ func (x *XMLRun) element(n *xnode, g *group, root bool) error {
 			return x.evalErr(n, "", err)
 		}
 	}
+	name := n.name
+	if n.rename != nil {
+		v, err := ev.Eval(n.rename, x.env)
+		if err != nil {
+			return x.evalErr(n, " $name", err)
+		}
+		name = expression.Text(v)
+		if !xmlNameRE.MatchString(name) {
+			return x.evalErr(n, " $name", fmt.Errorf("gave %q, which is not an XML element name", name))
+		}
+	}
 	var attrs [][2]string
 	if root {
 		if ns := x.choice.namespace; ns != "" {
@@ -445,7 +468,7 @@ func (x *XMLRun) element(n *xnode, g *group, root bool) error {
 		}
 		attrs = append(attrs, [2]string{a.name, xmlText(v)})
 	}
-	x.out.start(n.name, attrs)
+	x.out.start(name, attrs)
 	if n.value != nil {
 		x.out.text(text)
 	} else {
@@ -455,7 +478,7 @@ func (x *XMLRun) element(n *xnode, g *group, root bool) error {
 			}
 		}
 	}
-	x.out.end(n.name)
+	x.out.end(name)
 	return x.out.err
 }
 
@@ -556,16 +579,33 @@ func (x *XMLRun) schemaError(xe *xsd.Error) error {
 	return fe
 }
 
-// rowAt finds the input row whose element holds output line line: the
-// innermost traced element around it.
+// rowAt finds the input row whose element holds output line line of the
+// last document written: the innermost traced element around it.
 func (x *XMLRun) rowAt(line int) int {
+	return x.docRowAt(len(x.traceAt)-1, line)
+}
+
+// docRowAt is rowAt in document doc of RenderDocs (-1: the one document).
+func (x *XMLRun) docRowAt(doc, line int) int {
 	if x.tf == nil {
 		return 0
 	}
-	if _, err := x.tf.Seek(0, io.SeekStart); err != nil {
+	var from int64
+	to := int64(-1)
+	if doc >= 0 {
+		from = x.traceAt[doc]
+		if doc+1 < len(x.traceAt) {
+			to = x.traceAt[doc+1]
+		}
+	}
+	if _, err := x.tf.Seek(from, io.SeekStart); err != nil {
 		return 0
 	}
-	r := bufio.NewReader(x.tf)
+	var in io.Reader = x.tf
+	if to >= 0 {
+		in = io.LimitReader(x.tf, to-from)
+	}
+	r := bufio.NewReader(in)
 	best, bestSpan := 0, -1
 	for {
 		start, err := binary.ReadUvarint(r)
