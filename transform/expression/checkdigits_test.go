@@ -10,7 +10,7 @@ func TestCheckDigits(t *testing.T) {
 		want bool
 	}{
 		{mod11OK, "mod11", "974760673", true},   // Brønnøysundregistrene
-		{mod11OK, "mod11", "964979804", false},  // one digit off
+		{mod11OK, "mod11", "964979805", false},  // one digit off
 		{mod11OK, "mod11", "923609016", true},   // Equinor
 		{mod11OK, "mod11", "12345678903", true}, // a KID with mod 11
 		{mod11OK, "mod11", "000000000", true},
