@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a developer's:
 #   1. installs what the tests need and the machine lacks (xmllint from
-#      Debian's libxml2-utils, the versitygw S3 server from the Go proxy),
+#      Debian's libxml2-utils, Saxon-HE from libsaxonhe-java with a Java
+#      runtime, the versitygw S3 server from the Go proxy),
 #   2. (the S3 tests start versitygw on 127.0.0.1 themselves, and must
 #      find it: ERPIPE_REQUIRE_S3 turns a missing server into a failure),
 #   3. runs every Go test (unit, golden, conformance, end to end),
@@ -22,11 +23,21 @@ if ! command -v xmllint >/dev/null 2>&1 || ! dpkg -s libxml2-dev >/dev/null 2>&1
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils libxml2-dev pkg-config >/dev/null
 fi
+# Saxon-HE in a Java runtime runs the official Schematron rules (Peppol
+# BIS Billing 3.0, EN 16931) that peppol-invoice declares.
+if ! command -v java >/dev/null 2>&1 || ! dpkg -s libsaxonhe-java >/dev/null 2>&1; then
+  echo "== installing Saxon-HE (libsaxonhe-java) and a Java runtime"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq default-jre-headless libsaxonhe-java >/dev/null
+fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 
 # 2. The S3 tests start their own versitygw; make a missing one fatal.
 export ERPIPE_REQUIRE_S3=1
+# Tests of the Schematron rules must find Saxon-HE, never skip.
+export ERPIPE_REQUIRE_SAXON=1
 
 # 3. Tests.
 echo "== go vet"
