@@ -15,7 +15,7 @@ import (
 	"github.com/erpipe/erpipe/transform/template"
 )
 
-//go:embed */template.yaml */samples */schemas
+//go:embed */template.yaml */samples */schemas peppol-invoice/codes
 var files embed.FS
 
 // The built-ins are the bases a template can name in extends:.

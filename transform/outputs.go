@@ -320,5 +320,11 @@ func (t *Template) xmlSource(inputBase string, modified time.Time) layout.Source
 	for _, f := range t.input.fields {
 		cols[f.Name] = f.Column
 	}
+	// A model field is blamed on the input column it is computed from.
+	for _, m := range t.model {
+		if m.input >= 0 {
+			cols[m.name] = t.input.fields[m.input].Column
+		}
+	}
 	return layout.Source{Template: t.Name, File: inputBase, Modified: modified, Params: t.params, Columns: cols, Names: len(t.vars)}
 }
