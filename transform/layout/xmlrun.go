@@ -41,11 +41,11 @@ type XMLRun struct {
 	hier   int   // the grouping being written; -1 outside any
 	added  []any // the values of the row being spooled (add)
 
-	env   map[string]any
-	cur   *spoolCursor
-	row   int // input row of the values in env; 0 for none
-	vals  []any
-	out   *xmlWriter
+	env     map[string]any
+	cur     *spoolCursor
+	row     int // input row of the values in env; 0 for none
+	vals    []any
+	out     *xmlWriter
 	trace   *bufio.Writer
 	tf      *os.File
 	traceAt []int64 // per document (RenderDocs): where its trace starts in tf
