@@ -429,3 +429,48 @@ func corpusWorkbook(t *testing.T, in, out string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPeppolDerivedTemplate: a template of a user's own, in a folder of
+// its own, that extends peppol-invoice finds the base's schemas, rule
+// files and code lists beside the base, and can turn the rules off.
+func TestPeppolDerivedTemplate(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"with-rules.yaml": "extends:\n  template: peppol-invoice\nname: my-invoices\nversion: 1.0.0\nstatus: completed\n",
+		"no-rules.yaml":   "extends:\n  template: peppol-invoice\nname: my-invoices-unchecked\nversion: 1.0.0\nstatus: completed\noutput:\n  xml:\n    schematron: []\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		file  string
+		rules bool
+	}{{"with-rules.yaml", true}, {"no-rules.yaml", false}} {
+		t.Run(tc.file, func(t *testing.T) {
+			tmpl, err := transform.Load(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Without a processor, only the template with rules fails.
+			t.Setenv("ERPIPE_SAXON_JAR", filepath.Join(dir, "no-saxon.jar"))
+			out := t.TempDir()
+			res, err := tmpl.Run(context.Background(), "peppol-invoice/samples/invoices.csv", out)
+			if tc.rules {
+				if err == nil || !strings.Contains(err.Error(), "libsaxonhe-java") {
+					t.Fatalf("err = %v, want the processor missing", err)
+				}
+				if files, _ := os.ReadDir(out); len(files) != 0 {
+					t.Errorf("published %d files without the rules", len(files))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Outputs) != 2 {
+				t.Errorf("outputs %v, want the sample's two invoices", res.Outputs)
+			}
+		})
+	}
+}

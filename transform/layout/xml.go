@@ -159,6 +159,16 @@ type Loader struct {
 	Params map[string]any  // the template's parameters, by name
 }
 
+// fileBase is where the files a node names are found: beside the base
+// template the node was merged in from (extends), else beside the
+// template itself. Both give a folder in their file system.
+func (l *Loader) fileBase(n *yaml.Node) (fs.FS, string) {
+	if fsys, dir, ok := l.Origin(n); ok {
+		return fsys, dir
+	}
+	return l.FS, l.Dir
+}
+
 // xmlLoader loads output.xml.
 type xmlLoader struct {
 	l      *Loader
@@ -300,6 +310,9 @@ func (xl *xmlLoader) schemas(n, nsNode *yaml.Node) {
 func (xl *xmlLoader) loadRules(n *yaml.Node) {
 	l := xl.l
 	var paths []string
+	var fsys fs.FS
+	var rulesDir string
+	var rulesFromBase bool
 	items := []*yaml.Node{n}
 	if n.Kind != yaml.ScalarNode {
 		items = l.List(n, "output.xml.schematron")
@@ -309,12 +322,19 @@ func (xl *xmlLoader) loadRules(n *yaml.Node) {
 		if !ok {
 			continue
 		}
-		p := path.Join(l.Dir, f)
+		itFS, dir := l.fileBase(it)
+		_, _, fromBase := l.Origin(it)
+		p := path.Join(dir, f)
 		if path.IsAbs(f) || !fs.ValidPath(p) {
 			l.Errorf(it, "output.xml.schematron: %q must be a path beside the template, such as schemas/rules.xslt", f)
 			continue
 		}
-		if _, err := fs.Stat(l.FS, p); err != nil {
+		if fsys != nil && (fromBase != rulesFromBase || dir != rulesDir) {
+			l.Errorf(it, "output.xml.schematron: give all the rule files in one template (this one or its base)")
+			continue
+		}
+		fsys, rulesDir, rulesFromBase = itFS, dir, fromBase
+		if _, err := fs.Stat(fsys, p); err != nil {
 			l.Errorf(it, "output.xml.schematron: %q: %v", f, template.PathCause(err))
 			continue
 		}
@@ -323,7 +343,7 @@ func (xl *xmlLoader) loadRules(n *yaml.Node) {
 	if len(paths) == 0 {
 		return
 	}
-	r, err := schematron.Load(l.FS, paths...)
+	r, err := schematron.Load(fsys, paths...)
 	if err != nil {
 		l.Errorf(n, "output.xml.schematron: %v", err)
 		return
@@ -356,16 +376,17 @@ func (xl *xmlLoader) compileSchema(n *yaml.Node, c *schemaChoice) {
 	if c.file == "" {
 		return
 	}
-	p := path.Join(l.Dir, c.file)
+	fsys, dir := l.fileBase(n)
+	p := path.Join(dir, c.file)
 	if path.IsAbs(c.file) || !fs.ValidPath(p) {
 		l.Errorf(n, "schema %q must be a path beside the template, such as schemas/pain.001.001.03.xsd", c.file)
 		return
 	}
-	if _, err := fs.Stat(l.FS, p); err != nil {
+	if _, err := fs.Stat(fsys, p); err != nil {
 		l.Errorf(n, "schema %q: %v", c.file, template.PathCause(err))
 		return
 	}
-	s, err := xsd.Compile(l.FS, l.Dir, p)
+	s, err := xsd.Compile(fsys, dir, p)
 	if err != nil {
 		l.Errorf(n, "schema %q: %v", c.file, err)
 		return
