@@ -17,6 +17,7 @@ type Options struct {
 	// Record is the slash-separated path of local element names from the
 	// root to the element that repeats, e.g. "Document/BkToCstmrStmt/Stmt/Ntry".
 	// Namespaces are ignored. A leading "//" matches the element at any depth.
+	// A step may name alternatives: "Invoice|CreditNote/InvoiceLine|CreditNoteLine".
 	Record string
 	// Fields are paths relative to the record element: "Amt", "Amt/@Ccy",
 	// "NtryDtls/TxDtls/Refs/EndToEndId", "@id", or "." for the record's own
@@ -157,7 +158,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if !rd.anyDepth && t.Name.Local != rd.path[0] {
+			if !rd.anyDepth && !stepMatches(rd.path[0], t.Name.Local) {
 				return nil, rd.parseError(line, fmt.Errorf("the root element is <%s>, but the record path %q starts with <%s>; "+
 					"check the record path in the template, or whether this is the right file", t.Name.Local, opts.Record, rd.path[0]))
 			}
@@ -186,9 +187,32 @@ func parseRecord(p string) (path []string, anyDepth bool, err error) {
 			return nil, false, fmt.Errorf("xml: record path %q: write element names separated by /, "+
 				"from the root (Document/Stmt/Ntry) or after // for any depth (//Ntry)", p)
 		}
-		path = append(path, localName(s))
+		alts := strings.Split(s, "|")
+		for i, a := range alts {
+			if a = strings.TrimSpace(a); a == "" {
+				return nil, false, fmt.Errorf("xml: record path %q: an empty name around |", p)
+			}
+			alts[i] = localName(strings.TrimSpace(a))
+		}
+		path = append(path, strings.Join(alts, "|"))
 	}
 	return path, anyDepth, nil
+}
+
+// stepMatches reports whether an element of local name local is step of
+// the record path: a name, or names separated by | (Invoice|CreditNote).
+func stepMatches(step, local string) bool {
+	if step == local {
+		return true
+	}
+	for step != "" {
+		var name string
+		name, step, _ = strings.Cut(step, "|")
+		if name == local {
+			return true
+		}
+	}
+	return false
 }
 
 // addField parses field path p and adds it to the tree of steps as field i.
@@ -430,7 +454,7 @@ func (r *Reader) start(t xml.StartElement, line int) error {
 		return nil
 	}
 	if !r.anyDepth {
-		f.onWay = depth <= len(r.path) && t.Name.Local == r.path[depth-1] && (depth == 1 || r.stack[depth-2].onWay)
+		f.onWay = depth <= len(r.path) && stepMatches(r.path[depth-1], t.Name.Local) && (depth == 1 || r.stack[depth-2].onWay)
 		if c := r.ctx[depth]; f.onWay && c != nil {
 			// A new element around the records: its "../" fields start blank.
 			for _, k := range r.ctxFields[depth] {
@@ -485,7 +509,7 @@ func (r *Reader) isRecord() bool {
 	}
 	open := r.stack[len(r.stack)-len(r.path):]
 	for i, name := range r.path {
-		if open[i].name.Local != name {
+		if !stepMatches(name, open[i].name.Local) {
 			return false
 		}
 	}

@@ -520,3 +520,41 @@ func TestHostileEntities(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordAlternatives: a step of the record path may name alternatives,
+// so that invoices and credit notes are read by one template.
+func TestRecordAlternatives(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{`<Invoice><ID>1</ID><InvoiceLine><Q>2</Q></InvoiceLine><InvoiceLine><Q>3</Q></InvoiceLine></Invoice>`, "1 2|1 3|"},
+		{`<CreditNote><ID>9</ID><CreditNoteLine><Q>4</Q></CreditNoteLine></CreditNote>`, "9 4|"},
+		{`<Order><ID>9</ID><InvoiceLine><Q>4</Q></InvoiceLine></Order>`, "error"},
+	} {
+		r, err := xml.NewReader(strings.NewReader(tc.doc), xml.Options{File: "d.xml", Record: "Invoice|CreditNote/InvoiceLine|CreditNoteLine", Fields: []string{"../ID", "Q"}})
+		if err != nil {
+			if tc.want != "error" {
+				t.Errorf("%s: %v", tc.doc, err)
+			}
+			continue
+		}
+		var got strings.Builder
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				got.WriteString("error")
+				break
+			}
+			got.WriteString(strings.Join(rec.Fields, " ") + "|")
+		}
+		if got.String() != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.doc, got.String(), tc.want)
+		}
+	}
+	for _, bad := range []string{"Invoice|/Line", "a/|b"} {
+		if _, err := xml.NewReader(strings.NewReader("<a/>"), xml.Options{Record: bad, Fields: []string{"x"}}); err == nil {
+			t.Errorf("record %q: no error", bad)
+		}
+	}
+}
