@@ -474,3 +474,102 @@ func TestPeppolDerivedTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestPeppolExamplesReadBack reads each of Peppol's own example documents
+// with peppol-import and writes it again with peppol-invoice: the new
+// document must have the example's totals. Where it can't, the table says
+// why, and the test checks that it is so.
+func TestPeppolExamplesReadBack(t *testing.T) {
+	imp, err := transform.Load("peppol-import/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := transform.Load("peppol-invoice/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A valid Swedish IBAN, for the examples whose account is not one.
+	const fakeIBAN, realIBAN = "SE1212341234123412", "SE4550000000058398257466"
+	for _, tc := range []struct {
+		example string
+		refused string // the row rule that refuses the example as it is
+	}{
+		{example: "base-example.xml"},
+		{example: "base-creditnote-correction.xml"},
+		{example: "base-negative-inv-correction.xml"},
+		{example: "sales-order-example.xml"},
+		{example: "Vat-category-S.xml"},
+		{example: "Allowance-example.xml"},
+		// These give a made-up account that fails the IBAN check digits.
+		{example: "vat-category-E.xml", refused: "payment-account-iban"},
+		{example: "vat-category-O.xml", refused: "payment-account-iban"},
+		{example: "vat-category-Z.xml", refused: "payment-account-iban"},
+	} {
+		t.Run(tc.example, func(t *testing.T) {
+			if tc.refused != "" {
+				skipSaxonless(t)
+			}
+			src := filepath.Join("peppol-invoice/testdata/peppol-examples", tc.example)
+			lines := t.TempDir()
+			res, err := imp.Run(context.Background(), src, lines)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rejected > 0 || len(res.Outputs) != 1 {
+				t.Fatalf("import: rejected %d %v, outputs %v", res.Rejected, res.Errors, res.Outputs)
+			}
+			csvFile := res.Outputs[0]
+			out := t.TempDir()
+			if tc.refused != "" {
+				res, err := inv.Run(context.Background(), csvFile, out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Rejected == 0 || res.Errors[0].Rule != tc.refused {
+					t.Fatalf("rejected %d %v, want rule %s", res.Rejected, res.Errors, tc.refused)
+				}
+				b, _ := os.ReadFile(csvFile)
+				if !bytes.Contains(b, []byte(fakeIBAN)) {
+					t.Fatalf("the example's account %s is not in the lines", fakeIBAN)
+				}
+				if err := os.WriteFile(csvFile, bytes.ReplaceAll(b, []byte(fakeIBAN), []byte(realIBAN)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err = inv.Run(context.Background(), csvFile, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rejected > 0 || len(res.Outputs) != 1 {
+				t.Fatalf("peppol-invoice: rejected %d %v, outputs %v", res.Rejected, res.Errors, res.Outputs)
+			}
+			want, got := docTotals(t, src), docTotals(t, res.Outputs[0])
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("%s: %s, the example has %s", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
+// skipSaxonless skips where no processor is installed; scripts/test.sh
+// installs one and sets ERPIPE_REQUIRE_SAXON.
+func skipSaxonless(t *testing.T) {
+	saxon(t)
+}
+
+// docTotals returns a UBL document's totals, by element name.
+func docTotals(t *testing.T, file string) map[string]string {
+	t.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromFile(file); err != nil {
+		t.Fatal(err)
+	}
+	root := d.Root()
+	totals := map[string]string{"TaxAmount": amount(root, "cac:TaxTotal/cbc:TaxAmount").StringFixed(2)}
+	for _, e := range root.FindElement("cac:LegalMonetaryTotal").ChildElements() {
+		totals[e.Tag] = amount(root, "cac:LegalMonetaryTotal/"+e.FullTag()).StringFixed(2)
+	}
+	return totals
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/erpipe/erpipe/transform/expression"
@@ -55,6 +56,29 @@ func EncodeValue(v any) string {
 		return "b0"
 	}
 	return "s" + expression.Text(v)
+}
+
+// groupKey is an encoded value as a group key: numbers by their value, so
+// that 25, 25.0 and 25.00 are one group (a VAT rate typed two ways), whatever
+// the number's type. The group's value stays its first row's.
+func groupKey(enc string) string {
+	if enc == "" {
+		return enc
+	}
+	switch enc[0] {
+	case 'i':
+		return "d" + enc[1:]
+	case 'd':
+		n := enc[1:]
+		if strings.IndexByte(n, '.') >= 0 {
+			n = strings.TrimRight(strings.TrimRight(n, "0"), ".")
+		}
+		if n == "-0" {
+			n = "0"
+		}
+		return "d" + n
+	}
+	return enc
 }
 
 func decodeValue(s string) (any, error) {
@@ -242,7 +266,7 @@ func (s *rowSpool) add(row int, cols []string, vals []any) error {
 	for lv, keyCols := range s.levels {
 		key.Reset()
 		for _, c := range keyCols {
-			key.WriteString(cols[c])
+			key.WriteString(groupKey(cols[c]))
 			key.WriteByte(0)
 		}
 		if g.index == nil {
