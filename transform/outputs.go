@@ -313,6 +313,13 @@ func (o *outputs) checkRules(ctx context.Context, res *Result) error {
 	return err
 }
 
+// BusinessRules reports whether the template's documents are checked by
+// Schematron rules (output.xml.schematron), which need an XSLT 2.0
+// processor.
+func (t *Template) BusinessRules() bool {
+	return t.output.xml != nil && t.output.xml.HasRules()
+}
+
 // xmlSource is what the XML document of a run over the input file
 // inputBase is made from.
 func (t *Template) xmlSource(inputBase string, modified time.Time) layout.Source {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/schematron"
 	"github.com/erpipe/erpipe/templates"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -45,7 +46,16 @@ ended, and prints the jobs and where the results are.`,
 			ws.Config.Settle = workspace.Duration(300 * time.Millisecond)
 			ws.Config.Rescan = workspace.Duration(time.Second)
 			dropped := 0
+			_, noRules := schematron.Find()
 			for _, name := range templates.Names() {
+				if noRules != nil {
+					// Said, not hidden: such a job would fail for want of
+					// the processor, not for anything in its sample.
+					if t, err := ws.LoadTemplate(name); err == nil && t.BusinessRules() {
+						fmt.Fprintf(g.stdout, "%s: sample left out: its documents are checked by official rules that need Saxon-HE (%v)\n", name, noRules)
+						continue
+					}
+				}
 				for _, s := range templates.Samples(name) {
 					if err := copyFromFS(templates.FS(), s, filepath.Join(ws.Inbox(name), filepath.Base(s))); err != nil {
 						return failed(err)

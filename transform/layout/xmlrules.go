@@ -20,8 +20,9 @@ import (
 // fatal failed assert fails the run as a schema error does, and nothing
 // is published; a warning is reported and does not block.
 
-// HasRules reports whether the layout declares business rules.
-func (x *XMLRun) HasRules() bool { return x.spec.rules != nil }
+// HasRules reports whether the layout declares business rules, which
+// need an XSLT 2.0 processor (schematron.Find).
+func (spec *XML) HasRules() bool { return spec.rules != nil }
 
 // CheckRules runs the layout's business rules over the written documents
 // (docs: RenderDocs' temporary files, or the one document of Render;
