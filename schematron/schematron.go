@@ -59,6 +59,9 @@ func Load(fsys fs.FS, paths ...string) (*Rules, error) {
 		if !bytes.Contains(b[:min(len(b), 4096)], []byte("http://www.w3.org/1999/XSL/Transform")) {
 			return nil, fmt.Errorf("%s is not an XSLT stylesheet; give the Schematron rules compiled to XSLT 2.0 (e.g. with SchXslt), not the .sch source", p)
 		}
+		if err := confined(p, b); err != nil {
+			return nil, err
+		}
 		data[i] = b
 		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(p), len(b))
 		h.Write(b)

@@ -162,3 +162,31 @@ func FuzzLocate(f *testing.F) {
 		Path(loc)
 	})
 }
+
+func TestLoadRefusesRulesThatReachOut(t *testing.T) {
+	const head = `<xsl:stylesheet version="3.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">`
+	tests := []struct{ body, want string }{
+		{`<xsl:template match="/"><xsl:value-of select="unparsed-text('/etc/passwd')"/></xsl:template>`, "unparsed-text()"},
+		{`<xsl:template match="/"><xsl:copy-of select="doc ('file:///etc/hosts')"/></xsl:template>`, "doc()"},
+		{`<xsl:template match="/"><x a="{collection('.')}"/></xsl:template>`, "collection()"},
+		{`<xsl:template match="/"><xsl:result-document href="/tmp/x"/></xsl:template>`, "xsl:result-document"},
+		{`<xsl:include href="other.xsl"/>`, "xsl:include"},
+		{`<xsl:template match="/" expand-text="yes">{unparsed-text('/etc/passwd')}</xsl:template>`, "unparsed-text()"},
+		{`<xsl:template match="/"><xsl:sequence select="function-lookup(xs:QName('fn:doc'), 1)"/></xsl:template>`, "function-lookup()"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		writeDoc(t, dir, "r.xslt", head+tt.body+`</xsl:stylesheet>`)
+		_, err := Load(os.DirFS(dir), "r.xslt")
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want it to name %s", tt.body, err, tt.want)
+		}
+	}
+	// Allowed: the document under validation, and words in text.
+	dir := t.TempDir()
+	writeDoc(t, dir, "ok.xslt", head+`<xsl:param name="schxslt.validate.initial-document-uri"/>
+<xsl:template match="/"><xsl:apply-templates select="document($schxslt.validate.initial-document-uri)"/><t>Each document (BG-24) needs a doc (see collection (x)).</t></xsl:template></xsl:stylesheet>`)
+	if _, err := Load(os.DirFS(dir), "ok.xslt"); err != nil {
+		t.Errorf("an allowed stylesheet: %v", err)
+	}
+}
