@@ -104,6 +104,7 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 		rejected = map[int]string{}
 		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
 			Time: job.Created, // the same bytes when the job is resumed
+			ID:   job.ID,      // message ids unique per job, the same when resumed
 			OnReject: func(pos formats.Pos, errs []*template.FieldError) {
 				msgs := make([]string, len(errs))
 				for i, e := range errs {

@@ -171,7 +171,7 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 	}
 
 	// The document's own date is the period's run time: the job's creation.
-	res, err := jobs.RunGuarded(ctx, r.log, r.ws.Config.JobTimeout(), nil, t, input, filepath.Join(work, "out"), transform.RunOptions{Time: job.Created})
+	res, err := jobs.RunGuarded(ctx, r.log, r.ws.Config.JobTimeout(), nil, t, input, filepath.Join(work, "out"), transform.RunOptions{Time: job.Created, ID: job.ID})
 	if res != nil {
 		job.Read, job.Written, job.Rejected, job.Warnings = res.Read, res.Written, res.Rejected, res.Warned
 	}

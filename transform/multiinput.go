@@ -325,7 +325,11 @@ func (t *Template) runMulti(ctx context.Context, inputPath, outDir string, opts 
 	if err != nil {
 		return nil, t.fileError(formats.Pos{File: base}, err, "check that the file exists and can be read")
 	}
-	outs, err := t.createOutputs(base, outDir, modified)
+	id, err := opts.runID(t, inputPath)
+	if err != nil {
+		return nil, t.fileError(formats.Pos{File: base}, err, "check that the file can be read")
+	}
+	outs, err := t.createOutputs(base, outDir, modified, id)
 	if err != nil {
 		return nil, err
 	}

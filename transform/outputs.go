@@ -40,7 +40,7 @@ type outputs struct {
 // entries of zip outputs: the input's modification time, so that running
 // the same input again makes the same bytes (a job resumed after a crash
 // then delivers an identical, idempotent result).
-func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (*outputs, error) {
+func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, id string) (*outputs, error) {
 	ext := filepath.Ext(inputBase)
 	name := strings.TrimSuffix(inputBase, ext)
 	var ev expression.Evaluator
@@ -111,7 +111,7 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time) (
 		}
 		o.dmfw = w
 	case "xml":
-		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified))
+		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
 		if err != nil {
 			o.abort()
 			return nil, t.fileError(pos, err, "check the template's output.xml section")
@@ -322,7 +322,7 @@ func (t *Template) BusinessRules() bool {
 
 // xmlSource is what the XML document of a run over the input file
 // inputBase is made from.
-func (t *Template) xmlSource(inputBase string, modified time.Time) layout.Source {
+func (t *Template) xmlSource(inputBase string, modified time.Time, id string) layout.Source {
 	cols := make(map[string]string, len(t.input.fields))
 	for _, f := range t.input.fields {
 		cols[f.Name] = f.Column
@@ -333,5 +333,5 @@ func (t *Template) xmlSource(inputBase string, modified time.Time) layout.Source
 			cols[m.name] = t.input.fields[m.input].Column
 		}
 	}
-	return layout.Source{Template: t.Name, File: inputBase, Modified: modified, Params: t.params, Columns: cols, Names: len(t.vars)}
+	return layout.Source{Template: t.Name, File: inputBase, Modified: modified, ID: id, Params: t.params, Columns: cols, Names: len(t.vars)}
 }

@@ -5,6 +5,8 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -63,6 +65,28 @@ type RunOptions struct {
 	// OnProgress, when set, is called with the number of records read so
 	// far, every progressEvery records, from the goroutine that runs.
 	OnProgress func(read int)
+	// ID names the run in an XML layout's input.id (message ids of payment
+	// files are made from it): a job passes its own id, the same when it is
+	// resumed. Empty means the first 16 hex digits of the input file's
+	// SHA-256: the same file gives the same id, two files two ids.
+	ID string
+}
+
+// runID is the run's id (see ID); only XML layouts use it.
+func (o RunOptions) runID(t *Template, inputPath string) (string, error) {
+	if o.ID != "" || t.output.xml == nil {
+		return o.ID, nil
+	}
+	f, err := os.Open(inputPath)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // stamp is the time the run's outputs carry (see Time).
@@ -124,7 +148,11 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	}
 
 	modified, _ := opts.stamp(inputPath) // the input is open: it is there
-	outs, err := t.createOutputs(src.pos.File, outDir, modified)
+	id, err := opts.runID(t, inputPath)
+	if err != nil {
+		return nil, t.fileError(src.pos, err, "check that the file can be read")
+	}
+	outs, err := t.createOutputs(src.pos.File, outDir, modified, id)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,18 @@ var checkDigitFunctions = []*FunctionSpec{
 		fn: digitsCheck(luhnOK),
 	},
 	{
+		Name: "VALIDRF", Category: "logical", Signature: "VALIDRF(reference)", MinArgs: 1, MaxArgs: 1,
+		Doc: "True when reference is a creditor reference (ISO 11649: RF, two check digits, up to 21 letters and digits) whose check digits hold (modulus 97). Spaces are left out; letters may be small.",
+		Examples: []FunctionExample{
+			{Expr: `VALIDRF("RF18 5390 0754 7034")`, Result: `true`},
+			{Expr: `VALIDRF("RF19 5390 0754 7034")`, Result: `false`},
+		},
+		fn: func(args ...any) (any, error) {
+			s := strings.ToUpper(strings.ReplaceAll(argText(args[0]), " ", ""))
+			return strings.HasPrefix(s, "RF") && len(s) <= 25 && ibanOK(s), nil
+		},
+	},
+	{
 		Name: "VALIDIBAN", Category: "logical", Signature: "VALIDIBAN(iban)", MinArgs: 1, MaxArgs: 1,
 		Doc: "True when iban is an IBAN whose check digits hold (ISO 13616, modulus 97): two letters, two digits, then up to 30 letters and digits. Spaces are left out; letters may be small.",
 		Examples: []FunctionExample{

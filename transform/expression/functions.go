@@ -301,9 +301,9 @@ func collapseSpaces(s string) string {
 }
 
 // registry is the function library.
-// registry is the function library: coreFunctions and the check digits
-// of checkdigits.go.
-var registry = slices.Concat(coreFunctions, checkDigitFunctions)
+// registry is the function library: coreFunctions, the check digits of
+// checkdigits.go and the character sets of charsets.go.
+var registry = slices.Concat(coreFunctions, checkDigitFunctions, charsetFunctions)
 
 var coreFunctions = []*FunctionSpec{
 	// Logical.

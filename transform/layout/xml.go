@@ -126,13 +126,14 @@ type aggSpec struct {
 }
 
 // aggFuncs are the aggregate functions of layouts.
-var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true, "GROUPSUM": true}
+var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true, "GROUPSUM": true, "POSITION": true}
 
 // layoutInput is what layout expressions see as input.
 type layoutInput struct {
 	Name     string    `expr:"name"`
 	Ext      string    `expr:"ext"`
 	Modified time.Time `expr:"modified"`
+	ID       string    `expr:"id"` // the run's id: the job's, else a hash of the file
 }
 
 // controlTotal is one check of the written document: in every element
@@ -756,6 +757,9 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	if id.Value == "GROUPSUM" {
 		return p.groupSum(c, register)
 	}
+	if id.Value == "POSITION" {
+		return p.position(c, register)
+	}
 	switch {
 	case len(c.Arguments) == 0 && id.Value == "COUNT":
 	case len(c.Arguments) == 1:
@@ -810,6 +814,31 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	xl.aggIdx[key] = len(xl.spec.aggs)
 	xl.use(xl.scope, len(xl.spec.aggs))
 	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: col, v: name})
+	return name, true
+}
+
+// position recognises POSITION(): the place of the enclosing group among
+// the groups of its element, from 1, in the order they first appear in
+// the file (a payment block's number, for its id). It needs no spooled
+// values: the group knows its place.
+func (p *aggPatcher) position(c *ast.CallNode, register bool) (string, bool) {
+	xl := p.xl
+	if len(c.Arguments) != 0 {
+		if register {
+			xl.l.Errorf(p.node, "%s: POSITION() takes nothing between its brackets", p.what)
+		}
+		return "", false
+	}
+	const key = "POSITION()"
+	if i, ok := xl.aggIdx[key]; ok {
+		return xl.spec.aggs[i].v, true
+	}
+	if !register {
+		return "", false
+	}
+	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
+	xl.aggIdx[key] = len(xl.spec.aggs)
+	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: "POSITION", col: -1, v: name})
 	return name, true
 }
 

@@ -92,3 +92,40 @@ output:
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestPosition: POSITION() numbers the groups of an element from 1, in
+// the order they first appear, and input.id names the run.
+func TestPosition(t *testing.T) {
+	tmpl, err := loadString(t, `name: pos
+input:
+  fields:
+    - {name: block, column: Block}
+output:
+  file_name: '"x.xml"'
+  xml:
+    layout:
+      Doc:
+        Id: input.id
+        Block:
+          $group: block
+          Id: CONCAT(input.id, "-", POSITION())
+          Key: block
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.csv", "Block\nb\na\nb\nc\n")
+	res, err := tmpl.Run(context.Background(), in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(res.Outputs[0])
+	// The run id, without a job, is the start of the file's SHA-256.
+	const id = "bfe7048517585112"
+	for _, want := range []string{"<Id>" + id + "</Id>", "<Id>" + id + "-1</Id>\n    <Key>b</Key>", "<Id>" + id + "-2</Id>\n    <Key>a</Key>", "<Id>" + id + "-3</Id>\n    <Key>c</Key>"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no %q in\n%s", want, b)
+		}
+	}
+}

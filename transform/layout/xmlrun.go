@@ -57,6 +57,7 @@ type Source struct {
 	Template string            // the template's name, for messages
 	File     string            // the input file's name
 	Modified time.Time         // the input file's modification time (input.modified)
+	ID       string            // the run's id (input.id)
 	Params   map[string]any    // the template's parameter values
 	Columns  map[string]string // the input column of each input field, for messages
 	Names    int               // how many names the template's rows have (a size hint)
@@ -66,7 +67,7 @@ type Source struct {
 func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 	ext := path.Ext(src.File)
 	x := &XMLRun{src: src, spec: spec, file: src.File,
-		input: layoutInput{Name: strings.TrimSuffix(src.File, ext), Ext: ext, Modified: src.Modified.UTC().Truncate(time.Second)}}
+		input: layoutInput{Name: strings.TrimSuffix(src.File, ext), Ext: ext, Modified: src.Modified.UTC().Truncate(time.Second), ID: src.ID}}
 	x.env = make(map[string]any, src.Names+len(spec.aggs)+1)
 	for k, v := range src.Params {
 		x.env[k] = v
@@ -249,6 +250,9 @@ func (x *XMLRun) enter(g *group) error {
 			continue
 		case "GROUPSUM":
 			x.env[a.v] = x.groupSum(g, a)
+			continue
+		case "POSITION":
+			x.env[a.v] = int64(g.pos) + 1
 			continue
 		}
 		x.env[a.v] = g.value(i, a)

@@ -42,6 +42,11 @@ import (
 // were checked out.
 var CaseTime = time.Date(2026, 1, 30, 9, 15, 0, 0, time.UTC)
 
+// CaseID is the run id every test case runs with (transform.RunOptions.ID,
+// input.id in XML layouts), so that message ids are the same every run.
+const CaseID = "20260130-091500-case"
+
+
 // Case is one test case of a template.
 type Case struct {
 	Name   string
@@ -104,7 +109,7 @@ func Run(ctx context.Context, t *transform.Template, c Case, update bool) (Outco
 		return o, err
 	}
 	defer os.RemoveAll(out)
-	res, runErr := t.RunWith(ctx, c.Input, out, transform.RunOptions{Time: CaseTime})
+	res, runErr := t.RunWith(ctx, c.Input, out, transform.RunOptions{Time: CaseTime, ID: CaseID})
 	if ctx.Err() != nil {
 		return o, ctx.Err()
 	}
