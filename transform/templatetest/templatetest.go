@@ -46,7 +46,6 @@ var CaseTime = time.Date(2026, 1, 30, 9, 15, 0, 0, time.UTC)
 // input.id in XML layouts), so that message ids are the same every run.
 const CaseID = "20260130-091500-case"
 
-
 // Case is one test case of a template.
 type Case struct {
 	Name   string
