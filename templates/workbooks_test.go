@@ -61,7 +61,15 @@ func TestWorkbookSamplesMatchCSV(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := readCSV(t, sh[1]); !slices.EqualFunc(got, want, slices.Equal) {
+				// A sheet's rows end at their last cell that is not empty.
+				want := readCSV(t, sh[1])
+				for i, r := range want {
+					for len(r) > 0 && r[len(r)-1] == "" {
+						r = r[:len(r)-1]
+					}
+					want[i] = r
+				}
+				if !slices.EqualFunc(got, want, slices.Equal) {
 					t.Errorf("sheet %s: %q, want %q", sh[0], got, want)
 				}
 			}

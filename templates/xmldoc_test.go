@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/shopspring/decimal"
@@ -27,6 +29,7 @@ import (
 var officialSchemas = map[string]string{
 	"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03":            "pain.001.001.03/pain.001.001.03.xsd",
 	"urn:iso:std:iso:20022:tech:xsd:pain.001.003.03":            "pain.001.003.03/pain.001.003.03.xsd",
+	"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09":            "pain.001.001.09/pain.001.001.09.xsd",
 	"urn:StandardAuditFile-Taxation-Financial:NO":               "saf-t-no-financial-1.30/Norwegian_SAF-T_Financial_Schema_v_1.30.xsd",
 	"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2":    "ubl-2.1/xsd/maindoc/UBL-Invoice-2.1.xsd",
 	"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2": "ubl-2.1/xsd/maindoc/UBL-CreditNote-2.1.xsd",
@@ -231,18 +234,34 @@ func TestPain001ControlTotals(t *testing.T) {
 			if len(blocks) == 0 {
 				t.Fatal("no PmtInf")
 			}
-			seen := map[string]bool{}
+			seen, ids := map[string]bool{}, map[string]bool{}
 			for _, b := range blocks {
 				id := b.FindElement("PmtInfId").Text()
+				if ids[id] {
+					t.Errorf("two PmtInf blocks with the id %s", id)
+				}
+				ids[id] = true
 				check("PmtInf "+id, b, "NbOfTxs", "CtrlSum")
-				key := b.FindElement("DbtrAcct/Id/IBAN").Text() + "|" + b.FindElement("ReqdExctnDt").Text() + "|" + b.FindElement("DbtrAcct/Ccy").Text()
+				date := b.FindElement("ReqdExctnDt")
+				if dt := date.FindElement("Dt"); dt != nil { // pain.001.001.09
+					date = dt
+				}
+				amounts := b.FindElements("CdtTrfTxInf/Amt/InstdAmt")
+				ccy := amounts[0].SelectAttrValue("Ccy", "")
+				text := func(path string) string {
+					if e := b.FindElement(path); e != nil {
+						return e.Text()
+					}
+					return ""
+				}
+				key := strings.Join([]string{text("DbtrAcct/Id/IBAN"), date.Text(), ccy, text("PmtTpInf/InstrPrty"), text("PmtTpInf/CtgyPurp/Cd")}, "|")
 				if seen[key] {
 					t.Errorf("two PmtInf blocks for %s", key)
 				}
 				seen[key] = true
-				for _, a := range b.FindElements("CdtTrfTxInf/Amt/InstdAmt") {
-					if a.SelectAttrValue("Ccy", "") != b.FindElement("DbtrAcct/Ccy").Text() {
-						t.Errorf("PmtInf %s holds a payment in %s", id, a.SelectAttrValue("Ccy", ""))
+				for _, a := range amounts {
+					if a.SelectAttrValue("Ccy", "") != ccy {
+						t.Errorf("PmtInf %s holds payments in %s and %s", id, ccy, a.SelectAttrValue("Ccy", ""))
 					}
 				}
 			}
@@ -250,33 +269,47 @@ func TestPain001ControlTotals(t *testing.T) {
 	}
 }
 
-// TestPain001SEPA runs the SEPA cases (testdata/sepa-cases) with the
-// parameter sepa set, against their golden files.
-func TestPain001SEPA(t *testing.T) {
+// pain001Profiles are the cases of pain001 run with parameters set: the
+// folder testdata/<dir>/<case>/input.csv, expected in
+// testdata/golden/<prefix><case>.
+var pain001Profiles = []struct {
+	dir, prefix string
+	params      map[string]string
+}{
+	{"sepa-cases", "sepa-", map[string]string{"sepa": "true"}},                          // pain.001.003.03
+	{"v09-cases", "v09-", map[string]string{"version": "09"}},                           // pain.001.001.09
+	{"sepa-v09-cases", "sepa-v09-", map[string]string{"sepa": "true", "version": "09"}}, // pain.001.001.09, SEPA
+}
+
+// TestPain001Profiles runs the cases of each profile against their golden
+// files (go test ./templates -update rewrites them).
+func TestPain001Profiles(t *testing.T) {
 	tmpl, err := transform.Load(filepath.Join("pain001", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sepa, err := tmpl.WithParameters(map[string]string{"sepa": "true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs, _ := filepath.Glob(filepath.Join("pain001", "testdata", "sepa-cases", "*"))
-	if len(dirs) == 0 {
-		t.Fatal("no SEPA cases")
-	}
-	for _, dir := range dirs {
-		name := "sepa-" + strings.TrimPrefix(filepath.Base(dir), "sepa-")
-		c := templatetest.Case{Name: name, Input: filepath.Join(dir, "input.csv"), Expect: filepath.Join("pain001", "testdata", "golden", name)}
-		t.Run(name, func(t *testing.T) {
-			o, err := templatetest.Run(context.Background(), sepa, c, *update)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !o.Pass {
-				t.Errorf("%s differs (go test ./templates -update rewrites it):\n%s", name, o.Diff)
-			}
-		})
+	for _, p := range pain001Profiles {
+		withParams, err := tmpl.WithParameters(p.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs, _ := filepath.Glob(filepath.Join("pain001", "testdata", p.dir, "*"))
+		if len(dirs) == 0 {
+			t.Fatalf("no cases in %s", p.dir)
+		}
+		for _, dir := range dirs {
+			name := p.prefix + strings.TrimPrefix(filepath.Base(dir), p.prefix)
+			c := templatetest.Case{Name: name, Input: filepath.Join(dir, "input.csv"), Expect: filepath.Join("pain001", "testdata", "golden", name)}
+			t.Run(name, func(t *testing.T) {
+				o, err := templatetest.Run(context.Background(), withParams, c, *update)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !o.Pass {
+					t.Errorf("%s differs (go test ./templates -update rewrites it):\n%s", name, o.Diff)
+				}
+			})
+		}
 	}
 }
 
@@ -289,7 +322,7 @@ func TestPain001InvalidLayout(t *testing.T) {
 	}
 	// PmtMtd "TRF" becomes "CHK"... and then an element the schema has no
 	// place for.
-	broken := strings.Replace(string(base), `PmtMtd: '"TRF"'`, `PmtMtd: '"TRF"'`+"\n            Memo: '\"not in the schema\"'", 1)
+	broken := strings.Replace(string(base), `- PmtMtd: '"TRF"'`, `- PmtMtd: '"TRF"'`+"\n            - Memo: '\"not in the schema\"'", 1)
 	if broken == string(base) {
 		t.Fatal("the layout changed; update the test")
 	}
@@ -384,5 +417,68 @@ func TestSAFTControlTotals(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no golden SAF-T files")
+	}
+}
+
+// TestPain001MessageIDs: two payment files dropped at the same second get
+// different message and block ids (banks refuse a repeated MsgId as a
+// duplicate); the same file run again gets the same ones; and every
+// PmtInfId of both files is different.
+func TestPain001MessageIDs(t *testing.T) {
+	tmpl, err := transform.Load(filepath.Join("pain001", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile(filepath.Join("pain001", "samples", "payments.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	other := strings.Replace(string(sample), "12500.00", "12600.00", 1)
+	for name, body := range map[string]string{a: string(sample), b: other} {
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		same := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		if err := os.Chtimes(name, same, same); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(in string) (msg string, blocks []string) {
+		res, err := tmpl.Run(context.Background(), in, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := etree.NewDocument()
+		if err := d.ReadFromFile(res.Outputs[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range d.FindElements("//PmtInfId") {
+			blocks = append(blocks, e.Text())
+		}
+		return d.FindElement("//MsgId").Text(), blocks
+	}
+	msgA, blocksA := ids(a)
+	msgB, blocksB := ids(b)
+	again, blocksAgain := ids(a)
+	if msgA == msgB {
+		t.Errorf("two files, one MsgId %s", msgA)
+	}
+	if again != msgA || !slices.Equal(blocksA, blocksAgain) {
+		t.Errorf("the same file gave %s %v, then %s %v", msgA, blocksA, again, blocksAgain)
+	}
+	seen := map[string]bool{}
+	for _, id := range append(blocksA, blocksB...) {
+		if seen[id] {
+			t.Errorf("PmtInfId %s twice", id)
+		}
+		seen[id] = true
+		if len(id) > 35 {
+			t.Errorf("PmtInfId %s is longer than 35", id)
+		}
+	}
+	if len(msgA) > 35 {
+		t.Errorf("MsgId %s is longer than 35", msgA)
 	}
 }
