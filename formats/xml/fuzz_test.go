@@ -23,6 +23,8 @@ var fuzzPaths = []struct {
 	{"//r", []string{".", "@id", "x", "x/@q", "x/y"}},
 	{"a/r", []string{"x", "text()", "y/z/@w"}},
 	{"a/s/r", []string{"x", "../y", "../b[t=1]/v", "../b[t=1]/v/@c", "../../s/y", "z[k=2]/w"}},
+	{"Document/BkToCstmrStmt/Stmt/Ntry/NtryDtls?/TxDtls?", []string{"../../Amt", "AmtDtls/TxAmt/Amt", "Refs/EndToEndId", "../Btch/NbOfTxs", "../../../Id"}},
+	{"a|b/s/r?", []string{"x", "../y"}},
 }
 
 // FuzzReader checks that no input makes the Reader panic or loop, that
@@ -36,6 +38,7 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Add(camt, uint8(0))
 	f.Add(camt, uint8(1))
+	f.Add(camt, uint8(5))
 	for _, tt := range readTests {
 		f.Add([]byte(tt.input), uint8(2))
 		f.Add([]byte(tt.input), uint8(3))

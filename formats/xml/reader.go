@@ -18,6 +18,9 @@ type Options struct {
 	// root to the element that repeats, e.g. "Document/BkToCstmrStmt/Stmt/Ntry".
 	// Namespaces are ignored. A leading "//" matches the element at any depth.
 	// A step may name alternatives: "Invoice|CreditNote/InvoiceLine|CreditNoteLine".
+	// The last steps may be optional ("Stmt/Ntry/NtryDtls?/TxDtls?"): an
+	// Ntry in which no TxDtls is read is a record too, with the fields
+	// relative to the record blank and its "../" fields read.
 	Record string
 	// Fields are paths relative to the record element: "Amt", "Amt/@Ccy",
 	// "NtryDtls/TxDtls/Refs/EndToEndId", "@id", or "." for the record's own
@@ -47,6 +50,13 @@ type Reader struct {
 
 	path      []string // record path, local names
 	anyDepth  bool     // path matches at any depth ("//")
+	// With optional last steps (Ntry/NtryDtls?/TxDtls?), anchor is the
+	// depth of the last step that is not optional: such an element in
+	// which no record was read is a record of its own, its record fields
+	// blank. 0 without optional steps.
+	anchor        int
+	anchorRecords bool // a record was read in the open anchor element
+	anchorLine    int
 	root      *node    // what the fields need, from the record element down
 	rootNodes []*node  // []*node{root}, the nodes of every record element
 	nfields   int      // len(Options.Fields); hidden fields (conditions) follow
@@ -128,7 +138,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	rd := &Reader{file: opts.File, header: append([]string(nil), opts.Fields...), root: &node{}, nfields: len(opts.Fields),
 		ctx: map[int]*node{}, ctxFields: map[int][]int{}}
 	var err error
-	if rd.path, rd.anyDepth, err = parseRecord(opts.Record); err != nil {
+	if rd.path, rd.anyDepth, rd.anchor, err = parseRecord(opts.Record); err != nil {
 		return nil, err
 	}
 	for i, f := range opts.Fields {
@@ -178,25 +188,36 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 }
 
 // parseRecord parses Options.Record.
-func parseRecord(p string) (path []string, anyDepth bool, err error) {
+func parseRecord(p string) (path []string, anyDepth bool, anchor int, err error) {
 	p = strings.TrimSpace(p)
 	anyDepth = strings.HasPrefix(p, "//")
-	for _, s := range strings.Split(strings.TrimLeft(p, "/"), "/") {
+	for i, s := range strings.Split(strings.TrimLeft(p, "/"), "/") {
 		s = strings.TrimSpace(s)
-		if s == "" || strings.ContainsAny(s, "@[]()*=.") {
-			return nil, false, fmt.Errorf("xml: record path %q: write element names separated by /, "+
+		if opt, ok := strings.CutSuffix(s, "?"); ok {
+			if anyDepth || i == 0 {
+				return nil, false, 0, fmt.Errorf("xml: record path %q: optional steps (Name?) need a path from the root, and not on its first step", p)
+			}
+			if anchor == 0 {
+				anchor = i
+			}
+			s = opt
+		} else if anchor > 0 {
+			return nil, false, 0, fmt.Errorf("xml: record path %q: only the last steps may be optional (Ntry/NtryDtls?/TxDtls?)", p)
+		}
+		if s == "" || strings.ContainsAny(s, "@[]()*=.?") {
+			return nil, false, 0, fmt.Errorf("xml: record path %q: write element names separated by /, "+
 				"from the root (Document/Stmt/Ntry) or after // for any depth (//Ntry)", p)
 		}
 		alts := strings.Split(s, "|")
 		for i, a := range alts {
 			if a = strings.TrimSpace(a); a == "" {
-				return nil, false, fmt.Errorf("xml: record path %q: an empty name around |", p)
+				return nil, false, 0, fmt.Errorf("xml: record path %q: an empty name around |", p)
 			}
 			alts[i] = localName(strings.TrimSpace(a))
 		}
 		path = append(path, strings.Join(alts, "|"))
 	}
-	return path, anyDepth, nil
+	return path, anyDepth, anchor, nil
 }
 
 // stepMatches reports whether an element of local name local is step of
@@ -402,8 +423,18 @@ func (r *Reader) Read() (formats.Record, error) {
 			err = r.start(t, line)
 		case xml.EndElement:
 			depth := len(r.stack)
+			anchor := r.anchor > 0 && depth == r.anchor && r.stack[depth-1].onWay
 			if err = r.pop(t, line); err == nil && depth == r.recDepth {
 				r.recDepth = 0
+				r.anchorRecords = true
+				return r.record(), nil
+			}
+			if err == nil && anchor && !r.anchorRecords {
+				// An anchor element without records is a record itself.
+				for _, k := range r.recFields {
+					r.set[k] = false
+				}
+				r.recLine = r.anchorLine
 				return r.record(), nil
 			}
 		case xml.CharData:
@@ -464,6 +495,16 @@ func (r *Reader) start(t xml.StartElement, line int) error {
 		}
 	}
 	r.stack = append(r.stack, f)
+	if r.anchor > 0 && depth == r.anchor && f.onWay {
+		r.anchorRecords, r.anchorLine = false, line
+		// The "../" fields inside it start blank, even those of elements
+		// it may not have.
+		for d := depth + 1; d <= len(r.path); d++ {
+			for _, k := range r.ctxFields[d] {
+				r.set[k], r.vals[k] = false, ""
+			}
+		}
+	}
 	switch {
 	case r.isRecord():
 		r.recDepth = depth

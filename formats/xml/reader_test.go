@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -554,6 +555,42 @@ func TestRecordAlternatives(t *testing.T) {
 	}
 	for _, bad := range []string{"Invoice|/Line", "a/|b"} {
 		if _, err := xml.NewReader(strings.NewReader("<a/>"), xml.Options{Record: bad, Fields: []string{"x"}}); err == nil {
+			t.Errorf("record %q: no error", bad)
+		}
+	}
+}
+
+// TestOptionalRecordSteps: with Ntry/NtryDtls?/TxDtls?, every TxDtls is a
+// record, and an Ntry without any is a record of its own.
+func TestOptionalRecordSteps(t *testing.T) {
+	doc := `<Doc><Stmt>
+<Ntry><Amt>10</Amt><NtryDtls><TxDtls><Amt>4</Amt><Ref>a</Ref></TxDtls><TxDtls><Amt>6</Amt><Ref>b</Ref></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt>7</Amt></Ntry>
+<Ntry><Amt>8</Amt><NtryDtls><Btch><NbOfTxs>3</NbOfTxs></Btch></NtryDtls></Ntry>
+<Ntry><Amt>9</Amt><NtryDtls><TxDtls><Amt>9</Amt><Ref>c</Ref></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt>5</Amt></Ntry>
+</Stmt></Doc>`
+	r, err := xml.NewReader(strings.NewReader(doc), xml.Options{File: "d.xml", Record: "Doc/Stmt/Ntry/NtryDtls?/TxDtls?", Fields: []string{"../../Amt", "Amt", "Ref", "../Btch/NbOfTxs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d:%s", rec.Pos.Row, strings.Join(rec.Fields, " ")))
+	}
+	want := []string{"2:10 4 a ", "2:10 6 b ", "3:7   ", "4:8   3", "5:9 9 c ", "6:5   "}
+	if !slices.Equal(got, want) {
+		t.Errorf("records\n%q\nwant\n%q", got, want)
+	}
+	for _, bad := range []string{"//Ntry/TxDtls?", "Doc?/Stmt", "Doc/Ntry?/TxDtls"} {
+		if _, err := xml.NewReader(strings.NewReader(doc), xml.Options{Record: bad, Fields: []string{"x"}}); err == nil {
 			t.Errorf("record %q: no error", bad)
 		}
 	}

@@ -1,0 +1,148 @@
+package templates
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+	"github.com/shopspring/decimal"
+)
+
+// TestCamtIndependently reads every camt053-import case again, with etree
+// rather than erpipe's streaming reader, and checks the golden statement
+// lines field by field: one line per transaction detail, one per entry
+// without details, in file order, with the signed amount (the detail's,
+// else the entry's), currency, end-to-end id and entry reference; none of
+// a statement whose booked balances don't add up with its lines.
+func TestCamtIndependently(t *testing.T) {
+	inputs, _ := filepath.Glob("camt053-import/testdata/cases/*/input.xml")
+	inputs = append(inputs, "camt053-import/samples/statement.xml")
+	checked := 0
+	for _, in := range inputs {
+		name := filepath.Base(filepath.Dir(in))
+		golden := filepath.Join("camt053-import/testdata/golden", name, "input.csv")
+		if strings.HasSuffix(in, "statement.xml") {
+			golden = "camt053-import/testdata/golden/sample-statement.xml/statement.csv"
+		}
+		if _, err := os.Stat(golden); err != nil {
+			continue // a case whose file is refused: no lines
+		}
+		checked++
+		t.Run(name, func(t *testing.T) {
+			want := camtLines(t, in)
+			f, err := os.Open(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := map[string]int{}
+			for i, h := range rows[0] {
+				head[strings.TrimPrefix(h, "\ufeff")] = i
+			}
+			got := rows[1:]
+			if len(got) != len(want) {
+				t.Fatalf("%d lines, the file has %d transactions and entries without details", len(got), len(want))
+			}
+			for i, w := range want {
+				g := got[i]
+				amt := decimal.RequireFromString(g[head["Amount"]])
+				if !amt.Equal(w.amount) || g[head["Account"]] != w.account || g[head["Currency"]] != w.currency ||
+					g[head["End-to-end id"]] != w.e2e || g[head["Entry reference"]] != w.entryRef {
+					t.Errorf("line %d: %v, want %+v", i+1, g, w)
+				}
+			}
+		})
+	}
+	if checked < 5 {
+		t.Fatalf("%d camt cases checked", checked)
+	}
+}
+
+type camtLine struct {
+	account, currency, e2e, entryRef string
+	amount                           decimal.Decimal
+}
+
+// camtLines extracts the statement lines of a camt.053 or camt.054 file.
+func camtLines(t *testing.T, file string) []camtLine {
+	d := etree.NewDocument()
+	if err := d.ReadFromFile(file); err != nil {
+		t.Fatal(err)
+	}
+	text := func(e *etree.Element, path string) string {
+		if e == nil {
+			return ""
+		}
+		if x := e.FindElement(path); x != nil {
+			return x.Text()
+		}
+		return ""
+	}
+	var lines []camtLine
+	for _, st := range append(d.FindElements("/Document/*/Stmt"), d.FindElements("/Document/*/Ntfctn")...) {
+		var stmt []camtLine
+		account := text(st, "Acct/Id/IBAN")
+		if account == "" {
+			account = text(st, "Acct/Id/Othr/Id")
+		}
+		for _, n := range st.SelectElements("Ntry") {
+			sign := decimal.NewFromInt(1)
+			if text(n, "CdtDbtInd") == "DBIT" {
+				sign = sign.Neg()
+			}
+			entryAmt := n.SelectElement("Amt")
+			details := n.FindElements("NtryDtls/TxDtls")
+			if len(details) == 0 {
+				stmt = append(stmt, camtLine{account, entryAmt.SelectAttrValue("Ccy", ""), "", text(n, "AcctSvcrRef"),
+					decimal.RequireFromString(entryAmt.Text()).Mul(sign)})
+				continue
+			}
+			for _, tx := range details {
+				amt := tx.FindElement("AmtDtls/TxAmt/Amt")
+				if amt == nil {
+					amt = entryAmt
+				}
+				stmt = append(stmt, camtLine{account, amt.SelectAttrValue("Ccy", ""), text(tx, "Refs/EndToEndId"), text(n, "AcctSvcrRef"),
+					decimal.RequireFromString(amt.Text()).Mul(sign)})
+			}
+		}
+		// A statement that does not add up is rejected whole.
+		if camtBalances(st, stmt) {
+			lines = append(lines, stmt...)
+		}
+	}
+	return lines
+}
+
+// camtBalances says whether a statement's booked balances hold with its
+// lines: opening + lines = closing. ok is true when it has none to check.
+func camtBalances(st *etree.Element, lines []camtLine) bool {
+	bal := func(code string) (decimal.Decimal, bool) {
+		for _, b := range st.SelectElements("Bal") {
+			if c := b.FindElement("Tp/CdOrPrtry/Cd"); c != nil && c.Text() == code {
+				v := decimal.RequireFromString(b.SelectElement("Amt").Text())
+				if ind := b.SelectElement("CdtDbtInd"); ind != nil && ind.Text() == "DBIT" {
+					v = v.Neg()
+				}
+				return v, true
+			}
+		}
+		return decimal.Zero, false
+	}
+	opening, ok1 := bal("OPBD")
+	closing, ok2 := bal("CLBD")
+	if !ok1 || !ok2 {
+		return true
+	}
+	for _, l := range lines {
+		opening = opening.Add(l.amount)
+	}
+	return opening.Equal(closing)
+}
