@@ -48,8 +48,8 @@ type Reader struct {
 	file   string
 	header []string
 
-	path      []string // record path, local names
-	anyDepth  bool     // path matches at any depth ("//")
+	path     []string // record path, local names
+	anyDepth bool     // path matches at any depth ("//")
 	// With optional last steps (Ntry/NtryDtls?/TxDtls?), anchor is the
 	// depth of the last step that is not optional: such an element in
 	// which no record was read is a record of its own, its record fields
@@ -57,10 +57,10 @@ type Reader struct {
 	anchor        int
 	anchorRecords bool // a record was read in the open anchor element
 	anchorLine    int
-	root      *node    // what the fields need, from the record element down
-	rootNodes []*node  // []*node{root}, the nodes of every record element
-	nfields   int      // len(Options.Fields); hidden fields (conditions) follow
-	hidden    int      // how many hidden fields
+	root          *node   // what the fields need, from the record element down
+	rootNodes     []*node // []*node{root}, the nodes of every record element
+	nfields       int     // len(Options.Fields); hidden fields (conditions) follow
+	hidden        int     // how many hidden fields
 
 	ctx       map[int]*node // depth of an element around the record → what "../" fields need in it
 	ctxFields map[int][]int // the fields under ctx[depth], reset when such an element starts
