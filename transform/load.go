@@ -178,6 +178,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		"output":      keep,
 		"tests":       keep,
 		"checks":      keep,
+		"summary":     keep, // summary.go
 		"parameters":  keep, // params.go
 	}, "name", "input", "output")
 	if !ok {
@@ -206,6 +207,9 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	}
 	if n := sections["input"]; n != nil {
 		tl.loadInput(n)
+	}
+	if n := sections["summary"]; n != nil {
+		tl.loadSummary(n)
 	}
 	if n := sections["lookups"]; n != nil {
 		tl.loadLookups(n)

@@ -134,6 +134,10 @@ func (t *Template) Run(ctx context.Context, inputPath, outDir string) (*Result, 
 
 // RunWith is Run with options.
 func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts RunOptions) (*Result, error) {
+	t, err := t.summarized(ctx, inputPath) // summary.go
+	if err != nil {
+		return nil, err
+	}
 	if t.multi != nil {
 		return t.runMulti(ctx, inputPath, outDir, opts) // multiinput.go
 	}
@@ -184,6 +188,10 @@ type PreviewRow struct {
 func (t *Template) Preview(ctx context.Context, inputPath string, max int) ([]PreviewRow, *Result, error) {
 	if t.multi != nil {
 		return nil, nil, errMultiPreview // multiinput.go
+	}
+	t, err := t.summarized(ctx, inputPath) // summary.go
+	if err != nil {
+		return nil, nil, err
 	}
 	res := &Result{}
 	src, err := t.open(inputPath, res)

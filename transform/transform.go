@@ -52,6 +52,7 @@ type Template struct {
 
 	input       inputSpec
 	lookups     map[string]map[string]string
+	summary     []summarySpec // values over the whole input (summary.go)
 	model       []modelField
 	filter      *expression.Program
 	validations []validation
