@@ -105,3 +105,64 @@ func readFileT(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestSAFTOneInputOneBehaviour: the same ledger, reported for February by
+// its Company row (as a file dropped into the inbox or run with erpipe
+// transform) and by a schedule's period parameters, gives the same file,
+// whichever row the Company row is: the period decides in every mode.
+func TestSAFTOneInputOneBehaviour(t *testing.T) {
+	tmpl, err := transform.Load(filepath.Join("saft-no", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(readFileT(t, filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv")))
+	// The Company row says February, and comes last.
+	var company string
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(src), "\n") {
+		if strings.HasPrefix(line, "Company,") {
+			company = strings.Replace(line, "2026-01-01,2026-01-31", "2026-02-01,2026-02-28", 1)
+			continue
+		}
+		rows = append(rows, line)
+	}
+	if company == "" || !strings.Contains(company, "2026-02-01,2026-02-28") {
+		t.Fatal("the ledger's Company row changed; update the test")
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ledger.csv")
+	if err := os.WriteFile(in, []byte(strings.Join(append(rows, company), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(tm *transform.Template) []byte {
+		res, err := tm.RunWith(context.Background(), in, t.TempDir(), transform.RunOptions{Time: templatetest.CaseTime, ID: templatetest.CaseID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Rejected > 0 {
+			t.Fatalf("rejected %d: %v", res.Rejected, res.Errors)
+		}
+		return readFileT(t, res.Outputs[0])
+	}
+	byCompanyRow := run(tmpl)
+	scheduled, err := tmpl.WithParameters(map[string]string{"period.start": "2026-02-01", "period.end": "2026-02-28"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bySchedule := run(scheduled); string(byCompanyRow) != string(bySchedule) {
+		t.Errorf("the Company row's period and the schedule's give different files")
+	}
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(byCompanyRow); err != nil {
+		t.Fatal(err)
+	}
+	txs := d.Root().FindElements("GeneralLedgerEntries/Journal/Transaction")
+	if len(txs) == 0 {
+		t.Fatal("no transactions")
+	}
+	for _, tx := range txs {
+		if date := tx.FindElement("TransactionDate").Text(); date < "2026-02-01" || date > "2026-02-28" {
+			t.Errorf("transaction %s of %s is outside February", tx.FindElement("TransactionID").Text(), date)
+		}
+	}
+}
