@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/erpipe/erpipe/transform/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -63,6 +64,7 @@ func (g *globals) logger() *slog.Logger {
 
 // Main runs the command line with args and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	layout.SoftwareVersion = Version // erpipe.version in layouts (SAF-T's SoftwareVersion)
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "erpipe",

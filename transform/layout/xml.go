@@ -128,6 +128,15 @@ type aggSpec struct {
 // aggFuncs are the aggregate functions of layouts.
 var aggFuncs = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "GROUPCOUNT": true, "GROUPSUM": true, "POSITION": true}
 
+// SoftwareVersion is erpipe's version, as layouts see it (erpipe.version:
+// audit files name the software that made them). The binary sets it.
+var SoftwareVersion = "dev"
+
+// software is what layout expressions see as erpipe.
+type software struct {
+	Version string `expr:"version"`
+}
+
 // layoutInput is what layout expressions see as input.
 type layoutInput struct {
 	Name     string    `expr:"name"`
@@ -200,6 +209,9 @@ func (l *Loader) LoadXML(n *yaml.Node) *XML {
 	}
 	if _, taken := xl.env.Vars["input"]; !taken {
 		xl.env.Vars["input"] = layoutInput{}
+	}
+	if _, taken := xl.env.Vars["erpipe"]; !taken {
+		xl.env.Vars["erpipe"] = software{}
 	}
 	var schemaNode, nsNode, layout, totals, docName *yaml.Node
 	ok := l.Mapping(n, "output.xml", map[string]template.KeyHandler{

@@ -73,6 +73,9 @@ func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 		x.env[k] = v
 	}
 	x.env["input"] = x.input
+	if _, taken := x.env["erpipe"]; !taken {
+		x.env["erpipe"] = software{Version: SoftwareVersion}
+	}
 	if !spec.perDoc { // else chosen per document (RenderDocs)
 		if err := x.chooseSchema(); err != nil {
 			return nil, err
