@@ -49,6 +49,7 @@ func (x *XMLRun) CheckRules(ctx context.Context, docs, names []string) ([]*templ
 	}
 	var warnings []*template.FieldError
 	var first *template.FieldError
+	var others []string // the next fatal asserts, shortly
 	fatal := 0
 	for i, rep := range reports {
 		doc := i
@@ -64,14 +65,24 @@ func (x *XMLRun) CheckRules(ctx context.Context, docs, names []string) ([]*templ
 				continue
 			}
 			fatal++
-			if first == nil {
+			switch {
+			case first == nil:
 				first = fe
+			case len(others) < 5:
+				o := a.ID + " in " + filepath.Base(names[i])
+				if fe.Pos.Row > 0 {
+					o += fmt.Sprintf(" (row %d)", fe.Pos.Row)
+				}
+				others = append(others, o)
 			}
 		}
 	}
 	if first != nil {
 		if fatal > 1 {
-			first.Hint += fmt.Sprintf(" (%d more failed rules in this run's documents; each is in the report)", fatal-1)
+			first.Hint += fmt.Sprintf(". %d more failed: %s", fatal-1, strings.Join(others, ", "))
+			if fatal-1 > len(others) {
+				first.Hint += ", ..."
+			}
 		}
 		return warnings, first
 	}
