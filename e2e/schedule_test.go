@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -140,7 +141,11 @@ func TestSchedule(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("schedule list: exit %d: %s", code, errOut)
 	}
-	contains(t, "schedule list", out, "saft-monthly", "saft-no 1.1.0", "previous-month", "never", "2026-10-01 06:00 CEST (2026-09)")
+	version := regexp.MustCompile(`(?m)^version: (\S+)$`).FindStringSubmatch(string(readFile(t, filepath.Join("..", "templates", "saft-no", "template.yaml"))))
+	if version == nil {
+		t.Fatal("saft-no has no version line")
+	}
+	contains(t, "schedule list", out, "saft-monthly", "saft-no "+version[1], "previous-month", "never", "2026-10-01 06:00 CEST (2026-09)")
 	d.stop(t)
 	if n := len(submissions(t, ws)); n != 0 {
 		t.Fatalf("%d submissions before any run was due", n)
