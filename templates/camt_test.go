@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,15 +32,7 @@ func TestCamtIndependently(t *testing.T) {
 		checked++
 		t.Run(name, func(t *testing.T) {
 			want := camtLines(t, in)
-			f, err := os.Open(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			rows, err := csv.NewReader(f).ReadAll()
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows := readCSV(t, golden)
 			head := map[string]int{}
 			for i, h := range rows[0] {
 				head[strings.TrimPrefix(h, "\ufeff")] = i

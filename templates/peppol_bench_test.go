@@ -19,7 +19,7 @@ import (
 // (512 MB, ERPIPE_JAVA_OPTIONS).
 func BenchmarkPeppol(b *testing.B) {
 	saxonB(b)
-	rows := readCSVFile(b, "peppol-invoice/testdata/cases/corpus-no/input.csv")
+	rows := readCSV(b, "peppol-invoice/testdata/cases/corpus-no/input.csv")
 	head, body := rows[0], rows[1:]
 	num, corrected := -1, -1
 	for i, h := range head {
@@ -60,17 +60,4 @@ func saxonB(b *testing.B) {
 	if _, err := schematron.Find(); err != nil {
 		b.Skipf("no Saxon-HE: %v", err)
 	}
-}
-
-func readCSVFile(b *testing.B, path string) [][]string {
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return rows
 }

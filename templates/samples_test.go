@@ -9,7 +9,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite generated samples and golden files")
 
-func readCSV(t *testing.T, path string) [][]string {
+func readCSV(t testing.TB, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
