@@ -122,6 +122,19 @@ func ParseDateLayout(s string) (*DateLayout, error) {
 			continue
 		}
 	}
+	// Empty quoted text ('') stands for nothing: numbers on either side of
+	// it stand side by side.
+	toks := l.tokens[:0]
+	for _, tk := range l.tokens {
+		switch n := len(toks); {
+		case tk.kind == "" && tk.lit == "":
+		case tk.kind == "" && n > 0 && toks[n-1].kind == "":
+			toks[n-1].lit += tk.lit
+		default:
+			toks = append(toks, tk)
+		}
+	}
+	l.tokens = toks
 	// A one-letter number (M, d, H, h, m, s) has one or two digits, so
 	// next to another number it can't be read back: "Md" writes January
 	// 31 as "131", which could be 13/1 as well.
@@ -130,6 +143,14 @@ func ParseDateLayout(s string) (*DateLayout, error) {
 		if numericSpec(a) && numericSpec(b) && (len(a) == 1 && a[0] != 'f' || len(b) == 1 && b[0] != 'f') {
 			return nil, fmt.Errorf("layout %q: %s and %s stand side by side, so their digits can't be told apart; "+
 				"write two letters (MM, dd, HH, mm, ss) or put a separator between them", s, a, b)
+		}
+	}
+	// Seconds followed by "." or "," and a number: Go reads that number as
+	// fractions of the second, not as the number.
+	for i := 0; i+2 < len(l.tokens); i++ {
+		a, lit, b := l.tokens[i], l.tokens[i+1], l.tokens[i+2]
+		if (a.kind == "s" || a.kind == "ss") && lit.kind == "" && (lit.lit == "." || lit.lit == ",") && numericSpec(b.kind) && b.kind[0] != 'f' && b.kind[0] != 'F' {
+			return nil, fmt.Errorf("layout %q: the seconds followed by %q and %s would be read as fractions of a second; use another separator", s, lit.lit, b.kind)
 		}
 	}
 	// Text that Go's layouts give a meaning of their own: "_" before a day
