@@ -166,3 +166,48 @@ func TestSAFTOneInputOneBehaviour(t *testing.T) {
 		}
 	}
 }
+
+// TestSAFTTaxTotals recomputes, from the sample ledger's rows, the VAT per
+// tax code and checks the file's lines carry it, and that its tax table
+// lists exactly the codes the lines use.
+func TestSAFTTaxTotals(t *testing.T) {
+	rows := readCSV(t, filepath.Join("saft-no", "samples", "ledger.csv"))
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	want := map[string]decimal.Decimal{}
+	for _, r := range rows[1:] {
+		if r[col["Record"]] != "Line" || r[col["Tax code"]] == "" {
+			continue
+		}
+		want[r[col["Tax code"]]] = want[r[col["Tax code"]]].Add(decimal.RequireFromString(r[col["Tax amount"]]))
+	}
+	if len(want) < 2 {
+		t.Fatalf("the sample has VAT on %d codes; want at least 2", len(want))
+	}
+	d := etree.NewDocument()
+	if err := d.ReadFromFile(filepath.Join("saft-no", "testdata", "golden", "sample-ledger.csv")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]decimal.Decimal{}
+	for _, ti := range d.Root().FindElements("GeneralLedgerEntries/Journal/Transaction/Line/TaxInformation") {
+		code := ti.FindElement("TaxCode").Text()
+		got[code] = got[code].Add(amount(ti, "DebitTaxAmount/Amount")).Add(amount(ti, "CreditTaxAmount/Amount"))
+	}
+	table := map[string]bool{}
+	for _, c := range d.Root().FindElements("MasterFiles/TaxTable/TaxTableEntry/TaxCodeDetails/TaxCode") {
+		table[c.Text()] = true
+	}
+	for code, w := range want {
+		if !got[code].Equal(w) {
+			t.Errorf("tax code %s: the lines carry %s, the ledger has %s", code, got[code], w)
+		}
+		if !table[code] {
+			t.Errorf("tax code %s is not in the tax table", code)
+		}
+	}
+	if len(got) != len(want) || len(table) != len(want) {
+		t.Errorf("codes in the lines %v, in the table %v, in the ledger %v", got, table, want)
+	}
+}
