@@ -211,3 +211,73 @@ func TestSAFTTaxTotals(t *testing.T) {
 		t.Errorf("codes in the lines %v, in the table %v, in the ledger %v", got, table, want)
 	}
 }
+
+// TestSAFTPartyBalances recomputes, from the scheduled ledger's rows, each
+// customer's and supplier's opening and closing balance of every month,
+// and checks the months' files carry them.
+func TestSAFTPartyBalances(t *testing.T) {
+	rows := readCSV(t, filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv"))
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	num := func(s string) decimal.Decimal {
+		if s == "" {
+			return decimal.Zero
+		}
+		return decimal.RequireFromString(s)
+	}
+	checked := 0
+	for _, m := range []struct{ name, start, end string }{
+		{"2026-01", "2026-01-01", "2026-01-31"},
+		{"2026-02", "2026-02-01", "2026-02-28"},
+		{"2026-03", "2026-03-01", "2026-03-31"},
+	} {
+		opening, closing := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+		for _, r := range rows[1:] {
+			var party string
+			switch r[col["Record"]] {
+			case "Customer", "Supplier":
+				party = r[col["Record"]] + " " + r[col["ID"]]
+				opening[party] = opening[party].Add(num(r[col["Opening balance"]]))
+				closing[party] = closing[party].Add(num(r[col["Opening balance"]]))
+				continue
+			case "Line":
+			default:
+				continue
+			}
+			for _, kind := range []string{"Customer", "Supplier"} {
+				if id := r[col[kind]]; id != "" {
+					party = kind + " " + id
+				}
+			}
+			if party == "" || r[col["Date"]] > m.end {
+				continue
+			}
+			amt := num(r[col["Debit"]]).Sub(num(r[col["Credit"]]))
+			if r[col["Date"]] < m.start {
+				opening[party] = opening[party].Add(amt)
+			}
+			closing[party] = closing[party].Add(amt)
+		}
+		d := etree.NewDocument()
+		if err := d.ReadFromFile(filepath.Join("saft-no", "testdata", "golden", "period-"+m.name, "SAF-T_"+m.name+".xml")); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"Customer", "Supplier"} {
+			for _, p := range d.Root().FindElements("MasterFiles/" + kind + "s/" + kind) {
+				party := kind + " " + p.FindElement(kind+"ID").Text()
+				b := p.FindElement("BalanceAccount")
+				gotOpen := amount(b, "OpeningDebitBalance").Sub(amount(b, "OpeningCreditBalance"))
+				gotClose := amount(b, "ClosingDebitBalance").Sub(amount(b, "ClosingCreditBalance"))
+				if !gotOpen.Equal(opening[party]) || !gotClose.Equal(closing[party]) {
+					t.Errorf("%s %s: opening %s closing %s, the ledger gives %s and %s", m.name, party, gotOpen, gotClose, opening[party], closing[party])
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 6 {
+		t.Fatalf("%d party balances checked", checked)
+	}
+}
