@@ -281,3 +281,35 @@ func TestSAFTPartyBalances(t *testing.T) {
 		t.Fatalf("%d party balances checked", checked)
 	}
 }
+
+// TestSAFTSelectionDates: a period that is not whole months is written as
+// selection dates, and the file is still valid.
+func TestSAFTSelectionDates(t *testing.T) {
+	tmpl, err := transform.Load(filepath.Join("saft-no", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tmpl.WithParameters(map[string]string{"period.start": "2026-01-15", "period.end": "2026-02-14", "period.name": "2026-01-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.RunWith(context.Background(), filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv"), t.TempDir(),
+		transform.RunOptions{Time: templatetest.CaseTime, ID: templatetest.CaseID})
+	if err != nil {
+		t.Fatal(err) // the run validates the file against the official schema
+	}
+	d := etree.NewDocument()
+	if err := d.ReadFromFile(res.Outputs[0]); err != nil {
+		t.Fatal(err)
+	}
+	sel := d.Root().FindElement("Header/SelectionCriteria")
+	if sel.FindElement("SelectionStartDate") == nil || sel.FindElement("SelectionStartDate").Text() != "2026-01-15" ||
+		sel.FindElement("SelectionEndDate").Text() != "2026-02-14" || sel.FindElement("PeriodStart") != nil {
+		t.Errorf("SelectionCriteria: %v", sel.ChildElements())
+	}
+	for _, tx := range d.Root().FindElements("GeneralLedgerEntries/Journal/Transaction") {
+		if date := tx.FindElement("TransactionDate").Text(); date < "2026-01-15" || date > "2026-02-14" {
+			t.Errorf("transaction of %s is outside the period", date)
+		}
+	}
+}
