@@ -36,8 +36,7 @@ import (
 // Rules is a set of compiled Schematron rule files (XSLT 2.0).
 type Rules struct {
 	Names []string // the files' paths as given to Load
-	dir   string   // private copies of the files
-	files []string // absolute paths of the copies, in Names order
+	data  [][]byte // their content, in Names order: written to each run's own folder
 }
 
 var (
@@ -45,7 +44,7 @@ var (
 	cache = map[string]*Rules{}
 )
 
-// Load reads the rule files at paths in fsys and keeps private copies, so
+// Load reads the rule files at paths in fsys and keeps their content, so
 // that the processor reads exactly what was loaded. The result is cached
 // by the files' content.
 func Load(fsys fs.FS, paths ...string) (*Rules, error) {
@@ -72,18 +71,7 @@ func Load(fsys fs.FS, paths ...string) (*Rules, error) {
 	if r := cache[key]; r != nil {
 		return r, nil
 	}
-	dir, err := os.MkdirTemp("", "erpipe-schematron-")
-	if err != nil {
-		return nil, err
-	}
-	r := &Rules{Names: paths, dir: dir}
-	for i, p := range paths {
-		f := filepath.Join(dir, fmt.Sprintf("%d-%s", i, path.Base(p)))
-		if err := os.WriteFile(f, data[i], 0o600); err != nil {
-			return nil, err
-		}
-		r.files = append(r.files, f)
-	}
+	r := &Rules{Names: paths, data: data}
 	cache[key] = r
 	return r, nil
 }
@@ -218,7 +206,11 @@ func (p *Processor) Validate(ctx context.Context, r *Rules, docs []string) ([]Re
 	defer os.RemoveAll(work)
 	var list bytes.Buffer
 	list.WriteString("<run>")
-	for _, f := range r.files {
+	for i, b := range r.data {
+		f := filepath.Join(work, fmt.Sprintf("rules-%d-%s", i, path.Base(r.Names[i])))
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(&list, "<rules href=\"%s\"/>", attr(fileURL(f)))
 	}
 	for _, d := range docs {
