@@ -390,6 +390,7 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 		},
 		"decimal_separator": func(_, v *yaml.Node) {
 			f.DecSep, _ = tl.OneOf(v, "decimal_separator", ".", ",")
+			f.DecSepSet = true
 		},
 		"thousands_separator": func(_, v *yaml.Node) {
 			f.ThouSep, _ = tl.OneOf(v, "thousands_separator", " ", ".", ",", "'")

@@ -43,6 +43,10 @@ type InputField struct {
 	Type      string
 	Layouts   []*DateLayout
 	DecSep    string
+	// DecSepSet says the template set DecSep. When it did not, an amount
+	// written with the other separator is read too where that can't be
+	// mistaken (12,5 or 1.250,50 in a "." field; not 1,250).
+	DecSepSet bool
 	ThouSep   string
 	TrueSet   map[string]bool
 	FalseSet  map[string]bool
@@ -120,12 +124,62 @@ func (f *InputField) parseDecimal(s string, fromExcel bool) (any, error) {
 	}
 	d, err := parseDecimalText(s, f.DecSep, f.ThouSep)
 	if err != nil {
+		if !f.DecSepSet && f.ThouSep == "" {
+			if d, ok := otherSeparator(s, f.DecSep); ok {
+				return d, nil
+			}
+		}
 		if err.Hint == "" {
 			err.Hint = f.Hint
 		}
 		return nil, err
 	}
 	return d, nil
+}
+
+// otherSeparator reads an amount written with the other decimal separator
+// than decSep, where it can't be mistaken: one such separator, and either
+// no decSep with a number of decimals other than three ("12,5", "0,125";
+// "1,250" could be a thousand), or decSep before it only between groups of
+// three digits ("1.250,50").
+func otherSeparator(s, decSep string) (decimal.Decimal, bool) {
+	other := ","
+	if decSep == "," {
+		other = "."
+	}
+	body := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "-"), "+")
+	if strings.Count(body, other) != 1 {
+		return decimal.Decimal{}, false
+	}
+	whole, frac, _ := strings.Cut(body, other)
+	if whole == "" || frac == "" || strings.Trim(frac, "0123456789") != "" {
+		return decimal.Decimal{}, false
+	}
+	if !strings.Contains(whole, decSep) {
+		if len(frac) == 3 && strings.TrimLeft(whole, "0") != "" {
+			return decimal.Decimal{}, false // 1,250: a thousand, or one and a quarter
+		}
+	} else {
+		groups := strings.Split(whole, decSep)
+		if len(groups[0]) == 0 || len(groups[0]) > 3 {
+			return decimal.Decimal{}, false
+		}
+		for _, g := range groups[1:] {
+			if len(g) != 3 {
+				return decimal.Decimal{}, false
+			}
+		}
+		whole = strings.Join(groups, "")
+	}
+	if whole == "" || strings.Trim(whole, "0123456789") != "" {
+		return decimal.Decimal{}, false
+	}
+	sign := ""
+	if strings.HasPrefix(strings.TrimSpace(s), "-") {
+		sign = "-"
+	}
+	d, err := decimal.NewFromString(sign + whole + "." + frac)
+	return d, err == nil
 }
 
 func (f *InputField) parseInteger(s string, fromExcel bool) (any, error) {

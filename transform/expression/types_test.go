@@ -54,7 +54,7 @@ func layouts(ls ...string) func(*InputField) {
 }
 
 func seps(dec, thou string) func(*InputField) {
-	return func(f *InputField) { f.DecSep, f.ThouSep = dec, thou }
+	return func(f *InputField) { f.DecSep, f.ThouSep, f.DecSepSet = dec, thou, true }
 }
 
 func required(f *InputField) { f.Required = true }
@@ -103,7 +103,8 @@ func TestParseField(t *testing.T) {
 		{"decimal nbsp thousands", field(t, TypeDecimal, seps(",", " ")), "1\u00a0234,50", false, "1234.50", "", ""},
 		{"decimal comma thousands", field(t, TypeDecimal, seps(".", ",")), "1,234.50", false, "1234.50", "", ""},
 		{"decimal long", field(t, TypeDecimal), "123456789012345678901234.123456789", false, "123456789012345678901234.123456789", "", ""},
-		{"decimal comma by mistake", field(t, TypeDecimal), "12,5", false, "", `"12,5" is not a decimal number`, `this looks like a decimal comma; set decimal_separator: ","`},
+		{"decimal comma by mistake", field(t, TypeDecimal, seps(".", "")), "12,5", false, "", `"12,5" is not a decimal number`, `this looks like a decimal comma; set decimal_separator: ","`},
+		{"decimal comma read", field(t, TypeDecimal), "12,5", false, "12.5", "", ""},
 		{"decimal point by mistake", field(t, TypeDecimal, seps(",", "")), "12.5", false, "", `"12.5" is not a decimal number`, `this looks like a decimal point`},
 		{"decimal junk", field(t, TypeDecimal), "12,5x", false, "", `"12,5x" is not a decimal number`, `write the amount with a "." decimal separator, e.g. 1250.50`},
 		{"decimal two points", field(t, TypeDecimal), "1.2.3", false, "", "is not a decimal number", ""},
@@ -405,5 +406,44 @@ func TestLayoutsGoReadsOtherwise(t *testing.T) {
 	}
 	if _, err := ParseDateLayout("dd_MM_yyyy"); err != nil {
 		t.Errorf("underscores elsewhere: %v", err)
+	}
+}
+
+// TestDecimalEitherSeparator: a field whose template does not set its
+// decimal separator reads the other one too, where it can't be mistaken.
+func TestDecimalEitherSeparator(t *testing.T) {
+	lenient := &InputField{Name: "amount", Type: TypeDecimal, DecSep: "."}
+	strict := &InputField{Name: "amount", Type: TypeDecimal, DecSep: ".", DecSepSet: true}
+	comma := &InputField{Name: "amount", Type: TypeDecimal, DecSep: ","}
+	tests := []struct {
+		f    *InputField
+		in   string
+		want string // "" for an error
+	}{
+		{lenient, "12.50", "12.50"},
+		{lenient, "12.50", "12.50"},
+		{lenient, "-1250,5", "-1250.5"},
+		{lenient, "0,125", "0.125"},
+		{lenient, "1.250,50", "1250.50"},
+		{lenient, "12.345.678,9", "12345678.9"},
+		{lenient, "1,250", ""},    // a thousand, or one and a quarter
+		{lenient, "1.25,50", ""},  // not groups of three
+		{lenient, "1,250,50", ""}, // two commas
+		{lenient, "12,5x", ""},
+		{strict, "12,50", ""},
+		{comma, "12.50", "12.50"},
+		{comma, "1,250.50", "1250.50"},
+		{comma, "1.250", ""},
+	}
+	for _, tt := range tests {
+		v, err := tt.f.Parse(tt.in, false)
+		switch {
+		case tt.want == "" && err == nil:
+			t.Errorf("%q (set %v, sep %q) = %v, want an error", tt.in, tt.f.DecSepSet, tt.f.DecSep, v)
+		case tt.want != "" && err != nil:
+			t.Errorf("%q (set %v, sep %q): %v", tt.in, tt.f.DecSepSet, tt.f.DecSep, err)
+		case tt.want != "" && Text(v) != tt.want:
+			t.Errorf("%q = %s, want %s", tt.in, Text(v), tt.want)
+		}
 	}
 }

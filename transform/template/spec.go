@@ -112,7 +112,7 @@ var templateKeys = []keySpec{
 	{Path: "input.fields[].required", Type: keyBool, Default: "false", Doc: "A blank value is an error that leaves the row out. When the column itself is missing, the whole file is refused (unless the field has a `default`)."},
 	{Path: "input.fields[].default", Type: keyText, Doc: "Text used when the cell is blank, read like the file's own text (`default: \"25\"`)."},
 	{Path: "input.fields[].layout", Type: keyTextList, Default: "`yyyy-MM-dd`", Doc: "Dates: the layout (`dd.MM.yyyy`), or a list of layouts tried in turn."},
-	{Path: "input.fields[].decimal_separator", Type: keyEnum, Enum: []string{".", ","}, Default: `"."`, Doc: "Decimals: the decimal separator of text values."},
+	{Path: "input.fields[].decimal_separator", Type: keyEnum, Enum: []string{".", ","}, Default: `"."`, Doc: "Decimals: the decimal separator of text values. Left out, `.` is read, and `,` too where it can't be mistaken (`12,5`, `1.250,50`; not `1,250`); set, only that one is read."},
 	{Path: "input.fields[].thousands_separator", Type: keyEnum, Enum: []string{" ", ".", ",", "'"}, Doc: "Decimals and integers: the thousands separator of text values (none by default)."},
 	{Path: "input.fields[].true_values", Type: keyTextList, Doc: "Booleans: the words that mean yes (default `true`, `yes`, `y`, `1`, `ja`, `j`, `x`)."},
 	{Path: "input.fields[].false_values", Type: keyTextList, Doc: "Booleans: the words that mean no (default `false`, `no`, `n`, `0`, `nei`, `nein`)."},
