@@ -38,11 +38,11 @@ var (
 
 // InputField is one field of the input, as the template declares it.
 type InputField struct {
-	Name      string
-	Column    string
-	Type      string
-	Layouts   []*DateLayout
-	DecSep    string
+	Name    string
+	Column  string
+	Type    string
+	Layouts []*DateLayout
+	DecSep  string
 	// DecSepSet says the template set DecSep. When it did not, an amount
 	// written with the other separator is read too where that can't be
 	// mistaken (12,5 or 1.250,50 in a "." field; not 1,250).
