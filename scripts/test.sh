@@ -5,7 +5,8 @@
 #      runtime, the versitygw S3 server from the Go proxy),
 #   2. (the S3 tests start versitygw on 127.0.0.1 themselves, and must
 #      find it: ERPIPE_REQUIRE_S3 turns a missing server into a failure),
-#   3. runs every Go test (unit, golden, conformance, end to end),
+#   3. checks gofmt, runs go vet and every Go test (unit, golden,
+#      conformance, end to end),
 #   4. runs every fuzz target briefly (FUZZTIME, default 5s each).
 # Exits non-zero when anything fails. Set SKIP_FUZZ=1 to leave out step 4.
 set -euo pipefail
@@ -40,6 +41,13 @@ export ERPIPE_REQUIRE_S3=1
 export ERPIPE_REQUIRE_SAXON=1
 
 # 3. Tests.
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted (run gofmt -w on them):"
+  echo "$unformatted"
+  exit 1
+fi
 echo "== go vet"
 go vet ./...
 echo "== go test"
