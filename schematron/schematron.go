@@ -20,7 +20,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -373,6 +372,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(keep, " ")
 }
-
-// ErrNoLine is returned by Locate when the location is not in the document.
-var ErrNoLine = errors.New("location not found in the document")
