@@ -501,9 +501,63 @@ func (t *Template) bind(s *source) error {
 				delimName(c), delimName(cr.Comma()), strconv.Quote(string(c)))
 		}
 	}
+	if row, delim := t.headerBelow(s); row > 0 {
+		hint = fmt.Sprintf("the template's columns are on row %d, under a title or other rows: remove the rows above them", row)
+		if s.fromExcel {
+			hint += fmt.Sprintf(", or set input.xlsx.header_row: %d in the template", row)
+		} else if cr, ok := s.r.(*csv.Reader); ok && delim != 0 && delim != cr.Comma() {
+			hint += fmt.Sprintf(" (the header row is separated by %s)", delimName(delim))
+		}
+	}
 	fe := t.fileError(s.pos, err, hint)
 	fe.Column, fe.Field = missing[0].Column, missing[0].Name
 	return fe
+}
+
+// headerBelow looks through the next rows of a file whose first row lacks
+// the template's required columns for a row that holds them all (a title
+// row above the header is common in exports), and returns its row number
+// and, when its cells are one text separated by another delimiter than the
+// file's, that delimiter. It reads on in s, which is failing anyway.
+func (t *Template) headerBelow(s *source) (row int, delim rune) {
+	var want []string
+	for _, f := range t.input.fields {
+		if f.Required && f.Default == nil {
+			want = append(want, strings.ToLower(strings.TrimSpace(f.Column)))
+		}
+	}
+	holds := func(cells []string) bool {
+		have := make(map[string]bool, len(cells))
+		for _, c := range cells {
+			have[strings.ToLower(strings.TrimSpace(c))] = true
+		}
+		for _, w := range want {
+			if !have[w] {
+				return false
+			}
+		}
+		return true
+	}
+	for range 10 {
+		rec, err := s.r.Read()
+		if err == io.EOF {
+			return 0, 0
+		}
+		if err != nil && len(rec.Fields) == 0 {
+			continue
+		}
+		if holds(rec.Fields) {
+			return rec.Pos.Row, 0
+		}
+		if len(rec.Fields) == 1 {
+			for _, d := range []rune{';', '\t', '|', ','} {
+				if strings.ContainsRune(rec.Fields[0], d) && holds(strings.Split(rec.Fields[0], string(d))) {
+					return rec.Pos.Row, d
+				}
+			}
+		}
+	}
+	return 0, 0
 }
 
 // delimName names a delimiter for messages.

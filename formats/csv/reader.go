@@ -204,7 +204,9 @@ func (r *Reader) Header() []string { return r.header }
 
 // Read returns the next record, or io.EOF after the last one. Malformed
 // input gives a *formats.ParseError; Read may be called again after one to
-// continue with the next row.
+// continue with the next row. A row with another number of values than the
+// header comes with its values as well as the error (a header further down
+// the file can be told by them).
 func (r *Reader) Read() (formats.Record, error) {
 	rec := r.pending
 	r.pending = nil
@@ -216,7 +218,7 @@ func (r *Reader) Read() (formats.Record, error) {
 	}
 	pos := formats.Pos{File: r.file, Row: r.row}
 	if len(rec) != r.width {
-		return formats.Record{}, &formats.ParseError{Pos: pos, Err: r.countError(len(rec))}
+		return formats.Record{Pos: pos, Fields: rec}, &formats.ParseError{Pos: pos, Err: r.countError(len(rec))}
 	}
 	for i, f := range rec {
 		if len(f) > r.maxValue {
