@@ -33,8 +33,8 @@ var forbiddenInstructions = map[string]bool{"include": true, "import": true, "ev
 
 const xslNS = "http://www.w3.org/1999/XSL/Transform"
 
-// confined reports why the stylesheet could reach outside the document
-// under validation, or nil.
+// confined reports why the file is not a stylesheet, or why it could reach
+// outside the document under validation; nil when it is neither.
 func confined(name string, b []byte) error {
 	dec := xml.NewDecoder(bytes.NewReader(b))
 	expand := []bool{false}
@@ -52,6 +52,9 @@ func confined(name string, b []byte) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if len(expand) == 1 && t.Name.Space != xslNS {
+				return fmt.Errorf("%s is not an XSLT stylesheet; give the Schematron rules compiled to XSLT 2.0 (e.g. with SchXslt), not the .sch source", name)
+			}
 			if t.Name.Space == xslNS && forbiddenInstructions[t.Name.Local] {
 				return refuse("xsl:" + t.Name.Local)
 			}

@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -53,9 +54,6 @@ func Load(fsys fs.FS, paths ...string) (*Rules, error) {
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return nil, err
-		}
-		if !bytes.Contains(b[:min(len(b), 4096)], []byte("http://www.w3.org/1999/XSL/Transform")) {
-			return nil, fmt.Errorf("%s is not an XSLT stylesheet; give the Schematron rules compiled to XSLT 2.0 (e.g. with SchXslt), not the .sch source", p)
 		}
 		if err := confined(p, b); err != nil {
 			return nil, err
@@ -282,8 +280,10 @@ func (r *Rules) read(in io.Reader, docs []string) ([]Report, error) {
 		case xml.StartElement:
 			switch t.Name.Local {
 			case "result":
-				di, ri := atoi(attrOf(t, "doc"))-1, atoi(attrOf(t, "rules"))-1
-				if di < 0 || di >= len(docs) || ri < 0 || ri >= len(r.Names) {
+				di, err1 := strconv.Atoi(attrOf(t, "doc"))
+				ri, err2 := strconv.Atoi(attrOf(t, "rules"))
+				di, ri = di-1, ri-1 // 1-based in the driver's output
+				if err1 != nil || err2 != nil || di < 0 || di >= len(docs) || ri < 0 || ri >= len(r.Names) {
 					return nil, fmt.Errorf("reading the SVRL: a result for an unknown document or rule file")
 				}
 				cur, rules = &reports[di], r.Names[ri]
@@ -333,25 +333,15 @@ func attrOf(t xml.StartElement, name string) string {
 	return ""
 }
 
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 func fileURL(p string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
 }
 
+// attr escapes s for an attribute value (EscapeText escapes quotes too).
 func attr(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+	return b.String()
 }
 
 // lastLines keeps the last n lines of the processor's messages, leaving
