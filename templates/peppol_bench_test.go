@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/erpipe/erpipe/schematron"
 )
 
 // BenchmarkPeppol makes invoices from the Norwegian corpus file, repeated
@@ -18,7 +16,7 @@ import (
 // compilation. Peak RSS is erpipe's own; the JVM's is capped by its heap
 // (512 MB, ERPIPE_JAVA_OPTIONS).
 func BenchmarkPeppol(b *testing.B) {
-	saxonB(b)
+	saxon(b)
 	rows := readCSV(b, "peppol-invoice/testdata/cases/corpus-no/input.csv")
 	head, body := rows[0], rows[1:]
 	num, corrected := -1, -1
@@ -53,11 +51,5 @@ func BenchmarkPeppol(b *testing.B) {
 			f.Close()
 			benchTemplate(b, "peppol-invoice", in, len(body)*copies)
 		})
-	}
-}
-
-func saxonB(b *testing.B) {
-	if _, err := schematron.Find(); err != nil {
-		b.Skipf("no Saxon-HE: %v", err)
 	}
 }

@@ -45,7 +45,7 @@ func peppolDocs(t *testing.T) []string {
 }
 
 // saxon finds Saxon-HE's command line, or fails: scripts/test.sh installs it.
-func saxon(t *testing.T) *schematron.Processor {
+func saxon(t testing.TB) *schematron.Processor {
 	t.Helper()
 	p, err := schematron.Find()
 	if err != nil {
@@ -57,9 +57,13 @@ func saxon(t *testing.T) *schematron.Processor {
 	return p
 }
 
-// failedAssertRE matches an SVRL failed assert and its flag, in either
-// attribute order.
-var failedAssertRE = regexp.MustCompile(`<svrl:failed-assert\b[^>]*>`)
+// failedAssertRE matches an SVRL failed assert; assertIDRE and
+// assertFlagRE its id and flag, in either attribute order.
+var (
+	failedAssertRE = regexp.MustCompile(`<svrl:failed-assert\b[^>]*>`)
+	assertIDRE     = regexp.MustCompile(`\bid="([^"]*)"`)
+	assertFlagRE   = regexp.MustCompile(`\bflag="([^"]*)"`)
+)
 
 // officialRuleFailures runs both official rule files over every document
 // in dir with Saxon-HE's command line (one JVM per rule file, the whole
@@ -84,8 +88,8 @@ func officialRuleFailures(t *testing.T, p *schematron.Processor, dir string) (fa
 				t.Fatal(err)
 			}
 			for _, a := range failedAssertRE.FindAll(b, -1) {
-				id := regexp.MustCompile(`\bid="([^"]*)"`).FindSubmatch(a)
-				flag := regexp.MustCompile(`\bflag="([^"]*)"`).FindSubmatch(a)
+				id := assertIDRE.FindSubmatch(a)
+				flag := assertFlagRE.FindSubmatch(a)
 				if flag != nil && string(flag[1]) == "warning" {
 					warnings++
 					continue
