@@ -76,43 +76,70 @@ func parseLocation(loc string) (steps []step, ok bool) {
 // document). It returns 0 when the location can't be read or is not in
 // the document.
 func Locate(r io.Reader, location string) int {
-	steps, ok := parseLocation(location)
-	if !ok {
-		return 0
+	return LocateAll(r, []string{location})[0]
+}
+
+// follower follows one location's steps down the open elements.
+type follower struct {
+	steps   []step
+	matched int                // steps matched by the open elements
+	counts  []map[xml.Name]int // counts[d]: the children seen so far of the element at depth d on the path
+	done    bool               // found, or known not to be there
+}
+
+// LocateAll is Locate for several locations of one document, read once:
+// the line of each, 0 for one that can't be read or is not there.
+func LocateAll(r io.Reader, locations []string) []int {
+	lines := make([]int, len(locations))
+	fs := make([]follower, len(locations))
+	left := 0
+	for i, loc := range locations {
+		steps, ok := parseLocation(loc)
+		fs[i] = follower{steps: steps, counts: []map[xml.Name]int{{}}, done: !ok}
+		if ok {
+			left++
+		}
 	}
 	dec := xml.NewDecoder(r)
-	// counts[d] counts, per expanded name, the children seen so far of
-	// the element at depth d on the path being followed.
-	depth, matched := 0, 0 // matched: steps matched by the open elements
-	counts := []map[xml.Name]int{{}}
-	for {
+	depth := 0
+	for left > 0 {
 		tok, err := dec.Token()
 		if err != nil {
-			return 0
+			break
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
-			if depth == matched+1 && matched < len(steps) {
-				c := counts[matched]
-				c[t.Name]++
-				st := steps[matched]
-				if st.local == t.Name.Local && (st.space == "*" || st.space == t.Name.Space) && c[t.Name] == st.n {
-					matched++
-					if matched == len(steps) {
-						line, _ := dec.InputPos()
-						return line
-					}
-					counts = append(counts[:matched], map[xml.Name]int{})
+			for i := range fs {
+				f := &fs[i]
+				if f.done || depth != f.matched+1 {
+					continue
 				}
+				c := f.counts[f.matched]
+				c[t.Name]++
+				st := f.steps[f.matched]
+				if st.local != t.Name.Local || st.space != "*" && st.space != t.Name.Space || c[t.Name] != st.n {
+					continue
+				}
+				if f.matched++; f.matched == len(f.steps) {
+					lines[i], _ = dec.InputPos()
+					f.done = true
+					left--
+					continue
+				}
+				f.counts = append(f.counts[:f.matched], map[xml.Name]int{})
 			}
 		case xml.EndElement:
-			if depth == matched {
-				return 0 // the element the next step is in ended without it
+			for i := range fs {
+				if f := &fs[i]; !f.done && depth == f.matched {
+					f.done = true // the element the next step is in ended without it
+					left--
+				}
 			}
 			depth--
 		}
 	}
+	return lines
 }
 
 // Path returns the local names of the elements of an SVRL location, from

@@ -141,9 +141,17 @@ func TestLocate(t *testing.T) {
 		{"not a path", 0},
 		{"", 0},
 	}
+	var locs []string
 	for _, tt := range tests {
 		if got := Locate(strings.NewReader(doc), tt.loc); got != tt.line {
 			t.Errorf("Locate(%s) = %d, want %d", tt.loc, got, tt.line)
+		}
+		locs = append(locs, tt.loc)
+	}
+	// All at once, in one reading, the same lines.
+	for i, got := range LocateAll(strings.NewReader(doc), locs) {
+		if got != tests[i].line {
+			t.Errorf("LocateAll: %s at %d, want %d", tests[i].loc, got, tests[i].line)
 		}
 	}
 	if got := Path("/Q{urn:i}Invoice[1]/Q{urn:a}InvoiceLine[2]/@x"); strings.Join(got, "/") != "Invoice/InvoiceLine" {

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -56,8 +57,9 @@ func (x *XMLRun) CheckRules(ctx context.Context, docs, names []string) ([]*templ
 		if !x.spec.perDoc {
 			doc = -1
 		}
-		for _, a := range rep.Asserts {
-			fe := x.ruleError(doc, rep.Doc, filepath.Base(names[i]), a)
+		lines := x.assertLines(rep)
+		for k, a := range rep.Asserts {
+			fe := x.ruleError(doc, lines[k], filepath.Base(names[i]), a)
 			if !a.Fatal() {
 				fe.Severity = template.SeverityWarning
 				fe.Hint = ""
@@ -89,18 +91,31 @@ func (x *XMLRun) CheckRules(ctx context.Context, docs, names []string) ([]*templ
 	return warnings, nil
 }
 
-// ruleError places a failed assert: the document and its line, the input
-// row that wrote that line, and the layout element with the field its
-// value comes from.
-func (x *XMLRun) ruleError(doc int, file, name string, a schematron.Assert) *template.FieldError {
+// assertLines finds the document line of each of a report's asserts, in
+// one reading of the document (0 where it can't be found).
+func (x *XMLRun) assertLines(rep schematron.Report) []int {
+	locs := make([]string, len(rep.Asserts))
+	for i, a := range rep.Asserts {
+		locs[i] = a.Location
+	}
+	if len(locs) == 0 {
+		return nil
+	}
+	f, err := os.Open(rep.Doc)
+	if err != nil {
+		return make([]int, len(locs))
+	}
+	defer f.Close()
+	return schematron.LocateAll(bufio.NewReader(f), locs)
+}
+
+// ruleError places a failed assert: the document (name) and its line, the
+// input row that wrote that line, and the layout element with the field
+// its value comes from.
+func (x *XMLRun) ruleError(doc, line int, name string, a schematron.Assert) *template.FieldError {
 	fe := &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet}, Template: x.src.Template, Severity: template.SeverityError,
 		Rule: a.ID, Hint: "nothing was published; correct the input so that the document keeps the rule (" + path.Base(a.Rules) + ")"}
 	where := shortLocation(a.Location)
-	line := 0
-	if f, err := os.Open(file); err == nil {
-		line = schematron.Locate(f, a.Location)
-		f.Close()
-	}
 	if line > 0 {
 		fe.Pos.Row = x.docRowAt(doc, line)
 		where += fmt.Sprintf(", line %d", line)
