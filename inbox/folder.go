@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -208,6 +209,31 @@ func (w *Watcher) AddFolder(key, dir string, opts FolderOptions) error {
 	}
 	w.Scan()
 	return nil
+}
+
+// RemoveFolder stops watching the folder added under key, and reports
+// whether there was one. Its files are left where they are; one already
+// handed out stays the caller's. Together with AddFolder it lets a running
+// watcher follow a changed configuration.
+func (w *Watcher) RemoveFolder(key string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i := slices.IndexFunc(w.dirs, func(d *folder) bool { return d.key == key })
+	if i < 0 {
+		return false
+	}
+	d := w.dirs[i]
+	w.dirs = slices.Delete(w.dirs, i, i+1)
+	if w.fsw != nil {
+		if d.watching {
+			_ = w.fsw.Remove(d.dir)
+		}
+		for sub := range d.subs {
+			_ = w.fsw.Remove(sub)
+		}
+	}
+	d.watching, d.subs = false, nil
+	return true
 }
 
 // skip reports whether a name in folder d is never taken (and, for a

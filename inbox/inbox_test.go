@@ -326,6 +326,37 @@ func TestAddWhileRunningAndFolderComesBack(t *testing.T) {
 	}
 }
 
+func TestRemoveFolderWhileRunning(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		t.Run(map[bool]string{false: "events", true: "poll"}[poll], func(t *testing.T) {
+			dir := t.TempDir()
+			w, ready := start(t, fast(poll), dir)
+			if w.RemoveFolder("nobody") {
+				t.Error("RemoveFolder of an unknown key reported a folder")
+			}
+			if !w.RemoveFolder("customers") {
+				t.Fatal("RemoveFolder(customers) found no folder")
+			}
+			path := filepath.Join(dir, "late.csv")
+			if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			expectNothing(t, ready)
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the file in the removed folder was touched: %v", err)
+			}
+			// Added again (as a changed configuration does), the folder's
+			// files are taken once more, the one left there first.
+			if err := w.AddFolder("customers", dir, inbox.FolderOptions{Patterns: []string{"*.csv"}}); err != nil {
+				t.Fatal(err)
+			}
+			if f := receive(t, ready); f.Name != "late.csv" {
+				t.Fatalf("got %s, want late.csv", f.Name)
+			}
+		})
+	}
+}
+
 func TestRunTwice(t *testing.T) {
 	dir := t.TempDir()
 	w, ready := start(t, fast(true), dir)
