@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/erpipe/erpipe/transform"
@@ -37,5 +38,42 @@ func TestOnProgress(t *testing.T) {
 	}
 	if res.Read != 25000 || !slices.Equal(seen, []int{10000, 20000}) {
 		t.Errorf("read %d, progress reported at %v; want 25000 and [10000 20000]", res.Read, seen)
+	}
+}
+
+// TestInputRead checks that a run counts the bytes of its input as it
+// reads them: the whole file of a CSV or XML input by the end, and
+// nothing for a workbook, whose reader can't tell.
+func TestInputRead(t *testing.T) {
+	for _, tt := range []struct {
+		template, input string
+		whole           bool
+	}{
+		{"customers-v3", "customers.csv", true},
+		{"customers-v3", "customers-workbook.xlsx", false},
+		{"camt053-import", "statement.xml", true},
+	} {
+		t.Run(tt.input, func(t *testing.T) {
+			tmpl, err := transform.Load("../templates/" + tt.template + "/template.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := "../templates/" + tt.template + "/samples/" + tt.input
+			st, err := os.Stat(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read atomic.Int64
+			if _, err := tmpl.RunWith(context.Background(), in, t.TempDir(), transform.RunOptions{InputRead: &read}); err != nil {
+				t.Fatal(err)
+			}
+			want := int64(0)
+			if tt.whole {
+				want = st.Size()
+			}
+			if read.Load() != want {
+				t.Errorf("InputRead = %d after the run; want %d (the file has %d bytes)", read.Load(), want, st.Size())
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/erpipe/erpipe/formats"
@@ -47,6 +48,7 @@ type Result struct {
 
 	onReject   func(pos formats.Pos, errs []*template.FieldError) // RunOptions.OnReject
 	onProgress func(read int)                                     // RunOptions.OnProgress
+	inputRead  *atomic.Int64                                      // RunOptions.InputRead
 }
 
 // RunOptions are the options of RunWith.
@@ -65,6 +67,13 @@ type RunOptions struct {
 	// OnProgress, when set, is called with the number of records read so
 	// far, every progressEvery records, from the goroutine that runs.
 	OnProgress func(read int)
+	// InputRead, when set, is added the bytes of the input file as they
+	// are read, where the file is read as a stream (CSV, XML; not a
+	// workbook, whose rows are not in file order), so that a caller can
+	// show how far the run is from any goroutine while it runs. Only the
+	// pass that writes counts, not the passes that summary values and
+	// group checks make first.
+	InputRead *atomic.Int64
 	// ID names the run in an XML layout's input.id (message ids of payment
 	// files are made from it): a job passes its own id, the same when it is
 	// resumed. Empty means the first 16 hex digits of the input file's
@@ -141,7 +150,7 @@ func (t *Template) RunWith(ctx context.Context, inputPath, outDir string, opts R
 	if t.multi != nil {
 		return t.runMulti(ctx, inputPath, outDir, opts) // multiinput.go
 	}
-	res := &Result{onReject: opts.OnReject, onProgress: opts.OnProgress}
+	res := &Result{onReject: opts.OnReject, onProgress: opts.OnProgress, inputRead: opts.InputRead}
 	src, err := t.open(inputPath, res)
 	if err != nil {
 		return nil, err
@@ -333,7 +342,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 			return nil, t.fileError(s.pos, err, "check that the file exists and can be read")
 		}
 		s.closers = append(s.closers, f)
-		r, err := csv.NewReader(bufio.NewReaderSize(f, 64<<10), csv.Options{
+		r, err := csv.NewReader(bufio.NewReaderSize(res.counted(f), 64<<10), csv.Options{
 			File: base, Comma: in.comma(), SniffComma: !in.csvCommaSet, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader,
 			Encoding: in.csvEncoding, Legacy: t.legacy(),
 			ReuseRecord:    true, // every reader of a source copies what it keeps
@@ -392,7 +401,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		for i, fd := range in.fields {
 			paths[i] = fd.Column
 		}
-		r, err := fxml.NewReader(bufio.NewReaderSize(f, 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths, Limits: t.limits})
+		r, err := fxml.NewReader(bufio.NewReaderSize(res.counted(f), 64<<10), fxml.Options{File: base, Record: in.xmlRecord, Fields: paths, Limits: t.limits})
 		if err != nil {
 			s.close()
 			return nil, t.fileError(s.pos, err, "check that the file is the XML document the template expects")
