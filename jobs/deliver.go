@@ -122,7 +122,7 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 		name := filepath.Base(path)
 		var sum string
 		var size int64
-		for _, d := range s.dests[job.Pipeline] {
+		for _, d := range s.setupOf(job).dests[job.Pipeline] {
 			if job.delivered(name, d.String()) {
 				continue
 			}

@@ -93,6 +93,10 @@ type Job struct {
 	// Submission is the audit trail of a scheduled run (runs.go); nil for
 	// jobs of dropped files.
 	Submission *Submission `json:"submission,omitempty"`
+
+	// setup is the configuration the job runs by (reload.go); nil until
+	// it is bound.
+	setup *setup
 }
 
 // NewID returns a job id that sorts by time and is short enough to type:

@@ -40,7 +40,10 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 			s.handBack(ctx, job)
 		}
 	}()
-	p := s.ws.Pipeline(job.Pipeline)
+	p := s.setupOf(job).ws.Pipeline(job.Pipeline)
+	if p == nil { // resumed after its pipeline left the configuration
+		return s.finish(ctx, job, Failed, nil, fmt.Errorf("the workspace no longer has the pipeline %q; drop the file into the inbox of another pipeline", job.Pipeline))
+	}
 	t := p.Template
 	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
 	job.Status, job.Started = Processing, s.Now()

@@ -28,7 +28,7 @@ func (s *Service) Recover(ctx context.Context) error {
 // sweep removes what interrupted work left behind: temporary files in the
 // destinations and the work folder. Nothing may be running.
 func (s *Service) sweep(ctx context.Context) {
-	for _, ds := range s.dests {
+	for _, ds := range s.current().dests {
 		for _, d := range ds {
 			if sw, ok := d.(outbox.Sweeper); ok {
 				if err := sw.Sweep(ctx); err != nil {
@@ -60,7 +60,7 @@ func (s *Service) recoverable(ctx context.Context) ([]*Job, error) {
 	// Claimed files sit in claimed/<pipeline>/<job id>/<name>.
 	pipes, _ := os.ReadDir(s.ws.Claimed())
 	for _, pd := range pipes {
-		if !pd.IsDir() || s.ws.Pipeline(pd.Name()) == nil {
+		if !pd.IsDir() || s.current().ws.Pipeline(pd.Name()) == nil {
 			continue
 		}
 		jobDirs, _ := os.ReadDir(filepath.Join(s.ws.Claimed(), pd.Name()))

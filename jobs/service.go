@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/inbox"
-	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -26,11 +25,17 @@ type Service struct {
 	ws      *workspace.Workspace
 	journal *Journal
 	log     *slog.Logger
-	dests   map[string][]outbox.Destination
-	stop    <-chan struct{} // closed when Run is told to stop
-	waiting sync.WaitGroup  // jobs waiting for a destination
-	dedupe  sync.Mutex      // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
-	full    atomic.Bool     // the journal's disk was full at the last write (space.go)
+	live    atomic.Pointer[setup]         // the configuration new jobs are claimed by (reload.go)
+	watcher atomic.Pointer[inbox.Watcher] // the inboxes' watcher, while Run runs
+	stop    <-chan struct{}               // closed when Run is told to stop
+	waiting sync.WaitGroup                // jobs waiting for a destination
+	dedupe  sync.Mutex                    // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
+	full    atomic.Bool                   // the journal's disk was full at the last write (space.go)
+
+	reloading sync.Mutex    // one Reload at a time
+	reloadNow chan struct{} // RequestReload's, capacity 1
+	lastSeen  string        // the configuration's fingerprint at watchConfig's last look
+	status    statusKeeper  // what status.json says
 
 	// Grace is how long in-flight jobs may go on after the daemon is told
 	// to stop; past it they are cancelled and resumed at the next start.
@@ -43,6 +48,13 @@ type Service struct {
 	// Background are tasks that run beside the inboxes while Run holds
 	// the workspace (the schedules' runner); Run waits for them to end.
 	Background []func(ctx context.Context) error
+	// Reloaders check a changed configuration for the parts of the
+	// daemon this package does not know (the schedules), before it is
+	// taken (reload.go).
+	Reloaders []Reloader
+	// ReloadEvery is how often Run looks whether the configuration's
+	// files changed (default 2s).
+	ReloadEvery time.Duration
 	// TempDir, when set, is the daemon's own folder for temporary files
 	// (its workbooks' unpacked sheets, spools, schema copies): Run empties
 	// it once it holds the workspace, so that what a crash left there is
@@ -57,16 +69,14 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 	if err := ws.Create(); err != nil {
 		return nil, err
 	}
-	s := &Service{ws: ws, journal: journal, log: log, dests: map[string][]outbox.Destination{},
+	s := &Service{ws: ws, journal: journal, log: log, reloadNow: make(chan struct{}, 1),
 		Grace: 30 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, Now: time.Now,
-		run: (*transform.Template).RunWith}
-	for _, p := range ws.Pipelines {
-		ds, err := destinations(ws, p)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
-		}
-		s.dests[p.Name] = ds
+		ReloadEvery: 2 * time.Second, run: (*transform.Template).RunWith}
+	st, err := newSetup(ws, ws.Fingerprint(), time.Now())
+	if err != nil {
+		return nil, err
 	}
+	s.live.Store(st)
 	return s, nil
 }
 
@@ -83,6 +93,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.stop = ctx.Done()
+	s.status.update(func(st *DaemonStatus) {
+		*st = DaemonStatus{PID: os.Getpid(), Started: s.Now(), Config: configStatus(s.current())}
+	})
+	s.writeStatus()
 	s.sweep(ctx)
 	go s.watchStrays(ctx, cmp.Or(s.ws.Config.RescanInterval(), inbox.DefaultRescan))
 	var background sync.WaitGroup
@@ -114,11 +128,18 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range s.ws.Pipelines {
+	// The inboxes of the configuration current now; a reload changes
+	// them from here on (followInboxes).
+	s.reloading.Lock()
+	for _, p := range s.current().ws.Pipelines {
 		if err := w.AddFolder(p.Name, s.ws.Inbox(p.Name), p.Inbox); err != nil {
+			s.reloading.Unlock()
 			return fmt.Errorf("pipeline %q: %w", p.Name, err)
 		}
 	}
+	s.watcher.Store(w)
+	s.reloading.Unlock()
+	go s.watchConfig(ctx, s.ReloadEvery)
 	// Jobs outlive ctx by Grace, so that a stop finishes what it can.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
@@ -158,10 +179,10 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	for _, n := range s.ws.Notes {
+	for _, n := range s.current().ws.Notes {
 		s.log.Warn(n)
 	}
-	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.ws.Pipelines), "resuming", len(resumable))
+	s.log.Info("watching inboxes", "workspace", s.ws.Root, "pipelines", len(s.current().ws.Pipelines), "resuming", len(resumable))
 	err = w.Run(ctx, ready)
 	close(ready)
 	wg.Wait()
@@ -216,7 +237,8 @@ func (s *Service) Take(ctx context.Context, pipeline, path string) (*Job, error)
 // A file is claimed only when the journal can be written, and goes back
 // to the inbox if its record cannot be written after all.
 func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
-	p := s.ws.Pipeline(f.Key)
+	st := s.current()
+	p := st.ws.Pipeline(f.Key)
 	if p == nil {
 		return nil, fmt.Errorf("no pipeline %q", f.Key)
 	}
@@ -224,6 +246,7 @@ func (s *Service) take(ctx context.Context, f inbox.File) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	job.setup = st // it runs to its end by the configuration it was claimed by
 	if f.Marker != "" {
 		if err := os.Remove(f.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("could not remove the marker file", "marker", f.Marker, "err", err)

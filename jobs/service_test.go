@@ -219,8 +219,8 @@ func (f *flaky) Put(ctx context.Context, name string, r io.Reader, size int64) (
 
 func TestUnavailableDestinationKeepsJobPending(t *testing.T) {
 	s, ws := newService(t, "")
-	f := &flaky{Destination: s.dests["customers-v3"][0], n: 3}
-	s.dests["customers-v3"] = []outbox.Destination{f}
+	f := &flaky{Destination: s.current().dests["customers-v3"][0], n: 3}
+	s.current().dests["customers-v3"] = []outbox.Destination{f}
 	job, err := s.Take(context.Background(), "customers-v3", dropFile(t, ws, "customers-v3", "c.csv", sampleBytes(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestUnavailableDestinationKeepsJobPending(t *testing.T) {
 	// While it waits, the job is Processing with its input claimed; a stop
 	// hands it back, and a new start delivers it.
 	f2 := &flaky{Destination: f.Destination, n: 1 << 30}
-	s.dests["customers-v3"] = []outbox.Destination{f2}
+	s.current().dests["customers-v3"] = []outbox.Destination{f2}
 	stop := make(chan struct{})
 	s.stop = stop
 	data := strings.Replace(string(sampleBytes(t)), "US-001", "US-901", 1)
@@ -262,7 +262,7 @@ func TestUnavailableDestinationKeepsJobPending(t *testing.T) {
 	if j, _ := s.journal.Get(context.Background(), waiting.ID); j.Status != Processing {
 		t.Fatalf("after a stop the job is %s, want Processing (handed back)", j.Status)
 	}
-	s.dests["customers-v3"] = []outbox.Destination{f.Destination}
+	s.current().dests["customers-v3"] = []outbox.Destination{f.Destination}
 	s.stop = nil
 	if err := s.Recover(context.Background()); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/erpipe/erpipe/transform/expression"
@@ -13,8 +15,8 @@ import (
 // inbox/customer/x.csv for a pipeline called customers) produce no job;
 // without a word, an operator waits for a result that never comes. The
 // daemon looks at inbox/ itself as often as it rescans the inboxes, and
-// logs each such file or folder once, with where it should go. It never
-// touches them.
+// logs each such file or folder once, with where it should go, and lists
+// them in its status (erpipe status). It never touches them.
 
 // watchStrays reports the strays in inbox/ until ctx is done.
 func (s *Service) watchStrays(ctx context.Context, every time.Duration) {
@@ -38,14 +40,15 @@ func (s *Service) reportStrays(seen map[string]bool) {
 	if err != nil {
 		return
 	}
-	names := make([]string, len(s.ws.Pipelines))
-	for i, p := range s.ws.Pipelines {
+	ws := s.current().ws
+	names := make([]string, len(ws.Pipelines))
+	for i, p := range ws.Pipelines {
 		names[i] = p.Name
 	}
 	now := map[string]bool{}
 	for _, e := range entries {
 		p := filepath.Join(root, e.Name())
-		if s.ws.Pipeline(e.Name()) != nil || e.Name()[0] == '.' {
+		if ws.Pipeline(e.Name()) != nil || e.Name()[0] == '.' {
 			continue
 		}
 		now[p] = true
@@ -67,4 +70,5 @@ func (s *Service) reportStrays(seen map[string]bool) {
 	for p := range now {
 		seen[p] = true
 	}
+	s.setStrays(slices.Collect(maps.Keys(now)))
 }

@@ -42,3 +42,19 @@ func (w *Workspace) Lock() (unlock func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// Holder returns the process id written in the workspace's lock and
+// whether a process of that id runs on this machine: whether an erpipe
+// daemon serves the workspace now, without taking the lock.
+func (w *Workspace) Holder() (pid int, running bool) {
+	data, err := os.ReadFile(filepath.Join(w.State(), "lock"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	err = syscall.Kill(pid, 0)
+	return pid, err == nil || err == syscall.EPERM
+}

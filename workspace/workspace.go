@@ -40,10 +40,13 @@ const ConfigFile = "erpipe.yaml"
 
 // Workspace is an opened workspace folder.
 type Workspace struct {
-	Root      string
-	Config    Config
-	Pipelines []*Pipeline
-	Notes     []string // things worth telling the operator, such as templates not served
+	Root string
+	// ConfigPath is the configuration file given to Open, "" for the
+	// workspace's own erpipe.yaml (whether or not it exists).
+	ConfigPath string
+	Config     Config
+	Pipelines  []*Pipeline
+	Notes      []string // things worth telling the operator, such as templates not served
 }
 
 // Config is erpipe.yaml.
@@ -318,7 +321,7 @@ func Open(root, configPath string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Workspace{Root: abs}
+	w := &Workspace{Root: abs, ConfigPath: configPath}
 	if configPath == "" {
 		configPath = filepath.Join(abs, ConfigFile)
 		if _, err := os.Stat(configPath); errors.Is(err, fs.ErrNotExist) {
