@@ -25,6 +25,8 @@ type Journal struct {
 	db    *sql.DB
 	path  string
 	fault atomic.Pointer[error] // tests: the error of writes, to stand for a full disk where none can be made
+
+	allowancesReady atomic.Bool // the allowances table has its job column (allowanceJobs)
 }
 
 const schema = `
@@ -267,10 +269,14 @@ func (j *Journal) dbError(err error) error {
 }
 
 // Allow lets content with the given sha256 be processed once more in
-// pipeline even though it was processed before: erpipe retry asks for it.
-func (j *Journal) Allow(ctx context.Context, pipeline, sha256 string) error {
-	_, err := j.db.ExecContext(ctx, `INSERT INTO allowances(pipeline, input_sha256, created) VALUES(?,?,?)`,
-		pipeline, sha256, dbTime(time.Now()))
+// pipeline even though it was processed before: erpipe retry asks for it,
+// for the input of job.
+func (j *Journal) Allow(ctx context.Context, pipeline, sha256, job string) error {
+	if err := j.allowanceJobs(ctx); err != nil {
+		return err
+	}
+	_, err := j.db.ExecContext(ctx, `INSERT INTO allowances(pipeline, input_sha256, created, job) VALUES(?,?,?,?)`,
+		pipeline, sha256, dbTime(time.Now()), job)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -278,15 +284,48 @@ func (j *Journal) Allow(ctx context.Context, pipeline, sha256 string) error {
 }
 
 // TakeAllowance consumes one allowance made by Allow for the content, and
-// reports whether there was one.
-func (j *Journal) TakeAllowance(ctx context.Context, pipeline, sha256 string) (bool, error) {
-	res, err := j.db.ExecContext(ctx, `DELETE FROM allowances WHERE rowid = (SELECT rowid FROM allowances
-		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1)`, pipeline, sha256)
-	if err != nil {
-		return false, fmt.Errorf("journal: %w", err)
+// reports whether there was one, and for which job's input it was made
+// ("" when the journal did not say).
+func (j *Journal) TakeAllowance(ctx context.Context, pipeline, sha256 string) (job string, ok bool, err error) {
+	if err := j.allowanceJobs(ctx); err != nil {
+		return "", false, err
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	err = j.db.QueryRowContext(ctx, `DELETE FROM allowances WHERE rowid = (SELECT rowid FROM allowances
+		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1) RETURNING job`, pipeline, sha256).Scan(&job)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("journal: %w", err)
+	}
+	return job, true, nil
+}
+
+// allowanceJobs adds the job column to the allowances of a journal made
+// before allowances named their job.
+func (j *Journal) allowanceJobs(ctx context.Context) error {
+	if j.allowancesReady.Load() {
+		return nil
+	}
+	var n int
+	err := j.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('allowances') WHERE name = 'job'`).Scan(&n)
+	if err == nil && n == 0 {
+		_, err = j.db.ExecContext(ctx, `ALTER TABLE allowances ADD COLUMN job TEXT NOT NULL DEFAULT ''`)
+	}
+	if err != nil && !strings.Contains(err.Error(), "duplicate column") { // another process added it meanwhile
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.allowancesReady.Store(true)
+	return nil
+}
+
+// retryNote is the note of a job that processes the input of job of
+// again, on request.
+func retryNote(of string) string {
+	if of == "unknown" {
+		return "a retry (erpipe retry): processed again past the duplicate check"
+	}
+	return "a retry of job " + of + " (erpipe retry): processed again past the duplicate check"
 }
 
 // dbLayout is RFC 3339 in UTC with all nine decimals: every time has the

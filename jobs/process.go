@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,7 +47,7 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	}
 	t := p.Template
 	job.Template, job.TemplateVersion, job.TemplateHash = t.Name, t.Version, t.Hash
-	job.Status, job.Started = Processing, s.Now()
+	job.Status, job.Started, job.Progress = Processing, s.Now(), nil // a resumed job starts its progress again
 	before, _ := statInput(job.ClaimedPath)
 	sum, size, err := hashFile(job.ClaimedPath)
 	var nr *notRegular
@@ -60,15 +61,15 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	job.InputSHA256, job.InputSize = sum, size
 	s.dedupe.Lock()
 	var prev *Job
-	if !p.AllowDuplicates {
-		prev, err = s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
-		if err == nil && prev != nil {
-			var allowed bool
-			if allowed, err = s.journal.TakeAllowance(ctx, job.Pipeline, sum); allowed {
-				job.Errors = append(job.Errors, fmt.Sprintf("processed again on request (erpipe retry); the same content was job %s", prev.ID))
-				prev = nil
-			}
+	if job.RetryOf == "" { // a retried job resumed after a crash took its allowance already
+		var allowed bool
+		if job.RetryOf, allowed, err = s.journal.TakeAllowance(ctx, job.Pipeline, sum); allowed {
+			job.RetryOf = cmp.Or(job.RetryOf, "unknown")
+			job.Notes = append(job.Notes, retryNote(job.RetryOf))
 		}
+	}
+	if err == nil && job.RetryOf == "" && !p.AllowDuplicates {
+		prev, err = s.journal.FindContent(ctx, job.Pipeline, sum, job.ID)
 	}
 	if err == nil {
 		job.Attempts++
@@ -105,6 +106,7 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	var runErr error
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
 		rejected = map[int]string{}
+		progress := s.trackProgress(ctx, job) // progress.go
 		res, runErr = s.runTemplate(ctx, t, job.ClaimedPath, work, transform.RunOptions{
 			Time: job.Created, // the same bytes when the job is resumed
 			ID:   job.ID,      // message ids unique per job, the same when resumed
@@ -115,7 +117,10 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 				}
 				rejected[pos.Row] = strings.Join(msgs, "; ")
 			},
+			OnProgress: progress.onRows,
+			InputRead:  &progress.bytes,
 		})
+		progress.stop()
 		if !noSpace(runErr) {
 			break
 		}
@@ -285,6 +290,10 @@ func (s *Service) finish(ctx context.Context, job *Job, status Status, res *tran
 				break
 			}
 			job.Errors = append(job.Errors, e.Error())
+		}
+		job.WarningTexts = nil
+		for _, e := range res.Warnings[:min(len(res.Warnings), MaxJobErrors)] {
+			job.WarningTexts = append(job.WarningTexts, e.Error())
 		}
 	}
 	job.FinalPath, job.FinalStatus = filepath.Join(dir, name), status

@@ -43,6 +43,10 @@ type Service struct {
 	// RetryMin and RetryMax bound the back-off between deliveries to an
 	// unavailable destination.
 	RetryMin, RetryMax time.Duration
+	// ProgressEvery is how often a running job records its progress in
+	// the journal (default 1s), and ProgressLogEvery how often it logs
+	// it (default 15s; progress.go).
+	ProgressEvery, ProgressLogEvery time.Duration
 	// Now is the clock (tests set it).
 	Now func() time.Time
 	// Background are tasks that run beside the inboxes while Run holds

@@ -108,7 +108,7 @@ func TestTakeProcessesAndArchives(t *testing.T) {
 		t.Errorf("duplicate job %+v", dup)
 	}
 	// After an allowance (erpipe retry), it is processed once more.
-	if err := s.journal.Allow(ctx, "customers-v3", job.InputSHA256); err != nil {
+	if err := s.journal.Allow(ctx, "customers-v3", job.InputSHA256, job.ID); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.Take(ctx, "customers-v3", dropFile(t, ws, "customers-v3", "again.csv", sampleBytes(t)))
@@ -117,6 +117,10 @@ func TestTakeProcessesAndArchives(t *testing.T) {
 	}
 	if again.Status != Processed {
 		t.Errorf("allowed retry: %s %q", again.Status, again.Errors)
+	}
+	// A retry is a note, not an error.
+	if again.RetryOf != job.ID || len(again.Errors) != 0 || len(again.Notes) != 1 || !strings.Contains(again.Notes[0], "a retry of job "+job.ID) {
+		t.Errorf("the retried job says retry of %q, errors %q, notes %q; want a note naming job %s", again.RetryOf, again.Errors, again.Notes, job.ID)
 	}
 	third, _ := s.Take(ctx, "customers-v3", dropFile(t, ws, "customers-v3", "third.csv", sampleBytes(t)))
 	if third.Status != Duplicate {

@@ -34,7 +34,7 @@ named "name (2).ext". The earlier job and its files stay as they are.`,
 			if _, err := os.Stat(job.FinalPath); err != nil {
 				return failed(fmt.Errorf("job %s's input is no longer at %s: %w", job.ID, job.FinalPath, err))
 			}
-			if err := j.Allow(c.Context(), job.Pipeline, job.InputSHA256); err != nil {
+			if err := j.Allow(c.Context(), job.Pipeline, job.InputSHA256, job.ID); err != nil {
 				return failed(err)
 			}
 			dst, err := copyIntoInbox(c.Context(), job.FinalPath, ws.Inbox(job.Pipeline), job.Input)
