@@ -11,7 +11,7 @@ import (
 // takes.
 var charsetFunctions = []*FunctionSpec{
 	{
-		Name: "SEPATEXT", Category: "text", Signature: "SEPATEXT(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "SEPATEXT", Category: "text", Signature: "SEPATEXT(text)", MinArgs: 1, MaxArgs: 1, Result: KindText | KindBlank,
 		Doc: "The text in the character set every SEPA bank takes (the EPC's basic Latin set: a-z A-Z 0-9 / - ? : ( ) . , ' + and space), converted as banks' own tools do: accents are dropped (ü to u, é to e, å to a), ß becomes ss, æ ae, ø o, & +, and any other character a space; runs of spaces become one.",
 		Examples: []FunctionExample{
 			{Expr: `SEPATEXT("Müller Maschinenbau GmbH")`, Result: `"Muller Maschinenbau GmbH"`},

@@ -9,7 +9,7 @@ import "strings"
 // checkDigitFunctions are the check-digit functions of the library.
 var checkDigitFunctions = []*FunctionSpec{
 	{
-		Name: "VALIDMOD11", Category: "logical", Signature: "VALIDMOD11(number)", MinArgs: 1, MaxArgs: 1,
+		Name: "VALIDMOD11", Category: "logical", Signature: "VALIDMOD11(number)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when the last digit of number is its modulus-11 check digit (weights 2 to 7 from the right), as in Norwegian organisation numbers and KID references. Spaces, dots and dashes are left out.",
 		Examples: []FunctionExample{
 			{Expr: `VALIDMOD11("974 760 673")`, Result: `true`},
@@ -18,7 +18,7 @@ var checkDigitFunctions = []*FunctionSpec{
 		fn: digitsCheck(mod11OK),
 	},
 	{
-		Name: "VALIDLUHN", Category: "logical", Signature: "VALIDLUHN(number)", MinArgs: 1, MaxArgs: 1,
+		Name: "VALIDLUHN", Category: "logical", Signature: "VALIDLUHN(number)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when the last digit of number is its Luhn (modulus-10) check digit, as in Swedish organisation numbers, KID references and card numbers. Spaces, dots and dashes are left out.",
 		Examples: []FunctionExample{
 			{Expr: `VALIDLUHN("556036-0793")`, Result: `true`},
@@ -27,7 +27,7 @@ var checkDigitFunctions = []*FunctionSpec{
 		fn: digitsCheck(luhnOK),
 	},
 	{
-		Name: "VALIDRF", Category: "logical", Signature: "VALIDRF(reference)", MinArgs: 1, MaxArgs: 1,
+		Name: "VALIDRF", Category: "logical", Signature: "VALIDRF(reference)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when reference is a creditor reference (ISO 11649: RF, two check digits, up to 21 letters and digits) whose check digits hold (modulus 97). Spaces are left out; letters may be small.",
 		Examples: []FunctionExample{
 			{Expr: `VALIDRF("RF18 5390 0754 7034")`, Result: `true`},
@@ -39,7 +39,7 @@ var checkDigitFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "VALIDIBAN", Category: "logical", Signature: "VALIDIBAN(iban)", MinArgs: 1, MaxArgs: 1,
+		Name: "VALIDIBAN", Category: "logical", Signature: "VALIDIBAN(iban)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when iban is an IBAN whose check digits hold (ISO 13616, modulus 97): two letters, two digits, then up to 30 letters and digits. Spaces are left out; letters may be small.",
 		Examples: []FunctionExample{
 			{Expr: `VALIDIBAN("NO93 8601 1117 947")`, Result: `true`},

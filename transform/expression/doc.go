@@ -18,6 +18,12 @@
 // Arithmetic with a blank value gives blank; ordering comparisons
 // (< <= > >=) with blank are false; blank == "" is true.
 //
+// Compile also checks the kinds of value each part of an expression may
+// have (Type), from the types Env.Types gives its names: an operation
+// that fails for every value of those kinds, such as comparing a text
+// field with a number, is a Problem with a fix, not an error on every
+// row (see typecheck.go).
+//
 // An InputField turns the text of a cell into a typed value (string,
 // integer, decimal with either separator, date and datetime layouts in
 // .NET style, see ParseDateLayout, boolean), with a ValueError that says

@@ -79,7 +79,8 @@ var opOptions = func() []expr.Option {
 // Env is what an expression may refer to: names of fields, and the
 // lookup tables for LOOKUP.
 type Env struct {
-	Vars    map[string]any // names an expression may use (values are ignored)
+	Vars    map[string]any      // names an expression may use (values are ignored)
+	Types   map[string]NameType // the types of names in Vars (typecheck.go); a name without one may hold anything
 	Lookups map[string]map[string]string
 	Later   map[string]bool // model fields defined further down, for hints
 	Patches []ast.Visitor   // rewrites applied before the operators are (layout aggregates)
@@ -93,7 +94,11 @@ type Program struct {
 	ident  string   // when the expression is only a name: the name (eval skips the VM)
 	slot   int      // with ident: the name's slot (Bind)
 	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
+	typ    Type     // the kinds of value it may give (typecheck.go)
 }
+
+// Type returns the kinds of value the expression may give.
+func (p *Program) Type() Type { return p.typ }
 
 // Problem is a compile error at a 1-based line and 0-based column of
 // the expression text (line 0: unknown).
@@ -115,16 +120,22 @@ func Compile(src string, env *Env) (*Program, []Problem) {
 		opts = append(opts, expr.Patch(v))
 	}
 	lookup := lookupFunc(env.Lookups)
-	opts = append(opts, expr.Function("LOOKUP", lookup), expr.Patch(p))
+	// The types are checked on the expression as written, before the
+	// patcher rewrites its operators.
+	tc := &typeChecker{env: env, src: p.src, types: map[ast.Node]Type{}}
+	opts = append(opts, expr.Function("LOOKUP", lookup), expr.Patch(tc), expr.Patch(p))
 	prog, err := expr.Compile(src, opts...)
 	probs := p.problems
 	if err != nil {
 		probs = append(probs, p.translate(err))
 	}
+	if len(probs) == 0 {
+		probs = tc.problems // only when the names and calls are right
+	}
 	if len(probs) > 0 {
 		return nil, dedupe(probs)
 	}
-	pr := &Program{Src: src, prog: prog, Idents: p.idents}
+	pr := &Program{Src: src, prog: prog, Idents: p.idents, typ: tc.of(tc.root)}
 	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
 		pr.ident = name // a plain copy of a field, the commonest output column
 	} else {
@@ -214,16 +225,23 @@ type patcher struct {
 }
 
 func (p *patcher) problem(loc file.Location, format string, args ...any) {
-	line, col := 1, 0
-	for i := 0; i < loc.From && i < len(p.src); i++ {
-		if p.src[i] == '\n' {
+	line, col := position(p.src, loc.From)
+	p.problems = append(p.problems, Problem{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// position returns the 1-based line and 0-based column of the rune at
+// offset from in src.
+func position(src []rune, from int) (line, col int) {
+	line = 1
+	for i := 0; i < from && i < len(src); i++ {
+		if src[i] == '\n' {
 			line++
 			col = 0
 		} else {
 			col++
 		}
 	}
-	p.problems = append(p.problems, Problem{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	return line, col
 }
 
 func call(name string, loc file.Location, args ...ast.Node) ast.Node {

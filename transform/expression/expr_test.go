@@ -116,6 +116,15 @@ func TestExpressions(t *testing.T) {
 			if Show(got) != tt.want {
 				t.Errorf("%s = %s, want %s", tt.expr, Show(got), tt.want)
 			}
+			// With the fields' types declared, it still compiles, and its
+			// type holds the kind of what it gave.
+			prog, probs := Compile(tt.expr, declaredEnv(exprVars))
+			if len(probs) > 0 {
+				t.Fatalf("%s: refused with the fields' types declared: %+v", tt.expr, probs)
+			}
+			if prog.Type()&KindOf(got) == 0 {
+				t.Errorf("%s gave %s, which its type %s leaves out", tt.expr, Show(got), prog.Type())
+			}
 			if _, isFloat := got.(float64); isFloat {
 				t.Errorf("%s gave a float64", tt.expr)
 			}
@@ -134,7 +143,7 @@ func TestExpressionErrors(t *testing.T) {
 		{`name * 2`, `can't use text "Acme" in arithmetic`},
 		{`amount / 0`, `division by zero`},
 		{`qty % 0`, `division by zero`},
-		{`flag < true`, `can't order true/false values`},
+		{`flag < flag`, `can't order true/false values`},
 		{`due + 1`, `can't use date 2026-01-31 in arithmetic`},
 		{`IF(name, 1, 2)`, `expected a condition (true or false), got text "Acme"`},
 		{`name && flag`, `expected a condition`},

@@ -26,6 +26,13 @@ type FunctionSpec struct {
 	Examples  []FunctionExample
 	MinArgs   int
 	MaxArgs   int // -1: any number
+	// Args are the kinds of value each argument takes, the last one
+	// standing for the rest (nil: any kind); a call given a value of no
+	// such kind is refused when the template is loaded (typecheck.go).
+	// Blank is let through everywhere.
+	Args []Type
+	// Result is the kinds of value it gives.
+	Result Type
 
 	fn func(args ...any) (any, error)
 }
@@ -308,7 +315,7 @@ var registry = slices.Concat(coreFunctions, checkDigitFunctions, charsetFunction
 var coreFunctions = []*FunctionSpec{
 	// Logical.
 	{
-		Name: "IF", Category: "logical", Signature: "IF(condition, then, else)", MinArgs: 3, MaxArgs: 3,
+		Name: "IF", Category: "logical", Signature: "IF(condition, then, else)", MinArgs: 3, MaxArgs: 3, Result: KindAny,
 		Doc: "Gives then when the condition is true, else otherwise. Only the branch taken is evaluated. A blank condition counts as false.",
 		Examples: []FunctionExample{
 			{Expr: `IF(2 > 1, "yes", "no")`, Result: `"yes"`},
@@ -327,7 +334,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "CASE", Category: "logical", Signature: "CASE(value, option1, result1, option2, result2, ..., default)", MinArgs: 3, MaxArgs: -1,
+		Name: "CASE", Category: "logical", Signature: "CASE(value, option1, result1, option2, result2, ..., default)", MinArgs: 3, MaxArgs: -1, Result: KindAny,
 		Doc: "Compares value with each option in turn (as == does) and gives the result of the first that matches; the default when none does, or blank when there is no default.",
 		Examples: []FunctionExample{
 			{Expr: `CASE("B", "A", "Alpha", "B", "Bravo", "other")`, Result: `"Bravo"`},
@@ -352,7 +359,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "ISBLANK", Category: "logical", Signature: "ISBLANK(value)", MinArgs: 1, MaxArgs: 1,
+		Name: "ISBLANK", Category: "logical", Signature: "ISBLANK(value)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when the value is blank: an empty cell, or text of only spaces.",
 		Examples: []FunctionExample{
 			{Expr: `ISBLANK("  ")`, Result: `true`},
@@ -370,7 +377,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "CONTAINS", Category: "logical", Signature: "CONTAINS(text, part)", MinArgs: 2, MaxArgs: 2,
+		Name: "CONTAINS", Category: "logical", Signature: "CONTAINS(text, part)", MinArgs: 2, MaxArgs: 2, Result: KindBool,
 		Doc: "True when text contains part (case matters).",
 		Examples: []FunctionExample{
 			{Expr: `CONTAINS("Invoice 2026-01", "2026")`, Result: `true`},
@@ -379,7 +386,7 @@ var coreFunctions = []*FunctionSpec{
 		fn: textPredicate(strings.Contains),
 	},
 	{
-		Name: "STARTSWITH", Category: "logical", Signature: "STARTSWITH(text, start)", MinArgs: 2, MaxArgs: 2,
+		Name: "STARTSWITH", Category: "logical", Signature: "STARTSWITH(text, start)", MinArgs: 2, MaxArgs: 2, Result: KindBool,
 		Doc: "True when text begins with start (case matters).",
 		Examples: []FunctionExample{
 			{Expr: `STARTSWITH("NO9386011117947", "NO")`, Result: `true`},
@@ -387,7 +394,7 @@ var coreFunctions = []*FunctionSpec{
 		fn: textPredicate(strings.HasPrefix),
 	},
 	{
-		Name: "ENDSWITH", Category: "logical", Signature: "ENDSWITH(text, end)", MinArgs: 2, MaxArgs: 2,
+		Name: "ENDSWITH", Category: "logical", Signature: "ENDSWITH(text, end)", MinArgs: 2, MaxArgs: 2, Result: KindBool,
 		Doc: "True when text ends with end (case matters).",
 		Examples: []FunctionExample{
 			{Expr: `ENDSWITH("report.xlsx", ".xlsx")`, Result: `true`},
@@ -397,7 +404,7 @@ var coreFunctions = []*FunctionSpec{
 
 	// Text.
 	{
-		Name: "CONCAT", Category: "text", Signature: "CONCAT(value1, value2, ...)", MinArgs: 1, MaxArgs: -1,
+		Name: "CONCAT", Category: "text", Signature: "CONCAT(value1, value2, ...)", MinArgs: 1, MaxArgs: -1, Result: KindText,
 		Doc: "Joins the values as text; blank values add nothing. Numbers and dates are written as TEXT writes them.",
 		Examples: []FunctionExample{
 			{Expr: `CONCAT("INV-", 2026, "-", 7)`, Result: `"INV-2026-7"`},
@@ -416,7 +423,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "FORMAT", Category: "text", Signature: `FORMAT(pattern, value1, value2, ...)`, MinArgs: 1, MaxArgs: -1,
+		Name: "FORMAT", Category: "text", Signature: `FORMAT(pattern, value1, value2, ...)`, MinArgs: 1, MaxArgs: -1, Result: KindText,
 		Doc: "Fills the placeholders %1, %2, ... of pattern with the values, as text. %% writes a percent sign.",
 		Examples: []FunctionExample{
 			{Expr: `FORMAT("%1 of %2", 3, 10)`, Result: `"3 of 10"`},
@@ -426,19 +433,19 @@ var coreFunctions = []*FunctionSpec{
 		fn: formatER,
 	},
 	{
-		Name: "UPPER", Category: "text", Signature: "UPPER(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "UPPER", Category: "text", Signature: "UPPER(text)", MinArgs: 1, MaxArgs: 1, Result: KindText,
 		Doc:      "The text in capitals.",
 		Examples: []FunctionExample{{Expr: `UPPER("eur")`, Result: `"EUR"`}},
 		fn:       func(args ...any) (any, error) { return strings.ToUpper(argText(args[0])), nil },
 	},
 	{
-		Name: "LOWER", Category: "text", Signature: "LOWER(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "LOWER", Category: "text", Signature: "LOWER(text)", MinArgs: 1, MaxArgs: 1, Result: KindText,
 		Doc:      "The text in small letters.",
 		Examples: []FunctionExample{{Expr: `LOWER("Ada@Example.COM")`, Result: `"ada@example.com"`}},
 		fn:       func(args ...any) (any, error) { return strings.ToLower(argText(args[0])), nil },
 	},
 	{
-		Name: "TRIM", Category: "text", Signature: "TRIM(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "TRIM", Category: "text", Signature: "TRIM(text)", MinArgs: 1, MaxArgs: 1, Result: KindText,
 		Doc: "The text without spaces at the start and end, and with every run of spaces inside it made one space (as in ER and Excel). Blank gives \"\".",
 		Examples: []FunctionExample{
 			{Expr: `TRIM("  Acme   Corp ")`, Result: `"Acme Corp"`},
@@ -447,7 +454,7 @@ var coreFunctions = []*FunctionSpec{
 		fn: func(args ...any) (any, error) { return collapseSpaces(argText(args[0])), nil },
 	},
 	{
-		Name: "LEN", Category: "text", Signature: "LEN(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "LEN", Category: "text", Signature: "LEN(text)", MinArgs: 1, MaxArgs: 1, Result: KindNumber,
 		Doc: "The number of characters of the text (letters such as ø count as one). Blank gives 0.",
 		Examples: []FunctionExample{
 			{Expr: `LEN("Bødø")`, Result: `4`},
@@ -456,7 +463,7 @@ var coreFunctions = []*FunctionSpec{
 		fn: func(args ...any) (any, error) { return int64(utf8.RuneCountInString(argText(args[0]))), nil },
 	},
 	{
-		Name: "LEFT", Category: "text", Signature: "LEFT(text, count)", MinArgs: 2, MaxArgs: 2,
+		Name: "LEFT", Category: "text", Signature: "LEFT(text, count)", MinArgs: 2, MaxArgs: 2, Args: []Type{KindAny, KindNumber}, Result: KindText,
 		Doc:      "The first count characters of the text.",
 		Examples: []FunctionExample{{Expr: `LEFT("NO9386011117947", 2)`, Result: `"NO"`}, {Expr: `LEFT("ab", 5)`, Result: `"ab"`}},
 		fn: func(args ...any) (any, error) {
@@ -469,7 +476,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "RIGHT", Category: "text", Signature: "RIGHT(text, count)", MinArgs: 2, MaxArgs: 2,
+		Name: "RIGHT", Category: "text", Signature: "RIGHT(text, count)", MinArgs: 2, MaxArgs: 2, Args: []Type{KindAny, KindNumber}, Result: KindText,
 		Doc:      "The last count characters of the text.",
 		Examples: []FunctionExample{{Expr: `RIGHT("NO9386011117947", 4)`, Result: `"7947"`}},
 		fn: func(args ...any) (any, error) {
@@ -482,7 +489,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "MID", Category: "text", Signature: "MID(text, start, count)", MinArgs: 3, MaxArgs: 3,
+		Name: "MID", Category: "text", Signature: "MID(text, start, count)", MinArgs: 3, MaxArgs: 3, Args: []Type{KindAny, KindNumber, KindNumber}, Result: KindText,
 		Doc:      "count characters of the text from position start (the first character is 1).",
 		Examples: []FunctionExample{{Expr: `MID("2026-01-31", 6, 2)`, Result: `"01"`}, {Expr: `MID("abc", 3, 10)`, Result: `"c"`}},
 		fn: func(args ...any) (any, error) {
@@ -504,7 +511,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "PADLEFT", Category: "text", Signature: `PADLEFT(text, length, character)`, MinArgs: 2, MaxArgs: 3,
+		Name: "PADLEFT", Category: "text", Signature: `PADLEFT(text, length, character)`, MinArgs: 2, MaxArgs: 3, Args: []Type{KindAny, KindNumber, KindAny}, Result: KindText,
 		Doc: "The text made length characters long by adding the character (a space if not given) in front. Longer text is kept as it is.",
 		Examples: []FunctionExample{
 			{Expr: `PADLEFT("42", 6, "0")`, Result: `"000042"`},
@@ -514,13 +521,13 @@ var coreFunctions = []*FunctionSpec{
 		fn: padFn(true),
 	},
 	{
-		Name: "PADRIGHT", Category: "text", Signature: `PADRIGHT(text, length, character)`, MinArgs: 2, MaxArgs: 3,
+		Name: "PADRIGHT", Category: "text", Signature: `PADRIGHT(text, length, character)`, MinArgs: 2, MaxArgs: 3, Args: []Type{KindAny, KindNumber, KindAny}, Result: KindText,
 		Doc:      "The text made length characters long by adding the character (a space if not given) after it. Longer text is kept as it is.",
 		Examples: []FunctionExample{{Expr: `PADRIGHT("AB", 5, ".")`, Result: `"AB..."`}},
 		fn:       padFn(false),
 	},
 	{
-		Name: "REPLACE", Category: "text", Signature: "REPLACE(text, old, new)", MinArgs: 3, MaxArgs: 3,
+		Name: "REPLACE", Category: "text", Signature: "REPLACE(text, old, new)", MinArgs: 3, MaxArgs: 3, Result: KindText,
 		Doc:      "The text with every occurrence of old replaced by new (plain text, not a pattern).",
 		Examples: []FunctionExample{{Expr: `REPLACE("NO93 8601 1117 947", " ", "")`, Result: `"NO9386011117947"`}},
 		fn: func(args ...any) (any, error) {
@@ -539,7 +546,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "TEXT", Category: "text", Signature: "TEXT(value)", MinArgs: 1, MaxArgs: 1,
+		Name: "TEXT", Category: "text", Signature: "TEXT(value)", MinArgs: 1, MaxArgs: 1, Result: KindText,
 		Doc: "The value as text: numbers plain with their decimals (1250.50), dates as yyyy-MM-dd (with HH:mm:ss when they have a time), true/false, blank as \"\".",
 		Examples: []FunctionExample{
 			{Expr: `TEXT(1250.50)`, Result: `"1250.50"`},
@@ -549,7 +556,7 @@ var coreFunctions = []*FunctionSpec{
 		fn: func(args ...any) (any, error) { return argText(args[0]), nil },
 	},
 	{
-		Name: "NUMBERFORMAT", Category: "text", Signature: `NUMBERFORMAT(number, format, decimal_separator, thousands_separator)`, MinArgs: 2, MaxArgs: 4,
+		Name: "NUMBERFORMAT", Category: "text", Signature: `NUMBERFORMAT(number, format, decimal_separator, thousands_separator)`, MinArgs: 2, MaxArgs: 4, Args: []Type{KindNumber, KindAny}, Result: KindText,
 		Doc: `The number as text in a format made of 0 (a digit always shown), # (a digit shown if needed), "," (thousands grouped) and "." (the decimal point), rounded half away from zero. The optional separators replace "." and ","; with a "," decimal separator the thousands separator defaults to ".". Blank gives "".`,
 		Examples: []FunctionExample{
 			{Expr: `NUMBERFORMAT(1234.5, "0.00")`, Result: `"1234.50"`},
@@ -597,7 +604,7 @@ var coreFunctions = []*FunctionSpec{
 
 	// Numbers.
 	{
-		Name: "ROUND", Category: "number", Signature: "ROUND(number, decimals)", MinArgs: 1, MaxArgs: 2,
+		Name: "ROUND", Category: "number", Signature: "ROUND(number, decimals)", MinArgs: 1, MaxArgs: 2, Args: []Type{KindNumber, KindNumber}, Result: KindNumber | KindBlank,
 		Doc: "The number rounded to that many decimals (0 if not given), half away from zero as in ER: 2.345 → 2.35, -2.345 → -2.35. Negative decimals round to tens, hundreds... Blank gives blank.",
 		Examples: []FunctionExample{
 			{Expr: `ROUND(2.345, 2)`, Result: `2.35`},
@@ -608,19 +615,19 @@ var coreFunctions = []*FunctionSpec{
 		fn: round64Fn(roundFn("ROUND", roundHalfAway)),
 	},
 	{
-		Name: "ROUNDUP", Category: "number", Signature: "ROUNDUP(number, decimals)", MinArgs: 1, MaxArgs: 2,
+		Name: "ROUNDUP", Category: "number", Signature: "ROUNDUP(number, decimals)", MinArgs: 1, MaxArgs: 2, Args: []Type{KindNumber, KindNumber}, Result: KindNumber | KindBlank,
 		Doc:      "The number rounded away from zero to that many decimals.",
 		Examples: []FunctionExample{{Expr: `ROUNDUP(2.301, 1)`, Result: `2.4`}, {Expr: `ROUNDUP(-2.301, 1)`, Result: `-2.4`}},
 		fn:       roundFn("ROUNDUP", decimal.Decimal.RoundUp),
 	},
 	{
-		Name: "ROUNDDOWN", Category: "number", Signature: "ROUNDDOWN(number, decimals)", MinArgs: 1, MaxArgs: 2,
+		Name: "ROUNDDOWN", Category: "number", Signature: "ROUNDDOWN(number, decimals)", MinArgs: 1, MaxArgs: 2, Args: []Type{KindNumber, KindNumber}, Result: KindNumber | KindBlank,
 		Doc:      "The number rounded toward zero to that many decimals.",
 		Examples: []FunctionExample{{Expr: `ROUNDDOWN(2.399, 1)`, Result: `2.3`}, {Expr: `ROUNDDOWN(-2.399, 1)`, Result: `-2.3`}},
 		fn:       roundFn("ROUNDDOWN", decimal.Decimal.RoundDown),
 	},
 	{
-		Name: "ABS", Category: "number", Signature: "ABS(number)", MinArgs: 1, MaxArgs: 1,
+		Name: "ABS", Category: "number", Signature: "ABS(number)", MinArgs: 1, MaxArgs: 1, Args: []Type{KindNumber}, Result: KindNumber | KindBlank,
 		Doc:      "The number without its sign. Blank gives blank.",
 		Examples: []FunctionExample{{Expr: `ABS(-12.50)`, Result: `12.50`}, {Expr: `ABS(nil)`, Result: `blank`}},
 		fn: func(args ...any) (any, error) {
@@ -641,7 +648,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "VALUE", Category: "number", Signature: "VALUE(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "VALUE", Category: "number", Signature: "VALUE(text)", MinArgs: 1, MaxArgs: 1, Args: []Type{KindText | KindNumber}, Result: KindNumber | KindBlank,
 		Doc: `The text as an exact decimal number, written with "." as the decimal point ("-1250.50"). Spaces around it are ignored; blank gives blank. For other separators use NUMBERVALUE.`,
 		Examples: []FunctionExample{
 			{Expr: `VALUE(" 1250.50 ")`, Result: `1250.50`},
@@ -664,7 +671,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "NUMBERVALUE", Category: "number", Signature: "NUMBERVALUE(text, decimal_separator, thousands_separator)", MinArgs: 2, MaxArgs: 3,
+		Name: "NUMBERVALUE", Category: "number", Signature: "NUMBERVALUE(text, decimal_separator, thousands_separator)", MinArgs: 2, MaxArgs: 3, Args: []Type{KindText | KindNumber, KindAny}, Result: KindNumber | KindBlank,
 		Doc:      "The text as an exact decimal number written with the given separators.",
 		Examples: []FunctionExample{{Expr: `NUMBERVALUE("1 234,50", ",", " ")`, Result: `1234.50`}},
 		fn: func(args ...any) (any, error) {
@@ -687,7 +694,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "INTVALUE", Category: "number", Signature: "INTVALUE(value)", MinArgs: 1, MaxArgs: 1,
+		Name: "INTVALUE", Category: "number", Signature: "INTVALUE(value)", MinArgs: 1, MaxArgs: 1, Args: []Type{KindText | KindNumber}, Result: KindNumber | KindBlank,
 		Doc:      "The value (a number, or text written with \".\") as a whole number; decimals are dropped.",
 		Examples: []FunctionExample{{Expr: `INTVALUE("0042")`, Result: `42`}, {Expr: `INTVALUE(12.9)`, Result: `12`}},
 		fn: func(args ...any) (any, error) {
@@ -712,7 +719,7 @@ var coreFunctions = []*FunctionSpec{
 
 	// Dates.
 	{
-		Name: "DATEVALUE", Category: "date", Signature: `DATEVALUE(text, layout)`, MinArgs: 1, MaxArgs: 2,
+		Name: "DATEVALUE", Category: "date", Signature: `DATEVALUE(text, layout)`, MinArgs: 1, MaxArgs: 2, Result: KindDate | KindBlank,
 		Doc: `The text as a date (or date and time), read with the layout (yyyy-MM-dd if not given). Layout letters: yyyy year, MM month, dd day, HH hour, mm minutes, ss seconds. Blank gives blank.`,
 		Examples: []FunctionExample{
 			{Expr: `DATEVALUE("31.01.2026", "dd.MM.yyyy")`, Result: `2026-01-31`},
@@ -743,7 +750,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "DATEFORMAT", Category: "date", Signature: `DATEFORMAT(date, layout)`, MinArgs: 2, MaxArgs: 2,
+		Name: "DATEFORMAT", Category: "date", Signature: `DATEFORMAT(date, layout)`, MinArgs: 2, MaxArgs: 2, Args: []Type{KindDate, KindAny}, Result: KindText,
 		Doc: `The date as text in the layout, e.g. "dd.MM.yyyy", "yyyyMMdd", "dd MMM yyyy" or "yyyy-MM-ddTHH:mm:ss". Blank gives "".`,
 		Examples: []FunctionExample{
 			{Expr: `DATEFORMAT(DATEVALUE("2026-01-31"), "dd.MM.yyyy")`, Result: `"31.01.2026"`},
@@ -766,7 +773,7 @@ var coreFunctions = []*FunctionSpec{
 		},
 	},
 	{
-		Name: "ADDDAYS", Category: "date", Signature: "ADDDAYS(date, days)", MinArgs: 2, MaxArgs: 2,
+		Name: "ADDDAYS", Category: "date", Signature: "ADDDAYS(date, days)", MinArgs: 2, MaxArgs: 2, Args: []Type{KindDate, KindNumber}, Result: KindDate | KindBlank,
 		Doc:      "The date moved by a number of days (negative to go back). Blank gives blank.",
 		Examples: []FunctionExample{{Expr: `ADDDAYS(DATEVALUE("2026-01-31"), 30)`, Result: `2026-03-02`}},
 		fn: func(args ...any) (any, error) {
@@ -787,7 +794,7 @@ var coreFunctions = []*FunctionSpec{
 
 	// Lookups.
 	{
-		Name: "LOOKUP", Category: "lookup", Signature: `LOOKUP("table", key, default)`, MinArgs: 2, MaxArgs: 3,
+		Name: "LOOKUP", Category: "lookup", Signature: `LOOKUP("table", key, default)`, MinArgs: 2, MaxArgs: 3, Result: KindText | KindBlank,
 		Doc: `The value for key in the template's lookup table of that name (the key is compared as text, exactly), or default (blank if not given) when the key is not in the table. The table name must be written in quotes; an unknown table is an error when the template is loaded.`,
 		Examples: []FunctionExample{
 			{Expr: `LOOKUP("payment_terms", "30", "")`, Result: `"Net30"`},
@@ -799,7 +806,7 @@ var coreFunctions = []*FunctionSpec{
 
 	// Finance.
 	{
-		Name: "MOD97", Category: "finance", Signature: "MOD97(text)", MinArgs: 1, MaxArgs: 1,
+		Name: "MOD97", Category: "finance", Signature: "MOD97(text)", MinArgs: 1, MaxArgs: 1, Result: KindBool,
 		Doc: "True when the text passes the ISO 7064 MOD 97-10 check used by IBANs and RF creditor references (spaces are ignored; a leading country code and check digits are moved to the end first, as the IBAN rules say).",
 		Examples: []FunctionExample{
 			{Expr: `MOD97("NO93 8601 1117 947")`, Result: `true`},

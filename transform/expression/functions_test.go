@@ -40,8 +40,20 @@ func TestFunctionExamples(t *testing.T) {
 		if f.Doc == "" || !strings.HasPrefix(f.Signature, f.Name+"(") {
 			t.Errorf("%s: doc %q, signature %q", f.Name, f.Doc, f.Signature)
 		}
+		if f.Result == 0 {
+			t.Errorf("%s: the kinds of value it gives (Result) are not declared", f.Name)
+		}
 		for _, ex := range f.Examples {
 			t.Run(ex.Expr, func(t *testing.T) {
+				prog, probs := Compile(ex.Expr, &Env{Lookups: exampleLookups})
+				if ex.Error != "" && len(probs) > 0 {
+					// A mistake the type check finds: refused when the
+					// template is loaded, with the run's message.
+					if !strings.Contains(probs[0].Msg, ex.Error) {
+						t.Errorf("%s: refused with %q, want a message containing %q", ex.Expr, probs[0].Msg, ex.Error)
+					}
+					return
+				}
 				got, err := evalString(t, ex.Expr, nil)
 				if ex.Error != "" {
 					if err == nil || !strings.Contains(err.Error(), ex.Error) {
@@ -54,6 +66,9 @@ func TestFunctionExamples(t *testing.T) {
 				}
 				if Show(got) != ex.Result {
 					t.Errorf("%s = %s, want %s", ex.Expr, Show(got), ex.Result)
+				}
+				if k := KindOf(got); prog.Type()&k == 0 {
+					t.Errorf("%s gives %s, which its type %s leaves out", ex.Expr, Show(got), prog.Type())
 				}
 			})
 		}

@@ -105,7 +105,8 @@ func ambiguous(l *DateLayout) bool {
 }
 
 // FuzzExpression compiles and runs arbitrary expressions: they must fail
-// with an error, never panic, and never give a float.
+// with an error, never panic, never give a float, and give a value of the
+// type the type check says.
 func FuzzExpression(f *testing.F) {
 	for _, s := range []string{"amount * rate", "0.1 + 0.2", `IF(blank, 1, "x")`, `LOOKUP("payment_terms", name, "")`,
 		`NUMBERFORMAT(amount, "#,##0.00", ",")`, `DATEFORMAT(due, "dd.MM.yyyy")`, "qty ** 3", `FORMAT("%1%2", name)`,
@@ -137,6 +138,11 @@ func FuzzExpression(f *testing.F) {
 		}
 		if err != nil {
 			return
+		}
+		// The type check, with the fields' types declared, allows what
+		// the expression gave.
+		if typed, probs := Compile(s, declaredEnv(exprVars)); len(probs) == 0 && typed.Type()&KindOf(v) == 0 {
+			t.Errorf("%s gave %s, which its type %s leaves out", s, Show(v), typed.Type())
 		}
 		switch v.(type) {
 		case float64, float32:
