@@ -49,6 +49,15 @@ func newSetup(ws *workspace.Workspace, fingerprint string, now time.Time) (*setu
 	return st, nil
 }
 
+// CheckDestinations makes the destinations of every pipeline of ws, as the
+// daemon would, and returns the first that cannot be made (an unknown
+// overwrite policy, an S3 destination without a bucket...). Folder
+// destinations' folders are created.
+func CheckDestinations(ws *workspace.Workspace) error {
+	_, err := newSetup(ws, "", time.Time{})
+	return err
+}
+
 // current is the configuration new jobs are claimed by.
 func (s *Service) current() *setup { return s.live.Load() }
 

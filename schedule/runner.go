@@ -25,6 +25,7 @@ type Runner struct {
 	log       *slog.Logger
 	schedules []*Schedule
 	owner     string
+	reloaded  chan reload // Reload's, taken by Run between two ticks
 
 	// Now is the clock. Tests give it another "now" (see Clock).
 	Now func() time.Time
@@ -41,7 +42,42 @@ func NewRunner(ctx context.Context, ws *workspace.Workspace, journal *jobs.Journ
 	}
 	host, _ := os.Hostname()
 	return &Runner{ws: ws, journal: journal, runs: runs, log: log, schedules: schedules,
-		owner: fmt.Sprintf("%d@%s", os.Getpid(), host), Now: time.Now, Poll: time.Minute}, nil
+		owner: fmt.Sprintf("%d@%s", os.Getpid(), host), Now: time.Now, Poll: time.Minute,
+		reloaded: make(chan reload, 1)}, nil
+}
+
+// reload is a changed configuration for a running Runner.
+type reload struct {
+	ws        *workspace.Workspace
+	schedules []*Schedule
+}
+
+// Reloader checks the schedules of a changed workspace configuration
+// (Load) and returns how to give them to the running Runner: Run takes
+// them between two ticks, so a run in progress ends by the schedule it
+// started with. It is a jobs.Reloader.
+func (r *Runner) Reloader(ws *workspace.Workspace) (take func(), err error) {
+	list, err := Load(ws)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		select { // a reload not yet taken is replaced by this one
+		case <-r.reloaded:
+		default:
+		}
+		r.reloaded <- reload{ws, list}
+	}, nil
+}
+
+// take makes a reloaded configuration the runner's.
+func (r *Runner) take(c reload) {
+	var names []string
+	for _, s := range c.schedules {
+		names = append(names, s.Name)
+	}
+	r.ws, r.schedules = c.ws, c.schedules
+	r.log.Info("schedules reloaded", "schedules", strings.Join(names, ", "))
 }
 
 // Schedules returns the runner's schedules.
@@ -68,14 +104,18 @@ func Clock() (func() time.Time, error) {
 // Run produces due periods until ctx is done. Errors of single runs are
 // logged and recorded in the journal; only a journal failure ends Run.
 func (r *Runner) Run(ctx context.Context) error {
-	if len(r.schedules) == 0 {
-		return nil
-	}
 	if err := r.recoverInterrupted(ctx); err != nil {
 		return err
 	}
-	r.log.Info("schedules started", "schedules", len(r.schedules))
+	if len(r.schedules) > 0 {
+		r.log.Info("schedules started", "schedules", len(r.schedules))
+	}
 	for {
+		select {
+		case c := <-r.reloaded:
+			r.take(c)
+		default:
+		}
 		if err := r.Tick(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -91,13 +131,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if ok {
+		if ok && next.After(now) { // one past is a schedule's that is no longer configured: Tick did the others
 			wait = min(wait, next.Sub(now))
 		}
 		wait = max(wait, 50*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return nil
+		case c := <-r.reloaded:
+			r.take(c)
 		case <-time.After(wait):
 		}
 	}

@@ -437,3 +437,39 @@ pipelines:
 		t.Errorf("inputs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestScheduleReloader: a changed erpipe.yaml's schedules are checked
+// before they are taken; a refused change leaves the runner as it was,
+// a valid one reaches it (Run takes it between ticks).
+func TestScheduleReloader(t *testing.T) {
+	r, _ := testWorkspace(t, monthly, ledger)
+	cfg := filepath.Join(r.ws.Root, "erpipe.yaml")
+	reopen := func(schedules string) *workspace.Workspace {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte("builtin_pipelines: false\nschedules:\n"+schedules), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ws, err := workspace.Open(r.ws.Root, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	if _, err := r.Reloader(reopen(strings.Replace(monthly, `cron: "0 6 1 * *"`, `cron: "61 6 1 * *"`, 1))); err == nil {
+		t.Fatal("a schedule with a bad cron was accepted")
+	}
+	select {
+	case <-r.reloaded:
+		t.Fatal("a refused change reached the runner")
+	default:
+	}
+	take, err := r.Reloader(reopen(strings.Replace(monthly, "ledger-monthly", "ledger-renamed", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	take()
+	r.take(<-r.reloaded)
+	if got := r.Schedules(); len(got) != 1 || got[0].Name != "ledger-renamed" {
+		t.Errorf("schedules after the reload: %v", got)
+	}
+}

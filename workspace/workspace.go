@@ -313,6 +313,17 @@ func (w *Workspace) Pipeline(name string) *Pipeline {
 	return nil
 }
 
+// At is the workspace at root as a folder, its configuration not read
+// (Config is zero, there are no Pipelines): for reading its state, its
+// journal and its status, whatever its configuration says.
+func At(root string) (*Workspace, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Root: abs}, nil
+}
+
 // Open reads the workspace at root: erpipe.yaml when it exists (or the file
 // at configPath, when given), and the templates of its pipelines. It creates
 // no folders; see Create.

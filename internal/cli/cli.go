@@ -89,7 +89,7 @@ Exit codes: 0 ok, 1 the work failed, 2 usage or configuration error.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 
-	root.AddCommand(runCmd(g), transformCmd(g), templatesCmd(g), jobsCmd(g), retryCmd(g), initCmd(g), demoCmd(g), versionCmd(g), scheduleCmd(g))
+	root.AddCommand(runCmd(g), checkCmd(g), statusCmd(g), transformCmd(g), templatesCmd(g), jobsCmd(g), retryCmd(g), initCmd(g), demoCmd(g), versionCmd(g), scheduleCmd(g))
 
 	err := root.Execute()
 	if err == nil {
@@ -102,6 +102,25 @@ Exit codes: 0 ok, 1 the work failed, 2 usage or configuration error.`,
 	}
 	// Cobra's own errors (unknown command, bad arguments) are usage errors.
 	return exitUsage
+}
+
+// onHangup calls reload on every SIGHUP until the returned function is
+// called.
+func onHangup(reload func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				reload()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM.

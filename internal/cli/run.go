@@ -26,6 +26,14 @@ outbox/<pipeline>/. The input ends in archive/<pipeline>/<date>/ or, when it
 fails, in errors/<pipeline>/ with a report. On SIGINT or SIGTERM it finishes
 the jobs in flight (or hands them back to the next start) and exits.
 
+It follows its configuration: when erpipe.yaml or a file under templates/
+changes (or on SIGHUP), it reads them again and, if all of it is valid
+(as erpipe check would say), takes the change between jobs; a job runs to
+its end by the configuration it was claimed by. An invalid change is
+logged and shown by erpipe status and erpipe jobs, and the old
+configuration goes on serving until it is mended. Workers and the
+inboxes' timings are taken at the next start only.
+
 The job journal (.erpipe/journal.db) is the workspace's memory of what it
 processed and submitted. If it is missing or empty where the workspace has
 processed files before, run refuses to start: restore it from a backup, or
@@ -58,6 +66,9 @@ they are still recognised.`,
 			}
 			svc.Now = runner.Now
 			svc.Background = append(svc.Background, runner.Run)
+			svc.Reloaders = append(svc.Reloaders, runner.Reloader)
+			stopHangup := onHangup(svc.RequestReload)
+			defer stopHangup()
 			if err := svc.Run(ctx); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
 				return failed(err)
 			}
@@ -72,6 +83,18 @@ they are still recognised.`,
 // openWorkspace opens the workspace named by the global flags.
 func openWorkspace(g *globals) (*workspace.Workspace, error) {
 	ws, err := workspace.Open(g.workspace, g.config)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return ws, nil
+}
+
+// openFolder is the workspace named by the global flags as a folder,
+// without reading its configuration: for commands that read only its
+// state (its journal, its status), which must work while erpipe.yaml or a
+// template is broken.
+func openFolder(g *globals) (*workspace.Workspace, error) {
+	ws, err := workspace.At(g.workspace)
 	if err != nil {
 		return nil, usage(err)
 	}
