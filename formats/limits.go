@@ -24,6 +24,9 @@ type Limits struct {
 	SharedStrings int64
 	// Depth is how deep XML elements may nest (default 256).
 	Depth int
+	// MergedCells is how many merged ranges a sheet may have (default
+	// 1 million): the Reader keeps them all while it reads the sheet.
+	MergedCells int64
 }
 
 // Default limits.
@@ -34,6 +37,7 @@ const (
 	DefaultDepth              = 256
 	DefaultValueBytes         = 1 << 20
 	DefaultSharedStrings      = 4_000_000
+	DefaultMergedCells        = 1_000_000
 )
 
 // OrDefault returns l with each zero field set to its default.
@@ -55,6 +59,9 @@ func (l Limits) OrDefault() Limits {
 	}
 	if l.SharedStrings <= 0 {
 		l.SharedStrings = DefaultSharedStrings
+	}
+	if l.MergedCells <= 0 {
+		l.MergedCells = DefaultMergedCells
 	}
 	return l
 }

@@ -124,6 +124,7 @@ type LimitsConfig struct {
 	SharedStringsBytes ByteSize `yaml:"shared_strings_bytes"` // a workbook's shared strings, unpacked (256MiB)
 	SheetBytes         ByteSize `yaml:"sheet_bytes"`          // a workbook's sheet, unpacked (2GiB)
 	Depth              int      `yaml:"depth"`                // XML nesting (256)
+	MergedCells        int64    `yaml:"merged_cells"`         // how many merged ranges a sheet may have (1000000)
 }
 
 // over returns c with the keys o sets replaced.
@@ -134,13 +135,15 @@ func (c LimitsConfig) over(o LimitsConfig) LimitsConfig {
 	c.ValueBytes = cmp.Or(o.ValueBytes, c.ValueBytes)
 	c.SharedStrings = cmp.Or(o.SharedStrings, c.SharedStrings)
 	c.Depth = cmp.Or(o.Depth, c.Depth)
+	c.MergedCells = cmp.Or(o.MergedCells, c.MergedCells)
 	return c
 }
 
 // limits converts the configuration for the readers.
 func (c LimitsConfig) limits() formats.Limits {
 	return formats.Limits{RecordBytes: int64(c.RecordBytes), SharedStringsBytes: int64(c.SharedStringsBytes),
-		SheetBytes: int64(c.SheetBytes), Depth: c.Depth, ValueBytes: int64(c.ValueBytes), SharedStrings: c.SharedStrings}
+		SheetBytes: int64(c.SheetBytes), Depth: c.Depth, ValueBytes: int64(c.ValueBytes), SharedStrings: c.SharedStrings,
+		MergedCells: c.MergedCells}
 }
 
 // ByteSize is a size in erpipe.yaml: a number of bytes, or one with a unit

@@ -13,9 +13,50 @@ import (
 )
 
 // BenchmarkReader reads a 20,000-row, 16-column sheet written by excelize's
-// StreamWriter (inline strings, typed numbers and dates).
+// StreamWriter (inline strings, typed numbers and dates); "merged" is the
+// same sheet with each journal's id merged down its 100 lines and the
+// dimension and description merged on every tenth line (2,200 ranges).
 func BenchmarkReader(b *testing.B) {
-	const rows = 20_000
+	plain, merged := journalBook(b, false), journalBook(b, true)
+	for _, bb := range []struct {
+		name      string
+		path      string
+		formatted bool
+	}{{"formatted=false", plain, false}, {"formatted=true", plain, true}, {"merged", merged, false}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := excel.Open(bb.path, excel.Options{Formatted: bb.formatted})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for {
+					_, err := r.Read()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if err := r.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if n != journalRows {
+					b.Fatalf("read %d rows", n)
+				}
+			}
+		})
+	}
+}
+
+const journalRows = 20_000
+
+// journalBook writes the sheet of BenchmarkReader.
+func journalBook(b *testing.B, merged bool) string {
+	const rows = journalRows
 	path := filepath.Join(b.TempDir(), "journal.xlsx")
 	f := excelize.NewFile()
 	sw, err := f.NewStreamWriter("Sheet1")
@@ -35,8 +76,30 @@ func BenchmarkReader(b *testing.B) {
 		row := []any{fmt.Sprintf("GJ-%06d", i/100), i % 100, fmt.Sprintf("INV-%08d", i), fmt.Sprintf("C-%05d", i%5000),
 			"The \"Łukasiewicz\" Trading, Kft.", day, day.AddDate(0, 0, i%28), day.AddDate(0, 1, i%28), day,
 			"EUR", float64(i-rows/2) + 0.25, float64(i % 7), 1.085, "110100", fmt.Sprintf("D-%03d", i%999), "crème brûlée"}
+		if merged && i%100 != 0 {
+			row[0] = nil // the cells a range covers are blank in the file
+		}
+		if merged && i%10 == 0 {
+			row[15] = nil
+		}
 		if err := sw.SetRow(cell, row); err != nil {
 			b.Fatal(err)
+		}
+		if !merged {
+			continue
+		}
+		if i%100 == 0 {
+			last, _ := excelize.CoordinatesToCellName(1, min(i+101, rows+1))
+			if err := sw.MergeCell(cell, last); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i%10 == 0 {
+			from, _ := excelize.CoordinatesToCellName(15, i+2)
+			to, _ := excelize.CoordinatesToCellName(16, i+2)
+			if err := sw.MergeCell(from, to); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	if err := sw.Flush(); err != nil {
@@ -46,33 +109,5 @@ func BenchmarkReader(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Close()
-
-	for _, formatted := range []bool{false, true} {
-		b.Run(fmt.Sprintf("formatted=%v", formatted), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				r, err := excel.Open(path, excel.Options{Formatted: formatted})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for {
-					_, err := r.Read()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-				if err := r.Close(); err != nil {
-					b.Fatal(err)
-				}
-				if n != rows {
-					b.Fatalf("read %d rows", n)
-				}
-			}
-		})
-	}
+	return path
 }

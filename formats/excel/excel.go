@@ -9,6 +9,10 @@
 // its serial number, 45321 for 2024-01-30; an amount is its exact stored
 // digits, never rounded by a number format), text as is, booleans as 1 or 0.
 // Options.Formatted gives the text Excel displays instead.
+//
+// A blank cell inside a merged range reads as the range's top-left cell, as
+// Excel shows it: a customer name merged down three rows is the name of
+// each of them (see merge.go).
 package excel
 
 import (
@@ -62,10 +66,15 @@ type Reader struct {
 	sheet  string
 	opts   []excelize.Options
 	header []string
+	above  []formats.Record // rows above the header that are not blank, the first maxAbove
+	merged merges
 	row    int   // sheet row number of the row last read by the iterator
 	cur    int   // sheet row number of the last record
 	err    error // sticky: the iterator can't go on
 }
+
+// maxAbove is how many rows above the header Above keeps.
+const maxAbove = 32
 
 var _ formats.Reader = (*Reader)(nil)
 
@@ -104,10 +113,14 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if r.sheet, err = r.pickSheet(opts); err != nil {
 		return r, err
 	}
+	if r.merged.todo, err = readMerges(r.f, path, opts.File, r.sheet, opts.Limits.OrDefault()); err != nil {
+		return r, err
+	}
 	if r.rows, err = r.f.Rows(r.sheet); err != nil {
 		return r, r.parseError(0, 0, fmt.Errorf("can't read sheet %q: %v; save the workbook again as Excel Workbook (.xlsx)", r.sheet, err))
 	}
 	headerRow := max(opts.HeaderRow, 1)
+	var cols []string
 	for r.row < headerRow {
 		if !r.rows.Next() {
 			if err := r.rows.Error(); err != nil {
@@ -121,10 +134,12 @@ func Open(path string, opts Options) (r *Reader, err error) {
 				"put the column names in row %d or change the header row in the template", what, headerRow, headerRow), err: ErrEmpty})
 		}
 		r.row++
-	}
-	cols, err := r.rows.Columns(r.opts...)
-	if err != nil {
-		return r, r.parseError(r.row, 0, fmt.Errorf("can't read the header row: %v", err))
+		if cols, err = r.columns(maxColumns); err != nil {
+			return r, err
+		}
+		if r.row < headerRow && !blank(cols) && len(r.above) < maxAbove {
+			r.above = append(r.above, formats.Record{Pos: formats.Pos{File: r.file, Sheet: r.sheet, Row: r.row}, Fields: cols})
+		}
 	}
 	for i, name := range cols {
 		cols[i] = strings.TrimSpace(name)
@@ -212,6 +227,31 @@ func (r *Reader) panicError(p any) error {
 // modify the slice.
 func (r *Reader) Header() []string { return r.header }
 
+// Above returns the rows above the header row that are not blank (a title,
+// the date of an export), the first 32, with their positions: to say what
+// was skipped, or to write them back above the header. The caller must not
+// modify them.
+func (r *Reader) Above() []formats.Record { return r.above }
+
+// columns reads the cells of the iterator's row, with merged ranges filled
+// in up to column limit.
+func (r *Reader) columns(limit int) ([]string, error) {
+	cols, err := r.rows.Columns(r.opts...)
+	if err != nil {
+		what := "row"
+		if r.header == nil {
+			what = "header row"
+		}
+		return nil, r.parseError(r.row, 0, fmt.Errorf("can't read the %s: %v; "+
+			"open the workbook in Excel and save it again as Excel Workbook (.xlsx)", what, err))
+	}
+	if cols, err = r.merged.fill(r.row, cols, limit); err != nil {
+		r.err = r.parseError(r.row, 0, err) // for good: the ranges can't be trusted
+		return nil, r.err
+	}
+	return cols, nil
+}
+
 // Read returns the next row that is not blank, or io.EOF after the last
 // one.
 func (r *Reader) Read() (rec formats.Record, err error) {
@@ -229,10 +269,9 @@ func (r *Reader) Read() (rec formats.Record, err error) {
 	}()
 	for r.rows.Next() {
 		r.row++
-		cols, err := r.rows.Columns(r.opts...)
+		cols, err := r.columns(len(r.header))
 		if err != nil {
-			return formats.Record{}, r.parseError(r.row, 0, fmt.Errorf("can't read the row: %v; "+
-				"open the workbook in Excel and save it again as Excel Workbook (.xlsx)", err))
+			return formats.Record{}, err
 		}
 		if blank(cols) {
 			continue

@@ -24,6 +24,9 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(minSheet), true, uint8(0), false)
 	f.Add([]byte(`<worksheet><sheetData><row r="2"><c r="A2" t="inlineStr"><is><t>H</t></is></c></row>`+
 		`<row r="4"><c r="A4" t="s"><v>7</v></c><c r="C4" t="b"><v>1</v></c></row></sheetData></worksheet>`), true, uint8(2), true)
+	f.Add([]byte(`<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>B</t></is></c></row>`+
+		`<row r="2"><c r="A2"><v>1</v></c></row><row r="5"><c r="B5" t="s"><v>1</v></c></row></sheetData>`+
+		`<mergeCells count="3"><mergeCell ref="A2:A4"/><mergeCell ref="B5:C6"/><mergeCell ref="D1:D9"/></mergeCells></worksheet>`), true, uint8(1), false)
 	for _, s := range []sheet{
 		{"Customers", map[int][]any{1: {"Account", "Amount"}, 2: {"C-1", 12.5}, 4: {"C-2", "x", "stray"}}},
 	} {

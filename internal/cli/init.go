@@ -71,6 +71,7 @@ limits:
   shared_strings: 4000000       # how many shared strings a workbook may hold
   shared_strings_bytes: 256MiB  # a workbook's shared strings, unpacked
   sheet_bytes: 2GiB             # a workbook's sheet, unpacked (read as a stream)
+  merged_cells: 1000000         # how many merged ranges a workbook's sheet may have
   depth: 256                    # how deep XML elements may nest
 
 # Your own pipelines. A pipeline joins an inbox folder (inbox/<name>/), a
