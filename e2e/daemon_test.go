@@ -153,7 +153,8 @@ func TestDaemon(t *testing.T) {
 		t.Fatalf("erpipe jobs: exit %d", code)
 	}
 	for name, w := range want {
-		if !regexp.MustCompile(`(?m)^` + byInput[name].ID + `\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+` + w.status + `\s`).MatchString(table) {
+		// ID, the time it started (today: the time of day), pipeline, input, status.
+		if !regexp.MustCompile(`(?m)^` + byInput[name].ID + `\s+(\d\d:\d\d:\d\d|[A-Z][a-z]{2} \d\d \d\d:\d\d)\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+` + w.status + `\s`).MatchString(table) {
 			t.Errorf("erpipe jobs has no line for %s with status %s:\n%s", name, w.status, table)
 		}
 	}

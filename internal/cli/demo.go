@@ -85,7 +85,7 @@ ended, and prints the jobs and where the results are.`,
 				return failed(waitErr)
 			}
 			fmt.Fprintf(g.stdout, "\n%d files dropped into the inboxes of %d built-in templates; %d jobs:\n\n", dropped, len(templates.Names()), len(list))
-			printJobs(g.stdout, list)
+			printJobs(g.stdout, list, newJobsView(g.stdout, ws.Root))
 			fmt.Fprintf(g.stdout, "\nWorkspace: %s\n", ws.Root)
 			fmt.Fprintf(g.stdout, "  results:  %s\n", filepath.Join(ws.Root, "outbox"))
 			fmt.Fprintf(g.stdout, "  inputs:   %s\n", filepath.Join(ws.Root, "archive"))

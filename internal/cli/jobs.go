@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,7 +28,17 @@ func jobsCmd(g *globals) *cobra.Command {
 		Long: `Jobs lists the jobs of the workspace, oldest first: one per input file.
 Statuses: Enqueued, Processing, Processed, ProcessedWithErrors (some rows were
 rejected), Failed (the input is in errors/), Duplicate (same content as an
-earlier job; not processed again).`,
+earlier job; not processed again).
+
+STARTED is when the job started, in local time (the time of day for today's
+jobs). READ counts the rows read so far while a job is Processing. OUTPUTS
+are the names the results landed under ("customers (2).zip" when the folder
+kept an earlier result of that name). NOTE says what to look at first: how
+far a running job is (rows, rows/s, how much of the input is read) or what
+it waits for, a failed job's first error, how many rows were rejected and
+where they are, warnings, and notes such as the job a retry retries. It is
+cut to the terminal's width (COLUMNS, else 100 when not a terminal); erpipe
+jobs show ID prints it all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f := jobs.Filter{Pipeline: pipeline, Limit: limit}
@@ -45,7 +56,7 @@ earlier job; not processed again).`,
 				}
 				f.Since = t
 			}
-			ws, err := openWorkspace(g)
+			ws, err := openFolder(g) // the jobs are shown also while the configuration is broken
 			if err != nil {
 				return err
 			}
@@ -54,6 +65,7 @@ earlier job; not processed again).`,
 				return err
 			}
 			defer j.Close()
+			warnConfigError(g.stderr, ws)
 			list, err := j.List(c.Context(), f)
 			if err != nil {
 				return failed(err)
@@ -62,9 +74,9 @@ earlier job; not processed again).`,
 				return writeJSON(g.stdout, list)
 			}
 			if asCSV {
-				return writeJobsCSV(g.stdout, list)
+				return writeJobsCSV(g.stdout, list, newJobsView(g.stdout, ws.Root))
 			}
-			printJobs(g.stdout, list)
+			printJobs(g.stdout, list, newJobsView(g.stdout, ws.Root))
 			return nil
 		},
 	}
@@ -113,24 +125,6 @@ func parseSince(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q: write a date like 2026-11-01, a time like 2026-11-01T08:00:00Z, or a duration like 24h", s)
 }
 
-// printJobs prints the job table: pipeline, input, status, rows, outputs.
-func printJobs(w io.Writer, list []*jobs.Job) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPIPELINE\tINPUT\tSTATUS\tREAD\tWRITTEN\tREJECTED\tOUTPUTS")
-	for _, j := range list {
-		var outs []string
-		for _, o := range j.Outputs {
-			outs = append(outs, printable(o.Name))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Pipeline, printable(j.Input), j.Status,
-			j.Read, j.Written, j.Rejected, strings.Join(outs, ", "))
-	}
-	tw.Flush()
-	if len(list) == 0 {
-		fmt.Fprintln(w, "(no jobs)")
-	}
-}
-
 // printJob prints one job for people.
 func printJob(w io.Writer, j *jobs.Job) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -155,8 +149,15 @@ func printJob(w io.Writer, j *jobs.Job) {
 	if !j.Started.IsZero() && !j.Finished.IsZero() {
 		row("Took", j.Finished.Sub(j.Started).Round(time.Millisecond).String())
 	}
+	if j.Status == jobs.Processing && j.Progress != nil {
+		row("Progress", fmt.Sprintf("%s (at %s)", j.Progress.String(j.Started, j.InputSize), j.Progress.At.Local().Format("15:04:05")))
+	}
+	row("Retry of", j.RetryOf)
 	row("Input now at", j.FinalPath)
 	row("Report", j.Report)
+	if j.RejectedFile != "" && j.Report != "" {
+		row("Rejected rows", filepath.Join(filepath.Dir(j.Report), j.RejectedFile))
+	}
 	tw.Flush()
 	if len(j.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
@@ -173,15 +174,30 @@ func printJob(w io.Writer, j *jobs.Job) {
 	if j.Submission != nil {
 		printSubmission(w, j.Submission) // schedule.go
 	}
-	if len(j.Errors) > 0 {
-		fmt.Fprintln(w, "Errors:")
-		for _, e := range j.Errors {
-			lines := strings.Split(e, "\n")
-			for i, l := range lines {
-				lines[i] = printable(l)
-			}
-			fmt.Fprintf(w, "  %s\n", strings.Join(lines, "\n  "))
+	printLines(w, "Notes:", j.Notes)
+	if len(j.WarningTexts) > 0 {
+		title := "Warnings:"
+		if j.Warnings > len(j.WarningTexts) {
+			title = fmt.Sprintf("Warnings (the first %d of %d; the report lists them all):", len(j.WarningTexts), j.Warnings)
 		}
+		printLines(w, title, j.WarningTexts)
+	}
+	printLines(w, "Errors:", j.Errors)
+}
+
+// printLines prints a titled list of messages, each indented, its lines
+// too; nothing when there are none.
+func printLines(w io.Writer, title string, list []string) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintln(w, title)
+	for _, e := range list {
+		lines := strings.Split(e, "\n")
+		for i, l := range lines {
+			lines[i] = printable(l)
+		}
+		fmt.Fprintf(w, "  %s\n", strings.Join(lines, "\n  "))
 	}
 }
 
@@ -263,10 +279,12 @@ type jobRow struct {
 	Outputs         string `csv:"outputs"`
 	Created         string `csv:"created"`
 	Finished        string `csv:"finished"`
+	Started         string `csv:"started"`
+	Note            string `csv:"note"` // the NOTE column of the table, whole
 }
 
 // writeJobsCSV writes the jobs as CSV with a header row.
-func writeJobsCSV(w io.Writer, list []*jobs.Job) error {
+func writeJobsCSV(w io.Writer, list []*jobs.Job, v jobsView) error {
 	rows := make([]jobRow, len(list))
 	for i, j := range list {
 		var outs []string
@@ -276,7 +294,8 @@ func writeJobsCSV(w io.Writer, list []*jobs.Job) error {
 		rows[i] = jobRow{ID: j.ID, Pipeline: j.Pipeline, Input: j.Input, InputSHA256: j.InputSHA256,
 			Template: j.Template, TemplateVersion: j.TemplateVersion, Status: string(j.Status),
 			Read: j.Read, Written: j.Written, Rejected: j.Rejected, Warnings: j.Warnings,
-			Outputs: strings.Join(outs, " "), Created: rfc3339(j.Created), Finished: rfc3339(j.Finished)}
+			Outputs: strings.Join(outs, " "), Created: rfc3339(j.Created), Finished: rfc3339(j.Finished),
+			Started: rfc3339(j.Started), Note: v.note(j)}
 	}
 	return gocsv.Marshal(rows, w)
 }

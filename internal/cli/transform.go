@@ -9,9 +9,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/erpipe/erpipe/jobs"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
@@ -30,7 +33,9 @@ a template file) on each FILE and writes the results into --out: a folder
 (add ?endpoint=https://host:port for a store other than AWS; credentials come
 from the standard AWS chain). It never overwrites a different result of the
 same name: in a folder the new one gets a " (2)" suffix; in S3 it fails. Rejected rows and errors are printed with the
-file, row, column and field they concern.
+file, row, column and field they concern. While a file is read, stderr shows
+how far it is: a line redrawn in place on a terminal, else (a log, a pipe)
+a plain line about every 10 seconds.
 
 Exit code 1 when a file failed or had rejected rows.`,
 		Args: cobra.MinimumNArgs(1),
@@ -67,8 +72,9 @@ Exit code 1 when a file failed or had rejected rows.`,
 				if err := os.Mkdir(dir, 0o755); err != nil {
 					return failed(err)
 				}
-				res, err := t.RunWith(c.Context(), file, dir, transform.RunOptions{OnProgress: progress(g.stderr, file)})
-				endProgress(g.stderr)
+				progress := newProgress(g.stderr, file)
+				res, err := t.RunWith(c.Context(), file, dir, transform.RunOptions{OnProgress: progress.onRows, InputRead: &progress.read})
+				progress.end()
 				if err != nil {
 					fmt.Fprintf(g.stderr, "%s: failed: %v\n", file, err)
 					bad++
@@ -132,21 +138,59 @@ func putFile(c *cobra.Command, dest outbox.Destination, path string) (string, er
 	return dest.Put(c.Context(), filepath.Base(path), f, st.Size())
 }
 
-// progress returns a callback that shows, on a terminal, how many records
-// of file have been read; nil (no progress line) when w is not a terminal.
-func progress(w io.Writer, file string) func(read int) {
-	if !isTerminal(w) {
-		return nil
+// progressLine shows how far a run over one file is: on a terminal, a line
+// redrawn every 10,000 records; elsewhere (a log, a pipe), a plain line
+// about every plainEvery, so that a long run says it is alive without
+// filling the log.
+type progressLine struct {
+	w        io.Writer
+	file     string
+	size     int64        // the file's size; 0 when unknown
+	read     atomic.Int64 // bytes of the file read (RunOptions.InputRead)
+	terminal bool
+	now      func() time.Time
+	last     time.Time // the last plain line, or the start
+}
+
+// plainEvery is how often a run whose progress goes to no terminal says
+// how far it is.
+const plainEvery = 10 * time.Second
+
+// newProgress starts showing the progress of a run over file on w.
+func newProgress(w io.Writer, file string) *progressLine {
+	p := &progressLine{w: w, file: file, terminal: isTerminal(w), now: time.Now}
+	if st, err := os.Stat(file); err == nil {
+		p.size = st.Size()
 	}
-	return func(read int) {
-		fmt.Fprintf(w, "\r%s: %d records read...", file, read)
+	p.last = p.now()
+	return p
+}
+
+// onRows is the run's RunOptions.OnProgress.
+func (p *progressLine) onRows(read int) {
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r%s: %s...", p.file, p.say(read))
+		return
+	}
+	if now := p.now(); now.Sub(p.last) >= plainEvery {
+		p.last = now
+		fmt.Fprintf(p.w, "%s: %s\n", p.file, p.say(read))
 	}
 }
 
-// endProgress clears the progress line.
-func endProgress(w io.Writer) {
-	if isTerminal(w) {
-		fmt.Fprint(w, "\r\033[K")
+// say says how far the run is: "410000 records read, 45% of 27.3 MB".
+func (p *progressLine) say(read int) string {
+	s := fmt.Sprintf("%d records read", read)
+	if n := p.read.Load(); n > 0 && p.size > 0 {
+		s += fmt.Sprintf(", %d%% of %s", min(100, n*100/p.size), jobs.Bytes(p.size))
+	}
+	return s
+}
+
+// end clears the terminal's progress line.
+func (p *progressLine) end() {
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
 
