@@ -14,7 +14,8 @@
 // job.
 //
 // Positions: Record.Pos.Row is the line on which a record starts (the header
-// is line 1 unless blank lines come first), and [Reader.FieldPos] gives
+// is line 1 unless blank lines come first, or Options.HeaderRow puts it
+// below a title), and [Reader.FieldPos] gives
 // Col as the 1-based field index, not a byte offset: the third value of a row
 // is column 3, as a person counts it in a spreadsheet.
 //

@@ -31,6 +31,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("a;b\r\n\"x\"\"y\";2\r\n"), uint8(1), uint8(0), true, false)
 	f.Add([]byte("\xFF\xFEa\x00,\x00b\x00\n\x001\x00,\x002\x00"), uint8(0), uint8(0), false, true)
 	f.Add([]byte("\xEF\xBB\xBFa\n\xFC\n"), uint8(0), uint8(4), false, false)
+	f.Add([]byte("Title, \"x\n\nA;B\n1;2\n"), uint8(3<<5|1), uint8(0), false, false)
 	f.Fuzz(func(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) {
 		memtest.Ceiling(t, 64*uint64(len(data))+4<<20, func() { fuzzRead(t, data, comma, enc, lazy, noHeader) })
 	})
@@ -46,6 +47,7 @@ func fuzzRead(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) 
 		Encoding:       fuzzEncodings[int(enc)%len(fuzzEncodings)],
 		LazyQuotes:     lazy,
 		NoHeader:       noHeader,
+		HeaderRow:      int(comma >> 5), // 0 to 7: the lines above it are skipped
 	}
 	r, err := csv.NewReader(bytes.NewReader(data), opts)
 	var le *formats.LimitError
@@ -81,15 +83,15 @@ func fuzzRead(t *testing.T, data []byte, comma, enc uint8, lazy, noHeader bool) 
 			if !errors.As(err, &pe) {
 				t.Fatalf("Read error %v (%T) is not a *formats.ParseError", err, err)
 			}
-			if pe.Pos.Row <= 0 {
-				t.Fatalf("error without a row: %v", err)
+			if pe.Pos.Row <= 0 || pe.Pos.Row < opts.HeaderRow {
+				t.Fatalf("error without a row, or above the header row %d: %v", opts.HeaderRow, err)
 			}
 			continue
 		}
 		if len(rec.Fields) != width {
 			t.Fatalf("record has %d fields, header %d", len(rec.Fields), width)
 		}
-		if rec.Pos.Row <= lastRow {
+		if rec.Pos.Row <= lastRow || rec.Pos.Row < opts.HeaderRow {
 			t.Fatalf("row %d after row %d", rec.Pos.Row, lastRow)
 		}
 		lastRow = rec.Pos.Row

@@ -27,6 +27,12 @@ type Options struct {
 	SniffComma bool
 	LazyQuotes bool // accept a quote inside an unquoted field
 	NoHeader   bool // the first row is data; fields are named "1", "2", ...
+	// HeaderRow is the line the header row starts on (with NoHeader, the
+	// first row of data); the lines above it, such as a title and the
+	// date of an export, are skipped as text, without parsing quotes.
+	// 0 means the first row that is not blank. Positions stay the file's
+	// own line numbers.
+	HeaderRow int
 	// Encoding is "" to sniff the BOM (UTF-8 BOM, UTF-16 LE, UTF-16 BE,
 	// else UTF-8, else Legacy), or one of "utf-8", "utf-16le", "utf-16be",
 	// "windows-1252".
@@ -75,6 +81,7 @@ type Reader struct {
 	header   []string
 	width    int      // values per record
 	pending  []string // with NoHeader, the first record, read by NewReader
+	skip     int      // lines skipped above the header (Options.HeaderRow): encoding/csv counts lines from the one after
 	row      int      // line where the last record starts
 	n        int      // number of fields of the last record; 0 after an error
 	maxValue int      // the longest value (Options.MaxValueBytes)
@@ -94,6 +101,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if !validDelim(comma) {
 		return nil, fmt.Errorf("csv: %q cannot be the delimiter", comma)
 	}
+	if opts.HeaderRow < 0 {
+		return nil, fmt.Errorf("csv: HeaderRow must not be negative")
+	}
 	sniff := opts.SniffComma && opts.Comma == 0
 	src, check, err := decode(bufio.NewReaderSize(r, 64<<10), opts.Encoding, opts.Legacy)
 	var bad *notUTF8
@@ -109,8 +119,28 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		u8 = &utf8Check{r: src}
 		in = u8
 	}
+	skip := max(opts.HeaderRow, 1) - 1
+	if skip > 0 {
+		sb := bufio.NewReaderSize(in, 64<<10)
+		n, err := skipLines(sb, skip)
+		if err != nil {
+			return nil, fmt.Errorf("csv: reading %s: %w", opts.File, err)
+		}
+		if n == 0 {
+			return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
+		}
+		if n < skip {
+			return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File, Row: opts.HeaderRow}, Err: &hint{
+				msg: fmt.Sprintf("the file ends at row %d, so it has no row %d for the header; "+
+					"put the column names in row %d or change the header row in the template", n, opts.HeaderRow, opts.HeaderRow),
+				err: ErrEmpty}}
+		}
+		in = sb
+	}
 	lim := formats.Limits{RecordBytes: opts.MaxRecordBytes, ValueBytes: opts.MaxValueBytes}.OrDefault()
-	br := bufio.NewReaderSize(newRecordLimit(in, lim.RecordBytes, opts.LazyQuotes, opts.File), 64<<10)
+	rl := newRecordLimit(in, lim.RecordBytes, opts.LazyQuotes, opts.File)
+	rl.line, rl.start = skip+1, skip+1
+	br := bufio.NewReaderSize(rl, 64<<10)
 	if sniff {
 		comma = sniffComma(br)
 	}
@@ -119,13 +149,25 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
 	cr.ReuseRecord = opts.ReuseRecord
-	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader, maxValue: int(lim.ValueBytes)}
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader, skip: skip, maxValue: int(lim.ValueBytes)}
 	first, err := rd.next()
+	if err == io.EOF && skip > 0 {
+		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File, Row: opts.HeaderRow}, Err: &hint{
+			msg: fmt.Sprintf("the file has nothing from row %d on, where the header should be; "+
+				"put the column names in row %d or change the header row in the template", opts.HeaderRow, opts.HeaderRow),
+			err: ErrEmpty}}
+	}
 	if err == io.EOF {
 		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File}, Err: ErrEmpty}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if skip > 0 && rd.row != opts.HeaderRow {
+		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File, Row: opts.HeaderRow}, Err: &hint{
+			msg: fmt.Sprintf("row %d is blank, so it has no column names (the next row that is not blank is row %d); "+
+				"put the column names in row %d or change the header row in the template", opts.HeaderRow, rd.row, opts.HeaderRow),
+			err: ErrEmpty}}
 	}
 	rd.width = len(first)
 	rd.header = make([]string, len(first))
@@ -240,6 +282,7 @@ func (r *Reader) FieldPos(i int) formats.Pos {
 	p := formats.Pos{File: r.file, Row: r.row, Col: i + 1}
 	if i < r.n {
 		p.Row, _ = r.cr.FieldPos(i)
+		p.Row += r.skip
 	}
 	return p
 }
@@ -253,7 +296,7 @@ func (r *Reader) OneLine() bool {
 		return true
 	}
 	line, _ := r.cr.FieldPos(r.n - 1)
-	return line == r.row
+	return line+r.skip == r.row
 }
 
 var _ formats.OneLiner = (*Reader)(nil)
@@ -271,6 +314,7 @@ func (r *Reader) next() ([]string, error) {
 		}
 		r.n = len(rec)
 		r.row, _ = r.cr.FieldPos(0)
+		r.row += r.skip
 		if r.utf8 != nil && r.utf8.bad {
 			for i, f := range rec {
 				if j := invalidAt([]byte(f)); j >= 0 {
@@ -342,18 +386,19 @@ func (r *Reader) readError(err error) error {
 		}
 		return fmt.Errorf("csv: reading %s: %w", r.file, err)
 	}
-	pos := formats.Pos{File: r.file, Row: pe.StartLine}
+	start, line := pe.StartLine+r.skip, pe.Line+r.skip
+	pos := formats.Pos{File: r.file, Row: start}
 	var msg string
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
-		pos.Row = pe.Line
+		pos.Row = line
 		msg = `a value in this row contains a quote (") but does not start with one; ` +
 			`put the whole value in quotes and double the quote inside it (""), or turn on lazy quotes in the template`
-	case errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine:
+	case errors.Is(pe.Err, csv.ErrQuote) && line > start:
 		msg = fmt.Sprintf(`a quoted value starts in this row but no closing quote followed by a delimiter or line end was found up to line %d; `+
-			`check the quotes in this row: a quote inside a value must be doubled ("")`, pe.Line)
+			`check the quotes in this row: a quote inside a value must be doubled ("")`, line)
 	case errors.Is(pe.Err, csv.ErrQuote):
-		pos.Row = pe.Line
+		pos.Row = line
 		msg = `a quoted value in this row is followed by more text before the delimiter; ` +
 			`check the quotes in this row: a quote inside a value must be doubled ("")`
 	default:
@@ -365,4 +410,28 @@ func (r *Reader) readError(err error) error {
 // validDelim is encoding/csv's rule for a delimiter.
 func validDelim(r rune) bool {
 	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
+// skipLines reads past n lines of br, however long, and returns how many
+// there were (fewer at the end of the file; a last line without a line
+// break counts).
+func skipLines(br *bufio.Reader, n int) (int, error) {
+	done, partial := 0, false
+	for done < n {
+		b, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			done, partial = done+1, false
+		case errors.Is(err, bufio.ErrBufferFull):
+			partial = true // the line goes on
+		case err == io.EOF:
+			if partial || len(b) > 0 {
+				done++
+			}
+			return done, nil
+		default:
+			return done, err
+		}
+	}
+	return done, nil
 }
