@@ -113,7 +113,7 @@ func TestLoadErrors(t *testing.T) {
 		want     string // the whole message list
 	}{
 		{"unknown top key", "version:", "verison:", `t.yaml:2:1: unknown key "verison" in the template (did you mean "version"?)`},
-		{"yaml syntax", "  fields:\n", "  fields:\n  - :\n   bad", `t.yaml:4: YAML syntax error: did not find expected key`},
+		{"yaml syntax", "  fields:\n", "  fields:\n  - :\n   bad", `t.yaml:6:4: YAML syntax error: did not find expected key; this line is indented 3 spaces`},
 		{"empty file", minimal, "", `t.yaml:1:1: the template is empty`},
 		{"not a mapping", minimal, "- a\n- b\n", `t.yaml:1:1: the template must be a mapping (key: value lines), not a list (lines starting with -)`},
 		{"missing output", "output:\n  csv:\n    columns:\n      Id: id\n      Amount: amount\n", "", `t.yaml:1:1: the template: the key "output" is missing`},

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,8 +273,8 @@ func (l *Decoder) ParseDocument(data []byte) (*yaml.Node, bool) {
 		if errors.Is(err, io.EOF) {
 			l.ErrorAt(1, 1, "the template is empty")
 		} else {
-			line, msg := yamlErrorLine(err)
-			l.ErrorAt(line, 0, "%s", msg)
+			line, col, msg := yamlError(data, err) // yamlpos.go
+			l.ErrorAt(line, col, "%s", msg)
 		}
 		return nil, false
 	}
@@ -294,17 +293,6 @@ func decodeRoot(data []byte) (*yaml.Node, error) {
 		root = Resolve(root.Content[0])
 	}
 	return root, nil
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func yamlErrorLine(err error) (int, string) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return line, "YAML syntax error: " + m[2]
-	}
-	return 0, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
 }
 
 // Compile compiles the expression in node n; what names it in messages,
