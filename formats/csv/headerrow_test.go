@@ -74,6 +74,27 @@ func TestReaderHeaderRow(t *testing.T) {
 	}
 }
 
+func TestReaderHeaderRowNumber(t *testing.T) {
+	for _, tt := range []struct {
+		input     string
+		opts      csv.Options
+		headerRow int
+	}{
+		{"A\n1\n", csv.Options{}, 1},
+		{"\n,\nA\n1\n", csv.Options{}, 3},
+		{"Title\n\nA\n1\n", csv.Options{HeaderRow: 3}, 3},
+		{"Title\n1\n", csv.Options{HeaderRow: 2, NoHeader: true}, 0},
+	} {
+		r, err := csv.NewReader(strings.NewReader(tt.input), tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.HeaderRow(); got != tt.headerRow {
+			t.Errorf("%q %+v: HeaderRow = %d, want %d", tt.input, tt.opts, got, tt.headerRow)
+		}
+	}
+}
+
 func TestReaderHeaderRowErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, input string

@@ -83,6 +83,7 @@ type Reader struct {
 	pending  []string // with NoHeader, the first record, read by NewReader
 	skip     int      // lines skipped above the header (Options.HeaderRow): encoding/csv counts lines from the one after
 	row      int      // line where the last record starts
+	hrow     int      // line where the header starts; 0 with NoHeader
 	n        int      // number of fields of the last record; 0 after an error
 	maxValue int      // the longest value (Options.MaxValueBytes)
 }
@@ -169,6 +170,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 				"put the column names in row %d or change the header row in the template", opts.HeaderRow, rd.row, opts.HeaderRow),
 			err: ErrEmpty}}
 	}
+	if !opts.NoHeader {
+		rd.hrow = rd.row
+	}
 	rd.width = len(first)
 	rd.header = make([]string, len(first))
 	for i, name := range first {
@@ -243,6 +247,9 @@ func trimName(s string) string {
 // Header returns the field names: the header row, or "1", "2", ... with
 // NoHeader. The caller must not modify the slice.
 func (r *Reader) Header() []string { return r.header }
+
+// HeaderRow returns the line the header row starts on, or 0 with NoHeader.
+func (r *Reader) HeaderRow() int { return r.hrow }
 
 // Read returns the next record, or io.EOF after the last one. Malformed
 // input gives a *formats.ParseError; Read may be called again after one to

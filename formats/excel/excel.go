@@ -1,8 +1,9 @@
 // Package excel reads xlsx workbooks row by row with excelize's streaming
 // row iterator, so a large sheet is never loaded whole.
 //
-// One sheet is read: its header row names the columns, and each following
-// row that is not blank is a record. Positions are those Excel shows: Sheet
+// One sheet is read: its header row (Options.HeaderRow, else the first row
+// that is not blank) names the columns, and each following row that is not
+// blank is a record. Positions are those Excel shows: Sheet
 // is the sheet name, Row the sheet's row number, Col the column (1 is A).
 //
 // Values are the raw cell values by default: numbers as stored (a date is
@@ -38,7 +39,7 @@ type Options struct {
 	File       string // name used in positions (base name of the input)
 	Sheet      string // sheet name; wins over SheetIndex
 	SheetIndex int    // 1-based sheet index; 0 means the first sheet
-	HeaderRow  int    // 1-based row of the header; 0 means 1
+	HeaderRow  int    // 1-based row of the header; 0 means the first row that is not blank
 	// Formatted returns cell text as Excel shows it (number formats
 	// applied). The default is the raw stored value: numbers as stored,
 	// dates as serial numbers.
@@ -66,6 +67,7 @@ type Reader struct {
 	sheet  string
 	opts   []excelize.Options
 	header []string
+	hrow   int              // the header's row number
 	above  []formats.Record // rows above the header that are not blank, the first maxAbove
 	merged merges
 	row    int   // sheet row number of the row last read by the iterator
@@ -119,23 +121,21 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if r.rows, err = r.f.Rows(r.sheet); err != nil {
 		return r, r.parseError(0, 0, fmt.Errorf("can't read sheet %q: %v; save the workbook again as Excel Workbook (.xlsx)", r.sheet, err))
 	}
-	headerRow := max(opts.HeaderRow, 1)
+	headerRow := opts.HeaderRow
 	var cols []string
-	for r.row < headerRow {
+	for headerRow == 0 || r.row < headerRow {
 		if !r.rows.Next() {
 			if err := r.rows.Error(); err != nil {
 				return r, r.parseError(r.row+1, 0, fmt.Errorf("can't read the row: %v", err))
 			}
-			what := "the sheet is empty"
-			if r.row > 0 {
-				what = fmt.Sprintf("the sheet ends at row %d", r.row)
-			}
-			return r, r.parseError(headerRow, 0, &hint{msg: fmt.Sprintf("%s, so it has no row %d for the header; "+
-				"put the column names in row %d or change the header row in the template", what, headerRow, headerRow), err: ErrEmpty})
+			return r, r.noHeader(headerRow)
 		}
 		r.row++
 		if cols, err = r.columns(maxColumns); err != nil {
 			return r, err
+		}
+		if headerRow == 0 && !blank(cols) {
+			break
 		}
 		if r.row < headerRow && !blank(cols) && len(r.above) < maxAbove {
 			r.above = append(r.above, formats.Record{Pos: formats.Pos{File: r.file, Sheet: r.sheet, Row: r.row}, Fields: cols})
@@ -152,8 +152,24 @@ func Open(path string, opts Options) (r *Reader, err error) {
 			"put the column names in row %d or change the header row in the template", r.row, r.row), err: ErrEmpty})
 	}
 	r.header = cols
-	r.cur = r.row
+	r.hrow, r.cur = r.row, r.row
 	return r, nil
+}
+
+// noHeader is the error of a sheet that ends before its header row
+// (headerRow; 0: before a row that is not blank).
+func (r *Reader) noHeader(headerRow int) error {
+	switch {
+	case r.row == 0:
+		headerRow = max(headerRow, 1)
+		return r.parseError(headerRow, 0, &hint{msg: fmt.Sprintf("the sheet is empty, so it has no row %d for the header; "+
+			"put the column names in row %d or change the header row in the template", headerRow, headerRow), err: ErrEmpty})
+	case headerRow == 0:
+		return r.parseError(1, 0, &hint{msg: fmt.Sprintf("rows 1 to %d of the sheet are blank, so it has no header; "+
+			"put the column names in row 1", r.row), err: ErrEmpty})
+	}
+	return r.parseError(headerRow, 0, &hint{msg: fmt.Sprintf("the sheet ends at row %d, so it has no row %d for the header; "+
+		"put the column names in row %d or change the header row in the template", r.row, headerRow, headerRow), err: ErrEmpty})
 }
 
 // hint is an error message for people that still unwraps to its cause.
@@ -226,6 +242,9 @@ func (r *Reader) panicError(p any) error {
 // Header returns the column names of the header row. The caller must not
 // modify the slice.
 func (r *Reader) Header() []string { return r.header }
+
+// HeaderRow returns the row number of the header row.
+func (r *Reader) HeaderRow() int { return r.hrow }
 
 // Above returns the rows above the header row that are not blank (a title,
 // the date of an export), the first 32, with their positions: to say what

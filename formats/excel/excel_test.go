@@ -262,6 +262,7 @@ func TestOpenErrors(t *testing.T) {
 	emptyDir := t.TempDir()
 	empty := book(t, emptyDir, sheet{"Sheet1", nil})
 	blankHeader := book(t, t.TempDir(), sheet{"S", map[int][]any{1: {nil, " "}, 2: {"a", "b"}}})
+	blankRows := book(t, t.TempDir(), sheet{"S", map[int][]any{1: {nil, " "}, 3: {""}}})
 
 	tests := []struct {
 		name string
@@ -283,8 +284,10 @@ func TestOpenErrors(t *testing.T) {
 			`x.xlsx: sheet "Sheet1" row 1: the sheet is empty, so it has no row 1 for the header; put the column names in row 1 or change the header row in the template`, excel.ErrEmpty},
 		{"header row beyond the data", good, excel.Options{HeaderRow: 5}, formats.Pos{File: "x.xlsx", Sheet: "Customers", Row: 5},
 			"the sheet ends at row 1, so it has no row 5 for the header; put the column names in row 5 or change the header row in the template", excel.ErrEmpty},
-		{"blank header row", blankHeader, excel.Options{}, formats.Pos{File: "x.xlsx", Sheet: "S", Row: 1},
+		{"blank header row", blankHeader, excel.Options{HeaderRow: 1}, formats.Pos{File: "x.xlsx", Sheet: "S", Row: 1},
 			`x.xlsx: sheet "S" row 1: the header row 1 is blank; put the column names in row 1`, excel.ErrEmpty},
+		{"blank rows only", blankRows, excel.Options{}, formats.Pos{File: "x.xlsx", Sheet: "S", Row: 1},
+			`x.xlsx: sheet "S" row 1: rows 1 to 3 of the sheet are blank, so it has no header; put the column names in row 1`, excel.ErrEmpty},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,5 +352,32 @@ func TestBadOptions(t *testing.T) {
 		if err == nil || errors.As(err, &pe) {
 			t.Errorf("%+v: err = %v, want an options error", opts, err)
 		}
+	}
+}
+
+// TestHeaderAfterBlankRows: without a header row, the header is the first
+// row that is not blank; with one, the rows above it that are not blank
+// are kept for Above.
+func TestHeaderAfterBlankRows(t *testing.T) {
+	path := book(t, t.TempDir(), sheet{"S", map[int][]any{2: {nil, " "}, 3: {"A", "B"}, 4: {"1", "2"}}})
+	for _, tt := range []struct {
+		opts  excel.Options
+		row   int
+		above []formats.Record
+	}{
+		{excel.Options{}, 3, nil},
+		{excel.Options{HeaderRow: 4}, 4, []formats.Record{{Pos: formats.Pos{Sheet: "S", Row: 3}, Fields: []string{"A", "B"}}}},
+	} {
+		r, err := excel.Open(path, tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.HeaderRow(); got != tt.row {
+			t.Errorf("%+v: HeaderRow = %d, want %d", tt.opts, got, tt.row)
+		}
+		if got := r.Above(); !reflect.DeepEqual(got, tt.above) {
+			t.Errorf("%+v: Above = %+v, want %+v", tt.opts, got, tt.above)
+		}
+		r.Close()
 	}
 }
