@@ -95,6 +95,7 @@ type Program struct {
 	slot   int      // with ident: the name's slot (Bind)
 	direct *direct  // the expression for the direct evaluator, or nil (the VM runs it)
 	typ    Type     // the kinds of value it may give (typecheck.go)
+	decl   string   // with ident: what declares its type (NameType.Decl)
 }
 
 // Type returns the kinds of value the expression may give.
@@ -138,6 +139,7 @@ func Compile(src string, env *Env) (*Program, []Problem) {
 	pr := &Program{Src: src, prog: prog, Idents: p.idents, typ: tc.of(tc.root)}
 	if name := strings.TrimSpace(src); len(p.idents) == 1 && p.idents[0] == name {
 		pr.ident = name // a plain copy of a field, the commonest output column
+		pr.decl = env.Types[name].Decl
 	} else {
 		pr.direct = compileDirect(prog.Node(), env.Vars, lookup)
 	}
@@ -417,6 +419,9 @@ func (p *patcher) unknownName(name string) string {
 	}
 	if registryByName[strings.ToUpper(name)] != nil {
 		return fmt.Sprintf("unknown name %q (did you mean %q? functions are written in capitals)", name, strings.ToUpper(name))
+	}
+	if hint := spreadsheetHint(name); hint != "" {
+		return fmt.Sprintf("unknown name %q%s", name, hint) // Excel's CONCATENATE
 	}
 	cands := mapKeys(p.env.Vars)
 	if name == strings.ToUpper(name) {

@@ -346,8 +346,26 @@ func (c *typeChecker) condition(n ast.Node, t Type) {
 	c.problem(n, "%s", conditionMessage(c.show(n), t, c.decl(n)))
 }
 
-// conditionMessage says that what, of type t, is not a condition.
+// ConditionProblem says why the value of p can't be a condition (true
+// or false, or blank, which counts as false) whatever the row, or returns
+// "" when it may be one. Filters and validations are conditions.
+func (p *Program) ConditionProblem() string {
+	if _, ok := unary(p.typ, truthKind); ok {
+		return ""
+	}
+	what := strings.TrimSpace(p.Src)
+	if strings.ContainsRune(what, '\n') || len([]rune(what)) > 60 {
+		what = ""
+	}
+	return conditionMessage(what, p.typ, p.decl)
+}
+
+// conditionMessage says that what, of type t, is not a condition; what
+// is "" for an expression too long to repeat.
 func conditionMessage(what string, t Type, decl string) string {
+	if what == "" {
+		return fmt.Sprintf("the expression gives %s, not a condition (true or false), so it would fail on every row; compare its value, e.g. with ==, > or ISBLANK(...)", t.valued())
+	}
 	var fixes []string
 	switch t.valued() {
 	case KindNumber:
