@@ -117,10 +117,18 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 		tl.Errorf(n, "%s: use SUM(x), COUNT(), MIN(x) or MAX(x); a check is about a group of rows (for one row, write a validation)", what)
 		return false
 	}
-	condEnv := &expression.Env{Vars: map[string]any{}, Lookups: tl.env.Lookups}
+	condEnv := &expression.Env{Vars: map[string]any{}, Types: map[string]expression.NameType{}, Lookups: tl.env.Lookups}
+	// Messages about the condition name the aggregates as written, not
+	// the variables that stand for them (agg_10 before agg_1).
+	names := make([]string, 0, 2*len(v.aggs))
+	for i := len(v.aggs) - 1; i >= 0; i-- {
+		names = append(names, v.aggs[i].name, v.aggs[i].text)
+	}
+	asWritten := strings.NewReplacer(names...)
 	for i, a := range v.aggs {
 		condEnv.Vars[a.name] = nil
 		if a.argSrc == "" {
+			condEnv.Types[a.name] = expression.NameType{Type: expression.KindNumber}
 			c.aggs = append(c.aggs, aggregate{fn: a.fn, text: a.text, name: a.name})
 			continue
 		}
@@ -131,14 +139,51 @@ func (tl *templateLoader) compileCheckCondition(c *groupCheck, n *yaml.Node) boo
 		if prog == nil {
 			return false
 		}
+		if msg := aggregateProblem(a.fn, a.argSrc, prog.Type()); msg != "" {
+			tl.Errorf(n, "%s: %s", what, msg)
+			return false
+		}
+		condEnv.Types[a.name] = expression.NameType{Type: aggregateType(a.fn, prog.Type())}
 		c.aggs = append(c.aggs, aggregate{fn: a.fn, arg: prog, text: a.text, name: v.aggs[i].name})
 	}
 	cond, probs := expression.Compile(tree.Node.String(), condEnv)
 	for _, p := range probs {
-		tl.Errorf(n, "%s: %s", what, p.Msg)
+		tl.Errorf(n, "%s: %s", what, asWritten.Replace(p.Msg))
+	}
+	if cond != nil {
+		if msg := cond.ConditionProblem(); msg != "" {
+			tl.Errorf(n, "%s: %s", what, asWritten.Replace(msg))
+			return false
+		}
 	}
 	c.cond = cond
 	return cond != nil
+}
+
+// aggregateType is the type of fn (SUM, COUNT, MIN, MAX) over values of
+// type arg: a group may have no value (fold).
+func aggregateType(fn string, arg expression.Type) expression.Type {
+	switch fn {
+	case "COUNT":
+		return expression.KindNumber
+	case "SUM":
+		return expression.KindNumber | expression.KindBlank
+	}
+	return arg | expression.KindBlank
+}
+
+// aggregateProblem says why fn can't fold values of type arg, the values
+// of src, or returns "".
+func aggregateProblem(fn, src string, arg expression.Type) string {
+	valued := arg &^ expression.KindBlank
+	switch {
+	case valued == 0:
+	case fn == "SUM" && valued&expression.KindNumber == 0:
+		return fmt.Sprintf("SUM needs numbers, but %s is %s, so SUM(%s) would fail for every group; convert it with VALUE(%s)", src, valued, src, src)
+	case (fn == "MIN" || fn == "MAX") && valued == expression.KindBool:
+		return fmt.Sprintf("%s needs values that can be ordered, but %s is true/false", fn, src)
+	}
+	return ""
 }
 
 type aggCall struct {

@@ -200,7 +200,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 	}
 	tl.tests = sections["tests"]
 
-	tl.env = &expression.Env{Vars: map[string]any{}, Lookups: map[string]map[string]string{}, Later: map[string]bool{}}
+	tl.env = &expression.Env{Vars: map[string]any{}, Types: map[string]expression.NameType{}, Lookups: map[string]map[string]string{}, Later: map[string]bool{}}
 	tl.names = map[string]*yaml.Node{}
 	if n := sections["parameters"]; n != nil {
 		tl.loadParameters(n)
@@ -219,7 +219,7 @@ func (tl *templateLoader) load(root *yaml.Node) {
 		tl.loadModel(n)
 	}
 	if n := sections["filter"]; n != nil {
-		t.filter = tl.Compile(n, "filter", tl.env)
+		t.filter = tl.CompileCondition(n, "filter", tl.env)
 	}
 	if n := sections["validations"]; n != nil {
 		tl.loadValidations(n)
@@ -255,6 +255,14 @@ func (tl *templateLoader) declare(n *yaml.Node, name, what string) bool {
 	tl.names[name] = n
 	tl.env.Vars[name] = nil
 	return true
+}
+
+// typed gives a declared name the kinds of value it holds, which the
+// expressions using it are checked against (expression/typecheck.go);
+// decl says what declares them ("field", "parameter"), for hints, or is
+// "" when they are computed.
+func (tl *templateLoader) typed(name string, t expression.Type, decl string) {
+	tl.env.Types[name] = expression.NameType{Type: t, Decl: decl}
 }
 
 // sourceOf returns the index of the input field that name is, or that
@@ -411,6 +419,7 @@ func (tl *templateLoader) loadField(n *yaml.Node) *expression.InputField {
 	if !tl.declare(nameNode, f.Name, "field") {
 		return nil
 	}
+	tl.typed(f.Name, expression.FieldType(f.Type), "field")
 	if f.Column == "" {
 		f.Column = f.Name
 	}
@@ -531,9 +540,10 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 	}
 	for _, e := range entries {
 		delete(tl.env.Later, e.name)
+		var prog *expression.Program
 		if e.expr != nil && e.name != "" {
 			what := fmt.Sprintf("model field %q", e.name)
-			prog := tl.Compile(e.expr, what, tl.env)
+			prog = tl.Compile(e.expr, what, tl.env)
 			if prog != nil {
 				m := modelField{name: e.name, prog: prog, input: -1}
 				if len(prog.Idents) > 0 {
@@ -542,8 +552,8 @@ func (tl *templateLoader) loadModel(n *yaml.Node) {
 				tl.t.model = append(tl.t.model, m)
 			}
 		}
-		if e.name != "" {
-			tl.declare(e.nameNode, e.name, "model field")
+		if e.name != "" && tl.declare(e.nameNode, e.name, "model field") && prog != nil {
+			tl.typed(e.name, prog.Type(), "") // what its expression gives
 		}
 	}
 }
@@ -570,7 +580,7 @@ func (tl *templateLoader) loadValidations(n *yaml.Node) {
 		if !ok || cond == nil {
 			continue
 		}
-		v.prog = tl.Compile(cond, fmt.Sprintf("validation %q", v.name), tl.env)
+		v.prog = tl.CompileCondition(cond, fmt.Sprintf("validation %q", v.name), tl.env)
 		if v.prog == nil {
 			continue
 		}
@@ -631,9 +641,10 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		out.kind = "dmf"
 		tl.loadDMFOutput(dmfNode)
 	}
-	fnEnv := &expression.Env{Vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}}
+	fnEnv := &expression.Env{Vars: map[string]any{"input": fileNameInput{}, "template": fileNameTemplate{}}, Types: map[string]expression.NameType{}}
 	for name := range tl.t.params {
 		fnEnv.Vars[name] = nil // the parameters too, e.g. a schedule's period_name
+		fnEnv.Types[name] = tl.env.Types[name]
 	}
 	if fileName != nil {
 		out.fileName = tl.Compile(fileName, "output.file_name", fnEnv)

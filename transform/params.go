@@ -96,6 +96,7 @@ func (tl *templateLoader) loadParameters(n *yaml.Node) {
 		if !tl.declareParameter(nameNode, p.Name) {
 			continue
 		}
+		tl.typed(p.Name, expression.FieldType(p.Type), "parameter")
 		t.params[p.Name] = v
 		t.paramSpecs = append(t.paramSpecs, p)
 	}

@@ -59,6 +59,14 @@ func (tl *templateLoader) loadSummary(n *yaml.Node) {
 		if !tl.declare(nameNode, name, "summary value") {
 			continue
 		}
+		switch spec.fn {
+		case "COUNT":
+			tl.typed(name, expression.KindNumber, "")
+		case "SUM":
+			tl.typed(name, expression.KindNumber|expression.KindBlank, "")
+		default: // MIN and MAX: a value of the field, or blank when it has none
+			tl.typed(name, expression.FieldType(tl.t.input.fields[spec.field].Type), "")
+		}
 		spec.name = name
 		tl.t.summary = append(tl.t.summary, spec)
 	}

@@ -203,7 +203,7 @@ type groupCountUse struct {
 func (l *Loader) LoadXML(n *yaml.Node) *XML {
 	spec := &XML{prefix: map[string]string{}, used: map[scope][]int{}}
 	xl := &xmlLoader{l: l, spec: spec, fields: map[string]int{}, aggIdx: map[string]int{}, hier: -1, scope: scope{-1, 0}}
-	xl.env = &expression.Env{Vars: map[string]any{}, Lookups: l.Env.Lookups, Later: map[string]bool{}}
+	xl.env = &expression.Env{Vars: map[string]any{}, Types: l.Env.Types, Lookups: l.Env.Lookups, Later: map[string]bool{}}
 	for k, v := range l.Env.Vars {
 		xl.env.Vars[k] = v
 	}
@@ -499,7 +499,9 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		xl.scope = scope{-1, 0}
 	}
 	if condNode != nil {
-		x.cond = xl.compile(condNode, what+" $if")
+		if x.cond = xl.compile(condNode, what+" $if"); x.cond != nil && !l.Condition(condNode, what+" $if", x.cond) {
+			x.cond = nil
+		}
 	}
 	if nameNode != nil {
 		x.rename = xl.compile(nameNode, what+" $name")
@@ -508,12 +510,14 @@ func (xl *xmlLoader) element(k, v *yaml.Node, depth int, inEach bool) *xnode {
 		switch {
 		case x.level == 1:
 			// Rows join the grouping only when the condition holds.
-			if prog := l.Compile(whereNode, what+" $where", l.Env); prog != nil {
+			if prog := l.CompileCondition(whereNode, what+" $where", l.Env); prog != nil {
 				xl.spec.hiers[x.hier].where = len(xl.spec.columns)
 				xl.spec.columns = append(xl.spec.columns, Column{Name: "$where " + prog.Src, Prog: prog})
 			}
 		case x.each:
-			x.where = xl.compile(whereNode, what+" $where")
+			if x.where = xl.compile(whereNode, what+" $where"); x.where != nil && !l.Condition(whereNode, what+" $where", x.where) {
+				x.where = nil
+			}
 		default:
 			l.Errorf(whereNode, "%s: $where goes with $each, or with the outermost $group of a grouping (it picks the rows the grouping holds)", what)
 		}
@@ -651,7 +655,7 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 		patch = &aggPatcher{xl: xl, node: n, what: what}
 		ast.Walk(&tree.Node, &aggFinder{p: patch})
 		if len(patch.found) > 0 {
-			env = &expression.Env{Vars: map[string]any{}, Lookups: xl.env.Lookups, Later: xl.env.Later}
+			env = &expression.Env{Vars: map[string]any{}, Types: xl.env.Types, Lookups: xl.env.Lookups, Later: xl.env.Later}
 			for k, v := range xl.env.Vars {
 				env.Vars[k] = v
 			}
@@ -663,7 +667,7 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 	}
 	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := template.ExprPos(n, p.Line, p.Col)
+		line, col := l.ExprPlace(n, p.Line, p.Col)
 		l.ErrorAt(line, col, "%s: %s", what, p.Msg)
 	}
 	if prog == nil {

@@ -110,6 +110,10 @@ func TestXMLOutputLoadErrors(t *testing.T) {
 		{"      A:\n        B:\n          $value: x\n          C: x\n", "has a $value, so it can't also hold the element C"},
 		{"      A: x\n      B: x\n", "exactly one element"},
 		{"      1A: x\n", "not an XML element name"},
+		{"      A:\n        B: x * 2\n", "layout element B: x is text, so x * 2 would fail on every row"},
+		{"      A:\n        B:\n          $each: row\n          $if: x\n          C: x\n", "B $if: x is text, not a condition"},
+		{"      A:\n        B:\n          $each: row\n          $where: x > 1\n          C: x\n", "x is text and 1 is a number, so x > 1 would fail on every row"},
+		{"      A:\n        B:\n          $group: x\n          $where: x\n          C: x\n", "x is text, not a condition"},
 	}
 	for _, tt := range tests {
 		src := "name: t\ninput:\n  fields:\n    - name: x\noutput:\n  xml:\n    layout:\n" + tt.layout

@@ -21,6 +21,9 @@ type Decoder struct {
 	File   string
 	Errs   Errors
 	origin map[*yaml.Node]*nodeOrigin // nodes merged in from a base template (extends.go)
+	// sources are the lines of the files read, by the name messages
+	// show (exprpos.go).
+	sources map[string][]string
 }
 
 // ErrorAt reports a problem at a line and column of the template file.
@@ -243,7 +246,8 @@ func (l *Decoder) StrList(n *yaml.Node, what string) ([]string, bool) {
 
 // ExprPos maps a place inside an expression (1-based line, 0-based column
 // of the expression text) to the template file, given the YAML node that
-// holds the expression.
+// holds the expression, from the node alone; Decoder.ExprPlace, which
+// reads the source, is exact.
 func ExprPos(n *yaml.Node, line, col int) (int, int) {
 	if line <= 0 {
 		return n.Line, n.Column
@@ -268,6 +272,7 @@ func ExprPos(n *yaml.Node, line, col int) (int, int) {
 // ParseDocument parses a template file's YAML and returns its root node,
 // or records why it can't and returns false.
 func (l *Decoder) ParseDocument(data []byte) (*yaml.Node, bool) {
+	l.keepSource(l.File, data)
 	root, err := decodeRoot(data)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -297,7 +302,7 @@ func decodeRoot(data []byte) (*yaml.Node, error) {
 
 // Compile compiles the expression in node n; what names it in messages,
 // e.g. `model field "terms"`. Each problem is reported at its place in
-// the file (ExprPos); the program is nil when there is one.
+// the file (ExprPlace); the program is nil when there is one.
 func (l *Decoder) Compile(n *yaml.Node, what string, env *expression.Env) *expression.Program {
 	src, ok := l.Str(n, what)
 	if !ok {
@@ -305,10 +310,33 @@ func (l *Decoder) Compile(n *yaml.Node, what string, env *expression.Env) *expre
 	}
 	prog, probs := expression.Compile(src, env)
 	for _, p := range probs {
-		line, col := ExprPos(n, p.Line, p.Col)
+		line, col := l.ExprPlace(n, p.Line, p.Col)
 		l.ErrorIn(n, line, col, "%s: %s", what, p.Msg)
 	}
 	return prog
+}
+
+// CompileCondition compiles the expression in node n, whose value is a
+// condition (a filter, a validation); one whose value can never be true
+// or false is reported as well, and gives nil.
+func (l *Decoder) CompileCondition(n *yaml.Node, what string, env *expression.Env) *expression.Program {
+	prog := l.Compile(n, what, env)
+	if prog != nil && !l.Condition(n, what, prog) {
+		return nil
+	}
+	return prog
+}
+
+// Condition reports, at node n, a compiled condition whose value can
+// never be true or false; it returns false then.
+func (l *Decoder) Condition(n *yaml.Node, what string, prog *expression.Program) bool {
+	msg := prog.ConditionProblem()
+	if msg == "" {
+		return true
+	}
+	line, col := l.ExprPlace(n, 1, 0)
+	l.ErrorIn(n, line, col, "%s: %s", what, msg)
+	return false
 }
 
 // PathCause returns the cause of a *fs.PathError, without the path that

@@ -239,6 +239,7 @@ func (l *Decoder) parseBase(b *baseFile, at *yaml.Node, depth int) (*yaml.Node, 
 		return nil, false
 	}
 	// The base's own problems are reported with the base's file name.
+	l.keepSource(b.display, b.data)
 	saved := l.File
 	l.File = b.display
 	l.markOrigin(root, &nodeOrigin{file: b.display, fsys: b.fsys, dir: path.Dir(b.name)})
