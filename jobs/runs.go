@@ -135,28 +135,34 @@ func (r *Runs) Checked(ctx context.Context, schedule string) (time.Time, bool, e
 
 // Plan records periods as due (those that have no row yet) and when the
 // schedule was checked, in one transaction: a period found due is never
-// forgotten, crash or not.
-func (r *Runs) Plan(ctx context.Context, schedule string, due []Run, checked time.Time) error {
+// forgotten, crash or not. It returns the periods it recorded, those that
+// were not known before.
+func (r *Runs) Plan(ctx context.Context, schedule string, due []Run, checked time.Time) ([]string, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	defer tx.Rollback()
 	now := dbTime(time.Now())
+	var added []string
 	for _, d := range due {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO schedule_runs(schedule, period, start, version, status, due, updated)
-			VALUES(?,?,?,1,?,?,?)`, schedule, d.Period, d.Start, string(RunDue), dbTime(d.Due), now); err != nil {
-			return fmt.Errorf("journal: %w", err)
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO schedule_runs(schedule, period, start, version, status, due, updated)
+			VALUES(?,?,?,1,?,?,?)`, schedule, d.Period, d.Start, string(RunDue), dbTime(d.Due), now)
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			added = append(added, d.Period)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_state(schedule, checked) VALUES(?,?)
 		ON CONFLICT(schedule) DO UPDATE SET checked = excluded.checked`, schedule, dbTime(checked)); err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
-	return nil
+	return added, nil
 }
 
 const runColumns = `schedule, period, start, version, status, attempts, job, correction_of, error, owner, due, next_attempt, updated`

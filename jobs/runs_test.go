@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,8 +25,8 @@ func TestScheduleRunsClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
-	if err := runs.Plan(ctx, "s", []Run{{Period: "2026-09", Start: "2026-09-01", Due: now}, {Period: "2026-10", Start: "2026-10-01", Due: now}}, now); err != nil {
-		t.Fatal(err)
+	if added, err := runs.Plan(ctx, "s", []Run{{Period: "2026-09", Start: "2026-09-01", Due: now}, {Period: "2026-10", Start: "2026-10-01", Due: now}}, now); err != nil || strings.Join(added, " ") != "2026-09 2026-10" {
+		t.Fatalf("plan: %q, %v", added, err)
 	}
 	if checked, ok, _ := runs.Checked(ctx, "s"); !ok || !checked.Equal(now) {
 		t.Errorf("checked = %v %v", checked, ok)
@@ -78,9 +79,9 @@ func TestScheduleRunsClaim(t *testing.T) {
 	if err != nil || r3.Version != 2 || r3.CorrectionOf != "job3" {
 		t.Fatalf("forced claim = %+v, %v", r3, err)
 	}
-	// Planning again never resets a period.
-	if err := runs.Plan(ctx, "s", []Run{{Period: "2026-09", Start: "2026-09-01", Due: now}}, now); err != nil {
-		t.Fatal(err)
+	// Planning again never resets a period, and says it added nothing.
+	if added, err := runs.Plan(ctx, "s", []Run{{Period: "2026-09", Start: "2026-09-01", Due: now}}, now); err != nil || len(added) != 0 {
+		t.Fatalf("plan again: %q, %v", added, err)
 	}
 	list, _ := runs.List(ctx, "s")
 	if len(list) != 3 || list[0].Status != RunProduced || list[1].Version != 2 || list[1].Status != RunRunning {

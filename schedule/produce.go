@@ -39,6 +39,20 @@ const (
 // audit trail, whatever the outcome; the job is returned with the error
 // of a failed attempt.
 func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool) (*jobs.Job, error) {
+	return r.produceOnce(ctx, s, p, force, "")
+}
+
+// Retry produces period p again for erpipe retry of job of, an earlier
+// attempt at it, as Produce without force: a period produced since is
+// refused (an error wrapping jobs.ErrProduced), for a correction is made
+// only when asked for by name (erpipe schedule run --force). The new job
+// notes the job it retries.
+func (r *Runner) Retry(ctx context.Context, s *Schedule, p Period, of string) (*jobs.Job, error) {
+	return r.produceOnce(ctx, s, p, false, of)
+}
+
+// produceOnce is Produce, for erpipe retry of job retryOf when it is set.
+func (r *Runner) produceOnce(ctx context.Context, s *Schedule, p Period, force bool, retryOf string) (*jobs.Job, error) {
 	now := r.Now()
 	id, err := r.journal.NewJobID(ctx, now)
 	if err != nil {
@@ -74,6 +88,10 @@ func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool)
 		Template: t.Name, TemplateVersion: t.Version, TemplateHash: t.Hash,
 		Submission: &jobs.Submission{Schedule: s.Name, Period: p.Name, PeriodStart: p.StartDate(), PeriodEnd: p.EndDate(),
 			Version: run.Version, CorrectionOf: run.CorrectionOf, Attempt: run.Attempts}}
+	if retryOf != "" {
+		job.RetryOf = retryOf
+		job.Notes = append(job.Notes, "a retry of job "+retryOf+" (erpipe retry): period "+p.Name+" produced again")
+	}
 	r.log.Info("producing", "schedule", s.Name, "period", p.Name, "version", run.Version, "attempt", run.Attempts, "job", id)
 	err = r.produce(ctx, s, p, job)
 	job.Finished = r.Now()
@@ -108,6 +126,11 @@ func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool)
 		}
 		r.log.Error("submission failed; the period stays failed until it is produced", "schedule", s.Name, "period", p.Name, "job", job.ID, "err", err, "next", what)
 		return job, fmt.Errorf("schedule %s, period %s (job %s): %w; %s", s.Name, p.Name, job.ID, err, what)
+	}
+	if job.Warnings > 0 {
+		r.log.Warn("submission produced with warnings; check them", "schedule", s.Name, "period", p.Name, "version", run.Version, "job", job.ID,
+			"records", job.Written, "warnings", job.Warnings, "first", firstLine(job.WarningTexts[0]))
+		return job, nil
 	}
 	r.log.Info("submission produced", "schedule", s.Name, "period", p.Name, "version", run.Version, "job", job.ID, "records", job.Written)
 	return job, nil
@@ -193,7 +216,17 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 		return fmt.Errorf("no records of period %s (%s to %s) in the %d input files (%s): %d records read, %d outside the period; add the data, or set on_empty: submit to produce an empty submission",
 			p.Name, p.StartDate(), p.EndDate(), len(sub.Inputs), from, res.Read, res.Skipped)
 	}
-	sub.Validation = fmt.Sprintf("passed: %d records, %d warnings", res.Written, res.Warned)
+	for _, e := range res.Warnings[:min(len(res.Warnings), jobs.MaxJobErrors)] {
+		job.WarningTexts = append(job.WarningTexts, e.Error())
+	}
+	if res.Read > 0 && res.Written == 0 {
+		// on_empty: submit (fail failed above): made, but said.
+		job.Warnings++
+		job.WarningTexts = append([]string{fmt.Sprintf("the period has no records: %d records read from the %d input files (%s), none of them in period %s (%s to %s); "+
+			"an empty submission was made (on_empty: submit). If the period did have records, the input is not the one of this period: correct it and produce the period again",
+			res.Read, len(sub.Inputs), from, p.Name, p.StartDate(), p.EndDate())}, job.WarningTexts...)
+	}
+	sub.Validation = fmt.Sprintf("passed: %d records, %d warnings", res.Written, job.Warnings)
 	if slices.Contains(t.InputFormats(), "xml") || strings.HasPrefix(strings.Join(t.Outputs(), ""), "XML") {
 		sub.Validation += "; the document is valid against its schema"
 	}
@@ -261,6 +294,7 @@ type Receipt struct {
 	Inputs       []jobs.InputFile       `json:"inputs"`
 	Outputs      []ReceiptOutput        `json:"outputs"`
 	Validation   string                 `json:"validation"`
+	Warnings     []string               `json:"warnings,omitempty"` // the first warnings; Validation counts them all
 	Acks         []jobs.Acknowledgement `json:"acknowledgements"`
 }
 
@@ -283,7 +317,7 @@ func writeReceipt(path string, job *jobs.Job, now time.Time) error {
 	rc := Receipt{Schedule: sub.Schedule, Period: sub.Period, PeriodStart: sub.PeriodStart, PeriodEnd: sub.PeriodEnd,
 		Version: sub.Version, CorrectionOf: sub.CorrectionOf, Job: job.ID, Produced: now.UTC(),
 		Template:   ReceiptTemplate{Name: job.Template, Version: job.TemplateVersion, SHA256: job.TemplateHash},
-		Parameters: sub.Parameters, Inputs: sub.Inputs, Validation: sub.Validation, Acks: sub.Acks}
+		Parameters: sub.Parameters, Inputs: sub.Inputs, Validation: sub.Validation, Warnings: job.WarningTexts, Acks: sub.Acks}
 	if rc.Inputs == nil {
 		rc.Inputs = []jobs.InputFile{}
 	}

@@ -165,7 +165,8 @@ func (r *Runner) Tick(ctx context.Context) error {
 				r.log.Error("a recorded period does not fit the schedule's period rule; run it by hand", "schedule", s.Name, "period", run.Period, "err", err)
 				continue
 			}
-			if _, err := r.Produce(ctx, s, p, false); err != nil && !errors.Is(err, jobs.ErrRunning) {
+			// A failed attempt (a job) is logged by Produce, once.
+			if job, err := r.Produce(ctx, s, p, false); err != nil && job == nil && !errors.Is(err, jobs.ErrRunning) {
 				r.log.Error("scheduled run failed", "schedule", s.Name, "period", p.Name, "err", err)
 			}
 		}
@@ -208,14 +209,15 @@ func (r *Runner) plan(ctx context.Context, s *Schedule, now time.Time) error {
 		seen[p.Name] = true
 		due = append(due, jobs.Run{Period: p.Name, Start: p.StartDate(), Due: t})
 	}
-	if len(due) > 0 {
-		names := make([]string, len(due))
-		for i, d := range due {
-			names[i] = d.Period
-		}
-		r.log.Info("periods due", "schedule", s.Name, "periods", strings.Join(names, ", "))
+	// Said once, when a period becomes due: a period known already (one
+	// that failed with no attempts left, say) is walked over again at
+	// every tick when the schedule has a from period, and says nothing
+	// more until its state changes, which Produce logs.
+	added, err := r.runs.Plan(ctx, s.Name, due, now)
+	if len(added) > 0 {
+		r.log.Info("periods due", "schedule", s.Name, "periods", strings.Join(added, ", "))
 	}
-	return r.runs.Plan(ctx, s.Name, due, now)
+	return err
 }
 
 // recoverInterrupted settles the runs a stopped or crashed erpipe left
@@ -276,6 +278,7 @@ type Overview struct {
 	Running    []*jobs.Run
 	NextRun    time.Time
 	NextPeriod Period
+	LastJob    *jobs.Job // the job of Last, for its warnings; nil when the journal has none
 }
 
 // Overview returns each schedule's last run, failed periods and next run.
@@ -305,6 +308,11 @@ func (r *Runner) Overview(ctx context.Context) ([]Overview, error) {
 				o.Failed = append(o.Failed, run)
 			case jobs.RunRunning:
 				o.Running = append(o.Running, run)
+			}
+		}
+		if o.Last != nil && o.Last.Job != "" {
+			if job, err := r.journal.Get(ctx, o.Last.Job); err == nil {
+				o.LastJob = job
 			}
 		}
 		out = append(out, o)

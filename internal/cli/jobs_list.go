@@ -123,6 +123,9 @@ func (v jobsView) note(j *jobs.Job) string {
 		parts = append(parts, "same content as job "+j.DuplicateOf)
 	case jobs.ProcessedWithErrors:
 		s := fmt.Sprintf("%d rows rejected", j.Rejected)
+		if j.Rejected == 1 {
+			s = "1 row rejected"
+		}
 		if where := v.rejectedAt(j); where != "" {
 			s += ": " + where
 		}

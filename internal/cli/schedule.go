@@ -102,6 +102,11 @@ func printSchedules(w io.Writer, list []schedule.Overview) {
 		last := "never"
 		if o.Last != nil {
 			last = fmt.Sprintf("%s %s %s", o.Last.Period, o.Last.Status, o.Last.Updated.In(s.Location).Format("2006-01-02 15:04"))
+			if n := lastWarnings(o); n == 1 {
+				last += " (1 warning)"
+			} else if n > 1 {
+				last += fmt.Sprintf(" (%d warnings)", n)
+			}
 		}
 		next := fmt.Sprintf("%s (%s)", o.NextRun.In(s.Location).Format("2006-01-02 15:04 MST"), o.NextPeriod.Name)
 		fmt.Fprintf(tw, "%s\t%s %s\t%s %s\t%s\t%s\t%s\n", s.Name, s.Template.Name, s.Template.Version,
@@ -109,6 +114,10 @@ func printSchedules(w io.Writer, list []schedule.Overview) {
 	}
 	tw.Flush()
 	for _, o := range list {
+		if lastWarnings(o) > 0 && len(o.LastJob.WarningTexts) > 0 {
+			fmt.Fprintf(w, "WARNING %s %s (job %s; erpipe jobs show %s lists them): %s\n", o.Schedule.Name, o.Last.Period, o.Last.Job, o.Last.Job,
+				printable(strings.ReplaceAll(o.LastJob.WarningTexts[0], "\n", " ")))
+		}
 		for _, run := range o.Running {
 			fmt.Fprintf(w, "%s %s: being produced by %s since %s\n", o.Schedule.Name, run.Period, run.Owner, run.Updated.Local().Format(time.RFC3339))
 		}
@@ -121,6 +130,15 @@ func printSchedules(w io.Writer, list []schedule.Overview) {
 				strings.ReplaceAll(run.Error, "\n", " "))
 		}
 	}
+}
+
+// lastWarnings returns the warnings of a schedule's last run when it
+// produced its period (a period without transactions, say).
+func lastWarnings(o schedule.Overview) int {
+	if o.Last == nil || o.Last.Status != jobs.RunProduced || o.LastJob == nil {
+		return 0
+	}
+	return o.LastJob.Warnings
 }
 
 func scheduleRunCmd(g *globals) *cobra.Command {
