@@ -56,7 +56,8 @@ type Options struct {
 // each name and empty names at its right end dropped; names may be empty or
 // repeated. A row shorter than the header is padded with "" to its length.
 // A value to the right of the header is an error (a *formats.ParseError;
-// Read may be called again to go on); blank cells there are ignored.
+// Read may be called again to go on), which comes with the row's cells, all
+// of them; blank cells there are ignored.
 //
 // A Reader holds the workbook open, with temporary files for large sheets:
 // Close it.
@@ -298,7 +299,9 @@ func (r *Reader) Read() (rec formats.Record, err error) {
 		r.cur = r.row
 		for j := len(r.header); j < len(cols); j++ {
 			if v := strings.TrimSpace(cols[j]); v != "" {
-				return formats.Record{}, r.parseError(r.row, j+1, fmt.Errorf("value %s in column %s but the header has no name there; "+
+				// The cells come with the error: a header further down
+				// the sheet can be told by them.
+				return formats.Record{Pos: formats.Pos{File: r.file, Sheet: r.sheet, Row: r.row}, Fields: cols}, r.parseError(r.row, j+1, fmt.Errorf("value %s in column %s but the header has no name there; "+
 					"add a header or delete the value", quoteShort(v), formats.ColumnName(j+1)))
 			}
 		}

@@ -174,10 +174,13 @@ func TestReaderValueBeyondHeader(t *testing.T) {
 	if rec, err := r.Read(); err != nil || rec.Pos.Row != 2 {
 		t.Fatalf("Read = %+v, %v", rec, err)
 	}
-	_, err = r.Read()
+	rec, err := r.Read()
 	var pe *formats.ParseError
 	if !errors.As(err, &pe) {
 		t.Fatalf("Read error = %v, want a ParseError", err)
+	}
+	if want := []string{"3", "4", "", "", "", "", "", "stray"}; rec.Pos.Row != 3 || !reflect.DeepEqual(rec.Fields, want) {
+		t.Errorf("the row with the error: %+v, want row 3 %q", rec, want)
 	}
 	wantPos := formats.Pos{File: "data.xlsx", Sheet: "Data", Row: 3, Col: 8}
 	if pe.Pos != wantPos {
