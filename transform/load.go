@@ -28,11 +28,13 @@ type inputSpec struct {
 	csvLegacy     string // the encoding of a file that is not UTF-8, when encoding sniffs
 	csvCommaSet   bool   // the template names the delimiter; else it is sniffed
 	csvLazyQuotes bool
+	csvHeaderRow  int // 0: the first row, or the one below a title that holds the columns (header.go)
 
 	xlsxSheet        string
 	xlsxSheetIndex   int
 	xlsxHeaderRow    int
 	xlsxMissingSheet string // "first" or "error"
+	sheetsEntry      bool   // the input is a sheet of input.sheets (multiinput.go)
 
 	xmlRecord string
 
@@ -313,6 +315,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 					in.csvLegacy, _ = tl.OneOf(v, "input.csv.legacy_encoding", template.LegacyEncodings...)
 				},
 				"lazy_quotes": func(_, v *yaml.Node) { in.csvLazyQuotes, _ = tl.Bool(v, "input.csv.lazy_quotes") },
+				"header_row":  func(_, v *yaml.Node) { in.csvHeaderRow, _ = tl.Int(v, "input.csv.header_row", 1, 1048576) },
 			})
 		},
 		"xlsx": func(_, v *yaml.Node) {

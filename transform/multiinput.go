@@ -273,7 +273,7 @@ func (tl *templateLoader) finishMulti(input *yaml.Node) {
 		sub := *t
 		sub.multi = nil
 		sub.slotted = false // its fields are not those the slots were bound for
-		sub.input = inputSpec{format: template.FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", fields: s.fields}
+		sub.input = inputSpec{format: template.FormatXLSX, xlsxSheet: s.sheet, xlsxHeaderRow: s.headerRow, xlsxMissingSheet: "error", sheetsEntry: true, fields: s.fields}
 		index := map[string]int{}
 		for i, f := range s.fields {
 			index[f.Name] = i

@@ -11,6 +11,7 @@ import (
 
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/csv"
+	"github.com/erpipe/erpipe/formats/excel"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
@@ -29,7 +30,9 @@ func (t *Template) RejectedName(inputName string) string {
 // "erpipe error", holding what to fix (the value in rows). A finance user
 // corrects them there and drops the file back into the inbox. XLSX inputs
 // give an XLSX file, other inputs a UTF-8 CSV with the header row. The
-// input is read again as a stream, so memory holds only rows.
+// rows above the header (a title) are kept above it, in the same rows, so
+// that the file is read as the input was. The input is read again as a
+// stream, so memory holds only rows.
 func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string, rows map[int]string) error {
 	src, err := t.open(inputPath, &Result{})
 	if err != nil {
@@ -53,6 +56,10 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 		}
 	}
 	if err != nil {
+		return err
+	}
+	if err := writeAbove(w, src, lines); err != nil {
+		w.abort()
 		return err
 	}
 	if err := w.write(header); err != nil {
@@ -95,6 +102,38 @@ func (t *Template) WriteRejected(ctx context.Context, inputPath, outPath string,
 		}
 	}
 	return w.close()
+}
+
+// writeAbove writes the rows above the input's header: the lines as they
+// were, when the input is text, else the rows that are not blank, each in
+// its row.
+func writeAbove(w rowWriter, src *source, lines *csv.Lines) error {
+	if x, ok := w.(*xlsxRows); ok {
+		if er, ok := src.r.(*excel.Reader); ok {
+			for _, rec := range er.Above() {
+				x.n = rec.Pos.Row - 1
+				if err := x.write(rec.Fields); err != nil {
+					return err
+				}
+			}
+		}
+		x.n = src.pos.Row - 1
+		return nil
+	}
+	cw, ok := w.(*csvRows)
+	if !ok || lines == nil {
+		return nil
+	}
+	for n := 1; n < src.pos.Row; n++ {
+		raw, err := lines.Line(n)
+		if err != nil {
+			return err
+		}
+		if err := cw.w.WriteRaw(raw); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeUnread writes a row that could not be read: its line as it was,

@@ -290,6 +290,7 @@ type source struct {
 	pos       formats.Pos // file (and sheet) for file-level messages; Row is the header row
 	fromExcel bool
 	idx       []int     // column of each input field; -1 when missing
+	below     int       // the row below the header that holds the template's columns, when bind found none (headerBelow)
 	checks    *checkRun // group checks (checks.go), or nil
 	parallel  bool      // process may read, evaluate and write on several goroutines (pipeline.go)
 }
@@ -329,11 +330,22 @@ func (t *Template) legacy() string { return cmp.Or(t.legacyEncoding, t.input.csv
 // open opens the input and binds the template's fields to its columns.
 func (t *Template) open(inputPath string, res *Result) (*source, error) {
 	base := filepath.Base(inputPath)
-	s := &source{pos: formats.Pos{File: base}}
 	format, err := t.InputFormat(base)
 	if err != nil {
-		return nil, t.fileError(s.pos, err, "drop a "+strings.Join(t.InputFormats(), " or ")+" file, or use a template made for this kind of file")
+		return nil, t.fileError(formats.Pos{File: base}, err, "drop a "+strings.Join(t.InputFormats(), " or ")+" file, or use a template made for this kind of file")
 	}
+	if format == template.FormatCSV || format == template.FormatXLSX {
+		return t.openTable(inputPath, format, res) // header.go
+	}
+	return t.openAt(inputPath, format, res, 0)
+}
+
+// openAt opens the input, with the header of a CSV file or a sheet at
+// headerRow (0: where the template says). An XML input is bound to the
+// template's fields; the others are left to bind.
+func (t *Template) openAt(inputPath, format string, res *Result, headerRow int) (*source, error) {
+	base := filepath.Base(inputPath)
+	s := &source{pos: formats.Pos{File: base}}
 	in := &t.input
 	switch format {
 	case template.FormatCSV:
@@ -344,7 +356,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.closers = append(s.closers, f)
 		r, err := csv.NewReader(bufio.NewReaderSize(res.counted(f), 64<<10), csv.Options{
 			File: base, Comma: in.comma(), SniffComma: !in.csvCommaSet, LazyQuotes: in.csvLazyQuotes, NoHeader: !in.csvHeader,
-			Encoding: in.csvEncoding, Legacy: t.legacy(),
+			HeaderRow: cmp.Or(headerRow, in.csvHeaderRow), Encoding: in.csvEncoding, Legacy: t.legacy(),
 			ReuseRecord:    true, // every reader of a source copies what it keeps
 			MaxRecordBytes: t.limits.RecordBytes,
 			MaxValueBytes:  t.limits.ValueBytes,
@@ -352,15 +364,18 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		if err != nil {
 			s.close()
 			hint := "check that the file is a CSV file with a header row"
-			if errors.Is(err, csv.ErrEmpty) {
+			switch {
+			case errors.Is(err, csv.ErrEmpty) && cmp.Or(headerRow, in.csvHeaderRow) > 1:
+				hint = "put the column names in the header row, or change input.csv.header_row in the template"
+			case errors.Is(err, csv.ErrEmpty):
 				hint = "the file has nothing in it; export it again, with the header row"
 			}
 			return nil, t.fileError(s.pos, err, hint)
 		}
 		s.r = r
-		s.pos.Row = 1
+		s.pos.Row = max(1, r.HeaderRow())
 	case template.FormatXLSX:
-		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: in.xlsxHeaderRow, Limits: t.limits}
+		opts := excel.Options{File: base, Sheet: in.xlsxSheet, SheetIndex: in.xlsxSheetIndex, HeaderRow: cmp.Or(headerRow, in.xlsxHeaderRow), Limits: t.limits}
 		sheets := workbookSheets(inputPath)
 		if in.xlsxSheet != "" && sheets != nil && !hasSheet(sheets, in.xlsxSheet) && in.xlsxMissingSheet == "first" {
 			opts.Sheet, opts.SheetIndex = "", 1
@@ -379,7 +394,7 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		s.closers = append(s.closers, r)
 		s.r = r
 		s.fromExcel = true
-		s.pos.Row = max(1, in.xlsxHeaderRow)
+		s.pos.Row = r.HeaderRow()
 		switch {
 		case opts.Sheet != "":
 			s.pos.Sheet = opts.Sheet
@@ -411,11 +426,6 @@ func (t *Template) open(inputPath string, res *Result) (*source, error) {
 		for i := range s.idx {
 			s.idx[i] = i
 		}
-		return s, nil
-	}
-	if err := t.bind(s); err != nil {
-		s.close()
-		return nil, err
 	}
 	return s, nil
 }
@@ -511,11 +521,14 @@ func (t *Template) bind(s *source) error {
 		}
 	}
 	if row, delim := t.headerBelow(s); row > 0 {
+		s.below = row
 		hint = fmt.Sprintf("the template's columns are on row %d, under a title or other rows: remove the rows above them", row)
-		if s.fromExcel {
-			hint += fmt.Sprintf(", or set input.xlsx.header_row: %d in the template", row)
-		} else if cr, ok := s.r.(*csv.Reader); ok && delim != 0 && delim != cr.Comma() {
+		cr, ok := s.r.(*csv.Reader)
+		switch {
+		case ok && delim != 0 && delim != cr.Comma():
 			hint += fmt.Sprintf(" (the header row is separated by %s)", delimName(delim))
+		default:
+			hint += ", or " + t.headerRowHint(s, row)
 		}
 	}
 	fe := t.fileError(s.pos, err, hint)
@@ -523,33 +536,17 @@ func (t *Template) bind(s *source) error {
 	return fe
 }
 
-// headerBelow looks through the next rows of a file whose first row lacks
-// the template's required columns for a row that holds them all (a title
-// row above the header is common in exports), and returns its row number
-// and, when its cells are one text separated by another delimiter than the
-// file's, that delimiter. It reads on in s, which is failing anyway.
+// headerBelow looks through the rows below the header of a file that
+// lacks the template's required columns, up to the header's row plus
+// titleRows, for a row that holds them all (a title row above the header
+// is common in exports), and returns its row number and, when its cells
+// are one text separated by another delimiter than the file's, that
+// delimiter. It reads on in s, which is failing anyway.
 func (t *Template) headerBelow(s *source) (row int, delim rune) {
-	var want []string
-	for _, f := range t.input.fields {
-		if f.Required && f.Default == nil {
-			want = append(want, strings.ToLower(strings.TrimSpace(f.Column)))
-		}
-	}
-	holds := func(cells []string) bool {
-		have := make(map[string]bool, len(cells))
-		for _, c := range cells {
-			have[strings.ToLower(strings.TrimSpace(c))] = true
-		}
-		for _, w := range want {
-			if !have[w] {
-				return false
-			}
-		}
-		return true
-	}
-	for range 10 {
+	holds := t.holdsColumns
+	for range titleRows {
 		rec, err := s.r.Read()
-		if err == io.EOF {
+		if err == io.EOF || rec.Pos.Row > s.pos.Row+titleRows {
 			return 0, 0
 		}
 		if err != nil && len(rec.Fields) == 0 {

@@ -288,10 +288,6 @@ func TestRunFileErrors(t *testing.T) {
 			`c.csv: row 1 ("Customer group"): field group: the file has no column "Customer group" (field group), which the template customers-v3 requires. Fix: add a column to the header row or rename the column that holds it; the file's columns are "Account", "Name", "Currency", "Email"`},
 		{"missing columns", "c.csv", "Account,Name\nA,B\n",
 			`the file has no columns "Customer group" (field group), "Currency" (field currency), which the template customers-v3 requires`},
-		{"title row", "c.csv", "Customer list exported 2026-12-01\nAccount,Name,Customer group,Currency\nA,B,10,NOK\n",
-			`Fix: the template's columns are on row 2, under a title or other rows: remove the rows above them`},
-		{"title rows, semicolons", "c.csv", "Kundeliste\n\nEksportert 2026-12-01\nAccount;Name;Customer group;Currency\nA;B;10;NOK\n",
-			`the template's columns are on row 4, under a title or other rows: remove the rows above them (the header row is separated by semicolons)`},
 		{"extension", "c.pdf", "x", `c.pdf: template customers-v3 can't read files ending in ".pdf"; it reads CSV (.csv, .txt), Excel (.xlsx)`},
 		{"broken xlsx", "c.xlsx", "not a zip", `c.xlsx`},
 	}
