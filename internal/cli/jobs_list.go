@@ -66,7 +66,7 @@ func printJobs(w io.Writer, list []*jobs.Job, v jobsView) {
 			read = j.Progress.Rows
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n", j.ID, v.when(j), printable(j.Pipeline), printable(j.Input), j.Status,
-			read, j.Written, j.Rejected, printable(strings.Join(landedNames(j), ", ")))
+			read, j.Written, j.Rejected, printable(outputsCell(landedNames(j))))
 		notes = append(notes, printable(v.note(j)))
 	}
 	tw.Flush()
@@ -186,6 +186,20 @@ func landedNames(j *jobs.Job) []string {
 		}
 	}
 	return out
+}
+
+// maxOutputs is the width past which the OUTPUTS cell names only the
+// first output and how many more there are (jobs show lists them all).
+const maxOutputs = 40
+
+// outputsCell is the OUTPUTS cell of names: all of them, or the first and
+// how many more when they would take more than maxOutputs.
+func outputsCell(names []string) string {
+	s := strings.Join(names, ", ")
+	if len(names) < 2 || utf8.RuneCountInString(s) <= maxOutputs {
+		return s
+	}
+	return fmt.Sprintf("%s (+%d more)", names[0], len(names)-1)
 }
 
 // cut returns s cut to n runes, the last of them an ellipsis when s is

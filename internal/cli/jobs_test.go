@@ -139,3 +139,21 @@ func TestJobsNote(t *testing.T) {
 		t.Errorf("at width 100 the note is not cut to its least room (%d):\n%s", minNote, b.String())
 	}
 }
+
+// TestJobsOutputsCell: the OUTPUTS cell names every output while they are
+// short, else the first and how many more.
+func TestJobsOutputsCell(t *testing.T) {
+	for _, tt := range []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"customers (3).zip", "customers.zip"}, "customers (3).zip, customers.zip"},
+		{[]string{"a-rather-long-name-of-a-single-output-file.zip"}, "a-rather-long-name-of-a-single-output-file.zip"},
+		{[]string{"asset-major-types-Fixed asset major type.csv", "asset-major-types.xlsx"}, "asset-major-types-Fixed asset major type.csv (+1 more)"},
+	} {
+		if got := outputsCell(tt.names); got != tt.want {
+			t.Errorf("%q: %q, want %q", tt.names, got, tt.want)
+		}
+	}
+}
