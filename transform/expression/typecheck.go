@@ -242,7 +242,7 @@ func (c *typeChecker) typeOf(n ast.Node) Type {
 		case "-":
 			res, ok := unary(t, negKind)
 			if !ok {
-				c.problem(n, "%s is %s, so %s would fail on every row (only numbers have a sign)%s", c.show(n.Node), t.valued(), c.show(n), c.fixes(c.toNumber(n.Node, t, "decimal")))
+				c.problem(n, "%s is %s, so %s would fail on every row (only numbers have a sign)%s", c.show(n.Node), t.valued(), c.show(n), joinFixes(c.toNumber(n.Node, t, TypeDecimal)))
 			}
 			return res
 		case "!", "not":
@@ -388,8 +388,6 @@ func joinFixes(fixes []string) string {
 	}
 	return "; " + strings.Join(fixes, ", or ")
 }
-
-func (c *typeChecker) fixes(f []string) string { return joinFixes(f) }
 
 var isoDateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
