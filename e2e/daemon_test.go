@@ -176,7 +176,7 @@ func TestDaemon(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("erpipe jobs show: exit %d", code)
 	}
-	contains(t, "jobs show", show, "Processed", "good.csv", "customers-v3 1.1.0", "Input sha256:", "good.zip", "10 read, 10 written, 0 rejected")
+	contains(t, "jobs show", show, "Processed", "good.csv", "customers-v3 1.2.0", "Input sha256:", "good.zip", "10 read, 10 written, 0 rejected")
 
 	// A second daemon on the same workspace refuses to start.
 	_, stderr, code := erpipe(t, "run", "--workspace", ws)

@@ -199,7 +199,7 @@ func TestLoadCustomersV3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tpl.Name != "customers-v3" || tpl.Version != "1.1.0" || tpl.Status != "completed" {
+	if tpl.Name != "customers-v3" || tpl.Version != "1.2.0" || tpl.Status != "completed" {
 		t.Errorf("metadata = %q %q %q", tpl.Name, tpl.Version, tpl.Status)
 	}
 	if got := tpl.InputFormats(); !slices.Equal(got, []string{"csv", "xlsx"}) {
