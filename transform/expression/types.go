@@ -374,6 +374,12 @@ func decimalHintFor(s, decSep, thouSep string) string {
 		other = "."
 	}
 	if thouSep != other && strings.Count(s, other) == 1 && strings.Trim(strings.NewReplacer(other, "", "-", "", "+", "", " ", "").Replace(s), "0123456789") == "" {
+		whole, frac, _ := strings.Cut(strings.TrimLeft(strings.TrimSpace(s), "+-"), other)
+		if len(frac) == 3 && strings.TrimLeft(whole, "0") != "" {
+			// 1,250: a thousand two hundred and fifty, or one and a quarter.
+			return fmt.Sprintf("this could be %s%s (%q separating thousands) or %s%s%s (a decimal %s): set thousands_separator: %q in the template if it is the one, decimal_separator: %q if it is the other",
+				whole, frac, other, whole, decSep, frac, map[string]string{",": "comma", ".": "point"}[other], other, other)
+		}
 		if decSep == "." {
 			return `this looks like a decimal comma; set decimal_separator: "," in the template, or write the amount with "." as in 12.5`
 		}

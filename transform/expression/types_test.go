@@ -105,6 +105,8 @@ func TestParseField(t *testing.T) {
 		{"decimal long", field(t, TypeDecimal), "123456789012345678901234.123456789", false, "123456789012345678901234.123456789", "", ""},
 		{"decimal comma by mistake", field(t, TypeDecimal, seps(".", "")), "12,5", false, "", `"12,5" is not a decimal number`, `this looks like a decimal comma; set decimal_separator: ","`},
 		{"decimal comma read", field(t, TypeDecimal), "12,5", false, "12.5", "", ""},
+		{"decimal comma or thousands", field(t, TypeDecimal), "1,250", false, "", `"1,250" is not a decimal number`, `this could be 1250 ("," separating thousands) or 1.250 (a decimal comma): set thousands_separator: "," in the template if it is the one, decimal_separator: "," if it is the other`},
+		{"decimal point or thousands", field(t, TypeDecimal, seps(",", "")), "-2.500", false, "", `is not a decimal number`, `this could be 2500 ("." separating thousands) or 2,500 (a decimal point)`},
 		{"decimal point by mistake", field(t, TypeDecimal, seps(",", "")), "12.5", false, "", `"12.5" is not a decimal number`, `this looks like a decimal point`},
 		{"decimal junk", field(t, TypeDecimal), "12,5x", false, "", `"12,5x" is not a decimal number`, `write the amount with a "." decimal separator, e.g. 1250.50`},
 		{"decimal two points", field(t, TypeDecimal), "1.2.3", false, "", "is not a decimal number", ""},
