@@ -121,7 +121,14 @@ func TestRepeatedKills(t *testing.T) {
 		drop(t, in, fmt.Sprintf("k-%04d.csv", i), customers(t, i))
 	}
 	for k := range kills {
-		d := startDaemon(t, ws)
+		// Killed once it has started for real: its inbox and journal exist
+		// from the first run on, and a kill before its recovery on a busy
+		// machine would hit the same resumed jobs again and again, until
+		// they are set aside as poison (MaxAttempts), which is right for a
+		// job that crashes the daemon but not what this test is after.
+		d := startDaemonEnv(t, ws, nil, "the daemon to watch its inboxes", func(d *daemon) bool {
+			return strings.Contains(d.logs.String(), "watching inboxes")
+		})
 		time.Sleep(time.Duration(200+rng.IntN(1000)) * time.Millisecond)
 		d.kill(t)
 		if k%5 == 4 {
