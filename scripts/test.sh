@@ -2,9 +2,11 @@
 # The whole test suite, on a fresh machine or a developer's:
 #   1. installs what the tests need and the machine lacks (xmllint from
 #      Debian's libxml2-utils, Saxon-HE from libsaxonhe-java with a Java
-#      runtime, the versitygw S3 server from the Go proxy),
-#   2. (the S3 tests start versitygw on 127.0.0.1 themselves, and must
-#      find it: ERPIPE_REQUIRE_S3 turns a missing server into a failure),
+#      runtime, the versitygw S3 server from the Go proxy, the Azurite
+#      Azure Storage emulator from npm),
+#   2. (the S3 and Azure tests start versitygw and Azurite on 127.0.0.1
+#      themselves, and must find them: ERPIPE_REQUIRE_S3 and
+#      ERPIPE_REQUIRE_AZURITE turn a missing server into a failure),
 #   3. checks gofmt, runs go vet and every Go test (unit, golden,
 #      conformance, end to end),
 #   4. runs every fuzz target briefly (FUZZTIME, default 5s each).
@@ -34,9 +36,13 @@ if ! command -v java >/dev/null 2>&1 || ! dpkg -s libsaxonhe-java >/dev/null 2>&
 fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
+echo "== installing Azurite (Azure Blob Storage emulator for tests)"
+bash scripts/install-azurite.sh
 
 # 2. The S3 tests start their own versitygw; make a missing one fatal.
 export ERPIPE_REQUIRE_S3=1
+# The same for the Azure Blob Storage tests and Azurite.
+export ERPIPE_REQUIRE_AZURITE=1
 # Tests of the Schematron rules must find Saxon-HE, never skip.
 export ERPIPE_REQUIRE_SAXON=1
 
