@@ -682,7 +682,7 @@ func (d *Blob) fail(op, name, key string, err error) error {
 	} else if errors.As(err, &se) {
 		err = se
 	}
-	e := &Error{Op: op, Name: name, Err: err, Transient: classify(err), hint: d.hint(err), secrets: d.cred.secrets}
+	e := &Error{Op: op, Name: name, Err: err, Transient: classify(err), hint: d.hint(err), redact: d.cred.redact}
 	if key != "" {
 		e.Location = d.location(key)
 	} else {

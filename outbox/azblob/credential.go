@@ -63,6 +63,9 @@ type credential struct {
 	secrets  []string // what must never be shown: key, token, signature...
 }
 
+// redact replaces the credential's secrets in s.
+func (cr *credential) redact(s string) string { return redact(s, cr.secrets) }
+
 // loadCredential reads the secret that c's Credential needs, from the
 // environment or SecretFile, and works out the account and endpoint.
 func (c *Config) loadCredential(hc *http.Client) (*credential, error) {

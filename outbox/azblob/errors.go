@@ -38,8 +38,8 @@ type Error struct {
 	// Err is the cause.
 	Err error
 
-	hint    string   // what to do about it, if known
-	secrets []string // never shown
+	hint   string              // what to do about it, if known
+	redact func(string) string // hides the credential's secrets; a func, so that %#v shows none
 }
 
 // Error returns "azblob put URL: cause", followed by what to do about it
@@ -50,8 +50,15 @@ func (e *Error) Error() string {
 	if e.hint != "" {
 		msg += " (" + e.hint + ")"
 	}
-	return redact(msg, e.secrets)
+	if e.redact != nil {
+		msg = e.redact(msg)
+	}
+	return msg
 }
+
+// GoString returns Error(), so that %#v shows no more than %v: the cause
+// may hold a request URL with a SAS token.
+func (e *Error) GoString() string { return e.Error() }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
