@@ -52,7 +52,9 @@ func TestNewRefuses(t *testing.T) {
 		{"entra with a secret variable", nil, func(c *azblob.Config) { c.Credential, c.SecretEnv = azblob.CredentialEntra, "X" },
 			[]string{"AZURE_CLIENT_SECRET", "leave secret_env and secret_file out"}},
 		{"connection string with an endpoint", map[string]string{azblob.EnvConnectionString: "AccountName=erpacct;AccountKey=" + key},
-			func(c *azblob.Config) { c.Credential, c.Endpoint = azblob.CredentialConnectionString, "https://x.example" },
+			func(c *azblob.Config) {
+				c.Credential, c.Endpoint = azblob.CredentialConnectionString, "https://x.example"
+			},
 			[]string{"leave endpoint out"}},
 		{"connection string for another account", map[string]string{azblob.EnvConnectionString: "AccountName=other;AccountKey=" + key},
 			func(c *azblob.Config) { c.Credential = azblob.CredentialConnectionString }, []string{`account "other"`}},
