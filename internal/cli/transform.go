@@ -18,12 +18,13 @@ import (
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
+	"github.com/erpipe/erpipe/schedule"
 	"github.com/erpipe/erpipe/transform"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
 func transformCmd(g *globals) *cobra.Command {
-	var tmpl, out string
+	var tmpl, out, at string
 	cmd := &cobra.Command{
 		Use:   "transform --template T [--out DIR or s3://bucket/prefix] FILE...",
 		Short: "Run a template on files once, without a daemon",
@@ -37,11 +38,19 @@ file, row, column and field they concern. While a file is read, stderr shows
 how far it is: a line redrawn in place on a terminal, else (a log, a pipe)
 a plain line about every 10 seconds.
 
+The run stands for the moment it starts (input.modified in templates: a
+document's creation time, SAF-T's AuditFileDateCreated); --at gives another,
+to make a document again byte for byte.
+
 Exit code 1 when a file failed or had rejected rows.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, files []string) error {
 			if tmpl == "" {
 				return usage(errors.New("say which template to run with --template (see erpipe templates list)"))
+			}
+			when, err := runTime(at)
+			if err != nil {
+				return usage(err)
 			}
 			ws := bareWorkspace(g) // only the template is needed
 			t, err := ws.LoadTemplate(tmpl)
@@ -73,7 +82,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 					return failed(err)
 				}
 				progress := newProgress(g.stderr, file)
-				res, err := t.RunWith(c.Context(), file, dir, transform.RunOptions{OnProgress: progress.onRows, InputRead: &progress.read})
+				res, err := t.RunWith(c.Context(), file, dir, transform.RunOptions{Time: when, OnProgress: progress.onRows, InputRead: &progress.read})
 				progress.end()
 				if err != nil {
 					fmt.Fprintf(g.stderr, "%s: failed: %v\n", file, err)
@@ -109,6 +118,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 	}
 	cmd.Flags().StringVarP(&tmpl, "template", "t", "", "template: a built-in name, a workspace template or a file")
 	cmd.Flags().StringVarP(&out, "out", "o", ".", "output folder, or s3://bucket/prefix")
+	cmd.Flags().StringVar(&at, "at", "", "the moment the run stands for, as 2026-12-01T08:00:00Z (default: now)")
 	return cmd
 }
 
@@ -220,4 +230,21 @@ func printSome(w io.Writer, kind string, list []*template.FieldError, total int)
 	if total > min(len(list), shownProblems) {
 		fmt.Fprintf(w, "  ... %d %s rows in all\n", total, kind)
 	}
+}
+
+// runTime is the moment a run of erpipe transform stands for: at, when
+// given (RFC 3339), else now by erpipe's clock (ERPIPE_NOW in tests).
+func runTime(at string) (time.Time, error) {
+	if at != "" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--at %q is not a time like 2026-12-01T08:00:00Z", at)
+		}
+		return t, nil
+	}
+	clock, err := schedule.Clock()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return clock(), nil
 }

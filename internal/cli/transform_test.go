@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +37,52 @@ func TestPlainProgress(t *testing.T) {
 	want := "big.csv: 30000 records read, 7% of 27.3 MB\nbig.csv: 60000 records read, 45% of 27.3 MB\n"
 	if b.String() != want {
 		t.Errorf("progress lines:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
+
+// TestTransformRunTime: erpipe transform stamps documents with the moment
+// it runs (here erpipe's clock, ERPIPE_NOW), not with the input file's
+// modification time, and --at makes a document for another moment.
+func TestTransformRunTime(t *testing.T) {
+	t.Setenv("ERPIPE_NOW", "2026-12-07T09:30:00Z")
+	data, err := os.ReadFile("../../templates/pain001/samples/payments.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := filepath.Join(t.TempDir(), "payments.csv")
+	if err := os.WriteFile(sample, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) // what the document must not say
+	if err := os.Chtimes(sample, old, old); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "<CreDtTm>2026-12-07T09:30:0"},
+		{[]string{"--at", "2026-12-01T08:00:00Z"}, "<CreDtTm>2026-12-01T08:00:00"},
+	} {
+		out := t.TempDir()
+		var stdout, stderr strings.Builder
+		args := append([]string{"transform", "-t", "pain001", "--out", out}, c.args...)
+		if code := Main(append(args, sample), &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr.String())
+		}
+		entries, _ := os.ReadDir(out)
+		if len(entries) != 1 {
+			t.Fatalf("%v: outputs %v", c.args, entries)
+		}
+		doc, err := os.ReadFile(filepath.Join(out, entries[0].Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), c.want) {
+			t.Errorf("%v: the document does not hold %s:\n%.600s", c.args, c.want, doc)
+		}
+	}
+	if code := Main([]string{"transform", "-t", "pain001", "--at", "yesterday", sample}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("--at yesterday: exit %d, want 2", code)
 	}
 }
