@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/outbox"
+	"github.com/erpipe/erpipe/outbox/azblob"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
 	"github.com/erpipe/erpipe/transform"
@@ -59,11 +60,32 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 				return nil, fmt.Errorf("destination %d: %w", i+1, err)
 			}
 			out = append(out, d)
+		case dc.AzBlob != nil:
+			d, err := azblobDestination(ctx, ws, dc.AzBlob)
+			if err != nil {
+				return nil, fmt.Errorf("destination %d: %w", i+1, err)
+			}
+			out = append(out, d)
 		default:
-			return nil, fmt.Errorf("destination %d: say what kind it is (folder or s3)", i+1)
+			return nil, fmt.Errorf("destination %d: say what kind it is (folder, s3 or azblob)", i+1)
 		}
 	}
 	return out, nil
+}
+
+// azblobDestination makes an Azure Blob Storage destination; relative
+// file names are relative to the workspace.
+func azblobDestination(ctx context.Context, ws *workspace.Workspace, c *workspace.AzBlobConfig) (*azblob.Blob, error) {
+	rel := func(p string) string {
+		if p != "" && !filepath.IsAbs(p) {
+			return filepath.Join(ws.Root, p)
+		}
+		return p
+	}
+	return azblob.New(ctx, azblob.Config{Account: c.Account, Container: c.Container, Prefix: c.Prefix, Endpoint: c.Endpoint,
+		Credential: c.Credential, SecretEnv: c.SecretEnv, SecretFile: rel(c.SecretFile),
+		DisableInstanceDiscovery: c.DisableInstanceDiscovery, CAFile: rel(c.CAFile), Overwrite: c.Overwrite,
+		AccessTier: c.AccessTier, KeyTemplate: c.KeyTemplate, SpoolDir: ws.Work()})
 }
 
 // keepDelivering retries the deliveries of a job whose destination was

@@ -203,6 +203,30 @@ func (c InboxConfig) options() inbox.FolderOptions {
 type DestinationConfig struct {
 	Folder *FolderConfig `yaml:"folder"`
 	S3     *S3Config     `yaml:"s3"`
+	AzBlob *AzBlobConfig `yaml:"azblob"`
+}
+
+// AzBlobConfig is an Azure Blob Storage destination. Secrets are never
+// written here: the account key, SAS token or connection string comes
+// from the environment (AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN,
+// AZURE_STORAGE_CONNECTION_STRING, or the variable secret_env names) or
+// from secret_file; Entra ID from the Azure SDK's environment variables,
+// workload or managed identity.
+type AzBlobConfig struct {
+	Account   string `yaml:"account"` // default: AZURE_STORAGE_ACCOUNT, or the connection string's
+	Container string `yaml:"container"`
+	Prefix    string `yaml:"prefix"`
+	Endpoint  string `yaml:"endpoint"` // the blob service URL, for Azurite, sovereign clouds, private endpoints
+	// Credential is shared-key, sas, entra or connection-string.
+	Credential               string `yaml:"credential"`
+	SecretEnv                string `yaml:"secret_env"`
+	SecretFile               string `yaml:"secret_file"`
+	DisableInstanceDiscovery bool   `yaml:"disable_instance_discovery"`
+	CAFile                   string `yaml:"ca_file"`
+	Overwrite                string `yaml:"overwrite"`   // fail (default), rename or replace
+	AccessTier               string `yaml:"access_tier"` // Hot, Cool, Cold or Archive
+	// KeyTemplate makes the blob name: {prefix}, {name}, {job}, {date}.
+	KeyTemplate string `yaml:"key_template"`
 }
 
 // S3Config is an S3-compatible object storage destination. Credentials are
