@@ -5,15 +5,15 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
-	"github.com/erpipe/erpipe/internal/azuritetest"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/azblob"
 	"github.com/erpipe/erpipe/outbox/outboxtest"
 )
 
 // TestConformance runs the outbox conformance suite against Azurite with
-// each kind of credential that Azurite checks: a shared key over http, a
-// SAS token over http, and a connection string over https.
+// each kind of credential that Azurite checks: a shared key over http
+// (with both policies that keep what is stored), a SAS token over http,
+// and a connection string over https. Entra ID is in TestEntra.
 func TestConformance(t *testing.T) {
 	needServers(t)
 	for _, tc := range []struct {
@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		cfg  func(t *testing.T, cfg *azblob.Config)
 	}{
 		{"shared-key", servers[0], func(*testing.T, *azblob.Config) {}},
+		{"shared-key-rename", servers[0], func(t *testing.T, cfg *azblob.Config) { cfg.Overwrite = azblob.OverwriteRename }},
 		{"sas", servers[0], func(t *testing.T, cfg *azblob.Config) {
 			cfg.Credential = azblob.CredentialSAS
 			t.Setenv(azblob.EnvSAS, sasToken(t, sas.ContainerPermissions{Read: true, Create: true, Write: true, List: true}, false))
@@ -45,5 +46,4 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
-	_ = azuritetest.Account
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
@@ -80,15 +82,56 @@ func redact(s string, secrets []string) string {
 // multi-line dump of the answer) and without request URLs, which carry a
 // SAS token when there is one.
 func describe(err error) string {
+	var auth *azidentity.AuthenticationFailedError
+	if errors.As(err, &auth) {
+		return "Microsoft Entra ID " + entraAnswer(auth.RawResponse)
+	}
 	var re *azcore.ResponseError
-	if errors.As(err, &re) && !errors.As(err, new(*azidentity.AuthenticationFailedError)) {
+	if errors.As(err, &re) {
 		code := re.ErrorCode
 		if code == "" {
 			code = http.StatusText(re.StatusCode)
 		}
 		return fmt.Sprintf("the storage service answered %d %s", re.StatusCode, code)
 	}
-	return err.Error()
+	return oneLine(err.Error())
+}
+
+// entraAnswer says what Entra ID answered: the status, its error code
+// and the first sentence of its description ("AADSTS7000215: Invalid
+// client secret provided.").
+func entraAnswer(resp *http.Response) string {
+	if resp == nil {
+		return "could not be asked for a token"
+	}
+	msg := fmt.Sprintf("answered %d", resp.StatusCode)
+	body, err := runtime.Payload(resp)
+	if err != nil {
+		return msg
+	}
+	var v struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.Error == "" {
+		return msg
+	}
+	desc, _, _ := strings.Cut(v.Description, "\n")
+	desc, _, _ = strings.Cut(desc, " Trace ID:")
+	return msg + " " + v.Error + ": " + strings.TrimSpace(desc)
+}
+
+// oneLine joins the lines of a multi-line message (azidentity's list of
+// the credentials it tried), leaving out rules and blank lines.
+func oneLine(s string) string {
+	var parts []string
+	for line := range strings.SplitSeq(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && strings.Trim(line, "-") != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // noURL drops the request URL that net/http puts into its errors
