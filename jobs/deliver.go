@@ -2,14 +2,18 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/erpipe/erpipe/d365"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/azblob"
+	outd365 "github.com/erpipe/erpipe/outbox/d365"
 	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/outbox/s3"
 	"github.com/erpipe/erpipe/transform"
@@ -66,11 +70,63 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 				return nil, fmt.Errorf("destination %d: %w", i+1, err)
 			}
 			out = append(out, d)
+		case dc.D365 != nil:
+			d, err := d365Destination(ws, p, dc.D365)
+			if err != nil {
+				return nil, fmt.Errorf("destination %d: %w", i+1, err)
+			}
+			out = append(out, d)
 		default:
-			return nil, fmt.Errorf("destination %d: say what kind it is (folder, s3 or azblob)", i+1)
+			return nil, fmt.Errorf("destination %d: say what kind it is (folder, s3, azblob or d365)", i+1)
 		}
 	}
 	return out, nil
+}
+
+// d365Destination makes a destination that imports into Dynamics 365;
+// relative file names are relative to the workspace. The imports it asks
+// for are kept in .erpipe/d365, its staging error files go to the
+// pipeline's errors folder.
+func d365Destination(ws *workspace.Workspace, p *workspace.Pipeline, c *workspace.D365Config) (*outd365.Destination, error) {
+	rel := func(f string) string {
+		if f != "" && !filepath.IsAbs(f) {
+			return filepath.Join(ws.Root, f)
+		}
+		return f
+	}
+	secret, err := d365Secret(c.SecretEnv, rel(c.SecretFile))
+	if err != nil {
+		return nil, err
+	}
+	client, err := d365.New(d365.Config{Environment: c.Environment, Tenant: c.Tenant, ClientID: c.ClientID,
+		Secret: secret, AuthorityHost: c.AuthorityHost, CAFile: rel(c.CAFile)})
+	if err != nil {
+		return nil, err
+	}
+	return outd365.New(outd365.Options{Client: client, DefinitionGroup: c.DefinitionGroup, LegalEntity: c.LegalEntity,
+		Overwrite: c.Overwrite, StateDir: filepath.Join(ws.State(), "d365"), ErrorDir: ws.Errors(p.Name),
+		Wait: time.Duration(c.Wait)})
+}
+
+// d365Secret reads the client secret of a D365 application: from the file,
+// when one is named, else from the environment variable env (default
+// ERPIPE_D365_CLIENT_SECRET).
+func d365Secret(env, file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("d365: secret_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if env == "" {
+		env = "ERPIPE_D365_CLIENT_SECRET"
+	}
+	v := os.Getenv(env)
+	if v == "" {
+		return "", fmt.Errorf("d365: set the client secret of the Entra ID application in the environment variable %s (or name a secret_file)", env)
+	}
+	return v, nil
 }
 
 // azblobDestination makes an Azure Blob Storage destination; relative
@@ -114,7 +170,7 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 		switch {
 		case err == nil:
 			job.Pending = nil
-			err = s.finish(ctx, job, statusOf(res), res, nil)
+			err = s.finish(ctx, job, statusOf(job, res), res, nil)
 		case !outbox.IsTransient(err):
 			err = s.finish(ctx, job, Failed, res, err)
 		default:
@@ -160,6 +216,13 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 				outbox.MetaDate:     job.Created.UTC().Format("2006-01-02"),
 				outbox.MetaMode:     fmt.Sprintf("%#o", s.resultPerm(job)),
 			})
+			var partial *outbox.PartialError
+			if errors.As(err, &partial) {
+				// Delivered, and the receiver refused part of it: the
+				// job ends with errors, saying what it refused.
+				loc, err = partial.Location, nil
+				job.DeliveryProblems = append(job.DeliveryProblems, partial.Problems...)
+			}
 			if err != nil {
 				err = fmt.Errorf("deliver %s to %s: %w", name, d, err)
 				job.Pending = append(job.Pending, fmt.Sprintf("%s -> %s: %v", name, d, err))

@@ -64,36 +64,39 @@ type Output struct {
 
 // Job is one input file's trip through a pipeline.
 type Job struct {
-	ID              string    `json:"id"`
-	Pipeline        string    `json:"pipeline"`
-	Input           string    `json:"input"` // the file's name as dropped
-	InputSHA256     string    `json:"input_sha256,omitempty"`
-	InputSize       int64     `json:"input_size"`
-	Template        string    `json:"template"`
-	TemplateVersion string    `json:"template_version"`
-	TemplateHash    string    `json:"template_hash,omitempty"`
-	Status          Status    `json:"status"`
-	Read            int       `json:"rows_read"`
-	Written         int       `json:"rows_written"`
-	Rejected        int       `json:"rows_rejected"`
-	Warnings        int       `json:"warnings"`
-	Outputs         []Output  `json:"outputs,omitempty"`
-	Pending         []string  `json:"pending,omitempty"`       // destinations still to acknowledge, with the last error
-	Errors          []string  `json:"errors,omitempty"`        // the first errors, for people
-	WarningTexts    []string  `json:"warning_texts,omitempty"` // the first warnings, for people (Warnings counts them all)
-	Notes           []string  `json:"notes,omitempty"`         // what is worth knowing and is not an error: which job this one retries
-	RejectedFile    string    `json:"rejected_file,omitempty"` // the rejected rows, beside the report
-	Report          string    `json:"report,omitempty"`        // the report (.error.txt), when there is one
-	DuplicateOf     string    `json:"duplicate_of,omitempty"`
-	RetryOf         string    `json:"retry_of,omitempty"`     // the job whose input this one processes again (erpipe retry)
-	ClaimedPath     string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
-	FinalPath       string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
-	FinalStatus     Status    `json:"-"`                      // the status the job takes once the input is at FinalPath
-	Attempts        int       `json:"attempts,omitempty"`     // runs started and not handed back by a stop (see MaxAttempts)
-	Created         time.Time `json:"created"`
-	Started         time.Time `json:"started,omitzero"`
-	Finished        time.Time `json:"finished,omitzero"`
-	Progress        *Progress `json:"progress,omitempty"` // how far a running job has read its input (progress.go); nil once it has read it
+	ID              string   `json:"id"`
+	Pipeline        string   `json:"pipeline"`
+	Input           string   `json:"input"` // the file's name as dropped
+	InputSHA256     string   `json:"input_sha256,omitempty"`
+	InputSize       int64    `json:"input_size"`
+	Template        string   `json:"template"`
+	TemplateVersion string   `json:"template_version"`
+	TemplateHash    string   `json:"template_hash,omitempty"`
+	Status          Status   `json:"status"`
+	Read            int      `json:"rows_read"`
+	Written         int      `json:"rows_written"`
+	Rejected        int      `json:"rows_rejected"`
+	Warnings        int      `json:"warnings"`
+	Outputs         []Output `json:"outputs,omitempty"`
+	Pending         []string `json:"pending,omitempty"` // destinations still to acknowledge, with the last error
+	Errors          []string `json:"errors,omitempty"`  // the first errors, for people
+	// DeliveryProblems are what a receiver that processes outputs (D365)
+	// reported of the part it refused; the job then ends with errors.
+	DeliveryProblems []string  `json:"delivery_problems,omitempty"`
+	WarningTexts     []string  `json:"warning_texts,omitempty"` // the first warnings, for people (Warnings counts them all)
+	Notes            []string  `json:"notes,omitempty"`         // what is worth knowing and is not an error: which job this one retries
+	RejectedFile     string    `json:"rejected_file,omitempty"` // the rejected rows, beside the report
+	Report           string    `json:"report,omitempty"`        // the report (.error.txt), when there is one
+	DuplicateOf      string    `json:"duplicate_of,omitempty"`
+	RetryOf          string    `json:"retry_of,omitempty"`     // the job whose input this one processes again (erpipe retry)
+	ClaimedPath      string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
+	FinalPath        string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
+	FinalStatus      Status    `json:"-"`                      // the status the job takes once the input is at FinalPath
+	Attempts         int       `json:"attempts,omitempty"`     // runs started and not handed back by a stop (see MaxAttempts)
+	Created          time.Time `json:"created"`
+	Started          time.Time `json:"started,omitzero"`
+	Finished         time.Time `json:"finished,omitzero"`
+	Progress         *Progress `json:"progress,omitempty"` // how far a running job has read its input (progress.go); nil once it has read it
 	// Submission is the audit trail of a scheduled run (runs.go); nil for
 	// jobs of dropped files.
 	Submission *Submission `json:"submission,omitempty"`

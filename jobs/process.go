@@ -188,12 +188,13 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	if err != nil {
 		return s.finish(ctx, job, Failed, res, err)
 	}
-	return s.finish(ctx, job, statusOf(res), res, nil)
+	return s.finish(ctx, job, statusOf(job, res), res, nil)
 }
 
-// statusOf is the status of a delivered job.
-func statusOf(res *transform.Result) Status {
-	if res.Rejected > 0 {
+// statusOf is the status of a delivered job: with errors when rows were
+// left out, or a receiver (D365) refused part of an output.
+func statusOf(job *Job, res *transform.Result) Status {
+	if res.Rejected > 0 || len(job.DeliveryProblems) > 0 {
 		return ProcessedWithErrors
 	}
 	return Processed

@@ -1,12 +1,15 @@
-// Package outbox delivers results to destinations: a folder now, object
-// storage later. Every destination implements the small Destination
-// interface and passes the same conformance suite (outbox/outboxtest).
+// Package outbox delivers results to destinations: folders, object
+// storage, and receivers that process what they get (D365). Every
+// destination implements the small Destination interface; those that
+// store objects pass the same conformance suite (outbox/outboxtest).
 package outbox
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 )
 
 // ErrExists is returned by Put when an object of that name holds other
@@ -92,4 +95,17 @@ func (c ContextReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.R.Read(p)
+}
+
+// PartialError is a Put whose object was delivered to a receiver that
+// processes it (D365) and reported problems with part of it (rows it
+// refused): the output is delivered, at Location, and the job ends with
+// errors. Problems say what was refused and where its detail is.
+type PartialError struct {
+	Location string
+	Problems []string
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("delivered to %s with problems: %s", e.Location, strings.Join(e.Problems, "; "))
 }

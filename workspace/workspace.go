@@ -204,6 +204,40 @@ type DestinationConfig struct {
 	Folder *FolderConfig `yaml:"folder"`
 	S3     *S3Config     `yaml:"s3"`
 	AzBlob *AzBlobConfig `yaml:"azblob"`
+	D365   *D365Config   `yaml:"d365"`
+}
+
+// D365Config imports a pipeline's packages into Dynamics 365 Finance &
+// Operations through its data management package API (docs/d365.md). The
+// client secret is never written here: it comes from the environment
+// variable secret_env names (default ERPIPE_D365_CLIENT_SECRET) or from
+// secret_file.
+type D365Config struct {
+	// Environment is the environment's URL, e.g.
+	// https://contoso.operations.dynamics.com.
+	Environment string `yaml:"environment"`
+	// Tenant and ClientID name the Entra ID application registered in D365.
+	Tenant   string `yaml:"tenant"`
+	ClientID string `yaml:"client_id"`
+	// SecretEnv names the environment variable holding the client secret;
+	// SecretFile, a file holding it (relative to the workspace).
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
+	// AuthorityHost is Entra ID's login host (default
+	// https://login.microsoftonline.com/): the emulator's URL in trials.
+	AuthorityHost string `yaml:"authority_host"`
+	// CAFile is a PEM file of certificates to trust besides the system's
+	// (the emulator's), relative to the workspace.
+	CAFile string `yaml:"ca_file"`
+	// DefinitionGroup is the data project the packages are imported into.
+	DefinitionGroup string `yaml:"definition_group"`
+	// LegalEntity is the company, e.g. USMF.
+	LegalEntity string `yaml:"legal_entity"`
+	// Overwrite lets a package's manifest replace the project's definition.
+	Overwrite bool `yaml:"overwrite"`
+	// Wait is how long one delivery waits for a running import before the
+	// job says it waits for D365 and asks again later (default 2m).
+	Wait Duration `yaml:"wait"`
 }
 
 // AzBlobConfig is an Azure Blob Storage destination. Secrets are never
