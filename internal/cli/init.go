@@ -109,6 +109,26 @@ pipelines:
       #     prefix: d365/customers
       #     endpoint: https://minio.example.com:9000   # leave out for AWS
       #     region: eu-north-1
+      # Azure Blob Storage: results are committed whole (never half a
+      # blob), never replace other content by accident, and an account that
+      # is down or throttling is waited for. The secret never goes into
+      # this file: credential shared-key reads the account key from
+      # AZURE_STORAGE_KEY, sas a SAS token (sp=rcw) from
+      # AZURE_STORAGE_SAS_TOKEN, connection-string reads
+      # AZURE_STORAGE_CONNECTION_STRING (secret_env names another
+      # variable, secret_file a file holding it), and entra signs in to
+      # Microsoft Entra ID with AZURE_TENANT_ID, AZURE_CLIENT_ID and
+      # AZURE_CLIENT_SECRET, a workload or managed identity, or az login
+      # (the identity needs Storage Blob Data Contributor on the container).
+      # - azblob:
+      #     account: erpresults
+      #     container: d365
+      #     prefix: customers
+      #     credential: entra          # or shared-key, sas, connection-string
+      #     # secret_file: /run/secrets/azure-sas
+      #     # endpoint: http://127.0.0.1:10000/devstoreaccount1   # Azurite, a sovereign cloud
+      #     # overwrite: fail          # other content under a taken name: fail, rename or replace
+      #     # key_template: "{prefix}{date}/{name}"
 
 # Scheduled submissions: a template run on a timetable over the data of one
 # reporting period, each period produced exactly once and recorded with an
