@@ -63,6 +63,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
@@ -408,7 +409,11 @@ func (d *Blob) PutMeta(ctx context.Context, name string, r io.Reader, size int64
 		if err == nil {
 			return d.location(key), nil
 		}
-		if !isConditionLost(err) || sum == "" {
+		// A block list that no longer holds (another upload to the name
+		// committed first, which drops this one's blocks) is a lost race
+		// too, if the service says so rather than that the condition
+		// failed.
+		if !isConditionLost(err) && !bloberror.HasCode(err, bloberror.InvalidBlockList) || sum == "" {
 			return "", d.fail("put", name, key, err)
 		}
 		// Someone stored the name first: most likely an earlier attempt
@@ -417,9 +422,11 @@ func (d *Blob) PutMeta(ctx context.Context, name string, r io.Reader, size int64
 		switch {
 		case serr != nil:
 			return "", d.fail("put", name, key, serr)
-		case now != nil && now.same(sum, size):
+		case now == nil:
+			return "", d.fail("put", name, key, err)
+		case now.same(sum, size):
 			return d.location(key), nil
-		case now != nil && d.cfg.Overwrite == OverwriteFail:
+		case d.cfg.Overwrite == OverwriteFail:
 			return "", d.fail("put", name, key, now.exists(sum))
 		default:
 			// Renamed or replaced meanwhile, and r is read: the next

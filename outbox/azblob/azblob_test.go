@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -329,4 +330,54 @@ func (h *hookReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.n += int64(n)
 	return n, err
+}
+
+// TestRacingPuts: puts of one name at the same time, staged in blocks,
+// never mix their blocks. With the same content all succeed and one blob
+// is stored; with other content one wins and the others fail with
+// ErrExists (or are to be tried again), and the blob is the winner's.
+func TestRacingPuts(t *testing.T) {
+	needServers(t)
+	const size, n = 3 << 20, 4
+	for _, same := range []bool{true, false} {
+		t.Run(fmt.Sprintf("same=%v", same), func(t *testing.T) {
+			srv := servers[0]
+			d := newDest(t, config(t, srv))
+			errs := make([]error, n)
+			locs := make([]string, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				seed := uint64(1)
+				if !same {
+					seed = uint64(i + 1)
+				}
+				wg.Go(func() { locs[i], errs[i] = d.Put(t.Context(), "race.zip", gen(seed, size), size) })
+			}
+			wg.Wait()
+			winners := 0
+			var winner int
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					winners++
+					winner = i
+				case same || !errors.Is(err, outbox.ErrExists) && !outbox.IsTransient(err):
+					t.Errorf("Put %d: %v", i, err)
+				}
+			}
+			if same && winners != n || !same && winners != 1 {
+				t.Fatalf("%d puts succeeded (errors %v)", winners, errs)
+			}
+			seed := uint64(1)
+			if !same {
+				seed = uint64(winner + 1)
+			}
+			if o, _ := get(t, srv, locs[winner]); sumBytes(o.data) != sumOf(gen(seed, size)) {
+				t.Error("the stored blob is not the content of a put that succeeded")
+			}
+			if got := listNames(t, srv, d); len(got) != 1 {
+				t.Errorf("stored %q", got)
+			}
+		})
+	}
 }
