@@ -7,7 +7,10 @@ package memtest
 
 import (
 	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Ceiling runs f and fails t when f allocated more than max bytes in all
@@ -20,5 +23,46 @@ func Ceiling(t testing.TB, max uint64, f func()) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > max {
 		t.Fatalf("allocated %d KiB, more than the ceiling of %d KiB", got>>10, max>>10)
+	}
+}
+
+// LiveHeapCeiling runs f and fails t when the heap it left live after a
+// garbage collection (the runtime's /gc/heap/live:bytes) exceeded max
+// bytes while f ran: what f keeps, unlike Ceiling's total, which grows
+// with the garbage of every row. The heap is sampled every few
+// milliseconds.
+func LiveHeapCeiling(t testing.TB, max uint64, f func()) {
+	t.Helper()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	runtime.GC()
+	var peak atomic.Uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	if got := peak.Load(); got > max {
+		t.Fatalf("live heap reached %d KiB, more than the ceiling of %d KiB", got>>10, max>>10)
 	}
 }
