@@ -6,8 +6,12 @@
 //     ...), checked against XSDs and control totals. It is written in two
 //     passes: an XMLRun spools each row the runner gives it (Add) to disk,
 //     then writes the document from the spool (Render, or RenderDocs for
-//     one document per group) and verifies what it wrote (Verify), so
-//     memory stays flat however many rows there are.
+//     one document per group) and verifies what it wrote (Verify). The
+//     rows are sorted by group on disk (an external merge sort, package
+//     internal/extsort), and the groups summed up as the sorted rows pass
+//     and kept in a file per level, so memory stays flat however many
+//     rows and groups there are (a ledger's voucher per few lines; see
+//     spool.go).
 //   - XLSX (output.xlsx): one streamed sheet whose cells keep their
 //     types, on its own or beside a CSV file (XLSXWriter).
 //

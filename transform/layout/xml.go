@@ -112,9 +112,10 @@ type xattr struct {
 // aggSpec is an aggregate used in the layout: COUNT(), COUNT(f), SUM(f),
 // MIN(f), MAX(f) over the rows of the enclosing group (or document).
 type aggSpec struct {
-	fn  string
-	col int // column of the field; -1 for COUNT()
-	v   string
+	fn    string
+	col   int    // column of the field; -1 for COUNT()
+	field string // the field's name, for messages
+	v     string
 
 	// GROUPCOUNT(Element): the number of Element written (one per group)
 	// in the scope. GROUPSUM(Element, field, decimals): the sum over those
@@ -829,7 +830,7 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
 	xl.aggIdx[key] = len(xl.spec.aggs)
 	xl.use(xl.scope, len(xl.spec.aggs))
-	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: col, v: name})
+	xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: id.Value, col: col, field: field, v: name})
 	return name, true
 }
 
@@ -900,7 +901,7 @@ func (p *aggPatcher) groupSum(c *ast.CallNode, register bool) (string, bool) {
 		}
 		sumIdx = len(xl.spec.aggs)
 		xl.aggIdx[sumKey] = sumIdx
-		xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: "SUM", col: col, v: fmt.Sprintf("__agg%d", sumIdx)})
+		xl.spec.aggs = append(xl.spec.aggs, aggSpec{fn: "SUM", col: col, field: f.Value, v: fmt.Sprintf("__agg%d", sumIdx)})
 	}
 	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
 	xl.aggIdx[key] = len(xl.spec.aggs)

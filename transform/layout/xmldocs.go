@@ -27,7 +27,12 @@ func (x *XMLRun) RenderDocs(outDir string) (tmps, finals []string, err error) {
 	x.cur, x.hier = x.curs[0], 0
 	seen := map[string]int{}
 	var ev expression.Evaluator
-	for _, g := range x.hiers[0].root.children {
+	lr := x.levels[0][0]
+	for range x.hiers[0].root.children {
+		g, err := lr.next()
+		if err != nil {
+			return tmps, finals, fmt.Errorf("reading the groups: %w", err)
+		}
 		if err := x.enter(g); err != nil {
 			return tmps, finals, err
 		}

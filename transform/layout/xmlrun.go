@@ -34,12 +34,14 @@ type XMLRun struct {
 	input  layoutInput
 	choice schemaChoice
 	dir    string
-	spool  *rowSpool   // every row: the document's aggregates, its first row, the rows of a $each outside groups
-	hiers  []*rowSpool // per grouping (XML.hiers)
+	spool  *docSpool     // every row: the document's aggregates, its first row, the rows of a $each outside groups
+	hiers  []*groupSpool // per grouping (XML.hiers)
 	curs   []*spoolCursor
+	levels [][]*levelReader // per grouping, per level 1...: its groups, as they are written
 	rootC  *spoolCursor
 	hier   int   // the grouping being written; -1 outside any
 	added  []any // the values of the row being spooled (add)
+	decode []int // the fields the document's aggregates read, decoded in Add
 
 	env     map[string]any
 	cur     *spoolCursor
@@ -86,14 +88,24 @@ func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 		return nil, err
 	}
 	x.dir = dir
-	x.spool = newRowSpool(dir, spec.aggs, nil, [][]int{spec.used[scope{-1, 0}]})
-	x.spool.firstOnly = !spec.rootEach
+	rootUsed := spec.used[scope{-1, 0}]
+	if x.spool, err = newDocSpool(dir, len(spec.aggs), rootUsed, !spec.rootEach); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	seen := map[int]bool{}
+	for _, i := range rootUsed {
+		if c := spec.aggs[i].col; c >= 0 && !seen[c] {
+			seen[c] = true
+			x.decode = append(x.decode, c)
+		}
+	}
 	for i, h := range spec.hiers {
 		used := make([][]int, len(h.levels)+1)
 		for lv := range used {
 			used[lv] = spec.used[scope{i, lv}]
 		}
-		x.hiers = append(x.hiers, newRowSpool(dir, spec.aggs, h.levels, used))
+		x.hiers = append(x.hiers, newGroupSpool(dir, spec.aggs, h.levels, used, i, spec.nfields))
 	}
 	x.hier = -1
 	return x, nil
@@ -129,40 +141,48 @@ func (x *XMLRun) Add(pos formats.Pos, cols []string) error {
 	if x.sheet == "" {
 		x.sheet = pos.Sheet
 	}
-	// The values, decoded once for the aggregates of every spool (which
-	// keep values, not the slice).
+	// The values the document's aggregates read (the groupings' are read
+	// back from the spool as it is sorted).
 	if x.added == nil {
 		x.added = make([]any, x.spec.nfields)
 	}
-	vals := x.added
-	err := decodeValues(cols, vals)
-	if err == nil {
-		err = x.spool.add(pos.Row, cols, vals)
+	for _, c := range x.decode {
+		v, err := decodeValue(cols[c])
+		if err != nil {
+			return err
+		}
+		x.added[c] = v
+	}
+	if err := x.spool.root.add(x.spec.aggs, x.spec.used[scope{-1, 0}], x.added); err != nil {
+		return x.aggError(pos, err)
+	}
+	if err := x.spool.write(pos.Row, cols[:x.spec.nfields]); err != nil {
+		return fmt.Errorf("spooling the rows: %w", err)
 	}
 	for i, h := range x.spec.hiers {
-		if err != nil {
-			break
-		}
 		if h.where >= 0 {
-			v, derr := decodeValue(cols[h.where])
-			if derr != nil {
-				err = derr
-				break
+			v, err := decodeValue(cols[h.where])
+			if err != nil {
+				return err
 			}
 			if ok, _ := expression.Truth(v); !ok {
 				continue
 			}
 		}
-		err = x.hiers[i].add(pos.Row, cols, vals)
-	}
-	if err != nil {
-		return &template.FieldError{Pos: pos, Template: x.src.Template, Severity: template.SeverityError, Err: err,
-			Hint: "check the values the layout's aggregates add up"}
+		if err := x.hiers[i].add(pos.Row, cols); err != nil {
+			return fmt.Errorf("spooling the rows: %w", err)
+		}
 	}
 	return nil
 }
 
-// Close removes the spool.
+// aggError is an aggregate that could not be summed at pos.
+func (x *XMLRun) aggError(pos formats.Pos, err error) error {
+	return &template.FieldError{Pos: pos, Template: x.src.Template, Severity: template.SeverityError, Err: err,
+		Hint: "check the values the layout's aggregates add up"}
+}
+
+// Close removes the spool: every file of the run, also after an error.
 func (x *XMLRun) Close() {
 	if x.tf != nil {
 		x.tf.Close()
@@ -171,6 +191,7 @@ func (x *XMLRun) Close() {
 	for _, h := range x.hiers {
 		h.close()
 	}
+	os.RemoveAll(x.dir)
 }
 
 // CheckXMLText refuses text that XML can't hold.
@@ -230,14 +251,30 @@ func (x *XMLRun) finish() error {
 	if x.rootC != nil {
 		return nil
 	}
-	for _, s := range append([]*rowSpool{x.spool}, x.hiers...) {
-		if err := s.finish(); err != nil {
-			return fmt.Errorf("spooling the rows: %w", err)
+	if err := x.spool.finish(); err != nil {
+		return fmt.Errorf("spooling the rows: %w", err)
+	}
+	for _, h := range x.hiers {
+		if err := h.finish(); err != nil {
+			var ae *aggError
+			if errors.As(err, &ae) {
+				return x.aggError(formats.Pos{File: x.file, Sheet: x.sheet, Row: ae.row}, ae.err)
+			}
+			return fmt.Errorf("sorting the rows by group: %w", err)
 		}
 	}
-	x.rootC = newSpoolCursor(x.spool.final, x.spec.nfields)
+	x.rootC = newSpoolCursor(x.spool.f, x.spec.nfields)
 	for _, h := range x.hiers {
-		x.curs = append(x.curs, newSpoolCursor(h.final, x.spec.nfields))
+		x.curs = append(x.curs, newSpoolCursor(h.spool, x.spec.nfields))
+		var lrs []*levelReader
+		for lv := 1; lv <= h.depth; lv++ {
+			lr, err := h.reader(lv)
+			if err != nil {
+				return fmt.Errorf("reading the groups: %w", err)
+			}
+			lrs = append(lrs, lr)
+		}
+		x.levels = append(x.levels, lrs)
 	}
 	x.cur = x.rootC
 	x.vals = make([]any, x.spec.nfields)
@@ -252,7 +289,7 @@ func (x *XMLRun) enter(g *group) error {
 			x.env[a.v] = x.groupCount(g, a)
 			continue
 		case "GROUPSUM":
-			x.env[a.v] = x.groupSum(g, a)
+			x.env[a.v] = x.groupSum(g, i, a)
 			continue
 		case "POSITION":
 			x.env[a.v] = int64(g.pos) + 1
@@ -282,38 +319,19 @@ func (x *XMLRun) groupCount(g *group, a aggSpec) int64 {
 	if g.level >= a.level {
 		return 1
 	}
-	var count func(*group) int64
-	count = func(g *group) int64 {
-		if g.level == a.level-1 {
-			return int64(len(g.children))
-		}
-		var n int64
-		for _, c := range g.children {
-			n += count(c)
-		}
-		return n
-	}
-	return count(g)
+	return g.desc[a.level-g.level-1]
 }
 
-// groupSum is GROUPSUM: over the groups of a's element in the scope of
-// g, each group's SUM rounded, added up.
-func (x *XMLRun) groupSum(g *group, a aggSpec) decimal.Decimal {
+// groupSum is GROUPSUM (aggregate i): over the groups of a's element in
+// the scope of g, each group's SUM rounded, added up.
+func (x *XMLRun) groupSum(g *group, i int, a aggSpec) decimal.Decimal {
 	if x.hier != a.hier {
 		g = x.hiers[a.hier].root
 	}
-	var sum func(*group) decimal.Decimal
-	sum = func(g *group) decimal.Decimal {
-		if g.level >= a.level {
-			return g.aggs[a.sumOf].sum.Round(a.places)
-		}
-		var s decimal.Decimal
-		for _, c := range g.children {
-			s = s.Add(sum(c))
-		}
-		return s
+	if g.level >= a.level {
+		return g.aggs[a.sumOf].sum.Round(a.places)
 	}
-	return sum(g)
+	return g.gsum[i]
 }
 
 // next reads the next row of the spool into env.
@@ -383,9 +401,18 @@ func (x *XMLRun) node(n *xnode, g *group, root bool) error {
 	return x.element(n, g, root)
 }
 
-// groups writes n once per child group of parent.
+// groups writes n once per child group of parent, read from the level's
+// file in the order they were summed up.
 func (x *XMLRun) groups(n *xnode, parent *group) error {
-	for _, c := range parent.children {
+	lr := x.levels[x.hier][parent.level]
+	if err := lr.skipTo(parent.firstChild); err != nil {
+		return fmt.Errorf("reading the groups: %w", err)
+	}
+	for range parent.children {
+		c, err := lr.next()
+		if err != nil {
+			return fmt.Errorf("reading the groups: %w", err)
+		}
 		if err := x.enter(c); err != nil {
 			return err
 		}
