@@ -140,7 +140,7 @@ func azblobDestination(ctx context.Context, ws *workspace.Workspace, c *workspac
 	}
 	return azblob.New(ctx, azblob.Config{Account: c.Account, Container: c.Container, Prefix: c.Prefix, Endpoint: c.Endpoint,
 		Credential: c.Credential, SecretEnv: c.SecretEnv, SecretFile: rel(c.SecretFile),
-		DisableInstanceDiscovery: c.DisableInstanceDiscovery, CAFile: rel(c.CAFile), Overwrite: c.Overwrite,
+		DisableInstanceDiscovery: c.DisableInstanceDiscovery, Audience: c.Audience, CAFile: rel(c.CAFile), Overwrite: c.Overwrite,
 		AccessTier: c.AccessTier, KeyTemplate: c.KeyTemplate, SpoolDir: ws.Work()})
 }
 

@@ -256,6 +256,7 @@ type AzBlobConfig struct {
 	SecretEnv                string `yaml:"secret_env"`
 	SecretFile               string `yaml:"secret_file"`
 	DisableInstanceDiscovery bool   `yaml:"disable_instance_discovery"`
+	Audience                 string `yaml:"audience"` // entra: the account's blob endpoint in a sovereign cloud
 	CAFile                   string `yaml:"ca_file"`
 	Overwrite                string `yaml:"overwrite"`   // fail (default), rename or replace
 	AccessTier               string `yaml:"access_tier"` // Hot, Cool, Cold or Archive

@@ -158,6 +158,11 @@ type Config struct {
 	// (AZURE_AUTHORITY_HOST): for disconnected and private clouds
 	// (Azure Stack Hub).
 	DisableInstanceDiscovery bool
+	// Audience is what Entra ID tokens are asked for: empty means
+	// https://storage.azure.com/ (every account of the public cloud);
+	// the account's own blob endpoint, e.g.
+	// "https://acct.blob.core.chinacloudapi.cn", for a sovereign cloud.
+	Audience string
 	// CAFile is a PEM file of certificate authorities to trust for the
 	// endpoint (and the Entra ID authority), on top of the system's.
 	CAFile string
@@ -223,7 +228,9 @@ func New(ctx context.Context, cfg Config) (*Blob, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := cr.containerClient(cfg.Container, clientOptions(hc, cfg.MaxAttempts))
+	opts := clientOptions(hc, cfg.MaxAttempts)
+	opts.Audience = cfg.Audience
+	client, err := cr.containerClient(cfg.Container, opts)
 	if err != nil {
 		return nil, errors.New(redact(err.Error(), cr.secrets))
 	}
@@ -285,6 +292,14 @@ func (c *Config) normalize() error {
 	if c.Endpoint != "" {
 		if err := checkEndpoint(c.Endpoint); err != nil {
 			return bad("Endpoint", "%v", err)
+		}
+	}
+	if c.Audience != "" {
+		if c.Credential != CredentialEntra {
+			return bad("Audience", "is for credential %s only; leave it out", CredentialEntra)
+		}
+		if err := checkEndpoint(c.Audience); err != nil {
+			return bad("Audience", "%v", err)
 		}
 	}
 	switch c.Overwrite {

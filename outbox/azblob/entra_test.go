@@ -1,6 +1,7 @@
 package azblob_test
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/internal/azuritetest"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/azblob"
 )
@@ -69,7 +71,13 @@ func (es *entraServer) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		now := time.Now().Unix()
-		claims, _ := json.Marshal(map[string]any{"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/" + entraTenant + "/",
+		var aud string // the resource of the scope asked for, "https://storage.azure.com/.default openid ..."
+		for f := range strings.FieldsSeq(r.PostForm.Get("scope")) {
+			if res, ok := strings.CutSuffix(f, "/.default"); ok {
+				aud = res
+			}
+		}
+		claims, _ := json.Marshal(map[string]any{"aud": aud, "iss": "https://sts.windows.net/" + entraTenant + "/",
 			"iat": now, "nbf": now - 60, "exp": now + 3600, "oid": "erpipe-test-object", "tid": entraTenant, "appid": entraClient})
 		enc := base64.RawURLEncoding.EncodeToString
 		token := enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(claims) + "." + enc([]byte("not-signed"))
@@ -92,11 +100,14 @@ func TestEntra(t *testing.T) {
 		name, secret string
 		ok           bool
 		want         string
+		audience     string
 	}{
-		{"good secret", entraSecret, true, ""},
+		{"good secret", entraSecret, true, "", ""},
+		{"account audience", entraSecret, true, "", "https://" + azuritetest.Account + ".blob.core.windows.net"},
+		{"other account's audience", entraSecret, false, "the storage service answered 403", "https://another.blob.core.windows.net"},
 		{"wrong secret", "wrong-" + entraSecret, false,
-			"Microsoft Entra ID answered 401 invalid_client: AADSTS7000215: Invalid client secret provided. (Microsoft Entra ID refused the sign-in"},
-		{"no secret", "", false, "no Microsoft Entra ID credential was found: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"},
+			"Microsoft Entra ID answered 401 invalid_client: AADSTS7000215: Invalid client secret provided. (Microsoft Entra ID refused the sign-in", ""},
+		{"no secret", "", false, "no Microsoft Entra ID credential was found: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range map[string]string{"AZURE_TENANT_ID": entraTenant, "AZURE_CLIENT_ID": entraClient,
@@ -105,7 +116,7 @@ func TestEntra(t *testing.T) {
 			}
 			cfg := config(t, srv)
 			t.Setenv(azblob.EnvKey, "") // not used: the token is
-			cfg.Credential, cfg.DisableInstanceDiscovery = azblob.CredentialEntra, true
+			cfg.Credential, cfg.DisableInstanceDiscovery, cfg.Audience = azblob.CredentialEntra, true, tc.audience
 			d := newDest(t, cfg)
 			loc, err := d.Put(t.Context(), "entra.csv", strings.NewReader("signed in\n"), 10)
 			if !tc.ok {
@@ -131,7 +142,7 @@ func TestEntra(t *testing.T) {
 			}
 			es.mu.Lock()
 			defer es.mu.Unlock()
-			want := "POST /" + entraTenant + "/oauth2/v2.0/token scope=https://storage.azure.com/.default"
+			want := "POST /" + entraTenant + "/oauth2/v2.0/token scope=" + cmp.Or(tc.audience, "https://storage.azure.com") + "/.default"
 			if !strings.Contains(strings.Join(es.requests, "\n"), want) {
 				t.Errorf("the token server saw %q, want %q", es.requests, want)
 			}
