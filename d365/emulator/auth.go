@@ -1,0 +1,126 @@
+package emulator
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// openIDConfiguration answers tenant discovery, which MSAL asks for before
+// its first token (issuer must be on the authority's host).
+func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	if tenant != s.opts.Tenant {
+		aadError(w, http.StatusBadRequest, "invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID; the emulator's tenant is %s.", tenant, s.opts.Tenant))
+		return
+	}
+	base := baseURL(r.Context()) + "/" + tenant
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"issuer":                                base + "/v2.0",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"tenant_region_scope":                   "EU",
+		"cloud_instance_name":                   "microsoftonline.com",
+	})
+}
+
+// token issues an access token for the client credentials grant.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("tenant") != s.opts.Tenant {
+		aadError(w, http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found; the emulator's tenant is %s.", r.PathValue("tenant"), s.opts.Tenant))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		aadError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the form parameters: "+err.Error())
+		return
+	}
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		id, secret = u, p
+	}
+	switch {
+	case r.PostForm.Get("grant_type") != "client_credentials":
+		aadError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'; the emulator issues tokens for client_credentials only.", r.PostForm.Get("grant_type")))
+		return
+	case id != s.opts.ClientID:
+		aadError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant.", id, s.opts.Tenant))
+		return
+	case secret == "" && r.PostForm.Get("client_assertion") != "":
+		aadError(w, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation: the emulator accepts a client secret only.")
+		return
+	case subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret)) != 1:
+		aadError(w, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", id))
+		return
+	}
+	want := baseURL(r.Context()) + "/.default"
+	scopeOK := false
+	for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+		if strings.EqualFold(strings.TrimSuffix(sc, "/.default"), strings.TrimSuffix(want, "/.default")) && strings.HasSuffix(sc, "/.default") ||
+			strings.EqualFold(sc, strings.TrimSuffix(want, "/.default")+"//.default") {
+			scopeOK = true
+		}
+	}
+	if !scopeOK {
+		aadError(w, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %q is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI); ask for %s.", r.PostForm.Get("scope"), want))
+		return
+	}
+	s.mu.Lock()
+	life := s.tokenLife
+	tok := "emu." + base64.RawURLEncoding.EncodeToString(randomBytes(24))
+	s.tokens[tok] = time.Now().Add(life)
+	s.mu.Unlock()
+	secs := int(life / time.Second)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     secs,
+		"ext_expires_in": secs,
+		"access_token":   tok,
+	})
+}
+
+// aadError answers in Entra ID's error shape.
+func aadError(w http.ResponseWriter, code int, kind string, aadsts int, desc string) {
+	writeJSON(w, code, map[string]any{
+		"error":             kind,
+		"error_description": fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", aadsts, desc, strings.ToLower(newGUID()), strings.ToLower(newGUID()), time.Now().UTC().Format("2006-01-02 15:04:05Z")),
+		"error_codes":       []int{aadsts},
+		"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		"trace_id":          strings.ToLower(newGUID()),
+		"correlation_id":    strings.ToLower(newGUID()),
+	})
+}
+
+// SetTokenLifetime sets the lifetime of the tokens issued from now on.
+func (s *Server) SetTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	s.tokenLife = d
+	s.mu.Unlock()
+}
+
+// ExpireTokens ends every token issued so far: the next API call with one
+// is answered 401, as after a token's expiry.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	for t := range s.tokens {
+		s.tokens[t] = time.Time{}
+	}
+	s.mu.Unlock()
+}
+
+// TokensIssued is how many tokens the token endpoint has issued.
+func (s *Server) TokensIssued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens)
+}
