@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -128,6 +129,18 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	if !s.checkSAS(w, r, name, "w") {
 		return
 	}
+	switch r.URL.Query().Get("comp") {
+	case "block":
+		s.putBlock(w, r, name)
+		return
+	case "blocklist":
+		s.putBlockList(w, r, name)
+		return
+	case "":
+	default:
+		azureErrorBody(w, http.StatusBadRequest, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported.", "<QueryParameterName>comp</QueryParameterName>")
+		return
+	}
 	if r.Header.Get("x-ms-blob-type") == "" {
 		w.Header().Set("x-ms-error-code", "MissingRequiredHeader")
 		azureErrorBody(w, http.StatusBadRequest, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.", "<HeaderName>x-ms-blob-type</HeaderName>")
@@ -145,10 +158,18 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		azureError(w, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "")
 		return
 	}
+	s.commitBlob(w, r, name, data)
+}
+
+// commitBlob stores a whole blob and answers 201 as Put Blob does.
+func (s *Server) commitBlob(w http.ResponseWriter, r *http.Request, name string, data []byte) {
 	if err := s.store.Put(r.Context(), name, data); err != nil {
 		azureError(w, http.StatusInternalServerError, "InternalError", err.Error(), "")
 		return
 	}
+	s.mu.Lock()
+	delete(s.blocks, name)
+	s.mu.Unlock()
 	sum := md5.Sum(data)
 	h := w.Header()
 	h.Set("ETag", fmt.Sprintf(`"0x%X"`, time.Now().UnixNano()))
@@ -158,6 +179,63 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	h.Set("x-ms-version", "2014-02-14")
 	h.Set("x-ms-request-server-encrypted", "true")
 	w.WriteHeader(http.StatusCreated)
+}
+
+// putBlock stages a block (Put Block), as the Azure SDKs do for large
+// uploads.
+func (s *Server) putBlock(w http.ResponseWriter, r *http.Request, name string) {
+	id := r.URL.Query().Get("blockid")
+	if _, err := base64.StdEncoding.DecodeString(id); err != nil || id == "" {
+		azureErrorBody(w, http.StatusBadRequest, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.", "<QueryParameterName>blockid</QueryParameterName>")
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBlob+1))
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	staged := 0
+	for _, b := range s.blocks[name] {
+		staged += len(b)
+	}
+	if staged+len(data) > maxBlob {
+		s.mu.Unlock()
+		azureError(w, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "")
+		return
+	}
+	if s.blocks[name] == nil {
+		s.blocks[name] = map[string][]byte{}
+	}
+	s.blocks[name][id] = data
+	s.mu.Unlock()
+	w.Header().Set("x-ms-request-id", strings.ToLower(newGUID()))
+	w.WriteHeader(http.StatusCreated)
+}
+
+// putBlockList commits staged blocks as the blob (Put Block List).
+func (s *Server) putBlockList(w http.ResponseWriter, r *http.Request, name string) {
+	var list struct {
+		IDs []struct {
+			ID string `xml:",chardata"`
+		} `xml:",any"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&list); err != nil {
+		azureErrorBody(w, http.StatusBadRequest, "InvalidXmlDocument", "XML specified is not syntactically valid.", "")
+		return
+	}
+	var data []byte
+	s.mu.Lock()
+	for _, b := range list.IDs {
+		block, ok := s.blocks[name][strings.TrimSpace(b.ID)]
+		if !ok {
+			s.mu.Unlock()
+			azureErrorBody(w, http.StatusBadRequest, "InvalidBlockList", "The specified block list is invalid.", "")
+			return
+		}
+		data = append(data, block...)
+	}
+	s.mu.Unlock()
+	s.commitBlob(w, r, name, data)
 }
 
 func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {

@@ -201,7 +201,8 @@ type Server struct {
 	executions []*execution
 	byID       map[string]*execution
 	exports    map[string][]byte
-	blobs      *memBlobs // the default store, when Options.Blobs is nil
+	blobs      *memBlobs                    // the default store, when Options.Blobs is nil
+	blocks     map[string]map[string][]byte // staged blocks by blob, then block ID
 	store      BlobStore
 	queues     map[string]*queue // by normalized activity ID
 	messages   map[string]*message
@@ -223,6 +224,7 @@ func New(opts Options) *Server {
 		exports:   map[string][]byte{},
 		queues:    map[string]*queue{},
 		messages:  map[string]*message{},
+		blocks:    map[string]map[string][]byte{},
 	}
 	for k, v := range opts.ExportPackages {
 		s.exports[strings.ToLower(k)] = v

@@ -136,17 +136,19 @@ func (s *Server) Requests() []Request {
 }
 
 // EarlyRequests returns the requests that came before the Retry-After of
-// an earlier answer let them: the requests a client honouring Retry-After
-// never sends. It assumes one client, whose requests all wait.
+// an earlier answer in their scope let them: the requests a client
+// honouring Retry-After never sends. It assumes one client, which waits
+// with every request to a service that told it to (a 429 from the API
+// does not hold back a token request).
 func (s *Server) EarlyRequests() []Request {
 	var early []Request
-	var until time.Time
+	until := map[Scope]time.Time{}
 	for _, r := range s.Requests() {
-		if r.At.Before(until) {
+		if r.At.Before(until[r.Scope]) {
 			early = append(early, r)
 		}
-		if r.RetryAfter.After(until) {
-			until = r.RetryAfter
+		if r.RetryAfter.After(until[r.Scope]) {
+			until[r.Scope] = r.RetryAfter
 		}
 	}
 	return early

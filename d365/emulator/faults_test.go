@@ -132,3 +132,20 @@ func TestFaults(t *testing.T) {
 		t.Errorf("after ClearFaults: %d", a.status)
 	}
 }
+
+func TestEarlyRequestsPerScope(t *testing.T) {
+	s := start(t, fast)
+	tok := token(t, s)
+	s.Throttle(1, 5*time.Second)
+	if a := call(t, s, tok, "GetAzureWriteUrl", map[string]string{"uniqueFileName": "x"}); a.status != 429 {
+		t.Fatalf("throttled: %d", a.status)
+	}
+	token(t, s) // another service: not held back
+	if early := s.EarlyRequests(); len(early) != 0 {
+		t.Errorf("a token request after an API 429 counted as early: %+v", early)
+	}
+	call(t, s, tok, "GetAzureWriteUrl", map[string]string{"uniqueFileName": "x"})
+	if early := s.EarlyRequests(); len(early) != 1 || early[0].Scope != emulator.APIRequests {
+		t.Errorf("an API request 5s too early: %+v", early)
+	}
+}

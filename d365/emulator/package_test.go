@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
 	"github.com/erpipe/erpipe/d365/emulator"
 )
 
@@ -289,5 +292,45 @@ func TestExportToPackage(t *testing.T) {
 	l, _ := value(t, s, tok, "GetEntityExecutionSummaryStatusList", map[string]string{"executionId": id}).([]any)
 	if len(l) != 1 || l[0].(map[string]any)["TargetRecords"] != 2.0 {
 		t.Errorf("export entity list %v", l)
+	}
+}
+
+// TestAzureSDKUploads puts packages through the blob URL with Azure's own
+// SDK: one Put Blob, and blocks then a block list.
+func TestAzureSDKUploads(t *testing.T) {
+	s := start(t, fast)
+	tok := token(t, s)
+	v, _ := value(t, s, tok, "GetAzureWriteUrl", map[string]string{"uniqueFileName": "sdk"}).(string)
+	var w struct{ BlobUrl string }
+	json.Unmarshal([]byte(v), &w)
+	bc, err := blockblob.NewClientWithNoCredential(w.BlobUrl, &blockblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	pkg := customers(t, []string{"US-001", "Contoso", "10"})
+	if _, err := bc.UploadBuffer(ctx, pkg, nil); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := value(t, s, tok, "ImportFromPackage", map[string]any{"packageUrl": w.BlobUrl, "definitionGroupId": "sdk", "executionId": "", "execute": true, "overwrite": true, "legalEntityId": "USMF"}).(string)
+	if im, _ := s.Execution(id); !bytes.Equal(im.Package, pkg) {
+		t.Errorf("the emulator imported %d bytes, the SDK uploaded %d", len(im.Package), len(pkg))
+	}
+
+	// Above a block (1 MiB at least), the SDK stages blocks and commits a
+	// block list.
+	big := make([]byte, 5<<19)
+	for i := range big {
+		big[i] = byte(i * 7919 >> 8)
+	}
+	before := len(s.Requests())
+	if _, err := bc.UploadStream(ctx, bytes.NewReader(big), &blockblob.UploadStreamOptions{BlockSize: 1 << 20, Concurrency: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Requests()) - before; n != 4 {
+		t.Errorf("%d requests for 2.5 MiB in 1 MiB blocks, want 3 Put Block and a Put Block List", n)
+	}
+	if a := do(t, s, http.MethodGet, w.BlobUrl, nil, nil); !bytes.Equal(a.body, big) {
+		t.Errorf("the blob holds %d bytes, not the %d uploaded", len(a.body), len(big))
 	}
 }
