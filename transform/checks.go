@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -12,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/internal/extsort"
 	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/template"
 )
@@ -28,10 +30,11 @@ import (
 // The condition uses the aggregates SUM(x), COUNT() or COUNT(x), MIN(x)
 // and MAX(x) over the good rows of each group (rows that pass the
 // validations and the filter), and nothing else. Run reads the input twice:
-// the first pass computes the aggregates of every group (a map of group →
-// aggregates, so memory grows with the number of groups, not rows); the
-// second writes the output and rejects every row of a group whose check
-// fails (severity error), or warns once per group (severity warning).
+// the first pass computes the aggregates of every group (in a map, spilled
+// to disk beyond checkGroupBytes, so that memory stays flat however many
+// groups there are: see checkgroups.go); the second writes the output and
+// rejects every row of a group whose check fails (severity error), or
+// warns once per group (severity warning).
 
 // checkAggFuncs are the aggregates a check condition may use, with their
 // argument counts.
@@ -246,10 +249,13 @@ func (v *aggVisitor) Visit(node *ast.Node) {
 // checkRun is the state of a template's checks during one run.
 type checkRun struct {
 	t          *Template
-	collecting bool                  // first pass
-	groups     []map[string][]any    // per check: group key → aggregate values
-	failed     []map[string]string   // per check: group key → what failed
-	warned     []map[string]struct{} // per warning check: groups reported
+	collecting bool                     // first pass
+	groups     []map[string]*groupState // per check: group key → aggregates, in memory
+	spills     []*extsort.Sorter        // per check: its groups spilled to disk; nil for none
+	size       int                      // about the memory groups take
+	failed     []*failedSet             // per check: the groups that failed
+	dir        string                   // the run's temporary folder, once made
+	err        error                    // a spill that failed in the first pass
 }
 
 // prepareChecks runs the first pass of the template's group checks over
@@ -265,48 +271,80 @@ func (t *Template) prepareChecks(ctx context.Context, inputPath string) (*checkR
 	}
 	defer src.close()
 	cr := &checkRun{t: t, collecting: true}
+	seed := maphash.MakeSeed()
 	for range t.checks {
-		cr.groups = append(cr.groups, map[string][]any{})
-		cr.failed = append(cr.failed, map[string]string{})
-		cr.warned = append(cr.warned, map[string]struct{}{})
+		cr.groups = append(cr.groups, map[string]*groupState{})
+		cr.spills = append(cr.spills, nil)
+		cr.failed = append(cr.failed, &failedSet{seed: seed})
 	}
 	src.checks = cr
-	if err := t.process(ctx, src, res, func(formats.Pos, [][]string) error { return nil }); err != nil {
+	err = t.process(ctx, src, res, func(formats.Pos, [][]string) error { return nil })
+	src.checks = nil // not closed with the source: the second pass needs it
+	if err == nil {
+		err = cr.err
+	}
+	if err == nil {
+		err = cr.finish()
+	}
+	if err != nil {
+		cr.close()
+		var fe *template.FieldError
+		if !errors.As(err, &fe) && ctx.Err() == nil {
+			err = t.fileError(src.pos, fmt.Errorf("group checks: %w", err), "check that the temporary folder has room")
+		}
 		return nil, err
 	}
-	cr.finish()
 	return cr, nil
 }
 
-// finish evaluates every group's conditions and keeps the failures.
-func (cr *checkRun) finish() {
-	var ev expression.Evaluator
+// finish judges every group's condition and keeps the failures.
+func (cr *checkRun) finish() error {
 	for i, c := range cr.t.checks {
-		env := make(map[string]any, len(c.aggs))
-		for key, vals := range cr.groups[i] {
-			if msg, bad := cr.failed[i][key]; bad && msg != "" {
-				continue
+		if cr.spills[i] != nil {
+			if err := cr.judgeSpilled(i, c); err != nil { // checkgroups.go
+				return err
 			}
-			var parts []string
-			for j, a := range c.aggs {
-				env[a.name] = vals[j]
-				parts = append(parts, a.text+" = "+showAgg(vals[j]))
-			}
-			out, err := ev.Eval(c.cond, env)
-			var ok bool
-			if err == nil {
-				ok, err = expression.Truth(out)
-			}
-			switch {
-			case err != nil:
-				cr.failed[i][key] = fmt.Sprintf("the condition could not be checked: %v (%s)", err, strings.Join(parts, ", "))
-			case !ok:
-				cr.failed[i][key] = strings.Join(parts, ", ")
+		} else {
+			for key, st := range cr.groups[i] {
+				if err := cr.judge(i, c, key, st); err != nil {
+					return err
+				}
 			}
 		}
 		cr.groups[i] = nil // the failures are all the second pass needs
+		if err := cr.failed[i].seal(); err != nil {
+			return err
+		}
 	}
 	cr.collecting = false
+	return nil
+}
+
+// judge evaluates check i's condition over one group's aggregates, and
+// keeps the group with what failed when it does not hold.
+func (cr *checkRun) judge(i int, c *groupCheck, key string, st *groupState) error {
+	if st.failed != "" {
+		return cr.failed[i].add(cr, key, st.failed)
+	}
+	env := make(map[string]any, len(c.aggs))
+	var parts []string
+	for j, a := range c.aggs {
+		env[a.name] = st.vals[j]
+		parts = append(parts, a.text+" = "+showAgg(st.vals[j]))
+	}
+	var ev expression.Evaluator
+	out, err := ev.Eval(c.cond, env)
+	var ok bool
+	if err == nil {
+		ok, err = expression.Truth(out)
+	}
+	switch {
+	case err != nil:
+		return cr.failed[i].add(cr, key, fmt.Sprintf("the condition could not be checked: %v (%s)", err, strings.Join(parts, ", ")))
+	case !ok:
+		return cr.failed[i].add(cr, key, strings.Join(parts, ", "))
+	}
+	return nil
 }
 
 func showAgg(v any) string {
@@ -333,15 +371,19 @@ func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos format
 			cr.add(i, c, key, ev, env)
 			continue
 		}
-		detail, bad := cr.failed[i][key]
+		detail, idx, bad, err := cr.failed[i].lookup(key)
+		if err != nil {
+			errs = append(errs, &template.FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: template.SeverityError,
+				Err: fmt.Errorf("the group's result could not be read back: %w", err), Hint: "check that the temporary folder is not cleaned while erpipe runs"})
+			continue
+		}
 		if !bad {
 			continue
 		}
 		fe := &template.FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: c.severity, Field: c.field, Value: key,
 			Err: fmt.Errorf("%s (%s %q: %s)", c.message, groupWord(c), key, detail)}
 		if c.severity == template.SeverityWarning {
-			if _, done := cr.warned[i][key]; !done {
-				cr.warned[i][key] = struct{}{}
+			if cr.failed[i].warnedOnce(idx) {
 				res.addWarning(fe)
 			}
 			continue
@@ -361,22 +403,28 @@ func groupWord(c *groupCheck) string {
 }
 
 // add folds one row into its group's aggregates; an aggregate that can't
-// be computed fails the group.
+// be computed fails the group. Groups beyond checkGroupBytes are spilled.
 func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluator, env map[string]any) {
-	vals, ok := cr.groups[i][key]
+	st, ok := cr.groups[i][key]
 	if !ok {
-		vals = make([]any, len(c.aggs))
+		st = &groupState{vals: make([]any, len(c.aggs))}
 		for j, a := range c.aggs {
 			switch a.fn {
 			case "COUNT":
-				vals[j] = int64(0)
+				st.vals[j] = int64(0)
 			case "SUM":
-				vals[j] = decimal.Zero // the sum of no amounts
+				st.vals[j] = decimal.Zero // the sum of no amounts
 			}
 		}
-		cr.groups[i][key] = vals
+		cr.groups[i][key] = st
+		cr.size += len(key) + groupStateBytes(len(c.aggs))
+		defer func() {
+			if cr.size > checkGroupBytes && cr.err == nil {
+				cr.err = cr.spill() // checkgroups.go
+			}
+		}()
 	}
-	if cr.failed[i][key] != "" {
+	if st.failed != "" {
 		return
 	}
 	for j, a := range c.aggs {
@@ -384,16 +432,16 @@ func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluat
 		if a.arg != nil {
 			var err error
 			if v, err = ev.Eval(a.arg, env); err != nil {
-				cr.failed[i][key] = fmt.Sprintf("%s could not be computed: %v", a.text, err)
+				st.failed = fmt.Sprintf("%s could not be computed: %v", a.text, err)
 				return
 			}
 		}
-		nv, err := fold(a.fn, vals[j], v, a.arg == nil)
+		nv, err := fold(a.fn, st.vals[j], v, a.arg == nil)
 		if err != nil {
-			cr.failed[i][key] = fmt.Sprintf("%s could not be computed: %v", a.text, err)
+			st.failed = fmt.Sprintf("%s could not be computed: %v", a.text, err)
 			return
 		}
-		vals[j] = nv
+		st.vals[j] = nv
 	}
 }
 

@@ -296,6 +296,7 @@ type source struct {
 }
 
 func (s *source) close() {
+	s.checks.close() // its files (checkgroups.go)
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i].Close()
 	}
@@ -733,6 +734,9 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		if errs := r.src.checks.row(&r.ev, r.env, rec.Pos, r.res); len(errs) > 0 {
 			r.errs = append(r.errs, errs...)
 			return rowRejected
+		}
+		if r.src.checks.collecting {
+			return rowWritten // the checks' first pass writes nothing: no output columns
 		}
 	}
 

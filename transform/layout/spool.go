@@ -114,6 +114,9 @@ func groupKey(enc string) string {
 	return enc
 }
 
+// DecodeValue is the value EncodeValue encoded.
+func DecodeValue(s string) (any, error) { return decodeValue(s) }
+
 func decodeValue(s string) (any, error) {
 	if s == "" {
 		return nil, errors.New("spool: empty value")
