@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -151,5 +153,35 @@ func TestUnauthorized(t *testing.T) {
 	s.ExpireTokens()
 	if a := call(t, s, tok, "GetExecutionSummaryStatus", body); a.status != http.StatusUnauthorized {
 		t.Errorf("after ExpireTokens: %d, want 401", a.status)
+	}
+}
+
+// TestHandlerOnHTTPTest mounts the emulator on httptest's TLS server: the
+// URLs it hands out are the server's.
+func TestHandlerOnHTTPTest(t *testing.T) {
+	s := emulator.New(fast)
+	ts := httptest.NewTLSServer(s.Handler())
+	defer ts.Close()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID()}, "client_secret": {s.ClientSecret()}, "scope": {ts.URL + "/.default"}}
+	resp, err := ts.Client().PostForm(ts.URL+"/"+s.Tenant()+"/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+actions+"GetAzureWriteUrl", strings.NewReader(`{"uniqueFileName":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Value string }
+	json.NewDecoder(resp.Body).Decode(&v)
+	if !strings.Contains(v.Value, `"BlobUrl":"`+ts.URL+"/") {
+		t.Errorf("GetAzureWriteUrl on httptest: %d %q", resp.StatusCode, v.Value)
 	}
 }
