@@ -76,9 +76,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	life := s.tokenLife
+	life, valid := s.tokenLife, s.tokenLife
+	if s.opts.TokenValidity > 0 {
+		valid = s.opts.TokenValidity
+	}
 	tok := "emu." + base64.RawURLEncoding.EncodeToString(randomBytes(24))
-	s.tokens[tok] = time.Now().Add(life)
+	s.tokens[tok] = time.Now().Add(valid)
 	s.mu.Unlock()
 	secs := int(life / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -185,3 +185,38 @@ func TestHandlerOnHTTPTest(t *testing.T) {
 		t.Errorf("GetAzureWriteUrl on httptest: %d %q", resp.StatusCode, v.Value)
 	}
 }
+
+// TestTokenExpiresInUse: a token azidentity caches stops working mid-run;
+// asking again with claims (as after a challenge) gets a new one.
+func TestTokenExpiresInUse(t *testing.T) {
+	opts := fast
+	opts.TokenValidity = 300 * time.Millisecond
+	s := start(t, opts)
+	cred := credential(t, s, s.ClientSecret())
+	ctx := context.Background()
+	scope := policy.TokenRequestOptions{Scopes: []string{s.URL() + "/.default"}}
+	tok, err := cred.GetToken(ctx, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]string{"uniqueFileName": "x"}
+	if a := call(t, s, tok.Token, "GetAzureWriteUrl", body); a.status != http.StatusOK {
+		t.Fatalf("fresh token: %d", a.status)
+	}
+	time.Sleep(350 * time.Millisecond)
+	again, _ := cred.GetToken(ctx, scope)
+	if again.Token != tok.Token {
+		t.Fatal("azidentity did not cache the token; the test means nothing")
+	}
+	if a := call(t, s, again.Token, "GetAzureWriteUrl", body); a.status != http.StatusUnauthorized {
+		t.Fatalf("the cached token after its validity: %d, want 401", a.status)
+	}
+	scope.Claims = `{"access_token":{"nbf":{"essential":true,"value":"1"}}}`
+	fresh, err := cred.GetToken(ctx, scope)
+	if err != nil || fresh.Token == tok.Token {
+		t.Fatalf("GetToken with claims: %v (same token: %v)", err, fresh.Token == tok.Token)
+	}
+	if a := call(t, s, fresh.Token, "GetAzureWriteUrl", body); a.status != http.StatusOK {
+		t.Errorf("the new token: %d", a.status)
+	}
+}

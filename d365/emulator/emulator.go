@@ -74,6 +74,13 @@ type Options struct {
 	// TokenLifetime is how long issued tokens are valid (expires_in);
 	// default one hour. Server.ExpireTokens ends them at once.
 	TokenLifetime time.Duration
+	// TokenValidity, when set, is how long the API takes a token, whatever
+	// expires_in said: a client that caches tokens as told meets 401s
+	// mid-run, as after a revocation or with a skewed clock. Azidentity
+	// (MSAL) asks for a new token when the one it holds expires within five
+	// minutes, so a TokenLifetime under five minutes alone never makes its
+	// token expire in use.
+	TokenValidity time.Duration
 	// SASLifetime is how long a blob URL handed out works; default 35
 	// minutes, as seen in RIS issue #113. After it the blob answers 403
 	// AuthenticationFailed as Azure does.
