@@ -110,7 +110,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 			id = p.str("messageId")
 		}
 		s.mu.Lock()
-		m, ok := s.messages[strings.ToLower(id)]
+		m, ok := s.messages[normActivity(id)]
 		exec := ""
 		if ok && m.exec != nil {
 			exec = m.exec.id

@@ -94,6 +94,12 @@ func TestEnqueueAndJobStatus(t *testing.T) {
 	if len(msgs) != 1 || !bytes.Equal(msgs[0].Body, pkg) || msgs[0].ExternalIdentifier != "customers.zip" || msgs[0].ExecutionID == "" {
 		t.Errorf("Messages() = %+v", msgs)
 	}
+	if got := value(t, s, tok, "GetExecutionIdByMessageId", map[string]string{"_messageId": "{" + id + "}"}); got != msgs[0].ExecutionID {
+		t.Errorf("GetExecutionIdByMessageId = %v, want %s", got, msgs[0].ExecutionID)
+	}
+	if a := call(t, s, tok, "GetMessageStatus", map[string]string{"messageId": "nobody"}); a.status != http.StatusBadRequest {
+		t.Errorf("GetMessageStatus of an unknown message: %d", a.status)
+	}
 
 	// A File job takes one entity's file and needs its name.
 	if a := do(t, s, http.MethodPost, connector("enqueue", fileJob), bearer(tok), []byte("A\r\n1\r\n")); a.status != http.StatusBadRequest {
