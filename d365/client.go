@@ -197,10 +197,18 @@ type request struct {
 // which is Temporary.
 func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	backoff := time.Second
+	fresh := false // a new token, not the cached one (after a 401)
 	for try := 0; ; {
-		resp, err := c.send(ctx, r)
+		resp, err := c.send(ctx, r, fresh)
 		var wait time.Duration
 		switch {
+		case err == nil && resp.StatusCode == http.StatusUnauthorized && r.auth && !fresh:
+			// The cached token was revoked or ended early: ask Entra ID
+			// for a new one, once.
+			drain(resp)
+			fresh = true
+			c.log.Info("d365: token refused; asking for a new one", "op", r.op)
+			continue
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -236,8 +244,13 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	}
 }
 
-// send makes one try of r.
-func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+// freshClaims makes azidentity ask Entra ID for a new token rather than
+// hand out its cached one (as for a continuous access evaluation
+// challenge).
+const freshClaims = `{"access_token":{"nbf":{"essential":true,"value":"1"}}}`
+
+// send makes one try of r; fresh asks for a new token.
+func (c *Client) send(ctx context.Context, r request, fresh bool) (*http.Response, error) {
 	var body io.Reader
 	if r.body != nil {
 		b, err := r.body()
@@ -259,7 +272,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		req.ContentLength = r.size // blob storage refuses chunked uploads
 	}
 	if r.auth {
-		tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}})
+		opts := policy.TokenRequestOptions{Scopes: []string{c.scope}}
+		if fresh {
+			opts.Claims = freshClaims
+		}
+		tok, err := c.cred.GetToken(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("get a token from Entra ID: %w", err)
 		}

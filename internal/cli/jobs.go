@@ -182,6 +182,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 		}
 		printLines(w, title, j.WarningTexts)
 	}
+	printLines(w, "What the receiver refused:", j.DeliveryProblems)
 	printLines(w, "Errors:", j.Errors)
 }
 
