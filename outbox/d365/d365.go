@@ -10,7 +10,8 @@
 // folder before ImportFromPackage is called; a Put asks D365 for that
 // execution's status before anything else, and imports only when D365
 // does not know it and no import was ever asked for. Imports into one data
-// project never run at once from one erpipe (D365 refuses that: DMF2025).
+// project never run at once from one erpipe, and one that D365 refuses
+// because the project is busy (DMF2025) waits for it.
 //
 // While D365 runs the import, Put waits up to Options.Wait, then returns a
 // transient error saying so: the job stays Processing with that as what it
@@ -132,6 +133,13 @@ func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, siz
 	case errors.Is(err, d365.ErrNotFound):
 		asked, at := d.asked(id)
 		if !asked {
+			// One import into the project at a time from this erpipe, to
+			// its end; D365 itself refuses a second (DMF2025).
+			unlock, ok := d.tryLock()
+			if !ok {
+				return "", &waitingError{msg: fmt.Sprintf("another import into data project %q is running; %s waits for it", d.o.DefinitionGroup, name)}
+			}
+			defer unlock()
 			if err := d.importPackage(ctx, id, name, pkg); err != nil {
 				return "", err
 			}
@@ -178,18 +186,20 @@ func executionID(job, sum string) string {
 // groups keeps imports into one data project from running at once.
 var groups sync.Map // environment + project → *sync.Mutex
 
-func (d *Destination) lock() func() {
+func (d *Destination) tryLock() (unlock func(), ok bool) {
 	m, _ := groups.LoadOrStore(d.o.Client.Environment()+"\x00"+strings.ToLower(d.o.DefinitionGroup), new(sync.Mutex))
 	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
+	if !mu.TryLock() {
+		return nil, false
+	}
+	return mu.Unlock, true
 }
 
 // importPackage uploads pkg and asks D365 to import it as execution id,
-// having recorded that it asks. An expired blob URL is asked for anew.
+// having recorded that it asks. An expired blob URL is asked for anew. A
+// project busy with another execution (DMF2025, also one that another
+// system started) is waited for.
 func (d *Destination) importPackage(ctx context.Context, id, name string, pkg []byte) error {
-	unlock := d.lock()
-	defer unlock()
 	var blob string
 	for try := 0; ; try++ {
 		var err error
@@ -209,6 +219,14 @@ func (d *Destination) importPackage(ctx context.Context, id, name string, pkg []
 	}
 	_, err := d.o.Client.ImportFromPackage(ctx, d365.Import{PackageURL: blob, DefinitionGroup: d.o.DefinitionGroup,
 		ExecutionID: id, Execute: true, Overwrite: d.o.Overwrite, LegalEntity: d.o.LegalEntity})
+	var e *d365.Error
+	if errors.As(err, &e) && e.Status/100 == 4 && e.Status != 408 && e.Status != 429 {
+		// Refused: nothing was imported, and a retry may ask again.
+		os.Remove(filepath.Join(d.o.StateDir, id))
+		if strings.Contains(e.Body, "DMF2025") {
+			return &waitingError{msg: fmt.Sprintf("data project %q is busy with another execution (DMF2025); %s waits for it", d.o.DefinitionGroup, name)}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("import %s into project %q: %w", name, d.o.DefinitionGroup, err)
 	}
@@ -243,12 +261,11 @@ func (d *Destination) asked(id string) (bool, time.Time) {
 	return true, at
 }
 
-// waitingError is a running import: transient, so the job waits.
-type waitingError struct{ id, status string }
+// waitingError is an import that runs or waits for the project: transient,
+// so the job waits.
+type waitingError struct{ msg string }
 
-func (e *waitingError) Error() string {
-	return fmt.Sprintf("D365 is importing execution %s (%s)", e.id, e.status)
-}
+func (e *waitingError) Error() string   { return e.msg }
 func (e *waitingError) Temporary() bool { return true }
 
 // await polls the execution until it ends or Wait has passed.
@@ -256,7 +273,7 @@ func (d *Destination) await(ctx context.Context, id string, status d365.Executio
 	deadline := time.Now().Add(d.o.Wait)
 	for !status.Final() {
 		if time.Now().After(deadline) {
-			return status, &waitingError{id, string(status)}
+			return status, &waitingError{msg: fmt.Sprintf("D365 is importing execution %s (%s)", id, status)}
 		}
 		t := time.NewTimer(d.o.Poll)
 		select {

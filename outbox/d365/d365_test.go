@@ -262,3 +262,38 @@ func withoutEntry(t *testing.T, pkg []byte, name string) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestProjectBusy: while another system's import runs in the data project
+// (D365 answers DMF2025), the put waits for it (a transient error), asks
+// again nothing was recorded for, and imports once the project is free.
+func TestProjectBusy(t *testing.T) {
+	s, c := startEmulator(t, emulator.Options{ExecuteTime: 1500 * time.Millisecond})
+	ctx := context.Background()
+	pkg := customersPackage(t, "")
+	blob, err := c.WriteURL(ctx, "other-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Upload(ctx, blob, func() (io.Reader, error) { return bytes.NewReader(pkg), nil }, int64(len(pkg))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ImportFromPackage(ctx, d365.Import{PackageURL: blob, DefinitionGroup: "erpipe-customers", ExecutionID: "other-system-1", Execute: true}); err != nil {
+		t.Fatal(err)
+	}
+	d := newDest(t, c, "")
+	_, err = put(d, "20261207-080000-hhhhhh", pkg)
+	if !outbox.IsTransient(err) || !strings.Contains(err.Error(), "DMF2025") {
+		t.Fatalf("put into a busy project: %v, want a transient error naming DMF2025", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for outbox.IsTransient(err) && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, err = put(d, "20261207-080000-hhhhhh", pkg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Imports()); n != 2 {
+		t.Errorf("%d imports, want 2 (the other system's and ours)", n)
+	}
+}

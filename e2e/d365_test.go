@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpipe/erpipe/d365/emulator"
+)
+
+// d365Workspace is a workspace whose pipeline customers imports into the
+// emulator s, and the environment its daemon runs with (the secret).
+func d365Workspace(t *testing.T, s *emulator.Server, ca string) (string, []string) {
+	t.Helper()
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `settle: 200ms
+rescan: 500ms
+builtin_pipelines: false
+pipelines:
+  - name: customers
+    template: customers-v3
+    destinations:
+      - d365:
+          environment: %s
+          authority_host: %s
+          ca_file: %s
+          tenant: %s
+          client_id: %s
+          definition_group: erpipe-customers
+          legal_entity: USMF
+          wait: 1s
+`, s.URL(), s.URL(), ca, s.Tenant(), s.ClientID()))
+	return ws, append(os.Environ(), "ERPIPE_D365_CLIENT_SECRET="+s.ClientSecret())
+}
+
+func startD365(t *testing.T, opts emulator.Options) (*emulator.Server, string) {
+	t.Helper()
+	opts.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+	s := emulator.New(opts)
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, opts.CAFile
+}
+
+func startD365Daemon(t *testing.T, ws string, env []string) *daemon {
+	t.Helper()
+	return startDaemonEnv(t, ws, env, "the daemon to watch its inboxes", func(d *daemon) bool {
+		return strings.Contains(d.logs.String(), "watching inboxes")
+	})
+}
+
+// TestD365Destination: a file dropped into an inbox ends as an execution
+// in (emulated) D365, and the job shows D365's outcome: processed, or
+// processed with the rows D365 refused and its staging error file beside
+// the report. The client secret shows nowhere.
+func TestD365Destination(t *testing.T) {
+	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond})
+	ws, env := d365Workspace(t, s, ca)
+	if _, errOut, code := erpipe(t, "check", "--workspace", ws); code != 2 || !strings.Contains(errOut, "ERPIPE_D365_CLIENT_SECRET") {
+		t.Errorf("erpipe check without the secret: exit %d, want 2 naming the variable:\n%s", code, errOut)
+	}
+	d := startD365Daemon(t, ws, env)
+	sample := readFile(t, "../templates/customers-v3/samples/customers.csv")
+	drop(t, filepath.Join(ws, "inbox", "customers"), "good.csv", sample)
+	drop(t, filepath.Join(ws, "inbox", "customers"), "refused.csv", bytes.Replace(sample, []byte("\nUS-001,"), []byte("\nFAIL-001,"), 1))
+	byInput := waitJobs(t, ws, 2)
+	good, refused := byInput["good.csv"], byInput["refused.csv"]
+	if good.Status != "Processed" || len(good.Outputs) != 1 || !strings.Contains(good.Outputs[0].Location, "/executions/erpipe-"+good.ID) {
+		t.Errorf("good.csv: %s, outputs %+v", good.Status, good.Outputs)
+	}
+	if refused.Status != "ProcessedWithErrors" {
+		t.Errorf("refused.csv: %s, want ProcessedWithErrors", refused.Status)
+	}
+	show, _, _ := erpipe(t, "jobs", "show", refused.ID, "--workspace", ws)
+	contains(t, "jobs show", show, "What the receiver refused:", "PartiallySucceeded", "staging-errors.csv")
+	files, _ := filepath.Glob(filepath.Join(ws, "errors", "customers", "refused.*.staging-errors.csv"))
+	if len(files) != 1 || !strings.Contains(string(readFile(t, files[0])), "FAIL-001") {
+		t.Errorf("staging error file: %v", files)
+	}
+	if len(s.Imports()) != 2 {
+		t.Errorf("%d imports, want 2", len(s.Imports()))
+	}
+	d.stop(t)
+	jobsJSON, _, _ := erpipe(t, "jobs", "--json", "--workspace", ws)
+	for what, text := range map[string]string{"the daemon's log": d.logs.String(), "jobs --json": jobsJSON, "jobs show": show} {
+		if strings.Contains(text, s.ClientSecret()) {
+			t.Errorf("%s shows the client secret", what)
+		}
+	}
+}
+
+// TestD365KilledWhileImporting kills the daemon while D365 runs an import
+// and starts it again: the job asks for the execution's status first,
+// finds it, and ends with D365's outcome; the package is imported once.
+func TestD365KilledWhileImporting(t *testing.T) {
+	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 4 * time.Second})
+	ws, env := d365Workspace(t, s, ca)
+	d := startD365Daemon(t, ws, env)
+	drop(t, filepath.Join(ws, "inbox", "customers"), "slow.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
+	waitFor(t, 30*time.Second, "the import to start", func() bool { return len(s.Imports()) == 1 })
+	d.kill(t)
+	d = startD365Daemon(t, ws, env)
+	byInput := waitJobs(t, ws, 1)
+	if j := byInput["slow.csv"]; j.Status != "Processed" {
+		t.Errorf("slow.csv: %s (%q)", j.Status, j.Errors)
+	}
+	if n := len(s.Imports()); n != 1 {
+		t.Errorf("the package was imported %d times, want once", n)
+	}
+	d.stop(t)
+}
