@@ -116,6 +116,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	resumable, err := s.recoverable(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop
+		}
 		return err
 	}
 	w, err := inbox.NewWatcher(inbox.Options{

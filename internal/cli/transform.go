@@ -38,9 +38,10 @@ file, row, column and field they concern. While a file is read, stderr shows
 how far it is: a line redrawn in place on a terminal, else (a log, a pipe)
 a plain line about every 10 seconds.
 
-The run stands for the moment it starts (input.modified in templates: a
-document's creation time, SAF-T's AuditFileDateCreated); --at gives another,
-to make a document again byte for byte.
+A run stands for the moment the input file was last changed (input.modified
+in templates: a document's creation time, SAF-T's AuditFileDateCreated), so
+that running it again makes the same bytes and a retry finds its result
+already delivered. --at now stamps the run's own time, --at TIME another.
 
 Exit code 1 when a file failed or had rejected rows.`,
 		Args: cobra.MinimumNArgs(1),
@@ -118,7 +119,7 @@ Exit code 1 when a file failed or had rejected rows.`,
 	}
 	cmd.Flags().StringVarP(&tmpl, "template", "t", "", "template: a built-in name, a workspace template or a file")
 	cmd.Flags().StringVarP(&out, "out", "o", ".", "output folder, or s3://bucket/prefix")
-	cmd.Flags().StringVar(&at, "at", "", "the moment the run stands for, as 2026-12-01T08:00:00Z (default: now)")
+	cmd.Flags().StringVar(&at, "at", "", `the moment the run stands for: "now", or a time like 2026-12-01T08:00:00Z (default: the input's modification time)`)
 	return cmd
 }
 
@@ -232,19 +233,23 @@ func printSome(w io.Writer, kind string, list []*template.FieldError, total int)
 	}
 }
 
-// runTime is the moment a run of erpipe transform stands for: at, when
-// given (RFC 3339), else now by erpipe's clock (ERPIPE_NOW in tests).
+// runTime is the moment a run of erpipe transform stands for: "now" by
+// erpipe's clock (ERPIPE_NOW in tests), a time (RFC 3339), or, for "",
+// zero: each input's modification time.
 func runTime(at string) (time.Time, error) {
-	if at != "" {
-		t, err := time.Parse(time.RFC3339, at)
+	switch at {
+	case "":
+		return time.Time{}, nil
+	case "now":
+		clock, err := schedule.Clock()
 		if err != nil {
-			return time.Time{}, fmt.Errorf("--at %q is not a time like 2026-12-01T08:00:00Z", at)
+			return time.Time{}, err
 		}
-		return t, nil
+		return clock(), nil
 	}
-	clock, err := schedule.Clock()
+	t, err := time.Parse(time.RFC3339, at)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf(`--at %q is neither "now" nor a time like 2026-12-01T08:00:00Z`, at)
 	}
-	return clock(), nil
+	return t, nil
 }

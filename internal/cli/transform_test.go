@@ -40,9 +40,10 @@ func TestPlainProgress(t *testing.T) {
 	}
 }
 
-// TestTransformRunTime: erpipe transform stamps documents with the moment
-// it runs (here erpipe's clock, ERPIPE_NOW), not with the input file's
-// modification time, and --at makes a document for another moment.
+// TestTransformRunTime: erpipe transform stamps documents with the input
+// file's modification time (so that a run again makes the same bytes),
+// with the moment it runs for --at now (erpipe's clock, ERPIPE_NOW here),
+// or with the time --at gives.
 func TestTransformRunTime(t *testing.T) {
 	t.Setenv("ERPIPE_NOW", "2026-12-07T09:30:00Z")
 	data, err := os.ReadFile("../../templates/pain001/samples/payments.csv")
@@ -53,7 +54,7 @@ func TestTransformRunTime(t *testing.T) {
 	if err := os.WriteFile(sample, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) // what the document must not say
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	if err := os.Chtimes(sample, old, old); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,8 @@ func TestTransformRunTime(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "<CreDtTm>2026-12-07T09:30:0"},
+		{nil, "<CreDtTm>" + old.Local().Format("2006-01-02T15:04:05")},
+		{[]string{"--at", "now"}, "<CreDtTm>2026-12-07T09:30:0"},
 		{[]string{"--at", "2026-12-01T08:00:00Z"}, "<CreDtTm>2026-12-01T08:00:00"},
 	} {
 		out := t.TempDir()
