@@ -129,6 +129,15 @@ pipelines:
       #     # endpoint: http://127.0.0.1:10000/devstoreaccount1   # Azurite, a sovereign cloud
       #     # overwrite: fail          # other content under a taken name: fail, rename or replace
       #     # key_template: "{prefix}{date}/{name}"
+      # - d365:                        # import into Dynamics 365 (docs/d365.md)
+      #     environment: https://contoso.operations.dynamics.com
+      #     tenant: 00000000-0000-0000-0000-000000000000     # Directory (tenant) ID
+      #     client_id: 00000000-0000-0000-0000-000000000000  # Application (client) ID
+      #     definition_group: erpipe-customers              # the data project
+      #     legal_entity: USMF
+      #     # secret_env: ERPIPE_D365_CLIENT_SECRET         # the client secret's variable (or secret_file)
+      #     # overwrite: false         # let the package's manifest replace the project's definition
+      #     # wait: 2m                 # how long one try waits for a running import
 
 # Scheduled submissions: a template run on a timetable over the data of one
 # reporting period, each period produced exactly once and recorded with an
