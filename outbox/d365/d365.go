@@ -1,10 +1,11 @@
-// Package d365 is a destination that imports data packages into Dynamics
-// 365 Finance & Operations through its data management package API:
+// Package d365 is a destination that imports data packages and files into
+// Dynamics 365 Finance & Operations, in one of two modes.
+//
+// In package mode (the default) it uses the data management package API:
 // GetAzureWriteUrl, a PUT of the package to the blob it names,
 // ImportFromPackage into a data project, then GetExecutionSummaryStatus
-// until the execution ends, and its errors when it did not succeed.
-//
-// A package is imported once, also across crashes and retries. Its
+// until the execution ends, and its errors when it did not succeed. A
+// package is imported once, also across crashes and retries. Its
 // execution id is chosen by erpipe from the job and the package's SHA-256
 // (D365 takes the id it is given), and written to the destination's state
 // folder before ImportFromPackage is called; a Put asks D365 for that
@@ -13,14 +14,29 @@
 // project never run at once from one erpipe, and one that D365 refuses
 // because the project is busy (DMF2025) waits for it.
 //
+// In recurring mode it enqueues the package (or, for a File job, the file)
+// to a recurring data job through the recurring integrations API, with the
+// same deterministic id as its external identifier (x-ms-dyn-
+// externalidentifier), and follows the message with jobstatus until D365
+// has processed it. The intent is written to the state folder before the
+// enqueue and the message ID D365 answers right after it; a Put with a
+// recorded message ID never enqueues again but asks for its status. That
+// API cannot be asked for a message by its external identifier, so a crash
+// between D365's answer and the record of the message ID (a moment, kept as
+// short as erpipe can), or an enqueue whose answer was lost, leaves an
+// intent without a message ID: the Put then refuses, naming the external
+// identifier to look for in D365's Manage messages page, rather than risk
+// importing twice.
+//
 // While D365 runs the import, Put waits up to Options.Wait, then returns a
 // transient error saying so: the job stays Processing with that as what it
 // waits for, and the next try asks for the status again. A succeeded
-// execution is a delivered output; a partly succeeded one is delivered
-// with its errors (outbox.PartialError: the job ends ProcessedWithErrors);
-// a failed, canceled or lost one fails the job with D365's errors. The
-// staging error files of an execution with errors are written beside the
-// job's report (Options.ErrorDir).
+// execution (a Processed message) is a delivered output; a partly
+// succeeded one (ProcessedWithErrors) is delivered with its errors
+// (outbox.PartialError: the job ends ProcessedWithErrors); a failed,
+// canceled or lost one (a pre- or post-processing error) fails the job with
+// D365's errors. The staging error files of an execution with errors are
+// written beside the job's report (Options.ErrorDir).
 package d365
 
 import (
@@ -42,29 +58,47 @@ import (
 	"github.com/erpipe/erpipe/outbox"
 )
 
+// The modes of a destination.
+const (
+	ModePackage   = "package"   // the data management package API
+	ModeRecurring = "recurring" // the recurring integrations API
+)
+
 // Options configure a destination.
 type Options struct {
 	Client *d365.Client
-	// DefinitionGroup is the data project the package is imported into.
+	// Mode is ModePackage (the default) or ModeRecurring.
+	Mode string
+	// DefinitionGroup is the data project the package is imported into
+	// (package mode).
 	DefinitionGroup string
-	// LegalEntity is the company (DataAreaId), e.g. USMF.
+	// ActivityID is the recurring data job's activity ID, a GUID with or
+	// without braces (recurring mode).
+	ActivityID string
+	// Entity is the entity's label for a recurring File job; leave it
+	// empty for a Data package job (recurring mode).
+	Entity string
+	// Company is the legal entity a recurring job imports into; empty: the
+	// job's own (recurring mode).
+	Company string
+	// LegalEntity is the company (DataAreaId), e.g. USMF (package mode).
 	LegalEntity string
 	// Overwrite lets the package's manifest replace the project's
 	// definition (D365's overwrite); leave it false for an existing project.
 	Overwrite bool
-	// StateDir keeps the imports asked for, so that a restart never asks
-	// twice. Required.
+	// StateDir keeps the imports and enqueues asked for, so that a restart
+	// never asks twice. Required.
 	StateDir string
 	// ErrorDir, when set, receives the staging error files of executions
 	// with errors.
 	ErrorDir string
-	// Wait is how long a Put waits for a running import before it says
-	// the job waits for D365 (default 2m); Poll how often it asks
-	// meanwhile (default 5s).
+	// Wait is how long a Put waits for a running import (or message)
+	// before it says the job waits for D365 (default 2m); Poll how often
+	// it asks meanwhile (default 5s).
 	Wait, Poll time.Duration
-	// NotFoundGrace is how long an execution D365 does not know yet, after
-	// its import was asked for, is taken as not started rather than lost
-	// (default 10m).
+	// NotFoundGrace is how long an execution (or message) D365 does not
+	// know yet, after its import was asked for, is taken as not started
+	// rather than lost (default 10m).
 	NotFoundGrace time.Duration
 }
 
@@ -75,11 +109,18 @@ type Destination struct {
 
 // New makes a destination.
 func New(o Options) (*Destination, error) {
+	if o.Mode == "" {
+		o.Mode = ModePackage
+	}
 	switch {
 	case o.Client == nil:
 		return nil, errors.New("d365 destination: no client")
-	case o.DefinitionGroup == "":
+	case o.Mode != ModePackage && o.Mode != ModeRecurring:
+		return nil, fmt.Errorf("d365 destination: mode %q is not known; use package (the data management package API) or recurring (a recurring data job)", o.Mode)
+	case o.Mode == ModePackage && o.DefinitionGroup == "":
 		return nil, errors.New("d365 destination: say which data project to import into (definition_group)")
+	case o.Mode == ModeRecurring && strings.Trim(o.ActivityID, "{} ") == "":
+		return nil, errors.New("d365 destination: say which recurring data job to enqueue to (activity_id: the GUID on Manage scheduled data jobs)")
 	case o.StateDir == "":
 		return nil, errors.New("d365 destination: no state folder")
 	}
@@ -98,8 +139,19 @@ func New(o Options) (*Destination, error) {
 	return &Destination{o: o}, nil
 }
 
-// String names the destination: the environment and the project.
+// String names the destination: the environment and the project, or the
+// recurring data job.
 func (d *Destination) String() string {
+	if d.o.Mode == ModeRecurring {
+		s := fmt.Sprintf("d365 %s recurring job %s", d.o.Client.Environment(), d.o.ActivityID)
+		if d.o.Entity != "" {
+			s += fmt.Sprintf(" entity %q", d.o.Entity)
+		}
+		if d.o.Company != "" {
+			s += " company " + d.o.Company
+		}
+		return s
+	}
 	s := fmt.Sprintf("d365 %s project %q", d.o.Client.Environment(), d.o.DefinitionGroup)
 	if d.o.LegalEntity != "" {
 		s += " company " + d.o.LegalEntity
@@ -114,7 +166,8 @@ func (d *Destination) Put(ctx context.Context, name string, r io.Reader, size in
 }
 
 // PutMeta imports the package r holds (see the package comment) and returns
-// the execution's location, "<environment>/executions/<id>".
+// the execution's location, "<environment>/executions/<id>", or in
+// recurring mode the message's, "<environment>/messages/<message ID>".
 func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, size int64, meta map[string]string) (string, error) {
 	pkg, err := readPackage(r, size)
 	if err != nil {
@@ -126,6 +179,9 @@ func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, siz
 		sum = hex.EncodeToString(h[:])
 	}
 	id := executionID(meta[outbox.MetaJob], sum)
+	if d.o.Mode == ModeRecurring {
+		return d.putRecurring(ctx, id, name, pkg)
+	}
 	loc := d.o.Client.Environment() + "/executions/" + id
 
 	status, err := d.o.Client.Status(ctx, id)
@@ -150,10 +206,29 @@ func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, siz
 	case err != nil:
 		return "", err
 	}
-	if status, err = d.await(ctx, id, status); err != nil {
+	err = d.await(ctx, func(first bool) (bool, string, error) {
+		if !first {
+			s, err := d.o.Client.Status(ctx, id)
+			switch {
+			case errors.Is(err, d365.ErrNotFound):
+				s = d365.StatusNotRun // not there yet, just after the import
+			case err != nil:
+				return false, "", err
+			}
+			status = s
+		}
+		return status.Final(), fmt.Sprintf("D365 is importing execution %s (%s)", id, status), nil
+	})
+	if err != nil {
 		return "", err
 	}
-	return d.outcome(ctx, id, loc, name, pkg, status)
+	return d.outcome(ctx, name, ending{
+		ok: status == d365.StatusSucceeded, partial: status == d365.StatusPartiallySucceeded, loc: loc,
+		what:     fmt.Sprintf("D365 execution %s of %s in project %q: %s", id, name, d.o.DefinitionGroup, status),
+		execID:   id,
+		entities: packageEntities(pkg, name),
+		where:    "the execution in Data management",
+	})
 }
 
 // readPackage reads the package whole: packages are uploaded in one PUT
@@ -236,11 +311,18 @@ func (d *Destination) importPackage(ctx context.Context, id, name string, pkg []
 // record writes, durably, that the import of execution id is being asked
 // for.
 func (d *Destination) record(id string) error {
-	f, err := os.OpenFile(filepath.Join(d.o.StateDir, id), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return writeState(filepath.Join(d.o.StateDir, id), time.Now().UTC().Format(time.RFC3339)+"\n")
+}
+
+// writeState writes a state file durably and whole: a temporary file,
+// synced, renamed over path, and the folder synced.
+func writeState(path, content string) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(time.Now().UTC().Format(time.RFC3339) + "\n"); err != nil {
+	if _, err := f.WriteString(content); err != nil {
 		f.Close()
 		return err
 	}
@@ -248,7 +330,17 @@ func (d *Destination) record(id string) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		dir.Sync()
+		dir.Close()
+	}
+	return nil
 }
 
 // asked reports whether the import of execution id was asked for, and when.
@@ -268,57 +360,76 @@ type waitingError struct{ msg string }
 func (e *waitingError) Error() string   { return e.msg }
 func (e *waitingError) Temporary() bool { return true }
 
-// await polls the execution until it ends or Wait has passed.
-func (d *Destination) await(ctx context.Context, id string, status d365.ExecutionStatus) (d365.ExecutionStatus, error) {
+// await asks check until it says D365 is done, or Wait has passed: then a
+// transient error says what check last said D365 is doing, and the job
+// waits for it. The first call (first is true) comes at once, the others
+// every Poll.
+func (d *Destination) await(ctx context.Context, check func(first bool) (done bool, doing string, err error)) error {
 	deadline := time.Now().Add(d.o.Wait)
-	for !status.Final() {
+	for first := true; ; first = false {
+		done, doing, err := check(first)
+		if err != nil || done {
+			return err
+		}
 		if time.Now().After(deadline) {
-			return status, &waitingError{msg: fmt.Sprintf("D365 is importing execution %s (%s)", id, status)}
+			return &waitingError{msg: doing}
 		}
 		t := time.NewTimer(d.o.Poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return status, ctx.Err()
+			return ctx.Err()
 		case <-t.C:
 		}
-		s, err := d.o.Client.Status(ctx, id)
-		switch {
-		case errors.Is(err, d365.ErrNotFound):
-			s = d365.StatusNotRun // not there yet, just after the import
-		case err != nil:
-			return status, err
-		}
-		status = s
 	}
-	return status, nil
 }
 
-// outcome turns an ended execution into the Put's result.
-func (d *Destination) outcome(ctx context.Context, id, loc, name string, pkg []byte, status d365.ExecutionStatus) (string, error) {
-	if status == d365.StatusSucceeded {
-		return loc, nil
+// ending is how D365 ended an import, in either mode.
+type ending struct {
+	ok, partial bool     // succeeded; delivered with errors (else failed)
+	loc         string   // the output's location
+	what        string   // the import and its outcome, as D365 said it
+	execID      string   // the execution whose errors and error files to fetch
+	entities    []string // the entities whose staging error files to fetch
+	detail      []string // what D365 said besides the execution's errors (counts per entity)
+	log         []string // D365's log, said when the execution's errors say nothing
+	where       string   // where in D365 to look when it said nothing
+}
+
+// outcome turns an ended import into the Put's result: its location, a
+// PartialError with D365's errors and the error files fetched, or an
+// error saying why it failed.
+func (d *Destination) outcome(ctx context.Context, name string, e ending) (string, error) {
+	if e.ok {
+		return e.loc, nil
 	}
-	var problems []string
-	msgs, err := d.o.Client.ExecutionErrors(ctx, id)
-	if err != nil {
-		problems = append(problems, "the execution's errors could not be read: "+err.Error())
+	problems := append([]string(nil), e.detail...)
+	var msgs []string
+	if e.execID != "" {
+		var err error
+		if msgs, err = d.o.Client.ExecutionErrors(ctx, e.execID); err != nil {
+			problems = append(problems, "the execution's errors could not be read: "+err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		msgs = e.log
 	}
 	problems = append(problems, msgs...)
-	problems = append(problems, d.errorFiles(ctx, id, name, pkg)...)
-	what := fmt.Sprintf("D365 execution %s of %s in project %q: %s", id, name, d.o.DefinitionGroup, status)
-	if status == d365.StatusPartiallySucceeded {
-		return loc, &outbox.PartialError{Location: loc, Problems: append([]string{what}, problems...)}
+	if e.execID != "" {
+		problems = append(problems, d.errorFiles(ctx, e.execID, name, e.entities)...)
+	}
+	if e.partial {
+		return e.loc, &outbox.PartialError{Location: e.loc, Problems: append([]string{e.what}, problems...)}
 	}
 	if len(problems) == 0 {
-		problems = []string{"D365 gave no error message; see the execution in Data management"}
+		problems = []string{"D365 gave no error message; see " + e.where}
 	}
-	return "", fmt.Errorf("%s: %s", what, strings.Join(problems, "; "))
+	return "", fmt.Errorf("%s: %s", e.what, strings.Join(problems, "; "))
 }
 
-// errorFiles fetches the staging error file of each entity of the package
-// into ErrorDir, and says where each went.
-func (d *Destination) errorFiles(ctx context.Context, id, name string, pkg []byte) []string {
+// packageEntities are the names of the entities of a package, none when
+// it cannot be read.
+func packageEntities(pkg []byte, name string) []string {
 	p, err := dmf.OpenReader(bytes.NewReader(pkg), int64(len(pkg)), name)
 	if err != nil {
 		return nil
@@ -326,16 +437,26 @@ func (d *Destination) errorFiles(ctx context.Context, id, name string, pkg []byt
 	defer p.Close()
 	var out []string
 	for _, e := range p.Entities {
-		u, err := d.o.Client.StagingErrorFileURL(ctx, id, e.Name)
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// errorFiles fetches the staging error file of each entity of execution id
+// into ErrorDir, and says where each went.
+func (d *Destination) errorFiles(ctx context.Context, id, name string, entities []string) []string {
+	var out []string
+	for _, entity := range entities {
+		u, err := d.o.Client.StagingErrorFileURL(ctx, id, entity)
 		if err != nil || u == "" || d.o.ErrorDir == "" {
 			continue
 		}
-		path := filepath.Join(d.o.ErrorDir, strings.TrimSuffix(name, filepath.Ext(name))+"."+safe(e.Name)+".staging-errors.csv")
+		path := filepath.Join(d.o.ErrorDir, strings.TrimSuffix(name, filepath.Ext(name))+"."+safe(entity)+".staging-errors.csv")
 		if err := d.download(ctx, u, path); err != nil {
-			out = append(out, fmt.Sprintf("%s: the staging error file could not be fetched: %v", e.Name, err))
+			out = append(out, fmt.Sprintf("%s: the staging error file could not be fetched: %v", entity, err))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: rows D365 refused are in %s", e.Name, path))
+		out = append(out, fmt.Sprintf("%s: rows D365 refused are in %s", entity, path))
 	}
 	return out
 }
