@@ -19,21 +19,17 @@
 package azuritetest
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/erpipe/erpipe/internal/testserver"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -128,10 +124,7 @@ type Server struct {
 	args []string // the command line, the same at every start
 	addr string   // host:port
 
-	mu      sync.Mutex // serializes start and Stop
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has ended
-	waitErr error         // cmd.Wait's result; read it only after exited is closed
+	proc *testserver.Proc // the process, started and stopped
 }
 
 // New starts a server for t in t.TempDir() (unless o.Dir is set) and stops
@@ -188,7 +181,7 @@ func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := testserver.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -196,12 +189,9 @@ func Start(o Options) (*Server, error) {
 	s.args = []string{o.Bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", data,
 		"--silent", "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry", "--loose"}
 	if o.TLS {
-		key, cert := filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem")
-		out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-			"-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-			"-keyout", key, "-out", cert).CombinedOutput()
+		cert, key, err := testserver.SelfSigned(dir)
 		if err != nil {
-			return nil, fmt.Errorf("azuritetest: openssl: %v\n%s", err, out)
+			return nil, fmt.Errorf("azuritetest: %w", err)
 		}
 		s.args = append(s.args, "--cert", cert, "--key", key)
 		s.Name, s.CAFile, s.KeyFile = "https", cert, key
@@ -210,6 +200,8 @@ func Start(o Options) (*Server, error) {
 		s.args = append(s.args, "--oauth", "basic")
 	}
 	s.Endpoint = s.Name + "://" + s.addr + "/" + Account
+	s.proc = &testserver.Proc{Name: "azurite-blob", Args: s.args, LogFile: s.LogFile,
+		Env: append(os.Environ(), "AZURITE_ACCOUNTS="+Account+":"+Key)}
 	if err := s.start(); err != nil {
 		return s, err
 	}
@@ -225,96 +217,28 @@ func Start(o Options) (*Server, error) {
 
 // start runs the command line and waits until the server answers.
 func (s *Server) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running() {
-		return nil
-	}
-	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(s.args[0], s.args[1:]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+Account+":"+Key)
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("azuritetest: starting azurite-blob: %w", err)
-	}
-	exited := make(chan struct{})
-	s.cmd, s.exited = cmd, exited
-	go func() {
-		s.waitErr = cmd.Wait() // read only after exited is closed
-		close(exited)
-	}()
-
 	hc, err := s.HTTPClient()
 	if err != nil {
 		return err
 	}
 	hc.Timeout = time.Second
-	// Any HTTP answer (403 to an anonymous request) means ready; Node.js
-	// takes a second or two to start.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// Any HTTP answer (403 to an anonymous request) means ready.
+	return s.proc.Start(func() error {
 		resp, err := hc.Get(s.Name + "://" + s.addr + "/" + Account + "?comp=list")
 		if err == nil {
 			resp.Body.Close()
-			return nil
 		}
-		select {
-		case <-exited:
-			return s.withLog(fmt.Errorf("azuritetest: azurite-blob on %s exited: %v", s.addr, s.waitErr))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return s.withLog(fmt.Errorf("azuritetest: azurite-blob on %s not ready after 30 s: %v", s.addr, err))
-		}
-	}
-}
-
-// running reports whether the process runs; s.mu is held.
-func (s *Server) running() bool {
-	if s.exited == nil {
-		return false
-	}
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
+		return err
+	}, 30*time.Second)
 }
 
 // Running reports whether the server process runs.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.running()
-}
+func (s *Server) Running() bool { return s.proc.Running() }
 
-// Stop ends the server: SIGTERM (Azurite saves its metadata as it
-// closes), then SIGKILL after 10 s. Once Stop returns, the port refuses
-// connections. Stopping a stopped server does nothing.
-func (s *Server) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.running() {
-		return nil
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-	}
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	<-s.exited
-	return nil
-}
+// Stop ends the server: SIGTERM, then SIGKILL after 5 s. Once Stop
+// returns, the port refuses connections. Stopping a stopped server does
+// nothing.
+func (s *Server) Stop() error { return s.proc.Stop() }
 
 // Restart stops the server if it runs and starts it again on the same
 // port and data folder: the containers and blobs it held are back.
@@ -326,28 +250,16 @@ func (s *Server) Restart() error {
 }
 
 // withLog adds the server's log to err.
-func (s *Server) withLog(err error) error {
-	if b, _ := os.ReadFile(s.LogFile); len(bytes.TrimSpace(b)) > 0 {
-		return fmt.Errorf("%w\nazurite log:\n%s", err, b)
-	}
-	return err
-}
+func (s *Server) withLog(err error) error { return s.proc.WithLog(err) }
 
 // HTTPClient returns a client that trusts the server's certificate.
 func (s *Server) HTTPClient() (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("azuritetest: %s holds no PEM certificate", s.CAFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	hc, err := testserver.HTTPClient(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("azuritetest: %w", err)
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	hc.Timeout = 60 * time.Second
+	return hc, nil
 }
 
 // Container returns an SDK client of container name, signed with Key,
@@ -393,14 +305,4 @@ func (s *Server) CreateContainer(ctx context.Context, name string) error {
 func (s *Server) ConnectionString() string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;",
 		s.Name, Account, Key, s.Endpoint)
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -19,22 +19,18 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/erpipe/erpipe/internal/testserver"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -108,10 +104,7 @@ type Server struct {
 
 	args []string // the command line, the same at every start
 
-	mu      sync.Mutex // serializes start and Stop
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has ended
-	waitErr error         // cmd.Wait's result; read it only after exited is closed
+	proc *testserver.Proc // the process, started and stopped
 }
 
 // New starts a server for t in t.TempDir() (unless o.Dir is set) and stops
@@ -167,7 +160,7 @@ func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := testserver.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -175,18 +168,16 @@ func Start(o Options) (*Server, error) {
 	s := &Server{Name: "http", Dir: dir, LogFile: filepath.Join(dir, "server.log")}
 	s.args = []string{o.Bin, "--port", addr, "--access", AccessKey, "--secret", SecretKey, "--quiet"}
 	if o.TLS {
-		key, cert := filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem")
-		out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-			"-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-			"-keyout", key, "-out", cert).CombinedOutput()
+		cert, key, err := testserver.SelfSigned(dir)
 		if err != nil {
-			return nil, fmt.Errorf("s3test: openssl: %v\n%s", err, out)
+			return nil, fmt.Errorf("s3test: %w", err)
 		}
 		s.args = append(s.args, "--cert", cert, "--key", key)
 		s.Name, s.CAFile = "https", cert
 	}
 	s.args = append(s.args, "posix", data)
 	s.Endpoint = s.Name + "://" + addr
+	s.proc = &testserver.Proc{Name: "versitygw", Args: s.args, LogFile: s.LogFile}
 	if err := s.start(); err != nil {
 		return s, err
 	}
@@ -202,94 +193,28 @@ func Start(o Options) (*Server, error) {
 
 // start runs the command line and waits until the server answers.
 func (s *Server) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running() {
-		return nil
-	}
-	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(s.args[0], s.args[1:]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("s3test: starting versitygw: %w", err)
-	}
-	exited := make(chan struct{})
-	s.cmd, s.exited = cmd, exited
-	go func() {
-		s.waitErr = cmd.Wait() // read only after exited is closed
-		close(exited)
-	}()
-
 	hc, err := s.HTTPClient()
 	if err != nil {
 		return err
 	}
 	hc.Timeout = time.Second
-	// Any HTTP answer (403 to an anonymous request) means ready; ~0.1 s.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	// Any HTTP answer (403 to an anonymous request) means ready.
+	return s.proc.Start(func() error {
 		resp, err := hc.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
-			return nil
 		}
-		select {
-		case <-exited:
-			return s.withLog(fmt.Errorf("s3test: versitygw on %s exited: %v", s.Endpoint, s.waitErr))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return s.withLog(fmt.Errorf("s3test: versitygw on %s not ready after 15 s: %v", s.Endpoint, err))
-		}
-	}
-}
-
-// running reports whether the process runs; s.mu is held.
-func (s *Server) running() bool {
-	if s.exited == nil {
-		return false
-	}
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
+		return err
+	}, 15*time.Second)
 }
 
 // Running reports whether the server process runs.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.running()
-}
+func (s *Server) Running() bool { return s.proc.Running() }
 
 // Stop ends the server: SIGTERM, then SIGKILL after 5 s. Once Stop
 // returns, the port refuses connections. Stopping a stopped server does
 // nothing.
-func (s *Server) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.running() {
-		return nil
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-	}
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	<-s.exited
-	return nil
-}
+func (s *Server) Stop() error { return s.proc.Stop() }
 
 // Restart stops the server if it runs and starts it again on the same
 // port and data folder: the buckets and objects it held are back.
@@ -301,28 +226,16 @@ func (s *Server) Restart() error {
 }
 
 // withLog adds the server's log to err.
-func (s *Server) withLog(err error) error {
-	if b, _ := os.ReadFile(s.LogFile); len(bytes.TrimSpace(b)) > 0 {
-		return fmt.Errorf("%w\nserver log:\n%s", err, b)
-	}
-	return err
-}
+func (s *Server) withLog(err error) error { return s.proc.WithLog(err) }
 
 // HTTPClient returns a client that trusts the server's certificate.
 func (s *Server) HTTPClient() (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("s3test: %s holds no PEM certificate", s.CAFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	hc, err := testserver.HTTPClient(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("s3test: %w", err)
 	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+	hc.Timeout = 30 * time.Second
+	return hc, nil
 }
 
 // Client returns an SDK client for checking what the server holds. It
@@ -353,14 +266,4 @@ func (s *Server) CreateBucket(ctx context.Context, name string) error {
 	}
 	_, err = c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String(name)})
 	return err
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,4 +1,4 @@
-package azuritetest
+package testserver
 
 import (
 	"os/exec"
