@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,11 +84,15 @@ func destinations(ws *workspace.Workspace, p *workspace.Pipeline) ([]outbox.Dest
 	return out, nil
 }
 
-// d365Destination makes a destination that imports into Dynamics 365;
-// relative file names are relative to the workspace. The imports it asks
-// for are kept in .erpipe/d365, its staging error files go to the
-// pipeline's errors folder.
+// d365Destination makes a destination that imports into Dynamics 365, in
+// package or recurring mode; relative file names are relative to the
+// workspace. The imports and enqueues it asks for are kept in
+// .erpipe/d365, its staging error files go to the pipeline's errors
+// folder.
 func d365Destination(ws *workspace.Workspace, p *workspace.Pipeline, c *workspace.D365Config) (*outd365.Destination, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	rel := func(f string) string {
 		if f != "" && !filepath.IsAbs(f) {
 			return filepath.Join(ws.Root, f)
@@ -103,9 +108,10 @@ func d365Destination(ws *workspace.Workspace, p *workspace.Pipeline, c *workspac
 	if err != nil {
 		return nil, err
 	}
-	return outd365.New(outd365.Options{Client: client, DefinitionGroup: c.DefinitionGroup, LegalEntity: c.LegalEntity,
-		Overwrite: c.Overwrite, StateDir: filepath.Join(ws.State(), "d365"), ErrorDir: ws.Errors(p.Name),
-		Wait: time.Duration(c.Wait)})
+	return outd365.New(outd365.Options{Client: client, Mode: c.Mode,
+		DefinitionGroup: c.DefinitionGroup, LegalEntity: c.LegalEntity, Overwrite: c.Overwrite,
+		ActivityID: c.ActivityID, Entity: c.Entity, Company: cmp.Or(c.Company, c.LegalEntity),
+		StateDir: filepath.Join(ws.State(), "d365"), ErrorDir: ws.Errors(p.Name), Wait: time.Duration(c.Wait)})
 }
 
 // d365Secret reads the client secret of a D365 application: from the file,

@@ -138,6 +138,12 @@ pipelines:
       #     # secret_env: ERPIPE_D365_CLIENT_SECRET         # the client secret's variable (or secret_file)
       #     # overwrite: false         # let the package's manifest replace the project's definition
       #     # wait: 2m                 # how long one try waits for a running import
+      #     # Or enqueue to a recurring data job instead of a data project
+      #     # (in place of definition_group and overwrite):
+      #     # mode: recurring
+      #     # activity_id: "{00000000-0000-0000-0000-000000000000}"   # on Manage scheduled data jobs
+      #     # entity: Customers V3     # for a File job only; leave out for a Data package job
+      #     # company: USMF            # default legal_entity
 
 # Scheduled submissions: a template run on a timetable over the data of one
 # reporting period, each period produced exactly once and recorded with an
