@@ -12,9 +12,14 @@ import (
 	"github.com/erpipe/erpipe/d365/emulator"
 )
 
+// packageMode is a d365 destination's settings for the package mode.
+const packageMode = `definition_group: erpipe-customers
+          legal_entity: USMF`
+
 // d365Workspace is a workspace whose pipeline customers imports into the
-// emulator s, and the environment its daemon runs with (the secret).
-func d365Workspace(t *testing.T, s *emulator.Server, ca string) (string, []string) {
+// emulator s with the mode's settings, and the environment its daemon runs
+// with (the secret).
+func d365Workspace(t *testing.T, s *emulator.Server, ca, mode string) (string, []string) {
 	t.Helper()
 	ws := t.TempDir()
 	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `settle: 200ms
@@ -30,10 +35,9 @@ pipelines:
           ca_file: %s
           tenant: %s
           client_id: %s
-          definition_group: erpipe-customers
-          legal_entity: USMF
+          %s
           wait: 1s
-`, s.URL(), s.URL(), ca, s.Tenant(), s.ClientID()))
+`, s.URL(), s.URL(), ca, s.Tenant(), s.ClientID(), mode))
 	return ws, append(os.Environ(), "ERPIPE_D365_CLIENT_SECRET="+s.ClientSecret())
 }
 
@@ -61,7 +65,7 @@ func startD365Daemon(t *testing.T, ws string, env []string) *daemon {
 // the report. The client secret shows nowhere.
 func TestD365Destination(t *testing.T) {
 	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond})
-	ws, env := d365Workspace(t, s, ca)
+	ws, env := d365Workspace(t, s, ca, packageMode)
 	if _, errOut, code := erpipe(t, "check", "--workspace", ws); code != 2 || !strings.Contains(errOut, "ERPIPE_D365_CLIENT_SECRET") {
 		t.Errorf("erpipe check without the secret: exit %d, want 2 naming the variable:\n%s", code, errOut)
 	}
@@ -100,7 +104,7 @@ func TestD365Destination(t *testing.T) {
 // finds it, and ends with D365's outcome; the package is imported once.
 func TestD365KilledWhileImporting(t *testing.T) {
 	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 4 * time.Second})
-	ws, env := d365Workspace(t, s, ca)
+	ws, env := d365Workspace(t, s, ca, packageMode)
 	d := startD365Daemon(t, ws, env)
 	drop(t, filepath.Join(ws, "inbox", "customers"), "slow.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
 	waitFor(t, 30*time.Second, "the import to start", func() bool { return len(s.Imports()) == 1 })
@@ -112,6 +116,53 @@ func TestD365KilledWhileImporting(t *testing.T) {
 	}
 	if n := len(s.Imports()); n != 1 {
 		t.Errorf("the package was imported %d times, want once", n)
+	}
+	d.stop(t)
+}
+
+// TestD365Recurring: in recurring mode a dropped file is enqueued to the
+// recurring data job (emulator.DefaultActivities' import job) with the
+// job's id as external identifier, once; it ends Processed with the
+// message ID as its output's location, and a file with a refused row ends
+// ProcessedWithErrors with the counts, D365's errors and the staging error
+// file.
+func TestD365Recurring(t *testing.T) {
+	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond})
+	ws, env := d365Workspace(t, s, ca, fmt.Sprintf(`mode: recurring
+          activity_id: "%s"
+          company: USMF`, emulator.DefaultActivities[0].ID))
+	d := startD365Daemon(t, ws, env)
+	sample := readFile(t, "../templates/customers-v3/samples/customers.csv")
+	drop(t, filepath.Join(ws, "inbox", "customers"), "good.csv", sample)
+	drop(t, filepath.Join(ws, "inbox", "customers"), "refused.csv", bytes.Replace(sample, []byte("\nUS-001,"), []byte("\nFAIL-001,"), 1))
+	byInput := waitJobs(t, ws, 2)
+	good, refused := byInput["good.csv"], byInput["refused.csv"]
+	msgs := map[string]emulator.Message{}
+	for _, m := range s.Messages() {
+		msgs[m.ID] = m
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2", len(msgs))
+	}
+	if good.Status != "Processed" || len(good.Outputs) != 1 {
+		t.Fatalf("good.csv: %s, outputs %+v (%q)", good.Status, good.Outputs, good.Errors)
+	}
+	id, ok := strings.CutPrefix(good.Outputs[0].Location, s.URL()+"/messages/")
+	if m := msgs[id]; !ok || m.State != emulator.StateProcessed || !strings.HasPrefix(m.ExternalIdentifier, "erpipe-"+good.ID+"-") ||
+		m.ActivityID != emulator.DefaultActivities[0].ID || m.Company != "USMF" {
+		t.Errorf("good.csv's location %s; message %+v", good.Outputs[0].Location, m)
+	}
+	if refused.Status != "ProcessedWithErrors" {
+		t.Errorf("refused.csv: %s, want ProcessedWithErrors", refused.Status)
+	}
+	show, _, _ := erpipe(t, "jobs", "show", refused.ID, "--workspace", ws)
+	contains(t, "jobs show", show, "What the receiver refused:", "ProcessedWithErrors", "Customers V3", "1 with errors", "FAIL-001", "staging-errors.csv")
+	files, _ := filepath.Glob(filepath.Join(ws, "errors", "customers", "refused.*.staging-errors.csv"))
+	if len(files) != 1 || !strings.Contains(string(readFile(t, files[0])), "FAIL-001") {
+		t.Errorf("staging error file: %v", files)
+	}
+	if len(s.Imports()) != 2 {
+		t.Errorf("%d imports, want 2", len(s.Imports()))
 	}
 	d.stop(t)
 }
