@@ -94,6 +94,13 @@ func (s *Sorter) Add(key, val []byte) error {
 		return errors.New("extsort: Add after Sort or Close")
 	}
 	off := len(s.arena)
+	if n := off + len(key) + len(val); n > cap(s.arena) {
+		// Grow up to the chunk, not past it as append would.
+		c := min(max(2*cap(s.arena), 64<<10), s.opts.ChunkBytes)
+		grown := make([]byte, off, max(c, n))
+		copy(grown, s.arena)
+		s.arena = grown
+	}
 	s.arena = append(append(s.arena, key...), val...)
 	s.recs = append(s.recs, rec{off, len(key), len(val)})
 	s.added++

@@ -56,8 +56,10 @@ import (
 // are removed when the run is closed, also after an error.
 
 // spoolRunBytes is how much row data is sorted in memory at a time, per
-// sort; the merges read each run through a 64 KB buffer.
-var spoolRunBytes = 4 << 20
+// sort; the merges read each run through a 64 KB buffer. A layout has a
+// sort per grouping while the rows come (SAF-T: five), and one more for a
+// grouping whose index is full.
+var spoolRunBytes = 2 << 20
 
 // spoolFanIn is how many runs a sort merges at once (0: extsort's default).
 var spoolFanIn = 0
