@@ -2,6 +2,7 @@ package layout
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/xml"
 	"errors"
@@ -579,17 +580,35 @@ func (w *xmlWriter) end(name string) {
 // totals. A problem is a *template.FieldError naming the element and, when it
 // comes from a row, the input row.
 func (x *XMLRun) Verify(name string) error {
-	if s := x.choice.schema; s != nil {
-		err := s.ValidateFile(name)
-		var xe *xsd.Error
-		if errors.As(err, &xe) && len(xe.Problems) > 0 {
-			return x.schemaError(xe)
-		}
-		if err != nil {
-			return err
-		}
+	// The totals are read on a goroutine of their own while the schema
+	// validates: two readings of the file, on two CPUs. A schema problem
+	// is reported first.
+	totals := make(chan error, 1)
+	go func() { totals <- x.checkTotals(name) }()
+	err := x.validateSchema(name)
+	terr := <-totals
+	if err != nil {
+		return err
 	}
-	return x.checkTotals(name)
+	var tf *totalFailure
+	if errors.As(terr, &tf) {
+		return x.totalFieldError(tf)
+	}
+	return terr
+}
+
+// validateSchema validates the document at name against the run's schema.
+func (x *XMLRun) validateSchema(name string) error {
+	s := x.choice.schema
+	if s == nil {
+		return nil
+	}
+	err := s.ValidateFile(name)
+	var xe *xsd.Error
+	if errors.As(err, &xe) && len(xe.Problems) > 0 {
+		return x.schemaError(xe)
+	}
+	return err
 }
 
 // schemaError explains the first schema problem: where in the input the
@@ -697,7 +716,8 @@ func (x *XMLRun) checkTotals(name string) error {
 	defer f.Close()
 	type open struct {
 		ct    *controlTotal
-		depth int
+		depth int // elements open with the scope's own
+		plen  int // the length of the path to the scope's element
 		line  int
 		n     int64
 		sum   decimal.Decimal
@@ -705,96 +725,122 @@ func (x *XMLRun) checkTotals(name string) error {
 		got   string
 		seen  bool
 	}
-	dec := xml.NewDecoder(bufio.NewReaderSize(f, 64<<10))
-	var stack []string
+	ins := make([]string, len(x.spec.totals)) // "/" + in: the end of a path in scope
+	for i, ct := range x.spec.totals {
+		ins[i] = "/" + ct.in
+	}
+	sc := newXMLScanner(f)
+	var path []byte // "/Root/A/B" to the element at hand
+	var lens []int  // the length of path before each open element
 	var scopes []*open
-	var text strings.Builder
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
+	number := func(ct *controlTotal, line int, what string) (decimal.Decimal, error) {
+		text := sc.textValue()
+		d, err := decimal.NewFromString(strings.TrimSpace(text))
+		if err != nil {
+			return d, x.totalError(ct, line, fmt.Sprintf("%s holds %q, which is not a number", what, text))
 		}
+		return d, nil
+	}
+	for {
+		kind, err := sc.next()
 		if err != nil {
 			return fmt.Errorf("reading the document back: %w", err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			stack = append(stack, t.Name.Local)
-			text.Reset()
-			p := strings.Join(stack, "/")
+		switch kind {
+		case scanEOF:
+			return nil
+		case scanStart:
+			lens = append(lens, len(path))
+			path = append(append(path, '/'), sc.name...)
 			for i := range x.spec.totals {
-				ct := &x.spec.totals[i]
-				if p == ct.in || strings.HasSuffix(p, "/"+ct.in) {
-					line, _ := dec.InputPos()
-					scopes = append(scopes, &open{ct: ct, depth: len(stack), line: line})
+				if bytes.HasSuffix(path, []byte(ins[i])) {
+					scopes = append(scopes, &open{ct: &x.spec.totals[i], depth: len(lens), plen: len(path), line: sc.line})
 				}
 			}
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
+		case scanEnd:
+			if len(lens) == 0 {
+				return errors.New("reading the document back: an end tag without its start")
+			}
 			for _, s := range scopes {
-				rel := strings.Join(stack[s.depth:], "/")
+				if len(lens) <= s.depth {
+					continue
+				}
+				rel := string(path[s.plen+1:]) // the path below the scope's element
 				switch {
-				case len(stack) <= s.depth:
 				case rel == s.ct.count:
 					s.n++
 				case slices.Contains(s.ct.sums, rel):
-					d, err := decimal.NewFromString(strings.TrimSpace(text.String()))
+					d, err := number(s.ct, s.line, rel)
 					if err != nil {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", rel, text.String()))
+						return err
 					}
 					s.sum = s.sum.Add(d)
 				}
-				if len(stack) > s.depth && s.ct.equalsSum != "" && rel == s.ct.equalsSum {
-					d, err := decimal.NewFromString(strings.TrimSpace(text.String()))
+				if s.ct.equalsSum != "" && rel == s.ct.equalsSum {
+					d, err := number(s.ct, s.line, s.ct.equalsSum)
 					if err != nil {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s holds %q, which is not a number", s.ct.equalsSum, text.String()))
+						return err
 					}
 					s.sum2 = s.sum2.Add(d)
 				}
-				if len(stack) > s.depth && rel == s.ct.equals {
-					s.got, s.seen = strings.TrimSpace(text.String()), true
+				if rel == s.ct.equals {
+					s.got, s.seen = strings.TrimSpace(sc.textValue()), true
 				}
 			}
-			if n := len(scopes); n > 0 && scopes[n-1].depth == len(stack) {
-				// Scopes end innermost first; several may end here.
-				for len(scopes) > 0 && scopes[len(scopes)-1].depth == len(stack) {
-					s := scopes[len(scopes)-1]
-					scopes = scopes[:len(scopes)-1]
-					if s.ct.equalsSum != "" {
-						if !s.sum.Equal(s.sum2) {
-							return x.totalError(s.ct, s.line, fmt.Sprintf("the sum of %s is %s but the sum of %s is %s",
-								s.ct.sum, expression.PlainDecimal(s.sum), s.ct.equalsSum, expression.PlainDecimal(s.sum2)))
-						}
-						continue
+			// Scopes end innermost first; several may end here.
+			for len(scopes) > 0 && scopes[len(scopes)-1].depth == len(lens) {
+				s := scopes[len(scopes)-1]
+				scopes = scopes[:len(scopes)-1]
+				if s.ct.equalsSum != "" {
+					if !s.sum.Equal(s.sum2) {
+						return x.totalError(s.ct, s.line, fmt.Sprintf("the sum of %s is %s but the sum of %s is %s",
+							s.ct.sum, expression.PlainDecimal(s.sum), s.ct.equalsSum, expression.PlainDecimal(s.sum2)))
 					}
-					if !s.seen {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s has no %s", s.ct.in, s.ct.equals))
-					}
-					want := decimal.NewFromInt(s.n)
-					what := "the number of " + s.ct.count
-					if s.ct.sum != "" {
-						want, what = s.sum, "the sum of "+s.ct.sum
-					}
-					got, err := decimal.NewFromString(s.got)
-					if err != nil || !got.Equal(want) {
-						return x.totalError(s.ct, s.line, fmt.Sprintf("%s/%s says %s but %s is %s", s.ct.in, s.ct.equals, s.got, what, expression.PlainDecimal(want)))
-					}
+					continue
+				}
+				if !s.seen {
+					return x.totalError(s.ct, s.line, fmt.Sprintf("%s has no %s", s.ct.in, s.ct.equals))
+				}
+				want := decimal.NewFromInt(s.n)
+				what := "the number of " + s.ct.count
+				if s.ct.sum != "" {
+					want, what = s.sum, "the sum of "+s.ct.sum
+				}
+				got, err := decimal.NewFromString(s.got)
+				if err != nil || !got.Equal(want) {
+					return x.totalError(s.ct, s.line, fmt.Sprintf("%s/%s says %s but %s is %s", s.ct.in, s.ct.equals, s.got, what, expression.PlainDecimal(want)))
 				}
 			}
-			stack = stack[:len(stack)-1]
-			text.Reset()
+			path = path[:lens[len(lens)-1]]
+			lens = lens[:len(lens)-1]
 		}
 	}
 }
 
+// totalFailure is a control total that does not hold, at a line of the
+// document; Verify makes it a FieldError naming the input row.
+type totalFailure struct {
+	ct   *controlTotal
+	line int
+	msg  string
+}
+
+func (f *totalFailure) Error() string {
+	return fmt.Sprintf("control total %s (document line %d): %s", f.ct.name, f.line, f.msg)
+}
+
 func (x *XMLRun) totalError(ct *controlTotal, line int, msg string) error {
+	return &totalFailure{ct: ct, line: line, msg: msg}
+}
+
+func (x *XMLRun) totalFieldError(f *totalFailure) error {
+	ct, line := f.ct, f.line
 	hint := "nothing was published; the layout's totals do not add up: check the aggregates (COUNT, SUM) and the control_totals paths"
 	if ct.equalsSum != "" {
 		hint = "nothing was published; correct the input rows of this " + ct.in + " so that the two sums are equal"
 	}
 	// The input row of the element the check failed in, when a row wrote it.
 	return &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet, Row: x.rowAt(line)}, Template: x.src.Template, Rule: ct.name, Severity: template.SeverityError,
-		Err:  fmt.Errorf("control total %s (document line %d): %s", ct.name, line, msg),
+		Err:  errors.New(f.Error()),
 		Hint: hint}
 }
