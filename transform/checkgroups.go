@@ -224,7 +224,7 @@ type failedSet struct {
 	size   int64
 	ents   []failedEntry
 	warned []uint64 // a bit per entry
-	buf    []byte
+	buf    []byte   // for add
 }
 
 type failedEntry struct {
@@ -304,43 +304,34 @@ func (fs *failedSet) lookup(key string) (detail string, idx int, ok bool, err er
 	return "", 0, false, nil
 }
 
-// read reads the key and what failed at off in the file.
+// read reads the key and what failed at off in the file. It may be called
+// from several goroutines at once (rows are checked in parallel).
 func (fs *failedSet) read(off int64) (key, detail string, err error) {
-	if cap(fs.buf) < 256 {
-		fs.buf = make([]byte, 256)
-	}
-	b := fs.buf[:cap(fs.buf)]
-	n, err := fs.f.ReadAt(b, off)
-	if n == 0 && err != nil {
-		return "", "", err
-	}
-	b = b[:n]
-	field := func() (string, error) {
-		for {
-			l, k := binary.Uvarint(b)
-			if k > 0 && l <= uint64(len(b)-k) {
-				s := string(b[k : k+int(l)])
-				b = b[k+int(l):]
-				return s, nil
-			}
-			if n < len(fs.buf) { // the end of the file, and no whole field
-				return "", errors.New("group checks: a failed group can't be read back")
-			}
-			// A longer record: read it whole.
-			done := len(fs.buf) - len(b)
-			fs.buf = make([]byte, 2*len(fs.buf))
-			n, err = fs.f.ReadAt(fs.buf, off)
-			if n == 0 && err != nil {
-				return "", err
-			}
-			b = fs.buf[done:n]
+	buf := make([]byte, 256)
+	for {
+		n, err := fs.f.ReadAt(buf, off)
+		if n == 0 && err != nil {
+			return "", "", err
 		}
+		b := buf[:n]
+		var fields [2]string
+		whole := true
+		for i := range fields {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || l > uint64(len(b)-k) {
+				whole = false
+				break
+			}
+			fields[i], b = string(b[k:k+int(l)]), b[k+int(l):]
+		}
+		if whole {
+			return fields[0], fields[1], nil
+		}
+		if n < len(buf) { // the end of the file, and no whole record
+			return "", "", errors.New("group checks: a failed group can't be read back")
+		}
+		buf = make([]byte, 2*len(buf)) // a longer record: read it whole
 	}
-	if key, err = field(); err != nil {
-		return "", "", err
-	}
-	detail, err = field()
-	return key, detail, err
 }
 
 // warnedOnce reports whether the group of index idx is warned about for

@@ -278,6 +278,7 @@ func (t *Template) prepareChecks(ctx context.Context, inputPath string) (*checkR
 		cr.failed = append(cr.failed, &failedSet{seed: seed})
 	}
 	src.checks = cr
+	src.parallel = true
 	err = t.process(ctx, src, res, func(formats.Pos, [][]string) error { return nil })
 	src.checks = nil // not closed with the source: the second pass needs it
 	if err == nil {
@@ -354,11 +355,47 @@ func showAgg(v any) string {
 	return expression.Text(v)
 }
 
-// row handles one good row: in the first pass it adds the row to its
-// groups; in the second it returns the errors of failed error checks, and
-// adds the warnings of failed warning checks (once per group) to res.
-func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos formats.Pos, res *Result) []*template.FieldError {
+// checkOut is what one good row gives the group checks, taken on the
+// goroutine that evaluates the row and applied in input order (apply): in
+// the first pass each check's group and the values its aggregates fold;
+// in the second the warnings of failed warning checks, each reported once
+// per group.
+type checkOut struct {
+	parts []checkPart // by check
+	warns []checkWarn
+}
+
+// checkPart is one row's part in the group of one check.
+type checkPart struct {
+	ok     bool // the row has a group (its group_by could be computed)
+	key    string
+	vals   []any  // by aggregate: the value it folds (nil for COUNT())
+	failed string // an aggregate could not be computed: the group fails
+}
+
+// checkWarn is a warning about a row's group, given once per group.
+type checkWarn struct {
+	check, idx int
+	fe         *template.FieldError
+}
+
+// reset empties out for a row.
+func (out *checkOut) reset() {
+	for i := range out.parts {
+		out.parts[i].ok = false
+	}
+	out.warns = out.warns[:0]
+}
+
+// row handles one good row: in the first pass it computes the row's groups
+// and the values their aggregates fold, into out; in the second it returns
+// the errors of failed error checks, and puts the warnings of failed
+// warning checks into out.
+func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos formats.Pos, out *checkOut) []*template.FieldError {
 	var errs []*template.FieldError
+	for len(out.parts) < len(cr.t.checks) {
+		out.parts = append(out.parts, checkPart{})
+	}
 	for i, c := range cr.t.checks {
 		kv, err := ev.Eval(c.groupBy, env)
 		if err != nil {
@@ -368,7 +405,18 @@ func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos format
 		}
 		key := expression.Text(kv)
 		if cr.collecting {
-			cr.add(i, c, key, ev, env)
+			p := &out.parts[i]
+			p.ok, p.key, p.vals, p.failed = true, key, p.vals[:0], ""
+			for _, a := range c.aggs {
+				var v any
+				if a.arg != nil {
+					if v, err = ev.Eval(a.arg, env); err != nil {
+						p.failed = fmt.Sprintf("%s could not be computed: %v", a.text, err)
+						break
+					}
+				}
+				p.vals = append(p.vals, v)
+			}
 			continue
 		}
 		detail, idx, bad, err := cr.failed[i].lookup(key)
@@ -383,14 +431,31 @@ func (cr *checkRun) row(ev *expression.Evaluator, env map[string]any, pos format
 		fe := &template.FieldError{Pos: pos, Template: cr.t.Name, Rule: c.name, Severity: c.severity, Field: c.field, Value: key,
 			Err: fmt.Errorf("%s (%s %q: %s)", c.message, groupWord(c), key, detail)}
 		if c.severity == template.SeverityWarning {
-			if cr.failed[i].warnedOnce(idx) {
-				res.addWarning(fe)
-			}
+			out.warns = append(out.warns, checkWarn{check: i, idx: idx, fe: fe})
 			continue
 		}
 		errs = append(errs, fe)
 	}
 	return errs
+}
+
+// apply applies what a row gave the checks (row), in input order: in the
+// first pass it folds the row into its groups; in the second it reports
+// the warnings of groups not reported yet.
+func (cr *checkRun) apply(out *checkOut, res *Result) {
+	if cr.collecting {
+		for i := range out.parts {
+			if p := &out.parts[i]; p.ok {
+				cr.add(i, cr.t.checks[i], p)
+			}
+		}
+		return
+	}
+	for _, w := range out.warns {
+		if cr.failed[w.check].warnedOnce(w.idx) {
+			res.addWarning(w.fe)
+		}
+	}
 }
 
 // groupWord names a check's groups in messages: the group_by field when
@@ -402,10 +467,11 @@ func groupWord(c *groupCheck) string {
 	return "group"
 }
 
-// add folds one row into its group's aggregates; an aggregate that can't
-// be computed fails the group. Groups beyond checkGroupBytes are spilled.
-func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluator, env map[string]any) {
-	st, ok := cr.groups[i][key]
+// add folds one row's part into its group's aggregates; an aggregate
+// that can't be computed fails the group. Groups beyond checkGroupBytes
+// are spilled.
+func (cr *checkRun) add(i int, c *groupCheck, p *checkPart) {
+	st, ok := cr.groups[i][p.key]
 	if !ok {
 		st = &groupState{vals: make([]any, len(c.aggs))}
 		for j, a := range c.aggs {
@@ -416,8 +482,8 @@ func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluat
 				st.vals[j] = decimal.Zero // the sum of no amounts
 			}
 		}
-		cr.groups[i][key] = st
-		cr.size += len(key) + groupStateBytes(len(c.aggs))
+		cr.groups[i][p.key] = st
+		cr.size += len(p.key) + groupStateBytes(len(c.aggs))
 		defer func() {
 			if cr.size > checkGroupBytes && cr.err == nil {
 				cr.err = cr.spill() // checkgroups.go
@@ -427,16 +493,12 @@ func (cr *checkRun) add(i int, c *groupCheck, key string, ev *expression.Evaluat
 	if st.failed != "" {
 		return
 	}
+	if p.failed != "" {
+		st.failed = p.failed
+		return
+	}
 	for j, a := range c.aggs {
-		var v any
-		if a.arg != nil {
-			var err error
-			if v, err = ev.Eval(a.arg, env); err != nil {
-				st.failed = fmt.Sprintf("%s could not be computed: %v", a.text, err)
-				return
-			}
-		}
-		nv, err := fold(a.fn, st.vals[j], v, a.arg == nil)
+		nv, err := fold(a.fn, st.vals[j], p.vals[j], a.arg == nil)
 		if err != nil {
 			st.failed = fmt.Sprintf("%s could not be computed: %v", a.text, err)
 			return

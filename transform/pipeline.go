@@ -14,7 +14,11 @@ import (
 // evaluate the batches (each with its own rowEval), and the caller's
 // goroutine applies the rows to the Result and emits them, in input order.
 // Reading (parsing CSV or XML), evaluating and writing (encoding,
-// compressing) then overlap on the CPUs. Memory stays flat: at most
+// compressing) then overlap on the CPUs. Group checks too: a worker
+// computes a row's groups and the values their aggregates fold (first
+// pass) or looks its groups up (second), and the caller's goroutine folds
+// them, or reports a group's warning once, as it applies the row
+// (checkRun.apply). Memory stays flat: at most
 // batchesInFlight batches of batchRows records exist at a time, and they
 // are reused.
 //
@@ -48,6 +52,7 @@ type batchItem struct {
 	errs    []*template.FieldError
 	warns   []*template.FieldError
 	values  [][]string // in batch.tabs
+	co      checkOut   // what the row gives the group checks
 }
 
 // batch is a run of consecutive records.
@@ -196,6 +201,7 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 				for i := range b.items {
 					it := &b.items[i]
 					it.errs, it.warns, it.values = nil, nil, nil
+					it.co.reset()
 					if it.readErr != nil {
 						continue
 					}
@@ -216,6 +222,7 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 					if it.kind == rowWritten {
 						it.values = values
 					}
+					it.co, re.co = re.co, it.co // the item's buffers for the next row
 				}
 				close(b.done)
 			}
@@ -232,6 +239,9 @@ func (t *Template) processParallel(ctx context.Context, src *source, res *Result
 				err = res.apply(emit, rowRejected, it.readErr.Pos, []*template.FieldError{it.readErr}, nil, nil)
 			} else {
 				err = res.apply(emit, it.kind, it.rec.Pos, it.errs, it.warns, it.values)
+				if err == nil && src.checks != nil {
+					src.checks.apply(&it.co, res)
+				}
 			}
 			if err != nil {
 				return err

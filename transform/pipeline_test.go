@@ -114,9 +114,24 @@ func TestParallelRunMatchesSequential(t *testing.T) {
 	// with a filter of direct calls its rows keep values by slot.
 	t.Run("map", func(t *testing.T) { testParallelRun(t, pipelineTemplate, false) })
 	t.Run("slots", func(t *testing.T) { testParallelRun(t, slottedPipelineTemplate, true) })
+	// Group checks: both passes run in parallel, their groups folded and
+	// their warnings given in input order.
+	t.Run("checks", func(t *testing.T) { testParallelRun(t, checkedPipelineTemplate, false) })
 }
 
 var slottedPipelineTemplate = strings.Replace(pipelineTemplate, "filter: amount == nil || amount > -300", "filter: amount > -300", 1)
+
+var checkedPipelineTemplate = strings.Replace(pipelineTemplate, "output:", `checks:
+  - name: day-small
+    group_by: day
+    condition: MAX(amount) == nil || MAX(amount) < 340
+    message: A day with a large amount.
+  - name: month-small
+    group_by: DATEFORMAT(day, "MM")
+    condition: MIN(amount) == nil || MIN(amount) > -298 && COUNT() > 0
+    message: A month with a large credit.
+    severity: warning
+output:`, 1)
 
 func testParallelRun(t *testing.T, src string, slotted bool) {
 	dir := t.TempDir()
@@ -138,6 +153,15 @@ func testParallelRun(t *testing.T, src string, slotted bool) {
 
 	if seqRes.Written == 0 || seqRes.Rejected < 200 || seqRes.Skipped == 0 || len(seqRes.Warnings) == 0 {
 		t.Fatalf("the input should give every outcome: %s", report(seqRes))
+	}
+	if strings.Contains(src, "\nchecks:") {
+		rules := map[string]int{}
+		for _, e := range append(seqRes.Errors, seqRes.Warnings...) {
+			rules[e.Rule]++
+		}
+		if rules["day-small"] == 0 || rules["month-small"] == 0 {
+			t.Fatalf("the checks should fail some groups and warn about some: %v", rules)
+		}
 	}
 	if got, want := string(report(parRes)), string(report(seqRes)); got != want {
 		t.Errorf("parallel result differs:\n%s\nsequential:\n%s", got, want)

@@ -609,7 +609,7 @@ type rowEval struct {
 	ev      expression.Evaluator
 	errs    []*template.FieldError // the row's errors, when rejected
 	warns   []*template.FieldError // the row's warnings
-	res     *Result                // for group checks only (sequential runs)
+	co      checkOut               // what the row gives the group checks (checks.go)
 	last    []lastValue            // by input field: the last text parsed and its value
 	// fieldPos returns the position of column j of the current record.
 	fieldPos func(j int) formats.Pos
@@ -658,6 +658,7 @@ func (r *rowEval) newValues() [][]string {
 func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 	t := r.t
 	r.errs, r.warns = r.errs[:0], r.warns[:0]
+	r.co.reset()
 
 	// Typed input fields.
 	for i, f := range t.input.fields {
@@ -725,13 +726,10 @@ func (r *rowEval) row(rec formats.Record, values [][]string) rowKind {
 		return rowRejected
 	}
 
-	// Group checks (checks.go).
+	// Group checks (checks.go): what they make of the row is applied with
+	// the row, in input order (checkRun.apply).
 	if r.src.checks != nil {
-		for _, w := range r.warns { // before the checks' own, as they come
-			r.res.addWarning(w)
-		}
-		r.warns = r.warns[:0]
-		if errs := r.src.checks.row(&r.ev, r.env, rec.Pos, r.res); len(errs) > 0 {
+		if errs := r.src.checks.row(&r.ev, r.env, rec.Pos, &r.co); len(errs) > 0 {
 			r.errs = append(r.errs, errs...)
 			return rowRejected
 		}
@@ -820,13 +818,12 @@ func (t *Template) readFailure(src *source, err error, badReads *int, lastBad *f
 // records are read, evaluated and written by different goroutines
 // (pipeline.go); the result is the same.
 func (t *Template) process(ctx context.Context, src *source, res *Result, emit emitFunc) error {
-	if src.parallel && src.checks == nil {
+	if src.parallel {
 		if w := pipelineWorkers(); w > 0 {
 			return t.processParallel(ctx, src, res, emit, w) // pipeline.go
 		}
 	}
 	re := t.newRowEval(src)
-	re.res = res
 	values := re.newValues()
 	badReads := 0
 	var lastBad formats.Pos
@@ -856,6 +853,9 @@ func (t *Template) process(ctx context.Context, src *source, res *Result, emit e
 		kind := re.row(rec, values)
 		if err := res.apply(emit, kind, rec.Pos, re.errs, re.warns, values); err != nil {
 			return err
+		}
+		if src.checks != nil {
+			src.checks.apply(&re.co, res)
 		}
 	}
 }
