@@ -180,7 +180,7 @@ func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, siz
 	}
 	id := executionID(meta[outbox.MetaJob], sum)
 	if d.o.Mode == ModeRecurring {
-		return d.putRecurring(ctx, id, name, pkg)
+		return d.putRecurring(ctx, meta[outbox.MetaJob], id, name, pkg)
 	}
 	loc := d.o.Client.Environment() + "/executions/" + id
 

@@ -17,7 +17,7 @@ import (
 // putRecurring enqueues pkg to the recurring data job with external
 // identifier id, at most once (see the package comment), and follows the
 // message until D365 has processed it.
-func (d *Destination) putRecurring(ctx context.Context, id, name string, pkg []byte) (string, error) {
+func (d *Destination) putRecurring(ctx context.Context, job, id, name string, pkg []byte) (string, error) {
 	at, msg, asked := d.enqueued(id)
 	switch {
 	case !asked:
@@ -34,18 +34,18 @@ func (d *Destination) putRecurring(ctx context.Context, id, name string, pkg []b
 			err = writeState(d.enqueuePath(id), at.Format(time.RFC3339)+"\n"+msg+"\n")
 			if err != nil {
 				return "", fmt.Errorf("d365: %s was enqueued to recurring data job %s as message %s, but erpipe could not record that in %s (%v); "+
-					"follow the message in D365's Manage messages page rather than retry the job, which would refuse to enqueue it again", name, d.o.ActivityID, msg, d.o.StateDir, err)
+					"D365 has it: follow the message in the job's Manage messages page, and do not retry the job, which would enqueue it again", name, d.o.ActivityID, msg, d.o.StateDir, err)
 			}
 			break
 		}
 		if errors.Is(err, d365.ErrMaybeEnqueued) {
-			return "", d.unknownMessage(id, name, at, err)
+			return "", d.unknownMessage(job, id, name, at, err)
 		}
 		// Refused: nothing was enqueued, and a retry may ask again.
 		os.Remove(d.enqueuePath(id))
 		return "", fmt.Errorf("enqueue %s to recurring data job %s: %w", name, d.o.ActivityID, err)
 	case msg == "":
-		return "", d.unknownMessage(id, name, at, nil)
+		return "", d.unknownMessage(job, id, name, at, nil)
 	}
 	loc := d.o.Client.Environment() + "/messages/" + msg
 
@@ -57,7 +57,7 @@ func (d *Destination) putRecurring(ctx context.Context, id, name string, pkg []b
 			s = &d365.JobStatus{State: d365.JobEnqueued} // not there yet, just after the enqueue
 		case errors.Is(err, d365.ErrNotFound):
 			return false, "", fmt.Errorf("d365: %s was enqueued at %s as message %s (external identifier %s) and recurring data job %s does not know it; "+
-				"look for it in the job's Manage messages page in D365, then retry the job", name, at.Format(time.RFC3339), msg, id, d.o.ActivityID)
+				"look for it in the job's Manage messages page in D365; if it is not there, %s", name, at.Format(time.RFC3339), msg, id, d.o.ActivityID, retryHint(job))
 		case err != nil:
 			return false, "", err
 		}
@@ -110,17 +110,26 @@ func (d *Destination) messageEnding(msg, loc, name string, pkg []byte, st *d365.
 // API cannot be asked for it by its external identifier, so only a person
 // can tell whether to enqueue again. cause, when set, is why no message ID
 // came back.
-func (d *Destination) unknownMessage(id, name string, at time.Time, cause error) error {
+func (d *Destination) unknownMessage(job, id, name string, at time.Time, cause error) error {
 	why := "erpipe stopped before it learned the message ID"
 	if cause != nil {
 		why = "no message ID came back: " + cause.Error()
 	}
 	return fmt.Errorf("d365: %s was sent to recurring data job %s at %s with external identifier %s, and %s; "+
 		"erpipe does not send it again, since D365 cannot be asked whether it was enqueued and a second enqueue would import it twice. "+
-		"In D365, open Data management > Recurring data jobs (Manage scheduled data jobs), select the job and open Manage messages: "+
+		"In D365, open Data management > Manage scheduled data jobs (recurring data jobs), select the job and open Manage messages: "+
 		"if a message with external identifier %s is there, the file was enqueued, and its outcome is there; "+
-		"if there is none, delete %s and retry the job",
-		name, d.o.ActivityID, at.Format(time.RFC3339), id, why, id, d.enqueuePath(id))
+		"if there is none, nothing was enqueued: %s",
+		name, d.o.ActivityID, at.Format(time.RFC3339), id, why, id, retryHint(job))
+}
+
+// retryHint says how to send a job's file again: as a new job, whose
+// external identifier is new.
+func retryHint(job string) string {
+	if job == "" {
+		return "send the file again"
+	}
+	return "run erpipe retry " + job + ", which enqueues it again as a new job"
 }
 
 // enqueuePath is the state file of the enqueue with external identifier id:

@@ -131,7 +131,6 @@ func TestRecurringProcessedWithErrors(t *testing.T) {
 	if !errors.As(err, &partial) {
 		t.Fatalf("put: %v, want a PartialError", err)
 	}
-	t.Log(err)
 	if !strings.Contains(partial.Location, "/messages/") {
 		t.Errorf("location %s", partial.Location)
 	}
@@ -203,8 +202,8 @@ func TestRecurringThrottling(t *testing.T) {
 // TestRecurringUnknownMessage: an enqueue asked for whose message ID erpipe
 // never learned (a crash mid-enqueue, an answer lost to a server error) is
 // not sent again: the put fails, naming the external identifier to look
-// for in Manage messages and the state file to delete if there is none;
-// after that, the job enqueues.
+// for in Manage messages and how to retry the job if there is none; with
+// its state file deleted, the same job would enqueue.
 func TestRecurringUnknownMessage(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	state := filepath.Join(t.TempDir(), "state")
@@ -217,10 +216,10 @@ func TestRecurringUnknownMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := put(d, "20261207-080000-rggggg", pkg)
-	if err == nil || outbox.IsTransient(err) || !strings.Contains(err.Error(), "Manage messages") || !strings.Contains(err.Error(), ext) {
+	if err == nil || outbox.IsTransient(err) || !strings.Contains(err.Error(), "Manage messages") || !strings.Contains(err.Error(), ext) ||
+		!strings.Contains(err.Error(), "erpipe retry 20261207-080000-rggggg") {
 		t.Fatalf("put after a crash mid-enqueue: %v", err)
 	}
-	t.Log(err)
 	if n := len(s.Messages()); n != 0 {
 		t.Fatalf("%d messages, want none", n)
 	}
