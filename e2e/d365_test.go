@@ -166,3 +166,29 @@ func TestD365Recurring(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// TestD365RecurringKilledWhileProcessing kills the daemon while D365
+// processes an enqueued message and starts it again: the job finds the
+// message ID it recorded, asks for its status instead of enqueueing again,
+// and ends with D365's outcome; the file is enqueued once.
+func TestD365RecurringKilledWhileProcessing(t *testing.T) {
+	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 4 * time.Second})
+	ws, env := d365Workspace(t, s, ca, fmt.Sprintf(`mode: recurring
+          activity_id: "%s"`, emulator.DefaultActivities[0].ID))
+	d := startD365Daemon(t, ws, env)
+	drop(t, filepath.Join(ws, "inbox", "customers"), "slow.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
+	waitFor(t, 30*time.Second, "the message ID to be recorded", func() bool {
+		files, _ := filepath.Glob(filepath.Join(ws, ".erpipe", "d365", "*.enqueue"))
+		return len(files) == 1 && len(strings.Fields(string(readFile(t, files[0])))) == 2
+	})
+	d.kill(t)
+	d = startD365Daemon(t, ws, env)
+	byInput := waitJobs(t, ws, 1)
+	if j := byInput["slow.csv"]; j.Status != "Processed" || len(j.Outputs) != 1 || !strings.Contains(j.Outputs[0].Location, "/messages/") {
+		t.Errorf("slow.csv: %s (%q), outputs %+v", j.Status, j.Errors, j.Outputs)
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("the file was enqueued %d times, want once", n)
+	}
+	d.stop(t)
+}
