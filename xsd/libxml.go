@@ -9,8 +9,10 @@ package xsd
 #include <libxml/xmlerror.h>
 
 extern void erpipeXsdError(void *user, xmlErrorPtr err);
+extern int erpipeXsdRead(void *ctx, char *buf, int len);
 
 static void erpipe_xsd_error(void *user, xmlErrorPtr err) { erpipeXsdError(user, err); }
+static int erpipe_xsd_read(void *ctx, char *buf, int len) { return erpipeXsdRead(ctx, buf, len); }
 
 // Every file libxml2 loads besides the document being validated (a
 // schema's imports and includes, a document's DTD and external entities)
@@ -99,11 +101,27 @@ static int erpipe_xsd_validate_mem(xmlSchemaPtr s, const char *buf, int len, voi
 	xmlSchemaFreeValidCtxt(vc);
 	return rc;
 }
+
+// erpipe_xsd_validate_io validates the document a Go io.Reader gives
+// (ctx: its handle, read by erpipeXsdRead) as it is read (SAX, streamed).
+static int erpipe_xsd_validate_io(xmlSchemaPtr s, void *ctx, void *user) {
+	xmlParserInputBufferPtr in = xmlParserInputBufferCreateIO(erpipe_xsd_read, NULL, ctx, XML_CHAR_ENCODING_NONE);
+	if (in == NULL) return -1;
+	xmlSchemaValidCtxtPtr vc = erpipe_xsd_ctxt(s, user);
+	if (vc == NULL) { xmlFreeParserInputBuffer(in); return -1; }
+	xmlSetStructuredErrorFunc(user, erpipe_xsd_error);
+	int rc = xmlSchemaValidateStream(vc, in, XML_CHAR_ENCODING_NONE, NULL, NULL);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	xmlSchemaFreeValidCtxt(vc);
+	return rc;
+}
 */
 import "C"
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"runtime/cgo"
 	"strings"
@@ -257,6 +275,57 @@ func (s *Schema) ValidateFile(name string) error {
 		return fmt.Errorf("libxml2 could not read %s", name)
 	}
 	return s.result(rc, c)
+}
+
+// ValidateReader validates the XML document r gives as libxml2 reads it
+// (SAX, streaming), as ValidateFile does a file: a document can be
+// validated while it is written, through a pipe. It returns nil, an
+// *Error, or the error r gave. libxml2 may stop reading at a fatal error:
+// a writer into a pipe must then not wait for it (io.PipeReader's
+// CloseWithError after ValidateReader returns).
+func (s *Schema) ValidateReader(r io.Reader) error {
+	in := &reading{r: r}
+	h := cgo.NewHandle(in)
+	defer h.Delete()
+	p := C.malloc(C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(p)
+	*(*uintptr)(p) = uintptr(h)
+	var rc C.int
+	c := withCollector(func(user unsafe.Pointer) { rc = C.erpipe_xsd_validate_io(s.ptr, p, user) })
+	if in.err != nil {
+		return in.err
+	}
+	if rc < 0 && len(c.problems) == 0 {
+		return errors.New("libxml2 could not read the document")
+	}
+	return s.result(rc, c)
+}
+
+// reading is the reader of a ValidateReader, and the error it gave.
+type reading struct {
+	r   io.Reader
+	err error
+}
+
+//export erpipeXsdRead
+func erpipeXsdRead(ctx unsafe.Pointer, buf *C.char, n C.int) C.int {
+	in := cgo.Handle(*(*uintptr)(ctx)).Value().(*reading)
+	if in.err != nil || n <= 0 {
+		return -1
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
+	for {
+		k, err := in.r.Read(b)
+		switch {
+		case k > 0:
+			return C.int(k)
+		case err == io.EOF:
+			return 0
+		case err != nil:
+			in.err = err
+			return -1
+		}
+	}
 }
 
 // Validate validates the document doc. It returns nil or an *Error.

@@ -2,6 +2,7 @@ package xsd
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"testing/iotest"
 )
 
 var schemaFS = fstest.MapFS{
@@ -103,6 +105,57 @@ func TestValidateXMLFile(t *testing.T) {
 	}
 	if err := s.ValidateFile(filepath.Join(dir, "missing.xml")); err == nil {
 		t.Error("a missing file validated")
+	}
+}
+
+// TestValidateReader validates a document as a reader gives it, as
+// ValidateFile does a file: through a pipe, while it is written, a few
+// bytes at a time; a reader's error is returned; a writer into the pipe
+// is not left waiting when libxml2 stops at a broken document.
+func TestValidateReader(t *testing.T) {
+	s, err := Compile(schemaFS, "s", "s/main.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("<Doc xmlns=\"urn:t\">\n")
+	for i := 0; i < 20000; i++ {
+		b.WriteString("<Amt>1.50</Amt>\n")
+	}
+	valid := b.String() + "</Doc>\n"
+	invalid := strings.Replace(valid, "<Amt>1.50</Amt>", "<Amt>1.505</Amt>", 1) // line 2
+	broken := valid[:len(valid)/2] + "<Amt>1</Doc>\n" + valid[len(valid)/2:]
+	// piped validates doc through a pipe written 7 bytes at a time.
+	piped := func(doc string) error {
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := s.ValidateReader(pr)
+			pr.CloseWithError(errors.New("the validation ended")) // the writer goes on without it
+			done <- err
+		}()
+		for i := 0; i < len(doc); i += 7 {
+			if _, err := pw.Write([]byte(doc[i:min(i+7, len(doc))])); err != nil {
+				break // the validation ended
+			}
+		}
+		pw.Close()
+		return <-done
+	}
+	if err := piped(valid); err != nil {
+		t.Errorf("valid document: %v", err)
+	}
+	err = piped(invalid)
+	var xe *Error
+	if !errors.As(err, &xe) || xe.Problems[0].Line != 2 || xe.Problems[0].Element != "Amt" {
+		t.Errorf("invalid document: %v", err)
+	}
+	if err := piped(broken); err == nil || !strings.Contains(err.Error(), "not well-formed") {
+		t.Errorf("broken document: %v", err)
+	}
+	failing := io.MultiReader(strings.NewReader(valid[:1000]), iotest.ErrReader(errors.New("disk on fire")))
+	if err := s.ValidateReader(failing); err == nil || err.Error() != "disk on fire" {
+		t.Errorf("failing reader: %v", err)
 	}
 }
 
