@@ -28,11 +28,11 @@ import (
 
 // checkGroupBytes is about how much memory the groups of a run's checks
 // may take in the first pass before they are spilled to disk.
-var checkGroupBytes = 4 << 20
+var checkGroupBytes = 2 << 20
 
 // checkRunBytes is how much of the spilled groups each check's sort holds
 // in memory at a time.
-var checkRunBytes = 1 << 20
+var checkRunBytes = 512 << 10
 
 // groupState is one group's running aggregates, or what made it fail.
 type groupState struct {

@@ -255,6 +255,7 @@ func (s *Sorter) Close() error {
 		}
 	}
 	s.runs, s.arena, s.recs, s.state = nil, nil, nil, 2
+	s.w, s.readers = nil, nil // the buffers go with the Sorter, which may stay referenced
 	return err
 }
 
