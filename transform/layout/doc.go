@@ -6,7 +6,9 @@
 //     ...), checked against XSDs and control totals. It is written in two
 //     passes: an XMLRun spools each row the runner gives it (Add) to disk,
 //     then writes the document from the spool (Render, or RenderDocs for
-//     one document per group) and verifies what it wrote (Verify). The
+//     one document per group) and verifies what it wrote (Verify: its
+//     schema, which Render checks on another goroutine as it writes, and
+//     its control totals, read back from the file). The
 //     rows are sorted by group on disk (an external merge sort, package
 //     internal/extsort), and the groups summed up as the sorted rows pass
 //     and kept in a file per level, so memory stays flat however many

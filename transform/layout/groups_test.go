@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/erpipe/erpipe/internal/memtest"
 	"github.com/erpipe/erpipe/transform"
@@ -352,4 +353,77 @@ func TestXMLGroupsMemoryFlat(t *testing.T) {
 	}
 	run(100_000)
 	run(400_000)
+}
+
+// pipedFS is a template whose document has a schema, and the schema.
+var pipedFS = fstest.MapFS{
+	"t.yaml": {Data: []byte(`name: piped
+input:
+  fields:
+    - {name: g, column: G, required: true}
+    - {name: amt, column: Amt, type: decimal, required: true}
+output:
+  xml:
+    schema: s.xsd
+    namespace: urn:t
+    layout:
+      Doc:
+        Total: SUM(amt)
+        Group:
+          $group: g
+          "@key": g
+          Amt:
+            $each: row
+            $value: amt
+`)},
+	"s.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+  <xs:element name="Doc"><xs:complexType><xs:sequence>
+    <xs:element name="Total" type="xs:decimal"/>
+    <xs:element name="Group" maxOccurs="unbounded"><xs:complexType><xs:sequence>
+      <xs:element name="Amt" type="Amount" maxOccurs="unbounded"/>
+    </xs:sequence><xs:attribute name="key" type="xs:string"/></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+  <xs:simpleType name="Amount"><xs:restriction base="xs:decimal"><xs:fractionDigits value="2"/></xs:restriction></xs:simpleType>
+</xs:schema>`)},
+}
+
+// TestXMLSchemaWhileWritten: a document of a few MB is validated as it is
+// written: a valid one is published, and one value the schema refuses,
+// deep in the file, fails the run naming its row and element, with
+// nothing published.
+func TestXMLSchemaWhileWritten(t *testing.T) {
+	tmpl, err := transform.LoadFS(pipedFS, "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("G,Amt\n")
+	for i := range 120000 {
+		amt := "1.50"
+		if i == 90000 {
+			amt = "1.505"
+		}
+		fmt.Fprintf(&b, "g%d,%s\n", i%40, amt)
+	}
+	bad := writeFile(t, dir, "bad.csv", b.String())
+	good := writeFile(t, dir, "good.csv", strings.Replace(b.String(), "1.505", "1.55", 1))
+
+	out := t.TempDir()
+	res, err := tmpl.Run(context.Background(), good, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(res.Outputs[0]); err != nil || st.Size() < 2<<20 {
+		t.Fatalf("the document: %v, %v (want more than the pipe holds)", st, err)
+	}
+
+	out = t.TempDir()
+	_, err = tmpl.Run(context.Background(), bad, out)
+	if err == nil || !strings.Contains(err.Error(), "bad.csv: row 90002") || !strings.Contains(err.Error(), "element Amt") {
+		t.Errorf("got %v, want the schema's error at row 90002", err)
+	}
+	if left, _ := os.ReadDir(out); len(left) != 0 {
+		t.Errorf("%d files published", len(left))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ import (
 //     their later rows get the same f. Levels above stay in the index
 //     while it has room.
 //
+// A grouping's rows keep only the fields its elements' expressions and
+// aggregates read (XML.hierSpec.fields); the others read as blank there.
+//
 // Every sort is an external merge sort (internal/extsort) in the run's
 // temporary folder, of at most spoolRunBytes in memory at a time. Reading
 // the final sort, the rows are written to the grouping's spool file, and
@@ -59,7 +63,7 @@ import (
 // sort; the merges read each run through a 64 KB buffer. A layout has a
 // sort per grouping while the rows come (SAF-T: five), and one more for a
 // grouping whose index is full.
-var spoolRunBytes = 2 << 20
+var spoolRunBytes = 1 << 20
 
 // spoolFanIn is how many runs a sort merges at once (0: extsort's default).
 var spoolFanIn = 0
@@ -239,6 +243,16 @@ func appendRow(b []byte, row int, fields []string) []byte {
 	return b
 }
 
+// appendFields is appendRow of the fields of cols kept (by index).
+func appendFields(b []byte, row int, cols []string, keep []int) []byte {
+	b = binary.AppendUvarint(b, uint64(row))
+	for _, i := range keep {
+		b = binary.AppendUvarint(b, uint64(len(cols[i])))
+		b = append(b, cols[i]...)
+	}
+	return b
+}
+
 // appendLen appends k after its length.
 func appendLen(b, k []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(k)))
@@ -307,7 +321,8 @@ type groupSpool struct {
 	gsums   []int   // the GROUPSUM aggregates over this grouping's groups
 	depth   int
 	nfields int
-	decode  []bool // by field: read by an aggregate of some level
+	fields  []int  // the fields its rows keep (XML.hierSpec.fields), in order
+	decode  []bool // by kept field: read by an aggregate of some level
 
 	seq       int64
 	indexed   int // levels 1..indexed are looked up in the index
@@ -338,9 +353,9 @@ type indexNode struct {
 // indexNodeBytes is about what a group in the index takes, besides its key.
 const indexNodeBytes = 112
 
-func newGroupSpool(dir string, specs []aggSpec, levels [][]int, used [][]int, hier, nfields int) *groupSpool {
+func newGroupSpool(dir string, specs []aggSpec, levels [][]int, used [][]int, hier, nfields int, fields []int) *groupSpool {
 	s := &groupSpool{dir: dir, specs: specs, levels: levels, used: used, depth: len(levels), nfields: nfields,
-		decode: make([]bool, nfields), index: &indexNode{}}
+		fields: fields, decode: make([]bool, len(fields)), index: &indexNode{}}
 	s.indexed = s.depth
 	for i, a := range specs {
 		if a.fn == "GROUPSUM" && a.hier == hier {
@@ -350,7 +365,9 @@ func newGroupSpool(dir string, specs []aggSpec, levels [][]int, used [][]int, hi
 	for _, idx := range used {
 		for _, i := range idx {
 			if c := specs[i].col; c >= 0 {
-				s.decode[c] = true
+				if k := slices.Index(fields, c); k >= 0 {
+					s.decode[k] = true
+				}
 			}
 		}
 	}
@@ -417,7 +434,7 @@ func (s *groupSpool) add(row int, cols []string) error {
 	var err error
 	if s.indexed == s.depth {
 		s.key = appendPlace(s.key, seq)
-		s.val = appendRow(s.val[:0], row, cols[:s.nfields])
+		s.val = appendFields(s.val[:0], row, cols, s.fields)
 		err = s.final.Add(s.key, s.val)
 	} else {
 		// To the stage of the first level left to sorting, with the keys of
@@ -429,7 +446,7 @@ func (s *groupSpool) add(row int, cols []string) error {
 		for lv := j + 1; lv <= s.depth; lv++ {
 			s.val = appendLen(s.val, s.levelKey(lv))
 		}
-		s.val = appendRow(s.val, row, cols[:s.nfields])
+		s.val = appendFields(s.val, row, cols, s.fields)
 		err = s.stage(j).Add(s.key, s.val)
 	}
 	if err == nil && s.indexSize > spoolIndexBytes && s.indexed > 0 {
@@ -710,7 +727,7 @@ func (s *groupSpool) decodeAggs(data []byte, vals []any) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			vals[i] = v
+			vals[s.fields[i]] = v
 		}
 	}
 	return int(row), nil
@@ -878,15 +895,16 @@ func (s *groupSpool) close() {
 
 // spoolCursor reads rows of the sorted spool from an offset.
 type spoolCursor struct {
-	f    *os.File
-	r    *bufio.Reader
-	at   int64
-	buf  []byte
-	cols int
+	f      *os.File
+	r      *bufio.Reader
+	at     int64
+	buf    []byte
+	cols   int
+	fields []int // the fields the rows keep; nil for all cols
 }
 
-func newSpoolCursor(f *os.File, cols int) *spoolCursor {
-	return &spoolCursor{f: f, r: bufio.NewReaderSize(f, 64<<10), at: -1, cols: cols}
+func newSpoolCursor(f *os.File, cols int, fields []int) *spoolCursor {
+	return &spoolCursor{f: f, r: bufio.NewReaderSize(f, 64<<10), at: -1, cols: cols, fields: fields}
 }
 
 // seek positions the cursor at offset.
@@ -919,7 +937,12 @@ func (c *spoolCursor) read(vals []any) (int, error) {
 	b := c.buf
 	row, k := binary.Uvarint(b)
 	b = b[k:]
-	for i := 0; i < c.cols; i++ {
+	n = uint64(c.cols)
+	if c.fields != nil {
+		clear(vals) // the fields the rows don't keep are read nowhere they are written
+		n = uint64(len(c.fields))
+	}
+	for i := 0; i < int(n); i++ {
 		l, k := binary.Uvarint(b)
 		if k <= 0 || int(l) > len(b)-k {
 			return 0, errors.New("spool: corrupt row")
@@ -928,7 +951,11 @@ func (c *spoolCursor) read(vals []any) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		vals[i] = v
+		if c.fields != nil {
+			vals[c.fields[i]] = v
+		} else {
+			vals[i] = v
+		}
 		b = b[k+int(l):]
 	}
 	return int(row), nil

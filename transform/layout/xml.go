@@ -75,8 +75,9 @@ type scope struct{ hier, level int }
 // (SAF-T's accounts, customers and journals), each with its own groups;
 // $where picks the rows that belong to it.
 type hierSpec struct {
-	levels [][]int // levels[k]: the columns of the keys of group level k+1
-	where  int     // the column of its $where condition; -1 for every row
+	levels [][]int      // levels[k]: the columns of the keys of group level k+1
+	where  int          // the column of its $where condition; -1 for every row
+	fields map[int]bool // the fields its rows keep: those its elements' expressions and aggregates read
 }
 
 // schemaChoice is one schema the document may be validated against.
@@ -631,6 +632,7 @@ func (xl *xmlLoader) resolveGroupCounts() {
 		a.hier, a.level = found.hier, found.level
 		if a.fn == "GROUPSUM" {
 			xl.use(scope{a.hier, a.level}, a.sumOf) // the sums it adds up
+			xl.keep(scope{a.hier, a.level}, xl.spec.aggs[a.sumOf].col)
 		}
 	}
 }
@@ -675,9 +677,22 @@ func (xl *xmlLoader) compile(n *yaml.Node, what string) *expression.Program {
 		return nil
 	}
 	for _, id := range prog.Idents {
-		xl.spool(id)
+		xl.keep(xl.scope, xl.spool(id))
 	}
 	return prog
+}
+
+// keep records that field col is read in scope sc: a grouping's rows keep
+// it (a grouping's spool holds only the fields its elements read).
+func (xl *xmlLoader) keep(sc scope, col int) {
+	if sc.hier < 0 || col < 0 {
+		return
+	}
+	h := xl.spec.hiers[sc.hier]
+	if h.fields == nil {
+		h.fields = map[int]bool{}
+	}
+	h.fields[col] = true
 }
 
 // spool makes field name one of the columns spooled per row; names that
@@ -798,6 +813,7 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 	if i, ok := xl.aggIdx[key]; ok {
 		if register {
 			xl.use(xl.scope, i)
+			xl.keep(xl.scope, xl.spec.aggs[i].col)
 		}
 		return xl.spec.aggs[i].v, true
 	}
@@ -826,6 +842,7 @@ func (p *aggPatcher) aggregate(n ast.Node, register bool) (string, bool) {
 			xl.l.Errorf(p.node, "%s: %s(%s): %s is not a field of the rows", p.what, id.Value, field, field)
 			return "", false
 		}
+		xl.keep(xl.scope, col)
 	}
 	name := fmt.Sprintf("__agg%d", len(xl.spec.aggs))
 	xl.aggIdx[key] = len(xl.spec.aggs)

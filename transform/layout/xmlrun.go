@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -44,14 +45,15 @@ type XMLRun struct {
 	added  []any // the values of the row being spooled (add)
 	decode []int // the fields the document's aggregates read, decoded in Add
 
-	env     map[string]any
-	cur     *spoolCursor
-	row     int // input row of the values in env; 0 for none
-	vals    []any
-	out     *xmlWriter
-	trace   *bufio.Writer
-	tf      *os.File
-	traceAt []int64 // per document (RenderDocs): where its trace starts in tf
+	env        map[string]any
+	cur        *spoolCursor
+	row        int // input row of the values in env; 0 for none
+	vals       []any
+	out        *xmlWriter
+	schemaDone chan error // the validation of the document Render wrote, while it is pending
+	trace      *bufio.Writer
+	tf         *os.File
+	traceAt    []int64 // per document (RenderDocs): where its trace starts in tf
 }
 
 // Source is what a document is made from: the template's run over one
@@ -106,7 +108,8 @@ func (spec *XML) NewRun(src Source) (*XMLRun, error) {
 		for lv := range used {
 			used[lv] = spec.used[scope{i, lv}]
 		}
-		x.hiers = append(x.hiers, newGroupSpool(dir, spec.aggs, h.levels, used, i, spec.nfields))
+		fields := slices.Sorted(maps.Keys(h.fields))
+		x.hiers = append(x.hiers, newGroupSpool(dir, spec.aggs, h.levels, used, i, spec.nfields, fields))
 	}
 	x.hier = -1
 	return x, nil
@@ -217,8 +220,9 @@ func xmlText(v any) string {
 	return expression.Text(v)
 }
 
-// Render writes the document into w.
-func (x *XMLRun) Render(w io.Writer) error {
+// Render writes the document into w, and validates it against its schema
+// on another goroutine as it goes (Verify gives the result).
+func (x *XMLRun) Render(w io.Writer) (err error) {
 	if err := x.finish(); err != nil {
 		return err
 	}
@@ -232,7 +236,37 @@ func (x *XMLRun) Render(w io.Writer) error {
 	if !ok {
 		bw = bufio.NewWriter(w)
 	}
-	x.out = &xmlWriter{w: bw, line: 1}
+	out := bw
+	if s := x.choice.schema; s != nil {
+		// Validated as it is written (xmlpipe.go); Verify takes the result.
+		pipe := newChunkPipe()
+		x.schemaDone = make(chan error, 1)
+		go func() {
+			err := s.ValidateReader(pipe)
+			pipe.stop()
+			x.schemaDone <- err
+		}()
+		ended := false
+		defer func() {
+			if !ended {
+				pipe.close(errors.New("the document was not written to its end"))
+			}
+		}()
+		out = bufio.NewWriterSize(teeWriter{w: bw, pipe: pipe}, 64<<10)
+		defer func() {
+			if err == nil {
+				err = out.Flush()
+			}
+			if err == nil {
+				err = bw.Flush()
+			}
+			if err == nil {
+				ended = true
+				pipe.close(nil)
+			}
+		}()
+	}
+	x.out = &xmlWriter{w: out, line: 1}
 	x.out.raw(`<?xml version="1.0" encoding="UTF-8"?>`)
 	if err := x.enter(x.spool.root); err != nil {
 		return err
@@ -244,7 +278,7 @@ func (x *XMLRun) Render(w io.Writer) error {
 	if err := x.trace.Flush(); err != nil {
 		return err
 	}
-	return bw.Flush()
+	return out.Flush()
 }
 
 // finish sorts the spools and opens their cursors (once).
@@ -264,9 +298,9 @@ func (x *XMLRun) finish() error {
 			return fmt.Errorf("sorting the rows by group: %w", err)
 		}
 	}
-	x.rootC = newSpoolCursor(x.spool.f, x.spec.nfields)
+	x.rootC = newSpoolCursor(x.spool.f, x.spec.nfields, nil)
 	for _, h := range x.hiers {
-		x.curs = append(x.curs, newSpoolCursor(h.spool, x.spec.nfields))
+		x.curs = append(x.curs, newSpoolCursor(h.spool, x.spec.nfields, h.fields))
 		var lrs []*levelReader
 		for lv := 1; lv <= h.depth; lv++ {
 			lr, err := h.reader(lv)
@@ -585,7 +619,13 @@ func (x *XMLRun) Verify(name string) error {
 	// is reported first.
 	totals := make(chan error, 1)
 	go func() { totals <- x.checkTotals(name) }()
-	err := x.validateSchema(name)
+	var err error
+	if x.schemaDone != nil {
+		err = x.schemaError(<-x.schemaDone) // validated as Render wrote it
+		x.schemaDone = nil
+	} else {
+		err = x.validateSchema(name)
+	}
 	terr := <-totals
 	if err != nil {
 		return err
@@ -603,17 +643,17 @@ func (x *XMLRun) validateSchema(name string) error {
 	if s == nil {
 		return nil
 	}
-	err := s.ValidateFile(name)
-	var xe *xsd.Error
-	if errors.As(err, &xe) && len(xe.Problems) > 0 {
-		return x.schemaError(xe)
-	}
-	return err
+	return x.schemaError(s.ValidateFile(name))
 }
 
-// schemaError explains the first schema problem: where in the input the
-// offending value comes from, when a row wrote it.
-func (x *XMLRun) schemaError(xe *xsd.Error) error {
+// schemaError explains the first schema problem of err, from a
+// validation: where in the input the offending value comes from, when a
+// row wrote it. Other errors are returned as they are.
+func (x *XMLRun) schemaError(err error) error {
+	var xe *xsd.Error
+	if !errors.As(err, &xe) || len(xe.Problems) == 0 {
+		return err
+	}
 	p := xe.Problems[0]
 	fe := &template.FieldError{Pos: formats.Pos{File: x.file, Sheet: x.sheet}, Template: x.src.Template, Severity: template.SeverityError, Err: xe,
 		Hint: "nothing was published; correct the input value or the template's layout so that the document follows " + path.Base(xe.Schema)}
