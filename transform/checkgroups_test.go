@@ -194,3 +194,32 @@ func TestGroupChecksMemoryFlat(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupChecksRemovedOnError: a run stopped in its second pass (the
+// context cancelled) leaves no spilled group in the temporary folder.
+func TestGroupChecksRemovedOnError(t *testing.T) {
+	oldG, oldC := checkGroupBytes, checkRunBytes
+	checkGroupBytes, checkRunBytes = 1, 1 // every group spilled, a run each
+	defer func() { checkGroupBytes, checkRunBytes = oldG, oldC }()
+	tpl, err := loadString(t, journalTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, _, _ := journalRows(30000, 3000, 5)
+	in := writeFile(t, t.TempDir(), "j.csv", csv)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = tpl.RunWith(ctx, in, t.TempDir(), RunOptions{OnProgress: func(read int) {
+		if read >= 20000 {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("the run was not stopped")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("%d files left in the temporary folder", len(left))
+	}
+}
