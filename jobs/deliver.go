@@ -172,8 +172,15 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 			return
 		case <-time.After(jitter(delay)):
 		}
+		pending := job.Pending
 		err = s.deliver(ctx, job, res.Outputs)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// Stopped in the middle of a put: the job still waits for
+			// what it waited for, not for "context canceled".
+			job.Pending = pending
+			s.handBack(ctx, job)
+			return
 		case err == nil:
 			job.Pending = nil
 			err = s.finish(ctx, job, statusOf(job, res), res, nil)
@@ -231,7 +238,11 @@ func (s *Service) deliver(ctx context.Context, job *Job, outputs []string) error
 			}
 			if err != nil {
 				err = fmt.Errorf("deliver %s to %s: %w", name, d, err)
-				job.Pending = append(job.Pending, fmt.Sprintf("%s -> %s: %v", name, d, err))
+				why := err.Error()
+				if ctx.Err() != nil {
+					why = "the delivery was interrupted by a stop; it is made again at the next start"
+				}
+				job.Pending = append(job.Pending, fmt.Sprintf("%s -> %s: %s", name, d, why))
 				if firstErr == nil || !outbox.IsTransient(err) {
 					firstErr = err
 				}

@@ -178,10 +178,11 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 		// that this worker goes on with other files.
 		keepWork = true
 		s.waiting.Add(1)
+		derr := err // err is the named result, which return nil clears
 		go func() {
 			defer s.waiting.Done()
 			defer os.RemoveAll(work)
-			s.keepDelivering(ctx, job, res, err)
+			s.keepDelivering(ctx, job, res, derr)
 		}()
 		return nil
 	}
