@@ -8,10 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/erpipe/erpipe/d365"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/outbox/azblob"
 	outd365 "github.com/erpipe/erpipe/outbox/d365"
@@ -93,18 +91,7 @@ func d365Destination(ws *workspace.Workspace, p *workspace.Pipeline, c *workspac
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	rel := func(f string) string {
-		if f != "" && !filepath.IsAbs(f) {
-			return filepath.Join(ws.Root, f)
-		}
-		return f
-	}
-	secret, err := d365Secret(c.SecretEnv, rel(c.SecretFile))
-	if err != nil {
-		return nil, err
-	}
-	client, err := d365.New(d365.Config{Environment: c.Environment, Tenant: c.Tenant, ClientID: c.ClientID,
-		Secret: secret, AuthorityHost: c.AuthorityHost, CAFile: rel(c.CAFile)})
+	client, err := c.Client(ws.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -112,27 +99,6 @@ func d365Destination(ws *workspace.Workspace, p *workspace.Pipeline, c *workspac
 		DefinitionGroup: c.DefinitionGroup, LegalEntity: c.LegalEntity, Overwrite: c.Overwrite,
 		ActivityID: c.ActivityID, Entity: c.Entity, Company: cmp.Or(c.Company, c.LegalEntity),
 		StateDir: filepath.Join(ws.State(), "d365"), ErrorDir: ws.Errors(p.Name), Wait: time.Duration(c.Wait)})
-}
-
-// d365Secret reads the client secret of a D365 application: from the file,
-// when one is named, else from the environment variable env (default
-// ERPIPE_D365_CLIENT_SECRET).
-func d365Secret(env, file string) (string, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("d365: secret_file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if env == "" {
-		env = "ERPIPE_D365_CLIENT_SECRET"
-	}
-	v := os.Getenv(env)
-	if v == "" {
-		return "", fmt.Errorf("d365: set the client secret of the Entra ID application in the environment variable %s (or name a secret_file)", env)
-	}
-	return v, nil
 }
 
 // azblobDestination makes an Azure Blob Storage destination; relative

@@ -93,6 +93,8 @@ type Config struct {
 	Pipelines []PipelineConfig `yaml:"pipelines"`
 	// Schedules are scheduled submissions (schedules.go).
 	Schedules []ScheduleConfig `yaml:"schedules"`
+	// HTTP is erpipe run's HTTP server and API (http.go).
+	HTTP HTTPConfig `yaml:"http"`
 }
 
 // PipelineConfig is one pipeline in erpipe.yaml.
@@ -205,78 +207,6 @@ type DestinationConfig struct {
 	S3     *S3Config     `yaml:"s3"`
 	AzBlob *AzBlobConfig `yaml:"azblob"`
 	D365   *D365Config   `yaml:"d365"`
-}
-
-// D365Config imports a pipeline's packages into Dynamics 365 Finance &
-// Operations through its data management package API, or enqueues them to
-// a recurring data job (mode: recurring; docs/d365.md). The client secret
-// is never written here: it comes from the environment variable secret_env
-// names (default ERPIPE_D365_CLIENT_SECRET) or from secret_file.
-type D365Config struct {
-	// Mode is package (the default: the data management package API) or
-	// recurring (the recurring integrations API).
-	Mode string `yaml:"mode"`
-	// Environment is the environment's URL, e.g.
-	// https://contoso.operations.dynamics.com.
-	Environment string `yaml:"environment"`
-	// Tenant and ClientID name the Entra ID application registered in D365.
-	Tenant   string `yaml:"tenant"`
-	ClientID string `yaml:"client_id"`
-	// SecretEnv names the environment variable holding the client secret;
-	// SecretFile, a file holding it (relative to the workspace).
-	SecretEnv  string `yaml:"secret_env"`
-	SecretFile string `yaml:"secret_file"`
-	// AuthorityHost is Entra ID's login host (default
-	// https://login.microsoftonline.com/): the emulator's URL in trials.
-	AuthorityHost string `yaml:"authority_host"`
-	// CAFile is a PEM file of certificates to trust besides the system's
-	// (the emulator's), relative to the workspace.
-	CAFile string `yaml:"ca_file"`
-	// DefinitionGroup is the data project the packages are imported into
-	// (package mode).
-	DefinitionGroup string `yaml:"definition_group"`
-	// LegalEntity is the company, e.g. USMF (in recurring mode, company's
-	// default).
-	LegalEntity string `yaml:"legal_entity"`
-	// Overwrite lets a package's manifest replace the project's definition
-	// (package mode).
-	Overwrite bool `yaml:"overwrite"`
-	// ActivityID is the recurring data job's activity ID, the GUID on
-	// Manage scheduled data jobs (recurring mode).
-	ActivityID string `yaml:"activity_id"`
-	// Entity is the entity's name for a recurring job of the File kind;
-	// left out for a Data package job (recurring mode).
-	Entity string `yaml:"entity"`
-	// Company is the legal entity a recurring job imports into; default
-	// legal_entity, else the job's own (recurring mode).
-	Company string `yaml:"company"`
-	// Wait is how long one delivery waits for a running import before the
-	// job says it waits for D365 and asks again later (default 2m).
-	Wait Duration `yaml:"wait"`
-}
-
-// Validate says what a d365 destination lacks for its mode, or what it
-// sets that its mode does not use.
-func (c *D365Config) Validate() error {
-	switch c.Mode {
-	case "", "package":
-		if c.DefinitionGroup == "" {
-			return errors.New("d365: say which data project to import into (definition_group), or set mode: recurring with an activity_id")
-		}
-		if c.ActivityID != "" || c.Entity != "" || c.Company != "" {
-			return errors.New("d365: activity_id, entity and company are for mode: recurring; in package mode the data project is definition_group and the company legal_entity")
-		}
-	case "recurring":
-		if strings.Trim(c.ActivityID, "{} ") == "" {
-			return errors.New("d365: mode recurring needs the activity_id of the recurring data job (the GUID on Data management > Manage scheduled data jobs)")
-		}
-		if c.DefinitionGroup != "" || c.Overwrite {
-			return errors.New("d365: definition_group and overwrite are for mode: package; a recurring data job imports into its own data project")
-		}
-	default:
-		return fmt.Errorf("d365: mode %q is not known; use package (the data management package API, the default) or recurring (a recurring data job)", c.Mode)
-	}
-	return nil
 }
 
 // AzBlobConfig is an Azure Blob Storage destination. Secrets are never
@@ -450,6 +380,9 @@ func Open(root, configPath string) (*Workspace, error) {
 		if err := dec.Decode(&w.Config); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: %w", configPath, err)
 		}
+	}
+	if err := w.Config.HTTP.Validate(); err != nil {
+		return nil, err
 	}
 	if err := w.loadPipelines(); err != nil {
 		return nil, err

@@ -1,0 +1,128 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/erpipe/erpipe/d365"
+)
+
+// D365Connection says how to reach a Dynamics 365 Finance & Operations
+// environment: its URL and the Entra ID application erpipe signs in as.
+// The client secret is never written here: it comes from the environment
+// variable secret_env names (default ERPIPE_D365_CLIENT_SECRET) or from
+// secret_file.
+type D365Connection struct {
+	// Environment is the environment's URL, e.g.
+	// https://contoso.operations.dynamics.com.
+	Environment string `yaml:"environment"`
+	// Tenant and ClientID name the Entra ID application registered in D365.
+	Tenant   string `yaml:"tenant"`
+	ClientID string `yaml:"client_id"`
+	// SecretEnv names the environment variable holding the client secret;
+	// SecretFile, a file holding it (relative to the workspace).
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
+	// AuthorityHost is Entra ID's login host (default
+	// https://login.microsoftonline.com/): the emulator's URL in trials.
+	AuthorityHost string `yaml:"authority_host"`
+	// CAFile is a PEM file of certificates to trust besides the system's
+	// (the emulator's), relative to the workspace.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Client makes a client of the environment; relative file names are
+// relative to the workspace root.
+func (c D365Connection) Client(root string) (*d365.Client, error) {
+	rel := func(f string) string {
+		if f != "" && !filepath.IsAbs(f) {
+			return filepath.Join(root, f)
+		}
+		return f
+	}
+	secret, err := d365Secret(c.SecretEnv, rel(c.SecretFile))
+	if err != nil {
+		return nil, err
+	}
+	return d365.New(d365.Config{Environment: c.Environment, Tenant: c.Tenant, ClientID: c.ClientID,
+		Secret: secret, AuthorityHost: c.AuthorityHost, CAFile: rel(c.CAFile)})
+}
+
+// d365Secret reads the client secret of a D365 application: from the file,
+// when one is named, else from the environment variable env (default
+// ERPIPE_D365_CLIENT_SECRET).
+func d365Secret(env, file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("d365: secret_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if env == "" {
+		env = "ERPIPE_D365_CLIENT_SECRET"
+	}
+	v := os.Getenv(env)
+	if v == "" {
+		return "", fmt.Errorf("d365: set the client secret of the Entra ID application in the environment variable %s (or name a secret_file)", env)
+	}
+	return v, nil
+}
+
+// D365Config imports a pipeline's packages into Dynamics 365 Finance &
+// Operations through its data management package API, or enqueues them to
+// a recurring data job (mode: recurring; docs/d365.md).
+type D365Config struct {
+	// Mode is package (the default: the data management package API) or
+	// recurring (the recurring integrations API).
+	Mode           string `yaml:"mode"`
+	D365Connection `yaml:",inline"`
+	// DefinitionGroup is the data project the packages are imported into
+	// (package mode).
+	DefinitionGroup string `yaml:"definition_group"`
+	// LegalEntity is the company, e.g. USMF (in recurring mode, company's
+	// default).
+	LegalEntity string `yaml:"legal_entity"`
+	// Overwrite lets a package's manifest replace the project's definition
+	// (package mode).
+	Overwrite bool `yaml:"overwrite"`
+	// ActivityID is the recurring data job's activity ID, the GUID on
+	// Manage scheduled data jobs (recurring mode).
+	ActivityID string `yaml:"activity_id"`
+	// Entity is the entity's name for a recurring job of the File kind;
+	// left out for a Data package job (recurring mode).
+	Entity string `yaml:"entity"`
+	// Company is the legal entity a recurring job imports into; default
+	// legal_entity, else the job's own (recurring mode).
+	Company string `yaml:"company"`
+	// Wait is how long one delivery waits for a running import before the
+	// job says it waits for D365 and asks again later (default 2m).
+	Wait Duration `yaml:"wait"`
+}
+
+// Validate says what a d365 destination lacks for its mode, or what it
+// sets that its mode does not use.
+func (c *D365Config) Validate() error {
+	switch c.Mode {
+	case "", "package":
+		if c.DefinitionGroup == "" {
+			return errors.New("d365: say which data project to import into (definition_group), or set mode: recurring with an activity_id")
+		}
+		if c.ActivityID != "" || c.Entity != "" || c.Company != "" {
+			return errors.New("d365: activity_id, entity and company are for mode: recurring; in package mode the data project is definition_group and the company legal_entity")
+		}
+	case "recurring":
+		if strings.Trim(c.ActivityID, "{} ") == "" {
+			return errors.New("d365: mode recurring needs the activity_id of the recurring data job (the GUID on Data management > Manage scheduled data jobs)")
+		}
+		if c.DefinitionGroup != "" || c.Overwrite {
+			return errors.New("d365: definition_group and overwrite are for mode: package; a recurring data job imports into its own data project")
+		}
+	default:
+		return fmt.Errorf("d365: mode %q is not known; use package (the data management package API, the default) or recurring (a recurring data job)", c.Mode)
+	}
+	return nil
+}
