@@ -16,6 +16,7 @@ import (
 
 func runCmd(g *globals) *cobra.Command {
 	var acceptNew bool
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Watch the inboxes and process files until SIGINT or SIGTERM",
@@ -39,7 +40,12 @@ processed and submitted. If it is missing or empty where the workspace has
 processed files before, run refuses to start: restore it from a backup, or
 give --accept-new-journal to start a new one, in which the inputs in
 archive/ and the receipts of scheduled submissions are recorded so that
-they are still recognised.`,
+they are still recognised.
+
+With --listen ADDR (or http: listen: in erpipe.yaml) it also serves HTTP
+on ADDR (127.0.0.1 when only a port is given): /healthz, /readyz, erpipe's
+API under /api/v1/ and the recurring-integrations facade under
+/api/connector/ (docs/api.md). HTTPS when http: has cert_file and key_file.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -67,6 +73,13 @@ they are still recognised.`,
 			svc.Now = runner.Now
 			svc.Background = append(svc.Background, runner.Run)
 			svc.Reloaders = append(svc.Reloaders, runner.Reloader)
+			srv, err := httpServer(g, ws, listen, svc)
+			if err != nil {
+				return err
+			}
+			if srv != nil {
+				svc.Background = append(svc.Background, srv.Serve)
+			}
 			stopHangup := onHangup(svc.RequestReload)
 			defer stopHangup()
 			if err := svc.Run(ctx); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
@@ -77,6 +90,8 @@ they are still recognised.`,
 	}
 	cmd.Flags().BoolVar(&acceptNew, "accept-new-journal", false,
 		"start a new job journal where it is missing or empty, recording the archive's inputs and receipts in it")
+	cmd.Flags().StringVar(&listen, "listen", "",
+		"serve HTTP (health, API, recurring-integrations facade) on host:port, such as 127.0.0.1:8780; overrides http: listen: in erpipe.yaml")
 	return cmd
 }
 
