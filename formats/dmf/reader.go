@@ -171,6 +171,22 @@ func (p *Package) find(name string) *zip.File {
 // HasData reports whether the package holds the data file of entity i.
 func (p *Package) HasData(i int) bool { return p.data[i] != nil }
 
+// DataFile returns entity i's data file as the package holds it (bytes
+// unchanged), and its name in the zip. For an entity without a data file
+// the error wraps ErrNoDataFile. The sizes were checked when the package
+// was opened (Limits).
+func (p *Package) DataFile(i int) (io.ReadCloser, string, error) {
+	if i < 0 || i >= len(p.Entities) {
+		return nil, "", fmt.Errorf("dmf: %s: entity index %d is out of range; the package has %d entities", p.name, i, len(p.Entities))
+	}
+	f := p.data[i]
+	if f == nil {
+		return nil, "", fmt.Errorf("dmf: %s: entity %q (%s): %w", p.name, p.Entities[i].Name, p.Entities[i].InputFilePath, ErrNoDataFile)
+	}
+	r, err := f.Open()
+	return r, path.Base(strings.ReplaceAll(f.Name, `\`, "/")), err
+}
+
 // Close closes the package file, when Open opened it. Entity readers must
 // be closed first.
 func (p *Package) Close() error {
