@@ -41,20 +41,9 @@ cut to the terminal's width (COLUMNS, else 100 when not a terminal); erpipe
 jobs show ID prints it all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			f := jobs.Filter{Pipeline: pipeline, Limit: limit}
-			if status != "" {
-				st, err := jobs.ParseStatus(status)
-				if err != nil {
-					return usage(err)
-				}
-				f.Status = st
-			}
-			if since != "" {
-				t, err := parseSince(since)
-				if err != nil {
-					return usage(err)
-				}
-				f.Since = t
+			f, err := jobs.ParseFilter(status, pipeline, since, limit, time.Now())
+			if err != nil {
+				return usage(fmt.Errorf("--%w", err))
 			}
 			ws, err := openFolder(g) // the jobs are shown also while the configuration is broken
 			if err != nil {
@@ -111,18 +100,6 @@ func jobsShowCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func parseSince(s string) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--since %q: write a date like 2026-11-01, a time like 2026-11-01T08:00:00Z, or a duration like 24h", s)
 }
 
 // printJob prints one job for people.
@@ -184,6 +161,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	}
 	printLines(w, "What the receiver refused:", j.DeliveryProblems)
 	printLines(w, "Errors:", j.Errors)
+	printEvents(w, j.Events) // events.go
 }
 
 // printLines prints a titled list of messages, each indented, its lines

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
-	"github.com/erpipe/erpipe/outbox/folder"
 	"github.com/erpipe/erpipe/schedule"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -44,24 +41,16 @@ says how to send a correction (erpipe schedule run NAME --period P --force).`,
 			if job.Submission != nil {
 				return retrySubmission(c, g, ws, j, job)
 			}
-			if ws.Pipeline(job.Pipeline) == nil {
-				return usage(fmt.Errorf("job %s belongs to pipeline %q, which this workspace no longer has", job.ID, job.Pipeline))
-			}
-			if _, err := os.Stat(job.FinalPath); err != nil {
-				return failed(fmt.Errorf("job %s's input is no longer at %s: %w", job.ID, job.FinalPath, err))
-			}
-			if err := j.Allow(c.Context(), job.Pipeline, job.InputSHA256, job.ID); err != nil {
+			dst, err := jobs.RetryInput(c.Context(), ws, j, job, "erpipe retry")
+			var re *jobs.RetryError
+			switch {
+			case errors.As(err, &re):
+				return usage(err)
+			case err != nil && dst == "":
 				return failed(err)
+			case err != nil:
+				fmt.Fprintf(g.stderr, "erpipe: %v\n", err)
 			}
-			dst, err := copyIntoInbox(c.Context(), job.FinalPath, ws.Inbox(job.Pipeline), job.Input)
-			if err != nil {
-				return failed(err)
-			}
-			where := dst
-			if rel, err := filepath.Rel(ws.Root, dst); err == nil && filepath.IsLocal(rel) {
-				where = filepath.ToSlash(rel)
-			}
-			noteRetried(c.Context(), g, j, job, fmt.Sprintf("retried (erpipe retry) at %s: its input went back into %s", time.Now().Format(time.RFC3339), where))
 			fmt.Fprintf(g.stdout, "Job %s's input is back in %s; the daemon runs it as a new job (see erpipe jobs).\n", job.ID, dst)
 			return nil
 		},
@@ -121,28 +110,4 @@ func noteRetried(ctx context.Context, g *globals, j *jobs.Journal, job *jobs.Job
 	if err := j.Put(context.WithoutCancel(ctx), job); err != nil {
 		fmt.Fprintf(g.stderr, "erpipe: the retry is made, but job %s's record could not say so: %v\n", job.ID, err)
 	}
-}
-
-// copyIntoInbox copies src into the inbox dir as name, through the folder
-// destination (a hidden temporary file, synced, then linked or renamed
-// into place), so that the watcher never sees a partial copy; when name is
-// taken by another file the copy is "name (2).ext", ...
-func copyIntoInbox(ctx context.Context, src, dir, name string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return "", err
-	}
-	inbox, err := folder.New(dir, folder.PolicyRename)
-	if err != nil {
-		return "", err
-	}
-	return inbox.Put(ctx, name, in, st.Size())
 }
