@@ -58,8 +58,6 @@ var ErrNoRows = errors.New("the export has no rows of the entity")
 // D365 exported no rows of is ErrNoRows.
 func Export(ctx context.Context, o ExportOptions, dir, name string) (string, error) {
 	log := cmp.Or(o.Log, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Wait, 30*time.Minute))
-	defer cancel()
 	st, err := o.Client.Status(ctx, o.ExecutionID)
 	switch {
 	case errors.Is(err, d365.ErrNotFound):
@@ -92,12 +90,17 @@ func Export(ctx context.Context, o ExportOptions, dir, name string) (string, err
 // URL.
 func awaitPackage(ctx context.Context, o ExportOptions) (string, error) {
 	poll := cmp.Or(o.Poll, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Wait, 30*time.Minute))
+	defer cancel()
+	var st d365.ExecutionStatus
 	for {
-		st, err := o.Client.Status(ctx, o.ExecutionID)
+		var err error
+		st, err = o.Client.Status(ctx, o.ExecutionID)
 		switch {
 		case errors.Is(err, d365.ErrNotFound): // D365 says so for a while after the start
-		case err != nil:
+		case err != nil && ctx.Err() == nil:
 			return "", fmt.Errorf("export %s: %w", o.ExecutionID, err)
+		case err != nil: // the wait is over (below)
 		case st == d365.StatusSucceeded || st == d365.StatusPartiallySucceeded:
 			u, err := o.Client.ExportedPackageURL(ctx, o.ExecutionID)
 			if err != nil {
