@@ -123,10 +123,14 @@ func azblobDestination(ctx context.Context, ws *workspace.Workspace, c *workspac
 // next start, which runs and delivers it again; destinations take a
 // repeated put of the same content as done. Any other error fails the job.
 func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.Result, err error) {
+	// The first record of the wait tells the webhooks (destination.waiting).
+	evs := nonNil(waitingEvent(s.setupOf(job).ws, job, s.Now()))
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
 		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
-		if perr := s.record(ctx, job); perr != nil {
+		if perr := s.record(ctx, job, evs...); perr != nil {
 			s.log.Error("could not record the job", "job", job.ID, "err", perr)
+		} else {
+			evs = nil // told once per wait
 		}
 		select {
 		case <-ctx.Done():

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/erpipe/erpipe/events"
 )
 
 // Status is where a job is in its life. The names follow D365's recurring
@@ -100,6 +102,10 @@ type Job struct {
 	// Submission is the audit trail of a scheduled run (runs.go); nil for
 	// jobs of dropped files.
 	Submission *Submission `json:"submission,omitempty"`
+	// Events are the deliveries of the job's business events to webhooks
+	// (events.go), read from the journal's outbox; never kept in the
+	// record.
+	Events []*events.Delivery `json:"events,omitempty"`
 
 	// setup is the configuration the job runs by (reload.go); nil until
 	// it is bound.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the journal's embedded database
+
+	"github.com/erpipe/erpipe/events"
 )
 
 // ErrNotFound is returned by Journal.Get for an unknown job id.
@@ -27,6 +29,7 @@ type Journal struct {
 	fault atomic.Pointer[error] // tests: the error of writes, to stand for a full disk where none can be made
 
 	allowancesReady atomic.Bool // the allowances table has its job column (allowanceJobs)
+	events          *events.Store
 }
 
 const schema = `
@@ -82,6 +85,9 @@ func OpenJournal(path string) (*Journal, error) {
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
 	_, err = db.Exec(schema)
 	if err == nil {
+		_, err = db.Exec(events.Schema) // the events' outbox (package events)
+	}
+	if err == nil {
 		var body string
 		err = db.QueryRow(`SELECT body FROM jobs LIMIT 1`).Scan(&body) // reads past the header
 		if errors.Is(err, sql.ErrNoRows) {
@@ -95,8 +101,11 @@ func OpenJournal(path string) (*Journal, error) {
 		}
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	return &Journal{db: db, path: path}, nil
+	return &Journal{db: db, path: path, events: events.NewStore(db)}, nil
 }
+
+// Events is the outbox of business events in the journal's database.
+func (j *Journal) Events() *events.Store { return j.events }
 
 // Probe writes to the journal, to learn whether it can be written (a
 // full disk says no).
@@ -111,14 +120,19 @@ func (j *Journal) Probe(ctx context.Context) error {
 // Close closes the database.
 func (j *Journal) Close() error { return j.db.Close() }
 
-// Put inserts or replaces the record of job.
-func (j *Journal) Put(ctx context.Context, job *Job) error {
+// Put inserts or replaces the record of job, and writes the deliveries of
+// evs, the events its change causes, in the same transaction: both are
+// recorded, or neither.
+func (j *Journal) Put(ctx context.Context, job *Job, evs ...*events.Event) error {
 	if err := j.fault.Load(); err != nil {
 		return fmt.Errorf("journal: record job %s: %w", job.ID, *err)
 	}
 	body, err := json.Marshal(jobRecord{Job: job, FinalStatus: job.FinalStatus})
 	if err != nil {
 		return err
+	}
+	if len(evs) > 0 {
+		return j.putEvents(ctx, job, body, evs)
 	}
 	_, err = j.db.ExecContext(ctx, `INSERT INTO jobs(id, pipeline, input, input_sha256, status, final_status, created, body)
 		VALUES(?,?,?,?,?,?,?,?)
@@ -136,6 +150,9 @@ func (j *Journal) Put(ctx context.Context, job *Job) error {
 type jobRecord struct {
 	*Job
 	FinalStatus Status `json:"final_status,omitempty"`
+	// Events hides Job.Events: they are read from the outbox, not kept
+	// in the record.
+	Events []*events.Delivery `json:"events,omitempty"`
 }
 
 // Get returns the job with the given id, or ErrNotFound.
@@ -147,7 +164,7 @@ func (j *Journal) Get(ctx context.Context, id string) (*Job, error) {
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
 	}
-	return jobs[0], nil
+	return jobs[0], j.withEvents(ctx, jobs)
 }
 
 // NewJobID returns a new job id for now (NewID) that no job in the
@@ -194,11 +211,18 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]*Job, error) {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	if f.Limit <= 0 {
-		return j.query(ctx, q+" ORDER BY created, id", args...)
+		jobs, err := j.query(ctx, q+" ORDER BY created, id", args...)
+		if err == nil {
+			err = j.withEvents(ctx, jobs)
+		}
+		return jobs, err
 	}
 	// The newest Limit jobs, still listed oldest first.
 	jobs, err := j.query(ctx, q+fmt.Sprintf(" ORDER BY created DESC, id DESC LIMIT %d", f.Limit), args...)
 	slices.Reverse(jobs)
+	if err == nil {
+		err = j.withEvents(ctx, jobs)
+	}
 	return jobs, err
 }
 

@@ -387,7 +387,7 @@ func (s *Service) fileAway(ctx context.Context, job *Job) error {
 	}
 	os.Remove(filepath.Dir(job.ClaimedPath))
 	job.Status, job.Finished = job.FinalStatus, s.Now()
-	if err := s.record(ctx, job); err != nil {
+	if err := s.record(ctx, job, nonNil(endEvent(s.setupOf(job).ws, job, job.Finished))...); err != nil {
 		return err
 	}
 	s.log.Info("job ended", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "status", job.Status,

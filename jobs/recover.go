@@ -106,14 +106,14 @@ func (s *Service) resume(ctx context.Context, job *Job) error {
 			job.Status, job.Finished = job.FinalStatus, s.Now()
 			os.Remove(filepath.Dir(job.ClaimedPath))
 			s.log.Info("closed job interrupted after filing its input", "job", job.ID, "status", job.Status)
-			return s.record(ctx, job)
+			return s.record(ctx, job, nonNil(endEvent(s.setupOf(job).ws, job, job.Finished))...)
 		}
 	}
 	if claimedErr != nil {
 		job.Status, job.Finished = Failed, s.Now()
 		job.Errors = append(job.Errors, "the claimed input was not found after a restart: "+job.ClaimedPath)
 		s.log.Error("claimed input missing after restart", "job", job.ID, "path", job.ClaimedPath)
-		return s.record(ctx, job)
+		return s.record(ctx, job, nonNil(endEvent(s.setupOf(job).ws, job, job.Finished))...)
 	}
 	s.log.Info("resuming job interrupted by a stop or crash", "job", job.ID, "file", job.Input)
 	return s.process(ctx, job)

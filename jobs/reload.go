@@ -46,6 +46,9 @@ func newSetup(ws *workspace.Workspace, fingerprint string, now time.Time) (*setu
 		}
 		st.dests[p.Name] = ds
 	}
+	if err := ws.CheckWebhooks(true); err != nil { // their secrets can be read
+		return nil, err
+	}
 	return st, nil
 }
 

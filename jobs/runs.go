@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/erpipe/erpipe/events"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -87,7 +88,10 @@ var ErrProduced = errors.New("the period was already produced")
 var ErrRunning = errors.New("the period is being produced now")
 
 // Runs is the schedule bookkeeping in the journal's database.
-type Runs struct{ db *sql.DB }
+type Runs struct {
+	db   *sql.DB
+	wake func() // tells the events' dispatcher of new events
+}
 
 const runsSchema = `
 CREATE TABLE IF NOT EXISTS schedule_runs (
@@ -117,7 +121,7 @@ func (j *Journal) Runs(ctx context.Context) (*Runs, error) {
 	if _, err := j.db.ExecContext(ctx, runsSchema); err != nil {
 		return nil, fmt.Errorf("journal: schedule tables: %w", err)
 	}
-	return &Runs{db: j.db}, nil
+	return &Runs{db: j.db, wake: j.events.Notify}, nil
 }
 
 // Checked returns when the schedule's due periods were last worked out.
@@ -292,12 +296,31 @@ func (e *ClaimError) Unwrap() error { return e.Err }
 // Finish records the end of a claimed run: Produced or Failed, the job of
 // the attempt, the error, when to try again, and when it ended (Updated;
 // zero for now).
-func (r *Runs) Finish(ctx context.Context, run *Run) error {
-	_, err := r.db.ExecContext(ctx, `UPDATE schedule_runs SET status = ?, job = ?, error = ?, owner = '', next_attempt = ?, updated = ?
-		WHERE schedule = ? AND period = ? AND version = ?`,
-		string(run.Status), run.Job, run.Error, dbTime(run.NextAttempt), dbTime(cmp.Or(run.Updated, time.Now())), run.Schedule, run.Period, run.Version)
+//
+// evs, the events of the run's end (PeriodEvent), are written in the same
+// transaction.
+func (r *Runs) Finish(ctx context.Context, run *Run, evs ...*events.Event) error {
+	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
+	}
+	defer tx.Rollback()
+	for _, ev := range evs {
+		if err := events.Add(ctx, tx, ev, run.Job); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE schedule_runs SET status = ?, job = ?, error = ?, owner = '', next_attempt = ?, updated = ?
+		WHERE schedule = ? AND period = ? AND version = ?`,
+		string(run.Status), run.Job, run.Error, dbTime(run.NextAttempt), dbTime(cmp.Or(run.Updated, time.Now())), run.Schedule, run.Period, run.Version)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if len(evs) > 0 && r.wake != nil {
+		r.wake()
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/erpipe/erpipe/events"
 )
 
 // A full disk is not the files' fault, and it passes: erpipe waits for
@@ -23,12 +25,13 @@ func noSpace(err error) bool {
 		err != nil && strings.Contains(err.Error(), "database or disk is full")
 }
 
-// record writes job to the journal, waiting for space when the disk is
+// record writes job to the journal, with the events of its change
+// (events.go) in the same transaction, waiting for space when the disk is
 // full: it returns nil once written, or the error of a failure that is not
 // a full disk, or when the service stops meanwhile.
-func (s *Service) record(ctx context.Context, job *Job) error {
+func (s *Service) record(ctx context.Context, job *Job, evs ...*events.Event) error {
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
-		err := s.journal.Put(ctx, job)
+		err := s.journal.Put(ctx, job, evs...)
 		if !noSpace(err) {
 			if err == nil {
 				s.journalFull(false, nil)

@@ -116,7 +116,7 @@ func (r *Runner) produceOnce(ctx context.Context, s *Schedule, p Period, force b
 	if perr := r.journal.Put(jctx, job); perr != nil {
 		return job, errors.Join(err, perr)
 	}
-	if ferr := r.runs.Finish(jctx, run); ferr != nil {
+	if ferr := r.runs.Finish(jctx, run, jobs.PeriodEvent(r.ws, run, job, job.Finished)); ferr != nil {
 		return job, errors.Join(err, ferr)
 	}
 	if err != nil {

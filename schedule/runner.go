@@ -245,7 +245,7 @@ func (r *Runner) settle(ctx context.Context, run *jobs.Run) error {
 		if job, err := r.journal.Get(ctx, run.Job); err == nil && job.Status == jobs.Processed {
 			run.Status, run.Error, run.NextAttempt, run.Updated = jobs.RunProduced, "", time.Time{}, r.Now()
 			r.log.Info("a run interrupted after it ended is recorded as produced", "schedule", run.Schedule, "period", run.Period, "job", run.Job)
-			return r.runs.Finish(ctx, run)
+			return r.runs.Finish(ctx, run, jobs.PeriodEvent(r.ws, run, job, run.Updated))
 		}
 	}
 	r.log.Warn("a run was interrupted (erpipe stopped or crashed); it runs again", "schedule", run.Schedule, "period", run.Period, "owner", run.Owner)

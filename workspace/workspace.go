@@ -95,6 +95,9 @@ type Config struct {
 	Schedules []ScheduleConfig `yaml:"schedules"`
 	// HTTP is erpipe run's HTTP server and API (http.go).
 	HTTP HTTPConfig `yaml:"http"`
+	// Webhooks receive business events: jobs ended or failed, periods
+	// produced or failed, destinations waited for (webhooks.go).
+	Webhooks []WebhookConfig `yaml:"webhooks"`
 }
 
 // PipelineConfig is one pipeline in erpipe.yaml.
@@ -385,6 +388,9 @@ func Open(root, configPath string) (*Workspace, error) {
 		return nil, err
 	}
 	if err := w.loadPipelines(); err != nil {
+		return nil, err
+	}
+	if err := w.CheckWebhooks(false); err != nil {
 		return nil, err
 	}
 	return w, nil

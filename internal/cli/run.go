@@ -71,7 +71,7 @@ API under /api/v1/ and the recurring-integrations facade under
 				return err
 			}
 			svc.Now = runner.Now
-			svc.Background = append(svc.Background, runner.Run)
+			svc.Background = append(svc.Background, runner.Run, dispatcher(g, svc, j).Run)
 			svc.Reloaders = append(svc.Reloaders, runner.Reloader)
 			srv, err := httpServer(g, ws, listen, svc)
 			if err != nil {
