@@ -147,7 +147,14 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 
 	// The inputs: copied (or joined) into the work folder while hashed, so
 	// that the hashes are those of the bytes the template reads.
-	paths, from, err := r.selectInputs(ctx, s, p)
+	var paths []string
+	var from string
+	var err error
+	if s.D365 != nil {
+		paths, from, err = r.exportInput(ctx, s, p, job, work)
+	} else {
+		paths, from, err = r.selectInputs(ctx, s, p)
+	}
 	if err != nil {
 		return err
 	}
@@ -164,6 +171,9 @@ func (r *Runner) produce(ctx context.Context, s *Schedule, p Period, job *jobs.J
 		input += strings.ToLower(filepath.Ext(paths[0]))
 		if sub.Inputs, err = r.gather(paths, input); err != nil {
 			return err
+		}
+		if s.D365 != nil {
+			sub.Inputs[0].Path = exportedName(s, job, paths[0])
 		}
 		if len(sub.Inputs) == 1 {
 			job.InputSHA256, job.InputSize = sub.Inputs[0].SHA256, sub.Inputs[0].Size

@@ -305,6 +305,9 @@ func hostname() string { h, _ := os.Hostname(); return h }
 
 // TestScheduleConfigErrors checks that bad schedules are reported, each
 // saying what to write.
+// d365Conn is a D365 connection in a schedule's input.
+const d365Conn = `environment: "https://x.operations.dynamics.com", tenant: t, client_id: c`
+
 func TestScheduleConfigErrors(t *testing.T) {
 	cases := []struct{ yaml, want string }{
 		{`{name: a, template: ledger-period, cron: "0 6 32 * *", period: previous-month, input: {files: "*.csv"}}`, `cron "0 6 32 * *" is not a cron expression`},
@@ -317,6 +320,11 @@ func TestScheduleConfigErrors(t *testing.T) {
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {period_name: x}}`, `period_name is set by the schedule`},
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {period.end: x}}`, `period.end is set by the schedule`},
 		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv"}, parameters: {compnay: x}}`, `has no parameter "compnay"`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {files: "*.csv", d365: {definition_group: x}}}`, `give one of files, pipeline and d365`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {d365: {definition_group: x}}}`, `environment, tenant and client_id`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {d365: {` + d365Conn + `}}}`, `say which export data project to run (definition_group)`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {d365: {` + d365Conn + `, definition_group: x, activity_id: "{A}"}}}`, `activity_id and every are for a pipeline's source`},
+		{`{name: a, template: ledger-period, cron: "@monthly", period: previous-month, input: {d365: {` + d365Conn + `, definition_group: x, secret_env: ERPIPE_TEST_UNSET_SECRET}}}`, `environment variable ERPIPE_TEST_UNSET_SECRET`},
 	}
 	for _, c := range cases {
 		root := t.TempDir()

@@ -68,6 +68,7 @@ type Schedule struct {
 	From         *Period // first period to make up, or nil
 	Files        string  // absolute pattern, or ""
 	Pipeline     string  // pipeline whose archive is read, or ""
+	D365         *Export // a D365 export run for each period, or nil
 	OnEmpty      string
 	Parameters   map[string]string
 	Attempts     int
@@ -158,8 +159,19 @@ func load(ws *workspace.Workspace, sc workspace.ScheduleConfig) (*Schedule, erro
 		}
 	}
 	switch {
-	case sc.Input.Files != "" && sc.Input.Pipeline != "":
-		bad("input: give files or pipeline, not both")
+	case (sc.Input.Files != "") && (sc.Input.Pipeline != "") || (sc.Input.Files != "" || sc.Input.Pipeline != "") && sc.Input.D365 != nil:
+		bad("input: give one of files, pipeline and d365")
+	case sc.Input.D365 != nil:
+		if err := sc.Input.Validate(); err != nil {
+			bad("input: %w", err)
+			break
+		}
+		c, err := sc.Input.D365.Client(ws.Root)
+		if err != nil {
+			bad("input: %w", err)
+			break
+		}
+		s.D365 = &Export{Source: *sc.Input.D365, client: c}
 	case sc.Input.Files != "":
 		pattern := sc.Input.Files
 		if !filepath.IsAbs(pattern) {
@@ -175,7 +187,7 @@ func load(ws *workspace.Workspace, sc workspace.ScheduleConfig) (*Schedule, erro
 		}
 		s.Pipeline = sc.Input.Pipeline
 	default:
-		bad("say where its data comes from: input: {files: data/ledger/*.csv} or input: {pipeline: NAME} (the files the pipeline archived during the period)")
+		bad("say where its data comes from: input: {files: data/ledger/*.csv}, input: {pipeline: NAME} (the files the pipeline archived during the period) or input: {d365: {...}} (an export data project of Dynamics 365)")
 	}
 	switch s.OnEmpty {
 	case "":

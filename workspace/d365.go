@@ -126,3 +126,57 @@ func (c *D365Config) Validate() error {
 	}
 	return nil
 }
+
+// D365Source takes exports out of Dynamics 365: for a schedule's input,
+// an export data project run with ExportToPackage (definition_group); for
+// a pipeline's source, the files a recurring export job puts on its queue
+// (activity_id), dequeued into the pipeline's inbox and acknowledged once
+// they are safely there.
+type D365Source struct {
+	D365Connection `yaml:",inline"`
+	// DefinitionGroup is the export data project (a schedule's input).
+	DefinitionGroup string `yaml:"definition_group"`
+	// LegalEntity is the company exported from, e.g. USMF.
+	LegalEntity string `yaml:"legal_entity"`
+	// Entity names the entity whose data file is the schedule's input;
+	// without it the template reads the whole package (e.g. dmf-unpack).
+	Entity string `yaml:"entity"`
+	// ActivityID is the recurring export job's activity ID (a pipeline's
+	// source).
+	ActivityID string `yaml:"activity_id"`
+	// Every is how often the queue is asked when it was empty (default 1m).
+	Every Duration `yaml:"every"`
+	// Wait is how long an export may run before the period's run fails
+	// (default 30m).
+	Wait Duration `yaml:"wait"`
+}
+
+// SourceConfig is where a pipeline's files come from besides its inbox
+// folder, which they are put into. Exactly one field is set.
+type SourceConfig struct {
+	D365 *D365Source `yaml:"d365"`
+}
+
+// validate says what a d365 source lacks for a pipeline (forSchedule
+// false) or a schedule's input (true).
+func (c *D365Source) validate(forSchedule bool) error {
+	if c.Environment == "" || c.Tenant == "" || c.ClientID == "" {
+		return errors.New("d365: say which environment to export from and as which application: environment, tenant and client_id")
+	}
+	if forSchedule {
+		if c.DefinitionGroup == "" {
+			return errors.New("d365: say which export data project to run (definition_group); a recurring export job (activity_id) feeds a pipeline: set it as the pipeline's source")
+		}
+		if c.ActivityID != "" || c.Every != 0 {
+			return errors.New("d365: activity_id and every are for a pipeline's source (a recurring export job); a schedule runs the export data project definition_group")
+		}
+		return nil
+	}
+	if strings.Trim(c.ActivityID, "{} ") == "" {
+		return errors.New("d365: a pipeline's source needs the activity_id of the recurring export job (the GUID on Data management > Manage scheduled data jobs)")
+	}
+	if c.DefinitionGroup != "" || c.Entity != "" || c.Wait != 0 {
+		return errors.New("d365: definition_group, entity and wait are for a schedule's input (an export data project); a pipeline's source dequeues the recurring export job activity_id")
+	}
+	return nil
+}

@@ -52,6 +52,16 @@ type ScheduleInput struct {
 	// Pipeline takes the inputs archived in archive/<pipeline>/<date>/ on
 	// the days of the period.
 	Pipeline string `yaml:"pipeline"`
+	// D365 exports a data project of Dynamics 365 for each period.
+	D365 *D365Source `yaml:"d365"`
+}
+
+// Validate says what a schedule's d365 input lacks.
+func (in ScheduleInput) Validate() error {
+	if in.D365 == nil {
+		return nil
+	}
+	return in.D365.validate(true)
 }
 
 // RetryConfig is the retry policy of a schedule.

@@ -114,6 +114,9 @@ type PipelineConfig struct {
 	// is archived as a Duplicate job).
 	AllowDuplicates bool                `yaml:"allow_duplicates"`
 	Destinations    []DestinationConfig `yaml:"destinations"`
+	// Source is where files come from besides people and programs
+	// dropping them: a recurring export job of Dynamics 365.
+	Source SourceConfig `yaml:"source"`
 	// Limits replace the workspace's limits for this pipeline's inputs,
 	// key by key.
 	Limits LimitsConfig `yaml:"limits"`
@@ -283,6 +286,7 @@ type Pipeline struct {
 	Destinations    []DestinationConfig
 	AllowDuplicates bool
 	Inbox           inbox.FolderOptions
+	Source          *D365Source // a recurring export job feeding the inbox, or nil
 }
 
 // Paths of the workspace layout.
@@ -441,8 +445,14 @@ func (w *Workspace) loadPipelines() error {
 			continue
 		}
 		t = t.WithLegacyEncoding(enc)
+		if d := pc.Source.D365; d != nil {
+			if err := d.validate(false); err != nil {
+				errs = append(errs, fmt.Errorf("%s: pipeline %q: source: %w", ConfigFile, pc.Name, err))
+				continue
+			}
+		}
 		w.Pipelines = append(w.Pipelines, &Pipeline{Name: pc.Name, Template: t, Destinations: pc.Destinations,
-			AllowDuplicates: pc.AllowDuplicates, Inbox: opts})
+			AllowDuplicates: pc.AllowDuplicates, Inbox: opts, Source: pc.Source.D365})
 	}
 	if w.Config.BuiltinPipelines == nil || *w.Config.BuiltinPipelines {
 		for _, name := range w.TemplateNames() {

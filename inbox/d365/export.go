@@ -45,7 +45,7 @@ type ExportOptions struct {
 	// Entity is the entity whose data file is wanted; "" keeps the package.
 	Entity string
 	Wait   time.Duration // how long the export may run (default 30m)
-	Poll   time.Duration // how often its status is asked (default 5s)
+	Poll   time.Duration // how often its status is asked at most (default: from 250ms, doubling to 5s)
 	Log    *slog.Logger
 }
 
@@ -89,7 +89,10 @@ func Export(ctx context.Context, o ExportOptions, dir, name string) (string, err
 // awaitPackage polls the export until it ends and returns its package's
 // URL.
 func awaitPackage(ctx context.Context, o ExportOptions) (string, error) {
-	poll := cmp.Or(o.Poll, 5*time.Second)
+	poll, most := 250*time.Millisecond, 5*time.Second
+	if o.Poll > 0 {
+		poll, most = o.Poll, o.Poll
+	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Wait, 30*time.Minute))
 	defer cancel()
 	var st d365.ExecutionStatus
@@ -124,6 +127,7 @@ func awaitPackage(ctx context.Context, o ExportOptions) (string, error) {
 			}
 			return "", ctx.Err()
 		case <-time.After(poll):
+			poll = min(2*poll, most)
 		}
 	}
 }
