@@ -161,6 +161,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	}
 	printLines(w, "What the receiver refused:", j.DeliveryProblems)
 	printLines(w, "Errors:", j.Errors)
+	printEvents(w, j.Events) // events.go
 }
 
 // printLines prints a titled list of messages, each indented, its lines
