@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/erpipe/erpipe/d365"
 	"github.com/erpipe/erpipe/outbox"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -31,8 +32,9 @@ import (
 type setup struct {
 	ws          *workspace.Workspace
 	dests       map[string][]outbox.Destination
-	fingerprint string    // of the files it was read from
-	loaded      time.Time // when it was taken
+	sources     map[string]*d365.Client // of the pipelines with a source (sources.go)
+	fingerprint string                  // of the files it was read from
+	loaded      time.Time               // when it was taken
 }
 
 // newSetup makes the destinations of every pipeline of ws: a setup, or
@@ -45,6 +47,10 @@ func newSetup(ws *workspace.Workspace, fingerprint string, now time.Time) (*setu
 			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
 		}
 		st.dests[p.Name] = ds
+	}
+	var err error
+	if st.sources, err = sourceClients(ws); err != nil {
+		return nil, err
 	}
 	if err := ws.CheckWebhooks(true); err != nil { // their secrets can be read
 		return nil, err
@@ -131,6 +137,7 @@ func (s *Service) Reload(ctx context.Context) error {
 		take()
 	}
 	s.followInboxes(old.ws, ws)
+	s.followSources(next)
 	s.logChanges(old.ws, ws)
 	s.status.update(func(st *DaemonStatus) {
 		st.Config = configStatus(next)

@@ -32,6 +32,9 @@ type Service struct {
 	dedupe  sync.Mutex                    // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
 	full    atomic.Bool                   // the journal's disk was full at the last write (space.go)
 
+	sources sources // pollers putting files into inboxes (sources.go)
+
+
 	reloading sync.Mutex    // one Reload at a time
 	reloadNow chan struct{} // RequestReload's, capacity 1
 	lastSeen  string        // the configuration's fingerprint at watchConfig's last look
@@ -146,6 +149,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.watcher.Store(w)
 	s.reloading.Unlock()
+	waitSources := s.startSources(bgCtx)
+	defer func() { cancelBackground(); waitSources() }()
 	go s.watchConfig(ctx, s.ReloadEvery)
 	// Jobs outlive ctx by Grace, so that a stop finishes what it can.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
