@@ -175,9 +175,8 @@ that has not ended yet is refused too, unless --force.`,
 					return usage(fmt.Errorf("schedule %s: %w", s.Name, err))
 				}
 			}
-			today := now.In(s.Location).Format("2006-01-02")
-			if s.Rule != schedule.CurrentMonthToDate && p.EndDate() >= today && !force {
-				return usage(fmt.Errorf("schedule %s: period %s has not ended (it ends %s); its data may be incomplete: wait, or give --force", s.Name, p.Name, p.EndDate()))
+			if err := s.CheckEnded(p, now); err != nil && !force {
+				return usage(fmt.Errorf("%w (--force)", err))
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
