@@ -168,6 +168,20 @@ func messages(raw json.RawMessage) []string {
 	return out
 }
 
+// EntityStatuses is GetEntityExecutionSummaryStatusList: each entity's
+// staging and target counts of an execution.
+func (c *Client) EntityStatuses(ctx context.Context, executionID string) ([]EntityDetail, error) {
+	var raw []rawEntity
+	if err := c.action(ctx, "GetEntityExecutionSummaryStatusList", map[string]string{"executionId": executionID}, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]EntityDetail, len(raw))
+	for i, r := range raw {
+		out[i] = r.detail()
+	}
+	return out, nil
+}
+
 // StagingErrorFileURL is GetImportStagingErrorFileUrl: where the rows of
 // entity that did not reach staging are, or "" when none failed.
 func (c *Client) StagingErrorFileURL(ctx context.Context, executionID, entity string) (string, error) {

@@ -235,16 +235,7 @@ func parseJobStatus(b []byte) (*JobStatus, error) {
 			DataJobState             DataJobState
 		}
 		ExecutionLog    json.RawMessage
-		ExecutionDetail []struct {
-			EntityName        string
-			Company           string
-			StagingRecords    count
-			StagingStatus     string
-			StagingErrorCount count
-			TargetRecords     count
-			TargetStatus      string
-			TargetErrorCount  count
-		}
+		ExecutionDetail []rawEntity
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("the answer %.200q is not jobstatus JSON: %v", b, err)
@@ -266,11 +257,28 @@ func parseJobStatus(b []byte) (*JobStatus, error) {
 		}
 	}
 	for _, d := range raw.ExecutionDetail {
-		out.Entities = append(out.Entities, EntityDetail{EntityName: d.EntityName, Company: d.Company,
-			StagingRecords: int(d.StagingRecords), StagingStatus: d.StagingStatus, StagingErrorCount: int(d.StagingErrorCount),
-			TargetRecords: int(d.TargetRecords), TargetStatus: d.TargetStatus, TargetErrorCount: int(d.TargetErrorCount)})
+		out.Entities = append(out.Entities, d.detail())
 	}
 	return out, nil
+}
+
+// rawEntity is an entity's counts as D365 writes them, in jobstatus'
+// ExecutionDetail and GetEntityExecutionSummaryStatusList.
+type rawEntity struct {
+	EntityName        string
+	Company           string
+	StagingRecords    count
+	StagingStatus     string
+	StagingErrorCount count
+	TargetRecords     count
+	TargetStatus      string
+	TargetErrorCount  count
+}
+
+func (d rawEntity) detail() EntityDetail {
+	return EntityDetail{EntityName: d.EntityName, Company: d.Company,
+		StagingRecords: int(d.StagingRecords), StagingStatus: d.StagingStatus, StagingErrorCount: int(d.StagingErrorCount),
+		TargetRecords: int(d.TargetRecords), TargetStatus: d.TargetStatus, TargetErrorCount: int(d.TargetErrorCount)}
 }
 
 // count is a number of records, written as a number or a string holding

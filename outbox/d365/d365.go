@@ -96,6 +96,9 @@ type Options struct {
 	// before it says the job waits for D365 (default 2m); Poll how often
 	// it asks meanwhile (default 5s).
 	Wait, Poll time.Duration
+	// KeysWait is how long D365 may take to write a target error keys
+	// file (default 1m).
+	KeysWait time.Duration
 	// NotFoundGrace is how long an execution (or message) D365 does not
 	// know yet, after its import was asked for, is taken as not started
 	// rather than lost (default 10m).
@@ -126,6 +129,9 @@ func New(o Options) (*Destination, error) {
 	}
 	if o.Wait <= 0 {
 		o.Wait = 2 * time.Minute
+	}
+	if o.KeysWait <= 0 {
+		o.KeysWait = time.Minute
 	}
 	if o.Poll <= 0 {
 		o.Poll = 5 * time.Second
@@ -222,13 +228,20 @@ func (d *Destination) PutMeta(ctx context.Context, name string, r io.Reader, siz
 	if err != nil {
 		return "", err
 	}
-	return d.outcome(ctx, name, ending{
+	e := ending{
 		ok: status == d365.StatusSucceeded, partial: status == d365.StatusPartiallySucceeded, loc: loc,
 		what:     fmt.Sprintf("D365 execution %s of %s in project %q: %s", id, name, d.o.DefinitionGroup, status),
 		execID:   id,
 		entities: packageEntities(pkg, name),
 		where:    "the execution in Data management",
-	})
+	}
+	if !e.ok {
+		// The counts per entity, as the execution summary page shows them.
+		if ens, err := d.o.Client.EntityStatuses(ctx, id); err == nil {
+			_, e.detail = entityCounts(ens)
+		}
+	}
+	return d.outcome(ctx, name, e)
 }
 
 // readPackage reads the package whole: packages are uploaded in one PUT
@@ -442,23 +455,65 @@ func packageEntities(pkg []byte, name string) []string {
 	return out
 }
 
-// errorFiles fetches the staging error file of each entity of execution id
-// into ErrorDir, and says where each went.
+// errorFiles fetches, for each entity of execution id, the staging error
+// file (the rows that did not reach staging) and the target error keys
+// file (the keys of the rows that went no further than staging) into
+// ErrorDir, and says where each went.
 func (d *Destination) errorFiles(ctx context.Context, id, name string, entities []string) []string {
+	if d.o.ErrorDir == "" {
+		return nil
+	}
 	var out []string
+	base := filepath.Join(d.o.ErrorDir, strings.TrimSuffix(name, filepath.Ext(name)))
 	for _, entity := range entities {
-		u, err := d.o.Client.StagingErrorFileURL(ctx, id, entity)
-		if err != nil || u == "" || d.o.ErrorDir == "" {
-			continue
+		if u, err := d.o.Client.StagingErrorFileURL(ctx, id, entity); err == nil && u != "" {
+			path := base + "." + safe(entity) + ".staging-errors.csv"
+			if err := d.download(ctx, u, path); err != nil {
+				out = append(out, fmt.Sprintf("%s: the staging error file could not be fetched: %v", entity, err))
+			} else {
+				out = append(out, fmt.Sprintf("%s: rows D365 refused are in %s", entity, path))
+			}
 		}
-		path := filepath.Join(d.o.ErrorDir, strings.TrimSuffix(name, filepath.Ext(name))+"."+safe(entity)+".staging-errors.csv")
-		if err := d.download(ctx, u, path); err != nil {
-			out = append(out, fmt.Sprintf("%s: the staging error file could not be fetched: %v", entity, err))
-			continue
+		u, err := d.targetKeysURL(ctx, id, entity)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s: the target error keys file could not be had: %v", entity, err))
+		case u != "":
+			path := base + "." + safe(entity) + ".target-error-keys.csv"
+			if err := d.download(ctx, u, path); err != nil {
+				out = append(out, fmt.Sprintf("%s: the target error keys file could not be fetched: %v", entity, err))
+			} else {
+				out = append(out, fmt.Sprintf("%s: the keys of rows that reached staging but not the target are in %s", entity, path))
+			}
 		}
-		out = append(out, fmt.Sprintf("%s: rows D365 refused are in %s", entity, path))
 	}
 	return out
+}
+
+// targetKeysURL asks D365 to write the target error keys file of entity
+// (GenerateImportTargetErrorKeysFile) and waits, at most KeysWait, for
+// its URL (GetImportTargetErrorKeysFileUrl answers "" while it is being
+// written). It returns "" when the entity has no target errors.
+func (d *Destination) targetKeysURL(ctx context.Context, id, entity string) (string, error) {
+	exist, err := d.o.Client.GenerateTargetErrorKeys(ctx, id, entity)
+	if err != nil || !exist {
+		return "", err
+	}
+	deadline := time.Now().Add(d.o.KeysWait)
+	for {
+		u, err := d.o.Client.TargetErrorKeysFileURL(ctx, id, entity)
+		if err != nil || u != "" {
+			return u, err
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("D365 did not write it within %s; get it from the execution's page in Data management", d.o.KeysWait)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(min(d.o.Poll, time.Second)):
+		}
+	}
 }
 
 func (d *Destination) download(ctx context.Context, u, path string) error {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,7 +49,9 @@ func startEmulator(t *testing.T, opts emulator.Options) (*emulator.Server, *d365
 // customersPackage makes a Customers V3 package with customers-v3 from the
 // sample, its first account replaced by first (FAIL... makes the emulator
 // refuse that row at staging).
-func customersPackage(t *testing.T, first string) []byte {
+// customersPackage is customers-v3's package of its sample, the sample's
+// first accounts (US-001, US-002...) replaced by accounts, in order.
+func customersPackage(t *testing.T, accounts ...string) []byte {
 	t.Helper()
 	tmpl, err := transform.Load("../../templates/customers-v3/template.yaml")
 	if err != nil {
@@ -58,8 +61,10 @@ func customersPackage(t *testing.T, first string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != "" {
-		data = bytes.Replace(data, []byte("\nUS-001,"), []byte("\n"+first+","), 1)
+	for i, a := range accounts {
+		if a != "" {
+			data = bytes.Replace(data, fmt.Appendf(nil, "\nUS-%03d,", i+1), []byte("\n"+a+","), 1)
+		}
 	}
 	in := filepath.Join(t.TempDir(), "customers.csv")
 	if err := os.WriteFile(in, data, 0o644); err != nil {
@@ -98,7 +103,7 @@ func put(d *outd365.Destination, job string, pkg []byte) (string, error) {
 func TestImportOnce(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	d := newDest(t, c, "")
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	loc, err := put(d, "20261207-080000-aaaaaa", pkg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,29 +125,37 @@ func TestImportOnce(t *testing.T) {
 	}
 }
 
-// TestPartlySucceeded: rows D365 refuses at staging make the put a
-// PartialError naming the execution and the staging error file, which is
-// fetched into the error folder.
+// TestPartlySucceeded: rows D365 refuses make the put a PartialError
+// naming the execution, the entity's staging and target counts, the
+// staging error file (rows refused at staging) and the target error keys
+// file (rows that reached staging but not the target), both fetched into
+// the error folder.
 func TestPartlySucceeded(t *testing.T) {
-	_, c := startEmulator(t, emulator.Options{})
+	_, c := startEmulator(t, emulator.Options{KeysFileTime: 300 * time.Millisecond})
 	errDir := t.TempDir()
 	d := newDest(t, c, errDir)
-	_, err := put(d, "20261207-080000-bbbbbb", customersPackage(t, "FAIL-001"))
+	_, err := put(d, "20261207-080000-bbbbbb", customersPackage(t, "FAIL-001", "TARGETFAIL-002"))
 	var partial *outbox.PartialError
 	if !errors.As(err, &partial) {
 		t.Fatalf("put: %v, want a PartialError", err)
 	}
 	text := strings.Join(partial.Problems, "\n")
-	if !strings.Contains(text, "PartiallySucceeded") || !strings.Contains(text, "staging-errors.csv") {
-		t.Errorf("problems:\n%s", text)
+	for _, want := range []string{"PartiallySucceeded", "Customers V3: staging 10 records, 1 with errors", "target 8 records, 1 with errors",
+		"staging-errors.csv", "target-error-keys.csv"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems do not say %q:\n%s", want, text)
+		}
 	}
-	files, _ := filepath.Glob(filepath.Join(errDir, "customers.*.staging-errors.csv"))
-	if len(files) != 1 {
-		t.Fatalf("staging error files: %v", files)
-	}
-	b, _ := os.ReadFile(files[0])
-	if !strings.Contains(string(b), "FAIL-001") {
-		t.Errorf("the staging error file does not hold the refused row:\n%s", b)
+	for pattern, row := range map[string]string{"customers.*.staging-errors.csv": "FAIL-001", "customers.*.target-error-keys.csv": "TARGETFAIL-002"} {
+		files, _ := filepath.Glob(filepath.Join(errDir, pattern))
+		if len(files) != 1 {
+			t.Errorf("%s: %v", pattern, files)
+			continue
+		}
+		b, _ := os.ReadFile(files[0])
+		if !strings.Contains(string(b), row) {
+			t.Errorf("%s does not hold %s:\n%s", files[0], row, b)
+		}
 	}
 }
 
@@ -152,7 +165,7 @@ func TestFailedImport(t *testing.T) {
 	_, c := startEmulator(t, emulator.Options{})
 	d := newDest(t, c, "")
 	// A zip without PackageHeader.xml, as people make by hand.
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	bad := withoutEntry(t, pkg, "PackageHeader.xml")
 	_, err := put(d, "20261207-080000-cccccc", bad)
 	if err == nil || outbox.IsTransient(err) || !strings.Contains(err.Error(), "PackageHeader.xml") {
@@ -168,7 +181,7 @@ func TestThrottlingStorm(t *testing.T) {
 	d := newDest(t, c, "")
 	s.Throttle(3, time.Second)
 	s.Inject(emulator.Fault{Scope: emulator.APIRequests, Status: 429, Count: 2, RetryAfter: time.Second, RetryAfterDate: true})
-	if _, err := put(d, "20261207-080000-dddddd", customersPackage(t, "")); err != nil {
+	if _, err := put(d, "20261207-080000-dddddd", customersPackage(t)); err != nil {
 		t.Fatal(err)
 	}
 	if early := s.EarlyRequests(); len(early) != 0 {
@@ -189,11 +202,11 @@ func TestThrottlingStorm(t *testing.T) {
 func TestTokenEndsMidRun(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	d := newDest(t, c, "")
-	if _, err := put(d, "20261207-080000-eeeeee", customersPackage(t, "")); err != nil {
+	if _, err := put(d, "20261207-080000-eeeeee", customersPackage(t)); err != nil {
 		t.Fatal(err)
 	}
 	s.ExpireTokens()
-	if _, err := put(d, "20261207-080000-ffffff", customersPackage(t, "")); err != nil {
+	if _, err := put(d, "20261207-080000-ffffff", customersPackage(t)); err != nil {
 		t.Fatalf("after the tokens ended: %v", err)
 	}
 	if n := len(s.Imports()); n != 2 {
@@ -211,7 +224,7 @@ func TestStillImporting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	_, err = put(d, "20261207-080000-gggggg", pkg)
 	if !outbox.IsTransient(err) || !strings.Contains(err.Error(), "D365 is importing") {
 		t.Fatalf("first put: %v, want a transient 'D365 is importing'", err)
@@ -269,7 +282,7 @@ func withoutEntry(t *testing.T, pkg []byte, name string) []byte {
 func TestProjectBusy(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{ExecuteTime: 1500 * time.Millisecond})
 	ctx := context.Background()
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	blob, err := c.WriteURL(ctx, "other-system")
 	if err != nil {
 		t.Fatal(err)

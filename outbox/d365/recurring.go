@@ -83,18 +83,7 @@ func (d *Destination) messageEnding(msg, loc, name string, pkg []byte, st *d365.
 	if e.execID == "" {
 		e.execID = msg // RIS asks GetExecutionErrors with the message ID
 	}
-	for _, en := range st.Entities {
-		e.entities = append(e.entities, en.EntityName)
-		if en.StagingErrorCount == 0 && en.TargetErrorCount == 0 {
-			continue
-		}
-		label := en.EntityName
-		if en.Company != "" {
-			label += " (" + en.Company + ")"
-		}
-		e.detail = append(e.detail, fmt.Sprintf("%s: staging %d records, %d with errors (%s); target %d records, %d with errors (%s)", label,
-			en.StagingRecords, en.StagingErrorCount, en.StagingStatus, en.TargetRecords, en.TargetErrorCount, en.TargetStatus))
-	}
+	e.entities, e.detail = entityCounts(st.Entities)
 	if len(e.entities) == 0 {
 		if d.o.Entity != "" {
 			e.entities = []string{d.o.Entity}
@@ -151,4 +140,22 @@ func (d *Destination) enqueued(id string) (at time.Time, msg string, asked bool)
 		msg = strings.TrimSpace(lines[1])
 	}
 	return at, msg, true
+}
+
+// entityCounts are the names of an execution's entities and, for those
+// with errors, their staging and target counts in words.
+func entityCounts(ens []d365.EntityDetail) (names, detail []string) {
+	for _, en := range ens {
+		names = append(names, en.EntityName)
+		if en.StagingErrorCount == 0 && en.TargetErrorCount == 0 {
+			continue
+		}
+		label := en.EntityName
+		if en.Company != "" {
+			label += " (" + en.Company + ")"
+		}
+		detail = append(detail, fmt.Sprintf("%s: staging %d records, %d with errors (%s); target %d records, %d with errors (%s)", label,
+			en.StagingRecords, en.StagingErrorCount, en.StagingStatus, en.TargetRecords, en.TargetErrorCount, en.TargetStatus))
+	}
+	return names, detail
 }

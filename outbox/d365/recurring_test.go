@@ -53,7 +53,7 @@ func externalID(job string, pkg []byte) string {
 func TestRecurringOnce(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	d := newRecurring(t, c, outd365.Options{Company: "USMF"})
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	loc, err := put(d, "20261207-080000-raaaaa", pkg)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestRecurringOnce(t *testing.T) {
 func TestRecurringRetryPolls(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{ExecuteTime: 3 * time.Second})
 	state := filepath.Join(t.TempDir(), "state")
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	d := newRecurring(t, c, outd365.Options{StateDir: state, Poll: 100 * time.Millisecond, Wait: 500 * time.Millisecond})
 	_, err := put(d, "20261207-080000-rbbbbb", pkg)
 	if !outbox.IsTransient(err) || !strings.Contains(err.Error(), "D365 is processing message") {
@@ -168,7 +168,7 @@ func TestRecurringFileJob(t *testing.T) {
 func TestRecurringPreProcessError(t *testing.T) {
 	_, c := startEmulator(t, emulator.Options{})
 	d := newRecurring(t, c, outd365.Options{})
-	bad := withoutEntry(t, customersPackage(t, ""), "PackageHeader.xml")
+	bad := withoutEntry(t, customersPackage(t), "PackageHeader.xml")
 	_, err := put(d, "20261207-080000-reeeee", bad)
 	if err == nil || outbox.IsTransient(err) || !strings.Contains(err.Error(), "PreProcessError") || !strings.Contains(err.Error(), "PackageHeader.xml") {
 		t.Fatalf("put of a package without its header: %v", err)
@@ -182,7 +182,7 @@ func TestRecurringThrottling(t *testing.T) {
 	d := newRecurring(t, c, outd365.Options{})
 	s.Throttle(3, time.Second)
 	s.Inject(emulator.Fault{Scope: emulator.APIRequests, Status: 429, Count: 2, RetryAfter: time.Second, RetryAfterDate: true})
-	if _, err := put(d, "20261207-080000-rfffff", customersPackage(t, "")); err != nil {
+	if _, err := put(d, "20261207-080000-rfffff", customersPackage(t)); err != nil {
 		t.Fatal(err)
 	}
 	if early := s.EarlyRequests(); len(early) != 0 {
@@ -208,7 +208,7 @@ func TestRecurringUnknownMessage(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	state := filepath.Join(t.TempDir(), "state")
 	d := newRecurring(t, c, outd365.Options{StateDir: state})
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	ext := externalID("20261207-080000-rggggg", pkg)
 
 	// A crash mid-enqueue: the intent, no message ID.
@@ -252,7 +252,7 @@ func TestRecurringRefused(t *testing.T) {
 	s, c := startEmulator(t, emulator.Options{})
 	state := filepath.Join(t.TempDir(), "state")
 	d := newRecurring(t, c, outd365.Options{StateDir: state, ActivityID: "{00000000-0000-0000-0000-000000000000}"})
-	pkg := customersPackage(t, "")
+	pkg := customersPackage(t)
 	_, err := put(d, "20261207-080000-riiiii", pkg)
 	if err == nil || !strings.Contains(err.Error(), "was not found") {
 		t.Fatalf("enqueue to an unknown activity: %v", err)
