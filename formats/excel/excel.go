@@ -63,7 +63,8 @@ type Options struct {
 // Close it.
 type Reader struct {
 	f      *excelize.File
-	rows   *excelize.Rows
+	book   *fastBook // the workbook for the sheet scanner (fast.go), if it reads it
+	rows   rowSource
 	file   string
 	sheet  string
 	opts   []excelize.Options
@@ -109,8 +110,12 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if err := CheckSizes(path, opts.File, opts.Limits); err != nil {
 		return r, err
 	}
-	r.f, err = excelize.OpenFile(path, r.opts[0])
-	if err != nil {
+	if !opts.Formatted && !disableFast {
+		r.book, _ = openFast(path, r.opts[0])
+	}
+	if r.book != nil {
+		r.f = r.book.f
+	} else if r.f, err = excelize.OpenFile(path, r.opts[0]); err != nil {
 		return r, r.openError(err)
 	}
 	if r.sheet, err = r.pickSheet(opts); err != nil {
@@ -119,8 +124,36 @@ func Open(path string, opts Options) (r *Reader, err error) {
 	if r.merged.todo, err = readMerges(r.f, path, opts.File, r.sheet, opts.Limits.OrDefault()); err != nil {
 		return r, err
 	}
-	if r.rows, err = r.f.Rows(r.sheet); err != nil {
-		return r, r.parseError(0, 0, fmt.Errorf("can't read sheet %q: %v; save the workbook again as Excel Workbook (.xlsx)", r.sheet, err))
+	if r.book != nil {
+		sheet, xopts := r.sheet, r.opts[0]
+		fr, _ := r.book.rows(sheet, func() (*excelize.Rows, io.Closer, error) {
+			f, err := excelize.OpenFile(path, xopts)
+			if err != nil {
+				return nil, nil, err
+			}
+			rows, err := f.Rows(sheet)
+			if err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			return rows, f, nil
+		})
+		if fr != nil {
+			r.rows = fr
+		} else {
+			// The scanner can't read this sheet: excelize reads it all.
+			r.closeBook()
+			if r.f, err = excelize.OpenFile(path, r.opts[0]); err != nil {
+				return r, r.openError(err)
+			}
+		}
+	}
+	if r.rows == nil {
+		rows, err := r.f.Rows(r.sheet)
+		if err != nil {
+			return r, r.parseError(0, 0, fmt.Errorf("can't read sheet %q: %v; save the workbook again as Excel Workbook (.xlsx)", r.sheet, err))
+		}
+		r.rows = rows
 	}
 	headerRow := opts.HeaderRow
 	var cols []string
@@ -358,5 +391,19 @@ func (r *Reader) Close() error {
 		}
 		r.f = nil
 	}
+	r.closeBook()
 	return err
+}
+
+// closeBook closes the workbook of the sheet scanner, and excelize's copy
+// of it.
+func (r *Reader) closeBook() {
+	if r.book != nil {
+		if r.f == r.book.f {
+			r.f = nil
+		}
+		r.book.f.Close()
+		r.book.close()
+		r.book = nil
+	}
 }

@@ -1,7 +1,6 @@
 package excel
 
 import (
-	"archive/zip"
 	"bytes"
 	"cmp"
 	"encoding/xml"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/klauspost/compress/zip"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/erpipe/erpipe/formats"
@@ -300,7 +300,7 @@ const maxSmallPart = 16 << 20
 
 func (p parts) open(name string) (io.ReadCloser, error) {
 	if b, ok := p.f.Pkg.Load(name); ok {
-		if b, ok := b.([]byte); ok && len(b) > 0 {
+		if b, ok := b.([]byte); ok && len(b) > 0 && !isStub(b) {
 			return io.NopCloser(bytes.NewReader(b)), nil
 		}
 	}

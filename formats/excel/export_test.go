@@ -1,0 +1,112 @@
+package excel
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// SetFast turns the sheet scanner on or off (on by default), for tests
+// that compare it with excelize; it returns the setting before.
+func SetFast(on bool) bool {
+	was := !disableFast
+	disableFast = !on
+	return was
+}
+
+// FallBack says how r reads its rows: "" with the scanner, "excelize"
+// with excelize from the start, "fell back: why" with excelize since the
+// scanner met something it does not read.
+func FallBack(r *Reader) string { return r.fallBack() }
+
+// RowsTrace reads the sheet of the workbook at path as the Reader's
+// iterator does, Next then Columns until Next is false (then Next once
+// more), with the scanner (fast) or excelize, and returns what each call
+// gave, one line per row, and how the rows were read.
+func RowsTrace(path, sheet string, fast bool) (trace []string, how string, err error) {
+	opt := excelize.Options{RawCellValue: true}
+	var rows rowSource
+	var closers []io.Closer
+	defer func() {
+		if p := recover(); p != nil {
+			trace = append(trace, fmt.Sprint("panic: ", p))
+		}
+		if rows != nil {
+			rows.Close()
+		}
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	reopen := func() (*excelize.Rows, io.Closer, error) {
+		f, err := excelize.OpenFile(path, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := f.Rows(sheet)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return rows, f, nil
+	}
+	how = "excelize"
+	if fast {
+		how = ""
+		b, _ := openFast(path, opt)
+		if b == nil {
+			return nil, "", fmt.Errorf("openFast declined")
+		}
+		closers = append(closers, b.f, closer(b.close))
+		fr, _ := b.rows(sheet, reopen)
+		if fr != nil {
+			rows = fr
+		} else {
+			fast, how = false, "declined"
+		}
+	}
+	if !fast {
+		xr, f, err := reopen()
+		if err != nil {
+			return nil, "", err
+		}
+		closers = append(closers, f)
+		rows = xr
+	}
+	for ended := 0; ended < 2; {
+		if !rows.Next() {
+			trace = append(trace, fmt.Sprintf("end (%v)", rows.Error()))
+			ended++
+			continue
+		}
+		cols, err := rows.Columns(opt)
+		trace = append(trace, fmt.Sprintf("%q %v", cols, err))
+		if len(trace) > 2_000_000 {
+			return trace, how, fmt.Errorf("too many rows")
+		}
+	}
+	if fr, ok := rows.(*fastRows); ok {
+		if fr.fb != nil || fr.err != nil {
+			how = fmt.Sprint("fell back: ", fr.why)
+		}
+	}
+	return trace, how, nil
+}
+
+type closer func() error
+
+func (c closer) Close() error { return c() }
+
+// Sheets lists the sheets of the workbook at path.
+func Sheets(path string) ([]string, error) {
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.GetSheetList(), nil
+}
+
+var _ = strings.Join
