@@ -48,6 +48,12 @@ type Config struct {
 	// Secret is the application's client secret. It comes from the
 	// environment or a file, never from erpipe.yaml.
 	Secret string
+	// Certificate, when set instead of Secret, is a certificate
+	// credential: the certificate registered on the application and its
+	// private key, PEM or PKCS#12 (.pfx) data; CertificatePassword
+	// unlocks an encrypted one.
+	Certificate         []byte
+	CertificatePassword string
 	// AuthorityHost is Entra ID's login host (default
 	// https://login.microsoftonline.com/); the emulator's URL in trials.
 	AuthorityHost string
@@ -105,16 +111,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	cred := cfg.Credential
 	if cred == nil {
-		if cfg.Tenant == "" || cfg.ClientID == "" || cfg.Secret == "" {
-			return nil, errors.New("d365: give the tenant, the client id and the client secret of the Entra ID application (the secret from the environment)")
-		}
-		opts := &azidentity.ClientSecretCredentialOptions{DisableInstanceDiscovery: cfg.AuthorityHost != ""}
-		opts.Transport = hc
-		if cfg.AuthorityHost != "" {
-			opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: strings.TrimRight(cfg.AuthorityHost, "/") + "/"}
-		}
-		if cred, err = azidentity.NewClientSecretCredential(cfg.Tenant, cfg.ClientID, cfg.Secret, opts); err != nil {
-			return nil, fmt.Errorf("d365: %w", err)
+		if cred, err = credential(cfg, hc); err != nil {
+			return nil, err
 		}
 	}
 	c := &Client{env: env, hc: hc, cred: cred, scope: env + "/.default", log: cfg.Log,
@@ -129,6 +127,41 @@ func New(cfg Config) (*Client, error) {
 		c.maxBk = time.Minute
 	}
 	return c, nil
+}
+
+// credential is cfg's Entra ID client credential: a certificate when one
+// is given, else the client secret.
+func credential(cfg Config, hc *http.Client) (azcore.TokenCredential, error) {
+	if cfg.Tenant == "" || cfg.ClientID == "" || cfg.Secret == "" && cfg.Certificate == nil {
+		return nil, errors.New("d365: give the tenant, the client id and the client secret (from the environment) or certificate of the Entra ID application")
+	}
+	var opts azcore.ClientOptions
+	opts.Transport = hc
+	if cfg.AuthorityHost != "" {
+		opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: strings.TrimRight(cfg.AuthorityHost, "/") + "/"}
+	}
+	if cfg.Certificate == nil {
+		cred, err := azidentity.NewClientSecretCredential(cfg.Tenant, cfg.ClientID, cfg.Secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: cfg.AuthorityHost != ""})
+		if err != nil {
+			return nil, fmt.Errorf("d365: %w", err)
+		}
+		return cred, nil
+	}
+	var pw []byte
+	if cfg.CertificatePassword != "" {
+		pw = []byte(cfg.CertificatePassword)
+	}
+	certs, key, err := azidentity.ParseCertificates(cfg.Certificate, pw)
+	if err != nil {
+		return nil, fmt.Errorf("d365: the certificate: %w (give a PEM file of the certificate and its private key, or a .pfx with its password)", err)
+	}
+	cred, err := azidentity.NewClientCertificateCredential(cfg.Tenant, cfg.ClientID, certs, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: cfg.AuthorityHost != ""})
+	if err != nil {
+		return nil, fmt.Errorf("d365: %w", err)
+	}
+	return cred, nil
 }
 
 // Environment is the environment's URL.

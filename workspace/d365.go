@@ -11,10 +11,12 @@ import (
 )
 
 // D365Connection says how to reach a Dynamics 365 Finance & Operations
-// environment: its URL and the Entra ID application erpipe signs in as.
-// The client secret is never written here: it comes from the environment
-// variable secret_env names (default ERPIPE_D365_CLIENT_SECRET) or from
-// secret_file.
+// environment: its URL and the Entra ID application erpipe signs in as,
+// with a client secret or a certificate. The secret is never written
+// here: it comes from the environment variable secret_env names (default
+// ERPIPE_D365_CLIENT_SECRET) or from secret_file; a certificate from
+// certificate_file, and the password of an encrypted one from the
+// environment variable certificate_password_env names.
 type D365Connection struct {
 	// Environment is the environment's URL, e.g.
 	// https://contoso.operations.dynamics.com.
@@ -26,6 +28,11 @@ type D365Connection struct {
 	// SecretFile, a file holding it (relative to the workspace).
 	SecretEnv  string `yaml:"secret_env"`
 	SecretFile string `yaml:"secret_file"`
+	// CertificateFile is the certificate registered on the application
+	// and its private key (PEM, or a .pfx), relative to the workspace: a
+	// certificate credential instead of a secret.
+	CertificateFile        string `yaml:"certificate_file"`
+	CertificatePasswordEnv string `yaml:"certificate_password_env"`
 	// AuthorityHost is Entra ID's login host (default
 	// https://login.microsoftonline.com/): the emulator's URL in trials.
 	AuthorityHost string `yaml:"authority_host"`
@@ -43,12 +50,27 @@ func (c D365Connection) Client(root string) (*d365.Client, error) {
 		}
 		return f
 	}
-	secret, err := d365Secret(c.SecretEnv, rel(c.SecretFile))
-	if err != nil {
-		return nil, err
+	cfg := d365.Config{Environment: c.Environment, Tenant: c.Tenant, ClientID: c.ClientID,
+		AuthorityHost: c.AuthorityHost, CAFile: rel(c.CAFile)}
+	var err error
+	switch {
+	case c.CertificateFile != "" && (c.SecretFile != "" || c.SecretEnv != ""):
+		return nil, errors.New("d365: give the application's certificate (certificate_file) or its secret (secret_env, secret_file), not both")
+	case c.CertificateFile != "":
+		if cfg.Certificate, err = os.ReadFile(rel(c.CertificateFile)); err != nil {
+			return nil, fmt.Errorf("d365: certificate_file: %w", err)
+		}
+		if c.CertificatePasswordEnv != "" {
+			if cfg.CertificatePassword = os.Getenv(c.CertificatePasswordEnv); cfg.CertificatePassword == "" {
+				return nil, fmt.Errorf("d365: set the certificate's password in the environment variable %s", c.CertificatePasswordEnv)
+			}
+		}
+	default:
+		if cfg.Secret, err = d365Secret(c.SecretEnv, rel(c.SecretFile)); err != nil {
+			return nil, err
+		}
 	}
-	return d365.New(d365.Config{Environment: c.Environment, Tenant: c.Tenant, ClientID: c.ClientID,
-		Secret: secret, AuthorityHost: c.AuthorityHost, CAFile: rel(c.CAFile)})
+	return d365.New(cfg)
 }
 
 // d365Secret reads the client secret of a D365 application: from the file,

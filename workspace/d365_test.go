@@ -1,33 +1,69 @@
 package workspace
 
 import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/erpipe/erpipe/d365"
+	"github.com/erpipe/erpipe/d365/emulator"
 )
 
-func TestD365ConfigValidate(t *testing.T) {
+// TestD365ConnectionCredentials: a connection signs in with the
+// certificate certificate_file names (relative to the workspace), or with
+// the secret from the environment or a file; what is missing or given
+// twice is named.
+func TestD365ConnectionCredentials(t *testing.T) {
+	cert, pemData, err := emulator.NewClientCertificate("erpipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	ca := filepath.Join(root, "ca.pem")
+	s := emulator.New(emulator.Options{CAFile: ca, ClientCertificates: []*x509.Certificate{cert}})
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := os.WriteFile(filepath.Join(root, "app.pem"), pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "secret.txt"), []byte(s.ClientSecret()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ERPIPE_D365_CLIENT_SECRET", "")
+	base := D365Connection{Environment: s.URL(), AuthorityHost: s.URL(), Tenant: s.Tenant(), ClientID: s.ClientID(), CAFile: "ca.pem"}
+	with := func(f func(*D365Connection)) D365Connection { c := base; f(&c); return c }
 	for _, c := range []struct {
 		name string
-		cfg  D365Config
-		want string // "" when valid
+		conn D365Connection
+		err  string // "" signs in
 	}{
-		{"package by default", D365Config{DefinitionGroup: "erpipe-customers", LegalEntity: "USMF"}, ""},
-		{"package", D365Config{Mode: "package", DefinitionGroup: "erpipe-customers", Overwrite: true}, ""},
-		{"package without a project", D365Config{LegalEntity: "USMF"}, "definition_group"},
-		{"package with recurring settings", D365Config{DefinitionGroup: "p", ActivityID: "{6D31E09F-0249-459F-94F0-AAD9C2C2B1A1}"}, "mode: recurring"},
-		{"recurring, Data package job", D365Config{Mode: "recurring", ActivityID: "{6D31E09F-0249-459F-94F0-AAD9C2C2B1A1}", Company: "USMF"}, ""},
-		{"recurring, File job", D365Config{Mode: "recurring", ActivityID: "6D31E09F-0249-459F-94F0-AAD9C2C2B1A1", Entity: "Customers V3", LegalEntity: "USMF"}, ""},
-		{"recurring without an activity", D365Config{Mode: "recurring", Company: "USMF"}, "activity_id"},
-		{"recurring with empty braces", D365Config{Mode: "recurring", ActivityID: "{}"}, "activity_id"},
-		{"recurring with a project", D365Config{Mode: "recurring", ActivityID: "{6D31E09F-0249-459F-94F0-AAD9C2C2B1A1}", DefinitionGroup: "p"}, "mode: package"},
-		{"an unknown mode", D365Config{Mode: "queue", DefinitionGroup: "p"}, `mode "queue" is not known`},
+		{"a certificate", with(func(c *D365Connection) { c.CertificateFile = "app.pem" }), ""},
+		{"a secret file", with(func(c *D365Connection) { c.SecretFile = "secret.txt" }), ""},
+		{"no secret", base, "environment variable ERPIPE_D365_CLIENT_SECRET"},
+		{"both", with(func(c *D365Connection) { c.CertificateFile, c.SecretFile = "app.pem", "secret.txt" }), "not both"},
+		{"a certificate file that is not there", with(func(c *D365Connection) { c.CertificateFile = "nope.pem" }), "certificate_file"},
+		{"a password not set", with(func(c *D365Connection) { c.CertificateFile, c.CertificatePasswordEnv = "app.pem", "ERPIPE_TEST_NO_PASSWORD" }), "ERPIPE_TEST_NO_PASSWORD"},
 	} {
-		err := c.cfg.Validate()
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.name, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			client, err := c.conn.Client(root)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Errorf("err %v, want one saying %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Status(context.Background(), "erpipe-none"); !errors.Is(err, d365.ErrNotFound) {
+				t.Errorf("signed in? %v", err)
+			}
+		})
 	}
 }

@@ -71,6 +71,11 @@ type Activity struct {
 // URLs, and executions that take a second or two.
 type Options struct {
 	Tenant, ClientID, ClientSecret string
+	// ClientCertificates are the certificates registered on the
+	// application: a client may sign in with the key of one of them (a
+	// certificate credential) instead of the secret. See
+	// NewClientCertificate.
+	ClientCertificates []*x509.Certificate
 	// TokenLifetime is how long issued tokens are valid (expires_in);
 	// default one hour. Server.ExpireTokens ends them at once.
 	TokenLifetime time.Duration

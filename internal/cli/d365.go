@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +31,7 @@ func d365Cmd(g *globals) *cobra.Command {
 type emulateOptions struct {
 	listen      string
 	caFile      string
+	certFile    string
 	executeTime time.Duration
 }
 
@@ -45,7 +47,9 @@ ImportFromPackage, ExportToPackage, GetExecutionSummaryStatus and the error
 files), the blob storage its URLs point at, and the recurring integrations
 connector (enqueue, dequeue, ack, jobstatus). It prints the environment URL,
 tenant, client ID and secret, the recurring jobs' activity IDs and the CA
-certificate file to trust, then runs until Ctrl-C or SIGTERM.
+certificate file to trust, then runs until Ctrl-C or SIGTERM. The application
+can sign in with its secret or with the client certificate the emulator
+writes (--certificate-file: the certificate and its key, PEM).
 
 Imported packages are checked with erpipe's DMF checker; rows whose first
 column starts with FAIL fail staging and TARGETFAIL the target, so that a
@@ -61,6 +65,7 @@ export job hold a small Customers V3 package. See docs/d365.md.`,
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to serve on (port 0: a free port)")
 	f.StringVar(&o.caFile, "ca-file", "", "where to write the emulator's CA certificate (PEM) (default: erpipe-d365-emulator-ca.pem in the temporary folder)")
+	f.StringVar(&o.certFile, "certificate-file", "", "where to write the application's client certificate and key (PEM) (default: erpipe-d365-emulator-client.pem in the temporary folder)")
 	f.DurationVar(&o.executeTime, "execute-time", 3*time.Second, "how long an import or export stays Executing")
 	return cmd
 }
@@ -74,11 +79,22 @@ func runEmulate(ctx context.Context, o emulateOptions, out io.Writer, log *slog.
 	if err != nil {
 		return failed(fmt.Errorf("making the sample export package: %w", err))
 	}
+	if o.certFile == "" {
+		o.certFile = filepath.Join(os.TempDir(), "erpipe-d365-emulator-client.pem")
+	}
+	cert, certPEM, err := emulator.NewClientCertificate("erpipe D365 emulator client")
+	if err != nil {
+		return failed(err)
+	}
+	if err := os.WriteFile(o.certFile, certPEM, 0o600); err != nil {
+		return usage(fmt.Errorf("--certificate-file: %w", err))
+	}
 	s := emulator.New(emulator.Options{
-		CAFile:         o.caFile,
-		ExecuteTime:    o.executeTime,
-		ExportPackages: map[string][]byte{"erpipe-export": sample},
-		Logger:         log,
+		ClientCertificates: []*x509.Certificate{cert},
+		CAFile:             o.caFile,
+		ExecuteTime:        o.executeTime,
+		ExportPackages:     map[string][]byte{"erpipe-export": sample},
+		Logger:             log,
 	})
 	if err := s.Start(o.listen); err != nil {
 		return usage(err)
@@ -98,10 +114,11 @@ func runEmulate(ctx context.Context, o emulateOptions, out io.Writer, log *slog.
   tenant            %[2]s
   client ID         %[3]s
   client secret     %[4]s   (the emulator's published default)
+  or certificate    %[6]s   (certificate_file: the application's certificate and key)
   CA certificate    %[5]s   (trust it: the emulator speaks HTTPS only)
 
 Recurring data jobs (activity IDs):
-`, s.URL(), s.Tenant(), s.ClientID(), s.ClientSecret(), o.caFile)
+`, s.URL(), s.Tenant(), s.ClientID(), s.ClientSecret(), o.caFile, o.certFile)
 	for _, a := range s.Activities() {
 		kind, job := "import", "File"
 		if a.Export {

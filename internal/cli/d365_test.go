@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/d365"
 	"github.com/erpipe/erpipe/d365/emulator"
 )
 
@@ -44,11 +46,12 @@ func (s *syncBuffer) String() string {
 // project and a dequeue from the export job.
 func TestD365Emulate(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
+	certFile := filepath.Join(t.TempDir(), "client.pem")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runEmulate(ctx, emulateOptions{listen: "127.0.0.1:0", caFile: ca, executeTime: 100 * time.Millisecond}, &out, slog.New(slog.DiscardHandler))
+		done <- runEmulate(ctx, emulateOptions{listen: "127.0.0.1:0", caFile: ca, certFile: certFile, executeTime: 100 * time.Millisecond}, &out, slog.New(slog.DiscardHandler))
 	}()
 	defer func() {
 		cancel()
@@ -75,6 +78,20 @@ func TestD365Emulate(t *testing.T) {
 	env, tenant, id, secret := field("environment URL"), field("tenant"), field("client ID"), field("client secret")
 	if field("CA certificate") != ca {
 		t.Errorf("CA file printed %q, want %q", field("CA certificate"), ca)
+	}
+	if field("or certificate") != certFile {
+		t.Errorf("client certificate printed %q, want %q", field("or certificate"), certFile)
+	}
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCert, err := d365.New(d365.Config{Environment: env, AuthorityHost: env, Tenant: tenant, ClientID: id, Certificate: certPEM, CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := byCert.Status(context.Background(), "erpipe-none"); !errors.Is(err, d365.ErrNotFound) {
+		t.Errorf("signed in with the printed certificate? %v", err)
 	}
 	for _, a := range emulator.DefaultActivities {
 		if !strings.Contains(text, a.ID) {
