@@ -32,8 +32,11 @@ type Service struct {
 	dedupe  sync.Mutex                    // makes hash-check-record one step, so two copies dropped together are one job and one duplicate
 	full    atomic.Bool                   // the journal's disk was full at the last write (space.go)
 
-	sources sources // pollers putting files into inboxes (sources.go)
+	submitted  chan *Job    // jobs of inputs sent over HTTP, for the workers (submit.go)
+	submitting sync.Mutex   // makes an Idempotency-Key's check-claim-record one step
+	queued     atomic.Int64 // submitted jobs no worker has taken yet
 
+	sources sources // pollers putting files into inboxes (sources.go)
 
 	reloading sync.Mutex    // one Reload at a time
 	reloadNow chan struct{} // RequestReload's, capacity 1
@@ -76,7 +79,7 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 	if err := ws.Create(); err != nil {
 		return nil, err
 	}
-	s := &Service{ws: ws, journal: journal, log: log, reloadNow: make(chan struct{}, 1),
+	s := &Service{ws: ws, journal: journal, log: log, reloadNow: make(chan struct{}, 1), submitted: make(chan *Job),
 		Grace: 30 * time.Second, RetryMin: time.Second, RetryMax: time.Minute, Now: time.Now,
 		ReloadEvery: 2 * time.Second, run: (*transform.Template).RunWith}
 	st, err := newSetup(ws, ws.Fingerprint(), time.Now())
@@ -99,6 +102,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.takeTempDir(); err != nil {
 		return err
 	}
+	os.RemoveAll(s.UploadDir()) // uploads a stop cut short: their clients were never answered
 	s.stop = ctx.Done()
 	s.status.update(func(st *DaemonStatus) {
 		*st = DaemonStatus{PID: os.Getpid(), Started: s.Now(), Config: configStatus(s.current())}
@@ -187,6 +191,9 @@ func (s *Service) Run(ctx context.Context) error {
 					s.logRunError("job failed to run", err, "pipeline", f.Key, "file", f.Name)
 				case job := <-resume:
 					s.logRunError("could not resume job", s.resume(jobCtx, job), "job", job.ID)
+				case job := <-s.submitted:
+					s.queued.Add(-1)
+					s.logRunError("job failed to run", s.process(jobCtx, job), "job", job.ID, "pipeline", job.Pipeline, "file", job.Input)
 				}
 			}
 		}()

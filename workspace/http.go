@@ -3,6 +3,8 @@ package workspace
 import (
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,7 +37,63 @@ type HTTPConfig struct {
 	// MaxUpload is the largest upload accepted (default 1GiB); a larger
 	// one is refused with 413.
 	MaxUpload ByteSize `yaml:"max_upload"`
+	// Clients may call the API, each with its bearer token (stored as its
+	// SHA-256, made by erpipe tokens new NAME). Without clients the API
+	// answers only requests from this machine (loopback), and only when
+	// it listens on a loopback address.
+	Clients []ClientConfig `yaml:"clients"`
+	// Limits say when the API is under load: low-priority clients are
+	// refused first (429 with Retry-After), then medium, high last.
+	Limits HTTPLimits `yaml:"limits"`
+	// Activities map the recurring-integrations facade's activity IDs
+	// (/api/connector/.../{activityId}) to pipelines.
+	Activities []ActivityConfig `yaml:"activities"`
+	// VisibilityTimeout is how long a dequeued message of the facade
+	// stays hidden before it is handed out again unless acked (default
+	// 30m, as D365).
+	VisibilityTimeout Duration `yaml:"visibility_timeout"`
 }
+
+// ClientConfig is one client of the API.
+type ClientConfig struct {
+	Name string `yaml:"name"`
+	// TokenSHA256 is the SHA-256 of the client's bearer token, in hex;
+	// the token itself is written nowhere.
+	TokenSHA256 string `yaml:"token_sha256"`
+	// Priority is high, medium (default) or low.
+	Priority string `yaml:"priority"`
+	// Pipelines the client may use; none: every pipeline.
+	Pipelines []string `yaml:"pipelines"`
+	// Revoked refuses the token (401) while keeping the client listed.
+	Revoked bool `yaml:"revoked"`
+	// Rate is how many requests a second the client may make (default
+	// limits: rate), Burst how many at once above it.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// HTTPLimits is http: limits:.
+type HTTPLimits struct {
+	// Concurrent is how many API requests may run at once (default 32):
+	// low-priority clients get half of it, medium three quarters, high all.
+	Concurrent int `yaml:"concurrent"`
+	// Queued is how many submitted jobs may wait for a worker (default
+	// 100), shared out by priority as Concurrent.
+	Queued int `yaml:"queued"`
+	// Rate and Burst are each client's request rate (default 50/s, burst
+	// 100), unless the client says otherwise.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// ActivityConfig maps a facade activity ID to a pipeline.
+type ActivityConfig struct {
+	ID       string `yaml:"id"` // a GUID, with or without braces
+	Pipeline string `yaml:"pipeline"`
+}
+
+// Priorities, lowest first.
+var Priorities = []string{"low", "medium", "high"}
 
 // Enabled reports whether erpipe.yaml asks for an HTTP server.
 func (c HTTPConfig) Enabled() bool { return c.Listen != "" }
@@ -50,7 +108,66 @@ func (c HTTPConfig) Validate() error {
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return fmt.Errorf("%s: http: give both cert_file and key_file for HTTPS, or neither", ConfigFile)
 	}
+	names, tokens := map[string]bool{}, map[string]bool{}
+	for i, cl := range c.Clients {
+		switch {
+		case cl.Name == "":
+			return fmt.Errorf("%s: http: clients[%d] has no name; give each client a name", ConfigFile, i)
+		case names[cl.Name]:
+			return fmt.Errorf("%s: http: client %q is listed twice", ConfigFile, cl.Name)
+		case len(cl.TokenSHA256) != 64 || strings.Trim(strings.ToLower(cl.TokenSHA256), "0123456789abcdef") != "":
+			return fmt.Errorf("%s: http: client %q: token_sha256 must be the 64 hex digits erpipe tokens new prints", ConfigFile, cl.Name)
+		case tokens[strings.ToLower(cl.TokenSHA256)]:
+			return fmt.Errorf("%s: http: client %q has the token of another client; make each its own with erpipe tokens new", ConfigFile, cl.Name)
+		case cl.Priority != "" && !slices.Contains(Priorities, cl.Priority):
+			return fmt.Errorf("%s: http: client %q: priority %q is not known; use high, medium or low", ConfigFile, cl.Name, cl.Priority)
+		case cl.Rate < 0 || cl.Burst < 0:
+			return fmt.Errorf("%s: http: client %q: rate and burst cannot be negative", ConfigFile, cl.Name)
+		}
+		names[cl.Name], tokens[strings.ToLower(cl.TokenSHA256)] = true, true
+	}
+	if l := c.Limits; l.Concurrent < 0 || l.Queued < 0 || l.Rate < 0 || l.Burst < 0 {
+		return fmt.Errorf("%s: http: limits cannot be negative", ConfigFile)
+	}
+	ids := map[string]bool{}
+	for _, a := range c.Activities {
+		id := NormActivity(a.ID)
+		if len(id) != 36 || strings.Count(id, "-") != 4 {
+			return fmt.Errorf("%s: http: activity %q is not a GUID like {6D31E09F-0249-459F-94F0-AAD9C2C47B64}", ConfigFile, a.ID)
+		}
+		if ids[id] {
+			return fmt.Errorf("%s: http: activity %s is listed twice", ConfigFile, a.ID)
+		}
+		if a.Pipeline == "" {
+			return fmt.Errorf("%s: http: activity %s names no pipeline; say which pipeline its files go to", ConfigFile, a.ID)
+		}
+		ids[id] = true
+	}
 	return nil
+}
+
+// NormActivity is an activity ID as the facade compares them: without
+// braces, lower case.
+func NormActivity(id string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(id), "{}"))
+}
+
+// Activity returns the pipeline of activity id, or "".
+func (c HTTPConfig) Activity(id string) string {
+	for _, a := range c.Activities {
+		if NormActivity(a.ID) == NormActivity(id) {
+			return a.Pipeline
+		}
+	}
+	return ""
+}
+
+// Visibility is the facade's visibility timeout.
+func (c HTTPConfig) Visibility() time.Duration {
+	if c.VisibilityTimeout > 0 {
+		return time.Duration(c.VisibilityTimeout)
+	}
+	return 30 * time.Minute
 }
 
 // ListenAddr completes addr: ":8780" or "8780" listen on 127.0.0.1, so

@@ -73,7 +73,7 @@ API under /api/v1/ and the recurring-integrations facade under
 			svc.Now = runner.Now
 			svc.Background = append(svc.Background, runner.Run, dispatcher(g, svc, j).Run)
 			svc.Reloaders = append(svc.Reloaders, runner.Reloader)
-			srv, err := httpServer(g, ws, listen, svc)
+			srv, err := httpServer(g, ws, listen, svc, runner)
 			if err != nil {
 				return err
 			}

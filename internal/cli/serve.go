@@ -5,6 +5,7 @@ import (
 
 	"github.com/erpipe/erpipe/api"
 	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/schedule"
 	"github.com/erpipe/erpipe/workspace"
 )
 
@@ -13,7 +14,7 @@ import (
 // daemon starts, so that a taken port or a bad certificate stops the
 // start with a clear error. Others mount their handlers (/metrics) with
 // its Handle before the daemon runs it.
-func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Service) (*api.Server, error) {
+func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Service, runner *schedule.Runner) (*api.Server, error) {
 	hc := ws.Config.HTTP
 	if listen != "" {
 		hc.Listen = listen
@@ -44,5 +45,6 @@ func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Se
 	if err := srv.Listen(); err != nil {
 		return nil, usage(err)
 	}
+	api.Register(srv, api.Deps{Service: svc, Runner: runner, Logger: g.logger()})
 	return srv, nil
 }

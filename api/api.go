@@ -1,0 +1,251 @@
+package api
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/schedule"
+	"github.com/erpipe/erpipe/workspace"
+)
+
+// Deps are what the API serves from.
+type Deps struct {
+	// Service is the daemon: the workspace's configuration as it serves
+	// it (http: included, so clients and activities follow a reload), its
+	// journal, and Submit for uploads.
+	Service *jobs.Service
+	// Runner runs the schedules; nil: no schedules.
+	Runner *schedule.Runner
+	Logger *slog.Logger
+}
+
+// API is erpipe's JSON API (/api/v1/) and the recurring-integrations
+// facade (/api/connector/).
+type API struct {
+	svc      *jobs.Service
+	runner   *schedule.Runner
+	log      *slog.Logger
+	loopback bool // the server listens on a loopback address only
+	throttle *throttle
+	buckets  sync.Map // client name -> *bucket
+	now      func() time.Time
+}
+
+// Register mounts the API on s. Call it before s serves (and after
+// Listen, so that the API knows whether it listens on loopback only).
+func Register(s *Server, d Deps) *API {
+	a := &API{svc: d.Service, runner: d.Runner, log: cmp.Or(d.Logger, slog.Default()), throttle: newThrottle(), now: time.Now}
+	a.loopback = isLoopbackAddr(cmp.Or(s.opts.Addr, DefaultAddr))
+	hc := a.config()
+	if len(hc.Clients) == 0 {
+		if a.loopback {
+			a.log.Warn("the HTTP API has no clients in erpipe.yaml: it is open to requests from this machine (loopback) only, without a token; add clients (erpipe tokens new NAME) before listening on another address")
+		} else {
+			a.log.Warn("the HTTP API has no clients in erpipe.yaml and listens beyond loopback: every API request is refused (401) until clients are added (erpipe tokens new NAME)")
+		}
+	}
+	for _, r := range a.routes() {
+		s.Handle(r.pattern, a.guard(r))
+	}
+	return a
+}
+
+// route is one endpoint: its pattern, handler, and whether it makes work
+// (submits a job), which the queue limit applies to.
+type route struct {
+	pattern string
+	work    bool
+	h       func(w http.ResponseWriter, r *http.Request, c *caller)
+}
+
+func (a *API) routes() []route {
+	return []route{
+		{"GET /api/v1/pipelines", false, a.listPipelines},
+		{"POST /api/v1/pipelines/{pipeline}/jobs", true, a.upload},
+		{"GET /api/v1/jobs", false, a.listJobs},
+		{"GET /api/v1/jobs/{id}", false, a.getJob},
+		{"GET /api/v1/jobs/{id}/report", false, a.jobReport},
+		{"GET /api/v1/jobs/{id}/rejected", false, a.jobRejected},
+		{"GET /api/v1/jobs/{id}/outputs/{name}", false, a.jobOutput},
+		{"POST /api/v1/jobs/{id}/retry", true, a.retryJob},
+		{"GET /api/v1/schedules", false, a.listSchedules},
+		{"POST /api/v1/schedules/{name}/run", true, a.runSchedule},
+		{"GET /api/v1/templates", false, a.listTemplates},
+		{"GET /api/v1/templates/{name}", false, a.showTemplate},
+		{"POST /api/v1/templates/{name}/preview", false, a.previewTemplate},
+		{"POST /api/connector/enqueue/{activity}", true, a.enqueue},
+		{"GET /api/connector/dequeue/{activity}", false, a.dequeue},
+		{"GET /api/connector/download/{activity}", false, a.download},
+		{"POST /api/connector/ack/{activity}", false, a.ack},
+		{"GET /api/connector/jobstatus/{activity}", false, a.jobStatus},
+	}
+}
+
+func (a *API) config() workspace.HTTPConfig { return a.svc.Workspace().Config.HTTP }
+
+// caller is who makes a request.
+type caller struct {
+	name      string // "" when the API is open (no clients)
+	priority  int    // index in workspace.Priorities
+	pipelines []string
+}
+
+// may reports whether the caller may use pipeline.
+func (c *caller) may(pipeline string) bool {
+	return len(c.pipelines) == 0 || slices.Contains(c.pipelines, pipeline)
+}
+
+// forbid answers 403 unless the caller may use pipeline.
+func (c *caller) forbid(w http.ResponseWriter, pipeline string) bool {
+	if c.may(pipeline) {
+		return false
+	}
+	writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("client %s may not use pipeline %q (its pipelines: %s); ask the workspace owner to add it to the client's pipelines in erpipe.yaml", c.name, pipeline, strings.Join(c.pipelines, ", ")))
+	return true
+}
+
+// HashToken is how a token is kept in erpipe.yaml: its SHA-256 in hex.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// authenticate finds the caller of r, or answers 401.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request, hc workspace.HTTPConfig) (*caller, bool) {
+	if len(hc.Clients) == 0 {
+		if a.loopback && isLoopbackRemote(r.RemoteAddr) {
+			return &caller{priority: len(workspace.Priorities) - 1}, true
+		}
+		unauthorized(w, "this erpipe has no API clients: it answers only requests from its own machine when it listens on loopback; ask its owner for a token (erpipe tokens new NAME)")
+		return nil, false
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		unauthorized(w, "send the client's token as Authorization: Bearer <token>")
+		return nil, false
+	}
+	sum := HashToken(strings.TrimSpace(token))
+	for _, cl := range hc.Clients {
+		if !strings.EqualFold(cl.TokenSHA256, sum) {
+			continue
+		}
+		if cl.Revoked {
+			unauthorized(w, fmt.Sprintf("the token of client %s is revoked; ask the workspace owner for a new one", cl.Name))
+			return nil, false
+		}
+		return &caller{name: cl.Name, priority: max(slices.Index(workspace.Priorities, cmp.Or(cl.Priority, "medium")), 0), pipelines: cl.Pipelines}, true
+	}
+	unauthorized(w, "the token is not known: check it, or ask the workspace owner for one (erpipe tokens new NAME)")
+	return nil, false
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="erpipe"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", msg)
+}
+
+// guard authenticates, rate-limits and admits a request before its handler.
+func (a *API) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc := a.config()
+		c, ok := a.authenticate(w, r, hc)
+		if !ok {
+			return
+		}
+		if wait, ok := a.bucket(c, hc).take(a.now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
+			writeError(w, http.StatusTooManyRequests, "rate", fmt.Sprintf("client %s makes more requests a second than it may (http: clients: rate in erpipe.yaml); wait %d s", c.name, seconds(wait)))
+			return
+		}
+		queued := -1
+		if rt.work {
+			queued = a.svc.Queued()
+		}
+		release, wait, ok := a.throttle.admit(c.priority, hc.Limits, queued, a.svc.Workspace().Config.WorkerCount())
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(seconds(wait)))
+			writeError(w, http.StatusTooManyRequests, "busy", fmt.Sprintf("erpipe is busy (%s); %s-priority requests wait: try again in %d s", a.throttle.describe(a.svc.Queued()), workspace.Priorities[c.priority], seconds(wait)))
+			return
+		}
+		defer release()
+		rt.h(w, r, c)
+	})
+}
+
+// seconds is d rounded up to whole seconds, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// apiError is every error's body: {"error":{"code","message"}}, the shape
+// D365 answers in (so that its clients show the message).
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// internalError answers 500 and logs err.
+func (a *API) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Error("HTTP API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "erpipe could not answer: "+err.Error())
+}
+
+// jobError answers the error of a journal lookup.
+func (a *API) jobError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if errors.Is(err, jobs.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no job %q; list the jobs with GET /api/v1/jobs", id))
+		return
+	}
+	a.internalError(w, r, err)
+}
+
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isLoopbackRemote(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/erpipe/erpipe/internal/filename"
+	"github.com/erpipe/erpipe/jobs"
+)
+
+// received is an upload streamed to disk.
+type received struct {
+	path   string
+	sha256 string
+	size   int64
+}
+
+// receive streams r's body into a new upload file called name, hashing
+// it on the way; never more than the upload limit, never slower than the
+// body timeout allows. On error it has answered and removed the file.
+func (a *API) receive(w http.ResponseWriter, r *http.Request, name string) (*received, bool) {
+	hc := a.config()
+	limit := hc.UploadLimit()
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the upload is %d bytes; this erpipe takes at most %d (http: max_upload in erpipe.yaml)", r.ContentLength, limit))
+		return nil, false
+	}
+	_, bodyTimeout, _, _ := hc.Timeouts()
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout)) // a slow client is cut off
+	defer rc.SetReadDeadline(time.Time{})
+	path, err := a.svc.NewUploadFile(name)
+	if err != nil {
+		a.internalError(w, r, err)
+		return nil, false
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		a.svc.DiscardUpload(path)
+		a.internalError(w, r, err)
+		return nil, false
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), http.MaxBytesReader(w, r.Body, limit))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		a.svc.DiscardUpload(path)
+		var tooBig *http.MaxBytesError
+		var ne interface{ Timeout() bool }
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the upload is larger than %d bytes, the most this erpipe takes (http: max_upload in erpipe.yaml); nothing was kept", limit))
+		case errors.As(err, &ne) && ne.Timeout():
+			writeError(w, http.StatusRequestTimeout, "timeout", fmt.Sprintf("the upload took longer than %s (http: body_timeout); nothing was kept: send it again", bodyTimeout))
+		case errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil || isClientGone(err):
+			writeError(w, http.StatusBadRequest, "truncated", fmt.Sprintf("the upload ended after %d bytes, before its end (Content-Length %d); nothing was kept: send it again", n, r.ContentLength))
+		default:
+			a.internalError(w, r, err)
+		}
+		return nil, false
+	}
+	return &received{path: path, sha256: hex.EncodeToString(h.Sum(nil)), size: n}, true
+}
+
+func isClientGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "connection reset") || strings.Contains(s, "unexpected EOF") || strings.Contains(s, "closed")
+}
+
+// uploadName is the input's name: ?name=, else Content-Disposition's
+// filename, else fallback; made a safe plain file name.
+func uploadName(r *http.Request, fallback string) (string, error) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil {
+			name = params["filename"]
+		}
+	}
+	if name == "" {
+		name = fallback
+	}
+	return safeName(name)
+}
+
+// safeName refuses names that are not a plain file name.
+func safeName(name string) (string, error) {
+	name = strings.TrimSpace(filepath.Base(strings.ReplaceAll(name, `\`, "/")))
+	if name == "" || name == "." || name == ".." || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("the file name %q is not a plain file name; give one such as customers.csv with ?name=", name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '/' {
+			return "", fmt.Errorf("the file name %q has control characters; give a plain file name with ?name=", name)
+		}
+	}
+	return filename.Shorten(name, 200), nil
+}
+
+// submit hands a received file to the daemon, answering the error when
+// it is not taken.
+func (a *API) submit(w http.ResponseWriter, r *http.Request, u jobs.Upload) (*jobs.Job, bool, bool) {
+	job, replayed, err := a.svc.Submit(r.Context(), u)
+	var kc *jobs.KeyConflictError
+	switch {
+	case err == nil:
+		return job, replayed, true
+	case errors.As(err, &kc):
+		writeError(w, http.StatusConflict, "idempotency_key_reused", err.Error())
+	case errors.Is(err, jobs.ErrNoPipeline):
+		writeError(w, http.StatusNotFound, "no_pipeline", fmt.Sprintf("no pipeline %q; list them with GET /api/v1/pipelines", u.Pipeline))
+	case errors.Is(err, jobs.ErrNotRunning):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "not_running", err.Error())
+	default:
+		a.internalError(w, r, err)
+	}
+	return nil, false, false
+}
