@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -55,6 +56,13 @@ func Register(s *Server, d Deps) *API {
 			a.log.Warn("the HTTP API has no clients in erpipe.yaml: it is open to requests from this machine (loopback) only, without a token; add clients (erpipe tokens new NAME) before listening on another address")
 		} else {
 			a.log.Warn("the HTTP API has no clients in erpipe.yaml and listens beyond loopback: every API request is refused (401) until clients are added (erpipe tokens new NAME)")
+		}
+	}
+	// An activity's dequeue queue holds the outputs of jobs claimed from
+	// its first start on: the history before it is not handed out.
+	for _, act := range hc.Activities {
+		if _, err := a.svc.Journal().ActivitySince(context.Background(), workspace.NormActivity(act.ID), a.now()); err != nil {
+			a.log.Error("could not record the start of a recurring-integrations activity", "activity", act.ID, "err", err)
 		}
 	}
 	for _, r := range a.routes() {

@@ -85,6 +85,10 @@ func (a *API) enqueue(w http.ResponseWriter, r *http.Request, c *caller) {
 		writeError(w, http.StatusUnprocessableEntity, "bad_type", fmt.Sprintf("Pipeline %s (activity %s) cannot take a file named %q: %v; send the file name it reads in x-ms-dyn-externalidentifier.", pipeline, r.PathValue("activity"), name, err))
 		return
 	}
+	if _, err := a.svc.Journal().ActivitySince(r.Context(), act, a.now()); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
 	got, ok := a.receive(w, r, name)
 	if !ok {
 		return
