@@ -77,9 +77,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -215,6 +217,10 @@ type Watcher struct {
 	writers                          func(paths []string) []int
 
 	wake chan struct{} // Scan's request, capacity 1
+
+	// waiting is, by key, how many files the last scan saw that were not
+	// handed out (settling, waiting for a marker, open for writing).
+	waiting atomic.Pointer[map[string]int]
 
 	mu      sync.Mutex
 	dirs    []*folder
@@ -412,4 +418,14 @@ func (w *Watcher) watchLocked(d *folder) {
 		return
 	}
 	d.watching = true
+}
+
+// Waiting returns, by key, how many files the last scan found in the
+// folders that are not ready yet (settling, waiting for their marker,
+// open for writing); nil before the first scan. It is for metrics.
+func (w *Watcher) Waiting() map[string]int {
+	if m := w.waiting.Load(); m != nil {
+		return maps.Clone(*m)
+	}
+	return nil
 }

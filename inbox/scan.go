@@ -74,16 +74,21 @@ func (w *Watcher) scanAll(now time.Time, gen uint64) (ready []File, due time.Tim
 	}
 	w.checkWriters(sc)
 
+	waiting := map[string]int{}
 	for path, st := range w.files {
 		if st.gen != gen {
 			// Gone (claimed, deleted) or its folder was not readable.
 			delete(w.files, path)
 			continue
 		}
+		if st.handed.IsZero() {
+			waiting[st.dir.key]++
+		}
 		if at := st.deadline(w.retry); !at.IsZero() && (due.IsZero() || at.Before(due)) {
 			due = at
 		}
 	}
+	w.waiting.Store(&waiting)
 	for path, ms := range w.markers {
 		if ms.gen != gen {
 			delete(w.markers, path)

@@ -143,6 +143,7 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 		case <-time.After(jitter(delay)):
 		}
 		pending := job.Pending
+		job.DeliveryRetries++
 		err = s.deliver(ctx, job, res.Outputs)
 		switch {
 		case err != nil && ctx.Err() != nil:

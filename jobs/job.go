@@ -81,7 +81,10 @@ type Job struct {
 	Warnings        int      `json:"warnings"`
 	Outputs         []Output `json:"outputs,omitempty"`
 	Pending         []string `json:"pending,omitempty"` // destinations still to acknowledge, with the last error
-	Errors          []string `json:"errors,omitempty"`  // the first errors, for people
+	// DeliveryRetries counts the deliveries tried again because a
+	// destination was unavailable (keepDelivering).
+	DeliveryRetries int      `json:"delivery_retries,omitempty"`
+	Errors          []string `json:"errors,omitempty"` // the first errors, for people
 	// DeliveryProblems are what a receiver that processes outputs (D365)
 	// reported of the part it refused; the job then ends with errors.
 	DeliveryProblems []string  `json:"delivery_problems,omitempty"`
