@@ -57,11 +57,11 @@ var fallsBack = map[string]string{}
 // it returns how the scanner read it.
 func compareTraces(t *testing.T, path, sheet string) string {
 	t.Helper()
-	slow, _, err := excel.RowsTrace(path, sheet, false)
+	slow, _, err := excel.RowsTrace(path, sheet, false, 2_000_000)
 	if err != nil {
 		t.Fatalf("%s, %s: excelize: %v", path, sheet, err)
 	}
-	fast, how, err := excel.RowsTrace(path, sheet, true)
+	fast, how, err := excel.RowsTrace(path, sheet, true, 2_000_000)
 	if err != nil {
 		t.Fatalf("%s, %s: scanner: %v", path, sheet, err)
 	}
@@ -95,7 +95,7 @@ func TestScannerCorpus(t *testing.T) {
 			if how != "" && fallsBack[filepath.Base(path)] == "" {
 				t.Errorf("%s, sheet %s: the scanner fell back to excelize (%s)", path, sheet, how)
 			}
-			tr, _, _ := excel.RowsTrace(path, sheet, true)
+			tr, _, _ := excel.RowsTrace(path, sheet, true, 2_000_000)
 			cells += len(tr)
 		}
 	}
@@ -215,58 +215,60 @@ func sheetRows(rows string) string {
 		`<sheetData>` + rows + `</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>`
 }
 
+var scannerCases = []struct {
+	name  string
+	sheet string
+	sst   string
+	fast  bool
+}{
+	{"shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c><c r="F1" t="s"><v>5</v></c></row>` +
+		`<row r="2"><c r="A2" t="s"><v> 1 </v></c><c r="B2" t="s"><v>99</v></c><c r="C2" t="s"><v>-1</v></c><c r="D2" t="s"><v>x</v></c><c r="E2" t="s"><v></v></c><c r="F2" t="s"><f>A1</f><v>77</v></c></row>`), richSST, true},
+	{"no shared strings part", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>`), "", true},
+	{"inline strings", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><t>plain</t></is></c><c r="B1" t="inlineStr"><is><t xml:space="preserve"> spaced </t></is></c>` +
+		`<c r="C1" t="inlineStr"><is><r><rPr><b val="1"/><i/><sz val="10.5"/><color rgb="FF0000FF" tint="-0.25"/><family val="2"/><charset val="0"/><u val="single"/><vertAlign val="superscript"/><scheme val="minor"/></rPr><t>rich</t></r><r><t> run</t><t>last t wins</t></r></is></c>` +
+		`<c r="D1" t="inlineStr"><is><t>first</t><t>second</t></is></c><c r="E1" t="inlineStr"><is/></c><c r="F1" t="inlineStr"><v>raw v</v></c>` +
+		`<c r="G1" t="inlineStr"><is><t>_x0041__x005F_x0042_</t></is></c><c r="H1"><is><t>not inline</t></is><v>5</v></c></row>`), "", true},
+	{"numbers", sheetRows(`<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="n"><v>-0.5</v></c><c r="C1"><v>1.5E-7</v></c><c r="D1"><v>12345678901234567890</v></c><c r="E1"><v> 3 </v></c><c r="F1"><v>0.1000</v></c><c r="G1"><v>1e+300</v></c><c r="H1" s="3"><v>45321.5</v></c></row>`), "", true},
+	{"booleans errors dates strings", sheetRows(`<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="b"><v>0</v></c><c r="C1" t="e"><v>#N/A</v></c><c r="D1" t="e"><v>#DIV/0!</v></c><c r="E1" t="d"><v>2024-01-30T00:00:00Z</v></c><c r="F1" t="str"><v>_x0041_ str</v></c><c r="G1" s="14"><v>45321</v></c></row>`), "", true},
+	{"formulas", sheetRows(`<row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="str"><f aca="false">"a"&amp;"b"</f><v>ab</v></c><c r="C1"><f t="shared" ref="C1:C3" si="0">A1*2</f><v>4</v></c><c r="D1"><f>NA()</f></c><c r="E1" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="F1"><f ca="1"/></c></row>` +
+		`<row r="2"><c r="C2"><f t="shared" si="0"/><v>4</v></c></row>`), "", true},
+	{"empty and sparse", sheetRows(`<row r="1"><c r="A1" s="1"/><c r="C1"><v>c</v></c><c r="E1" s="2"></c></row><row r="2"/><row r="4" spans="1:3"><c r="B4"><v></v></c></row><row r="7"><c r="Z7"><v>z</v></c></row><row r="8"></row>`), "", true},
+	{"no r attributes", sheetRows(`<row><c><v>1</v></c><c><v>2</v></c><c r="E1"><v>5</v></c><c><v>6</v></c></row><row><c t="inlineStr"><is><t>b</t></is></c></row><row r="5"><c/><c><v>x</v></c></row><row><c><v>6</v></c></row>`), "", true},
+	{"entities and references", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><t>&lt;&gt;&amp;&apos;&quot; &#65;&#x42;&#x1F600; &#xD800; tab&#9;</t></is></c><c r="B1" t="inlineStr"><is><t>a` + "\r\n" + `b` + "\r" + `c</t></is></c><c r="C1" t="inlineStr"><is><t><![CDATA[<cdata> & ]]></t></is></c><c r="D1" t="inlineStr"><is><t>été 😀 日本</t></is></c><c r="E1" t="str"><v>v&#13;</v></c></row>`), "", true},
+	{"prefixes", `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>pre</x:t></x:is></x:c><x:c r="B1"><x:v>1</x:v></x:c></x:row><x:row r="2"><x:c r="A2" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>`, richSST, true},
+	{"attributes", sheetRows(`<row r='1' spans="1:2" ht="15" customHeight="1" x14ac:dyDescent="0.25" xmlns:x14ac="urn:x"><c r = 'A1' s="0" t = "n" ><v>1</v></c><c r="B1"t="str"><v>no space</v></c><c r="b1" t="str"><v>lower</v></c><c r="$C$1" t="str"><v>dollars</v></c></row>`), "", true},
+	{"wide row", sheetRows(`<row r="1"><c r="A1"><v>a</v></c><c r="XFD1"><v>last</v></c></row><row r="2">` + strings.Repeat(`<c><v>9</v></c>`, 3000) + `</row>`), "", true},
+	{"white space and comments before rows", "\ufeff" + `<?xml version="1.0" encoding="utf-8"?>` + "\n<!-- made by hand -->\n" + `<worksheet ` + ns + `>` + "\n  <sheetData>\n    " + `<row r="1">` + "\n      " + `<c r="A1"><v>1</v></c>` + "\n    </row>\n  </sheetData>\n</worksheet>\n", "", true},
+	{"no rows", sheetRows(``), "", true},
+	{"empty sheetData", `<worksheet ` + ns + `><sheetData/></worksheet>`, "", true},
+	{"mergeCells after", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row>`) + `<!-- trailing -->`, "", true},
+
+	// What the scanner leaves to excelize.
+	{"rows out of order", sheetRows(`<row r="2"><c r="A2"><v>2</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>`), "", false},
+	{"cells out of order", sheetRows(`<row r="1"><c r="C1"><v>3</v></c><c r="A1"><v>1</v></c></row>`), "", true},
+	{"comment in a row", sheetRows(`<row r="1"><!-- x --><c r="A1"><v>1</v></c></row>`), "", false},
+	{"element in a cell", sheetRows(`<row r="1"><c r="A1"><extLst/><v>1</v></c></row>`), "", false},
+	{"bad cell reference", sheetRows(`<row r="1"><c r="1A"><v>1</v></c></row>`), "", false},
+	{"bad style", sheetRows(`<row r="1"><c r="A1" s="x"><v>1</v></c><c r="B1"><v>2</v></c></row>`), "", false},
+	{"bad row number", sheetRows(`<row r="x"><c r="A1"><v>1</v></c></row>`), "", false},
+	{"row past the last", sheetRows(`<row r="1048577"><c r="A1"><v>1</v></c></row>`), "", false},
+	{"unknown entity", sheetRows(`<row r="1"><c r="A1" t="str"><v>&nbsp;</v></c></row>`), "", false},
+	{"mismatched tags", sheetRows(`<row r="1"><c r="A1"><v>1</c></v></row><row r="2"><c r="A2"><v>2</v></c></row>`), "", false},
+	{"truncated", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2`)[:len(sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2`))-120], "", false},
+	{"invalid UTF-8", sheetRows(`<row r="1"><c r="A1" t="str"><v>a` + "\xff" + `</v></c></row>`), "", false},
+	{"control character", sheetRows(`<row r="1"><c r="A1" t="str"><v>a` + "\x01" + `</v></c></row>`), "", false},
+	{"row after sheetData", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row>`)[:0] + `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><extLst><row r="5"><c r="A5"><v>5</v></c></row></extLst></worksheet>`, "", false},
+	{"bad run property", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><r><rPr><b val="maybe"/></rPr><t>x</t></r></is></c><c r="B1"><v>2</v></c></row>`), "", false},
+	{"bad formula index", sheetRows(`<row r="1"><c r="A1"><f si="x">1</f><v>1</v></c><c r="B1"><v>2</v></c></row>`), "", false},
+	{"other encoding", `<?xml version="1.0" encoding="ISO-8859-1"?><worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="str"><v>caf` + "\xe9" + `</v></c></row></sheetData></worksheet>`, "", false},
+	{"strict namespace shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c></row>`), `<sst xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"><si><t>strict</t></si></sst>`, false},
+	{"bad shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c></row>`), `<sst ` + ns + `><si><t>unclosed</si></sst>`, false},
+}
+
 // TestScannerCells: every kind of cell, read as excelize reads it; the
 // last column says whether the scanner reads the sheet itself.
 func TestScannerCells(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		sheet string
-		sst   string
-		fast  bool
-	}{
-		{"shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c><c r="F1" t="s"><v>5</v></c></row>` +
-			`<row r="2"><c r="A2" t="s"><v> 1 </v></c><c r="B2" t="s"><v>99</v></c><c r="C2" t="s"><v>-1</v></c><c r="D2" t="s"><v>x</v></c><c r="E2" t="s"><v></v></c><c r="F2" t="s"><f>A1</f><v>77</v></c></row>`), richSST, true},
-		{"no shared strings part", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row>`), "", true},
-		{"inline strings", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><t>plain</t></is></c><c r="B1" t="inlineStr"><is><t xml:space="preserve"> spaced </t></is></c>` +
-			`<c r="C1" t="inlineStr"><is><r><rPr><b val="1"/><i/><sz val="10.5"/><color rgb="FF0000FF" tint="-0.25"/><family val="2"/><charset val="0"/><u val="single"/><vertAlign val="superscript"/><scheme val="minor"/></rPr><t>rich</t></r><r><t> run</t><t>last t wins</t></r></is></c>` +
-			`<c r="D1" t="inlineStr"><is><t>first</t><t>second</t></is></c><c r="E1" t="inlineStr"><is/></c><c r="F1" t="inlineStr"><v>raw v</v></c>` +
-			`<c r="G1" t="inlineStr"><is><t>_x0041__x005F_x0042_</t></is></c><c r="H1"><is><t>not inline</t></is><v>5</v></c></row>`), "", true},
-		{"numbers", sheetRows(`<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="n"><v>-0.5</v></c><c r="C1"><v>1.5E-7</v></c><c r="D1"><v>12345678901234567890</v></c><c r="E1"><v> 3 </v></c><c r="F1"><v>0.1000</v></c><c r="G1"><v>1e+300</v></c><c r="H1" s="3"><v>45321.5</v></c></row>`), "", true},
-		{"booleans errors dates strings", sheetRows(`<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="b"><v>0</v></c><c r="C1" t="e"><v>#N/A</v></c><c r="D1" t="e"><v>#DIV/0!</v></c><c r="E1" t="d"><v>2024-01-30T00:00:00Z</v></c><c r="F1" t="str"><v>_x0041_ str</v></c><c r="G1" s="14"><v>45321</v></c></row>`), "", true},
-		{"formulas", sheetRows(`<row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="str"><f aca="false">"a"&amp;"b"</f><v>ab</v></c><c r="C1"><f t="shared" ref="C1:C3" si="0">A1*2</f><v>4</v></c><c r="D1"><f>NA()</f></c><c r="E1" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="F1"><f ca="1"/></c></row>` +
-			`<row r="2"><c r="C2"><f t="shared" si="0"/><v>4</v></c></row>`), "", true},
-		{"empty and sparse", sheetRows(`<row r="1"><c r="A1" s="1"/><c r="C1"><v>c</v></c><c r="E1" s="2"></c></row><row r="2"/><row r="4" spans="1:3"><c r="B4"><v></v></c></row><row r="7"><c r="Z7"><v>z</v></c></row><row r="8"></row>`), "", true},
-		{"no r attributes", sheetRows(`<row><c><v>1</v></c><c><v>2</v></c><c r="E1"><v>5</v></c><c><v>6</v></c></row><row><c t="inlineStr"><is><t>b</t></is></c></row><row r="5"><c/><c><v>x</v></c></row><row><c><v>6</v></c></row>`), "", true},
-		{"entities and references", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><t>&lt;&gt;&amp;&apos;&quot; &#65;&#x42;&#x1F600; &#xD800; tab&#9;</t></is></c><c r="B1" t="inlineStr"><is><t>a` + "\r\n" + `b` + "\r" + `c</t></is></c><c r="C1" t="inlineStr"><is><t><![CDATA[<cdata> & ]]></t></is></c><c r="D1" t="inlineStr"><is><t>été 😀 日本</t></is></c><c r="E1" t="str"><v>v&#13;</v></c></row>`), "", true},
-		{"prefixes", `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>pre</x:t></x:is></x:c><x:c r="B1"><x:v>1</x:v></x:c></x:row><x:row r="2"><x:c r="A2" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>`, richSST, true},
-		{"attributes", sheetRows(`<row r='1' spans="1:2" ht="15" customHeight="1" x14ac:dyDescent="0.25" xmlns:x14ac="urn:x"><c r = 'A1' s="0" t = "n" ><v>1</v></c><c r="B1"t="str"><v>no space</v></c><c r="b1" t="str"><v>lower</v></c><c r="$C$1" t="str"><v>dollars</v></c></row>`), "", true},
-		{"wide row", sheetRows(`<row r="1"><c r="A1"><v>a</v></c><c r="XFD1"><v>last</v></c></row><row r="2">` + strings.Repeat(`<c><v>9</v></c>`, 3000) + `</row>`), "", true},
-		{"white space and comments before rows", "\ufeff" + `<?xml version="1.0" encoding="utf-8"?>` + "\n<!-- made by hand -->\n" + `<worksheet ` + ns + `>` + "\n  <sheetData>\n    " + `<row r="1">` + "\n      " + `<c r="A1"><v>1</v></c>` + "\n    </row>\n  </sheetData>\n</worksheet>\n", "", true},
-		{"no rows", sheetRows(``), "", true},
-		{"empty sheetData", `<worksheet ` + ns + `><sheetData/></worksheet>`, "", true},
-		{"mergeCells after", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row>`) + `<!-- trailing -->`, "", true},
-
-		// What the scanner leaves to excelize.
-		{"rows out of order", sheetRows(`<row r="2"><c r="A2"><v>2</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>`), "", false},
-		{"cells out of order", sheetRows(`<row r="1"><c r="C1"><v>3</v></c><c r="A1"><v>1</v></c></row>`), "", true},
-		{"comment in a row", sheetRows(`<row r="1"><!-- x --><c r="A1"><v>1</v></c></row>`), "", false},
-		{"element in a cell", sheetRows(`<row r="1"><c r="A1"><extLst/><v>1</v></c></row>`), "", false},
-		{"bad cell reference", sheetRows(`<row r="1"><c r="1A"><v>1</v></c></row>`), "", false},
-		{"bad style", sheetRows(`<row r="1"><c r="A1" s="x"><v>1</v></c><c r="B1"><v>2</v></c></row>`), "", false},
-		{"bad row number", sheetRows(`<row r="x"><c r="A1"><v>1</v></c></row>`), "", false},
-		{"row past the last", sheetRows(`<row r="1048577"><c r="A1"><v>1</v></c></row>`), "", false},
-		{"unknown entity", sheetRows(`<row r="1"><c r="A1" t="str"><v>&nbsp;</v></c></row>`), "", false},
-		{"mismatched tags", sheetRows(`<row r="1"><c r="A1"><v>1</c></v></row><row r="2"><c r="A2"><v>2</v></c></row>`), "", false},
-		{"truncated", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2`)[:len(sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2`))-120], "", false},
-		{"invalid UTF-8", sheetRows(`<row r="1"><c r="A1" t="str"><v>a` + "\xff" + `</v></c></row>`), "", false},
-		{"control character", sheetRows(`<row r="1"><c r="A1" t="str"><v>a` + "\x01" + `</v></c></row>`), "", false},
-		{"row after sheetData", sheetRows(`<row r="1"><c r="A1"><v>1</v></c></row>`)[:0] + `<worksheet ` + ns + `><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><extLst><row r="5"><c r="A5"><v>5</v></c></row></extLst></worksheet>`, "", false},
-		{"bad run property", sheetRows(`<row r="1"><c r="A1" t="inlineStr"><is><r><rPr><b val="maybe"/></rPr><t>x</t></r></is></c><c r="B1"><v>2</v></c></row>`), "", false},
-		{"bad formula index", sheetRows(`<row r="1"><c r="A1"><f si="x">1</f><v>1</v></c><c r="B1"><v>2</v></c></row>`), "", false},
-		{"other encoding", `<?xml version="1.0" encoding="ISO-8859-1"?><worksheet ` + ns + `><sheetData><row r="1"><c r="A1" t="str"><v>caf` + "\xe9" + `</v></c></row></sheetData></worksheet>`, "", false},
-		{"strict namespace shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c></row>`), `<sst xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"><si><t>strict</t></si></sst>`, false},
-		{"bad shared strings", sheetRows(`<row r="1"><c r="A1" t="s"><v>0</v></c></row>`), `<sst ` + ns + `><si><t>unclosed</si></sst>`, false},
-	} {
+	for _, c := range scannerCases {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "book.xlsx")
 			if err := os.WriteFile(path, workbook(t, c.sheet, c.sst), 0o644); err != nil {
@@ -345,4 +347,40 @@ func errorsAs(err error, target **formats.ParseError) bool {
 		*target = pe
 	}
 	return ok
+}
+
+// FuzzScanner compares the scanner with excelize on fuzzed sheets (and
+// shared strings): every call of the iterator must give the same, and
+// the Reader the same records and errors.
+func FuzzScanner(f *testing.F) {
+	for _, c := range scannerCases {
+		if len(c.sheet) < 4096 { // the fuzzer would spend its time minimising
+			f.Add([]byte(c.sheet), c.sst != "")
+		}
+	}
+	f.Add([]byte(minSheet), true)
+	f.Fuzz(func(t *testing.T, sheetXML []byte, withSST bool) {
+		sst := ""
+		if withSST {
+			sst = richSST
+		}
+		path := filepath.Join(t.TempDir(), "book.xlsx")
+		if err := os.WriteFile(path, workbook(t, string(sheetXML), sst), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		slow, _, err := excel.RowsTrace(path, "Data", false, 5000)
+		if err != nil {
+			return // excelize can't open it: nor does the Reader
+		}
+		fast, how, err := excel.RowsTrace(path, "Data", true, 5000)
+		if err != nil {
+			t.Fatalf("scanner: %v", err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("the scanner (%s) gives\n%s\nexcelize\n%s", how, strings.Join(fast, "\n"), strings.Join(slow, "\n"))
+		}
+		if len(slow) < 5000 {
+			compareReaders(t, path, excel.Options{File: "book.xlsx"})
+		}
+	})
 }
