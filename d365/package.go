@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -79,7 +80,9 @@ func (c *Client) Upload(ctx context.Context, blobURL string, open func() (io.Rea
 	}
 	err = answerError("upload package", resp)
 	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusForbidden && strings.Contains(e.Body, "AuthenticationFailed") {
+	// Azure answers AuthenticationFailed for a SAS that has expired,
+	// Azurite AuthorizationFailure.
+	if errors.As(err, &e) && e.Status == http.StatusForbidden && (strings.Contains(e.Body, "AuthenticationFailed") || strings.Contains(e.Body, "AuthorizationFailure")) {
 		return fmt.Errorf("%w: %v", ErrSASExpired, err)
 	}
 	return err
@@ -210,8 +213,9 @@ func (c *Client) TargetErrorKeysFileURL(ctx context.Context, executionID, entity
 // Download copies what a URL D365 handed out (an error file, an exported
 // package) holds to w, at most limit bytes.
 func (c *Client) Download(ctx context.Context, fileURL string, w io.Writer, limit int64) error {
-	// Behind a load balancer D365 hands out http:// for its own host.
-	if strings.HasPrefix(fileURL, "http://") && strings.HasPrefix(c.env, "https://") {
+	// Behind a load balancer D365 hands out http:// for its own host (a
+	// dequeue's DownloadLocation); blob storage URLs are taken as given.
+	if u, err := url.Parse(fileURL); err == nil && u.Scheme == "http" && "https://"+u.Host == c.env {
 		fileURL = "https://" + strings.TrimPrefix(fileURL, "http://")
 	}
 	own := strings.HasPrefix(fileURL, c.env+"/")

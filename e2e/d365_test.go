@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/erpipe/erpipe/d365/emulator"
+	"github.com/erpipe/erpipe/internal/azuritetest"
 )
 
 // packageMode is a d365 destination's settings for the package mode.
@@ -63,8 +64,21 @@ func startD365Daemon(t *testing.T, ws string, env []string) *daemon {
 // in (emulated) D365, and the job shows D365's outcome: processed, or
 // processed with the rows D365 refused and its staging error file beside
 // the report. The client secret shows nowhere.
+//
+// The emulator keeps its blobs in Azurite, as D365 keeps them in Azure
+// Storage: packages go to Azurite with GetAzureWriteUrl's SAS, and the
+// staging error file comes from there.
 func TestD365Destination(t *testing.T) {
-	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond})
+	az := azuritetest.New(t, azuritetest.Options{Containers: []string{"dmf"}})
+	hc, err := az.HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := emulator.NewAzureBlobs(az.Endpoint, azuritetest.Account, azuritetest.Key, "dmf", hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond, Blobs: store})
 	ws, env := d365Workspace(t, s, ca, packageMode)
 	if _, errOut, code := erpipe(t, "check", "--workspace", ws); code != 2 || !strings.Contains(errOut, "ERPIPE_D365_CLIENT_SECRET") {
 		t.Errorf("erpipe check without the secret: exit %d, want 2 naming the variable:\n%s", code, errOut)
@@ -89,6 +103,11 @@ func TestD365Destination(t *testing.T) {
 	}
 	if len(s.Imports()) != 2 {
 		t.Errorf("%d imports, want 2", len(s.Imports()))
+	}
+	for _, im := range s.Imports() {
+		if !strings.HasPrefix(im.PackageURL, az.Endpoint+"/dmf/") {
+			t.Errorf("import %s took its package from %s, not from Azurite", im.ExecutionID, im.PackageURL)
+		}
 	}
 	d.stop(t)
 	jobsJSON, _, _ := erpipe(t, "jobs", "--json", "--workspace", ws)
