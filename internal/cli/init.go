@@ -145,6 +145,23 @@ pipelines:
       #     # entity: Customers V3     # for a File job only; leave out for a Data package job
       #     # company: USMF            # default legal_entity
 
+# Webhooks: other systems told of what happens (docs/events.md). Each
+# event (job.ended, job.failed, destination.waiting, period.produced,
+# period.failed) is a JSON POST signed with HMAC-SHA256 in the
+# Erpipe-Signature header, kept in the journal until the receiver answers
+# 2xx, and sent again with back-off, also after a restart. The signing
+# secret never goes into this file: it is read from ERPIPE_WEBHOOK_SECRET
+# (secret_env names another variable, secret_file a file holding it).
+# Remove the # in front of the lines below to try it.
+#webhooks:
+#  - name: erp-events
+#    url: https://hooks.example.com/erpipe
+#    events: [job.failed, destination.waiting]   # default: every event
+#    pipelines: [customers-v3]       # and schedules: [...]; when neither is given, all
+#    # secret_env: ERPIPE_WEBHOOK_SECRET
+#    # timeout: 10s
+#    # retry: {delay: 10s, max_delay: 1h, give_up_after: 72h}
+
 # Scheduled submissions: a template run on a timetable over the data of one
 # reporting period, each period produced exactly once and recorded with an
 # audit trail (erpipe schedule list; erpipe jobs show ID; receipt.json
