@@ -93,6 +93,12 @@ pipelines:
     # not processed, unless this is true (erpipe retry ID also lets a
     # file through once).
     allow_duplicates: false
+    # Files can also come from a recurring export job of Dynamics 365: the
+    # daemon dequeues each into the inbox and acks it once it is there
+    # (docs/d365.md).
+    # source:
+    #   d365: {environment: "https://contoso.operations.dynamics.com", tenant: "...", client_id: "...",
+    #          activity_id: "{00000000-0000-0000-0000-000000000000}"}
     destinations:
       - folder:
           path: outbox/customers-import
@@ -136,6 +142,7 @@ pipelines:
       #     definition_group: erpipe-customers              # the data project
       #     legal_entity: USMF
       #     # secret_env: ERPIPE_D365_CLIENT_SECRET         # the client secret's variable (or secret_file)
+      #     # certificate_file: secrets/erpipe-app.pem      # or sign in with a certificate and its key
       #     # overwrite: false         # let the package's manifest replace the project's definition
       #     # wait: 2m                 # how long one try waits for a running import
       #     # Or enqueue to a recurring data job instead of a data project
@@ -179,6 +186,10 @@ pipelines:
 #    period: previous-month         # or previous-quarter, previous-year, bi-monthly...
 #    input:
 #      files: data/ledger/*.csv
+#      # Or run an export data project of Dynamics 365 for each period
+#      # (docs/d365.md), in place of files:
+#      # d365: {environment: "https://contoso.operations.dynamics.com", tenant: "...", client_id: "...",
+#      #        definition_group: SAF-T ledger export, legal_entity: NO01, entity: SAF-T ledger}
 #    on_empty: fail                 # no ledger file: the run fails loudly (submit: an empty file)
 #    retry: {attempts: 3, delay: 5m}
 #    # The file goes to outbox/saft-monthly/ (add destinations: to send it on).
