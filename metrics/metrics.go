@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,21 +88,46 @@ func (m *Metrics) ObserveHTTP(client string, code int, d time.Duration) {
 	m.latency.WithLabelValues(client).Observe(d.Seconds())
 }
 
-// Middleware counts the requests next serves, by the client that
-// client(r) names once next has served r (an authenticating handler
-// inside next can say who it was, e.g. through the request's context)
-// and the status written.
+// Middleware counts the requests next serves, by client and the status
+// written. The client is what a handler inside next said with SetClient
+// (the name of the token it authenticated), else client(r) once next has
+// served r (nil: none), else anonymous.
 func (m *Metrics) Middleware(client func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		slot := new(clientSlot)
+		r = r.WithContext(context.WithValue(r.Context(), clientKey{}, slot))
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		name := ""
-		if client != nil {
+		name := slot.get()
+		if name == "" && client != nil {
 			name = client(r)
 		}
 		m.ObserveHTTP(name, sw.code, time.Since(start))
 	})
+}
+
+// SetClient says which client makes the request of ctx, for the
+// Middleware that counts it; nothing outside one.
+func SetClient(ctx context.Context, name string) {
+	if slot, ok := ctx.Value(clientKey{}).(*clientSlot); ok {
+		slot.mu.Lock()
+		slot.name = name
+		slot.mu.Unlock()
+	}
+}
+
+type clientKey struct{}
+
+type clientSlot struct {
+	mu   sync.Mutex
+	name string
+}
+
+func (s *clientSlot) get() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
 }
 
 // statusWriter remembers the status written.

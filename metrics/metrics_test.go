@@ -211,6 +211,10 @@ func TestHTTPMiddleware(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("/busy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusTooManyRequests) })
+	mux.HandleFunc("/authed", func(w http.ResponseWriter, r *http.Request) {
+		SetClient(r.Context(), "token-"+r.URL.Query().Get("as"))
+		w.WriteHeader(http.StatusAccepted)
+	})
 	mux.Handle("/metrics", m.Handler())
 	clientOf := func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
 	srv := httptest.NewServer(m.Middleware(clientOf, mux))
@@ -231,10 +235,11 @@ func TestHTTPMiddleware(t *testing.T) {
 	}
 	get("/busy", "low")
 	get("/ok", "")
+	get("/authed?as=high", "ignored")
 	tests := []struct {
 		client, code string
 		want         float64
-	}{{"erp", "200", 3}, {"low", "429", 1}, {"anonymous", "200", 1}}
+	}{{"erp", "200", 3}, {"low", "429", 1}, {"anonymous", "200", 1}, {"token-high", "202", 1}}
 	for _, tt := range tests {
 		if got := value(t, m, "erpipe_http_requests_total", "client", tt.client, "code", tt.code); got != tt.want {
 			t.Errorf("requests of %s with %s: %v; want %v", tt.client, tt.code, got, tt.want)
