@@ -31,6 +31,10 @@ type Deps struct {
 	// Runner runs the schedules; nil: no schedules.
 	Runner *schedule.Runner
 	Logger *slog.Logger
+	// OnRequest, when set, is told of every API request once answered:
+	// the client's name ("" when the API is open), the route's pattern,
+	// the status and how long it took (for metrics).
+	OnRequest func(client, route string, status int, elapsed time.Duration)
 }
 
 // API is erpipe's JSON API (/api/v1/) and the recurring-integrations
@@ -43,12 +47,13 @@ type API struct {
 	throttle *throttle
 	buckets  sync.Map // client name -> *bucket
 	now      func() time.Time
+	observe  func(client, route string, status int, elapsed time.Duration)
 }
 
 // Register mounts the API on s. Call it before s serves (and after
 // Listen, so that the API knows whether it listens on loopback only).
 func Register(s *Server, d Deps) *API {
-	a := &API{svc: d.Service, runner: d.Runner, log: cmp.Or(d.Logger, slog.Default()), throttle: newThrottle(), now: time.Now}
+	a := &API{svc: d.Service, runner: d.Runner, log: cmp.Or(d.Logger, slog.Default()), throttle: newThrottle(), now: time.Now, observe: d.OnRequest}
 	a.loopback = isLoopbackAddr(cmp.Or(s.opts.Addr, DefaultAddr))
 	hc := a.config()
 	if len(hc.Clients) == 0 {
@@ -168,9 +173,24 @@ func unauthorized(w http.ResponseWriter, msg string) {
 
 // guard authenticates, rate-limits and admits a request before its handler.
 func (a *API) guard(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		hc := a.config()
+		w := &recorder{ResponseWriter: rw, status: http.StatusOK}
+		start := time.Now()
+		name := ""
+		defer func() {
+			if a.observe != nil {
+				a.observe(name, rt.pattern, w.status, time.Since(start))
+			}
+		}()
+		// A slow client may take body_timeout to send a body, no longer
+		// (an upload's own deadline is set when it is received).
+		_, bodyTimeout, _, _ := hc.Timeouts()
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
 		c, ok := a.authenticate(w, r, hc)
+		if ok {
+			name = c.name
+		}
 		if !ok {
 			return
 		}
@@ -257,3 +277,25 @@ func isLoopbackRemote(remote string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// recorder keeps the status a handler answered.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

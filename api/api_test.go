@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,5 +324,50 @@ func TestBadUploads(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(e.svc.UploadDir()); len(left) != 0 {
 		t.Errorf("uploads left: %v", left)
+	}
+}
+
+// A client that sends its body slower than body_timeout is cut off with
+// 408, and nothing is kept.
+func TestSlowClient(t *testing.T) {
+	e := newEnv(t, tokenYAML([3]string{"c", "high", ""})+"  body_timeout: 300ms\n")
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(sample(t)[:100])
+		time.Sleep(2 * time.Second) // stalls
+		pw.Close()
+	}()
+	start := time.Now()
+	code, _, b := e.do("POST", "/api/v1/pipelines/customers-v3/jobs?name=slow.csv", "c-token", pr)
+	if code != http.StatusRequestTimeout || !strings.Contains(string(b), "took longer than 300ms") {
+		t.Errorf("slow upload: %d %s, want 408", code, b)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("the slow client was answered after %v, want about the 300ms body_timeout", d)
+	}
+	if left, _ := os.ReadDir(e.svc.UploadDir()); len(left) != 0 {
+		t.Errorf("uploads left: %v", left)
+	}
+}
+
+// OnRequest hears of every API request, by client and status.
+func TestOnRequest(t *testing.T) {
+	e := newEnv(t, tokenYAML([3]string{"c", "high", ""}))
+	var mu sync.Mutex
+	got := map[string]int{}
+	e.api.observe = func(client, route string, status int, _ time.Duration) {
+		mu.Lock()
+		got[fmt.Sprintf("%s %s %d", client, route, status)]++
+		mu.Unlock()
+	}
+	e.do("GET", "/api/v1/pipelines", "c-token", nil)
+	e.do("GET", "/api/v1/pipelines", "bad", nil)
+	e.do("GET", "/api/v1/jobs/nothing", "c-token", nil)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"c GET /api/v1/pipelines 200", " GET /api/v1/pipelines 401", "c GET /api/v1/jobs/{id} 404"} {
+		if got[want] != 1 {
+			t.Errorf("OnRequest heard %v, want %q once", got, want)
+		}
 	}
 }

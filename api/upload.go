@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/erpipe/erpipe/internal/filename"
@@ -35,10 +34,7 @@ func (a *API) receive(w http.ResponseWriter, r *http.Request, name string) (*rec
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the upload is %d bytes; this erpipe takes at most %d (http: max_upload in erpipe.yaml)", r.ContentLength, limit))
 		return nil, false
 	}
-	_, bodyTimeout, _, _ := hc.Timeouts()
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout)) // a slow client is cut off
-	defer rc.SetReadDeadline(time.Time{})
+	_, bodyTimeout, _, _ := hc.Timeouts() // guard set the read deadline: a slow client is cut off
 	path, err := a.svc.NewUploadFile(name)
 	if err != nil {
 		a.internalError(w, r, err)

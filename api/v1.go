@@ -171,12 +171,16 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+url.PathEscape(job.ID))
+	v := viewJob(job)
+	if !replayed && v.InputSize == 0 {
+		v.InputSize, v.InputSHA256 = got.size, got.sha256 // what was received; the job records them when it starts
+	}
 	status := http.StatusAccepted
 	if replayed {
 		w.Header().Set("Idempotency-Replayed", "true")
 		status = http.StatusOK
 	}
-	writeJSON(w, status, viewJob(job))
+	writeJSON(w, status, v)
 }
 
 func (a *API) listJobs(w http.ResponseWriter, r *http.Request, c *caller) {

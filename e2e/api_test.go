@@ -441,3 +441,40 @@ func TestAPIBadInput(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// erpipe tokens new prints a token once and the erpipe.yaml lines with its
+// hash; the daemon takes the token with those lines, within its scopes.
+func TestAPITokensNew(t *testing.T) {
+	out, errOut, code := erpipe(t, "tokens", "new", "ris-prod", "--priority", "high", "--pipeline", "customers-v3")
+	if code != 0 {
+		t.Fatalf("erpipe tokens new: exit %d: %s", code, errOut)
+	}
+	var token, yaml string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(line), "erp_"):
+			token = strings.TrimSpace(line)
+		case strings.HasPrefix(line, "    "):
+			yaml += line + "\n"
+		}
+	}
+	sum := sha256.Sum256([]byte(token))
+	if token == "" || !strings.Contains(yaml, "token_sha256: "+hex.EncodeToString(sum[:])) || !strings.Contains(yaml, "priority: high") {
+		t.Fatalf("erpipe tokens new printed:\n%s", out)
+	}
+	if again, _, _ := erpipe(t, "tokens", "new", "ris-prod"); strings.Contains(again, token) {
+		t.Error("two tokens made alike")
+	}
+	if _, errOut, code := erpipe(t, "tokens", "new", "x", "--priority", "urgent"); code != 2 || !strings.Contains(errOut, "high, medium or low") {
+		t.Errorf("--priority urgent: exit %d: %s", code, errOut)
+	}
+	_, d, base := startAPI(t, "", yaml)
+	auth := []string{"Authorization", "Bearer " + token}
+	if code, _, b := call(t, "GET", base+"/api/v1/pipelines", "", nil, auth...); code != 200 || !strings.Contains(string(b), `"customers-v3"`) || strings.Contains(string(b), `"vendors-v2"`) {
+		t.Errorf("pipelines with the new token: %d %s", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/pipelines/vendors-v2/jobs?name=v.csv", "", strings.NewReader("x"), auth...); code != 403 {
+		t.Errorf("outside its scopes: %d %s, want 403", code, b)
+	}
+	d.stop(t)
+}
