@@ -371,3 +371,26 @@ func TestOnRequest(t *testing.T) {
 		}
 	}
 }
+
+// Clients follow the configuration: a token revoked in erpipe.yaml is
+// refused once the daemon reloads it, without a restart.
+func TestRevokeOnReload(t *testing.T) {
+	yaml := tokenYAML([3]string{"c", "high", ""}, [3]string{"admin", "high", ""})
+	e := newEnv(t, yaml)
+	if code, _, b := e.do("GET", "/api/v1/pipelines", "c-token", nil); code != 200 {
+		t.Fatalf("before: %d %s", code, b)
+	}
+	revoked := strings.Replace(yaml, "      priority: high\n", "      priority: high\n      revoked: true\n", 1)
+	if err := os.WriteFile(filepath.Join(e.ws, "erpipe.yaml"), []byte(revoked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, b := e.do("GET", "/api/v1/pipelines", "c-token", nil); code != 401 || !strings.Contains(string(b), "revoked") {
+		t.Errorf("after the reload: %d %s, want 401 revoked", code, b)
+	}
+	if code, _, _ := e.do("GET", "/api/v1/pipelines", "admin-token", nil); code != 200 {
+		t.Errorf("the other client after the reload: %d", code)
+	}
+}

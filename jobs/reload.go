@@ -233,6 +233,9 @@ func restartOnly(a, b workspace.Config) []string {
 		"poll":            a.Poll != b.Poll,
 		"job_timeout":     a.JobTimeout() != b.JobTimeout(),
 		"follow_symlinks": a.FollowSymlinks != b.FollowSymlinks,
+		"http: listen, cert_file, key_file, read_header_timeout, idle_timeout, shutdown_grace": a.HTTP.Listen != b.HTTP.Listen || a.HTTP.CertFile != b.HTTP.CertFile ||
+			a.HTTP.KeyFile != b.HTTP.KeyFile || a.HTTP.ReadHeaderTimeout != b.HTTP.ReadHeaderTimeout || a.HTTP.IdleTimeout != b.HTTP.IdleTimeout ||
+			a.HTTP.ShutdownGrace != b.HTTP.ShutdownGrace,
 	} {
 		if differs {
 			out = append(out, name)

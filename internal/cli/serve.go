@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"net"
 	"path/filepath"
 
 	"github.com/erpipe/erpipe/api"
@@ -44,6 +45,9 @@ func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Se
 	})
 	if err := srv.Listen(); err != nil {
 		return nil, usage(err)
+	}
+	if host, _, _ := net.SplitHostPort(srv.Addr().String()); hc.CertFile == "" && !net.ParseIP(host).IsLoopback() {
+		g.logger().Warn("the HTTP API listens beyond loopback without TLS: tokens and files cross the network in the clear; give http: cert_file and key_file", "listen", srv.Addr().String())
 	}
 	api.Register(srv, api.Deps{Service: svc, Runner: runner, Logger: g.logger()})
 	return srv, nil
