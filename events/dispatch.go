@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,30 +40,96 @@ type Dispatcher struct {
 	Batch int
 }
 
-// Run delivers until ctx is done.
+// Run delivers until ctx is done. Each webhook has a goroutine of its
+// own while it has pending deliveries, so that a webhook that is down or
+// slow holds up only its own.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	poll := durOr(d.Poll, 5*time.Second)
+	lanes := map[string]*lane{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
-		n, err := d.Round(ctx)
+		names, err := d.Store.PendingWebhooks(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.log().Error("events: could not read the outbox; trying again", "err", err)
 		}
-		wait := poll
-		if n == 0 || err != nil {
-			if next, ok, _ := d.Store.NextDue(ctx); ok {
-				wait = min(max(next.Sub(d.now()), 0), poll)
+		for _, name := range names {
+			if l := lanes[name]; l != nil && !l.done.Load() {
+				l.wakeUp()
+				continue
 			}
-		} else {
-			wait = 0 // a full batch: there may be more
+			l := &lane{name: name, wake: make(chan struct{}, 1)}
+			lanes[name] = l
+			wg.Go(func() { d.runLane(ctx, l) })
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-d.Store.wake:
+		case <-time.After(d.poll()):
+		}
+	}
+}
+
+// lane is the goroutine of one webhook's deliveries.
+type lane struct {
+	name string
+	wake chan struct{}
+	done atomic.Bool // it found nothing pending and ended
+}
+
+func (l *lane) wakeUp() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runLane attempts the webhook's due deliveries, oldest first, then waits
+// for the next one to come due, until none is pending or ctx is done.
+func (d *Dispatcher) runLane(ctx context.Context, l *lane) {
+	defer l.done.Store(true)
+	for ctx.Err() == nil {
+		due, err := d.Store.DueFor(ctx, l.name, d.now(), cmpInt(d.Batch, 100))
+		if err == nil {
+			hook := d.hook(l.name)
+			for _, dl := range due {
+				if ctx.Err() != nil {
+					return
+				}
+				d.attempt(ctx, hook, dl)
+			}
+		}
+		next, pending, nerr := d.Store.NextDue(ctx, l.name)
+		if err == nil && nerr == nil && !pending {
+			return
+		}
+		wait := d.poll()
+		if pending {
+			wait = min(max(next.Sub(d.now()), 0), wait)
+		}
+		if err == nil && len(due) == cmpInt(d.Batch, 100) {
+			wait = 0 // a full batch: there may be more
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
 		case <-time.After(wait):
 		}
 	}
 }
+
+// hook is the configured webhook named name, or nil.
+func (d *Dispatcher) hook(name string) *Webhook {
+	for _, h := range d.Hooks() {
+		if h.Name == name {
+			return &h
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) poll() time.Duration { return durOr(d.Poll, 5*time.Second) }
 
 // Round attempts every delivery due now (up to Batch), each webhook's in
 // order on a goroutine of its own, and returns how many it attempted.

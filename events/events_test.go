@@ -266,3 +266,52 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDispatcherIsolatesWebhooks: a webhook that never answers holds up
+// only its own deliveries; another's are delivered meanwhile.
+func TestDispatcherIsolatesWebhooks(t *testing.T) {
+	t.Setenv(DefaultSecretEnv, "a-secret-of-sixteen-or-more")
+	store, db := outbox(t)
+	hang := make(chan struct{})
+	defer close(hang)
+	slow := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	good := &receiver{answer: http.StatusOK, secret: []byte("a-secret-of-sixteen-or-more")}
+	fast := httptestServer(t, good)
+	hooks := []Webhook{
+		{Name: "slow", URL: slow + "/h", Timeout: time.Second, RetryMin: time.Hour},
+		{Name: "fast", URL: fast + "/h"},
+	}
+	ctx := context.Background()
+	for i := range 5 {
+		ev := New(JobEnded, time.Now(), "p", "", hooks)
+		if err := Add(ctx, db, ev, fmt.Sprint("job", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	d := &Dispatcher{Store: store, Hooks: func() []Webhook { return hooks }, Poll: 50 * time.Millisecond}
+	start := time.Now()
+	go func() { done <- d.Run(runCtx) }()
+	waitUntil(t, func() bool { good.mu.Lock(); defer good.mu.Unlock(); return len(good.got) == 5 })
+	took := time.Since(start)
+	stop()
+	<-done
+	if took > 900*time.Millisecond {
+		t.Errorf("the good webhook got its 5 events after %v; the one that hangs held it up", took)
+	}
+}
+
+// httptestServer serves h on 127.0.0.1 until the test ends and returns
+// its URL.
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}

@@ -154,10 +154,40 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]*Delivery,
 	return scanDeliveries(rows, true)
 }
 
-// NextDue returns when the earliest pending delivery is due, or false.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+// DueFor is Due for one webhook's deliveries.
+func (s *Store) DueFor(ctx context.Context, webhook string, now time.Time, limit int) ([]*Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+`, body FROM event_deliveries
+		WHERE status = ? AND next_attempt <= ? AND webhook = ? ORDER BY next_attempt, seq LIMIT ?`, string(Pending), dbTime(now), webhook, limit)
+	if err != nil {
+		return nil, fmt.Errorf("journal: events: %w", err)
+	}
+	return scanDeliveries(rows, true)
+}
+
+// PendingWebhooks returns the webhooks that have pending deliveries.
+func (s *Store) PendingWebhooks(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT webhook FROM event_deliveries WHERE status = ?`, string(Pending))
+	if err != nil {
+		return nil, fmt.Errorf("journal: events: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("journal: events: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// NextDue returns when the earliest pending delivery (of webhook, or of
+// any when it is "") is due, or false when none is pending.
+func (s *Store) NextDue(ctx context.Context, webhook string) (time.Time, bool, error) {
 	var next sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM event_deliveries WHERE status = ?`, string(Pending)).Scan(&next)
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM event_deliveries WHERE status = ? AND (? = '' OR webhook = ?)`,
+		string(Pending), webhook, webhook).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("journal: events: %w", err)
 	}
