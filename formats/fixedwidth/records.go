@@ -1,0 +1,117 @@
+package fixedwidth
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/erpipe/erpipe/formats"
+)
+
+// RecordOptions say which records a Records reader returns.
+type RecordOptions struct {
+	Options
+	// Record is the record type that makes a record (the detail line).
+	Record string
+	// Fields are the fields to return: "record.field", or a field name of
+	// Record or of any one record type. A field of another record type
+	// holds that type's last record: the file header's, the header of the
+	// batch the detail is in.
+	Fields []string
+}
+
+// Records reads the records of one record type of a fixed-width file as
+// formats.Records, with fields of the records around it (headers) beside
+// their own. The file's control records are checked as they come.
+type Records struct {
+	r      *Reader
+	header []string
+	refs   []fieldRef
+	rec    int
+	last   [][]string // per record type, its last record's values
+	lines  []int      // and line
+	fields []string
+}
+
+type fieldRef struct{ record, field int }
+
+// ResolveField finds a field reference for records of type record:
+// "record.field", or a field name of record, or of exactly one record
+// type.
+func (l *Layout) ResolveField(record int, ref string) (ri, fi int, err error) {
+	if strings.Contains(ref, ".") {
+		if ri, fi, ok := l.FieldRef(ref); ok {
+			return ri, fi, nil
+		}
+		return 0, 0, fmt.Errorf("%q is no field of the layout; write record.field with a record type and one of its fields", ref)
+	}
+	if fi, ok := l.fields[record][ref]; ok {
+		return record, fi, nil
+	}
+	var in []string
+	for r := range l.Records {
+		if _, ok := l.fields[r][ref]; ok {
+			ri, in = r, append(in, l.Records[r].Name)
+		}
+	}
+	switch len(in) {
+	case 0:
+		return 0, 0, fmt.Errorf("no record type of the layout has a field %q", ref)
+	case 1:
+		return ri, l.fields[ri][ref], nil
+	}
+	return 0, 0, fmt.Errorf("field %q is in record types %s; write record.field", ref, strings.Join(in, " and "))
+}
+
+// NewRecords reads r, laid out as l (compiled).
+func NewRecords(r io.Reader, l *Layout, opts RecordOptions) (*Records, error) {
+	rec := l.RecordIndex(opts.Record)
+	if rec < 0 && len(l.Records) == 1 && opts.Record == "" {
+		rec = 0
+	}
+	if rec < 0 {
+		return nil, fmt.Errorf("the layout has no record type %q", opts.Record)
+	}
+	rr := &Records{r: NewReader(r, l, opts.Options), rec: rec, header: slices.Clone(opts.Fields),
+		last: make([][]string, len(l.Records)), lines: make([]int, len(l.Records))}
+	for _, f := range opts.Fields {
+		ri, fi, err := l.ResolveField(rec, f)
+		if err != nil {
+			return nil, err
+		}
+		rr.refs = append(rr.refs, fieldRef{ri, fi})
+	}
+	return rr, nil
+}
+
+// Header returns the field references, as given.
+func (rr *Records) Header() []string { return rr.header }
+
+// Read returns the next record of the record type, or io.EOF.
+func (rr *Records) Read() (formats.Record, error) {
+	for {
+		ri, err := rr.r.Next()
+		if err != nil {
+			return formats.Record{}, err
+		}
+		rr.last[ri] = append(rr.last[ri][:0], rr.r.values...)
+		rr.lines[ri] = rr.r.line
+		if ri != rr.rec {
+			continue
+		}
+		rr.fields = make([]string, len(rr.refs))
+		for i, ref := range rr.refs {
+			if v := rr.last[ref.record]; v != nil {
+				rr.fields[i] = v[ref.field]
+			}
+		}
+		return formats.Record{Pos: formats.Pos{File: rr.r.file, Row: rr.r.line}, Fields: rr.fields}, nil
+	}
+}
+
+// FieldPos returns where field i of the last record was read.
+func (rr *Records) FieldPos(i int) formats.Pos {
+	ref := rr.refs[i]
+	return formats.Pos{File: rr.r.file, Row: rr.lines[ref.record], Col: rr.r.l.Records[ref.record].Fields[ref.field].Start}
+}
