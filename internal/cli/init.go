@@ -169,6 +169,29 @@ pipelines:
 #    # timeout: 10s
 #    # retry: {delay: 10s, max_delay: 1h, give_up_after: 72h}
 
+# The HTTP API (docs/api.md): erpipe run serves it on this address (or
+# with --listen): submit files, follow jobs, download outputs, and D365's
+# recurring-integrations calls (enqueue, dequeue, ack, jobstatus) for the
+# activity IDs mapped below. Clients are registered with the hash of their
+# token (make one with erpipe tokens new NAME); without clients the API
+# answers only requests from this machine. Remove the # in front of the
+# lines below to try it.
+#http:
+#  listen: 127.0.0.1:8780
+#  # cert_file: tls/erpipe.crt      # HTTPS, with key_file: before listening beyond loopback
+#  # key_file: tls/erpipe.key
+#  # max_upload: 1GiB
+#  clients:
+#    - name: ris-prod
+#      token_sha256: 9faf09372c4993c1e3b046a1f4ad727838a46d5b7e2259a50aebaef87c1bfe02   # replace by what erpipe tokens new prints
+#      priority: high                # high, medium or low: low is refused first under load (429)
+#      pipelines: [customers-v3]     # default: every pipeline
+#  # limits: {concurrent: 32, queued: 100, rate: 50, burst: 100}
+#  activities:                       # the recurring-integrations facade
+#    - id: "{6D31E09F-0249-459F-94F0-AAD9C2C47B64}"
+#      pipeline: customers-v3
+#  # visibility_timeout: 30m         # an un-acked dequeued file comes back after it
+
 # Scheduled submissions: a template run on a timetable over the data of one
 # reporting period, each period produced exactly once and recorded with an
 # audit trail (erpipe schedule list; erpipe jobs show ID; receipt.json
