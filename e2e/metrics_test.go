@@ -58,6 +58,11 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "/metrics to answer", func() bool { return scrape() != "" })
 
+	if resp, err := http.Get("http://" + addr + "/api/v1/pipelines"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	drop(t, filepath.Join(ws, "inbox", "customers-v3"), "c.csv", customers(t, 1))
 	if err := os.WriteFile(filepath.Join(ws, "inbox", "slow", "s.csv"), customers(t, 2), 0o644); err != nil {
 		t.Fatal(err)
@@ -68,6 +73,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`erpipe_job_duration_seconds_count{pipeline="customers-v3"} 1`,
 		`erpipe_queue_depth{pipeline="customers-v3"} 0`,
 		`erpipe_inbox_files_waiting{pipeline="slow"} 1`,
+		`erpipe_http_requests_total{client="anonymous",code="200"} 1`,
 	}
 	var body string
 	waitFor(t, 30*time.Second, "the series to follow the job", func() bool {

@@ -88,6 +88,13 @@ func (m *Metrics) ObserveHTTP(client string, code int, d time.Duration) {
 	m.latency.WithLabelValues(client).Observe(d.Seconds())
 }
 
+// OnRequest counts one API request, as api.Deps.OnRequest is told of it:
+// by client and status (the route is not a label, to keep the series
+// few).
+func (m *Metrics) OnRequest(client, route string, status int, d time.Duration) {
+	m.ObserveHTTP(client, status, d)
+}
+
 // Middleware counts the requests next serves, by client and the status
 // written. The client is what a handler inside next said with SetClient
 // (the name of the token it authenticated), else client(r) once next has

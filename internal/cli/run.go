@@ -78,7 +78,6 @@ API under /api/v1/ and the recurring-integrations facade under
 				return err
 			}
 			if srv != nil {
-				mountMetrics(g, srv, svc, j) // metrics.go
 				svc.Background = append(svc.Background, srv.Serve)
 			}
 			stopHangup := onHangup(svc.RequestReload)

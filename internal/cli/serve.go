@@ -49,6 +49,7 @@ func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Se
 	if host, _, _ := net.SplitHostPort(srv.Addr().String()); hc.CertFile == "" && !net.ParseIP(host).IsLoopback() {
 		g.logger().Warn("the HTTP API listens beyond loopback without TLS: tokens and files cross the network in the clear; give http: cert_file and key_file", "listen", srv.Addr().String())
 	}
-	api.Register(srv, api.Deps{Service: svc, Runner: runner, Logger: g.logger()})
+	m := mountMetrics(g, srv, svc) // metrics.go
+	api.Register(srv, api.Deps{Service: svc, Runner: runner, Logger: g.logger(), OnRequest: m.OnRequest})
 	return srv, nil
 }
