@@ -16,14 +16,19 @@ import (
 // StreamWriter (inline strings, typed numbers and dates); "merged" is the
 // same sheet with each journal's id merged down its 100 lines and the
 // dimension and description merged on every tenth line (2,200 ranges).
+// "excelize" reads the rows with excelize's Rows instead of the sheet
+// scanner.
 func BenchmarkReader(b *testing.B) {
 	plain, merged := journalBook(b, false), journalBook(b, true)
 	for _, bb := range []struct {
 		name      string
 		path      string
 		formatted bool
-	}{{"formatted=false", plain, false}, {"formatted=true", plain, true}, {"merged", merged, false}} {
+		excelize  bool // without the sheet scanner
+	}{{"formatted=false", plain, false, false}, {"formatted=false/excelize", plain, false, true},
+		{"formatted=true", plain, true, false}, {"merged", merged, false, false}} {
 		b.Run(bb.name, func(b *testing.B) {
+			defer excel.SetFast(excel.SetFast(!bb.excelize))
 			b.ReportAllocs()
 			for b.Loop() {
 				r, err := excel.Open(bb.path, excel.Options{Formatted: bb.formatted})

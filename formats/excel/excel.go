@@ -385,13 +385,13 @@ func (r *Reader) Close() error {
 		}
 		r.rows = nil
 	}
+	r.closeBook()
 	if r.f != nil {
 		if cerr := r.f.Close(); err == nil {
 			err = cerr
 		}
 		r.f = nil
 	}
-	r.closeBook()
 	return err
 }
 

@@ -19,13 +19,22 @@ func SetFast(on bool) bool {
 // FallBack says how r reads its rows: "" with the scanner, "excelize"
 // with excelize from the start, "fell back: why" with excelize since the
 // scanner met something it does not read.
-func FallBack(r *Reader) string { return r.fallBack() }
+func FallBack(r *Reader) string {
+	switch fr, ok := r.rows.(*fastRows); {
+	case !ok:
+		return "excelize"
+	case fr.fb != nil || fr.err != nil:
+		return fmt.Sprint("fell back: ", fr.why)
+	}
+	return ""
+}
 
 // RowsTrace reads the sheet of the workbook at path as the Reader's
 // iterator does, Next then Columns until Next is false (then Next once
 // more), with the scanner (fast) or excelize, and returns what each call
-// gave, one line per row, and how the rows were read.
-func RowsTrace(path, sheet string, fast bool) (trace []string, how string, err error) {
+// gave, one line per row (maxCalls at most), and how the rows were
+// read.
+func RowsTrace(path, sheet string, fast bool, maxCalls int) (trace []string, how string, err error) {
 	opt := excelize.Options{RawCellValue: true}
 	var rows rowSource
 	var closers []io.Closer
@@ -83,8 +92,8 @@ func RowsTrace(path, sheet string, fast bool) (trace []string, how string, err e
 		}
 		cols, err := rows.Columns(opt)
 		trace = append(trace, fmt.Sprintf("%q %v", cols, err))
-		if len(trace) > 2_000_000 {
-			return trace, how, fmt.Errorf("too many rows")
+		if len(trace) >= maxCalls {
+			break
 		}
 	}
 	if fr, ok := rows.(*fastRows); ok {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -371,16 +370,4 @@ func (r *fastRows) Close() error {
 		r.fbFile = nil
 	}
 	return err
-}
-
-// FallBack says whether the Reader reads its rows with excelize, and
-// why: "" when it reads them with the scanner (for tests and logs).
-func (r *Reader) fallBack() string {
-	switch fr, ok := r.rows.(*fastRows); {
-	case !ok:
-		return "excelize"
-	case fr.fb != nil || fr.err != nil:
-		return fmt.Sprint("fell back: ", fr.why)
-	}
-	return ""
 }
