@@ -130,6 +130,9 @@ func printJob(w io.Writer, j *jobs.Job) {
 		row("Progress", fmt.Sprintf("%s (at %s)", j.Progress.String(j.Started, j.InputSize), j.Progress.At.Local().Format("15:04:05")))
 	}
 	row("Retry of", j.RetryOf)
+	if j.DeliveryRetries > 0 {
+		row("Delivery retries", fmt.Sprintf("%d (a destination was unavailable)", j.DeliveryRetries))
+	}
 	row("Input now at", j.FinalPath)
 	row("Report", j.Report)
 	if j.RejectedFile != "" && j.Report != "" {
