@@ -3,6 +3,8 @@ package events
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,6 +41,9 @@ type Dispatcher struct {
 	Poll time.Duration
 	// Batch is how many due deliveries one round takes (default 100).
 	Batch int
+
+	mu      sync.Mutex
+	clients map[string]*http.Client // by CA file
 }
 
 // Run delivers until ctx is done. Each webhook has a goroutine of its
@@ -222,7 +228,11 @@ func (d *Dispatcher) send(ctx context.Context, hook *Webhook, dl *Delivery) (int
 	req.Header.Set(HeaderEventType, string(dl.Type))
 	req.Header.Set(HeaderAttempt, strconv.Itoa(dl.Attempts))
 	req.Header.Set(HeaderSignature, Sign(secret, dl.Body, d.now()))
-	resp, err := d.client().Do(req)
+	client, err := d.clientFor(hook)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("POST %s: %s", Redact(hook.URL), redactErr(err))
 	}
@@ -243,16 +253,46 @@ func redactErr(err error) string {
 	return err.Error()
 }
 
-func (d *Dispatcher) client() *http.Client {
+// clientFor is the client for hook: Client, else one that follows no
+// redirects (a webhook that moved says so in its answer, and a signed body
+// is not handed on to another host) and trusts hook's CAFile besides the
+// system's certificates.
+func (d *Dispatcher) clientFor(hook *Webhook) (*http.Client, error) {
 	if d.Client != nil {
-		return d.Client
+		return d.Client, nil
 	}
-	return defaultClient
+	if hook.CAFile == "" {
+		return defaultClient, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.clients[hook.CAFile]; ok {
+		return c, nil
+	}
+	pem, err := os.ReadFile(hook.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: ca_file: %w", hook.Name, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("webhook %s: ca_file %s has no PEM certificate", hook.Name, hook.CAFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c := &http.Client{Transport: tr, CheckRedirect: noRedirects}
+	if d.clients == nil {
+		d.clients = map[string]*http.Client{}
+	}
+	d.clients[hook.CAFile] = c
+	return c, nil
 }
 
-// defaultClient follows no redirects: a webhook that moved says so in its
-// answer, and a signed body is not handed on to another host.
-var defaultClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+var defaultClient = &http.Client{CheckRedirect: noRedirects}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func (d *Dispatcher) now() time.Time {
 	if d.Now != nil {

@@ -34,6 +34,9 @@ type Webhook struct {
 	// events it takes; when both are empty, every one's.
 	Pipelines, Schedules  []string
 	SecretEnv, SecretFile string
+	// CAFile is a PEM file of certificates to trust for the URL besides
+	// the system's (a receiver with a certificate of a private CA).
+	CAFile string
 	// Timeout bounds one request; RetryMin is the wait after the first
 	// failed attempt, doubled after each to RetryMax; GiveUp is how long
 	// after the event a delivery is given up (zero: the defaults).

@@ -30,6 +30,9 @@ type WebhookConfig struct {
 	Schedules  []string `yaml:"schedules"`
 	SecretEnv  string   `yaml:"secret_env"`
 	SecretFile string   `yaml:"secret_file"` // relative to the workspace
+	// CAFile is a PEM file of certificates to trust for the URL besides
+	// the system's, relative to the workspace.
+	CAFile string `yaml:"ca_file"`
 	// Timeout bounds one request (default 10s).
 	Timeout Duration           `yaml:"timeout"`
 	Retry   WebhookRetryConfig `yaml:"retry"`
@@ -49,12 +52,14 @@ type WebhookRetryConfig struct {
 func (w *Workspace) Webhooks() []events.Webhook {
 	out := make([]events.Webhook, 0, len(w.Config.Webhooks))
 	for _, c := range w.Config.Webhooks {
-		file := c.SecretFile
-		if file != "" && !filepath.IsAbs(file) {
-			file = filepath.Join(w.Root, file)
+		rel := func(file string) string {
+			if file != "" && !filepath.IsAbs(file) {
+				return filepath.Join(w.Root, file)
+			}
+			return file
 		}
 		h := events.Webhook{Name: c.Name, URL: c.URL, Pipelines: c.Pipelines, Schedules: c.Schedules,
-			SecretEnv: c.SecretEnv, SecretFile: file, Timeout: time.Duration(c.Timeout),
+			SecretEnv: c.SecretEnv, SecretFile: rel(c.SecretFile), CAFile: rel(c.CAFile), Timeout: time.Duration(c.Timeout),
 			RetryMin: time.Duration(c.Retry.Delay), RetryMax: time.Duration(c.Retry.MaxDelay), GiveUp: time.Duration(c.Retry.GiveUpAfter)}
 		for _, e := range c.Events {
 			h.Events = append(h.Events, events.Type(e))
