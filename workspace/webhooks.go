@@ -3,6 +3,7 @@ package workspace
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -94,6 +95,11 @@ func (w *Workspace) CheckWebhooks(secrets bool) error {
 		if secrets {
 			if _, err := hooks[i].Secret(); err != nil {
 				errs = append(errs, err)
+			}
+			if f := hooks[i].CAFile; f != "" {
+				if _, err := os.Stat(f); err != nil {
+					errs = append(errs, fmt.Errorf("webhook %s: ca_file: %w", c.Name, err))
+				}
 			}
 		}
 	}
