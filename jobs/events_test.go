@@ -134,3 +134,41 @@ func newSetupFromConfig(t *testing.T, dir, cfg string) (*setup, error) {
 	}
 	return newSetup(ws, "", time.Now())
 }
+
+// TestEventWithChangeOrNeither: a job's change and its event are written
+// together: when the event cannot be written, the change is not either.
+func TestEventWithChangeOrNeither(t *testing.T) {
+	j, err := OpenJournal(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	job := &Job{ID: "20260101-000000-abcdef", Pipeline: "p", Input: "a.csv", Status: Processing, Created: time.Now()}
+	if err := j.Put(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	hooks := []events.Webhook{{Name: "h"}}
+	job.Status = Processed
+	// The outbox refuses the event's row (a trigger standing for a write
+	// that fails after the job's row was written in the transaction).
+	if _, err := j.db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON event_deliveries BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Put(ctx, job, events.New(events.JobEnded, time.Now(), "p", "", hooks)); err == nil {
+		t.Fatal("Put succeeded though its event could not be written")
+	}
+	got, err := j.Get(ctx, job.ID)
+	if err != nil || got.Status != Processing || len(got.Events) != 0 {
+		t.Fatalf("after the failed write: %v, %s, %d events; want Processing, no events", err, got.Status, len(got.Events))
+	}
+	if _, err := j.db.Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Put(ctx, job, events.New(events.JobEnded, time.Now(), "p", "", hooks)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := j.Get(ctx, job.ID); got.Status != Processed || len(got.Events) != 1 {
+		t.Fatalf("after the write: %s, %d events; want Processed with its event", got.Status, len(got.Events))
+	}
+}
