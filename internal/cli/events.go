@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"text/tabwriter"
 	"time"
 
 	"github.com/erpipe/erpipe/events"
@@ -47,4 +50,34 @@ func deliveryState(d *events.Delivery) string {
 	default:
 		return fmt.Sprintf("%s after %s", d.Status, tries)
 	}
+}
+
+// printWebhooks prints the outbox of the workspace's journal by webhook,
+// for erpipe status: how many events wait, how old the oldest is, how
+// many were delivered, given up or dropped. Nothing when there are none.
+func printWebhooks(ctx context.Context, w io.Writer, journalPath string, now time.Time) error {
+	if _, err := os.Stat(journalPath); err != nil {
+		return nil
+	}
+	j, err := jobs.OpenJournal(journalPath)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	list, err := j.Events().Backlogs(ctx)
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "\nWebhooks (erpipe jobs show ID for a job's deliveries):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  WEBHOOK\tPENDING\tOLDEST PENDING\tDELIVERED\tGIVEN UP\tDROPPED")
+	for _, b := range list {
+		oldest := ""
+		if !b.OldestPending.IsZero() {
+			oldest = now.Sub(b.OldestPending).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%d\t%d\t%d\n", printable(b.Webhook), b.ByStatus[events.Pending], oldest,
+			b.ByStatus[events.Delivered], b.ByStatus[events.GivenUp], b.ByStatus[events.Dropped])
+	}
+	return tw.Flush()
 }

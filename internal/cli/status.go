@@ -23,7 +23,8 @@ func statusCmd(g *globals) *cobra.Command {
 whether it runs, the configuration it serves (each pipeline's template and
 version), a change of erpipe.yaml or templates/ it refused (it goes on
 with the configuration it had), and the files in inbox/ that no pipeline
-takes. For jobs, see erpipe jobs.`,
+takes; then, from the journal, the events waiting for each webhook. For
+jobs, see erpipe jobs.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ws, err := openFolder(g)
@@ -42,6 +43,9 @@ takes. For jobs, see erpipe jobs.`,
 				return writeStatusJSON(g.stdout, st)
 			}
 			printStatus(g.stdout, ws, st)
+			if err := printWebhooks(c.Context(), g.stdout, ws.JournalPath(), time.Now()); err != nil { // events.go
+				return failed(err)
+			}
 			return nil
 		},
 	}
