@@ -67,7 +67,7 @@ type validation struct {
 
 type outputSpec struct {
 	fileName *expression.Program
-	kind     string // "csv", "xlsx", "dmf" or "xml"
+	kind     string // "csv", "xlsx", "dmf", "xml" or "workbook"
 
 	csvComma    rune
 	csvEncoding string
@@ -81,7 +81,8 @@ type outputSpec struct {
 	dmfDescription string
 	dmfEntities    []dmfEntity
 
-	xml *layout.XML
+	xml      *layout.XML
+	workbook *layout.Workbook // a designed workbook filled from a layout (its XML)
 }
 
 type dmfEntity struct {
@@ -606,6 +607,11 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
 		"unpack":    func(_, v *yaml.Node) { out.kind = "unpack"; tl.loadUnpack(v) }, // multiinput.go
 		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
+		"workbook": func(_, v *yaml.Node) {
+			out.kind = "workbook"
+			out.workbook = tl.layoutLoader().LoadWorkbook(v)
+			out.xml = out.workbook.XML()
+		},
 	})
 	if !ok || out.kind == "unpack" {
 		if out.kind == "unpack" && (csvNode != nil || dmfNode != nil || xlsxNode != nil) {
@@ -614,9 +620,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		return
 	}
 	switch {
-	case out.kind == "xml":
+	case out.kind == "xml" || out.kind == "workbook":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
-			tl.Errorf(n, "output: give one of csv, dmf or xml, not several")
+			tl.Errorf(n, "output: give one of csv, dmf, xml or workbook, not several")
 		}
 	case (csvNode != nil || xlsxNode != nil) && dmfNode != nil:
 		tl.Errorf(dmfNode, "output: give either csv (and/or xlsx) or dmf, not both")
@@ -656,7 +662,7 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		switch out.kind {
 		case "csv":
 			ext = ".csv"
-		case "xlsx":
+		case "xlsx", "workbook":
 			ext = ".xlsx"
 		case "xml":
 			ext = ".xml"

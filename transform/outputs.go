@@ -34,6 +34,7 @@ type outputs struct {
 	xlsxw      *layout.XLSXWriter
 	dmfw       *dmf.Writer
 	xmlw       *layout.XMLRun
+	workbook   *layout.Workbook // output.workbook: xmlw renders its layout (workbook.go)
 }
 
 // createOutputs opens the output file(s) in outDir. modified stamps the
@@ -110,13 +111,14 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, i
 			return nil, t.fileError(pos, err, "check the template's output.dmf section")
 		}
 		o.dmfw = w
-	case "xml":
+	case "xml", "workbook":
 		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
 		if err != nil {
 			o.abort()
-			return nil, t.fileError(pos, err, "check the template's output.xml section")
+			return nil, t.fileError(pos, err, "check the template's output."+t.output.kind+" section")
 		}
 		o.xmlw = x
+		o.workbook = t.output.workbook
 	}
 	return o, nil
 }
@@ -149,6 +151,9 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 // commit finishes the files and gives them their names. The warnings of
 // a document's business rules go to res.
 func (o *outputs) commit(ctx context.Context, res *Result) error {
+	if o.workbook != nil {
+		return o.commitWorkbooks(ctx) // workbook.go
+	}
 	if o.xmlw != nil && o.xmlw.PerDocument() {
 		return o.commitDocs(ctx, res) // one document per group
 	}

@@ -272,7 +272,7 @@ func (t *Template) tables() []table {
 			return []table{{columns: t.output.csvColumns, render: layout.EncodeValue}} // typed cells (layout.EncodeValue)
 		}
 		return []table{{columns: t.output.csvColumns, render: expression.Text}}
-	case "xml":
+	case "xml", "workbook":
 		return []table{{columns: t.output.xml.Columns(), render: layout.EncodeValue, check: layout.CheckXMLText}}
 	}
 	out := make([]table, len(t.output.dmfEntities))
@@ -927,7 +927,7 @@ func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
 // values of a workbook or an XML layout are kept typed (layout.EncodeValue)
 // and are shown as the text they stand for.
 func (t *Template) previewText(v string) string {
-	if t.xlsxTable() || t.output.kind == "xml" {
+	if t.xlsxTable() || t.output.kind == "xml" || t.output.kind == "workbook" {
 		return layout.EncodedText(v)
 	}
 	return v

@@ -204,6 +204,12 @@ func (t *Template) Outputs() []string {
 		return []string{"Excel workbook"}
 	case "xml":
 		return []string{"XML document" + t.output.xml.Describe()}
+	case "workbook":
+		out := []string{"Excel workbook filled from " + t.output.workbook.File()}
+		if t.output.workbook.PDF {
+			out = append(out, "PDF of the workbook")
+		}
+		return out
 	case "unpack":
 		return t.multi.unpack.outputs() // multiinput.go
 	}

@@ -48,6 +48,7 @@ type Column struct {
 
 // XML is the output.xml section.
 type XML struct {
+	typed   bool // element texts are EncodeValue's, for a workbook (workbook.go)
 	schemas []schemaChoice
 	prefix  map[string]string // extra namespace prefixes → URI, written on the root
 	prefOrd []string

@@ -506,6 +506,9 @@ func (x *XMLRun) element(n *xnode, g *group, root bool) error {
 		if err := CheckXMLText("s" + text); err != nil {
 			return x.evalErr(n, "", err)
 		}
+		if x.spec.typed {
+			text = EncodeValue(v) // a workbook's cells keep their types (workbook.go)
+		}
 	}
 	name := n.name
 	if n.rename != nil {
