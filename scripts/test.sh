@@ -2,8 +2,9 @@
 # The whole test suite, on a fresh machine or a developer's:
 #   1. installs what the tests need and the machine lacks (xmllint from
 #      Debian's libxml2-utils, Saxon-HE from libsaxonhe-java with a Java
-#      runtime, the versitygw S3 server from the Go proxy, the Azurite
-#      Azure Storage emulator from npm),
+#      runtime, LibreOffice Calc headless and poppler-utils, the versitygw
+#      S3 server from the Go proxy, the Azurite Azure Storage emulator
+#      from npm),
 #   2. (the S3 and Azure tests start versitygw and Azurite on 127.0.0.1
 #      themselves, and must find them: ERPIPE_REQUIRE_S3 and
 #      ERPIPE_REQUIRE_AZURITE turn a missing server into a failure),
@@ -34,6 +35,14 @@ if ! command -v java >/dev/null 2>&1 || ! dpkg -s libsaxonhe-java >/dev/null 2>&
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq default-jre-headless libsaxonhe-java >/dev/null
 fi
+# LibreOffice (headless) recalculates filled workbooks and converts them to
+# PDF; pdftotext (poppler-utils) reads the PDFs back.
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
+  echo "== installing LibreOffice Calc (headless) and poppler-utils"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils >/dev/null
+fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 echo "== installing Azurite (Azure Blob Storage emulator for tests)"
@@ -45,6 +54,8 @@ export ERPIPE_REQUIRE_S3=1
 export ERPIPE_REQUIRE_AZURITE=1
 # Tests of the Schematron rules must find Saxon-HE, never skip.
 export ERPIPE_REQUIRE_SAXON=1
+# Tests of filled workbooks must find LibreOffice and pdftotext.
+export ERPIPE_REQUIRE_OFFICE=1
 
 # 3. Tests.
 echo "== gofmt"
