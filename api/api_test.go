@@ -394,3 +394,38 @@ func TestRevokeOnReload(t *testing.T) {
 		t.Errorf("the other client after the reload: %d", code)
 	}
 }
+
+// Retries of one upload that arrive together make one job: all of them
+// are answered with it.
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	e := newEnv(t, tokenYAML([3]string{"c", "high", ""}))
+	data := sample(t)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/pipelines/customers-v3/jobs?name=customers.csv", bytes.NewReader(data))
+			req.Header.Set("Authorization", "Bearer c-token")
+			req.Header.Set("Idempotency-Key", "same")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var v jobView
+			json.NewDecoder(resp.Body).Decode(&v)
+			ids[i] = v.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id == "" || id != ids[0] {
+			t.Fatalf("concurrent retries answered %v, want one job", ids)
+		}
+	}
+	_, _, b := e.do("GET", "/api/v1/jobs", "c-token", nil)
+	if n := strings.Count(string(b), `"id":`); n != 1 {
+		t.Errorf("%d jobs, want 1: %s", n, b)
+	}
+}

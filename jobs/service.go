@@ -33,7 +33,7 @@ type Service struct {
 	full    atomic.Bool                   // the journal's disk was full at the last write (space.go)
 
 	submitted  chan *Job    // jobs of inputs sent over HTTP, for the workers (submit.go)
-	submitting sync.Mutex   // makes an Idempotency-Key's check-claim-record one step
+	submitting keyLocks     // make an Idempotency-Key's check-claim-record one step
 	queued     atomic.Int64 // submitted jobs no worker has taken yet
 
 	sources sources // pollers putting files into inboxes (sources.go)

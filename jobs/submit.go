@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/workspace"
@@ -106,9 +107,11 @@ func (s *Service) Submit(ctx context.Context, u Upload) (job *Job, replayed bool
 	if s.watcher.Load() == nil || s.stopped() {
 		return nil, false, ErrNotRunning
 	}
-	s.submitting.Lock()
-	defer s.submitting.Unlock()
 	if u.Key != "" {
+		// One key's check, claim and record are one step; other keys, and
+		// uploads without a key, need no such order (each claim has a
+		// folder of its own).
+		defer s.submitting.lock(u.Client + "\x00" + u.Key)()
 		prev, err := s.journal.UploadByKey(ctx, u.Client, u.Key)
 		if err != nil {
 			return nil, false, err
@@ -137,15 +140,18 @@ func (s *Service) Submit(ctx context.Context, u Upload) (job *Job, replayed bool
 		s.log.Error("the job's upload record could not be written; a retry with its Idempotency-Key makes a Duplicate job", "job", job.ID, "err", err)
 	}
 	s.log.Info("claimed", "job", job.ID, "pipeline", job.Pipeline, "file", job.Input, "via", "http", "client", u.Client)
+	queued := job
+	snapshot := *job // what is answered; the worker changes queued from here on
+	snapshot.setup = nil
 	s.queued.Add(1)
 	go func() {
 		select {
-		case s.submitted <- job:
+		case s.submitted <- queued:
 		case <-s.stop:
 			s.queued.Add(-1) // it resumes at the next start, as an unfinished job
 		}
 	}()
-	return job, false, nil
+	return &snapshot, false, nil
 }
 
 // stopped reports whether Run was told to stop.
@@ -158,5 +164,40 @@ func (s *Service) stopped() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// keyLocks serialise the submissions of each Idempotency-Key.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
 	}
 }
