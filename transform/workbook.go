@@ -78,17 +78,12 @@ func (o *outputs) commitWorkbooks(ctx context.Context) error {
 // fillWorkbook fills the designed workbook with the rendered document doc
 // into a temporary file beside final, and returns its name.
 func (o *outputs) fillWorkbook(doc, final string) (string, error) {
-	in, err := os.Open(doc)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
 	f, err := os.CreateTemp(filepath.Dir(final), filename.TempPattern(filepath.Base(final)))
 	if err != nil {
 		return "", err
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
-	err = o.workbook.Fill(bufio.NewReader(in), bw)
+	err = o.workbook.Fill(doc, bw)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -2,23 +2,16 @@ package layout
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 	"gopkg.in/yaml.v3"
 
-	"github.com/erpipe/erpipe/transform/expression"
 	"github.com/erpipe/erpipe/transform/template"
 )
 
@@ -49,7 +42,10 @@ import (
 //
 // The layout is rendered by an XMLRun with typed element texts into a
 // temporary XML file (so that groups and aggregates stay on disk), which
-// Fill then reads into the workbook.
+// Fill then reads into the workbook, streaming the sheet of the repeated
+// ranges (workbook_fill.go): 100,000 lines fill in about 60 MB of heap.
+// What is not moved with the rows: conditional formats, data validations
+// and charts keep the design's cell references.
 
 // Workbook is output.workbook.
 type Workbook struct {
@@ -58,7 +54,10 @@ type Workbook struct {
 	data   []byte
 	names  map[string]cellRange // the workbook's defined names
 	ranges map[string]bool      // the layout's repeated ranges (elements with children)
-	PDF    bool                 // a PDF of the filled workbook is written beside it
+	// streamSheet is the sheet of the repeated ranges, written row by row
+	// (workbook_fill.go); "" when the layout repeats none.
+	streamSheet string
+	PDF         bool // a PDF of the filled workbook is written beside it
 }
 
 // cellRange is where a defined name points: a sheet and a block of cells.
@@ -119,7 +118,39 @@ func (l *Loader) LoadWorkbook(n *yaml.Node) *Workbook {
 	}
 	w.xml = l.LoadXML(spec)
 	w.xml.typed = true
+	if w.names != nil && w.xml.root != nil {
+		w.sortByRow(w.xml.root, nil)
+	}
 	return w
+}
+
+// sortByRow puts the elements of the layout in the order of the sheet's
+// rows (then columns), the order the sheet is written in: a value below
+// a repeated range is written after its copies.
+func (w *Workbook) sortByRow(n *xnode, in *cellRange) {
+	pos := func(c *xnode) (int, int) {
+		if r, ok := w.names[c.name]; ok {
+			return r.r1, r.c1
+		}
+		if in != nil {
+			col, _ := excelize.ColumnNameToNumber(c.name)
+			return in.r1, col
+		}
+		return 0, 0
+	}
+	slices.SortStableFunc(n.children, func(a, b *xnode) int {
+		ra, ca := pos(a)
+		rb, cb := pos(b)
+		if ra != rb {
+			return ra - rb
+		}
+		return ca - cb
+	})
+	for _, c := range n.children {
+		if r, ok := w.names[c.name]; ok && w.ranges[c.name] {
+			w.sortByRow(c, &r)
+		}
+	}
 }
 
 // checkNames checks that every element of the layout mapping n is a
@@ -154,6 +185,12 @@ func (w *Workbook) checkNames(l *Loader, n *yaml.Node, in *cellRange, depth int)
 		}
 		if isRange {
 			w.ranges[name] = true
+			switch {
+			case w.streamSheet == "":
+				w.streamSheet = r.sheet
+			case w.streamSheet != r.sheet:
+				l.Errorf(k, "layout: %s is on sheet %s, and the other repeated ranges on %s; put the ranges that repeat on one sheet (single values may be on any)", name, r.sheet, w.streamSheet)
+			}
 			w.checkNames(l, v, &r, depth+1)
 		}
 	}
@@ -220,422 +257,6 @@ func parseRef(ref string) (cellRange, bool) {
 		return cellRange{}, false
 	}
 	return cellRange{sheet: sheet, c1: min(c1, c2), r1: min(r1, r2), c2: max(c1, c2), r2: max(r1, r2)}, true
-}
-
-// occurrence is one copy of a range (or the workbook itself): the values
-// of its cells and the copies of the ranges in it, in document order.
-type occurrence struct {
-	vals  map[string]any
-	kids  map[string][]*occurrence
-	order []string // the ranges in it, in the order they first came
-}
-
-func newOccurrence() *occurrence {
-	return &occurrence{vals: map[string]any{}, kids: map[string][]*occurrence{}}
-}
-
-// readDocument reads a document the layout rendered (typed texts) into
-// occurrences.
-func (w *Workbook) readDocument(r io.Reader) (*occurrence, error) {
-	d := xml.NewDecoder(r)
-	type frame struct {
-		name string
-		occ  *occurrence
-		text strings.Builder
-	}
-	var stack []*frame
-	var root *occurrence
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the rendered layout: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			f := &frame{name: t.Name.Local}
-			if len(stack) == 0 || w.ranges[f.name] {
-				f.occ = newOccurrence()
-			}
-			if len(stack) == 0 {
-				root = f.occ
-			} else if f.occ != nil {
-				parent := stack[len(stack)-1].occ
-				if _, seen := parent.kids[f.name]; !seen {
-					parent.order = append(parent.order, f.name)
-				}
-				parent.kids[f.name] = append(parent.kids[f.name], f.occ)
-			}
-			stack = append(stack, f)
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
-			}
-		case xml.EndElement:
-			f := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if f.occ == nil && len(stack) > 0 {
-				v, err := decodeValue(f.text.String())
-				if err != nil {
-					return nil, fmt.Errorf("reading the rendered layout: %s: %w", f.name, err)
-				}
-				stack[len(stack)-1].occ.vals[f.name] = v
-			}
-		}
-	}
-	if root == nil {
-		return nil, errors.New("reading the rendered layout: no document")
-	}
-	return root, nil
-}
-
-// Fill reads the document the layout rendered (a file written by Render
-// or RenderDocs) and writes the designed workbook filled with it to out.
-func (w *Workbook) Fill(doc io.Reader, out io.Writer) error {
-	root, err := w.readDocument(doc)
-	if err != nil {
-		return err
-	}
-	f, err := excelize.OpenReader(bytes.NewReader(w.data))
-	if err != nil {
-		return fmt.Errorf("%s: %w", w.file, err)
-	}
-	defer f.Close()
-	fl := &filler{w: w, f: f, styles: map[styleKey]int{}}
-	if err := fl.fill(root, nil, 0); err != nil {
-		return err
-	}
-	if err := fl.expandTotals(); err != nil {
-		return err
-	}
-	f.SetCalcProps(&excelize.CalcPropsOptions{FullCalcOnLoad: ptr(true)})
-	return f.Write(out)
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// filler fills one workbook.
-type filler struct {
-	w      *Workbook
-	f      *excelize.File
-	styles map[styleKey]int
-	grown  []grownRange // top-level ranges and how many rows they grew by, for the totals under them
-}
-
-type styleKey struct {
-	base   int
-	format string
-}
-
-type grownRange struct {
-	r     cellRange // the range's first copy, where the template's rows are
-	extra int       // rows added below it
-}
-
-// fill puts occurrence o into the workbook: its values into the cells
-// their names point at, moved down by shift rows (the copies above it),
-// and each of its ranges repeated once per copy.
-func (fl *filler) fill(o *occurrence, in *cellRange, shift int) error {
-	for name, v := range o.vals {
-		sheet, col, row, ok := fl.cellOf(name, in)
-		if !ok {
-			continue
-		}
-		if err := fl.set(sheet, col, row+shift, v); err != nil {
-			return err
-		}
-	}
-	// Ranges lower in the sheet first, so that the rows they add do not
-	// move the ranges above them, which are still to fill.
-	names := slices.Clone(o.order)
-	slices.SortFunc(names, func(a, b string) int { return fl.w.names[b].r1 - fl.w.names[a].r1 })
-	for _, name := range names {
-		if err := fl.repeat(name, o.kids[name], shift, in == nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// cellOf is the cell a value's name points at: a defined name, or inside
-// range in a column letter on the range's first row.
-func (fl *filler) cellOf(name string, in *cellRange) (sheet string, col, row int, ok bool) {
-	if r, ok := fl.w.names[name]; ok {
-		return r.sheet, r.c1, r.r1, true
-	}
-	if in != nil && columnRE.MatchString(name) {
-		c, err := excelize.ColumnNameToNumber(name)
-		return in.sheet, c, in.r1, err == nil
-	}
-	return "", 0, 0, false
-}
-
-// repeat writes the copies of range name, whose template rows are moved
-// down by shift: the rows below make room for the copies after the first,
-// which take the template rows' cells (styles, fixed values, formulas),
-// heights and merged cells; then each copy is filled.
-func (fl *filler) repeat(name string, copies []*occurrence, shift int, top bool) error {
-	r := fl.w.names[name]
-	r.r1, r.r2 = r.r1+shift, r.r2+shift
-	h := r.r2 - r.r1 + 1
-	if len(copies) > 1 {
-		if err := fl.makeRoom(r, len(copies)-1); err != nil {
-			return fmt.Errorf("%s: range %s: %w", fl.w.file, name, err)
-		}
-	}
-	if top {
-		fl.grown = append(fl.grown, grownRange{r: r, extra: (len(copies) - 1) * h})
-	}
-	for i := len(copies) - 1; i >= 0; i-- {
-		if err := fl.fill(copies[i], &r, shift+i*h); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// makeRoom inserts n copies of the rows of r below it.
-func (fl *filler) makeRoom(r cellRange, n int) error {
-	f := fl.f
-	h := r.r2 - r.r1 + 1
-	if err := f.InsertRows(r.sheet, r.r2+1, n*h); err != nil {
-		return err
-	}
-	merged, err := f.GetMergeCells(r.sheet)
-	if err != nil {
-		return err
-	}
-	cols, err := f.GetCols(r.sheet)
-	if err != nil {
-		return err
-	}
-	lastCol := max(r.c2, len(cols))
-	for dr := 0; dr < h; dr++ {
-		src := r.r1 + dr
-		height, err := f.GetRowHeight(r.sheet, src)
-		if err != nil {
-			return err
-		}
-		for c := 1; c <= lastCol; c++ {
-			cell, _ := excelize.CoordinatesToCellName(c, src)
-			style, err := f.GetCellStyle(r.sheet, cell)
-			if err != nil {
-				return err
-			}
-			formula, _ := f.GetCellFormula(r.sheet, cell)
-			value, _ := f.GetCellValue(r.sheet, cell, excelize.Options{RawCellValue: true})
-			for k := 1; k <= n; k++ {
-				dst := src + k*h
-				to, _ := excelize.CoordinatesToCellName(c, dst)
-				if style != 0 {
-					if err := f.SetCellStyle(r.sheet, to, to, style); err != nil {
-						return err
-					}
-				}
-				switch {
-				case formula != "":
-					if err := f.SetCellFormula(r.sheet, to, shiftRows(formula, r.r1, r.r2, k*h)); err != nil {
-						return err
-					}
-				case value != "":
-					if err := f.SetCellValue(r.sheet, to, value); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		for k := 1; k <= n; k++ {
-			if err := f.SetRowHeight(r.sheet, src+k*h, height); err != nil {
-				return err
-			}
-		}
-	}
-	for _, m := range merged {
-		c1, r1, err1 := excelize.CellNameToCoordinates(m.GetStartAxis())
-		c2, r2, err2 := excelize.CellNameToCoordinates(m.GetEndAxis())
-		if err1 != nil || err2 != nil || r1 < r.r1 || r2 > r.r2 {
-			continue
-		}
-		for k := 1; k <= n; k++ {
-			a, _ := excelize.CoordinatesToCellName(c1, r1+k*h)
-			b, _ := excelize.CoordinatesToCellName(c2, r2+k*h)
-			if err := f.MergeCell(r.sheet, a, b); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// refRE finds cell references in a formula: an optional sheet, then a
-// column and a row, each maybe fixed with $.
-var refRE = regexp.MustCompile(`((?:'[^']+'|[A-Za-z_][\w.]*)!)?(\$?)([A-Z]{1,3})(\$?)([0-9]+)\b`)
-
-// shiftRows moves the references of a formula copied by by rows: the
-// relative references to rows r1..r2 (the range's own rows) follow the
-// copy; others stay.
-func shiftRows(formula string, r1, r2, by int) string {
-	return replaceRefs(formula, func(m []string) string {
-		row, _ := strconv.Atoi(m[5])
-		if m[4] == "$" || m[1] != "" || row < r1 || row > r2 {
-			return m[0]
-		}
-		return m[2] + m[3] + strconv.Itoa(row+by)
-	})
-}
-
-// replaceRefs replaces the references outside string literals.
-func replaceRefs(formula string, fn func(m []string) string) string {
-	var b strings.Builder
-	parts := strings.Split(formula, `"`)
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte('"')
-		}
-		if i%2 == 1 {
-			b.WriteString(p) // inside a string literal
-			continue
-		}
-		b.WriteString(refRE.ReplaceAllStringFunc(p, func(s string) string { return fn(refRE.FindStringSubmatch(s)) }))
-	}
-	return b.String()
-}
-
-// expandTotals makes the formulas outside a top-level range that add up
-// its rows (a reference from its first row to its last, C10:C10) add up
-// every copy of it.
-func (fl *filler) expandTotals() error {
-	for _, g := range fl.grown {
-		if g.extra == 0 {
-			continue
-		}
-		rows, err := fl.f.GetRows(g.r.sheet, excelize.Options{RawCellValue: true})
-		if err != nil {
-			return err
-		}
-		for ri := range rows {
-			row := ri + 1
-			if row >= g.r.r1 && row <= g.r.r2+g.extra {
-				continue
-			}
-			for ci := range rows[ri] {
-				cell, _ := excelize.CoordinatesToCellName(ci+1, row)
-				formula, _ := fl.f.GetCellFormula(g.r.sheet, cell)
-				if formula == "" {
-					continue
-				}
-				if grown := expandRange(formula, g.r.r1, g.r.r2, g.extra); grown != formula {
-					if err := fl.f.SetCellFormula(g.r.sheet, cell, grown); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// rangeRE finds A1:B2 references (no sheet: the range's own sheet).
-var rangeRE = regexp.MustCompile(`(^|[^!\w$'])(\$?[A-Z]{1,3}\$?)([0-9]+):(\$?[A-Z]{1,3}\$?)([0-9]+)\b`)
-
-// expandRange makes references that span rows r1..r2 exactly span extra
-// rows more.
-func expandRange(formula string, r1, r2, extra int) string {
-	var b strings.Builder
-	parts := strings.Split(formula, `"`)
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte('"')
-		}
-		if i%2 == 1 {
-			b.WriteString(p)
-			continue
-		}
-		b.WriteString(rangeRE.ReplaceAllStringFunc(p, func(s string) string {
-			m := rangeRE.FindStringSubmatch(s)
-			a, _ := strconv.Atoi(m[3])
-			z, _ := strconv.Atoi(m[5])
-			if a != r1 || z != r2 {
-				return s
-			}
-			return m[1] + m[2] + m[3] + ":" + m[4] + strconv.Itoa(z+extra)
-		}))
-	}
-	return b.String()
-}
-
-// set writes value v into a cell, keeping the cell's style; a number or a
-// date in a cell without a number format gets one that shows it.
-func (fl *filler) set(sheet string, col, row int, v any) error {
-	cell, err := excelize.CoordinatesToCellName(col, row)
-	if err != nil {
-		return err
-	}
-	f := fl.f
-	switch v := expression.Exported(v).(type) {
-	case nil:
-		return nil
-	case decimal.Decimal:
-		x, ok := exactFloat(v)
-		if !ok {
-			return f.SetCellStr(sheet, cell, expression.PlainDecimal(v)) // Excel would lose digits
-		}
-		if err := f.SetCellFloat(sheet, cell, x, -1, 64); err != nil {
-			return err
-		}
-		if exp := min(v.Exponent(), 0); exp < 0 {
-			return fl.format(sheet, cell, "0."+strings.Repeat("0", int(-exp)))
-		}
-		return nil
-	case time.Time:
-		if err := f.SetCellValue(sheet, cell, v); err != nil {
-			return err
-		}
-		layout := "yyyy-mm-dd"
-		if v.Hour() != 0 || v.Minute() != 0 || v.Second() != 0 {
-			layout = "yyyy-mm-dd hh:mm:ss"
-		}
-		return fl.format(sheet, cell, layout)
-	case string:
-		return f.SetCellStr(sheet, cell, v)
-	}
-	return f.SetCellValue(sheet, cell, v)
-}
-
-// format gives a cell a number format when its style has none (General),
-// keeping the rest of its style.
-func (fl *filler) format(sheet, cell, layout string) error {
-	base, err := fl.f.GetCellStyle(sheet, cell)
-	if err != nil {
-		return err
-	}
-	if base != 0 {
-		st, err := fl.f.GetStyle(base)
-		if err != nil {
-			return err
-		}
-		if st.NumFmt != 0 || (st.CustomNumFmt != nil && *st.CustomNumFmt != "") {
-			return nil // the designer's format
-		}
-	}
-	key := styleKey{base, layout}
-	id, ok := fl.styles[key]
-	if !ok {
-		st := &excelize.Style{}
-		if base != 0 {
-			if st, err = fl.f.GetStyle(base); err != nil {
-				return err
-			}
-		}
-		st.CustomNumFmt = &layout
-		if id, err = fl.f.NewStyle(st); err != nil {
-			return err
-		}
-		fl.styles[key] = id
-	}
-	return fl.f.SetCellStyle(sheet, cell, cell, id)
 }
 
 // File is the designed workbook's name, as the template gives it.
