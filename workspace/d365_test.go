@@ -48,7 +48,9 @@ func TestD365ConnectionCredentials(t *testing.T) {
 		{"no secret", base, "environment variable ERPIPE_D365_CLIENT_SECRET"},
 		{"both", with(func(c *D365Connection) { c.CertificateFile, c.SecretFile = "app.pem", "secret.txt" }), "not both"},
 		{"a certificate file that is not there", with(func(c *D365Connection) { c.CertificateFile = "nope.pem" }), "certificate_file"},
-		{"a password not set", with(func(c *D365Connection) { c.CertificateFile, c.CertificatePasswordEnv = "app.pem", "ERPIPE_TEST_NO_PASSWORD" }), "ERPIPE_TEST_NO_PASSWORD"},
+		{"a password not set", with(func(c *D365Connection) {
+			c.CertificateFile, c.CertificatePasswordEnv = "app.pem", "ERPIPE_TEST_NO_PASSWORD"
+		}), "ERPIPE_TEST_NO_PASSWORD"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			client, err := c.conn.Client(root)

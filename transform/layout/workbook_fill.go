@@ -190,15 +190,15 @@ func (b *block) end(t int) int {
 
 // filler writes one workbook.
 type filler struct {
-	w      *Workbook
-	f      *excelize.File
-	sheet  *tplSheet
-	sw     *excelize.StreamWriter
-	styles map[styleKey]int
-	counts map[int]map[string]int // by the occurrence's number in the document: its kids' copies
-	later  []laterValue           // values of other sheets, set once the stream is done
-	root   *block
-	seq    int
+	w       *Workbook
+	f       *excelize.File
+	sheet   *tplSheet
+	sw      *excelize.StreamWriter
+	styles  map[styleKey]int
+	counts  map[int]map[string]int // by the occurrence's number in the document: its kids' copies
+	later   []laterValue           // values of other sheets, set once the stream is done
+	root    *block
+	seq     int
 	lastCol int
 }
 
