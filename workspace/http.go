@@ -1,8 +1,11 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -204,4 +207,36 @@ func (c HTTPConfig) UploadLimit() int64 {
 		return int64(c.MaxUpload)
 	}
 	return 1 << 30
+}
+
+// CheckHTTP says what in http: names what the workspace does not have: a
+// pipeline of an activity or of a client's scopes, a certificate or key
+// file.
+func (w *Workspace) CheckHTTP() error {
+	c := w.Config.HTTP
+	var errs []error
+	for _, a := range c.Activities {
+		if w.Pipeline(a.Pipeline) == nil {
+			errs = append(errs, fmt.Errorf("%s: http: activity %s maps to pipeline %q, which this workspace does not have", ConfigFile, a.ID, a.Pipeline))
+		}
+	}
+	for _, cl := range c.Clients {
+		for _, p := range cl.Pipelines {
+			if w.Pipeline(p) == nil {
+				errs = append(errs, fmt.Errorf("%s: http: client %s: pipelines: there is no pipeline %q", ConfigFile, cl.Name, p))
+			}
+		}
+	}
+	for _, f := range []string{c.CertFile, c.KeyFile} {
+		if f == "" {
+			continue
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(w.Root, f)
+		}
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("%s: http: %w", ConfigFile, err))
+		}
+	}
+	return errors.Join(errs...)
 }

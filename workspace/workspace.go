@@ -394,6 +394,9 @@ func Open(root, configPath string) (*Workspace, error) {
 	if err := w.loadPipelines(); err != nil {
 		return nil, err
 	}
+	if err := w.CheckHTTP(); err != nil {
+		return nil, err
+	}
 	if err := w.CheckWebhooks(false); err != nil {
 		return nil, err
 	}

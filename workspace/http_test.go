@@ -1,0 +1,53 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const hash = "9faf09372c4993c1e3b046a1f4ad727838a46d5b7e2259a50aebaef87c1bfe02"
+
+func TestHTTPConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, err string
+	}{
+		{"none", "", ""},
+		{"full", "http:\n  listen: 127.0.0.1:8780\n  max_upload: 10MiB\n  body_timeout: 1m\n  clients:\n    - {name: a, token_sha256: " + hash + ", priority: low, pipelines: [customers-v3]}\n  limits: {concurrent: 4, queued: 10}\n  activities:\n    - {id: \"{6D31E09F-0249-459F-94F0-AAD9C2C47B64}\", pipeline: customers-v3}\n", ""},
+		{"bad listen", "http:\n  listen: \"127.0.0.1:80:80\"\n", "write host:port"},
+		{"cert without key", "http:\n  listen: :8780\n  cert_file: c.pem\n", "both cert_file and key_file"},
+		{"missing cert", "http:\n  listen: :8780\n  cert_file: c.pem\n  key_file: k.pem\n", "c.pem"},
+		{"client without name", "http:\n  clients:\n    - {token_sha256: " + hash + "}\n", "has no name"},
+		{"short hash", "http:\n  clients:\n    - {name: a, token_sha256: abc}\n", "64 hex digits"},
+		{"same token twice", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + "}\n    - {name: b, token_sha256: " + hash + "}\n", "token of another client"},
+		{"unknown priority", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", priority: urgent}\n", "high, medium or low"},
+		{"unknown scope", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", pipelines: [nothing]}\n", `no pipeline "nothing"`},
+		{"activity not a GUID", "http:\n  activities:\n    - {id: abc, pipeline: customers-v3}\n", "not a GUID"},
+		{"activity to no pipeline", "http:\n  activities:\n    - {id: \"6D31E09F-0249-459F-94F0-AAD9C2C47B64\", pipeline: nothing}\n", "does not have"},
+		{"negative limit", "http:\n  limits: {concurrent: -1}\n", "cannot be negative"},
+		{"unknown key", "http:\n  port: 80\n", "field port not found"},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tc.yaml), 0o644)
+		_, err := Open(dir, "")
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
+
+func TestListenAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"":             DefaultListen,
+		"8780":         "127.0.0.1:8780",
+		":8780":        "127.0.0.1:8780",
+		"0.0.0.0:8780": "0.0.0.0:8780",
+		"[::1]:8780":   "[::1]:8780",
+		"localhost:1":  "localhost:1",
+	} {
+		if got := ListenAddr(in); got != want {
+			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
