@@ -304,3 +304,97 @@ func TestWorkbookTemplateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkbookNested: a range repeated per group (an order: its header
+// row, its lines, its subtotal row) holds a range repeated per row (the
+// lines); each order's subtotal formula adds up its own lines.
+func TestWorkbookNested(t *testing.T) {
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	const s = "Orders"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.SetSheetName("Sheet1", s))
+	must(f.SetCellValue(s, "A1", "ORDERS"))
+	must(f.SetCellValue(s, "A3", "Order"))
+	must(f.SetCellValue(s, "C6", "Subtotal"))
+	must(f.SetCellFormula(s, "D5", "B5*C5"))
+	must(f.SetCellFormula(s, "D6", "SUM(D5:D5)"))
+	must(f.SetCellValue(s, "C8", "Grand total"))
+	for name, ref := range map[string]string{"Order": "$A$4:$D$6", "OrderNo": "$B$4", "Line": "$A$5:$D$5", "GrandTotal": "$D$8"} {
+		must(f.SetDefinedName(&excelize.DefinedName{Name: name, RefersTo: s + "!" + ref}))
+	}
+	must(f.SaveAs(filepath.Join(dir, "orders.xlsx")))
+	f.Close()
+	tmpl := `name: orders
+version: 1.0.0
+status: completed
+description: orders with their lines
+input:
+  format: csv
+  fields:
+    - {name: invoice_number, column: Invoice, required: true}
+    - {name: item, column: Item}
+    - {name: qty, column: Qty, type: decimal}
+    - {name: price, column: Price, type: decimal}
+model:
+  - {name: amount, expr: "ROUND(qty * price, 2)"}
+output:
+  workbook:
+    file: orders.xlsx
+    layout:
+      GrandTotal: SUM(amount)
+      Order:
+        $group: invoice_number
+        OrderNo: invoice_number
+        Line:
+          $each: row
+          A: item
+          B: qty
+          C: price
+`
+	if err := os.WriteFile(filepath.Join(dir, "orders.yaml"), []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := transform.Load(filepath.Join(dir, "orders.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, out := runWorkbook(t, tm)
+	wb, err := excelize.OpenFile(res.Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	get := func(cell string) string { v, _ := wb.GetCellValue(s, cell, excelize.Options{RawCellValue: true}); return v }
+	formula := func(cell string) string { v, _ := wb.GetCellFormula(s, cell); return v }
+	for cell, want := range map[string]string{"B4": "1041", "A5": "0150", "A7": "A-77", "C8": "Subtotal", "B9": "1042", "A10": "0150",
+		"C11": "Subtotal", "C13": "Grand total", "D13": "1964", "A1": "ORDERS"} {
+		if got := get(cell); got != want {
+			t.Errorf("%s = %q, want %q", cell, got, want)
+		}
+	}
+	for cell, want := range map[string]string{"D5": "B5*C5", "D7": "B7*C7", "D8": "SUM(D5:D7)", "D10": "B10*C10", "D11": "SUM(D10:D10)"} {
+		if got := formula(cell); got != want {
+			t.Errorf("%s formula %q, want %q", cell, got, want)
+		}
+	}
+	if bin, err := office.Binary(); err == nil {
+		cmd := exec.Command(bin, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(out, "lo"), "--convert-to", "csv", "--outdir", out, res.Outputs[0])
+		cmd.Env = append(os.Environ(), "HOME="+out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("soffice: %v: %s", err, b)
+		}
+		data, _ := os.ReadFile(strings.TrimSuffix(res.Outputs[0], ".xlsx") + ".csv")
+		rows, _ := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+		if len(rows) < 11 || rows[7][3] != "1950" || rows[10][3] != "14" {
+			t.Errorf("LibreOffice computes the subtotals D8 and D11 as %q; want 1950 and 14", rows)
+		}
+	} else if os.Getenv("ERPIPE_REQUIRE_OFFICE") != "" {
+		t.Fatal(err)
+	}
+}

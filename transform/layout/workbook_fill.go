@@ -136,15 +136,25 @@ func staticValue(f *excelize.File, sheet, cell, raw string) any {
 	return raw
 }
 
-// kid is a range repeated inside a block: its rows in the design and how
-// many copies this occurrence of the block has.
-type kid struct{ r1, r2, n int }
+// kid is a range repeated inside a block: its rows in the design, how
+// many copies this occurrence of the block has and how many rows they
+// take together (copies of a range with ranges in it differ in size).
+type kid struct{ r1, r2, n, rows int }
 
 func (k kid) height() int { return k.r2 - k.r1 + 1 }
 
 // extra is how many rows the copies add (none for no copy: the designed
 // rows stay, empty).
-func (k kid) extra() int { return (max(k.n, 1) - 1) * k.height() }
+func (k kid) extra() int {
+	if k.n == 0 {
+		return 0
+	}
+	return k.rows - k.height()
+}
+
+// copies is what the first reading of the document learnt of an
+// occurrence's ranges: their copies and the rows those take.
+type copies map[string]*struct{ n, rows int }
 
 // block is an occurrence of the sheet (the root) or of a range copy:
 // the designed rows it covers and where this copy starts.
@@ -154,6 +164,7 @@ type block struct {
 	ob     int // the written row of b1
 	kids   map[string]kid
 	copies map[string]int // copies of each kid written so far
+	filled map[string]int // rows those copies took
 	cursor int            // the next designed row to write
 	over   map[int]map[int]any
 	name   string // the range ("" for the sheet)
@@ -182,7 +193,7 @@ func (b *block) end(t int) int {
 	}
 	for _, k := range b.kids {
 		if k.r2 == t {
-			return b.at(t) + k.extra()
+			return b.at(k.r1) + max(k.rows, k.height()) - 1
 		}
 	}
 	return b.at(t)
@@ -190,16 +201,15 @@ func (b *block) end(t int) int {
 
 // filler writes one workbook.
 type filler struct {
-	w       *Workbook
-	f       *excelize.File
-	sheet   *tplSheet
-	sw      *excelize.StreamWriter
-	styles  map[styleKey]int
-	counts  map[int]map[string]int // by the occurrence's number in the document: its kids' copies
-	later   []laterValue           // values of other sheets, set once the stream is done
-	root    *block
-	seq     int
-	lastCol int
+	w      *Workbook
+	f      *excelize.File
+	sheet  *tplSheet
+	sw     *excelize.StreamWriter
+	styles map[styleKey]int
+	counts map[int]copies // by the occurrence's number in the document: its kids' copies
+	later  []laterValue   // values of other sheets, set once the stream is done
+	root   *block
+	seq    int
 }
 
 type styleKey struct {
@@ -275,8 +285,9 @@ func setCell(f *excelize.File, sheet, cell string, c excelize.Cell) error {
 }
 
 // countCopies reads the document once, counting the copies of each range
-// in each occurrence, by the occurrence's number in start order.
-func (w *Workbook) countCopies(docPath string) (map[int]map[string]int, error) {
+// in each occurrence and the rows they take, by the occurrence's number
+// in start order.
+func (w *Workbook) countCopies(docPath string) (map[int]copies, error) {
 	fh, err := os.Open(docPath)
 	if err != nil {
 		return nil, err
@@ -285,10 +296,11 @@ func (w *Workbook) countCopies(docPath string) (map[int]map[string]int, error) {
 	d := xml.NewDecoder(bufio.NewReaderSize(fh, 64<<10))
 	type frame struct {
 		seq    int
-		counts map[string]int
+		name   string
+		counts copies
 	}
 	var stack []*frame // nil for elements that are values
-	out := map[int]map[string]int{}
+	out := map[int]copies{}
 	seq := 0
 	for {
 		tok, err := d.Token()
@@ -304,20 +316,39 @@ func (w *Workbook) countCopies(docPath string) (map[int]map[string]int, error) {
 				stack = append(stack, nil)
 				continue
 			}
-			if len(stack) > 0 && stack[len(stack)-1] != nil {
-				p := stack[len(stack)-1]
-				if p.counts == nil {
-					p.counts = map[string]int{}
-				}
-				p.counts[t.Name.Local]++
-			}
-			stack = append(stack, &frame{seq: seq})
+			stack = append(stack, &frame{seq: seq, name: t.Name.Local})
 			seq++
 		case xml.EndElement:
-			if fr := stack[len(stack)-1]; fr != nil && fr.counts != nil {
+			fr := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if fr == nil {
+				continue
+			}
+			if fr.counts != nil {
 				out[fr.seq] = fr.counts
 			}
-			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				continue
+			}
+			// The rows this copy takes: its design's, plus what its
+			// ranges' copies add.
+			r := w.names[fr.name]
+			size := r.r2 - r.r1 + 1
+			for kname, c := range fr.counts {
+				if c.n > 0 {
+					k := w.names[kname]
+					size += c.rows - (k.r2 - k.r1 + 1)
+				}
+			}
+			p := stack[len(stack)-1]
+			if p.counts == nil {
+				p.counts = copies{}
+			}
+			if p.counts[fr.name] == nil {
+				p.counts[fr.name] = &struct{ n, rows int }{}
+			}
+			p.counts[fr.name].n++
+			p.counts[fr.name].rows += size
 		}
 	}
 }
@@ -383,7 +414,7 @@ func (fl *filler) write(docPath string) error {
 // enter starts an occurrence: the sheet (parent nil) or a copy of range
 // name.
 func (fl *filler) enter(parent *block, name string) *block {
-	b := &block{parent: parent, name: name, copies: map[string]int{}, over: map[int]map[int]any{}, kids: map[string]kid{}}
+	b := &block{parent: parent, name: name, copies: map[string]int{}, filled: map[string]int{}, over: map[int]map[int]any{}, kids: map[string]kid{}}
 	counts := fl.counts[fl.seq]
 	fl.seq++
 	if parent == nil {
@@ -393,14 +424,13 @@ func (fl *filler) enter(parent *block, name string) *block {
 		}
 	} else {
 		r := fl.w.names[name]
-		k := parent.kids[name]
 		b.b1, b.b2 = r.r1, r.r2
-		b.ob = parent.at(r.r1) + parent.copies[name]*k.height()
+		b.ob = parent.at(r.r1) + parent.filled[name]
 	}
 	b.cursor = b.b1
-	for kname, n := range counts {
+	for kname, c := range counts {
 		r := fl.w.names[kname]
-		b.kids[kname] = kid{r1: r.r1, r2: r.r2, n: n}
+		b.kids[kname] = kid{r1: r.r1, r2: r.r2, n: c.n, rows: c.rows}
 	}
 	return b
 }
@@ -426,9 +456,19 @@ func (fl *filler) leave(b *block) error {
 	}
 	if p := b.parent; p != nil {
 		p.copies[b.name]++
+		p.filled[b.name] += b.size()
 		p.cursor = max(p.cursor, b.b2+1)
 	}
 	return nil
+}
+
+// size is how many rows the occurrence takes.
+func (b *block) size() int {
+	n := b.b2 - b.b1 + 1
+	for _, k := range b.kids {
+		n += k.extra()
+	}
+	return n
 }
 
 // value puts value v of element name into the cell it names in block b.
@@ -624,7 +664,7 @@ func (fl *filler) moveNames() error {
 		}
 		r1, r2 := fl.root.at(r.r1), fl.root.end(r.r2)
 		if k, ok := fl.root.kids[d.Name]; ok && k.n > 0 {
-			r2 = fl.root.at(k.r1) + k.n*k.height() - 1
+			r2 = fl.root.at(k.r1) + k.rows - 1
 		}
 		a, _ := excelize.CoordinatesToCellName(r.c1, r1, true)
 		ref := "'" + strings.ReplaceAll(r.sheet, "'", "''") + "'!" + a
