@@ -370,7 +370,10 @@ output:
 		t.Fatal(err)
 	}
 	defer wb.Close()
-	get := func(cell string) string { v, _ := wb.GetCellValue(s, cell, excelize.Options{RawCellValue: true}); return v }
+	get := func(cell string) string {
+		v, _ := wb.GetCellValue(s, cell, excelize.Options{RawCellValue: true})
+		return v
+	}
 	formula := func(cell string) string { v, _ := wb.GetCellFormula(s, cell); return v }
 	for cell, want := range map[string]string{"B4": "1041", "A5": "0150", "A7": "A-77", "C8": "Subtotal", "B9": "1042", "A10": "0150",
 		"C11": "Subtotal", "C13": "Grand total", "D13": "1964", "A1": "ORDERS"} {
