@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"context"
+	"flag"
 	"encoding/csv"
 	"os"
 	"os/exec"
@@ -68,6 +69,44 @@ func designInvoice(t *testing.T, path string) {
 	must(f.SaveAs(path))
 }
 
+// copyDesign puts testdata/workbook/invoice.xlsx into dir.
+func copyDesign(t *testing.T, dir string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "workbook", "invoice.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "invoice.xlsx"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var updateWorkbook = flag.Bool("update-workbook", false, "write testdata/workbook/invoice.xlsx again")
+
+// TestDesignedWorkbook: testdata/workbook/invoice.xlsx is designInvoice's
+// (go test ./transform -run TestDesignedWorkbook -update-workbook writes
+// it again); the end-to-end tests use it too.
+func TestDesignedWorkbook(t *testing.T) {
+	path := filepath.Join("testdata", "workbook", "invoice.xlsx")
+	if *updateWorkbook {
+		designInvoice(t, path)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	for _, d := range f.GetDefinedName() {
+		names = append(names, d.Name+"="+d.RefersTo)
+	}
+	slices.Sort(names)
+	want := []string{"InvCustomer=Invoice!$B$3", "InvDate=Invoice!$B$5", "InvNumber=Invoice!$B$4", "LineCount=Invoice!$B$6", "Lines=Invoice!$A$9:$E$9", "NetTotal=Invoice!$E$12"}
+	if !slices.Equal(names, want) {
+		t.Errorf("%s has the names %q, want %q (run with -update-workbook)", path, names, want)
+	}
+}
+
 // workbookTemplate copies a test template and the designed workbook into
 // a folder of their own and loads it.
 func workbookTemplate(t *testing.T, name string) *transform.Template {
@@ -80,7 +119,7 @@ func workbookTemplate(t *testing.T, name string) *transform.Template {
 	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	designInvoice(t, filepath.Join(dir, "invoice.xlsx"))
+	copyDesign(t, dir)
 	tmpl, err := transform.Load(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +335,7 @@ func TestWorkbookTemplateErrors(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "t.yaml"), []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			designInvoice(t, filepath.Join(dir, "invoice.xlsx"))
+			copyDesign(t, dir)
 			_, err := transform.Load(filepath.Join(dir, "t.yaml"))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Load: %v\nwant an error saying %q", err, c.want)
