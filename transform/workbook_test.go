@@ -2,8 +2,8 @@ package transform_test
 
 import (
 	"context"
-	"flag"
 	"encoding/csv"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
