@@ -134,11 +134,25 @@ func (a *API) offer(r *http.Request, act, pipeline string) error {
 	if err != nil {
 		return err
 	}
-	list, err := j.List(r.Context(), jobs.Filter{Pipeline: pipeline, Since: since})
+	// From where every earlier job has ended and been offered: a dequeue
+	// reads the jobs since, not the whole history.
+	mark, err := j.OfferedUntil(r.Context(), act)
 	if err != nil {
 		return err
 	}
+	from := since
+	if mark.After(from) {
+		from = mark
+	}
+	list, err := j.List(r.Context(), jobs.Filter{Pipeline: pipeline, Since: from})
+	if err != nil {
+		return err
+	}
+	newMark, ended := mark, true
 	for _, job := range list {
+		if ended = ended && job.Status.Final(); ended {
+			newMark = job.Created // jobs are listed oldest first
+		}
 		if job.Status != jobs.Processed && job.Status != jobs.ProcessedWithErrors {
 			continue
 		}
@@ -150,6 +164,9 @@ func (a *API) offer(r *http.Request, act, pipeline string) error {
 				return err
 			}
 		}
+	}
+	if newMark.After(mark) {
+		return j.SetOfferedUntil(r.Context(), act, newMark)
 	}
 	return nil
 }

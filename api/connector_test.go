@@ -19,6 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/erpipe/erpipe/d365"
+	"github.com/erpipe/erpipe/jobs"
+	"github.com/erpipe/erpipe/workspace"
 )
 
 // staticToken is a bearer token as an azcore credential, for the d365
@@ -199,5 +201,52 @@ func TestRISSequence(t *testing.T) {
 		if code != tc.code || !strings.Contains(string(b), tc.says) {
 			t.Errorf("%s %s %q: %d %s, want %d with %q", tc.method, tc.path, tc.body, code, b, tc.code, tc.says)
 		}
+	}
+}
+
+// A job still running when a dequeue looks is offered once it ends, even
+// though later jobs were offered before it: the dequeue's mark does not
+// pass a job that has not ended.
+func TestDequeueAfterSlowJob(t *testing.T) {
+	e := newEnv(t, tokenYAML([3]string{"c", "high", ""}))
+	ctx := context.Background()
+	j := e.svc.Journal()
+	out := filepath.Join(t.TempDir(), "out.zip")
+	os.WriteFile(out, []byte("PK fake"), 0o644)
+	now := time.Now()
+	slow := &jobs.Job{ID: "20990101-000001-aaaaaa", Pipeline: "customers-v3", Input: "slow.csv", Status: jobs.Processing, Created: now.Add(time.Second)}
+	quick := &jobs.Job{ID: "20990101-000002-bbbbbb", Pipeline: "customers-v3", Input: "quick.csv", Status: jobs.Processed, Created: now.Add(2 * time.Second),
+		Finished: now, Outputs: []jobs.Output{{Name: "quick.zip", Location: out}}}
+	for _, job := range []*jobs.Job{slow, quick} {
+		if err := j.Put(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	act := url.PathEscape("{" + activity + "}")
+	dequeue := func() string {
+		code, _, b := e.do("GET", "/api/connector/dequeue/"+act, "c-token", nil)
+		if code == 204 {
+			return ""
+		}
+		var m struct{ CorrelationId, PopReceipt string }
+		json.Unmarshal(b, &m)
+		if code, _, ab := e.do("POST", "/api/connector/ack/"+act, "c-token", bytes.NewReader(b)); code != 200 {
+			t.Fatalf("ack: %d %s", code, ab)
+		}
+		q, _ := j.QueuedMessage(ctx, workspace.NormActivity(activity), m.CorrelationId)
+		return q.Job
+	}
+	if got := dequeue(); got != quick.ID {
+		t.Fatalf("first dequeue: job %q, want %s", got, quick.ID)
+	}
+	if got := dequeue(); got != "" {
+		t.Fatalf("second dequeue: job %q, want none", got)
+	}
+	slow.Status, slow.Finished, slow.Outputs = jobs.Processed, time.Now(), []jobs.Output{{Name: "slow.zip", Location: out}}
+	if err := j.Put(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	if got := dequeue(); got != slow.ID {
+		t.Errorf("after the slow job ended: job %q, want %s", got, slow.ID)
 	}
 }

@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS connector_activities (
 	activity     TEXT PRIMARY KEY,
 	since        TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS connector_marks (
+	activity     TEXT PRIMARY KEY,
+	until        TEXT NOT NULL
+);
 `
 
 var uploadsReady sync.Map // *Journal -> true once uploadsSchema ran
@@ -246,4 +250,32 @@ func (j *Journal) Ack(ctx context.Context, id, pop string) (bool, error) {
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// OfferedUntil is the creation time up to which every job of activity's
+// pipeline has ended and been offered (zero: none yet): a dequeue looks
+// at the jobs from there on only.
+func (j *Journal) OfferedUntil(ctx context.Context, activity string) (time.Time, error) {
+	if err := j.uploadsTables(ctx); err != nil {
+		return time.Time{}, err
+	}
+	var until string
+	err := j.db.QueryRowContext(ctx, `SELECT until FROM connector_marks WHERE activity = ?`, activity).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("journal: %w", err)
+	}
+	return parseDBTime(until), nil
+}
+
+// SetOfferedUntil records OfferedUntil.
+func (j *Journal) SetOfferedUntil(ctx context.Context, activity string, until time.Time) error {
+	_, err := j.db.ExecContext(ctx, `INSERT INTO connector_marks(activity, until) VALUES(?, ?)
+		ON CONFLICT(activity) DO UPDATE SET until = excluded.until`, activity, dbTime(until))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
 }
