@@ -70,7 +70,7 @@ func designInvoice(t *testing.T, path string) {
 }
 
 // copyDesign puts testdata/workbook/invoice.xlsx into dir.
-func copyDesign(t *testing.T, dir string) {
+func copyDesign(t testing.TB, dir string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "workbook", "invoice.xlsx"))
 	if err != nil {
@@ -109,7 +109,7 @@ func TestDesignedWorkbook(t *testing.T) {
 
 // workbookTemplate copies a test template and the designed workbook into
 // a folder of their own and loads it.
-func workbookTemplate(t *testing.T, name string) *transform.Template {
+func workbookTemplate(t testing.TB, name string) *transform.Template {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := os.ReadFile(filepath.Join("testdata", "workbook", name))
