@@ -478,3 +478,65 @@ func TestAPITokensNew(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// A schedule's period run over the API, refused again once produced and
+// made again as a correction with force; a failed job retried over the
+// API runs again as a new job that notes it.
+func TestAPIScheduleRunAndRetry(t *testing.T) {
+	top := "schedules:\n  - name: saft-monthly\n    template: saft-no\n    cron: \"0 6 1 * *\"\n    time_zone: Europe/Oslo\n    period: previous-month\n    input:\n      files: data/ledger/*.csv\n"
+	ws, d, base := startAPI(t, top, "")
+	os.MkdirAll(filepath.Join(ws, "data", "ledger"), 0o755)
+	writeFile(t, filepath.Join(ws, "data", "ledger", "ledger.csv"), []byte(strings.Join(saftColumns, ",")+"\n"+ledgerMaster+ledgerLines(ledgerTxs...)))
+	code, _, b := call(t, "GET", base+"/api/v1/schedules", "hi", nil)
+	if code != 200 || !strings.Contains(string(b), `"saft-monthly"`) {
+		t.Fatalf("schedules: %d %s", code, b)
+	}
+	var j apiJob
+	code, _, b = call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10", "hi", nil)
+	if code != 200 || json.Unmarshal(b, &j) != nil || j.Status != "Processed" {
+		t.Fatalf("run 2026-10: %d %s", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10", "hi", nil); code != 409 || !strings.Contains(string(b), "force=true") {
+		t.Errorf("run 2026-10 again: %d %s, want 409 saying force=true", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10&force=true", "hi", nil); code != 200 || !strings.Contains(string(b), `"Processed"`) {
+		t.Errorf("a correction of 2026-10: %d %s", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2099-01", "hi", nil); code != 409 || !strings.Contains(string(b), "has not ended") {
+		t.Errorf("a period not ended: %d %s", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/nothing/run", "hi", nil); code != 404 {
+		t.Errorf("an unknown schedule: %d %s", code, b)
+	}
+
+	// A file its template refuses fails; after the retry it is a new job.
+	code, _, b = call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=bad.csv", "hi", strings.NewReader("Account,Name\nX-1,\n"))
+	if code != 202 || json.Unmarshal(b, &j) != nil {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	if j = waitAPIJob(t, base, "hi", j.ID); j.Status != "Failed" {
+		t.Fatalf("the bad file's job is %s, want Failed", j.Status)
+	}
+	if code, _, b := call(t, "GET", base+"/api/v1/jobs/"+j.ID+"/report", "hi", nil); code != 200 || len(b) == 0 {
+		t.Errorf("report: %d %s", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/jobs/"+j.ID+"/retry", "hi", nil); code != 202 {
+		t.Fatalf("retry: %d %s", code, b)
+	}
+	var retried []apiJob
+	waitFor(t, 30*time.Second, "the retry's job to end", func() bool {
+		_, _, b := call(t, "GET", base+"/api/v1/jobs?pipeline=customers-v3&status=failed", "hi", nil)
+		var l struct{ Jobs []apiJob }
+		json.Unmarshal(b, &l)
+		retried = l.Jobs
+		return len(l.Jobs) == 2
+	})
+	code, _, b = call(t, "GET", base+"/api/v1/jobs/"+retried[1].ID, "hi", nil)
+	if code != 200 || !strings.Contains(string(b), `"retry_of":"`+j.ID+`"`) {
+		t.Errorf("the retry's job does not name the job it retries: %s", b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/jobs/"+retried[1].ID+"/retry", "lo", nil); code != 202 && code != 429 {
+		t.Errorf("a low-priority client's retry: %d %s", code, b)
+	}
+	d.stop(t)
+}
