@@ -429,3 +429,28 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 		t.Errorf("%d jobs, want 1: %s", n, b)
 	}
 }
+
+// A file with a bad row: the job ends ProcessedWithErrors, and its report
+// and rejected rows are served.
+func TestReportAndRejected(t *testing.T) {
+	e := newEnv(t, tokenYAML([3]string{"c", "high", ""}))
+	lines := strings.SplitN(string(sample(t)), "\n", 3)
+	bad := strings.Replace(lines[1], "Contoso Retail San Diego", "", 1) // a customer without a name
+	body := lines[0] + "\n" + lines[1] + "\n" + bad + "\n"
+	code, _, b := e.do("POST", "/api/v1/pipelines/customers-v3/jobs?name=c.csv", "c-token", strings.NewReader(body))
+	var v jobView
+	if code != 202 || json.Unmarshal(b, &v) != nil {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	v = e.waitJob(v.ID, "c-token")
+	if v.Status != jobs.ProcessedWithErrors || v.RowsRejected != 1 || v.Report == "" || v.Rejected == "" {
+		t.Fatalf("job: %+v", v)
+	}
+	if code, _, b := e.do("GET", v.Report, "c-token", nil); code != 200 || !strings.Contains(string(b), "Name") {
+		t.Errorf("report: %d %s", code, b)
+	}
+	code, h, b := e.do("GET", v.Rejected, "c-token", nil)
+	if code != 200 || !strings.Contains(string(b), "US-001") || !strings.Contains(h.Get("Content-Disposition"), "rejected") {
+		t.Errorf("rejected rows: %d %q %s", code, h.Get("Content-Disposition"), b)
+	}
+}
