@@ -454,3 +454,23 @@ func TestReportAndRejected(t *testing.T) {
 		t.Errorf("rejected rows: %d %q %s", code, h.Get("Content-Disposition"), b)
 	}
 }
+
+// A client over its rate is answered 429 with the time until its next
+// request; another client is not held up by it.
+func TestClientRate(t *testing.T) {
+	yaml := tokenYAML([3]string{"slow", "high", ""}, [3]string{"other", "low", ""})
+	yaml = strings.Replace(yaml, "      priority: high\n", "      priority: high\n      rate: 0.5\n      burst: 2\n", 1)
+	e := newEnv(t, yaml)
+	for i, want := range []int{200, 200, 429} {
+		code, h, b := e.do("GET", "/api/v1/pipelines", "slow-token", nil)
+		if code != want {
+			t.Errorf("request %d: %d %s, want %d", i, code, b, want)
+		}
+		if code == 429 && (h.Get("Retry-After") != "2" || !strings.Contains(string(b), "rate")) {
+			t.Errorf("over the rate: Retry-After %q, %s; want 2 s", h.Get("Retry-After"), b)
+		}
+	}
+	if code, _, _ := e.do("GET", "/api/v1/pipelines", "other-token", nil); code != 200 {
+		t.Errorf("another client: %d", code)
+	}
+}

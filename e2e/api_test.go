@@ -540,3 +540,34 @@ func TestAPIScheduleRunAndRetry(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// An Idempotency-Key is kept in the journal: after a restart the retried
+// upload still gets the first job.
+func TestAPIKeySurvivesRestart(t *testing.T) {
+	ws, d, base := startAPI(t, "", "")
+	data := apiCustomers("KEEP", 3)
+	code, _, b := call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=keep.csv", "hi", bytes.NewReader(data), "Idempotency-Key", "keep-1")
+	var first apiJob
+	if code != 202 || json.Unmarshal(b, &first) != nil {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	waitAPIJob(t, base, "hi", first.ID)
+	d.stop(t)
+	d = startDaemonEnv(t, ws, nil, "the HTTP API to be ready again", func(*daemon) bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	code, h, b := call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=keep.csv", "hi", bytes.NewReader(data), "Idempotency-Key", "keep-1")
+	var again apiJob
+	if code != 200 || json.Unmarshal(b, &again) != nil || again.ID != first.ID || h.Get("Idempotency-Replayed") != "true" {
+		t.Errorf("the retried upload after a restart: %d %s, want 200 and job %s", code, b, first.ID)
+	}
+	if n := len(listJobs(t, ws)); n != 1 {
+		t.Errorf("%d jobs, want 1", n)
+	}
+	d.stop(t)
+}
