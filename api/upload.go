@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/erpipe/erpipe/internal/filename"
@@ -47,7 +48,8 @@ func (a *API) receive(w http.ResponseWriter, r *http.Request, name string) (*rec
 		return nil, false
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), http.MaxBytesReader(w, r.Body, limit))
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, limit)}
+	n, err := io.Copy(io.MultiWriter(f, h), body)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -62,12 +64,17 @@ func (a *API) receive(w http.ResponseWriter, r *http.Request, name string) (*rec
 		var tooBig *http.MaxBytesError
 		var ne interface{ Timeout() bool }
 		switch {
-		case errors.As(err, &tooBig):
+		case errors.As(body.err, &tooBig):
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the upload is larger than %d bytes, the most this erpipe takes (http: max_upload in erpipe.yaml); nothing was kept", limit))
-		case errors.As(err, &ne) && ne.Timeout():
+		case errors.As(body.err, &ne) && ne.Timeout():
 			writeError(w, http.StatusRequestTimeout, "timeout", fmt.Sprintf("the upload took longer than %s (http: body_timeout); nothing was kept: send it again", bodyTimeout))
-		case errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil || isClientGone(err):
+		case body.err != nil || errors.Is(err, io.ErrUnexpectedEOF):
+			// The client's side: cut short, or the connection broke.
 			writeError(w, http.StatusBadRequest, "truncated", fmt.Sprintf("the upload ended after %d bytes, before its end (Content-Length %d); nothing was kept: send it again", n, r.ContentLength))
+		case isNoSpace(err):
+			a.log.Error("an upload could not be written: the disk is full", "err", err)
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusInsufficientStorage, "no_space", "erpipe's disk is full; nothing was kept: send it again later")
 		default:
 			a.internalError(w, r, err)
 		}
@@ -76,9 +83,23 @@ func (a *API) receive(w http.ResponseWriter, r *http.Request, name string) (*rec
 	return &received{path: path, sha256: hex.EncodeToString(h.Sum(nil)), size: n}, true
 }
 
-func isClientGone(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "connection reset") || strings.Contains(s, "unexpected EOF") || strings.Contains(s, "closed")
+// bodyReader keeps the error of reading a request's body, to tell the
+// client's failures (cut short, too large, too slow) from the disk's.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func isNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // uploadName is the input's name: ?name=, else Content-Disposition's

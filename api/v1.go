@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -297,7 +298,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, path, ctype string) {
 	if ctype != "" {
 		w.Header().Set("Content-Type", ctype)
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filepath.Base(path)))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filepath.Base(path)}))
 	http.ServeContent(w, r, filepath.Base(path), fi.ModTime(), f)
 }
 
