@@ -38,6 +38,8 @@ type inputSpec struct {
 
 	xmlRecord string
 
+	fixed *layout.FixedWidth // input.fixed_width (fixedwidth.go)
+
 	fields []*expression.InputField
 }
 
@@ -80,6 +82,8 @@ type outputSpec struct {
 	dmfGroup       string
 	dmfDescription string
 	dmfEntities    []dmfEntity
+
+	fixed *layout.FixedWidth // output.fixed_width (fixedwidth.go)
 
 	xml      *layout.XML
 	workbook *layout.Workbook // a designed workbook filled from a layout (its XML)
@@ -298,7 +302,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 	var fieldsNode *yaml.Node
 	tl.Mapping(n, "input", map[string]template.KeyHandler{
 		"format": func(_, v *yaml.Node) {
-			in.format, _ = tl.OneOf(v, "input.format", template.FormatAuto, template.FormatCSV, template.FormatXLSX, template.FormatXML, template.FormatDMF)
+			in.format, _ = tl.OneOf(v, "input.format", template.FormatAuto, template.FormatCSV, template.FormatXLSX, template.FormatXML, template.FormatDMF, template.FormatFixedWidth)
 		},
 		"csv": func(_, v *yaml.Node) {
 			tl.Mapping(v, "input.csv", map[string]template.KeyHandler{
@@ -334,6 +338,9 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 				"record": func(_, v *yaml.Node) { in.xmlRecord, _ = tl.NonEmpty(v, "input.xml.record") },
 			}, "record")
 		},
+		"fixed_width": func(_, v *yaml.Node) {
+			in.fixed = tl.layoutLoader().LoadFixedWidth(v, "input.fixed_width", false)
+		},
 		"fields": func(_, v *yaml.Node) { fieldsNode = v },
 		"sheets": func(_, v *yaml.Node) { tl.loadSheets(v) }, // multiinput.go
 	})
@@ -355,6 +362,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 			in.fields = append(in.fields, f)
 		}
 	}
+	tl.checkFixedInput(n, fieldsNode) // fixedwidth.go
 }
 
 func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
@@ -606,7 +614,10 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"xlsx":      func(_, v *yaml.Node) { xlsxNode = v },
 		"dmf":       func(_, v *yaml.Node) { dmfNode = v },
 		"unpack":    func(_, v *yaml.Node) { out.kind = "unpack"; tl.loadUnpack(v) }, // multiinput.go
-		"xml":       func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
+		"fixed_width": func(_, v *yaml.Node) {
+			out.kind, out.fixed = "fixed_width", tl.layoutLoader().LoadFixedWidth(v, "output.fixed_width", true)
+		},
+		"xml": func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
 		"workbook": func(_, v *yaml.Node) {
 			out.kind = "workbook"
 			out.workbook = tl.layoutLoader().LoadWorkbook(v)
@@ -620,6 +631,10 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		return
 	}
 	switch {
+	case out.kind == "fixed_width":
+		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
+			tl.Errorf(n, "output: give one of csv, dmf, xml or fixed_width, not several")
+		}
 	case out.kind == "xml" || out.kind == "workbook":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
 			tl.Errorf(n, "output: give one of csv, dmf, xml or workbook, not several")
@@ -666,6 +681,8 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 			ext = ".xlsx"
 		case "xml":
 			ext = ".xml"
+		case "fixed_width":
+			ext = ".txt"
 		}
 		out.fileName, _ = expression.Compile(`input.name + "`+ext+`"`, fnEnv)
 	}

@@ -33,6 +33,7 @@ type outputs struct {
 	csvw       *csv.Writer
 	xlsxw      *layout.XLSXWriter
 	dmfw       *dmf.Writer
+	fixedw     *layout.FixedRun // output.fixed_width
 	xmlw       *layout.XMLRun
 	workbook   *layout.Workbook // output.workbook: xmlw renders its layout (workbook.go)
 }
@@ -111,6 +112,8 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, i
 			return nil, t.fileError(pos, err, "check the template's output.dmf section")
 		}
 		o.dmfw = w
+	case "fixed_width":
+		o.fixedw = t.output.fixed.NewRun(bw, t.xmlSource(inputBase, modified, id))
 	case "xml", "workbook":
 		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
 		if err != nil {
@@ -126,6 +129,9 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, i
 func (o *outputs) write(pos formats.Pos, values [][]string) error {
 	if values == nil {
 		return nil
+	}
+	if o.fixedw != nil {
+		return o.fixedw.Add(pos, values[0])
 	}
 	if o.xlsxw != nil {
 		text, err := o.xlsxw.Write(pos, values[0])
@@ -175,6 +181,9 @@ func (o *outputs) commit(ctx context.Context, res *Result) error {
 				return err
 			}
 		}
+	}
+	if o.fixedw != nil {
+		err = o.fixedw.Finish()
 	}
 	for i, f := range o.files {
 		if err == nil {

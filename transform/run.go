@@ -275,6 +275,9 @@ func (t *Template) tables() []table {
 	case "xml", "workbook":
 		return []table{{columns: t.output.xml.Columns(), render: layout.EncodeValue, check: layout.CheckXMLText}}
 	}
+	if t.output.kind == "fixed_width" {
+		return []table{{columns: t.output.fixed.Columns(), render: layout.EncodeValue}}
+	}
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
 		format := e.entity.SourceFormat
@@ -426,6 +429,10 @@ func (t *Template) openAt(inputPath, format string, res *Result, headerRow int) 
 		s.idx = make([]int, len(in.fields))
 		for i := range s.idx {
 			s.idx[i] = i
+		}
+	case template.FormatFixedWidth:
+		if err := t.openFixed(inputPath, res, s); err != nil { // fixedwidth.go
+			return nil, err
 		}
 	}
 	return s, nil
@@ -927,6 +934,9 @@ func (t *Template) xlsxTable() bool { return t.output.xlsx != nil }
 // values of a workbook or an XML layout are kept typed (layout.EncodeValue)
 // and are shown as the text they stand for.
 func (t *Template) previewText(v string) string {
+	if t.output.kind == "fixed_width" {
+		return layout.EncodedText(v)
+	}
 	if t.xlsxTable() || t.output.kind == "xml" || t.output.kind == "workbook" {
 		return layout.EncodedText(v)
 	}

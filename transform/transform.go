@@ -180,6 +180,8 @@ func (t *Template) acceptedFiles() string {
 			parts = append(parts, "XML (.xml)")
 		case template.FormatDMF:
 			parts = append(parts, "DMF data packages (.zip)")
+		case template.FormatFixedWidth:
+			parts = append(parts, "fixed-width text files")
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -210,6 +212,8 @@ func (t *Template) Outputs() []string {
 			out = append(out, "PDF of the workbook")
 		}
 		return out
+	case "fixed_width":
+		return []string{"Fixed-width text file" + t.output.fixed.Describe()}
 	case "unpack":
 		return t.multi.unpack.outputs() // multiinput.go
 	}

@@ -190,7 +190,9 @@ func TestReadErrors(t *testing.T) {
 				_, err = r.Next()
 			}
 			var pe *formats.ParseError
-			if !errors.As(err, &pe) {
+			if ce := (*ControlError)(nil); errors.As(err, &ce) {
+				pe = &formats.ParseError{Pos: ce.Pos, Err: ce.Err}
+			} else if !errors.As(err, &pe) {
 				t.Fatalf("error %v, want a *formats.ParseError", err)
 			}
 			if pe.Pos != tt.pos || !strings.Contains(pe.Err.Error(), tt.want) {
@@ -222,9 +224,20 @@ func TestRecords(t *testing.T) {
 	if _, err := rr.Read(); err != io.EOF {
 		t.Fatalf("at the end: %v", err)
 	}
-	for _, bad := range []string{"nope", "code", "header.nope"} {
-		if _, err := NewRecords(strings.NewReader(""), payments(t), RecordOptions{Record: "payment", Fields: []string{bad}}); err == nil && bad != "code" {
-			t.Errorf("field %q: no error", bad)
+	for _, bad := range []struct{ ref, want string }{
+		{"nope", `no record type of the layout has a field "nope"`},
+		{"header.nope", `"header.nope" is no field of the layout`},
+		{"count", `field "count" is in record types trailer; write`},
+	} {
+		l := payments(t)
+		if bad.ref == "count" { // a field of two record types other than the row's
+			l.Records[0].Fields = append(l.Records[0].Fields, Field{Name: "count", Start: 30, Length: 1})
+			l.Compile()
+			bad.want = `field "count" is in record types header and trailer; write record.field`
+		}
+		_, err := NewRecords(strings.NewReader(""), l, RecordOptions{Record: "payment", Fields: []string{bad.ref}})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("field %q: %v, want %s", bad.ref, err, bad.want)
 		}
 	}
 }

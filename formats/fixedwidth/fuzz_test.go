@@ -37,7 +37,11 @@ func FuzzReader(f *testing.F) {
 			}
 			if err != nil {
 				var pe *formats.ParseError
-				if !errors.As(err, &pe) || pe.Pos.Row < 1 || pe.Pos.File != "f.txt" {
+				ok := errors.As(err, &pe)
+				if ce := (*ControlError)(nil); errors.As(err, &ce) {
+					pe, ok = &formats.ParseError{Pos: ce.Pos, Err: ce.Err}, true
+				}
+				if !ok || pe.Pos.Row < 1 || pe.Pos.File != "f.txt" {
 					t.Fatalf("error %v (%T), want a *formats.ParseError with a line", err, err)
 				}
 				break

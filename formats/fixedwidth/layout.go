@@ -87,8 +87,14 @@ type Control struct {
 	Blocks bool
 	// Scope is the record type that starts what is counted: counts and
 	// sums go back to the last record of that type (a batch header), or
-	// to the start of the file when it is empty.
+	// to the start of the file when it is empty. A count includes the
+	// control's own record when it is of a type counted (a batch number).
 	Scope string
+	// Where, "record.field", and In keep only the records whose field
+	// holds one of In (NACHA's credit total: the entries whose
+	// transaction code is a credit's).
+	Where string
+	In    []string
 }
 
 // Record is one record type.
@@ -299,6 +305,14 @@ func (l *Layout) checkControl(ri, fi int, c *Control, names map[string]bool, bad
 	}
 	if c.Blocks && l.BlockLines == 0 {
 		bad(ri, fi, "%s counts blocks, but the layout sets no block size", what)
+	}
+	if c.Where != "" {
+		if _, _, ok := l.FieldRef(c.Where); !ok {
+			bad(ri, fi, "%s: where %q: write record.field, a field of the layout", what, c.Where)
+		}
+		if len(c.In) == 0 {
+			bad(ri, fi, "%s: where needs in, the values to keep", what)
+		}
 	}
 	if c.Scope != "" && !names[c.Scope] {
 		bad(ri, fi, "%s: scope %q is not a record type of the layout", what, c.Scope)

@@ -137,10 +137,12 @@ func (r *Reader) record(raw string) (int, error) {
 	line := []rune(raw)
 	ri, err := r.recordType(line)
 	if err != nil {
+		r.tally.unreadable()
 		return -1, err
 	}
 	rec := &r.l.Records[ri]
 	if len(line) > rec.Length && strings.TrimSpace(string(line[rec.Length:])) != "" {
+		r.tally.unreadable()
 		return -1, r.errorAt(rec.Length+1, "the line is %d characters long; a %s record is %d", len(line), rec.Name, rec.Length)
 	}
 	r.typ = ri
@@ -153,6 +155,7 @@ func (r *Reader) record(raw string) (int, error) {
 		r.text = append(r.text, s)
 		v, num, err := r.value(rec, f, s)
 		if err != nil {
+			r.tally.unreadable()
 			return -1, err
 		}
 		r.values = append(r.values, v)
@@ -161,7 +164,7 @@ func (r *Reader) record(raw string) (int, error) {
 	if err := r.checkControls(ri); err != nil {
 		return -1, err
 	}
-	r.tally.add(ri, r.nums)
+	r.tally.add(ri, r.values, r.nums)
 	return ri, nil
 }
 
@@ -201,18 +204,34 @@ func (r *Reader) checkControls(ri int) error {
 	rec := &r.l.Records[ri]
 	for fi := range rec.Fields {
 		f := &rec.Fields[fi]
-		if f.Control == nil {
+		if f.Control == nil || !r.tally.checkable(ri, fi) {
 			continue
 		}
 		want := r.tally.expected(ri, fi)
 		got := r.nums[fi]
 		if got == nil || !got.Equal(want) {
-			return r.errorAt(f.Start, "%s.%s is %q, but %s gives %s; the file is incomplete or its totals are wrong, so ask for it again",
-				rec.Name, f.Name, strings.TrimSpace(r.text[fi]), describe(f.Control, r.l.BlockLines), want.StringFixed(int32(f.Decimals)))
+			return &ControlError{Pos: formats.Pos{File: r.file, Row: r.line, Col: f.Start}, Err: fmt.Errorf(
+				"%s.%s is %q, but %s gives %s; the file is incomplete or its totals are wrong, so ask its sender for it again",
+				rec.Name, f.Name, strings.TrimSpace(r.text[fi]), describe(f.Control, r.l.BlockLines), want.StringFixed(int32(f.Decimals)))}
 		}
 	}
 	return nil
 }
+
+// ControlError is a control field that does not match the records it
+// counts or adds up. Unlike a *formats.ParseError, which is about one
+// record, it says the file as a whole can't be trusted.
+type ControlError struct {
+	Pos formats.Pos
+	Err error
+}
+
+func (e *ControlError) Error() string {
+	return fmt.Sprintf("row %d column %d: %v", e.Pos.Row, e.Pos.Col, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ControlError) Unwrap() error { return e.Err }
 
 func describe(c *Control, block int) string {
 	scope := "the file"

@@ -32,6 +32,7 @@ type Writer struct {
 	tally *tally
 	line  strings.Builder
 	nums  []*decimal.Decimal
+	vals  []string // the values as a Reader reads them, for the tallies
 }
 
 // NewWriter writes to w, laid out as l (compiled).
@@ -57,7 +58,7 @@ func (w *Writer) Write(ri int, values []string) error {
 	rec := &w.l.Records[ri]
 	w.tally.lines++
 	w.line.Reset()
-	w.nums = w.nums[:0]
+	w.nums, w.vals = w.nums[:0], w.vals[:0]
 	pos := 1
 	for fi := range rec.Fields {
 		f := &rec.Fields[fi]
@@ -74,11 +75,16 @@ func (w *Writer) Write(ri int, values []string) error {
 		w.line.WriteString(s)
 		pos = f.Start + f.Length
 		w.nums = append(w.nums, num)
+		if num != nil {
+			w.vals = append(w.vals, num.StringFixed(int32(f.Decimals)))
+		} else {
+			w.vals = append(w.vals, textValue(f, s))
+		}
 	}
 	if rec.Length >= pos {
 		w.line.WriteString(strings.Repeat(" ", rec.Length-pos+1))
 	}
-	w.tally.add(ri, w.nums)
+	w.tally.add(ri, w.vals, w.nums)
 	return w.emit(w.line.String())
 }
 
