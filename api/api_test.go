@@ -474,3 +474,43 @@ func TestClientRate(t *testing.T) {
 		t.Errorf("another client: %d", code)
 	}
 }
+
+// With more queued work than configured, low-priority uploads are refused
+// first (half of queued), then medium, and high ones last, each 429 with a
+// Retry-After.
+func TestQueueLimitByPriority(t *testing.T) {
+	yaml := "workers: 1\n" + tokenYAML([3]string{"hi", "high", ""}, [3]string{"mid", "medium", ""}, [3]string{"lo", "low", ""}) +
+		"  limits: {queued: 4, rate: 1000, burst: 1000}\n"
+	e := newEnv(t, yaml)
+	// A large file keeps the one worker busy while the others queue.
+	var big strings.Builder
+	lines := strings.SplitN(string(sample(t)), "\n", 3)
+	big.WriteString(lines[0] + "\n")
+	for i := range 60000 {
+		fmt.Fprintf(&big, "BIG-%06d%s\n", i, lines[1][len("US-001"):])
+	}
+	up := func(client string, i int) (int, http.Header) {
+		body := lines[0] + "\n" + strings.Replace(lines[1], "US-001", fmt.Sprintf("Q%s-%d", client, i), 1) + "\n"
+		code, h, _ := e.do("POST", fmt.Sprintf("/api/v1/pipelines/customers-v3/jobs?name=%s%d.csv", client, i), client+"-token", strings.NewReader(body))
+		return code, h
+	}
+	if code, _, b := e.do("POST", "/api/v1/pipelines/customers-v3/jobs?name=big.csv", "hi-token", strings.NewReader(big.String())); code != 202 {
+		t.Fatalf("the large file: %d %s", code, b)
+	}
+	for e.svc.Queued() > 0 { // the worker has taken it
+		time.Sleep(5 * time.Millisecond)
+	}
+	var got []string
+	for _, c := range []string{"lo", "lo", "lo", "mid", "mid", "hi", "hi"} {
+		code, h := up(c, len(got))
+		if code == 429 && h.Get("Retry-After") == "" {
+			t.Errorf("a 429 without Retry-After")
+		}
+		got = append(got, fmt.Sprintf("%s:%d", c, code))
+	}
+	// queued 0, 1 take low; at 2 (half of 4) low is refused; medium up to 3; high up to 4.
+	want := []string{"lo:202", "lo:202", "lo:429", "mid:202", "mid:429", "hi:202", "hi:429"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("answers %v, want %v (queued now %d)", got, want, e.svc.Queued())
+	}
+}
