@@ -93,7 +93,7 @@ targets() {
         g = order[i]
         for (k = 1; k <= n[g]; k++) a[k] = r[g, k]
         m = med(a, n[g])
-        if (g in t) printf "| %s | ≤ %.1f× | %.2f× | %s |\n", title[g], t[g], m, (m <= t[g] ? "yes" : "**no**")
+        if (g in t) printf "| %s | ≤ %s× | %.2f× | %s |\n", title[g], sprintf(t[g] * 10 == int(t[g] * 10) ? "%.1f" : "%.2f", t[g]), m, (m <= t[g] ? "yes" : "**no**")
         else printf "| %s | (no target) | %.2f× | |\n", title[g], m
       }
       if (("csv" in rss) && ("start" in rss))
@@ -206,8 +206,10 @@ Formatted reading (\`formatted: true\`) stays with excelize.
 The same rounds as above, with the binary before the change as a third
 command (\`ERB_XLSX_BEFORE\`), so that each round gives a before/after
 pair; the ratio is against the yardstick of the same round. The machine
-is shared by four engineers on two cores: compare the ratios, not the
-seconds. Run \`$(basename "$1")\`:
+is shared by four engineers on two cores and was busy (see the load
+averages): compare the ratios, and the CPU seconds, which the load
+disturbs less than the wall time. Runs:
+$(grep -h 'load average' "${1%.tsv}.md" 2>/dev/null | sed 's/^/- /')
 
 $(summary "$1")
 
@@ -218,8 +220,11 @@ $(grep -v '^$' "${1%.tsv}.check" 2>/dev/null | grep -i xlsx)
 \`\`\`
 
 Peak RSS is that of the whole process, about 45 MB of it the binary's
-own pages; it stays flat from 100k to 1M rows (the scanner holds one row,
-the merged-cell pre-pass one chunk, the shared strings one string each).
+own pages, and varies by about 10 MB from round to round here (three runs
+of each build under /usr/bin/time on the 100k file: 69–76 MB both); it
+stays flat from 100k to 1M rows: the scanner holds a row
+and a buffer of the inflated XML, the merged-cell pre-pass a chunk, and
+the shared strings are kept in one string with an offset each.
 DOC
 }
 
@@ -384,6 +389,7 @@ To reproduce (the data is generated into /tmp/erbench/data on the first run):
 ../shared/bench/install-peers.sh   # once: Miller, xsltproc, ... (optional here)
 ERB_N=$N bench/compare.sh -doc        # every group below, then this page
 bench/compare.sh shared csv xlsx xmlxform   # the shared runner, erpipe as its ERB_CANDIDATE_*
+ERB_XLSX_BEFORE=OLD-ERPIPE bench/compare.sh xlsx xlsx1m   # XLSX before/after pairs (-xlsxdoc=TSV: their section)
 bench/burst.sh                     # the daemon, 1 and 2 workers
 bench/saft.sh > /tmp/erbench/results/saft.md   # SAF-T at 1M and 5M lines (SAFT_BIN=... for another build)
 # this page from saved runs:

@@ -1,5 +1,9 @@
-// Package excel reads xlsx workbooks row by row with excelize's streaming
-// row iterator, so a large sheet is never loaded whole.
+// Package excel reads xlsx workbooks row by row, so a large sheet is never
+// loaded whole: excelize opens the workbook, and a scanner of the sheet's
+// XML (scan.go, fast.go) reads its rows, giving exactly the values
+// excelize's own row iterator gives, several times faster; a sheet the
+// scanner does not read itself, and Options.Formatted, are read with
+// excelize's iterator.
 //
 // One sheet is read: its header row (Options.HeaderRow, else the first row
 // that is not blank) names the columns, and each following row that is not
