@@ -37,11 +37,11 @@ if ! command -v java >/dev/null 2>&1 || ! dpkg -s libsaxonhe-java >/dev/null 2>&
 fi
 # LibreOffice (headless) recalculates filled workbooks and converts them to
 # PDF; pdftotext (poppler-utils) reads the PDFs back.
-if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
-  echo "== installing LibreOffice Calc (headless) and poppler-utils"
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1; then
+  echo "== installing LibreOffice Calc and Writer (headless) and poppler-utils"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui fonts-dejavu-core poppler-utils >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui libreoffice-writer-nogui fonts-dejavu-core poppler-utils >/dev/null
 fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh

@@ -11,11 +11,11 @@ import (
 	"github.com/erpipe/erpipe/internal/office"
 )
 
-// commitWorkbooks finishes an output.workbook: the layout is rendered (one
-// document, or one per group) into temporary files, each filled into a
-// copy of the designed workbook, and, when asked, converted to PDF; all
-// are published together, or none.
-func (o *outputs) commitWorkbooks(ctx context.Context) error {
+// commitFilled finishes an output.workbook or output.document: the layout
+// is rendered (one document, or one per group) into temporary files, each
+// filled into a copy of the designed file, and, when asked, converted to
+// PDF; all are published together, or none.
+func (o *outputs) commitFilled(ctx context.Context) error {
 	x := o.xmlw
 	defer x.Close()
 	outDir := filepath.Dir(o.final[0])
@@ -51,14 +51,14 @@ func (o *outputs) commitWorkbooks(ctx context.Context) error {
 		}
 	}
 	for i, doc := range docs {
-		tmp, err := o.fillWorkbook(doc, names[i])
+		tmp, err := o.fill(doc, names[i])
 		if tmp != "" {
 			o.tmp, o.final = append(o.tmp, tmp), append(o.final, names[i])
 		}
 		if err != nil {
 			return err
 		}
-		if !o.workbook.PDF {
+		if !o.filled.WantsPDF() {
 			continue
 		}
 		pdf := strings.TrimSuffix(names[i], filepath.Ext(names[i])) + ".pdf"
@@ -75,15 +75,15 @@ func (o *outputs) commitWorkbooks(ctx context.Context) error {
 	return o.publish()
 }
 
-// fillWorkbook fills the designed workbook with the rendered document doc
-// into a temporary file beside final, and returns its name.
-func (o *outputs) fillWorkbook(doc, final string) (string, error) {
+// fill fills the designed file with the rendered document doc into a
+// temporary file beside final, and returns its name.
+func (o *outputs) fill(doc, final string) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(final), filename.TempPattern(filepath.Base(final)))
 	if err != nil {
 		return "", err
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
-	err = o.workbook.Fill(doc, bw)
+	err = o.filled.Fill(doc, bw)
 	if err == nil {
 		err = bw.Flush()
 	}

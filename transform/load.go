@@ -69,7 +69,7 @@ type validation struct {
 
 type outputSpec struct {
 	fileName *expression.Program
-	kind     string // "csv", "xlsx", "dmf", "xml" or "workbook"
+	kind     string // "csv", "xlsx", "dmf", "xml", "workbook" or "document"
 
 	csvComma    rune
 	csvEncoding string
@@ -85,8 +85,8 @@ type outputSpec struct {
 
 	fixed *layout.FixedWidth // output.fixed_width (fixedwidth.go)
 
-	xml      *layout.XML
-	workbook *layout.Workbook // a designed workbook filled from a layout (its XML)
+	xml    *layout.XML
+	filled layout.Filled // a designed workbook or document filled from a layout (its XML)
 }
 
 type dmfEntity struct {
@@ -620,8 +620,13 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"xml": func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
 		"workbook": func(_, v *yaml.Node) {
 			out.kind = "workbook"
-			out.workbook = tl.layoutLoader().LoadWorkbook(v)
-			out.xml = out.workbook.XML()
+			out.filled = tl.layoutLoader().LoadWorkbook(v)
+			out.xml = out.filled.XML()
+		},
+		"document": func(_, v *yaml.Node) {
+			out.kind = "document"
+			out.filled = tl.layoutLoader().LoadDocument(v)
+			out.xml = out.filled.XML()
 		},
 	})
 	if !ok || out.kind == "unpack" {
@@ -635,9 +640,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
 			tl.Errorf(n, "output: give one of csv, dmf, xml or fixed_width, not several")
 		}
-	case out.kind == "xml" || out.kind == "workbook":
+	case out.kind == "xml" || out.kind == "workbook" || out.kind == "document":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
-			tl.Errorf(n, "output: give one of csv, dmf, xml or workbook, not several")
+			tl.Errorf(n, "output: give one of csv, dmf, xml, workbook or document, not several")
 		}
 	case (csvNode != nil || xlsxNode != nil) && dmfNode != nil:
 		tl.Errorf(dmfNode, "output: give either csv (and/or xlsx) or dmf, not both")
@@ -679,6 +684,8 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 			ext = ".csv"
 		case "xlsx", "workbook":
 			ext = ".xlsx"
+		case "document":
+			ext = ".docx"
 		case "xml":
 			ext = ".xml"
 		case "fixed_width":

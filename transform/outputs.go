@@ -35,7 +35,7 @@ type outputs struct {
 	dmfw       *dmf.Writer
 	fixedw     *layout.FixedRun // output.fixed_width
 	xmlw       *layout.XMLRun
-	workbook   *layout.Workbook // output.workbook: xmlw renders its layout (workbook.go)
+	filled     layout.Filled // output.workbook or output.document: xmlw renders its layout (filled.go)
 }
 
 // createOutputs opens the output file(s) in outDir. modified stamps the
@@ -114,14 +114,14 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, i
 		o.dmfw = w
 	case "fixed_width":
 		o.fixedw = t.output.fixed.NewRun(bw, t.xmlSource(inputBase, modified, id))
-	case "xml", "workbook":
+	case "xml", "workbook", "document":
 		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
 		if err != nil {
 			o.abort()
 			return nil, t.fileError(pos, err, "check the template's output."+t.output.kind+" section")
 		}
 		o.xmlw = x
-		o.workbook = t.output.workbook
+		o.filled = t.output.filled
 	}
 	return o, nil
 }
@@ -157,8 +157,8 @@ func (o *outputs) write(pos formats.Pos, values [][]string) error {
 // commit finishes the files and gives them their names. The warnings of
 // a document's business rules go to res.
 func (o *outputs) commit(ctx context.Context, res *Result) error {
-	if o.workbook != nil {
-		return o.commitWorkbooks(ctx) // workbook.go
+	if o.filled != nil {
+		return o.commitFilled(ctx) // filled.go
 	}
 	if o.xmlw != nil && o.xmlw.PerDocument() {
 		return o.commitDocs(ctx, res) // one document per group

@@ -272,7 +272,7 @@ func (t *Template) tables() []table {
 			return []table{{columns: t.output.csvColumns, render: layout.EncodeValue}} // typed cells (layout.EncodeValue)
 		}
 		return []table{{columns: t.output.csvColumns, render: expression.Text}}
-	case "xml", "workbook":
+	case "xml", "workbook", "document":
 		return []table{{columns: t.output.xml.Columns(), render: layout.EncodeValue, check: layout.CheckXMLText}}
 	}
 	if t.output.kind == "fixed_width" {
@@ -937,7 +937,7 @@ func (t *Template) previewText(v string) string {
 	if t.output.kind == "fixed_width" {
 		return layout.EncodedText(v)
 	}
-	if t.xlsxTable() || t.output.kind == "xml" || t.output.kind == "workbook" {
+	if t.xlsxTable() || t.output.xml != nil {
 		return layout.EncodedText(v)
 	}
 	return v

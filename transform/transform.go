@@ -206,10 +206,11 @@ func (t *Template) Outputs() []string {
 		return []string{"Excel workbook"}
 	case "xml":
 		return []string{"XML document" + t.output.xml.Describe()}
-	case "workbook":
-		out := []string{"Excel workbook filled from " + t.output.workbook.File()}
-		if t.output.workbook.PDF {
-			out = append(out, "PDF of the workbook")
+	case "workbook", "document":
+		kind := map[string]string{"workbook": "Excel workbook", "document": "Word document"}[t.output.kind]
+		out := []string{kind + " filled from " + t.output.filled.File()}
+		if t.output.filled.WantsPDF() {
+			out = append(out, "PDF of the "+strings.ToLower(strings.Fields(kind)[1]))
 		}
 		return out
 	case "fixed_width":

@@ -3,6 +3,7 @@ package layout
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -109,14 +110,7 @@ func (l *Loader) LoadWorkbook(n *yaml.Node) *Workbook {
 		w.checkNames(l, layoutNode, nil, 0)
 	}
 	// The layout is an XML layout whose root is the workbook.
-	root := &yaml.Node{Kind: yaml.MappingNode, Line: layoutNode.Line, Column: layoutNode.Column, Content: []*yaml.Node{
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Workbook", Line: layoutNode.Line, Column: layoutNode.Column}, layoutNode}}
-	spec := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column, Content: []*yaml.Node{
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "layout", Line: n.Line, Column: n.Column}, root}}
-	if docName != nil {
-		spec.Content = append(spec.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "document_name", Line: docName.Line, Column: docName.Column}, docName)
-	}
-	w.xml = l.LoadXML(spec)
+	w.xml = l.LoadXML(wrapLayout(n, layoutNode, docName, "Workbook"))
 	w.xml.typed = true
 	if w.names != nil && w.xml.root != nil {
 		w.sortByRow(w.xml.root, nil)
@@ -261,3 +255,20 @@ func parseRef(ref string) (cellRange, bool) {
 
 // File is the designed workbook's name, as the template gives it.
 func (w *Workbook) File() string { return w.file }
+
+// WantsPDF reports whether a PDF of each filled workbook is written too.
+func (w *Workbook) WantsPDF() bool { return w.PDF }
+
+// Filled is an output that fills a designed file (a workbook, a Word
+// document) from the layout its XML renders.
+type Filled interface {
+	XML() *XML
+	File() string
+	WantsPDF() bool
+	Fill(docPath string, out io.Writer) error
+}
+
+var (
+	_ Filled = (*Workbook)(nil)
+	_ Filled = (*Document)(nil)
+)
