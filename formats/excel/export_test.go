@@ -1,6 +1,8 @@
 package excel
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -103,6 +105,56 @@ func RowsTrace(path, sheet string, fast bool, maxCalls int) (trace []string, how
 	}
 	return trace, how, nil
 }
+
+// ScanTrace reads sheetXML with the scanner alone (the shared strings
+// sst, if any), its buffer starting at bufSize bytes and reading at most
+// chunk bytes at a time (0: as many as the buffer takes), and returns what each call of Next and
+// Columns gave; "unsupported: ..." ends it where the Reader would fall
+// back to excelize.
+func ScanTrace(sheetXML, sst []byte, bufSize, chunk int) (trace []string) {
+	defer func(n int) { scanBufSize = n }(scanBufSize)
+	scanBufSize = bufSize
+	wrap := func(b []byte) io.Reader {
+		if chunk > 0 {
+			return &chunkReader{bytes.NewReader(b), chunk}
+		}
+		return bytes.NewReader(b)
+	}
+	var table *sharedStrings
+	if len(sst) > 0 {
+		var err error
+		if table, err = readSharedStrings(wrap(sst), uint64(len(sst))); err != nil {
+			return []string{err.Error()}
+		}
+	}
+	r := &fastRows{sc: newSheetScanner(wrap(sheetXML), table), reopen: func() (*excelize.Rows, io.Closer, error) {
+		return nil, nil, errors.New("no fallback here")
+	}}
+	for ended := 0; ended < 2 && len(trace) < 100000; {
+		if !r.Next() {
+			if r.why != nil {
+				return append(trace, r.why.Error())
+			}
+			trace = append(trace, "end")
+			ended++
+			continue
+		}
+		cols, err := r.Columns()
+		if r.why != nil {
+			return append(trace, r.why.Error())
+		}
+		trace = append(trace, fmt.Sprintf("%q %v", cols, err))
+	}
+	return trace
+}
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
 
 type closer func() error
 

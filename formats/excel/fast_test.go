@@ -351,7 +351,8 @@ func errorsAs(err error, target **formats.ParseError) bool {
 
 // FuzzScanner compares the scanner with excelize on fuzzed sheets (and
 // shared strings): every call of the iterator must give the same, and
-// the Reader the same records and errors.
+// the Reader the same records and errors; and the scanner must give the
+// same with a tiny buffer filled 3 bytes at a time.
 func FuzzScanner(f *testing.F) {
 	for _, c := range scannerCases {
 		if len(c.sheet) < 4096 { // the fuzzer would spend its time minimising
@@ -382,5 +383,34 @@ func FuzzScanner(f *testing.F) {
 		if len(slow) < 5000 {
 			compareReaders(t, path, excel.Options{File: "book.xlsx"})
 		}
+		if len(sheetXML) < 64<<10 { // cut by the ends of a small buffer
+			whole := excel.ScanTrace(sheetXML, []byte(sst), 1<<20, 0)
+			if cut := excel.ScanTrace(sheetXML, []byte(sst), 16, 3); !reflect.DeepEqual(cut, whole) {
+				t.Fatalf("read 3 bytes at a time:\n%s\nat once:\n%s", strings.Join(cut, "\n"), strings.Join(whole, "\n"))
+			}
+		}
 	})
+}
+
+// TestScannerBufferEnds: the scanner gives the same whatever the size of
+// its buffer and of the reads of the inflated sheet, so that a row, a tag,
+// an entity or a character cut by the end of the buffer is read again
+// whole: every sheet of TestScannerCells, read one byte at a time (a few
+// at a time for the large ones) into buffers that start small, against
+// the same read at once.
+func TestScannerBufferEnds(t *testing.T) {
+	for _, c := range scannerCases {
+		want := excel.ScanTrace([]byte(c.sheet), []byte(c.sst), 1<<20, 0)
+		chunk := 1
+		if len(c.sheet) > 8<<10 {
+			chunk = 997
+		}
+		for _, size := range []int{16, 100, 4096} {
+			got := excel.ScanTrace([]byte(c.sheet), []byte(c.sst), size, chunk)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, buffer %d, %d bytes at a time:\n%s\nat once:\n%s", c.name, size,
+					chunk, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
+	}
 }

@@ -39,10 +39,11 @@ func (u unsupported) Error() string { return "unsupported: " + string(u) }
 // and start the token (or the row) again.
 var errShort = errors.New("short buffer")
 
-const (
-	scanBufSize = 256 << 10
-	totalRows   = 1048576 // excelize.TotalRows
-)
+const totalRows = 1048576 // excelize.TotalRows
+
+// scanBufSize is the size the scanner's buffer starts at (a variable for
+// the tests, which make it tiny).
+var scanBufSize = 256 << 10
 
 // sheetScanner reads a sheet's XML from rd.
 type sheetScanner struct {
