@@ -414,3 +414,43 @@ func TestScannerBufferEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerLargeSharedStrings: a table of shared strings larger than
+// excelize's UnzipXMLSizeLimit (16 MiB unpacked), which excelize reads
+// from a temporary file in its own way, is read as excelize reads it.
+func TestScannerLargeSharedStrings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 17 MB workbook")
+	}
+	var sst strings.Builder
+	sst.WriteString(`<?xml version="1.0" encoding="UTF-8"?><sst ` + ns + `>`)
+	const n = 600_000
+	for i := 0; i < n; i++ {
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&sst, `<si><t>string %d</t></si>`, i)
+		case 1:
+			fmt.Fprintf(&sst, `<si><r><rPr><b/></rPr><t>rich</t></r><r><t xml:space="preserve"> %d</t></r></si>`, i)
+		case 2:
+			fmt.Fprintf(&sst, `<si><t>_x0041_ &amp; %d</t><rPh sb="0" eb="1"><t>x</t></rPh></si>`, i)
+		default:
+			sst.WriteString(`<si><t/></si>`)
+		}
+	}
+	sst.WriteString(`</sst>`)
+	if sst.Len() <= 16<<20 {
+		t.Fatalf("the table is only %d bytes", sst.Len())
+	}
+	var rows strings.Builder
+	for i := 1; i <= 200; i++ {
+		fmt.Fprintf(&rows, `<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d" t="s"><v>%d</v></c><c r="C%d" t="s"><v>%d</v></c></row>`,
+			i, i, i*2999%n, i, n-i, i, n+i)
+	}
+	path := filepath.Join(t.TempDir(), "book.xlsx")
+	if err := os.WriteFile(path, workbook(t, sheetRows(rows.String()), sst.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if how := compareTraces(t, path, "Data"); how != "" {
+		t.Errorf("the scanner did not read the sheet: %s", how)
+	}
+}
