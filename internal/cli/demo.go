@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/erpipe/erpipe/d365/emulator"
 	"github.com/erpipe/erpipe/jobs"
 	"github.com/erpipe/erpipe/schematron"
 	"github.com/erpipe/erpipe/templates"
@@ -24,7 +26,10 @@ func demoCmd(g *globals) *cobra.Command {
 		Long: `Demo is the newcomer's first command. It creates a fresh workspace (in a
 temporary folder unless --dir is given), drops the sample files of every
 built-in template into their inboxes, runs the daemon until every job has
-ended, and prints the jobs and where the results are.`,
+ended, and prints the jobs and where the results are. The customers-v3
+package is also imported into an emulated Dynamics 365 (the emulator of
+erpipe d365 emulate, on a loopback port for the demo's length), to show a
+file dropped into an inbox ending as a D365 execution.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if f := c.Flag("log-level"); f != nil && !f.Changed {
@@ -63,6 +68,11 @@ ended, and prints the jobs and where the results are.`,
 					dropped++
 				}
 			}
+			d365, err := demoD365(ws, g.logger())
+			if err != nil {
+				return failed(err)
+			}
+			defer d365.Close()
 			j, err := openJournal(ws, true)
 			if err != nil {
 				return err
@@ -90,6 +100,10 @@ ended, and prints the jobs and where the results are.`,
 			fmt.Fprintf(g.stdout, "  results:  %s\n", filepath.Join(ws.Root, "outbox"))
 			fmt.Fprintf(g.stdout, "  inputs:   %s\n", filepath.Join(ws.Root, "archive"))
 			fmt.Fprintf(g.stdout, "  details:  erpipe jobs show ID --workspace %s\n", ws.Root)
+			for _, im := range d365.Imports() {
+				fmt.Fprintf(g.stdout, "  D365:     customers-v3's package imported into an emulated D365 as execution %s (%s, %d entities); try erpipe d365 emulate\n",
+					im.ExecutionID, im.Status, len(im.Entities))
+			}
 			for _, job := range list {
 				if job.Status == jobs.Failed {
 					return failed(fmt.Errorf("job %s (%s) failed", job.ID, job.Input))
@@ -127,4 +141,30 @@ func waitForJobs(ctx context.Context, j *jobs.Journal, n int) ([]*jobs.Job, erro
 		case <-tick.C:
 		}
 	}
+}
+
+// demoD365 starts a D365 emulator on a loopback port and gives the
+// customers-v3 pipeline a d365 destination importing into it, beside its
+// outbox folder.
+func demoD365(ws *workspace.Workspace, log *slog.Logger) (*emulator.Server, error) {
+	ca := filepath.Join(ws.State(), "d365-emulator-ca.pem")
+	s := emulator.New(emulator.Options{CAFile: ca, QueueTime: 100 * time.Millisecond, ExecuteTime: 300 * time.Millisecond, Logger: log})
+	if err := s.Start(""); err != nil {
+		return nil, err
+	}
+	secret := filepath.Join(ws.State(), "d365-emulator-secret")
+	if err := os.WriteFile(secret, []byte(s.ClientSecret()), 0o600); err != nil {
+		s.Close()
+		return nil, err
+	}
+	p := ws.Pipeline("customers-v3")
+	if p == nil {
+		return s, nil // the demo's workspace has no such pipeline: nothing to import
+	}
+	p.Destinations = append(p.Destinations, workspace.DestinationConfig{Folder: &workspace.FolderConfig{}},
+		workspace.DestinationConfig{D365: &workspace.D365Config{
+			D365Connection: workspace.D365Connection{Environment: s.URL(), AuthorityHost: s.URL(), Tenant: s.Tenant(), ClientID: s.ClientID(),
+				SecretFile: secret, CAFile: ca},
+			DefinitionGroup: "erpipe-customers", LegalEntity: "USMF"}})
+	return s, nil
 }
