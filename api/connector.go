@@ -293,6 +293,25 @@ func (a *API) jobStatus(w http.ResponseWriter, r *http.Request, c *caller) {
 		a.internalError(w, r, err)
 		return
 	}
+	if rec == nil {
+		// A message of the dequeue side: its state is how far the client took it.
+		m, err := a.svc.Journal().QueuedMessage(r.Context(), act, id)
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+		if m != nil {
+			job, err := a.svc.Journal().Get(r.Context(), m.Job)
+			if err != nil {
+				a.jobError(w, r, m.Job, err)
+				return
+			}
+			st := dataJobStatus(job, &jobs.UploadRecord{MessageID: m.MessageID, ExternalID: m.Output})
+			st["DataJobStatus"].(map[string]any)["DataJobState"] = dequeueState(m)
+			writeJSON(w, http.StatusOK, st)
+			return
+		}
+	}
 	if rec == nil || rec.Activity != act {
 		writeError(w, http.StatusBadRequest, "not_found", fmt.Sprintf("Data job '%s' was not found in recurring data job '%s'.", id, r.PathValue("activity")))
 		return
@@ -303,6 +322,21 @@ func (a *API) jobStatus(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, dataJobStatus(job, rec))
+}
+
+// dequeueState is the DataJobState of a message of the dequeue side:
+// Enqueued 0, Dequeued 1, Downloaded 2, Acked 3, as D365 says of an
+// export job's messages.
+func dequeueState(m *jobs.QueueMessage) int {
+	switch {
+	case m.Acked:
+		return 3
+	case m.Downloaded:
+		return 2
+	case m.Dequeues > 0:
+		return 1
+	}
+	return stateEnqueued
 }
 
 // dataJobStatus is jobstatus' answer for job, in D365's shape.

@@ -102,8 +102,14 @@ func TestConnectorWithD365Client(t *testing.T) {
 	if err := c.Ack(ctx, activity, m); err == nil || !strings.Contains(err.Error(), "PopReceipt") {
 		t.Errorf("Ack with the stale receipt: %v", err)
 	}
+	if st, err := c.JobStatus(ctx, activity, back.CorrelationID); err != nil || st.State != d365.JobDownloaded {
+		t.Errorf("JobStatus of the downloaded message: %+v %v, want Downloaded", st, err)
+	}
 	if err := c.Ack(ctx, activity, back); err != nil {
 		t.Fatalf("Ack: %v", err)
+	}
+	if st, err := c.JobStatus(ctx, activity, back.CorrelationID); err != nil || st.State != d365.JobAcked {
+		t.Errorf("JobStatus of the acked message: %+v %v, want Acked", st, err)
 	}
 	time.Sleep(1100 * time.Millisecond)
 	if gone, err := c.Dequeue(ctx, activity); err != nil || gone != nil {

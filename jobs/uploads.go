@@ -149,6 +149,7 @@ type QueueMessage struct {
 	Dequeues    int
 	LastDequeue time.Time // the dequeue before this one; zero at the first
 	Acked       bool
+	Downloaded  bool
 }
 
 // ActivitySince is when the facade first served activity: its queue
@@ -222,16 +223,16 @@ func (j *Journal) QueuedMessage(ctx context.Context, activity, id string) (*Queu
 	}
 	var m QueueMessage
 	var last string
-	var acked int
-	err := j.db.QueryRowContext(ctx, `SELECT message_id, activity, job, output, blob, pop_receipt, dequeues, last_dequeue, acked
-		FROM connector_queue WHERE activity = ? AND message_id = ? COLLATE NOCASE`, activity, id).Scan(&m.MessageID, &m.Activity, &m.Job, &m.Output, &m.Blob, &m.PopReceipt, &m.Dequeues, &last, &acked)
+	var acked, downloaded int
+	err := j.db.QueryRowContext(ctx, `SELECT message_id, activity, job, output, blob, pop_receipt, dequeues, last_dequeue, acked, downloaded
+		FROM connector_queue WHERE activity = ? AND message_id = ? COLLATE NOCASE`, activity, id).Scan(&m.MessageID, &m.Activity, &m.Job, &m.Output, &m.Blob, &m.PopReceipt, &m.Dequeues, &last, &acked, &downloaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	m.LastDequeue, m.Acked = parseDBTime(last), acked != 0
+	m.LastDequeue, m.Acked, m.Downloaded = parseDBTime(last), acked != 0, downloaded != 0
 	return &m, nil
 }
 
