@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/erpipe/erpipe/formats"
+	"github.com/erpipe/erpipe/formats/excel"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -258,11 +259,12 @@ func (s *xmlSource) close() error {
 	return nil
 }
 
-// excelSource reads an EXCEL data file with excelize's streaming row
-// iterator, from a temporary copy of the zip entry.
+// excelSource reads an EXCEL data file row by row, as excelize's
+// streaming row iterator reads it (with the sheet scanner of
+// formats/excel), from a temporary copy of the zip entry.
 type excelSource struct {
-	f     *excelize.File
-	rows  *excelize.Rows
+	f     *excel.Workbook
+	rows  excel.RowIterator
 	tmp   string
 	file  string
 	sheet string
@@ -283,10 +285,10 @@ func openExcel(f *zip.File, file string, e ManifestEntity, tempDir string) (_ so
 			_ = s.close()
 		}
 	}()
-	if s.f, err = excelize.OpenFile(tmp, excelize.Options{TmpDir: tempDir}); err != nil {
+	if s.f, err = excel.OpenWorkbook(tmp, excelize.Options{TmpDir: tempDir}); err != nil {
 		return nil, fmt.Errorf("the data file is not a readable xlsx workbook: %w", err)
 	}
-	sheets := s.f.GetSheetList()
+	sheets := s.f.Sheets()
 	if len(sheets) == 0 {
 		return nil, errors.New("the workbook has no sheet")
 	}

@@ -156,6 +156,18 @@ type chunkReader struct {
 
 func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
 
+// HowRows says how an iterator of OpenWorkbook read its rows, as
+// FallBack does for a Reader.
+func HowRows(it RowIterator) string {
+	switch fr, ok := it.(*fastRows); {
+	case !ok:
+		return "excelize"
+	case fr.fb != nil || fr.err != nil:
+		return fmt.Sprint("fell back: ", fr.why)
+	}
+	return ""
+}
+
 type closer func() error
 
 func (c closer) Close() error { return c() }

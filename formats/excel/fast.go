@@ -171,7 +171,7 @@ func (b *fastBook) rows(sheet string, reopen func() (*excelize.Rows, io.Closer, 
 	if err != nil {
 		return nil, nil
 	}
-	return &fastRows{sc: newSheetScanner(rc, sst), rc: rc, reopen: reopen}, nil
+	return &fastRows{sc: newSheetScanner(rc, sst), rc: rc, reopen: reopen, raw: true}, nil
 }
 
 func (b *fastBook) close() error {
@@ -197,6 +197,7 @@ type fastRows struct {
 	phase           int  // inData, afterData (sheetData ended), atEOF
 	nNext, nCols    int  // Next calls that returned true, Columns calls
 	nFalse          int  // Next calls that returned false
+	raw             bool // Columns without options gives raw values
 
 	// The fallback.
 	reopen func() (*excelize.Rows, io.Closer, error)
@@ -274,6 +275,9 @@ func (r *fastRows) Columns(opts ...excelize.Options) ([]string, error) {
 	if r.curRow > r.seekRow {
 		r.nCols++
 		return nil, nil
+	}
+	if raw := r.raw; len(opts) > 0 && !opts[len(opts)-1].RawCellValue || len(opts) == 0 && !raw {
+		return r.fallBackColumns(errors.New("formatted values"), opts)
 	}
 	if !r.started {
 		return r.fallBackColumns(errors.New("Columns again"), opts)

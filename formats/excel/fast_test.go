@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/erpipe/erpipe/formats"
 	"github.com/erpipe/erpipe/formats/excel"
 )
@@ -452,5 +454,53 @@ func TestScannerLargeSharedStrings(t *testing.T) {
 	}
 	if how := compareTraces(t, path, "Data"); how != "" {
 		t.Errorf("the scanner did not read the sheet: %s", how)
+	}
+}
+
+// workbookTrace reads a sheet with OpenWorkbook, or with excelize, as the
+// DMF reader does: Next, then Columns with opts.
+func workbookTrace(t *testing.T, path, sheet string, fast bool, opts ...excelize.Options) (trace []string, how string) {
+	t.Helper()
+	was := excel.SetFast(fast)
+	defer excel.SetFast(was)
+	w, err := excel.OpenWorkbook(path, excelize.Options{TmpDir: t.TempDir()})
+	if err != nil {
+		return []string{"open: " + err.Error()}, ""
+	}
+	defer w.Close()
+	trace = append(trace, fmt.Sprint(w.Sheets()))
+	rows, err := w.Rows(sheet)
+	if err != nil {
+		return append(trace, "rows: "+err.Error()), ""
+	}
+	defer rows.Close()
+	for rows.Next() {
+		cols, err := rows.Columns(opts...)
+		trace = append(trace, fmt.Sprintf("%q %v", cols, err))
+	}
+	return append(trace, fmt.Sprint("end ", rows.Error())), excel.HowRows(rows)
+}
+
+// TestWorkbookRows: OpenWorkbook reads what excelize reads, raw values
+// by the scanner and formatted ones by excelize.
+func TestWorkbookRows(t *testing.T) {
+	for _, path := range corpus(t) {
+		sheets, err := excel.Sheets(path)
+		if err != nil {
+			continue
+		}
+		for _, sheet := range append(sheets, "No such sheet") {
+			for _, opts := range [][]excelize.Options{{{RawCellValue: true}}, nil} {
+				fast, how := workbookTrace(t, path, sheet, true, opts...)
+				slow, _ := workbookTrace(t, path, sheet, false, opts...)
+				if raw := opts != nil; raw && how != "" && sheet != "No such sheet" {
+					t.Errorf("%s, sheet %s: raw values not read by the scanner (%s)", path, sheet, how)
+				}
+				if !reflect.DeepEqual(fast, slow) {
+					t.Errorf("%s, sheet %s, options %+v:\n%s\nexcelize:\n%s", path, sheet, opts,
+						strings.Join(fast, "\n"), strings.Join(slow, "\n"))
+				}
+			}
+		}
 	}
 }
