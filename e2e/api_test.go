@@ -257,76 +257,72 @@ func slowBody(data []byte) io.Reader {
 // lower ones are served; every 429 carries Retry-After; each upload is
 // retried with its Idempotency-Key until taken, and ends as exactly one job.
 func TestAPIPriorityUnderLoad(t *testing.T) {
-	ws, d, base := startAPI(t, "", "  limits:\n    concurrent: 3\n    queued: 1000\n    rate: 1000\n    burst: 1000\n")
+	// concurrent: 48 lets low-priority clients fill 24, medium 36, and
+	// high-priority ones 48 of their own: the 40 high-priority uploads
+	// sent at once always fit, the 160 others do not.
+	ws, d, base := startAPI(t, "", "  limits:\n    concurrent: 48\n    queued: 1000\n    rate: 1000\n    burst: 1000\n")
 	type result struct {
 		client string
 		job    string
 		tries  int
 		busy   int
 	}
-	per := map[string]int{"hi": 40, "mid": 80, "lo": 80} // 200 uploads
-	workers := map[string]int{"hi": 2, "mid": 4, "lo": 4}
+	per := map[string]int{"hi": 40, "mid": 80, "lo": 80} // 200 uploads, all sent at once
 	var (
 		mu       sync.Mutex
 		results  []result
 		problems []string
 		wg       sync.WaitGroup
 	)
+	start := make(chan struct{})
 	for client, n := range per {
-		next := make(chan int)
-		go func() {
-			for i := range n {
-				next <- i
-			}
-			close(next)
-		}()
-		for range workers[client] {
+		for i := range n {
 			wg.Go(func() {
-				for i := range next {
-					r := result{client: client}
-					data := apiCustomers(fmt.Sprintf("%s%03d", strings.ToUpper(client), i), 8)
-					for r.job == "" && r.tries < 200 {
-						r.tries++
-						req, _ := http.NewRequest("POST", base+"/api/v1/pipelines/customers-v3/jobs?name="+client+strconv.Itoa(i)+".csv", slowBody(data))
-						req.Header.Set("Authorization", "Bearer "+tokenOf(client))
-						req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", client, i))
-						resp, err := http.DefaultClient.Do(req)
-						if err != nil {
-							mu.Lock()
-							problems = append(problems, err.Error())
-							mu.Unlock()
-							return
-						}
-						b, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						switch resp.StatusCode {
-						case 200, 202:
-							var j apiJob
-							json.Unmarshal(b, &j)
-							r.job = j.ID
-						case 429:
-							r.busy++
-							ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-							if err != nil || ra < 1 {
-								mu.Lock()
-								problems = append(problems, fmt.Sprintf("a 429 to %s without a Retry-After in seconds: %q", client, resp.Header.Get("Retry-After")))
-								mu.Unlock()
-							}
-							time.Sleep(time.Duration(min(ra, 1)) * 200 * time.Millisecond)
-						default:
-							mu.Lock()
-							problems = append(problems, fmt.Sprintf("%s upload %d: %d %s", client, i, resp.StatusCode, b))
-							mu.Unlock()
-							return
-						}
+				<-start
+				r := result{client: client}
+				data := apiCustomers(fmt.Sprintf("%s%03d", strings.ToUpper(client), i), 8)
+				for r.job == "" && r.tries < 200 {
+					r.tries++
+					req, _ := http.NewRequest("POST", base+"/api/v1/pipelines/customers-v3/jobs?name="+client+strconv.Itoa(i)+".csv", slowBody(data))
+					req.Header.Set("Authorization", "Bearer "+tokenOf(client))
+					req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", client, i))
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						mu.Lock()
+						problems = append(problems, err.Error())
+						mu.Unlock()
+						return
 					}
-					mu.Lock()
-					results = append(results, r)
-					mu.Unlock()
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					switch resp.StatusCode {
+					case 200, 202:
+						var j apiJob
+						json.Unmarshal(b, &j)
+						r.job = j.ID
+					case 429:
+						r.busy++
+						ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+						if err != nil || ra < 1 {
+							mu.Lock()
+							problems = append(problems, fmt.Sprintf("a 429 to %s without a Retry-After in seconds: %q", client, resp.Header.Get("Retry-After")))
+							mu.Unlock()
+						}
+						time.Sleep(time.Duration(min(ra, 1)) * 200 * time.Millisecond)
+					default:
+						mu.Lock()
+						problems = append(problems, fmt.Sprintf("%s upload %d: %d %s", client, i, resp.StatusCode, b))
+						mu.Unlock()
+						return
+					}
 				}
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
 			})
 		}
 	}
+	close(start)
 	wg.Wait()
 	for _, p := range problems {
 		t.Error(p)
