@@ -201,7 +201,9 @@ and fuzzed sheets). What it does not read itself (a comment inside a row,
 rows out of order, an unknown entity, another character set, a strict
 OOXML table...) makes the Reader open the workbook with excelize after
 all, and replay the rows already read (\`TestScannerFallsBack\`).
-Formatted reading (\`formatted: true\`) stays with excelize.
+Formatted reading (\`formatted: true\`) stays with excelize. The EXCEL
+data files of DMF packages (\`formats/dmf\`) are read the same way
+(\`excel.OpenWorkbook\`).
 
 The same rounds as above, with the binary before the change as a third
 command (\`ERB_XLSX_BEFORE\`), so that each round gives a before/after
