@@ -40,6 +40,8 @@ type inputSpec struct {
 
 	fixed *layout.FixedWidth // input.fixed_width (fixedwidth.go)
 
+	json *jsonInput // input.json (json.go)
+
 	fields []*expression.InputField
 }
 
@@ -302,7 +304,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 	var fieldsNode *yaml.Node
 	tl.Mapping(n, "input", map[string]template.KeyHandler{
 		"format": func(_, v *yaml.Node) {
-			in.format, _ = tl.OneOf(v, "input.format", template.FormatAuto, template.FormatCSV, template.FormatXLSX, template.FormatXML, template.FormatDMF, template.FormatFixedWidth)
+			in.format, _ = tl.OneOf(v, "input.format", template.FormatAuto, template.FormatCSV, template.FormatXLSX, template.FormatXML, template.FormatDMF, template.FormatFixedWidth, template.FormatJSON)
 		},
 		"csv": func(_, v *yaml.Node) {
 			tl.Mapping(v, "input.csv", map[string]template.KeyHandler{
@@ -341,6 +343,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 		"fixed_width": func(_, v *yaml.Node) {
 			in.fixed = tl.layoutLoader().LoadFixedWidth(v, "input.fixed_width", false)
 		},
+		"json":   func(_, v *yaml.Node) { in.json = tl.loadJSONInput(v) }, // json.go
 		"fields": func(_, v *yaml.Node) { fieldsNode = v },
 		"sheets": func(_, v *yaml.Node) { tl.loadSheets(v) }, // multiinput.go
 	})
@@ -363,6 +366,7 @@ func (tl *templateLoader) loadInput(n *yaml.Node) {
 		}
 	}
 	tl.checkFixedInput(n, fieldsNode) // fixedwidth.go
+	tl.checkJSONInput(n)              // json.go
 }
 
 func (tl *templateLoader) delimiter(v *yaml.Node, what string) rune {
@@ -617,6 +621,10 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		"fixed_width": func(_, v *yaml.Node) {
 			out.kind, out.fixed = "fixed_width", tl.layoutLoader().LoadFixedWidth(v, "output.fixed_width", true)
 		},
+		"json": func(_, v *yaml.Node) {
+			out.kind, out.filled = "json", tl.layoutLoader().LoadJSON(v) // layout/json.go
+			out.xml = out.filled.XML()
+		},
 		"xml": func(_, v *yaml.Node) { out.kind = "xml"; out.xml = tl.layoutLoader().LoadXML(v) },
 		"workbook": func(_, v *yaml.Node) {
 			out.kind = "workbook"
@@ -636,9 +644,9 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 		return
 	}
 	switch {
-	case out.kind == "fixed_width":
+	case out.kind == "fixed_width" || out.kind == "json":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
-			tl.Errorf(n, "output: give one of csv, dmf, xml or fixed_width, not several")
+			tl.Errorf(n, "output: give one of csv, dmf, xml, fixed_width or json, not several")
 		}
 	case out.kind == "xml" || out.kind == "workbook" || out.kind == "document":
 		if csvNode != nil || dmfNode != nil || xlsxNode != nil {
@@ -690,6 +698,8 @@ func (tl *templateLoader) loadOutput(n *yaml.Node) {
 			ext = ".xml"
 		case "fixed_width":
 			ext = ".txt"
+		case "json":
+			ext = ".json"
 		}
 		out.fileName, _ = expression.Compile(`input.name + "`+ext+`"`, fnEnv)
 	}

@@ -114,6 +114,13 @@ func (t *Template) createOutputs(inputBase, outDir string, modified time.Time, i
 		o.dmfw = w
 	case "fixed_width":
 		o.fixedw = t.output.fixed.NewRun(bw, t.xmlSource(inputBase, modified, id))
+	case "json": // rendered by its XML layout, then made JSON (layout/json.go)
+		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
+		if err != nil {
+			o.abort()
+			return nil, t.fileError(pos, err, "check the template's output.json section")
+		}
+		o.xmlw, o.filled = x, t.output.filled
 	case "xml", "workbook", "document":
 		x, err := t.output.xml.NewRun(t.xmlSource(inputBase, modified, id))
 		if err != nil {

@@ -278,6 +278,9 @@ func (t *Template) tables() []table {
 	if t.output.kind == "fixed_width" {
 		return []table{{columns: t.output.fixed.Columns(), render: layout.EncodeValue}}
 	}
+	if t.output.kind == "json" {
+		return []table{{columns: t.output.xml.Columns(), render: layout.EncodeValue, check: layout.CheckXMLText}}
+	}
 	out := make([]table, len(t.output.dmfEntities))
 	for i, e := range t.output.dmfEntities {
 		format := e.entity.SourceFormat
@@ -432,6 +435,10 @@ func (t *Template) openAt(inputPath, format string, res *Result, headerRow int) 
 		}
 	case template.FormatFixedWidth:
 		if err := t.openFixed(inputPath, res, s); err != nil { // fixedwidth.go
+			return nil, err
+		}
+	case template.FormatJSON:
+		if err := t.openJSON(inputPath, res, s); err != nil { // json.go
 			return nil, err
 		}
 	}

@@ -124,11 +124,15 @@ func (t *Template) InputFormats() []string {
 	if t.input.xmlRecord != "" {
 		f = append(f, template.FormatXML)
 	}
+	if t.input.json != nil {
+		f = append(f, template.FormatJSON)
+	}
 	return f
 }
 
 // extensions maps file extensions to the formats auto picks.
-var extensions = map[string]string{".csv": template.FormatCSV, ".txt": template.FormatCSV, ".xlsx": template.FormatXLSX, ".xml": template.FormatXML}
+var extensions = map[string]string{".csv": template.FormatCSV, ".txt": template.FormatCSV, ".xlsx": template.FormatXLSX, ".xml": template.FormatXML,
+	".json": template.FormatJSON, ".jsonl": template.FormatJSON, ".ndjson": template.FormatJSON}
 
 // FilePatterns returns the glob patterns of the file names the template
 // reads ("*.csv", "*.txt", "*.xlsx"...), or nil when it reads a file of
@@ -182,6 +186,8 @@ func (t *Template) acceptedFiles() string {
 			parts = append(parts, "DMF data packages (.zip)")
 		case template.FormatFixedWidth:
 			parts = append(parts, "fixed-width text files")
+		case template.FormatJSON:
+			parts = append(parts, "JSON (.json, .jsonl, .ndjson)")
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -215,6 +221,11 @@ func (t *Template) Outputs() []string {
 		return out
 	case "fixed_width":
 		return []string{"Fixed-width text file" + t.output.fixed.Describe()}
+	case "json":
+		if s := t.output.filled.File(); s != "" {
+			return []string{"JSON document" + t.output.xml.Describe() + ", checked against " + s}
+		}
+		return []string{"JSON document" + t.output.xml.Describe()}
 	case "unpack":
 		return t.multi.unpack.outputs() // multiinput.go
 	}

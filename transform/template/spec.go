@@ -18,6 +18,7 @@ const (
 	FormatDMF  = "dmf" // D365 data packages (.zip)
 
 	FormatFixedWidth = "fixed_width" // fixed-width text, laid out by input.fixed_width
+	FormatJSON       = "json"        // a JSON document or JSON Lines, records picked by input.json.record
 )
 
 // LegacyEncodings are the encodings a CSV file that is not UTF-8 may be
@@ -93,7 +94,7 @@ var templateKeys = []keySpec{
 	{Path: "parameters[].default", Type: keyText, Required: true, Doc: "Its value unless set otherwise. Empty (`\"\"`) is blank for every type but string."},
 	{Path: "parameters[].description", Type: keyText, Doc: "What it changes, for the person setting it."},
 	{Path: "input", Type: keyMapping, Required: true, Doc: "How to read the file and which fields to take from it."},
-	{Path: "input.format", Type: keyEnum, Enum: []string{FormatAuto, FormatCSV, FormatXLSX, FormatXML, FormatDMF, FormatFixedWidth}, Default: "auto", Doc: "`auto` picks by the file's extension: `.csv` and `.txt` are read as CSV, `.xlsx` as Excel, `.xml` as XML (only when `xml.record` is given). Any other file is refused with a message naming its extension and the formats the template reads. `fixed_width` reads a file of any name with the layout of `fixed_width`."},
+	{Path: "input.format", Type: keyEnum, Enum: []string{FormatAuto, FormatCSV, FormatXLSX, FormatXML, FormatDMF, FormatFixedWidth, FormatJSON}, Default: "auto", Doc: "`auto` picks by the file's extension: `.csv` and `.txt` are read as CSV, `.xlsx` as Excel, `.xml` as XML (only when `xml.record` is given), `.json`, `.jsonl` and `.ndjson` as JSON (only when `json` is given). Any other file is refused with a message naming its extension and the formats the template reads. `fixed_width` reads a file of any name with the layout of `fixed_width`."},
 	{Path: "input.csv", Type: keyMapping, Doc: "How to read CSV files."},
 	{Path: "input.csv.delimiter", Type: keyText, Doc: "One character: `\",\"`, `\";\"`, `\"|\"`, or `tab`. Without it, the delimiter is the one the header row holds most of (comma, semicolon, tab or pipe; a comma when none), so that files exported with a European locale read too."},
 	{Path: "input.csv.header", Type: keyBool, Default: "true", Doc: "The first row holds the column names. With `false`, columns are named `1`, `2`, `3`..."},
