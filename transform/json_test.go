@@ -117,7 +117,7 @@ func TestJSONOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, data := range map[string]string{"jo.yaml": jsonOutTemplate, "invoices.schema.json": string(schema),
-		"in.csv": "company,number,sku,amount,due,paid\nFabrikam,INV-1,A,100.10,2026-03-01,true\nFabrikam,INV-1,B,20.40,2026-03-01,true\nFabrikam,INV-2,C,0.000001,2026-03-05,false\n",
+		"in.csv":  "company,number,sku,amount,due,paid\nFabrikam,INV-1,A,100.10,2026-03-01,true\nFabrikam,INV-1,B,20.40,2026-03-01,true\nFabrikam,INV-2,C,0.000001,2026-03-05,false\n",
 		"bad.csv": "company,number,sku,amount,due,paid\nFabrikam,INV-3,A,-5,2026-03-01,true\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
