@@ -174,6 +174,9 @@ func TestAPIUploadDownload(t *testing.T) {
 	if n := len(listJobs(t, ws)); n != 2 {
 		t.Errorf("%d jobs, want 2", n)
 	}
+	// erpipe jobs show says who sent it.
+	show, _, _ := erpipe(t, "jobs", "show", j.ID, "--workspace", ws)
+	contains(t, "erpipe jobs show", show, "Sent over HTTP by client mid")
 	d.stop(t)
 }
 

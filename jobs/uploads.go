@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -122,12 +123,15 @@ func (j *Journal) UploadByKey(ctx context.Context, client, key string) (*UploadR
 	return scanUpload(j.db.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE client = ? AND idem_key = ?`, client, key))
 }
 
-// UploadOfJob returns how job's input came over HTTP, or nil.
+// UploadOfJob returns how job's input came over HTTP, or nil. It only
+// reads: a journal of a workspace that never served the API has no
+// uploads, and gets no table for them (erpipe jobs show reads with it).
 func (j *Journal) UploadOfJob(ctx context.Context, job string) (*UploadRecord, error) {
-	if err := j.uploadsTables(ctx); err != nil {
-		return nil, err
+	u, err := scanUpload(j.db.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE job = ?`, job))
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return nil, nil
 	}
-	return scanUpload(j.db.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE job = ?`, job))
+	return u, err
 }
 
 // UploadByMessage returns the upload whose facade message ID is id, or nil.

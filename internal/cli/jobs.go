@@ -95,11 +95,37 @@ func jobsShowCmd(g *globals) *cobra.Command {
 				return writeJSON(g.stdout, job)
 			}
 			printJob(g.stdout, job)
+			if u, err := j.UploadOfJob(c.Context(), job.ID); err == nil && u != nil {
+				printUpload(g.stdout, u)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printUpload says how a job's input came over HTTP: which client sent
+// it, under which Idempotency-Key, and the facade's message.
+func printUpload(w io.Writer, u *jobs.UploadRecord) {
+	who := "the API, open on loopback (no client)"
+	if u.Client != "" {
+		who = "client " + u.Client
+	}
+	fmt.Fprintf(w, "Sent over HTTP by %s at %s", who, u.Created.Local().Format(time.RFC3339))
+	if u.Key != "" {
+		fmt.Fprintf(w, ", Idempotency-Key %q", printable(u.Key))
+	}
+	fmt.Fprintln(w)
+	if u.MessageID != "" {
+		fmt.Fprintf(w, "  recurring-integrations message %s (activity %s", u.MessageID, u.Activity)
+		for _, kv := range [][2]string{{"entity", u.Entity}, {"company", u.Company}, {"x-ms-dyn-externalidentifier", u.ExternalID}} {
+			if kv[1] != "" {
+				fmt.Fprintf(w, ", %s %s", kv[0], printable(kv[1]))
+			}
+		}
+		fmt.Fprintln(w, ")")
+	}
 }
 
 // printJob prints one job for people.
