@@ -147,3 +147,65 @@ func TestJSONOutput(t *testing.T) {
 		t.Error("the document the schema refuses was published")
 	}
 }
+
+// TestJSONShapes checks how layouts become JSON: arrays of values, a
+// member left out by $if or a blank value, an object with no members,
+// and one document per group.
+func TestJSONShapes(t *testing.T) {
+	const input = "number,sku,amount,note\nINV-1,A,1.5,\nINV-1,B,2,rush\nINV-2,C,-3,\n"
+	tests := []struct {
+		name, layout string
+		want         map[string]string // file → document
+	}{
+		{"values array and $if", `
+      skus:
+        $each: row
+        $value: sku
+      big:
+        $if: SUM(amount) > 100
+        total: SUM(amount)
+      notes:
+        $each: row
+        note: note
+        sku: sku
+      empty: {}`,
+			map[string]string{"in.json": "{\n  \"skus\": [\n    \"A\",\n    \"B\",\n    \"C\"\n  ],\n  \"notes\": [\n    {\n      \"sku\": \"A\"\n    },\n    {\n      \"note\": \"rush\",\n      \"sku\": \"B\"\n    },\n    {\n      \"sku\": \"C\"\n    }\n  ],\n  \"empty\": {}\n}\n"}},
+		{"a document per group", `
+      $group: number
+      number: number
+      total: SUM(amount)
+    document_name: number + ".json"`,
+			map[string]string{"INV-1.json": "{\n  \"number\": \"INV-1\",\n  \"total\": 3.5\n}\n", "INV-2.json": "{\n  \"number\": \"INV-2\",\n  \"total\": -3\n}\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "name: s\ninput:\n  fields:\n    - {name: number}\n    - {name: sku}\n    - {name: amount, type: decimal}\n    - {name: note}\noutput:\n  json:\n    layout:" + tt.layout + "\n"
+			tpl, err := loadString(t, src)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in.csv")
+			if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out")
+			os.Mkdir(out, 0o755)
+			if _, err := tpl.Run(context.Background(), in, out); err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.want {
+				got, err := os.ReadFile(filepath.Join(out, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != want {
+					t.Errorf("%s:\n%s\nwant:\n%s", name, got, want)
+				}
+			}
+			if entries, _ := os.ReadDir(out); len(entries) != len(tt.want) {
+				t.Errorf("%d files written, want %d", len(entries), len(tt.want))
+			}
+		})
+	}
+}
