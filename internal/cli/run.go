@@ -45,7 +45,8 @@ they are still recognised.
 With --listen ADDR (or http: listen: in erpipe.yaml) it also serves HTTP
 on ADDR (127.0.0.1 when only a port is given): /healthz, /readyz, erpipe's
 API under /api/v1/ and the recurring-integrations facade under
-/api/connector/ (docs/api.md). HTTPS when http: has cert_file and key_file.`,
+/api/connector/ (docs/api.md), and the web console for operators at
+/console/ (docs/console.md). HTTPS when http: has cert_file and key_file.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -91,7 +92,7 @@ API under /api/v1/ and the recurring-integrations facade under
 	cmd.Flags().BoolVar(&acceptNew, "accept-new-journal", false,
 		"start a new job journal where it is missing or empty, recording the archive's inputs and receipts in it")
 	cmd.Flags().StringVar(&listen, "listen", "",
-		"serve HTTP (health, API, recurring-integrations facade) on host:port, such as 127.0.0.1:8780; overrides http: listen: in erpipe.yaml")
+		"serve HTTP (health, API, recurring-integrations facade, web console) on host:port, such as 127.0.0.1:8780; overrides http: listen: in erpipe.yaml")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/erpipe/erpipe/api"
+	"github.com/erpipe/erpipe/console"
 	"github.com/erpipe/erpipe/jobs"
 	"github.com/erpipe/erpipe/schedule"
 	"github.com/erpipe/erpipe/workspace"
@@ -13,7 +14,8 @@ import (
 // httpServer is erpipe run's HTTP server when http: listen in erpipe.yaml
 // or --listen asks for one, nil otherwise. It is bound here, before the
 // daemon starts, so that a taken port or a bad certificate stops the
-// start with a clear error. Others mount their handlers (/metrics) with
+// start with a clear error. The API and the web console are mounted on
+// it here; others mount their handlers (/metrics) with
 // its Handle before the daemon runs it.
 func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Service, runner *schedule.Runner) (*api.Server, error) {
 	hc := ws.Config.HTTP
@@ -51,5 +53,8 @@ func httpServer(g *globals, ws *workspace.Workspace, listen string, svc *jobs.Se
 	}
 	m := mountMetrics(g, srv, svc) // metrics.go
 	api.Register(srv, api.Deps{Service: svc, Runner: runner, Logger: g.logger(), OnRequest: m.OnRequest})
+	// The web console (/console/, and / sends the browser there): pages
+	// that call the API above with the same tokens.
+	console.Mount(srv)
 	return srv, nil
 }

@@ -1,0 +1,578 @@
+// erpipe console: a client of erpipe's JSON API (docs/api.md), in plain
+// JavaScript. It keeps the API token in this tab's sessionStorage and
+// sends it as a bearer token; it never puts it in a URL.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "erpipe.token";
+  const REFRESH_MS = 4000;
+  const JOB_LIMIT = 500;
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+
+  // el makes an element: el("a", {href: "#"}, "text", child...). Text is
+  // always set as text, never parsed as HTML.
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      e.append(c instanceof Node ? c : String(c));
+    }
+    return e;
+  }
+
+  // ---- the API ----
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+  class APIError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function headers(extra) {
+    const h = Object.assign({}, extra || {});
+    if (token()) h["Authorization"] = "Bearer " + token();
+    return h;
+  }
+
+  // problem turns an answer that is not 2xx into an APIError carrying the
+  // API's message ({"error":{"code","message"}}).
+  async function problem(resp) {
+    let code = "http_" + resp.status, message = "";
+    try {
+      const body = await resp.json();
+      if (body && body.error) { code = body.error.code || code; message = body.error.message || ""; }
+    } catch (_) { /* not JSON */ }
+    if (!message) message = "erpipe answered " + resp.status + " " + resp.statusText;
+    const wait = resp.headers.get("Retry-After");
+    if (wait && !/ try again| wait /.test(message)) message += " (try again in " + wait + " s)";
+    return new APIError(resp.status, code, message);
+  }
+
+  // api calls the API and returns the answer's JSON (or the Response when
+  // raw). A 401 shows the sign-in form with the API's reason.
+  async function api(path, opts) {
+    opts = opts || {};
+    let resp;
+    try {
+      resp = await fetch(path, { method: opts.method || "GET", headers: headers(opts.headers), body: opts.body, cache: "no-store" });
+    } catch (e) {
+      throw new APIError(0, "network", "erpipe did not answer (" + e.message + "); is erpipe run still running?");
+    }
+    if (!resp.ok) {
+      const err = await problem(resp);
+      if (resp.status === 401) needToken(err.message);
+      throw err;
+    }
+    if (opts.raw) return resp;
+    return resp.json();
+  }
+
+  // ---- messages ----
+
+  function showAlert(message, info) {
+    const a = $("#alert");
+    a.textContent = message;
+    a.classList.toggle("info", !!info);
+    a.hidden = false;
+  }
+  function clearAlert() { $("#alert").hidden = true; $("#alert").textContent = ""; }
+  function report(err) {
+    if (err instanceof APIError && err.status === 401) return; // the sign-in form says it
+    showAlert(err instanceof APIError ? err.message : "Something went wrong in the console: " + err.message);
+  }
+
+  // ---- views ----
+
+  let timer = null;
+  let generation = 0; // bumped on each navigation; stale refreshes stop
+
+  function show(id) {
+    for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== id;
+    for (const a of document.querySelectorAll("[data-nav]")) {
+      if (("view-" + a.dataset.nav) === id) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
+    $("#signout").hidden = !token();
+  }
+
+  function needToken(why) {
+    clearTimeout(timer);
+    generation++;
+    show("view-login");
+    $("#login-why").textContent = token()
+      ? "erpipe did not take the token: " + why
+      : "erpipe asks for a token: " + why;
+    document.title = "Sign in · erpipe console";
+    $("#token").focus();
+  }
+
+  function route() {
+    clearTimeout(timer);
+    clearAlert();
+    const gen = ++generation;
+    const hash = location.hash.replace(/^#/, "");
+    const parts = hash.split("/").filter(Boolean).map(decodeURIComponent);
+    if (parts[0] === "jobs" && parts[1]) return jobPage(parts[1], gen, true);
+    if (parts[0] === "drop") return dropPage(gen);
+    return jobsPage(gen, true);
+  }
+
+  function later(gen, fn) {
+    clearTimeout(timer);
+    timer = setTimeout(() => { if (gen === generation) fn(); }, REFRESH_MS);
+  }
+
+  // ---- formatting ----
+
+  const statusWords = {
+    Enqueued: "Enqueued", Processing: "Processing", Processed: "Processed",
+    ProcessedWithErrors: "Processed with errors", Failed: "Failed", Duplicate: "Duplicate",
+  };
+  function badge(status) {
+    return el("span", { class: "badge s-" + status }, statusWords[status] || status);
+  }
+  function when(t) {
+    if (!t) return "";
+    const d = new Date(t);
+    return isNaN(d) ? t : d.toLocaleString();
+  }
+  function timeEl(t) { return t ? el("time", { datetime: t }, when(t)) : "—"; }
+  function size(n) {
+    if (n === undefined || n === null) return "";
+    if (n < 1024) return n + " bytes";
+    const u = ["KiB", "MiB", "GiB", "TiB"];
+    let i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    return n.toFixed(1) + " " + u[i];
+  }
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  function jobHref(id) { return "#/jobs/" + encodeURIComponent(id); }
+
+  // why is what a list row says beside a job: the reason of a failure,
+  // what a waiting job waits for.
+  function why(j) {
+    if (j.status === "Failed" && j.errors && j.errors.length) return j.errors[0];
+    if (j.pending && j.pending.length) return "Waiting for " + j.pending.join("; ");
+    if (j.status === "Enqueued") return "Waiting for a worker";
+    if (j.status === "Processing") return "Running the template or delivering";
+    if (j.status === "Duplicate") return j.duplicate_of ? "Same content as job " + j.duplicate_of : "Same content as an earlier job";
+    if (j.delivery_problems && j.delivery_problems.length) return j.delivery_problems[0];
+    if (j.status === "ProcessedWithErrors" && j.errors && j.errors.length) return j.errors[0];
+    return "";
+  }
+
+  // ---- the jobs list ----
+
+  let pipelinesCache = null;
+  async function pipelines() {
+    if (!pipelinesCache) pipelinesCache = (await api("/api/v1/pipelines")).pipelines || [];
+    return pipelinesCache;
+  }
+
+  function fillPipelines(select, anyText) {
+    return pipelines().then((list) => {
+      const keep = select.value;
+      select.replaceChildren();
+      if (anyText !== undefined) select.append(el("option", { value: "" }, anyText));
+      for (const p of list) select.append(el("option", { value: p.name }, p.name + (p.description ? " — " + p.description : "")));
+      if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+      return list;
+    });
+  }
+
+  let lastJobs = [];
+
+  function jobsPage(gen, first) {
+    show("view-jobs");
+    if (first) {
+      document.title = "Jobs · erpipe console";
+      fillPipelines($("#f-pipeline"), "Any pipeline").catch(report);
+    }
+    const status = $("#f-status").value, pipeline = $("#f-pipeline").value;
+    const q = new URLSearchParams({ limit: String(JOB_LIMIT) });
+    if (status) q.set("status", status);
+    if (pipeline) q.set("pipeline", pipeline);
+    api("/api/v1/jobs?" + q).then((body) => {
+      if (gen !== generation) return;
+      lastJobs = body.jobs || [];
+      renderJobs();
+      clearAlert();
+      later(gen, () => jobsPage(gen, false));
+    }).catch((err) => {
+      if (gen !== generation) return;
+      report(err);
+      if (!(err instanceof APIError && err.status === 401)) later(gen, () => jobsPage(gen, false));
+    });
+  }
+
+  function renderJobs() {
+    const needle = $("#f-search").value.trim().toLowerCase();
+    const shown = lastJobs.filter((j) => !needle ||
+      [j.id, j.input, j.pipeline, why(j), (j.errors || []).join(" ")].join(" ").toLowerCase().includes(needle));
+    const rows = shown.map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
+      el("td", {}, badge(j.status)),
+      el("td", {}, el("a", { href: jobHref(j.id) }, j.input || j.id)),
+      el("td", {}, j.pipeline),
+      el("td", { class: "num" }, j.rows_read),
+      el("td", { class: "num" }, j.rows_written),
+      el("td", { class: "num" }, j.rows_rejected),
+      el("td", {}, timeEl(j.started || j.created)),
+      el("td", { class: "why" }, why(j))));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "8" }, lastJobs.length ? "No job matches the search." : "No jobs yet.")));
+    $("#jobs-table tbody").replaceChildren(...rows);
+    $("#jobs-status").textContent = (needle ? shown.length + " of " : "") + plural(lastJobs.length, "job", "jobs") +
+      (lastJobs.length >= JOB_LIMIT ? " (the newest " + JOB_LIMIT + ")" : "") + ", updated " + new Date().toLocaleTimeString();
+  }
+
+  // ---- the job page ----
+
+  // summary is the job's report in words.
+  function summary(j) {
+    const tmpl = j.template ? "template " + j.template + (j.template_version ? " " + j.template_version : "") : "its template";
+    const rows = plural(j.rows_read, "row", "rows") + " read, " + j.rows_written + " written, " + j.rows_rejected + " rejected";
+    switch (j.status) {
+      case "Enqueued": return j.input + " was taken by pipeline " + j.pipeline + " and waits for a worker.";
+      case "Processing": return j.input + " is being processed by pipeline " + j.pipeline + " with " + tmpl + " (" + rows + " so far).";
+      case "Processed": return j.input + " was processed by pipeline " + j.pipeline + " with " + tmpl + ": " + rows +
+        ". " + (j.outputs.length ? "Every row reached every destination." : "");
+      case "ProcessedWithErrors": return j.input + " was processed by pipeline " + j.pipeline + " with " + tmpl + ": " + rows +
+        ". The rows that were left out are listed below with what to fix; correct them and drop them again.";
+      case "Failed": return j.input + " failed in pipeline " + j.pipeline + ": nothing was delivered. The reason is below; the input is kept in the errors folder. Fix the cause, then retry.";
+      case "Duplicate": return j.input + " has the same content as an earlier job of pipeline " + j.pipeline + ", so it was archived and not processed again.";
+    }
+    return j.input + ": " + j.status;
+  }
+
+  function messages(title, list, cls) {
+    if (!list || !list.length) return null;
+    return el("section", { "aria-label": title },
+      el("h2", {}, title),
+      el("ul", { class: "messages" + (cls ? " " + cls : "") }, list.map((m) => el("li", {}, m))));
+  }
+
+  // download fetches a file of the API with the token and hands it to the
+  // browser as a download (a link could not send the token).
+  async function download(url, name, button) {
+    button.disabled = true;
+    const was = button.textContent;
+    button.textContent = "Downloading…";
+    try {
+      const resp = await api(url, { raw: true });
+      const blob = await resp.blob();
+      const href = URL.createObjectURL(blob);
+      const a = el("a", { href: href, download: name, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+      showAlert("Downloaded " + name + " (" + size(blob.size) + ").", true);
+    } catch (err) {
+      report(err);
+    } finally {
+      button.disabled = false;
+      button.textContent = was;
+    }
+  }
+
+  // parseCSV reads CSV text (quotes, doubled quotes, new lines in quotes)
+  // with the given separator.
+  function parseCSV(text, sep) {
+    const rows = [];
+    let row = [], cell = "", quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"') {
+          if (text[i + 1] === '"') { cell += '"'; i++; } else quoted = false;
+        } else cell += c;
+      } else if (c === '"') quoted = true;
+      else if (c === sep) { row.push(cell); cell = ""; }
+      else if (c === "\n" || c === "\r") {
+        if (c === "\r" && text[i + 1] === "\n") i++;
+        row.push(cell); rows.push(row); row = []; cell = "";
+      } else cell += c;
+    }
+    if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+    return rows;
+  }
+
+  // rejectedTable shows the rejected-rows file: the rows as they were, the
+  // error ("erpipe error", the file's last column) beside each.
+  function rejectedTable(j) {
+    const box = el("div", {}, el("p", { class: "help" }, "Reading the rejected rows…"));
+    (async () => {
+      const resp = await api(j.rejected, { raw: true });
+      const buf = await resp.arrayBuffer();
+      const bytes = new Uint8Array(buf);
+      if (bytes[0] === 0x50 && bytes[1] === 0x4b) { // a workbook (PK: zip)
+        box.replaceChildren(el("p", {}, "The rejected rows are in a workbook, as the input was: download it to see and fix them."));
+        return;
+      }
+      let text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
+      const first = text.split(/\r?\n/).find((l) => /erpipe error"?\s*$/.test(l)) || text.split(/\r?\n/)[0];
+      const sep = [",", ";", "\t", "|"].map((s) => [s, first.split(s).length]).sort((a, b) => b[1] - a[1])[0][0];
+      const rows = parseCSV(text, sep);
+      let h = rows.findIndex((r) => r.length && r[r.length - 1].trim() === "erpipe error");
+      if (h < 0) h = 0;
+      const header = rows[h] || [];
+      const data = rows.slice(h + 1).filter((r) => r.some((c) => c !== ""));
+      const cols = header.slice(0, -1);
+      const table = el("table", { class: "rejected" },
+        el("caption", {}, plural(data.length, "rejected row", "rejected rows") + ", as they were in the input, with what to fix"),
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col" }, "What to fix"),
+          cols.map((c) => el("th", { scope: "col" }, c)))),
+        el("tbody", {}, data.map((r) => el("tr", {},
+          el("td", { class: "err" }, r[header.length - 1] || ""),
+          cols.map((_, i) => el("td", {}, r[i] === undefined ? "" : r[i]))))));
+      box.replaceChildren(el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Rejected rows" }, table));
+    })().catch((err) => {
+      box.replaceChildren(el("p", { class: "problem" }, "The rejected rows could not be read: " + err.message));
+    });
+    return box;
+  }
+
+  function reportText(j) {
+    const pre = el("pre", { class: "report", tabindex: "0" }, "Reading the report…");
+    api(j.report, { raw: true }).then((r) => r.text()).then((t) => { pre.textContent = t; })
+      .catch((err) => { pre.textContent = "The report could not be read: " + err.message; });
+    return el("details", { open: j.status === "Failed" }, el("summary", {}, "The full report"), pre);
+  }
+
+  function audit(j) {
+    const items = [
+      ["Job", el("code", {}, j.id)],
+      ["Pipeline", j.pipeline],
+      ["Input file", j.input + (j.input_size ? " (" + size(j.input_size) + ")" : "")],
+      ["Input SHA-256", j.input_sha256 ? el("code", { class: "hash" }, j.input_sha256) : "not yet known"],
+      ["Template", j.template ? j.template + (j.template_version ? ", version " + j.template_version : "") : "—"],
+      ["Received", timeEl(j.created)],
+      ["Started", timeEl(j.started)],
+      ["Finished", timeEl(j.finished)],
+    ];
+    if (j.schedule) items.push(["Schedule", j.schedule + (j.period ? ", period " + j.period : "")]);
+    if (j.retry_of) items.push(["Retries job", el("a", { href: jobHref(j.retry_of) }, j.retry_of)]);
+    if (j.duplicate_of) items.push(["Same content as job", el("a", { href: jobHref(j.duplicate_of) }, j.duplicate_of)]);
+    const dests = [...new Set(j.outputs.map((o) => o.destination))];
+    if (dests.length) items.push(["Delivered to", el("ul", { class: "messages" }, dests.map((d) => el("li", {}, d)))]);
+    const d365 = dests.filter((d) => /^d365 /.test(d));
+    if (d365.length) {
+      items.push(["Dynamics 365", j.delivery_problems && j.delivery_problems.length
+        ? "refused part of the data: " + j.delivery_problems.join("; ")
+        : (j.final && j.status !== "Failed" ? "took the data without a problem reported" : "not answered yet")]);
+    }
+    return el("dl", { class: "audit" }, items.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
+
+  async function retry(j, button) {
+    button.disabled = true;
+    try {
+      const body = await api("/api/v1/jobs/" + encodeURIComponent(j.id) + "/retry", { method: "POST" });
+      showAlert(body.message || "The job was run again.", true);
+      if (body.id) location.hash = jobHref(body.id); // a schedule's retry answers the new job
+    } catch (err) {
+      report(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  let shownJob = null; // the JSON of the job on the page, to redraw only on a change
+
+  function jobPage(id, gen, first) {
+    show("view-job");
+    if (first) {
+      shownJob = null;
+      $("#job-title").textContent = "Job " + id;
+      $("#job-body").replaceChildren(el("p", { class: "help" }, "Loading…"));
+      document.title = "Job " + id + " · erpipe console";
+    }
+    api("/api/v1/jobs/" + encodeURIComponent(id)).then((j) => {
+      if (gen !== generation) return;
+      const json = JSON.stringify(j);
+      if (json !== shownJob) { shownJob = json; renderJob(j); }
+      if (!j.final) later(gen, () => jobPage(id, gen, false));
+    }).catch((err) => {
+      if (gen !== generation) return;
+      if (err instanceof APIError && err.status === 404) {
+        $("#job-body").replaceChildren(el("p", { class: "problem" }, err.message));
+        return;
+      }
+      report(err);
+      if (!(err instanceof APIError && err.status === 401)) later(gen, () => jobPage(id, gen, false));
+    });
+  }
+
+  function renderJob(j) {
+    $("#job-title").textContent = j.input + " — job " + j.id;
+    document.title = j.input + " · erpipe console";
+    const parts = [];
+    parts.push(el("p", { class: "summary" }, badge(j.status), " ", summary(j)));
+    if (j.final) {
+      const b = el("button", { type: "button", id: "retry" }, "Retry");
+      b.addEventListener("click", () => retry(j, b));
+      parts.push(el("div", { class: "actions" }, b,
+        el("p", { class: "help" }, "Retry runs the job's input again as a new job, with the pipeline's current template.")));
+    }
+    parts.push(messages(j.status === "Failed" ? "Why it failed" : "Errors", j.errors, "problem"));
+    if (j.pending && j.pending.length) parts.push(messages("Waiting for", j.pending));
+    parts.push(messages("What Dynamics 365 or another receiver refused", j.delivery_problems, "problem"));
+    parts.push(messages("Warnings", j.warning_texts));
+    parts.push(messages("Notes", j.notes));
+
+    if (j.rejected) {
+      const name = j.input + ".rejected" + (/\.xlsx$/i.test(j.input) ? ".xlsx" : ".csv");
+      const b = el("button", { type: "button", id: "download-rejected" }, "Download the rejected rows");
+      b.addEventListener("click", () => download(j.rejected, name, b));
+      parts.push(el("section", { "aria-labelledby": "rej-title" },
+        el("h2", { id: "rej-title" }, "Rejected rows"),
+        el("p", {}, "Fix these rows in the file below (its last column says what to fix; remove that column or leave it) and drop it into the pipeline again."),
+        el("div", { class: "actions" }, b),
+        rejectedTable(j)));
+    }
+
+    if (j.outputs.length) {
+      parts.push(el("section", { "aria-labelledby": "out-title" },
+        el("h2", { id: "out-title" }, "Outputs"),
+        el("div", { class: "scroll", tabindex: "0", role: "region", "aria-labelledby": "out-title" }, el("table", {},
+          el("thead", {}, el("tr", {}, ["File", "Size", "SHA-256", "Destination", ""].map((c) => el("th", { scope: "col" }, c)))),
+          el("tbody", {}, j.outputs.map((o) => {
+            let cell = el("span", { class: "help" }, "not kept on this machine");
+            if (o.download) {
+              const b = el("button", { type: "button", class: "download", "aria-label": "Download " + o.name }, "Download");
+              b.addEventListener("click", () => download(o.download, o.name, b));
+              cell = b;
+            }
+            return el("tr", {}, el("td", {}, o.name), el("td", { class: "num" }, size(o.size)),
+              el("td", {}, el("code", { class: "hash" }, o.sha256)), el("td", {}, o.destination), el("td", {}, cell));
+          }))))));
+    } else if (j.final) {
+      parts.push(el("p", {}, "This job made no output."));
+    }
+
+    if (j.report) parts.push(el("section", { "aria-label": "Report" }, el("h2", {}, "Report"), reportText(j)));
+    parts.push(el("section", { "aria-labelledby": "audit-title" }, el("h2", { id: "audit-title" }, "Audit trail"), audit(j)));
+    $("#job-body").replaceChildren(...parts.filter(Boolean));
+  }
+
+  // ---- dropping a file ----
+
+  function uuid() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function dropPage(gen) {
+    show("view-drop");
+    document.title = "Drop a file · erpipe console";
+    const sel = $("#d-pipeline");
+    fillPipelines(sel).then(() => pipelineHelp()).catch(report);
+  }
+
+  function pipelineHelp() {
+    const p = (pipelinesCache || []).find((x) => x.name === $("#d-pipeline").value);
+    $("#d-pipeline-help").textContent = p
+      ? "Takes " + ((p.file_patterns && p.file_patterns.length) ? p.file_patterns.join(", ") : "the files its template reads") +
+        "; template " + p.template + " " + p.template_version + "; delivers to " + p.destinations.join(", ") + "."
+      : "";
+  }
+
+  // upload sends the file as the body of the API's submit call (with an
+  // Idempotency-Key, resent as it is when erpipe is busy), then opens the
+  // job's page.
+  function upload(file, key, attempt) {
+    const pipeline = $("#d-pipeline").value;
+    const status = $("#drop-status"), bar = $("#drop-progress");
+    if (!pipeline) { status.textContent = "Choose a pipeline first."; return; }
+    key = key || uuid();
+    attempt = attempt || 1;
+    clearAlert();
+    status.textContent = "Sending " + file.name + " (" + size(file.size) + ") to " + pipeline + "…";
+    bar.hidden = false; bar.value = 0;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/pipelines/" + encodeURIComponent(pipeline) + "/jobs?name=" + encodeURIComponent(file.name));
+    if (token()) xhr.setRequestHeader("Authorization", "Bearer " + token());
+    xhr.setRequestHeader("Idempotency-Key", key);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); bar.textContent = bar.value + "%"; } };
+    xhr.onerror = () => {
+      bar.hidden = true;
+      status.textContent = "";
+      showAlert("The file could not be sent: erpipe did not answer. Is erpipe run still running?");
+    };
+    xhr.onload = () => {
+      bar.hidden = true;
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status === 202 || xhr.status === 200) {
+        status.textContent = "erpipe took " + file.name + " as job " + body.id + ".";
+        $("#d-file").value = "";
+        location.hash = jobHref(body.id);
+        return;
+      }
+      const msg = (body && body.error && body.error.message) || ("erpipe answered " + xhr.status);
+      const wait = parseInt(xhr.getResponseHeader("Retry-After") || "", 10);
+      if ((xhr.status === 429 || xhr.status === 503) && wait > 0 && attempt < 5) {
+        status.textContent = msg + " — sending it again in " + wait + " s.";
+        setTimeout(() => upload(file, key, attempt + 1), wait * 1000);
+        return;
+      }
+      status.textContent = "";
+      if (xhr.status === 401) { needToken(msg); return; }
+      showAlert(file.name + " was not taken: " + msg);
+    };
+    xhr.send(file);
+  }
+
+  // ---- start ----
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("#login-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const t = $("#token").value.trim();
+      if (!t) return;
+      sessionStorage.setItem(TOKEN_KEY, t);
+      $("#token").value = "";
+      pipelinesCache = null;
+      route();
+      $("#main").focus();
+    });
+    $("#signout").addEventListener("click", () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      pipelinesCache = null;
+      route();
+    });
+    $("#job-filters").addEventListener("submit", (e) => e.preventDefault());
+    for (const id of ["#f-status", "#f-pipeline"]) $(id).addEventListener("change", () => route());
+    $("#f-search").addEventListener("input", renderJobs);
+    $("#d-pipeline").addEventListener("change", pipelineHelp);
+    $("#d-file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
+    const zone = $("#dropzone");
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      const f = e.dataTransfer && e.dataTransfer.files[0];
+      if (f) upload(f);
+    });
+    // A file dropped beside the zone is not opened by the browser.
+    window.addEventListener("dragover", (e) => e.preventDefault());
+    window.addEventListener("drop", (e) => e.preventDefault());
+    window.addEventListener("hashchange", () => { route(); $("#main").focus(); });
+    route();
+  });
+})();
