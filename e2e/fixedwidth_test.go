@@ -31,18 +31,22 @@ func TestFixedWidth(t *testing.T) {
 	}
 	ach := readFile(t, filepath.Join(ws, "outbox", "nacha-ach", "payments.ach"))
 	lines := strings.Split(strings.TrimSuffix(string(ach), "\r\n"), "\r\n")
-	if len(lines) != 10 {
-		t.Fatalf("the ACH file has %d lines, want 10 (a block):\n%s", len(lines), ach)
+	if len(lines) != 20 {
+		t.Fatalf("the ACH file has %d lines, want 20 (two blocks):\n%s", len(lines), ach)
 	}
 	for i, l := range lines {
 		if len(l) != 94 {
 			t.Errorf("line %d is %d characters long: %q", i+1, len(l), l)
 		}
 	}
-	// The file control: 2 batches, 1 block, 4 entries, the entry hash,
-	// no debits, 53,500.40 of credits.
-	if want := "9000002000001000000040007900976000000000000000005350040"; !strings.HasPrefix(lines[9], want) {
-		t.Errorf("file control %q, want %s...", lines[9], want)
+	// The file control, after 4 entries with an addenda record each: 2
+	// batches, 2 blocks, 8 entries and addenda, the entry hash, no debits,
+	// 53,500.40 of credits; then 6 lines of 9s.
+	if want := "9000002000002000000080007900976000000000000000005350040"; !strings.HasPrefix(lines[13], want) {
+		t.Errorf("file control %q, want %s...", lines[13], want)
+	}
+	if lines[19] != strings.Repeat("9", 94) {
+		t.Errorf("the last line %q, want 94 9s", lines[19])
 	}
 
 	drop(t, filepath.Join(ws, "inbox", "ach-entries"), "payments.ach", ach)
@@ -63,7 +67,7 @@ func TestFixedWidth(t *testing.T) {
 		t.Fatalf("tampered file: %+v", j)
 	}
 	contains(t, "the tampered file's error", strings.Join(j.Errors, "\n"),
-		`row 6 column 33: batch_control.total_credit is "000005260050", but adding up entry.amount over its batch_header gives 52600.51`)
+		`row 9 column 33: batch_control.total_credit is "000005260050", but adding up entry.amount over its batch_header gives 52600.51`)
 	if _, err := os.Stat(filepath.Join(ws, "outbox", "ach-entries", "tampered.csv")); err == nil {
 		t.Error("the tampered file's entries were published")
 	}

@@ -55,6 +55,7 @@ type FixedWidth struct {
 	Record string
 
 	write   []string                // per record type: when it is written (output)
+	when    []*expression.Program   // per record type: the condition it is written on, or nil
 	values  [][]*expression.Program // per record type and field: its value, or nil
 	groupBy []*expression.Program
 	columns []Column // the row's fields the expressions use
@@ -68,6 +69,7 @@ type fixedLoader struct {
 	what       string
 	output     bool
 	env        *expression.Env // the template's names, and input (file name, modified, id)
+	whenNodes  []*yaml.Node // per record type: its when, or nil
 	recNodes   []*yaml.Node
 	fldNodes   [][]*yaml.Node
 	valueNodes [][]*yaml.Node // per record type and field: its value expression (output)
@@ -166,7 +168,7 @@ func (fl *fixedLoader) record(n *yaml.Node) {
 	l, what := fl.l, fl.what+".records"
 	rec := fixedwidth.Record{}
 	write := ""
-	var fields *yaml.Node
+	var fields, when *yaml.Node
 	handlers := map[string]template.KeyHandler{
 		"name":   func(_, v *yaml.Node) { rec.Name, _ = l.NonEmpty(v, "record type name") },
 		"code":   func(_, v *yaml.Node) { rec.Code, _ = l.Str(v, "record type code") },
@@ -175,6 +177,11 @@ func (fl *fixedLoader) record(n *yaml.Node) {
 		"write": func(k, v *yaml.Node) {
 			if fl.only(k, true) {
 				write, _ = l.OneOf(v, "write", WriteStart, WriteGroupStart, WriteEach, WriteGroupEnd, WriteEnd)
+			}
+		},
+		"when": func(k, v *yaml.Node) {
+			if fl.only(k, true) {
+				when = v
 			}
 		},
 	}
@@ -190,6 +197,7 @@ func (fl *fixedLoader) record(n *yaml.Node) {
 	}
 	fl.spec.Layout.Records = append(fl.spec.Layout.Records, rec)
 	fl.spec.write = append(fl.spec.write, write)
+	fl.whenNodes = append(fl.whenNodes, when)
 	fl.recNodes = append(fl.recNodes, n)
 	fl.fldNodes = append(fl.fldNodes, nodes)
 	fl.valueNodes = append(fl.valueNodes, progs)
@@ -253,7 +261,13 @@ func (fl *fixedLoader) compile(n *yaml.Node) {
 		l.Errorf(at, "%s: %s", fl.what, e.Msg)
 	}
 	spec.values = make([][]*expression.Program, len(spec.Layout.Records))
+	spec.when = make([]*expression.Program, len(spec.Layout.Records))
 	for ri, rec := range spec.Layout.Records {
+		if fl.output && fl.whenNodes[ri] != nil {
+			if p := fl.compileValue(fl.whenNodes[ri], fl.what+" record "+rec.Name+" when"); p != nil && l.Condition(fl.whenNodes[ri], fl.what+" record "+rec.Name+" when", p) {
+				spec.when[ri] = p
+			}
+		}
 		spec.values[ri] = make([]*expression.Program, len(rec.Fields))
 		for fi := range rec.Fields {
 			if fl.output && fl.valueNodes[ri][fi] != nil {
@@ -463,6 +477,19 @@ func (x *FixedRun) writeRecord(ri int, pos formats.Pos) error {
 	rec := &x.spec.Layout.Records[ri]
 	x.vals = x.vals[:0]
 	var ev expression.Evaluator
+	if p := x.spec.when[ri]; p != nil {
+		v, err := ev.Eval(p, x.env)
+		ok := false
+		if err == nil {
+			ok, err = expression.Truth(v)
+		}
+		if err != nil {
+			return x.fieldError(pos, rec, -1, fmt.Errorf("record %s: when: %w", rec.Name, err))
+		}
+		if !ok {
+			return nil
+		}
+	}
 	for fi := range rec.Fields {
 		s := ""
 		if p := x.spec.values[ri][fi]; p != nil {

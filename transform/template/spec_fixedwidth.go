@@ -37,6 +37,7 @@ func fixedWidthKeys(prefix string, output bool) []keySpec {
 		keySpec{Path: r + "[].length", Type: keyInteger, Min: 1, Max: 100000, Default: "the end of its last field", Doc: "The line's length: written padded with blanks to it; longer lines are refused when read."},
 	)
 	if output {
+		keys = append(keys, keySpec{Path: r + "[].when", Type: keyExpression, Doc: "A condition over the row (or the group's first or last row): the record is written only where it holds, such as an addenda record only for a payment with a remittance text."})
 		keys = append(keys, keySpec{Path: r + "[].write", Type: keyEnum, Enum: []string{"start", "group_start", "each", "group_end", "end"}, Required: true, Doc: "When it is written: `start` (once, with the first row's values), `group_start`, `each` row, `group_end` (with the group's last row's values) or `end`."})
 	}
 	f := r + "[].fields"
