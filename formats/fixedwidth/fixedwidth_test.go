@@ -317,3 +317,12 @@ func TestEncodingAndBlocks(t *testing.T) {
 		t.Errorf("read %q", names)
 	}
 }
+
+func TestLongLine(t *testing.T) {
+	r := NewReader(strings.NewReader("H"+strings.Repeat("x", 100)+"\n"), payments(t), Options{File: "f.txt", Limits: formats.Limits{RecordBytes: 50}})
+	_, err := r.Next()
+	var le *formats.LimitError
+	if !errors.As(err, &le) || le.Pos.Row != 1 || le.Setting != "limits.record_bytes" {
+		t.Fatalf("a line past the limit: %v", err)
+	}
+}

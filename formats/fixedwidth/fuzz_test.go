@@ -38,6 +38,9 @@ func FuzzReader(f *testing.F) {
 			if err != nil {
 				var pe *formats.ParseError
 				ok := errors.As(err, &pe)
+				if le := (*formats.LimitError)(nil); errors.As(err, &le) {
+					pe, ok = &formats.ParseError{Pos: le.Pos}, true
+				}
 				if ce := (*ControlError)(nil); errors.As(err, &ce) {
 					pe, ok = &formats.ParseError{Pos: ce.Pos, Err: ce.Err}, true
 				}

@@ -91,8 +91,8 @@ func (r *Reader) readLine() (string, error) {
 		part, err := r.br.ReadSlice('\n')
 		buf = append(buf, part...)
 		if len(buf) > r.max {
-			r.line++
-			return "", r.errorAt(0, "the line is longer than %d bytes; is this a fixed-width file?", r.max)
+			return "", &formats.LimitError{Pos: formats.Pos{File: r.file, Row: r.line + 1}, What: "a line",
+				Limit: formats.Size(int64(r.max)), Setting: "limits.record_bytes"}
 		}
 		if err == bufio.ErrBufferFull {
 			continue
