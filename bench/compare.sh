@@ -222,13 +222,14 @@ $(grep -v '^$' "${1%.tsv}.check" 2>/dev/null | grep -i xlsx)
 \`\`\`
 
 Peak RSS is that of the whole process, about 45 MB of it the binary's
-own pages, more for a binary just built (whose pages are all in the
-page cache: \`erpipe --help\` of one commit took 48 MB built afresh and 32
-MB built an hour before), which compare.sh's erpipe is and "erpipe
-before" was not; three runs of each build under /usr/bin/time on the
-100k file gave 69–76 MB for both. It stays flat from 100k to 1M rows: the scanner holds a row
-and a buffer of the inflated XML, the merged-cell pre-pass a chunk, and
-the shared strings are kept in one string with an offset each.
+own pages, more for a binary just built (whose pages are all in the page
+cache: \`erpipe --help\` of one commit took 48 MB built afresh and 32 MB
+built an hour before), which compare.sh's erpipe is and "erpipe before"
+was not; three runs of each build under /usr/bin/time on the 100k file
+gave 69–76 MB for both. It stays flat from 100k to 1M rows: the scanner
+holds a row and a buffer of the inflated XML, the merged-cell pre-pass a
+chunk, and the shared strings are kept in one string with an offset
+each.
 DOC
 }
 
