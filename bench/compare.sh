@@ -401,6 +401,7 @@ bench/saft.sh > /tmp/erbench/results/saft.md   # SAF-T at 1M and 5M lines (SAFT_
 ERB_SHARED_MD=/tmp/erbench/results/results-STAMP.md ERB_BURST=/tmp/erbench/results/burst.md \\
   ERB_SAFT=/tmp/erbench/results/saft.md ERB_SAFT_BEFORE=/tmp/erbench/results/saft-before.md \\
   ERB_BEFORE=/tmp/erbench/results/erpipe-STAMP0.tsv ERB_PREVIOUS=/tmp/erbench/results/erpipe-STAMP1.tsv \\
+  ERB_XLSX=/tmp/erbench/results/xlsx-STAMP.tsv \\
   bench/compare.sh -doc=STAMP
 go test ./transform -run '^\$' -bench 'BenchTemplates|InnerLoop' -benchmem   # the inner loops
 \`\`\`
