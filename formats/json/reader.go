@@ -62,7 +62,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd.lines = &lineReader{r: r}
+	rd.lines = &lineReader{r: r, limit: rd.limits.RecordBytes}
 	rd.dec = stdjson.NewDecoder(bufio.NewReaderSize(rd.lines, 64<<10))
 	rd.dec.UseNumber()
 	rd.next, rd.stop = iter.Pull2(rd.records())
@@ -176,6 +176,10 @@ func (r *Reader) syntax(err error) error {
 	var se *stdjson.SyntaxError
 	var ute *stdjson.UnmarshalTypeError
 	switch {
+	case errors.Is(err, errTooLong):
+		line, _ := r.lines.at(r.dec.InputOffset())
+		return &formats.LimitError{Pos: formats.Pos{File: r.file, Row: line}, What: "a record or a value",
+			Limit: formats.Size(r.limits.RecordBytes), Setting: "limits.record_bytes"}
 	case errors.As(err, &se):
 		return r.errorAt(se.Offset, "the file is not JSON here: %v", se)
 	case errors.As(err, &ute):
@@ -194,9 +198,18 @@ type lineReader struct {
 	nl     []int64 // offsets of the newlines not yet passed
 	passed int     // newlines before nl
 	recent []int64 // the last newlines passed
+	// mark is where the reading of the current token or record began;
+	// reading more than limit bytes past it fails with errTooLong.
+	mark, limit int64
 }
 
+// errTooLong is a token or a record longer than limits.record_bytes.
+var errTooLong = errors.New("too long")
+
 func (l *lineReader) Read(p []byte) (int, error) {
+	if l.limit > 0 && l.read-l.mark > l.limit {
+		return 0, errTooLong
+	}
 	n, err := l.r.Read(p)
 	for i := 0; i < n; {
 		j := bytes.IndexByte(p[i:n], '\n')

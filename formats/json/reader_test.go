@@ -125,3 +125,23 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestLimit: a value past limits.record_bytes ends the reading with a
+// *formats.LimitError, before it is held whole.
+func TestLimit(t *testing.T) {
+	for _, doc := range []string{
+		`[{"a": 1}, {"a": "` + strings.Repeat("x", 1<<20) + `"}]`,            // a record's value
+		`{"big": "` + strings.Repeat("x", 1<<20) + `", "items": [{"a": 1}]}`, // a value read past
+		`{"items": [{"a": 1, "b": [` + strings.Repeat("1,", 1<<19) + `1]}]}`, // a record of many values
+	} {
+		rec := ""
+		if strings.Contains(doc, "items") {
+			rec = "items"
+		}
+		_, _, err := readAll(t, doc, Options{Record: rec, Fields: []string{"a"}, Limits: formats.Limits{RecordBytes: 256 << 10}})
+		var le *formats.LimitError
+		if !errors.As(err, &le) || le.Setting != "limits.record_bytes" || le.Pos.Row != 1 {
+			t.Errorf("%.40s...: %v, want a LimitError", doc, err)
+		}
+	}
+}

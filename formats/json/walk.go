@@ -18,7 +18,7 @@ func (r *Reader) records() iter.Seq2[formats.Record, error] {
 			r.topLevel(yield)
 			return
 		}
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err == io.EOF {
 			yield(formats.Record{}, r.errorAt(0, "the file is empty"))
 			return
@@ -50,7 +50,7 @@ func (r *Reader) pathText() string {
 // (JSON Lines).
 func (r *Reader) topLevel(yield func(formats.Record, error) bool) {
 	off := r.dec.InputOffset()
-	tok, err := r.dec.Token()
+	tok, err := r.token()
 	if err == io.EOF {
 		yield(formats.Record{}, r.errorAt(0, "the file is empty"))
 		return
@@ -69,7 +69,7 @@ func (r *Reader) topLevel(yield func(formats.Record, error) bool) {
 	}
 	for {
 		off := r.dec.InputOffset()
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err == io.EOF {
 			return
 		}
@@ -91,7 +91,7 @@ func (r *Reader) object(tok stdjson.Token, lv int, yield func(formats.Record, er
 	}
 	r.parents[lv] = nil
 	for r.dec.More() {
-		kt, err := r.dec.Token()
+		kt, err := r.token()
 		if err != nil {
 			return found, yield(formats.Record{}, r.syntax(err))
 		}
@@ -104,7 +104,7 @@ func (r *Reader) object(tok stdjson.Token, lv int, yield func(formats.Record, er
 			}
 		case r.want[lv][key]:
 			var v any
-			if err := r.dec.Decode(&v); err != nil {
+			if err := r.decode(&v); err != nil {
 				return found, yield(formats.Record{}, r.syntax(err))
 			}
 			if r.parents[lv] == nil {
@@ -117,7 +117,7 @@ func (r *Reader) object(tok stdjson.Token, lv int, yield func(formats.Record, er
 			}
 		}
 	}
-	if _, err := r.dec.Token(); err != nil { // }
+	if _, err := r.token(); err != nil { // }
 		return found, yield(formats.Record{}, r.syntax(err))
 	}
 	return found, true
@@ -137,7 +137,7 @@ func (r *Reader) where(lv int) string {
 // member reads the value of the record path's step lv.
 func (r *Reader) member(lv int, yield func(formats.Record, error) bool) bool {
 	off := r.dec.InputOffset()
-	tok, err := r.dec.Token()
+	tok, err := r.token()
 	if err != nil {
 		return yield(formats.Record{}, r.syntax(err))
 	}
@@ -155,7 +155,7 @@ func (r *Reader) member(lv int, yield func(formats.Record, error) bool) bool {
 		return yield(formats.Record{}, r.errorAt(off, "%s is not an array", r.steps[lv].name))
 	case r.steps[lv].each:
 		for r.dec.More() {
-			t, err := r.dec.Token()
+			t, err := r.token()
 			if err != nil {
 				return yield(formats.Record{}, r.syntax(err))
 			}
@@ -163,7 +163,7 @@ func (r *Reader) member(lv int, yield func(formats.Record, error) bool) bool {
 				return false
 			}
 		}
-		_, err := r.dec.Token() // ]
+		_, err := r.token() // ]
 		return err == nil || yield(formats.Record{}, r.syntax(err))
 	}
 	_, ok := r.object(tok, lv+1, yield)
@@ -174,7 +174,7 @@ func (r *Reader) member(lv int, yield func(formats.Record, error) bool) bool {
 func (r *Reader) items(yield func(formats.Record, error) bool) bool {
 	for r.dec.More() {
 		off := r.dec.InputOffset()
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err != nil {
 			return yield(formats.Record{}, r.syntax(err))
 		}
@@ -182,7 +182,7 @@ func (r *Reader) items(yield func(formats.Record, error) bool) bool {
 			return false
 		}
 	}
-	if _, err := r.dec.Token(); err != nil {
+	if _, err := r.token(); err != nil {
 		return yield(formats.Record{}, r.syntax(err))
 	}
 	return true
@@ -287,11 +287,25 @@ func (r *Reader) value(depth int) (any, error) {
 	return arr, nil
 }
 
+// token reads the next token; what the decoder reads for it is bounded
+// by limits.record_bytes (lineReader), so a value of gigabytes is never
+// held.
+func (r *Reader) token() (stdjson.Token, error) {
+	r.lines.mark = r.lines.read
+	return r.dec.Token()
+}
+
+// decode reads one value whole, bounded as token is.
+func (r *Reader) decode(v any) error {
+	r.lines.mark = r.lines.read
+	return r.dec.Decode(v)
+}
+
 // skip reads past one value without keeping it.
 func (r *Reader) skip(depth int) error {
 	level := 0
 	for {
-		tok, err := r.dec.Token()
+		tok, err := r.token()
 		if err != nil {
 			return r.syntax(err)
 		}
