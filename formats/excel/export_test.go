@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -166,6 +167,28 @@ func HowRows(it RowIterator) string {
 		return fmt.Sprint("fell back: ", fr.why)
 	}
 	return ""
+}
+
+// StubParts lists the parts of excelize's copy of the workbook at path
+// that the scanner opens it with (nil when it does not).
+func StubParts(path string) []string {
+	b, _ := openFast(path, excelize.Options{RawCellValue: true})
+	if b == nil {
+		return nil
+	}
+	defer b.close()
+	defer b.f.Close()
+	var list []string
+	b.f.Pkg.Range(func(k, v any) bool {
+		name := k.(string)
+		if isStub(v.([]byte)) {
+			name += " (stub)"
+		}
+		list = append(list, name)
+		return true
+	})
+	slices.Sort(list)
+	return list
 }
 
 type closer func() error

@@ -67,6 +67,21 @@ type fastBook struct {
 // partName is the name excelize gives a part of the package.
 func partName(name string) string { return strings.ReplaceAll(name, `\`, "/") }
 
+// leftOut reports whether the part called name (in lower case) is left
+// out of excelize's copy: pictures, embedded objects, printer settings,
+// thumbnails and pivot caches' records, which excelize would hold in
+// memory but never reads to open a workbook or read its rows (it reads
+// the workbook, its relationships, styles, theme and calculation chain).
+func leftOut(name string) bool {
+	for _, p := range []string{"xl/media/", "xl/embeddings/", "xl/printersettings/", "xl/activex/",
+		"docprops/thumbnail", "xl/pivotcache/pivotcacherecords"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // openFast opens the workbook at path for the scanner; nil, nil means it
 // can't be, and excelize opens it as before (and reports what is wrong
 // with it).
@@ -87,7 +102,7 @@ func openFast(path string, opt excelize.Options) (*fastBook, error) {
 		}
 		seen[lower] = true
 		switch {
-		case lower == "xl/sharedstrings.xml":
+		case lower == "xl/sharedstrings.xml" || leftOut(lower):
 			continue
 		case strings.HasPrefix(lower, "xl/worksheets/") && strings.HasSuffix(lower, ".xml") && !f.FileInfo().IsDir():
 			w, err := zw.CreateHeader(&stdzip.FileHeader{Name: f.Name, Method: stdzip.Store})

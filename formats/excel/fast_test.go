@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"io/fs"
 	"os"
@@ -502,5 +504,39 @@ func TestWorkbookRows(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestScannerLeavesOutPictures: excelize's copy of a workbook holds
+// neither its sheets (stubs) nor its shared strings nor its pictures,
+// which it would keep in memory for nothing.
+func TestScannerLeavesOutPictures(t *testing.T) {
+	f := excelize.NewFile()
+	f.SetCellStr("Sheet1", "A1", "Account")
+	f.SetCellStr("Sheet1", "A2", "C-1")
+	var pic bytes.Buffer
+	if err := png.Encode(&pic, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.AddPictureFromBytes("Sheet1", "C3", &excelize.Picture{Extension: ".png", File: pic.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "book.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	parts := excel.StubParts(path)
+	if len(parts) == 0 {
+		t.Fatal("the scanner does not open the workbook")
+	}
+	for _, p := range parts {
+		if strings.HasPrefix(p, "xl/media/") || p == "xl/sharedStrings.xml" ||
+			strings.HasPrefix(p, "xl/worksheets/sheet") && !strings.HasSuffix(p, "(stub)") {
+			t.Errorf("excelize's copy holds %s: %q", p, parts)
+		}
+	}
+	compareReaders(t, path, excel.Options{File: "book.xlsx"})
+	if how := compareTraces(t, path, "Sheet1"); how != "" {
+		t.Errorf("the scanner fell back: %s", how)
 	}
 }
