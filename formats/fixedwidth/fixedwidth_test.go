@@ -326,3 +326,14 @@ func TestLongLine(t *testing.T) {
 		t.Fatalf("a line past the limit: %v", err)
 	}
 }
+
+func TestByteOrderMark(t *testing.T) {
+	rr, err := NewRecords(strings.NewReader("\ufeff"+paymentsFile), payments(t), RecordOptions{Record: "payment", Fields: []string{"header.payer", "amount"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := rr.Read()
+	if err != nil || rec.Fields[0] != "ACME PAYROLL" {
+		t.Fatalf("%q, %v", rec.Fields, err)
+	}
+}

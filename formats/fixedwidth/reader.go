@@ -107,6 +107,9 @@ func (r *Reader) readLine() (string, error) {
 	}
 	r.line++
 	buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+	if r.line == 1 {
+		buf = bytes.TrimPrefix(buf, []byte("\ufeff")) // a byte order mark (Notepad's UTF-8)
+	}
 	if !utf8.Valid(buf) {
 		col := utf8.RuneCount(buf[:invalidAt(buf)]) + 1
 		return "", r.errorAt(col, "the line is not %s text; name the file's encoding in the layout (encoding: windows-1252, ...)", r.l.Encoding)
