@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -335,5 +336,46 @@ func TestByteOrderMark(t *testing.T) {
 	rec, err := rr.Read()
 	if err != nil || rec.Fields[0] != "ACME PAYROLL" {
 		t.Fatalf("%q, %v", rec.Fields, err)
+	}
+}
+
+// TestNoLineBreaks writes and reads records that follow each other
+// without line breaks, each as long as its type.
+func TestNoLineBreaks(t *testing.T) {
+	l := payments(t)
+	l.LineEnding = None
+	l.Records[2].Length = 21 // a shorter trailer
+	if errs := l.Compile(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf, l)
+	w.Write(0, []string{"", "ACME PAYROLL", "20240502"})
+	w.Write(1, []string{"", "123456", "Jane Doe", "125.00"})
+	w.Write(1, []string{"", "654321", "Ola Nordmann", "-1.01"})
+	if err := w.Write(2, []string{"", "", ""}); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(strings.Replace(paymentsFile, "T000002+0000000012399                   ", "T000002+0000000012399", 1), "\r\n", "")
+	if buf.String() != want {
+		t.Fatalf("written %q, want %q", buf.String(), want)
+	}
+	rr, err := NewRecords(&buf, l, RecordOptions{Record: "payment", Fields: []string{"account", "amount"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Join(rec.Fields, " ")+" @"+strconv.Itoa(rec.Pos.Row))
+	}
+	if strings.Join(got, ",") != "123456 125.00 @2,654321 -1.01 @3" {
+		t.Errorf("read %q", got)
 	}
 }

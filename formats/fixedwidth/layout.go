@@ -43,6 +43,10 @@ const (
 const (
 	LF   = "lf"
 	CRLF = "crlf"
+	// None: records follow each other without a line break, each as long
+	// as its record type says (files of mainframe origin; NACHA allows
+	// it). Reading then takes each record's type from its discriminator.
+	None = "none"
 )
 
 // Encodings are the encodings a layout may name.
@@ -115,7 +119,8 @@ type Layout struct {
 	// CodeStart and CodeLength place the discriminator. With one record
 	// type they may be 0: every line is of that type.
 	CodeStart, CodeLength int
-	// LineEnding is LF or CRLF for writing; reading takes either.
+	// LineEnding is LF or CRLF for writing, and reading takes either; or
+	// None, records without line breaks.
 	LineEnding string
 	// Encoding is one of Encodings ("" is utf-8).
 	Encoding string
@@ -160,6 +165,12 @@ func (l *Layout) Compile() []*LayoutError {
 	}
 	if l.CodeLength == 0 && len(l.Records) > 1 {
 		bad(-1, -1, "a layout of %d record types needs a discriminator: the position and length of the record type code", len(l.Records))
+	}
+	if l.LineEnding != LF && l.LineEnding != CRLF && l.LineEnding != None {
+		bad(-1, -1, "line_ending must be lf, crlf or none, not %q", l.LineEnding)
+	}
+	if l.LineEnding == None && l.CodeLength == 0 && len(l.Records) > 1 {
+		bad(-1, -1, "records without line breaks need a discriminator to tell their lengths")
 	}
 	if l.BlockLines > 0 && l.BlockFill == 0 {
 		l.BlockFill = '9'

@@ -86,6 +86,9 @@ func (r *Reader) Next() (int, error) {
 
 // readLine reads one line without its line ending.
 func (r *Reader) readLine() (string, error) {
+	if r.l.LineEnding == None {
+		return r.readRecord()
+	}
 	var buf []byte
 	for {
 		part, err := r.br.ReadSlice('\n')
@@ -122,6 +125,68 @@ func (r *Reader) readLine() (string, error) {
 		}
 	}
 	return string(buf), nil
+}
+
+// readRecord reads a record of a file without line breaks: its code,
+// then the rest of its type's length (a fill record: the longest type's).
+// Line breaks between records, if any, are passed over.
+func (r *Reader) readRecord() (string, error) {
+	var rec []rune
+	for len(rec) == 0 {
+		c, _, err := r.br.ReadRune()
+		if err == io.EOF {
+			return "", io.EOF
+		}
+		if err != nil {
+			return "", &formats.ParseError{Pos: formats.Pos{File: r.file, Row: r.line + 1}, Err: err}
+		}
+		if c != '\r' && c != '\n' {
+			rec = append(rec, c)
+		}
+	}
+	r.line++
+	width := 0
+	for _, t := range r.l.Records {
+		width = max(width, t.Length)
+	}
+	if err := r.readRunes(&rec, r.l.CodeStart+r.l.CodeLength-1); err != nil {
+		return "", err
+	}
+	if ri, ok := r.l.byCode[string(rec[max(0, r.l.CodeStart-1):])]; ok {
+		width = r.l.Records[ri].Length
+	} else if len(r.l.Records) == 1 {
+		width = r.l.Records[0].Length
+	}
+	if err := r.readRunes(&rec, width); err != nil {
+		return "", err
+	}
+	if rec[0] == utf8.RuneError {
+		return "", r.errorAt(1, "the record is not %s text; name the file's encoding in the layout", r.l.Encoding)
+	}
+	for i, c := range rec {
+		if r.ascii && c >= utf8.RuneSelf {
+			return "", r.errorAt(i+1, "%q is not ASCII, which the layout's encoding allows only", c)
+		}
+	}
+	return string(rec), nil
+}
+
+// readRunes reads up to n runes into rec; the file may end first.
+func (r *Reader) readRunes(rec *[]rune, n int) error {
+	for len(*rec) < n {
+		c, _, err := r.br.ReadRune()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &formats.ParseError{Pos: formats.Pos{File: r.file, Row: r.line}, Err: err}
+		}
+		if c == utf8.RuneError {
+			return r.errorAt(len(*rec)+1, "the record is not %s text; name the file's encoding in the layout", r.l.Encoding)
+		}
+		*rec = append(*rec, c)
+	}
+	return nil
 }
 
 func invalidAt(b []byte) int {

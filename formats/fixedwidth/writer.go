@@ -38,8 +38,11 @@ type Writer struct {
 // NewWriter writes to w, laid out as l (compiled).
 func NewWriter(w io.Writer, l *Layout) *Writer {
 	wr := &Writer{l: l, w: w, eol: "\n", tally: newTally(l)}
-	if l.LineEnding == CRLF {
+	switch l.LineEnding {
+	case CRLF:
 		wr.eol = "\r\n"
+	case None:
+		wr.eol = ""
 	}
 	if enc := encodingOf(l.Encoding); enc != nil {
 		wr.enc = enc.NewEncoder()

@@ -92,7 +92,7 @@ func (l *Loader) LoadFixedWidth(n *yaml.Node, what string, output bool) *FixedWi
 	handlers := map[string]template.KeyHandler{
 		"encoding": func(_, v *yaml.Node) { lay.Encoding, _ = l.OneOf(v, what+".encoding", fixedwidth.Encodings...) },
 		"line_ending": func(_, v *yaml.Node) {
-			lay.LineEnding, _ = l.OneOf(v, what+".line_ending", fixedwidth.LF, fixedwidth.CRLF)
+			lay.LineEnding, _ = l.OneOf(v, what+".line_ending", fixedwidth.LF, fixedwidth.CRLF, fixedwidth.None)
 		},
 		"discriminator": func(_, v *yaml.Node) {
 			l.Mapping(v, what+".discriminator", map[string]template.KeyHandler{

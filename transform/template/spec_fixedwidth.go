@@ -18,7 +18,7 @@ func fixedWidthKeys(prefix string, output bool) []keySpec {
 	}
 	keys = append(keys,
 		keySpec{Path: p + ".encoding", Type: keyEnum, Enum: []string{"utf-8", "ascii", "windows-1252", "iso-8859-1", "iso-8859-15", "windows-1250", "windows-1251"}, Default: "utf-8", Doc: "The file's encoding. `ascii` refuses any other character (NACHA)."},
-		keySpec{Path: p + ".line_ending", Type: keyEnum, Enum: []string{"lf", "crlf"}, Default: "lf", Doc: "How lines end when written; either is read."},
+		keySpec{Path: p + ".line_ending", Type: keyEnum, Enum: []string{"lf", "crlf", "none"}, Default: "lf", Doc: "How lines end when written; either is read. `none`: the records follow each other without line breaks, each as long as its record type (files of mainframe origin), and are read so."},
 		keySpec{Path: p + ".discriminator", Type: keyMapping, Doc: "Where each line holds its record type's code; needed with more than one record type."},
 		keySpec{Path: p + ".discriminator.start", Type: keyInteger, Min: 1, Max: 100000, Required: true, Doc: "The code's first position, from 1."},
 		keySpec{Path: p + ".discriminator.length", Type: keyInteger, Min: 1, Max: 100, Required: true, Doc: "The code's length in characters."},
