@@ -69,7 +69,7 @@ type fixedLoader struct {
 	what       string
 	output     bool
 	env        *expression.Env // the template's names, and input (file name, modified, id)
-	whenNodes  []*yaml.Node // per record type: its when, or nil
+	whenNodes  []*yaml.Node    // per record type: its when, or nil
 	recNodes   []*yaml.Node
 	fldNodes   [][]*yaml.Node
 	valueNodes [][]*yaml.Node // per record type and field: its value expression (output)
