@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,4 +123,22 @@ func NewID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// clone is a copy of j that shares nothing j's holder may read while the
+// copy changes: its lists are copied.
+func (j *Job) clone() *Job {
+	c := *j
+	c.Outputs = slices.Clone(j.Outputs)
+	c.Pending = slices.Clone(j.Pending)
+	c.Errors = slices.Clone(j.Errors)
+	c.DeliveryProblems = slices.Clone(j.DeliveryProblems)
+	c.WarningTexts = slices.Clone(j.WarningTexts)
+	c.Notes = slices.Clone(j.Notes)
+	c.Events = slices.Clone(j.Events)
+	if j.Progress != nil {
+		p := *j.Progress
+		c.Progress = &p
+	}
+	return &c
 }

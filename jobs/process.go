@@ -179,10 +179,13 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 		keepWork = true
 		s.waiting.Add(1)
 		derr := err // err is the named result, which return nil clears
+		// The background works on its own copy: the caller may read the
+		// job it was given while the deliveries go on.
+		bg := job.clone()
 		go func() {
 			defer s.waiting.Done()
 			defer os.RemoveAll(work)
-			s.keepDelivering(ctx, job, res, derr)
+			s.keepDelivering(ctx, bg, res, derr)
 		}()
 		return nil
 	}
