@@ -26,7 +26,8 @@ func control(tag, placeholder string) string {
 // designRemittance writes the Word document a finance user would design
 // for remittance.yaml: a title, inline content controls for the vendor and
 // the payment date, a table whose line row is a content control (Lines)
-// holding the Invoice and Amount controls, and the total.
+// holding the Invoice and Amount controls, the total, and a paragraph
+// repeated per line (Remarks, holding Remark).
 func designRemittance(t *testing.T, path string) {
 	t.Helper()
 	cell := func(inner string) string {
@@ -41,6 +42,8 @@ func designRemittance(t *testing.T, path string) {
 		`<w:sdt><w:sdtPr><w:tag w:val="Lines"/></w:sdtPr><w:sdtContent><w:tr>` + cell(control("Invoice", "Invoice")) + cell(control("Amount", "0.00")) + `</w:tr></w:sdtContent></w:sdt>` +
 		`</w:tbl>` +
 		`<w:p><w:r><w:t xml:space="preserve">Total paid: </w:t></w:r>` + control("Total", "0.00") + `</w:p>` +
+		`<w:sdt><w:sdtPr><w:tag w:val="Remarks"/></w:sdtPr><w:sdtContent><w:p><w:r><w:t xml:space="preserve">- </w:t></w:r>` +
+		control("Remark", "Remark") + `</w:p></w:sdtContent></w:sdt>` +
 		`<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1440" w:right="1440" w:bottom="1440" w:left="1440"/></w:sectPr>`
 	parts := map[string]string{
 		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
@@ -107,7 +110,8 @@ func TestDocumentFilled(t *testing.T) {
 		t.Fatalf("outputs %q, want %q", names, want)
 	}
 	xmlText := documentXML(t, filepath.Join(out, "remittance-litware-inc.docx"))
-	for _, want := range []string{">Litware Inc<", ">04.12.2026<", ">INV-2207<", ">INV-2213<", ">1,250.00<", ">99.95<", ">1,349.95<", "<w:b/>"} {
+	for _, want := range []string{">Litware Inc<", ">04.12.2026<", ">INV-2207<", ">INV-2213<", ">1,250.00<", ">99.95<", ">1,349.95<", "<w:b/>",
+		">INV-2207 is paid in full<", ">INV-2213 is paid in full<"} {
 		if !strings.Contains(xmlText, want) {
 			t.Errorf("the Litware document lacks %s", want)
 		}
