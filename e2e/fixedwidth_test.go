@@ -58,10 +58,10 @@ func TestFixedWidth(t *testing.T) {
 	}
 	got := string(readFile(t, filepath.Join(ws, "outbox", "ach-entries", "payments.csv")))
 	contains(t, "the entries read back", got,
-		"Company,Effective date,Transaction code,Routing number,Account,Amount,Name",
-		"1234567890,260302,22,021000021,123456789,1250.00,CONTOSO OFFICE SUPPLY",
-		"1234567890,260302,32,026009593,0004455667788,48230.50,NORTHWIND TRADERS",
-		"1234567890,260309,22,021000021,123456789,899.90,CONTOSO OFFICE SUPPLY")
+		"Company,Effective date,Transaction code,Routing number,Account,Amount,Name,Description",
+		"1234567890,260302,22,021000021,123456789,1250.00,CONTOSO OFFICE SUPPLY,INVOICE 2026-0141",
+		"1234567890,260302,32,026009593,0004455667788,48230.50,NORTHWIND TRADERS,INVOICE 88121",
+		"1234567890,260309,22,021000021,123456789,899.90,CONTOSO OFFICE SUPPLY,INVOICE 2026-0187")
 	j := jobs["tampered.ach"]
 	if j.Status != "Failed" {
 		t.Fatalf("tampered file: %+v", j)

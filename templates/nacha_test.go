@@ -18,7 +18,8 @@ import (
 // built-in's own layout (its write and value keys left out), and checks
 // that each payment comes back as it went in: the receiver, the routing
 // and account numbers, the amount in cents, the transaction code, and the
-// company and effective date of its batch. Reading checks the batch and
+// company and effective date of its batch, and the description its
+// addenda record carries. Reading checks the batch and
 // file control records (counts, entry hashes, debit and credit totals,
 // block count) against the entries.
 func TestNachaRoundTrip(t *testing.T) {
@@ -59,13 +60,13 @@ func TestNachaRoundTrip(t *testing.T) {
 	}
 	for i, w := range want[1:] {
 		r := got[i+1]
-		g := []string{r[col["name"]], r[col["routing"]], r[col["account"]], r[col["amount"]], r[col["code"]], r[col["company"]], r[col["date"]]}
+		g := []string{r[col["name"]], r[col["routing"]], r[col["account"]], r[col["amount"]], r[col["code"]], r[col["company"]], r[col["date"]], r[col["description"]]}
 		wantName := strings.ToUpper(w[4])
 		wantName = wantName[:min(22, len(wantName))]
 		code := map[string]string{"checking": "22", "savings": "32"}[w[8]]
 		date := strings.ReplaceAll(w[3], "-", "")[2:]
 		if g[0] != wantName || g[1] != w[6] || g[2] != w[7] || !decimal.RequireFromString(g[3]).Equal(decimal.RequireFromString(w[10])) ||
-			g[4] != code || g[5] != w[1] || g[6] != date {
+			g[4] != code || g[5] != w[1] || g[6] != date || g[7] != strings.ToUpper(w[11]) {
 			t.Errorf("payment %d read back as %q; it was %q", i+1, g, w)
 		}
 	}
@@ -86,6 +87,7 @@ func nachaReader(t *testing.T, dir string) *transform.Template {
 	delete(fw, "group_by")
 	delete(fw, "line_ending")
 	fw["record"] = "entry"
+	fw["attach"] = []any{"addenda"}
 	for _, r := range fw["records"].([]any) {
 		rec := r.(map[string]any)
 		delete(rec, "write")
@@ -108,11 +110,12 @@ func nachaReader(t *testing.T, dir string) *transform.Template {
 				map[string]any{"name": "code", "column": "entry.transaction_code"},
 				map[string]any{"name": "company", "column": "batch_header.company_identification"},
 				map[string]any{"name": "date", "column": "effective_entry_date"},
+				map[string]any{"name": "description", "column": "addenda.payment_related_information"},
 			},
 		},
 		"output": map[string]any{"csv": map[string]any{"columns": map[string]any{
 			"name": "name", "routing": "PADLEFT(dfi, 8, \"0\") + check_digit", "account": "account", "amount": "amount",
-			"code": "code", "company": "company", "date": "date",
+			"code": "code", "company": "company", "date": "date", "description": "description",
 		}}},
 	}
 	out, err := yaml.Marshal(reader)

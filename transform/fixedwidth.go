@@ -82,7 +82,7 @@ func (t *Template) openFixed(inputPath string, res *Result, s *source) error {
 		cols[i] = fd.Column
 	}
 	r, err := fixedwidth.NewRecords(bufio.NewReaderSize(res.counted(f), 64<<10), in.fixed.Layout, fixedwidth.RecordOptions{
-		Options: fixedwidth.Options{File: filepath.Base(inputPath), Limits: t.limits}, Record: in.fixed.Record, Fields: cols})
+		Options: fixedwidth.Options{File: filepath.Base(inputPath), Limits: t.limits}, Record: in.fixed.Record, Fields: cols, Attach: in.fixed.Attach})
 	if err != nil {
 		s.close()
 		return t.fileError(s.pos, err, "check input.fixed_width in the template")

@@ -3,6 +3,7 @@ package fixedwidth
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -377,5 +378,38 @@ func TestNoLineBreaks(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "123456 125.00 @2,654321 -1.01 @3" {
 		t.Errorf("read %q", got)
+	}
+}
+
+// TestAttach reads payments with the remittance lines attached after
+// them: a payment is returned with its own, and a blank one without.
+func TestAttach(t *testing.T) {
+	l := payments(t)
+	l.Records = append(l.Records, Record{Name: "remittance", Code: "R", Fields: []Field{{Name: "code", Length: 1}, {Name: "text", Length: 20}}})
+	if errs := l.Compile(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	file := strings.Replace(paymentsFile, "0000001250{   \r\n", "0000001250{   \r\nRInvoice 1\r\n", 1)
+	rr, err := NewRecords(strings.NewReader(file), l, RecordOptions{Record: "payment", Attach: []string{"remittance"},
+		Fields: []string{"account", "remittance.text", "header.payer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s|%s|%s@%d text@%d", rec.Fields[0], rec.Fields[1], rec.Fields[2], rec.Pos.Row, rr.FieldPos(1).Row))
+	}
+	if want := "123456|Invoice 1|ACME PAYROLL@2 text@3,654321||ACME PAYROLL@4 text@4"; strings.Join(got, ",") != want {
+		t.Errorf("read %q\nwant %q", strings.Join(got, ","), want)
+	}
+	if _, err := NewRecords(strings.NewReader(""), l, RecordOptions{Record: "payment", Attach: []string{"payment"}}); err == nil {
+		t.Error("a record type attached to itself: no error")
 	}
 }

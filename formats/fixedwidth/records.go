@@ -19,6 +19,11 @@ type RecordOptions struct {
 	// holds that type's last record: the file header's, the header of the
 	// batch the detail is in.
 	Fields []string
+	// Attach are record types that belong to the record before them
+	// (NACHA's addenda after its entry): a record is returned once the
+	// records attached to it are read, and their fields are its own
+	// (blank when it has none).
+	Attach []string
 }
 
 // Records reads the records of one record type of a fixed-width file as
@@ -32,6 +37,15 @@ type Records struct {
 	last   [][]string // per record type, its last record's values
 	lines  []int      // and line
 	fields []string
+	pos    []formats.Pos // where each field of the last record returned was read
+	rowPos formats.Pos   // where the last record returned starts
+
+	attach  []bool // per record type: attached to the record before it
+	held    bool   // a record waits for the records attached to it
+	heldPos formats.Pos
+	heldF   []string      // its fields, the attached ones filled as they come
+	heldP   []formats.Pos // and their places
+	pending error         // an error read after the held record, returned next
 }
 
 type fieldRef struct{ record, field int }
@@ -82,6 +96,14 @@ func NewRecords(r io.Reader, l *Layout, opts RecordOptions) (*Records, error) {
 		}
 		rr.refs = append(rr.refs, fieldRef{ri, fi})
 	}
+	rr.attach = make([]bool, len(l.Records))
+	for _, a := range opts.Attach {
+		ai := l.RecordIndex(a)
+		if ai < 0 || ai == rec {
+			return nil, fmt.Errorf("attach: %q is not a record type of the layout other than %s", a, opts.Record)
+		}
+		rr.attach[ai] = true
+	}
 	return rr, nil
 }
 
@@ -90,6 +112,9 @@ func (rr *Records) Header() []string { return rr.header }
 
 // Read returns the next record of the record type, or io.EOF.
 func (rr *Records) Read() (formats.Record, error) {
+	if slices.Contains(rr.attach, true) {
+		return rr.readAttached()
+	}
 	for {
 		ri, err := rr.r.Next()
 		if err != nil {
@@ -100,18 +125,83 @@ func (rr *Records) Read() (formats.Record, error) {
 		if ri != rr.rec {
 			continue
 		}
-		rr.fields = make([]string, len(rr.refs))
-		for i, ref := range rr.refs {
-			if v := rr.last[ref.record]; v != nil {
-				rr.fields[i] = v[ref.field]
-			}
-		}
-		return formats.Record{Pos: formats.Pos{File: rr.r.file, Row: rr.r.line}, Fields: rr.fields}, nil
+		rr.fields, rr.pos = rr.snapshot()
+		rr.rowPos = formats.Pos{File: rr.r.file, Row: rr.r.line}
+		return formats.Record{Pos: rr.rowPos, Fields: rr.fields}, nil
 	}
+}
+
+// snapshot is the fields of a record of the row's type just read, and
+// their places: the others' from their last records (none for attached
+// types: they come after).
+func (rr *Records) snapshot() ([]string, []formats.Pos) {
+	fields := make([]string, len(rr.refs))
+	pos := make([]formats.Pos, len(rr.refs))
+	for i, ref := range rr.refs {
+		if v := rr.last[ref.record]; v != nil && !rr.attach[ref.record] {
+			fields[i] = v[ref.field]
+			pos[i] = rr.place(ref, rr.lines[ref.record])
+		}
+	}
+	return fields, pos
+}
+
+func (rr *Records) place(ref fieldRef, line int) formats.Pos {
+	return formats.Pos{File: rr.r.file, Row: line, Col: rr.r.l.Records[ref.record].Fields[ref.field].Start}
+}
+
+// readAttached reads with attached record types: a record of the row's
+// type is held until a record that is not attached to it comes.
+func (rr *Records) readAttached() (formats.Record, error) {
+	for {
+		if rr.pending != nil {
+			err := rr.pending
+			rr.pending = nil
+			return formats.Record{}, err
+		}
+		ri, err := rr.r.Next()
+		if err != nil {
+			if rr.held {
+				rr.held, rr.pending = false, err
+				return rr.emit(), nil
+			}
+			return formats.Record{}, err
+		}
+		if rr.held && rr.attach[ri] {
+			for i, ref := range rr.refs {
+				if ref.record == ri {
+					rr.heldF[i], rr.heldP[i] = rr.r.values[ref.field], rr.place(ref, rr.r.line)
+				}
+			}
+			continue
+		}
+		var out formats.Record
+		emit := rr.held
+		if emit {
+			out = rr.emit()
+		}
+		rr.last[ri] = append(rr.last[ri][:0], rr.r.values...)
+		rr.lines[ri] = rr.r.line
+		if ri == rr.rec {
+			rr.held, rr.heldPos = true, formats.Pos{File: rr.r.file, Row: rr.r.line}
+			rr.heldF, rr.heldP = rr.snapshot()
+		}
+		if emit {
+			return out, nil
+		}
+	}
+}
+
+func (rr *Records) emit() formats.Record {
+	rr.held = false
+	rr.fields, rr.pos, rr.rowPos = rr.heldF, rr.heldP, rr.heldPos
+	return formats.Record{Pos: rr.heldPos, Fields: rr.fields}
 }
 
 // FieldPos returns where field i of the last record was read.
 func (rr *Records) FieldPos(i int) formats.Pos {
-	ref := rr.refs[i]
-	return formats.Pos{File: rr.r.file, Row: rr.lines[ref.record], Col: rr.r.l.Records[ref.record].Fields[ref.field].Start}
+	if p := rr.pos[i]; p.Row > 0 {
+		return p
+	}
+	return rr.rowPos // a field of a record type that has none here
 }

@@ -53,6 +53,8 @@ type FixedWidth struct {
 	Layout *fixedwidth.Layout
 	// Record is the record type that makes a row (input).
 	Record string
+	// Attach are record types that belong to the row before them (input).
+	Attach []string
 
 	write   []string                // per record type: when it is written (output)
 	when    []*expression.Program   // per record type: the condition it is written on, or nil
@@ -88,7 +90,7 @@ func (l *Loader) LoadFixedWidth(n *yaml.Node, what string, output bool) *FixedWi
 		fl.env.Vars["input"] = layoutInput{}
 	}
 	lay := spec.Layout
-	var records, groupBy, recordNode *yaml.Node
+	var records, groupBy, recordNode, attachNode *yaml.Node
 	handlers := map[string]template.KeyHandler{
 		"encoding": func(_, v *yaml.Node) { lay.Encoding, _ = l.OneOf(v, what+".encoding", fixedwidth.Encodings...) },
 		"line_ending": func(_, v *yaml.Node) {
@@ -118,6 +120,12 @@ func (l *Loader) LoadFixedWidth(n *yaml.Node, what string, output bool) *FixedWi
 				spec.Record, _ = l.NonEmpty(v, what+".record")
 			}
 		},
+		"attach": func(k, v *yaml.Node) {
+			if fl.only(k, false) {
+				attachNode = v
+				spec.Attach, _ = l.StrList(v, what+".attach")
+			}
+		},
 	}
 	if !l.Mapping(n, what, handlers, "records") {
 		return spec
@@ -133,6 +141,11 @@ func (l *Loader) LoadFixedWidth(n *yaml.Node, what string, output bool) *FixedWi
 		l.Errorf(n, "%s: give record, the record type that makes a row (e.g. the detail line)", what)
 	} else if spec.Record != "" && lay.RecordIndex(spec.Record) < 0 && len(lay.Records) > 0 {
 		l.Errorf(recordNode, "%s.record: %q is not one of the record types listed", what, spec.Record)
+	}
+	for _, a := range spec.Attach {
+		if lay.RecordIndex(a) < 0 || a == spec.Record {
+			l.Errorf(attachNode, "%s.attach: %q is not one of the record types listed other than the row's", what, a)
+		}
 	}
 	return spec
 }

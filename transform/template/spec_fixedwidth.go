@@ -15,6 +15,7 @@ func fixedWidthKeys(prefix string, output bool) []keySpec {
 		keys[0].Doc = "Write a fixed-width text file (a bank's payment file): its record types, when each is written, and each field's value; see Fixed-width files."
 	} else {
 		keys = append(keys, keySpec{Path: p + ".record", Type: keyText, Default: "the only record type", Doc: "The record type whose lines are the rows (the detail line); fields of other record types hold that type's last record (the header above)."})
+		keys = append(keys, keySpec{Path: p + ".attach", Type: keyTextList, Doc: "Record types that belong to the row before them, such as NACHA's addenda after its entry: their fields are the row's own (blank for a row that has none)."})
 	}
 	keys = append(keys,
 		keySpec{Path: p + ".encoding", Type: keyEnum, Enum: []string{"utf-8", "ascii", "windows-1252", "iso-8859-1", "iso-8859-15", "windows-1250", "windows-1251"}, Default: "utf-8", Doc: "The file's encoding. `ascii` refuses any other character (NACHA)."},
