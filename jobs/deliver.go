@@ -126,7 +126,11 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 	// The first record of the wait tells the webhooks (destination.waiting).
 	evs := nonNil(waitingEvent(s.setupOf(job).ws, job, s.Now()))
 	for delay := s.RetryMin; ; delay = min(2*delay, s.RetryMax) {
-		s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
+		if outbox.IsBusy(err) {
+			s.log.Info("the destination is working on it; the job waits and asks again", "job", job.ID, "retry_in", delay, "doing", err)
+		} else {
+			s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
+		}
 		if perr := s.record(ctx, job, evs...); perr != nil {
 			s.log.Error("could not record the job", "job", job.ID, "err", perr)
 		} else {

@@ -61,6 +61,16 @@ func IsTransient(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
+// IsBusy reports whether err says the destination is working on the put
+// (D365 importing a package, a data project busy with another import)
+// rather than down: a transient error that is part of the normal course,
+// waited for without a warning. Destinations mark such errors with a
+// Busy() bool method.
+func IsBusy(err error) bool {
+	var b interface{ Busy() bool }
+	return errors.As(err, &b) && b.Busy()
+}
+
 // Unavailable marks err as transient when transient is true (see
 // IsTransient), and returns it unchanged otherwise.
 func Unavailable(err error, transient bool) error {

@@ -372,6 +372,7 @@ type waitingError struct{ msg string }
 
 func (e *waitingError) Error() string   { return e.msg }
 func (e *waitingError) Temporary() bool { return true }
+func (e *waitingError) Busy() bool      { return true } // D365 works on it: not an outage
 
 // await asks check until it says D365 is done, or Wait has passed: then a
 // transient error says what check last said D365 is doing, and the job
