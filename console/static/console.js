@@ -20,7 +20,7 @@
       else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : String(c));
     }
@@ -185,7 +185,7 @@
       const keep = select.value;
       select.replaceChildren();
       if (anyText !== undefined) select.append(el("option", { value: "" }, anyText));
-      for (const p of list) select.append(el("option", { value: p.name }, p.name + (p.description ? " — " + p.description : "")));
+      for (const p of list) select.append(el("option", { value: p.name }, p.name));
       if ([...select.options].some((o) => o.value === keep)) select.value = keep;
       return list;
     });
@@ -485,7 +485,7 @@
   function pipelineHelp() {
     const p = (pipelinesCache || []).find((x) => x.name === $("#d-pipeline").value);
     $("#d-pipeline-help").textContent = p
-      ? "Takes " + ((p.file_patterns && p.file_patterns.length) ? p.file_patterns.join(", ") : "the files its template reads") +
+      ? (p.description ? p.description + " " : "") + "Takes " + ((p.file_patterns && p.file_patterns.length) ? p.file_patterns.join(", ") : "the files its template reads") +
         "; template " + p.template + " " + p.template_version + "; delivers to " + p.destinations.join(", ") + "."
       : "";
   }
