@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine or a developer's:
 #   1. installs what the tests need and the machine lacks (xmllint from
 #      Debian's libxml2-utils, Saxon-HE from libsaxonhe-java with a Java
-#      runtime, LibreOffice Calc headless and poppler-utils, the versitygw
+#      runtime, LibreOffice Calc headless and poppler-utils, Chromium for
+#      the web console's browser tests, the versitygw
 #      S3 server from the Go proxy, the Azurite Azure Storage emulator
 #      from npm),
 #   2. (the S3 and Azure tests start versitygw and Azurite on 127.0.0.1
@@ -43,6 +44,14 @@ if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui libreoffice-writer-nogui fonts-dejavu-core poppler-utils >/dev/null
 fi
+# Chromium (headless, driven by chromedp) runs the web console's browser
+# tests (e2e/console_test.go).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Chromium (headless browser for the console's tests)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 echo "== installing Azurite (Azure Blob Storage emulator for tests)"
@@ -56,6 +65,8 @@ export ERPIPE_REQUIRE_AZURITE=1
 export ERPIPE_REQUIRE_SAXON=1
 # Tests of filled workbooks must find LibreOffice and pdftotext.
 export ERPIPE_REQUIRE_OFFICE=1
+# The web console's browser tests must find Chromium.
+export ERPIPE_REQUIRE_CHROMIUM=1
 
 # 3. Tests.
 echo "== gofmt"
