@@ -153,6 +153,36 @@ func waitShown(t *testing.T, ctx context.Context, sel string) {
 	waitText(t, ctx, sel, "")
 }
 
+// screens saves screenshots of the page at 1280x800 and on a 390-pixel
+// wide phone screen (into $ERPIPE_ARTIFACTS/console when set, as test
+// artefacts), and checks that the page fits the phone's width: only
+// tables scroll sideways, in their own box.
+func screens(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := t.TempDir()
+	if a := os.Getenv("ERPIPE_ARTIFACTS"); a != "" {
+		dir = filepath.Join(a, "console")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot := func(file string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", file, err)
+		}
+		writeFile(t, filepath.Join(dir, file), png)
+	}
+	shot(name + "-1280.png")
+	run(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("%s is %d pixels wide on a 390-pixel screen", name, w)
+	}
+	shot(name + "-390.png")
+	run(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800))
+}
+
 // pick chooses value in the select sel as a user does (a change event).
 func pick(t *testing.T, ctx context.Context, sel, value string) {
 	t.Helper()
@@ -217,12 +247,13 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	// Filters: by status (the API's filter) and the search box.
 	pick(t, ctx, "#f-status", "Failed")
-	waitText(t, ctx, "#jobs-status", "1 job,")
+	waitText(t, ctx, "#jobs-status", "1 job.")
 	if n := count(t, ctx, "#jobs-table tbody tr[data-job]"); n != 1 {
 		t.Errorf("filtered by Failed: %d rows, want 1", n)
 	}
+	screens(t, ctx, "jobs-failed")
 	pick(t, ctx, "#f-status", "")
-	waitText(t, ctx, "#jobs-status", "3 jobs,")
+	waitText(t, ctx, "#jobs-status", "3 jobs.")
 	run(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#f-search"), "mixed"))
 	waitText(t, ctx, "#jobs-status", "1 of 3 jobs")
 	if n := count(t, ctx, "#jobs-table tbody tr[data-job]"); n != 1 {
@@ -241,6 +272,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if s := text(t, ctx, "#job-body .summary"); !strings.Contains(s, "3 rows read, 2 written, 1 rejected") {
 		t.Errorf("the report in words: %q", s)
 	}
+	screens(t, ctx, "job-rejected-rows")
 	audit := text(t, ctx, "dl.audit")
 	contains(t, "the audit trail", audit, "Input SHA-256", "Template", "customers-v3", "folder")
 	run(t, ctx, "download the output", chromedp.Click(chromedp.CSS("button.download")))
@@ -256,6 +288,7 @@ func TestConsoleBrowser(t *testing.T) {
 	// The failed job: its reason, and a retry through the API.
 	run(t, ctx, "open the failed job", chromedp.Navigate(base+"/console/#/jobs/"+failed.ID))
 	waitText(t, ctx, "#job-body", "Why it failed")
+	screens(t, ctx, "job-failed")
 	run(t, ctx, "retry", chromedp.Click(chromedp.CSS("#retry")))
 	waitText(t, ctx, "#alert", "back in pipeline customers-v3")
 	waitFor(t, 30*time.Second, "the retried job", func() bool {
@@ -275,6 +308,7 @@ func TestConsoleBrowser(t *testing.T) {
 	run(t, ctx, "open Drop a file", chromedp.Navigate(base+"/console/#/drop"))
 	waitText(t, ctx, "#d-pipeline", "customers-v3")
 	pick(t, ctx, "#d-pipeline", "customers-v3")
+	screens(t, ctx, "drop")
 	box := eval[[]float64](t, ctx, `(() => { const r = document.querySelector("#dropzone").getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`)
 	data := &input.DragData{Items: []*input.DragDataItem{}, Files: []string{dropped}, DragOperationsMask: 1}
 	for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
@@ -301,6 +335,7 @@ func TestConsoleBrowser(t *testing.T) {
 	eval[bool](t, ctx, `(() => { const s = document.querySelector("#f-search"); s.value = ""; s.dispatchEvent(new Event("input")); return true; })()`)
 	waitText(t, ctx, "#jobs-table tbody", "dropped.csv")
 	waitText(t, ctx, "#jobs-table tbody", "chosen.csv")
+	screens(t, ctx, "jobs")
 	history := eval[string](t, ctx, "location.href")
 	if strings.Contains(history, tokenOf(client)) || strings.Contains(d.logs.String(), tokenOf(client)) {
 		t.Error("the token is in the page's URL or the daemon's log")

@@ -191,7 +191,7 @@
     });
   }
 
-  let lastJobs = [];
+  let lastJobs = [], lastJSON = "";
 
   function jobsPage(gen, first) {
     show("view-jobs");
@@ -205,8 +205,11 @@
     if (pipeline) q.set("pipeline", pipeline);
     api("/api/v1/jobs?" + q).then((body) => {
       if (gen !== generation) return;
-      lastJobs = body.jobs || [];
-      renderJobs();
+      const json = JSON.stringify(body.jobs || []);
+      // Redrawn only on a change: a redraw would take the keyboard's
+      // focus off a link in the table, and announce the count again.
+      if (json !== lastJSON || first) { lastJSON = json; lastJobs = body.jobs || []; renderJobs(); }
+      $("#jobs-updated").textContent = "Updated " + new Date().toLocaleTimeString() + ".";
       clearAlert();
       later(gen, () => jobsPage(gen, false));
     }).catch((err) => {
@@ -220,19 +223,20 @@
     const needle = $("#f-search").value.trim().toLowerCase();
     const shown = lastJobs.filter((j) => !needle ||
       [j.id, j.input, j.pipeline, why(j), (j.errors || []).join(" ")].join(" ").toLowerCase().includes(needle));
+    // data-label names each cell on a phone, where rows become cards.
     const rows = shown.map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
-      el("td", {}, badge(j.status)),
-      el("td", {}, el("a", { href: jobHref(j.id) }, j.input || j.id)),
-      el("td", {}, j.pipeline),
-      el("td", { class: "num" }, j.rows_read),
-      el("td", { class: "num" }, j.rows_written),
-      el("td", { class: "num" }, j.rows_rejected),
-      el("td", {}, timeEl(j.started || j.created)),
-      el("td", { class: "why" }, why(j))));
+      el("td", { "data-label": "Status" }, badge(j.status)),
+      el("td", { "data-label": "File" }, el("a", { href: jobHref(j.id) }, j.input || j.id)),
+      el("td", { "data-label": "Pipeline" }, j.pipeline),
+      el("td", { class: "num", "data-label": "Read" }, j.rows_read),
+      el("td", { class: "num", "data-label": "Written" }, j.rows_written),
+      el("td", { class: "num", "data-label": "Rejected" }, j.rows_rejected),
+      el("td", { "data-label": "Started" }, timeEl(j.started || j.created)),
+      el("td", { class: "why", "data-label": "Why / waiting for" }, why(j))));
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "8" }, lastJobs.length ? "No job matches the search." : "No jobs yet.")));
     $("#jobs-table tbody").replaceChildren(...rows);
     $("#jobs-status").textContent = (needle ? shown.length + " of " : "") + plural(lastJobs.length, "job", "jobs") +
-      (lastJobs.length >= JOB_LIMIT ? " (the newest " + JOB_LIMIT + ")" : "") + ", updated " + new Date().toLocaleTimeString();
+      (lastJobs.length >= JOB_LIMIT ? " (the newest " + JOB_LIMIT + ")" : "") + ".";
   }
 
   // ---- the job page ----
