@@ -231,7 +231,8 @@ func TestConsoleBrowser(t *testing.T) {
 	// A wrong token: the API's message, and the form again.
 	run(t, ctx, "sign in with a wrong token", chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"), chromedp.Click(chromedp.CSS("#login-form button")))
 	waitText(t, ctx, "#login-why", "the token is not known")
-	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#token"), tokenOf(client)), chromedp.Click(chromedp.CSS("#login-form button")))
+	// The right one, with the keyboard only (Enter submits the form).
+	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#token"), tokenOf(client)+"\r"))
 
 	// The list: the three jobs, with the failure's reason.
 	waitText(t, ctx, "#jobs-table tbody", "broken.csv")
@@ -319,6 +320,15 @@ func TestConsoleBrowser(t *testing.T) {
 	waitText(t, ctx, "#job-title", "dropped.csv")
 	waitText(t, ctx, "#job-body .summary", "Processed")
 	waitText(t, ctx, "#job-body .summary", "4 rows read, 4 written, 0 rejected")
+
+	// A file the pipeline does not take: the API's reason, in words.
+	refused := filepath.Join(t.TempDir(), "notes.pdf")
+	writeFile(t, refused, []byte("%PDF-1.4\n"))
+	run(t, ctx, "open Drop a file", chromedp.Navigate(base+"/console/#/drop"))
+	waitText(t, ctx, "#d-pipeline", "customers-v3")
+	pick(t, ctx, "#d-pipeline", "customers-v3")
+	run(t, ctx, "choose a PDF", chromedp.SetUploadFiles(chromedp.CSS("#d-file"), []string{refused}))
+	waitText(t, ctx, "#alert", "notes.pdf was not taken: pipeline customers-v3 cannot take a file named \"notes.pdf\"")
 
 	// ...and with the file chooser (what a keyboard user does).
 	chosen := filepath.Join(t.TempDir(), "chosen.csv")
