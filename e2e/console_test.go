@@ -21,7 +21,8 @@ import (
 // The web console (console/) in a real headless Chromium, against the
 // real daemon's HTTP server: sign in with a client's token, the jobs
 // list, a job's rejected rows and a download, a retry, and files sent by
-// drag and drop and by the file chooser.
+// drag and drop and by the file chooser; each main page is screenshot at
+// 1280x800 and 390 pixels wide and checked by axe-core.
 
 // chromium is the path of Chromium (Debian's chromium package). Without
 // it the browser tests are skipped, unless ERPIPE_REQUIRE_CHROMIUM is
@@ -153,6 +154,70 @@ func waitShown(t *testing.T, ctx context.Context, sel string) {
 	waitText(t, ctx, sel, "")
 }
 
+// axeVersion is the axe-core that scripts/install-axe.sh installs.
+const axeVersion = "4.14.1"
+
+// axeJS is axe-core's axe.min.js, read by TestConsoleBrowser: "" when
+// it is not installed (the accessibility check is then not made, unless
+// ERPIPE_REQUIRE_AXE asks for it, as scripts/test.sh does).
+var axeJS string
+
+// loadAxe reads axe.min.js from $ERPIPE_AXE, or from where
+// scripts/install-axe.sh puts it.
+func loadAxe(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("ERPIPE_AXE")
+	if p == "" {
+		base := os.Getenv("ERPIPE_CACHE")
+		if base == "" {
+			if x := os.Getenv("XDG_CACHE_HOME"); x != "" {
+				base = filepath.Join(x, "erpipe")
+			} else if home, err := os.UserHomeDir(); err == nil {
+				base = filepath.Join(home, ".cache", "erpipe")
+			}
+		}
+		p = filepath.Join(base, "axe-core-"+axeVersion, "node_modules", "axe-core", "axe.min.js")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if os.Getenv("ERPIPE_REQUIRE_AXE") != "" {
+			t.Fatalf("ERPIPE_REQUIRE_AXE is set and axe-core is not installed (bash scripts/install-axe.sh): %v", err)
+		}
+		t.Logf("axe-core is not installed (bash scripts/install-axe.sh): the pages' accessibility is not checked")
+		return ""
+	}
+	return string(b)
+}
+
+// axeViolation is one of axe-core's findings.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// checkAccessibility runs axe-core in the page and fails on its serious
+// and critical violations.
+func checkAccessibility(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if axeJS == "" {
+		return
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { if (window.axe) return true; `+axeJS+`; return !!window.axe; })()`)); err != nil {
+		t.Fatalf("load axe-core into the page: %v", err)
+	}
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then((r) =>
+		r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) =>
+			({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core on %s: %v", name, err)
+	}
+	for _, v := range vs {
+		t.Errorf("accessibility of %s: %s (%s): %s, at %s", name, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "; "))
+	}
+}
+
 // screens saves screenshots of the page at 1280x800 and on a 390-pixel
 // wide phone screen (into $ERPIPE_ARTIFACTS/console when set, as test
 // artefacts), and checks that the page fits the phone's width: only
@@ -175,6 +240,7 @@ func screens(t *testing.T, ctx context.Context, name string) {
 		writeFile(t, filepath.Join(dir, file), png)
 	}
 	shot(name + "-1280.png")
+	checkAccessibility(t, ctx, name)
 	run(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844))
 	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("%s is %d pixels wide on a 390-pixel screen", name, w)
@@ -191,6 +257,7 @@ func pick(t *testing.T, ctx context.Context, sel, value string) {
 
 func TestConsoleBrowser(t *testing.T) {
 	chromium(t) // before the daemon: a missing Chromium says so first
+	axeJS = loadAxe(t)
 	ws, d, base := startAPI(t, "", "")
 	client := "hi"
 
@@ -221,6 +288,7 @@ func TestConsoleBrowser(t *testing.T) {
 	// API answered 401 and the form says why.
 	run(t, ctx, "open the console", chromedp.Navigate(base+"/"))
 	waitShown(t, ctx, "#token")
+	checkAccessibility(t, ctx, "sign-in")
 	loc := eval[string](t, ctx, "location.href")
 	if !strings.HasPrefix(loc, base+"/console/") {
 		t.Errorf("/ led to %s, want the console", loc)
