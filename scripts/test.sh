@@ -3,7 +3,8 @@
 #   1. installs what the tests need and the machine lacks (xmllint from
 #      Debian's libxml2-utils, Saxon-HE from libsaxonhe-java with a Java
 #      runtime, LibreOffice Calc headless and poppler-utils, Chromium for
-#      the web console's browser tests, the versitygw
+#      the web console's browser tests and axe-core from npm for their
+#      accessibility check, the versitygw
 #      S3 server from the Go proxy, the Azurite Azure Storage emulator
 #      from npm),
 #   2. (the S3 and Azure tests start versitygw and Azurite on 127.0.0.1
@@ -52,6 +53,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+echo "== installing axe-core (accessibility rules the console's browser tests run)"
+bash scripts/install-axe.sh
 echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 echo "== installing Azurite (Azure Blob Storage emulator for tests)"
@@ -67,6 +70,8 @@ export ERPIPE_REQUIRE_SAXON=1
 export ERPIPE_REQUIRE_OFFICE=1
 # The web console's browser tests must find Chromium.
 export ERPIPE_REQUIRE_CHROMIUM=1
+# ...and check its pages with axe-core.
+export ERPIPE_REQUIRE_AXE=1
 
 # 3. Tests.
 echo "== gofmt"
