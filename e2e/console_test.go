@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 )
 
 // The web console (console/) in a real headless Chromium, against the
@@ -369,6 +370,31 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 		return n == 2
 	})
+
+	// A workbook's rejected rows are a workbook too: the page reads it.
+	book := excelize.NewFile()
+	for r, line := range lines {
+		for c, v := range strings.Split(line, ",") {
+			cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			if err := book.SetCellStr("Sheet1", cell, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var xb bytes.Buffer
+	if err := book.Write(&xb); err != nil {
+		t.Fatal(err)
+	}
+	workbook := upload("mixed.xlsx", xb.Bytes())
+	if workbook.Status != "ProcessedWithErrors" {
+		t.Fatalf("the workbook's job is %s, want ProcessedWithErrors", workbook.Status)
+	}
+	run(t, ctx, "open the workbook's job", chromedp.Navigate(base+"/console/#/jobs/"+workbook.ID))
+	waitText(t, ctx, "table.rejected", "MIX-0001")
+	if rej := text(t, ctx, "table.rejected"); !strings.Contains(rej, "What to fix") || !strings.Contains(rej, "Customer group") ||
+		!strings.Contains(rej, "a value is required") || strings.Contains(rej, "MIX-0000") {
+		t.Errorf("the workbook's rejected rows table: %q", rej)
+	}
 
 	// Drop a file: drag and drop onto the zone (a real drag of a file,
 	// through Chromium's input), then the job's page.

@@ -311,6 +311,68 @@
     return rows;
   }
 
+  // unzip returns the entries of a zip (an XLSX workbook) whose names
+  // want accepts, as text: stored and deflated entries (the browser's
+  // DecompressionStream inflates).
+  async function unzip(bytes, want) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let eocd = -1;
+    for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 65557); i--) {
+      if (dv.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
+    }
+    if (eocd < 0) throw new Error("the workbook is not a readable zip file");
+    const count = dv.getUint16(eocd + 10, true);
+    let p = dv.getUint32(eocd + 16, true);
+    const out = {};
+    for (let n = 0; n < count; n++) {
+      if (dv.getUint32(p, true) !== 0x02014b50) throw new Error("the workbook's zip directory is broken");
+      const method = dv.getUint16(p + 10, true), size = dv.getUint32(p + 20, true);
+      const nameLen = dv.getUint16(p + 28, true), extraLen = dv.getUint16(p + 30, true), commentLen = dv.getUint16(p + 32, true);
+      const local = dv.getUint32(p + 42, true);
+      const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
+      p += 46 + nameLen + extraLen + commentLen;
+      if (!want(name)) continue;
+      const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
+      const data = bytes.subarray(start, start + size);
+      if (method === 0) out[name] = new TextDecoder().decode(data);
+      else if (method === 8) out[name] = await new Response(new Blob([data]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).text();
+      else throw new Error("the workbook uses a zip compression the console does not read");
+    }
+    return out;
+  }
+
+  // readXLSX returns the rows of a workbook's first sheet as text.
+  async function readXLSX(bytes) {
+    const files = await unzip(bytes, (n) => n === "xl/sharedStrings.xml" || /^xl\/worksheets\/[^/]+\.xml$/.test(n));
+    const xml = (t) => new DOMParser().parseFromString(t, "application/xml");
+    const all = (doc, tag) => [...doc.getElementsByTagNameNS("*", tag)];
+    const strings = files["xl/sharedStrings.xml"]
+      ? all(xml(files["xl/sharedStrings.xml"]), "si").map((si) => all(si, "t").map((t) => t.textContent).join(""))
+      : [];
+    const sheet = Object.keys(files).filter((n) => n.startsWith("xl/worksheets/")).sort()[0];
+    if (!sheet) throw new Error("the workbook has no sheet");
+    const rows = [];
+    for (const r of all(xml(files[sheet]), "row")) {
+      const row = [];
+      for (const c of all(r, "c")) {
+        const ref = (c.getAttribute("r") || "").replace(/[0-9]+$/, "");
+        let col = row.length;
+        if (ref) { col = 0; for (const ch of ref) col = col * 26 + ch.charCodeAt(0) - 64; col--; }
+        const v = all(c, "v")[0], type = c.getAttribute("t");
+        let text = "";
+        if (type === "s") text = strings[parseInt(v ? v.textContent : "", 10)] || "";
+        else if (type === "inlineStr") text = all(c, "t").map((t) => t.textContent).join("");
+        else if (v) text = v.textContent;
+        while (row.length < col) row.push("");
+        row[col] = text;
+      }
+      const n = parseInt(r.getAttribute("r") || "", 10);
+      while (n && rows.length < n - 1) rows.push([]);
+      rows.push(row);
+    }
+    return rows;
+  }
+
   // rejectedTable shows the rejected-rows file: the rows as they were, the
   // error ("erpipe error", the file's last column) beside each.
   function rejectedTable(j) {
@@ -319,14 +381,15 @@
       const resp = await api(j.rejected, { raw: true });
       const buf = await resp.arrayBuffer();
       const bytes = new Uint8Array(buf);
-      if (bytes[0] === 0x50 && bytes[1] === 0x4b) { // a workbook (PK: zip)
-        box.replaceChildren(el("p", {}, "The rejected rows are in a workbook, as the input was: download it to see and fix them."));
-        return;
+      let rows;
+      if (bytes[0] === 0x50 && bytes[1] === 0x4b) { // a workbook (PK: zip), as the input was
+        rows = await readXLSX(bytes);
+      } else {
+        const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
+        const first = text.split(/\r?\n/).find((l) => /erpipe error"?\s*$/.test(l)) || text.split(/\r?\n/)[0];
+        const sep = [",", ";", "\t", "|"].map((s) => [s, first.split(s).length]).sort((a, b) => b[1] - a[1])[0][0];
+        rows = parseCSV(text, sep);
       }
-      let text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
-      const first = text.split(/\r?\n/).find((l) => /erpipe error"?\s*$/.test(l)) || text.split(/\r?\n/)[0];
-      const sep = [",", ";", "\t", "|"].map((s) => [s, first.split(s).length]).sort((a, b) => b[1] - a[1])[0][0];
-      const rows = parseCSV(text, sep);
       let h = rows.findIndex((r) => r.length && r[r.length - 1].trim() === "erpipe error");
       if (h < 0) h = 0;
       const header = rows[h] || [];
