@@ -339,6 +339,10 @@ func TestConsoleBrowser(t *testing.T) {
 	if !strings.Contains(rej, "name") || strings.Contains(rej, "MIX-0000") {
 		t.Errorf("the rejected rows table: %q, want MIX-0001 and its error only", rej)
 	}
+	// The cell at fault is marked: the blank Name, the third column.
+	if n := eval[int](t, ctx, `[...document.querySelectorAll("table.rejected tbody td")].findIndex((td) => td.classList.contains("fault"))`); n != 2 {
+		t.Errorf("the cell marked at fault is column %d of the table, want 2 (Name)", n)
+	}
 	if s := text(t, ctx, "#job-body .summary"); !strings.Contains(s, "3 rows read, 2 written, 1 rejected") {
 		t.Errorf("the report in words: %q", s)
 	}

@@ -400,9 +400,17 @@
         el("thead", {}, el("tr", {},
           el("th", { scope: "col" }, "What to fix"),
           cols.map((c) => el("th", { scope: "col" }, c)))),
-        el("tbody", {}, data.map((r) => el("tr", {},
-          el("td", { class: "err" }, r[header.length - 1] || ""),
-          cols.map((_, i) => el("td", {}, r[i] === undefined ? "" : r[i]))))));
+        el("tbody", {}, data.map((r) => {
+          const err = r[header.length - 1] || "";
+          // The cell at fault: a column the error names in quotes, as
+          // erpipe's errors do ("Fix: fill in \"Name\"").
+          const fault = (c) => c !== "" && err.includes('"' + c + '"');
+          return el("tr", {},
+            el("td", { class: "err" }, err),
+            cols.map((c, i) => el("td", fault(c) ? { class: "fault" } : {},
+              r[i] === undefined ? "" : r[i],
+              fault(c) ? el("span", { class: "visually-hidden" }, " (the cell to fix)") : null)));
+        })));
       box.replaceChildren(el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Rejected rows" }, table));
     })().catch((err) => {
       box.replaceChildren(el("p", { class: "problem" }, "The rejected rows could not be read: " + err.message));
