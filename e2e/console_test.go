@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -455,4 +457,38 @@ func TestConsoleBrowser(t *testing.T) {
 func count(t *testing.T, ctx context.Context, sel string) int {
 	t.Helper()
 	return eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+}
+
+// Without clients, on loopback, the API is open to this machine, and so
+// is the console: no token is asked, and there is none to forget.
+func TestConsoleBrowserOpenLoopback(t *testing.T) {
+	chromium(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), []byte("settle: 1s\nrescan: 1s\nhttp:\n  listen: "+addr+"\n"))
+	base := "http://" + addr
+	d := startDaemonEnv(t, ws, nil, "the HTTP API to be ready", func(*daemon) bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	drop(t, filepath.Join(ws, "inbox", "customers-v3"), "inbox.csv", apiCustomers("INBOX", 2))
+	waitJobs(t, ws, 1)
+
+	ctx, _ := browserCtx(t, t.TempDir())
+	run(t, ctx, "open the console", chromedp.Navigate(base+"/console/"))
+	// A file dropped into the inbox is in the list like an uploaded one.
+	waitText(t, ctx, "#jobs-table tbody", "inbox.csv")
+	if n := eval[int](t, ctx, `document.querySelectorAll("#view-login:not([hidden]), #signout:not([hidden])").length`); n != 0 {
+		t.Error("the console asks for a token (or offers to forget one) where the API is open")
+	}
+	d.stop(t)
 }
