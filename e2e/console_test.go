@@ -336,10 +336,11 @@ func TestConsoleBrowser(t *testing.T) {
 	// downloads of the output and of the rejected rows.
 	run(t, ctx, "open the mixed job", chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-job=%q] a`, mixed.ID))))
 	waitText(t, ctx, "#job-title", "mixed.csv")
-	waitText(t, ctx, "table.rejected", "MIX-0001")
-	rej := text(t, ctx, "table.rejected tbody")
-	if !strings.Contains(rej, "name") || strings.Contains(rej, "MIX-0000") {
-		t.Errorf("the rejected rows table: %q, want MIX-0001 and its error only", rej)
+	// A CSV's rejected rows are text fields, to be corrected in the page.
+	waitText(t, ctx, "table.rejected", "a value is required")
+	cells := eval[string](t, ctx, `[...document.querySelectorAll("table.rejected tbody input")].map((i) => i.value).join(",")`)
+	if !strings.HasPrefix(cells, "MIX-0001,,10,USD") || strings.Contains(cells, "MIX-0000") {
+		t.Errorf("the rejected rows table holds %q, want MIX-0001 (its name blank) only", cells)
 	}
 	// The cell at fault is marked: the blank Name, the third column.
 	if n := eval[int](t, ctx, `[...document.querySelectorAll("table.rejected tbody td")].findIndex((td) => td.classList.contains("fault"))`); n != 2 {
@@ -359,6 +360,17 @@ func TestConsoleBrowser(t *testing.T) {
 	run(t, ctx, "download the rejected rows", chromedp.Click(chromedp.CSS("#download-rejected")))
 	if got := string(downloaded("the rejected rows")); !strings.Contains(got, "MIX-0001") || !strings.Contains(got, "erpipe error") {
 		t.Errorf("the downloaded rejected rows: %q", got)
+	}
+
+	// Fix and resubmit: the blank name is filled in the page and the
+	// corrected row sent as a new file, a job of its own that is Processed.
+	run(t, ctx, "fill in the name", chromedp.SendKeys(chromedp.CSS("table.rejected td.fault input"), "Customer MIX 1"),
+		chromedp.Click(chromedp.CSS("#resubmit")))
+	waitText(t, ctx, "#job-title", "mixed-corrected.csv")
+	waitText(t, ctx, "#job-body .summary", "1 row read, 1 written, 0 rejected")
+	waitText(t, ctx, "#job-body .summary", "Processed")
+	if code, _, b := call(t, "GET", base+"/api/v1/jobs/"+mixed.ID, client, nil); code != 200 || !strings.Contains(string(b), `"status":"ProcessedWithErrors"`) {
+		t.Errorf("the corrected job is not its own: the first job is now %d %s", code, b)
 	}
 
 	// The failed job: its reason, and a retry through the API.

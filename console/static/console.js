@@ -381,13 +381,13 @@
       const resp = await api(j.rejected, { raw: true });
       const buf = await resp.arrayBuffer();
       const bytes = new Uint8Array(buf);
-      let rows;
+      let rows, sep = null;
       if (bytes[0] === 0x50 && bytes[1] === 0x4b) { // a workbook (PK: zip), as the input was
         rows = await readXLSX(bytes);
       } else {
         const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
         const first = text.split(/\r?\n/).find((l) => /erpipe error"?\s*$/.test(l)) || text.split(/\r?\n/)[0];
-        const sep = [",", ";", "\t", "|"].map((s) => [s, first.split(s).length]).sort((a, b) => b[1] - a[1])[0][0];
+        sep = [",", ";", "\t", "|"].map((s) => [s, first.split(s).length]).sort((a, b) => b[1] - a[1])[0][0];
         rows = parseCSV(text, sep);
       }
       let h = rows.findIndex((r) => r.length && r[r.length - 1].trim() === "erpipe error");
@@ -395,27 +395,82 @@
       const header = rows[h] || [];
       const data = rows.slice(h + 1).filter((r) => r.some((c) => c !== ""));
       const cols = header.slice(0, -1);
+      // A CSV's rows are corrected in the page (each cell a text field)
+      // and sent back as a new file; a workbook's are fixed in Excel.
+      const editable = sep !== null && data.length <= 500;
       const table = el("table", { class: "rejected" },
         el("caption", {}, plural(data.length, "rejected row", "rejected rows") + ", as they were in the input, with what to fix"),
         el("thead", {}, el("tr", {},
           el("th", { scope: "col" }, "What to fix"),
           cols.map((c) => el("th", { scope: "col" }, c)))),
-        el("tbody", {}, data.map((r) => {
+        el("tbody", {}, data.map((r, k) => {
           const err = r[header.length - 1] || "";
           // The cell at fault: a column the error names in quotes, as
           // erpipe's errors do ("Fix: fill in \"Name\"").
           const fault = (c) => c !== "" && err.includes('"' + c + '"');
           return el("tr", {},
-            el("td", { class: "err" }, err),
-            cols.map((c, i) => el("td", fault(c) ? { class: "fault" } : {},
-              r[i] === undefined ? "" : r[i],
-              fault(c) ? el("span", { class: "visually-hidden" }, " (the cell to fix)") : null)));
+            el("td", { class: "err", id: "rej-err-" + k }, err),
+            cols.map((c, i) => {
+              const v = r[i] === undefined ? "" : r[i];
+              const content = editable
+                ? el("input", { type: "text", value: v, "data-row": k, "data-col": i, "aria-label": c + ", rejected row " + (k + 1),
+                  "aria-invalid": fault(c) ? "true" : null, "aria-describedby": fault(c) ? "rej-err-" + k : null, spellcheck: "false" })
+                : [v, fault(c) ? el("span", { class: "visually-hidden" }, " (the cell to fix)") : null];
+              return el("td", fault(c) ? { class: "fault" } : {}, content);
+            }));
         })));
-      box.replaceChildren(el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Rejected rows" }, table));
+      const parts = [el("div", { class: "scroll", role: "region", "aria-label": "Rejected rows", tabindex: editable ? null : "0" }, table)];
+      if (editable) {
+        const b = el("button", { type: "button", id: "resubmit" }, "Send the corrected rows");
+        b.addEventListener("click", () => resubmit(j, rows.slice(0, h), cols, data, table, sep, b));
+        parts.push(el("div", { class: "actions" }, b,
+          el("p", { class: "help" }, "Correct the rows above, then send them to pipeline " + j.pipeline +
+            " as a new file. They become a job of their own; this job stays as it was.")));
+      }
+      box.replaceChildren(...parts);
     })().catch((err) => {
       box.replaceChildren(el("p", { class: "problem" }, "The rejected rows could not be read: " + err.message));
     });
     return box;
+  }
+
+  // csvLine writes one CSV record with sep, quoting what needs it.
+  function csvLine(cells, sep) {
+    return cells.map((c) => /["\r\n]/.test(c) || c.includes(sep) ? '"' + c.replace(/"/g, '""') + '"' : c).join(sep);
+  }
+
+  // resubmit sends the corrected rows (the lines above the header as they
+  // were, the header and the rows without erpipe's error column) to the
+  // job's pipeline through the API's upload, then opens the new job.
+  async function resubmit(j, above, cols, data, table, sep, button) {
+    const edited = data.map((r, k) => cols.map((_, i) => {
+      const input = table.querySelector('input[data-row="' + k + '"][data-col="' + i + '"]');
+      return input ? input.value : (r[i] || "");
+    }));
+    const text = [...above.map((r) => csvLine(r, sep)), csvLine(cols, sep), ...edited.map((r) => csvLine(r, sep))].join("\r\n") + "\r\n";
+    const dot = j.input.lastIndexOf(".");
+    const name = dot > 0 ? j.input.slice(0, dot) + "-corrected" + j.input.slice(dot) : j.input + "-corrected";
+    const key = uuid();
+    button.disabled = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const job = await api("/api/v1/pipelines/" + encodeURIComponent(j.pipeline) + "/jobs?name=" + encodeURIComponent(name),
+            { method: "POST", body: new Blob([text], { type: "text/csv" }), headers: { "Idempotency-Key": key, "Content-Type": "text/csv" } });
+          location.hash = jobHref(job.id);
+          return;
+        } catch (err) {
+          const wait = parseInt((/try again in (\d+) s/.exec(err.message) || [])[1] || "0", 10);
+          if (!(err instanceof APIError) || (err.status !== 429 && err.status !== 503) || attempt >= 5) throw err;
+          showAlert(err.message + " — sending again in " + Math.max(wait, 1) + " s.", true);
+          await new Promise((r) => setTimeout(r, Math.max(wait, 1) * 1000));
+        }
+      }
+    } catch (err) {
+      report(err);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function reportText(j) {
@@ -512,7 +567,7 @@
       b.addEventListener("click", () => download(j.rejected, name, b));
       parts.push(el("section", { "aria-labelledby": "rej-title" },
         el("h2", { id: "rej-title" }, "Rejected rows"),
-        el("p", {}, "Fix these rows in the file below (its last column says what to fix; remove that column or leave it) and drop it into the pipeline again."),
+        el("p", {}, "Correct these rows in the table and send them, or download them, fix the file (its last column says what to fix; remove that column or leave it) and drop it into the pipeline again."),
         el("div", { class: "actions" }, b),
         rejectedTable(j)));
     }
