@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -28,6 +30,9 @@ import (
 var opFuncs = map[string]string{
 	"+": "__add", "-": "__sub", "*": "__mul", "/": "__div", "%": "__mod", "**": "__pow", "^": "__pow",
 	"==": "__eq", "!=": "__ne", "<": "__lt", "<=": "__le", ">": "__gt", ">=": "__ge",
+	// expr's own checker refuses these on a field's value, whose type it
+	// does not know: "mismatched types unknown and string".
+	"matches": "__matches", "contains": "__contains", "startsWith": "__startswith", "endsWith": "__endswith",
 }
 
 // directFuncs are the functions of opOptions by name, for the direct
@@ -61,6 +66,12 @@ var opOptions = func() []expr.Option {
 			return !b, err
 		}, new(func(any) bool)),
 		fnOption("__bool", func(args ...any) (any, error) { return Truth(args[0]) }, new(func(any) bool)),
+	)
+	opts = append(opts,
+		fnOption("__matches", func(args ...any) (any, error) { return matches(args[0], args[1]) }, new(func(any, any) bool)),
+		fnOption("__contains", textPredicate(strings.Contains), new(func(any, any) bool)),
+		fnOption("__startswith", textPredicate(strings.HasPrefix), new(func(any, any) bool)),
+		fnOption("__endswith", textPredicate(strings.HasSuffix), new(func(any, any) bool)),
 	)
 	for _, op := range []string{"<", "<=", ">", ">="} {
 		op := op
@@ -309,6 +320,11 @@ func (p *patcher) Visit(node *ast.Node) {
 			*node = conditional(n.Left, boolNode(true, loc), call("__bool", loc, n.Right), loc)
 		default:
 			if fn, ok := opFuncs[n.Operator]; ok {
+				if s, isText := n.Right.(*ast.StringNode); isText && n.Operator == "matches" {
+					if _, err := regexpOf(s.Value); err != nil {
+						p.problem(n.Right.Location(), "%v", err)
+					}
+				}
 				*node = call(fn, loc, n.Left, n.Right)
 			}
 		}
@@ -604,4 +620,34 @@ func (d *direct) bind(slots map[string]int) bool {
 		}
 	}
 	return ok
+}
+
+// regexps are the compiled patterns of matches, by pattern.
+var regexps sync.Map
+
+// regexpOf compiles pattern once.
+func regexpOf(pattern string) (*regexp.Regexp, error) {
+	if re, ok := regexps.Load(pattern); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a regular expression: %v", pattern, err)
+	}
+	regexps.Store(pattern, re)
+	return re, nil
+}
+
+// matches is the matches operator: whether the text of value has a match
+// of the regular expression pattern (anchor it with ^ and $ for the whole
+// value). A blank value matches nothing.
+func matches(value, pattern any) (bool, error) {
+	if value == nil {
+		return false, nil
+	}
+	re, err := regexpOf(argText(pattern))
+	if err != nil {
+		return false, err
+	}
+	return re.MatchString(argText(value)), nil
 }

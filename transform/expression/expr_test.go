@@ -264,3 +264,38 @@ func TestValuesBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestTextOperators: matches, contains, startsWith and endsWith work on a
+// field's value (whose type expr does not know), a blank value matches
+// nothing, and a pattern that is not a regular expression is a compile
+// problem at its place.
+func TestTextOperators(t *testing.T) {
+	env := &Env{Vars: map[string]any{"account": nil, "amount": nil}}
+	for _, c := range []struct {
+		src  string
+		vars map[string]any
+		want bool
+	}{
+		{`account matches "^[0-9]+$"`, map[string]any{"account": "1920"}, true},
+		{`account matches "^[0-9]+$"`, map[string]any{"account": "19A0"}, false},
+		{`account matches "^[0-9]+$"`, map[string]any{"account": nil}, false},
+		{`account contains "9"`, map[string]any{"account": "1920"}, true},
+		{`account startsWith "19"`, map[string]any{"account": "1920"}, true},
+		{`account endsWith "19"`, map[string]any{"account": "1920"}, false},
+		{`not (account matches "^NO")`, map[string]any{"account": "SE12"}, true},
+	} {
+		p, probs := Compile(c.src, env)
+		if len(probs) > 0 {
+			t.Errorf("%s: %v", c.src, probs)
+			continue
+		}
+		var ev Evaluator
+		got, err := ev.Eval(p, c.vars)
+		if err != nil || got != c.want {
+			t.Errorf("%s with %v = %v, %v; want %v", c.src, c.vars, got, err, c.want)
+		}
+	}
+	if _, probs := Compile(`account matches "[0-9"`, env); len(probs) != 1 || probs[0].Col != 16 || !strings.Contains(probs[0].Msg, "not a regular expression") {
+		t.Errorf("a bad pattern: %+v", probs)
+	}
+}
