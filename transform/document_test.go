@@ -111,12 +111,12 @@ func TestDocumentFilled(t *testing.T) {
 	}
 	xmlText := documentXML(t, filepath.Join(out, "remittance-litware-inc.docx"))
 	for _, want := range []string{">Litware Inc<", ">04.12.2026<", ">INV-2207<", ">INV-2213<", ">1,250.00<", ">99.95<", ">1,349.95<", "<w:b/>",
-		">INV-2207 is paid in full<", ">INV-2213 is paid in full<"} {
+		">INV-2207 is paid in full<"} {
 		if !strings.Contains(xmlText, want) {
 			t.Errorf("the Litware document lacks %s", want)
 		}
 	}
-	for _, gone := range []string{"sdt", "Vendor name", "PlaceholderText", "Fabrikam"} {
+	for _, gone := range []string{"sdt", "Vendor name", "PlaceholderText", "Fabrikam", ">Remark<", "INV-2213 is paid"} {
 		if strings.Contains(xmlText, gone) {
 			t.Errorf("the Litware document still has %q", gone)
 		}

@@ -45,6 +45,7 @@ type Document struct {
 	file   string
 	data   []byte
 	ranges map[string]bool // the layout's repeated controls
+	bound  map[string]bool // every control the layout names
 	PDF    bool
 }
 
@@ -63,7 +64,7 @@ const wordNS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 // have a content control for every name the layout binds, and the
 // layout, compiled as an XML layout.
 func (l *Loader) LoadDocument(n *yaml.Node) *Document {
-	d := &Document{ranges: map[string]bool{}}
+	d := &Document{ranges: map[string]bool{}, bound: map[string]bool{}}
 	var fileNode, layoutNode, docName *yaml.Node
 	ok := l.Mapping(n, "output.document", map[string]template.KeyHandler{
 		"file":          func(_, v *yaml.Node) { fileNode = v },
@@ -120,6 +121,7 @@ func (d *Document) checkTags(l *Loader, n *yaml.Node, tags map[string]bool) {
 		if strings.HasPrefix(k.Value, "$") {
 			continue
 		}
+		d.bound[k.Value] = true
 		if !tags[k.Value] {
 			var have []string
 			for t := range tags {
@@ -283,7 +285,7 @@ func (d *Document) Fill(docPath string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.file, err)
 		}
-		fillControls(part.Root(), root)
+		d.fillControls(part.Root(), root)
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: f.Modified})
 		if err != nil {
 			return err
@@ -297,11 +299,12 @@ func (d *Document) Fill(docPath string, out io.Writer) error {
 
 // fillControls fills the controls under e with occurrence o: a value's
 // control gets its text, a repeated control is copied once per copy of o's
-// and each copy filled; filled controls are replaced by their content.
-func fillControls(e *etree.Element, o *occurrence) {
+// and each copy filled; filled controls are replaced by their content, and
+// controls the layout does not name are left as they are.
+func (d *Document) fillControls(e *etree.Element, o *occurrence) {
 	for _, c := range slices.Clone(e.ChildElements()) {
 		if c.Tag != "sdt" {
-			fillControls(c, o)
+			d.fillControls(c, o)
 			continue
 		}
 		tag := controlTag(c)
@@ -313,18 +316,20 @@ func fillControls(e *etree.Element, o *occurrence) {
 			parent.RemoveChildAt(at)
 			for _, copyOcc := range copies {
 				clone := content.Copy()
-				fillControls(clone, copyOcc)
+				d.fillControls(clone, copyOcc)
 				for _, child := range clone.ChildElements() {
 					parent.InsertChildAt(at, child)
 					at++
 				}
 			}
 		default:
-			if v, ok := o.vals[tag]; ok {
-				setControlText(content, v)
-			} else {
-				fillControls(content, o)
+			if !d.bound[tag] {
+				// A control the layout does not name stays as designed;
+				// the controls in it are filled.
+				d.fillControls(content, o)
+				continue
 			}
+			setControlText(content, o.vals[tag]) // none: blank
 			unwrap(c, content)
 		}
 	}
