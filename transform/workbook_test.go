@@ -360,6 +360,7 @@ func TestWorkbookNested(t *testing.T) {
 	must(f.SetSheetName("Sheet1", s))
 	must(f.SetCellValue(s, "A1", "ORDERS"))
 	must(f.SetCellValue(s, "A3", "Order"))
+	must(f.SetCellValue(s, "B4", "(order number)")) // a placeholder, replaced or emptied
 	must(f.SetCellValue(s, "C6", "Subtotal"))
 	must(f.SetCellFormula(s, "D5", "B5*C5"))
 	must(f.SetCellFormula(s, "D6", "SUM(D5:D5)"))
@@ -389,7 +390,7 @@ output:
       GrandTotal: SUM(amount)
       Order:
         $group: invoice_number
-        OrderNo: invoice_number
+        OrderNo: 'IF(invoice_number == "1042", "", invoice_number)'
         Line:
           $each: row
           A: item
@@ -414,7 +415,7 @@ output:
 		return v
 	}
 	formula := func(cell string) string { v, _ := wb.GetCellFormula(s, cell); return v }
-	for cell, want := range map[string]string{"B4": "1041", "A5": "0150", "A7": "A-77", "C8": "Subtotal", "B9": "1042", "A10": "0150",
+	for cell, want := range map[string]string{"B4": "1041", "A5": "0150", "A7": "A-77", "C8": "Subtotal", "B9": "", "A10": "0150",
 		"C11": "Subtotal", "C13": "Grand total", "D13": "1964", "A1": "ORDERS"} {
 		if got := get(cell); got != want {
 			t.Errorf("%s = %q, want %q", cell, got, want)

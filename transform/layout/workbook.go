@@ -55,6 +55,10 @@ type Workbook struct {
 	data   []byte
 	names  map[string]cellRange // the workbook's defined names
 	ranges map[string]bool      // the layout's repeated ranges (elements with children)
+	// bound are the cells (row, column) the layout puts a value into, by
+	// the range they are in ("" for none): a cell whose value is blank is
+	// written empty, not with what the design holds.
+	bound map[string]map[[2]int]bool
 	// streamSheet is the sheet of the repeated ranges, written row by row
 	// (workbook_fill.go); "" when the layout repeats none.
 	streamSheet string
@@ -78,7 +82,7 @@ var columnRE = regexp.MustCompile(`^[A-Z]{1,3}$`)
 // have every defined name the layout binds, and the layout, compiled as
 // an XML layout.
 func (l *Loader) LoadWorkbook(n *yaml.Node) *Workbook {
-	w := &Workbook{ranges: map[string]bool{}}
+	w := &Workbook{ranges: map[string]bool{}, bound: map[string]map[[2]int]bool{}}
 	var fileNode, layoutNode, docName *yaml.Node
 	ok := l.Mapping(n, "output.workbook", map[string]template.KeyHandler{
 		"file":          func(_, v *yaml.Node) { fileNode = v },
@@ -140,10 +144,20 @@ func (w *Workbook) sortByRow(n *xnode, in *cellRange) {
 		}
 		return ca - cb
 	})
+	block := ""
+	if in != nil {
+		block = n.name
+	}
 	for _, c := range n.children {
 		if r, ok := w.names[c.name]; ok && w.ranges[c.name] {
 			w.sortByRow(c, &r)
+			continue
 		}
+		if w.bound[block] == nil {
+			w.bound[block] = map[[2]int]bool{}
+		}
+		row, col := pos(c)
+		w.bound[block][[2]int{row, col}] = true
 	}
 }
 

@@ -559,6 +559,8 @@ func (fl *filler) row(b *block, t int) error {
 				return err
 			}
 			cells[c-1] = cell
+		case fl.w.bound[b.name][[2]int{t, c}]:
+			cells[c-1] = excelize.Cell{StyleID: d.style} // a blank value
 		case d.formula != "":
 			cells[c-1] = excelize.Cell{StyleID: d.style, Formula: fl.moveFormula(b, d.formula)}
 		case d.value != nil || d.style != 0:
