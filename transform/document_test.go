@@ -110,6 +110,15 @@ func TestDocumentFilled(t *testing.T) {
 		t.Fatalf("outputs %q, want %q", names, want)
 	}
 	xmlText := documentXML(t, filepath.Join(out, "remittance-litware-inc.docx"))
+	golden := filepath.Join("testdata", "document", "golden-litware.xml")
+	if *updateDocument {
+		if err := os.WriteFile(golden, []byte(xmlText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile(golden); err != nil || string(want) != xmlText {
+		t.Errorf("the Litware document's XML differs from %s (%v; run with -update-document if it should):\n%s", golden, err, xmlText)
+	}
 	for _, want := range []string{">Litware Inc<", ">04.12.2026<", ">INV-2207<", ">INV-2213<", ">1,250.00<", ">99.95<", ">1,349.95<", "<w:b/>",
 		">INV-2207 is paid in full<"} {
 		if !strings.Contains(xmlText, want) {

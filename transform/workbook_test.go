@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -440,4 +441,84 @@ output:
 	} else if os.Getenv("ERPIPE_REQUIRE_OFFICE") != "" {
 		t.Fatal(err)
 	}
+}
+
+// TestWorkbookGolden: the filled invoice's cells (value, formula, number
+// format, merged cells and names) against testdata/workbook/golden.txt
+// (-update-workbook writes it again).
+func TestWorkbookGolden(t *testing.T) {
+	res, _ := runWorkbook(t, workbookTemplate(t, "invoice.yaml"))
+	got := dumpWorkbook(t, res.Outputs[0])
+	path := filepath.Join("testdata", "workbook", "golden.txt")
+	if *updateWorkbook {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("the filled workbook differs from %s (run with -update-workbook if it should):\n%s", path, got)
+	}
+}
+
+// dumpWorkbook writes every cell of every sheet as text: its reference,
+// raw value, formula and number format, then the merged cells and names.
+func dumpWorkbook(t *testing.T, path string) string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, s := range f.GetSheetList() {
+		fmt.Fprintf(&b, "sheet %s\n", s)
+		rows, err := f.GetRows(s, excelize.Options{RawCellValue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := 1; r <= len(rows)+2; r++ {
+			for c := 1; c <= 6; c++ {
+				cell, _ := excelize.CoordinatesToCellName(c, r)
+				v, _ := f.GetCellValue(s, cell, excelize.Options{RawCellValue: true})
+				formula, _ := f.GetCellFormula(s, cell)
+				style, _ := f.GetCellStyle(s, cell)
+				format := ""
+				if st, err := f.GetStyle(style); err == nil && st != nil {
+					if st.CustomNumFmt != nil {
+						format = *st.CustomNumFmt
+					} else if st.NumFmt != 0 {
+						format = fmt.Sprint(st.NumFmt)
+					}
+				}
+				if v == "" && formula == "" {
+					continue
+				}
+				fmt.Fprintf(&b, "  %s %q", cell, v)
+				if formula != "" {
+					fmt.Fprintf(&b, " =%s", formula)
+				}
+				if format != "" {
+					fmt.Fprintf(&b, " [%s]", format)
+				}
+				b.WriteByte('\n')
+			}
+		}
+		merged, _ := f.GetMergeCells(s)
+		for _, m := range merged {
+			fmt.Fprintf(&b, "  merged %s:%s\n", m.GetStartAxis(), m.GetEndAxis())
+		}
+	}
+	var names []string
+	for _, d := range f.GetDefinedName() {
+		names = append(names, d.Name+" = "+d.RefersTo)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "name %s\n", n)
+	}
+	return b.String()
 }
