@@ -360,6 +360,7 @@ func TestWorkbookNested(t *testing.T) {
 	}
 	must(f.SetSheetName("Sheet1", s))
 	must(f.SetCellValue(s, "A1", "ORDERS"))
+	must(f.SetCellValue(s, "D1", 0.25)) // a number of the design stays a number
 	must(f.SetCellValue(s, "A3", "Order"))
 	must(f.SetCellValue(s, "B4", "(order number)")) // a placeholder, replaced or emptied
 	must(f.SetCellValue(s, "C6", "Subtotal"))
@@ -421,6 +422,9 @@ output:
 		if got := get(cell); got != want {
 			t.Errorf("%s = %q, want %q", cell, got, want)
 		}
+	}
+	if typ, _ := wb.GetCellType(s, "D1"); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || get("D1") != "0.25" {
+		t.Errorf("the design's number D1 became %q of type %v", get("D1"), typ)
 	}
 	for cell, want := range map[string]string{"D5": "B5*C5", "D7": "B7*C7", "D8": "SUM(D5:D7)", "D10": "B10*C10", "D11": "SUM(D10:D10)"} {
 		if got := formula(cell); got != want {

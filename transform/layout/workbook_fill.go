@@ -122,12 +122,13 @@ func readSheet(f *excelize.File, name string) (*tplSheet, error) {
 	return t, nil
 }
 
-// staticValue is a designed cell's value with its type.
+// staticValue is a designed cell's value with its type. A number is a
+// cell without a type (excelize: CellTypeUnset) or of type n.
 func staticValue(f *excelize.File, sheet, cell, raw string) any {
 	typ, _ := f.GetCellType(sheet, cell)
 	switch typ {
 	case excelize.CellTypeNumber, excelize.CellTypeUnset:
-		if x, err := strconv.ParseFloat(raw, 64); err == nil && typ == excelize.CellTypeNumber {
+		if x, err := strconv.ParseFloat(raw, 64); err == nil {
 			return x
 		}
 	case excelize.CellTypeBool:
