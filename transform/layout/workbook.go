@@ -111,7 +111,7 @@ func (l *Loader) LoadWorkbook(n *yaml.Node) *Workbook {
 		return w
 	}
 	if w.names != nil {
-		w.checkNames(l, layoutNode, nil, 0)
+		w.checkNames(l, layoutNode, nil)
 	}
 	// The layout is an XML layout whose root is the workbook.
 	w.xml = l.LoadXML(wrapLayout(n, layoutNode, docName, "Workbook"))
@@ -164,7 +164,7 @@ func (w *Workbook) sortByRow(n *xnode, in *cellRange) {
 // checkNames checks that every element of the layout mapping n is a
 // defined name of the workbook (or, inside a range, a column letter or a
 // name in its rows), and that ranges are ranges and values single cells.
-func (w *Workbook) checkNames(l *Loader, n *yaml.Node, in *cellRange, depth int) {
+func (w *Workbook) checkNames(l *Loader, n *yaml.Node, in *cellRange) {
 	keys, vals := l.Pairs(n, "output.workbook.layout")
 	for i, k := range keys {
 		name := k.Value
@@ -199,7 +199,7 @@ func (w *Workbook) checkNames(l *Loader, n *yaml.Node, in *cellRange, depth int)
 			case w.streamSheet != r.sheet:
 				l.Errorf(k, "layout: %s is on sheet %s, and the other repeated ranges on %s; put the ranges that repeat on one sheet (single values may be on any)", name, r.sheet, w.streamSheet)
 			}
-			w.checkNames(l, v, &r, depth+1)
+			w.checkNames(l, v, &r)
 		}
 	}
 }
