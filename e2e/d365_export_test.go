@@ -138,7 +138,7 @@ pipelines:
 		}
 		want[strings.ToLower(id)] = "d365-" + strings.ToLower(id) + "-" + entity + ".csv"
 	}
-	d := startD365Daemon(t, ws, env)
+	d := startWatching(t, ws, env)
 	byInput := waitJobs(t, ws, 2)
 	for id := range want {
 		j, ok := byInput["d365-"+id+".zip"]

@@ -53,7 +53,9 @@ func startD365(t *testing.T, opts emulator.Options) (*emulator.Server, string) {
 	return s, opts.CAFile
 }
 
-func startD365Daemon(t *testing.T, ws string, env []string) *daemon {
+// startWatching starts the daemon on ws with env (nil: the test's) and
+// waits until it watches its inboxes, whatever its pipelines.
+func startWatching(t *testing.T, ws string, env []string) *daemon {
 	t.Helper()
 	return startDaemonEnv(t, ws, env, "the daemon to watch its inboxes", func(d *daemon) bool {
 		return strings.Contains(d.logs.String(), "watching inboxes")
@@ -83,7 +85,7 @@ func TestD365Destination(t *testing.T) {
 	if _, errOut, code := erpipe(t, "check", "--workspace", ws); code != 2 || !strings.Contains(errOut, "ERPIPE_D365_CLIENT_SECRET") {
 		t.Errorf("erpipe check without the secret: exit %d, want 2 naming the variable:\n%s", code, errOut)
 	}
-	d := startD365Daemon(t, ws, env)
+	d := startWatching(t, ws, env)
 	sample := readFile(t, "../templates/customers-v3/samples/customers.csv")
 	drop(t, filepath.Join(ws, "inbox", "customers"), "good.csv", sample)
 	drop(t, filepath.Join(ws, "inbox", "customers"), "refused.csv", bytes.Replace(sample, []byte("\nUS-001,"), []byte("\nFAIL-001,"), 1))
@@ -124,11 +126,11 @@ func TestD365Destination(t *testing.T) {
 func TestD365KilledWhileImporting(t *testing.T) {
 	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 4 * time.Second})
 	ws, env := d365Workspace(t, s, ca, packageMode)
-	d := startD365Daemon(t, ws, env)
+	d := startWatching(t, ws, env)
 	drop(t, filepath.Join(ws, "inbox", "customers"), "slow.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
 	waitFor(t, 30*time.Second, "the import to start", func() bool { return len(s.Imports()) == 1 })
 	d.kill(t)
-	d = startD365Daemon(t, ws, env)
+	d = startWatching(t, ws, env)
 	byInput := waitJobs(t, ws, 1)
 	if j := byInput["slow.csv"]; j.Status != "Processed" {
 		t.Errorf("slow.csv: %s (%q)", j.Status, j.Errors)
@@ -150,7 +152,7 @@ func TestD365Recurring(t *testing.T) {
 	ws, env := d365Workspace(t, s, ca, fmt.Sprintf(`mode: recurring
           activity_id: "%s"
           company: USMF`, emulator.DefaultActivities[0].ID))
-	d := startD365Daemon(t, ws, env)
+	d := startWatching(t, ws, env)
 	sample := readFile(t, "../templates/customers-v3/samples/customers.csv")
 	drop(t, filepath.Join(ws, "inbox", "customers"), "good.csv", sample)
 	drop(t, filepath.Join(ws, "inbox", "customers"), "refused.csv", bytes.Replace(sample, []byte("\nUS-001,"), []byte("\nFAIL-001,"), 1))
@@ -194,14 +196,14 @@ func TestD365RecurringKilledWhileProcessing(t *testing.T) {
 	s, ca := startD365(t, emulator.Options{QueueTime: 100 * time.Millisecond, ExecuteTime: 4 * time.Second})
 	ws, env := d365Workspace(t, s, ca, fmt.Sprintf(`mode: recurring
           activity_id: "%s"`, emulator.DefaultActivities[0].ID))
-	d := startD365Daemon(t, ws, env)
+	d := startWatching(t, ws, env)
 	drop(t, filepath.Join(ws, "inbox", "customers"), "slow.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
 	waitFor(t, 30*time.Second, "the message ID to be recorded", func() bool {
 		files, _ := filepath.Glob(filepath.Join(ws, ".erpipe", "d365", "*.enqueue"))
 		return len(files) == 1 && len(strings.Fields(string(readFile(t, files[0])))) == 2
 	})
 	d.kill(t)
-	d = startD365Daemon(t, ws, env)
+	d = startWatching(t, ws, env)
 	byInput := waitJobs(t, ws, 1)
 	if j := byInput["slow.csv"]; j.Status != "Processed" || len(j.Outputs) != 1 || !strings.Contains(j.Outputs[0].Location, "/messages/") {
 		t.Errorf("slow.csv: %s (%q), outputs %+v", j.Status, j.Errors, j.Outputs)
