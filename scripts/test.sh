@@ -6,7 +6,7 @@
 #      the web console's browser tests and axe-core from npm for their
 #      accessibility check, the versitygw
 #      S3 server from the Go proxy, the Azurite Azure Storage emulator
-#      from npm),
+#      from npm, PostgreSQL 15 from Debian for the cluster tests),
 #   2. (the S3 and Azure tests start versitygw and Azurite on 127.0.0.1
 #      themselves, and must find them: ERPIPE_REQUIRE_S3 and
 #      ERPIPE_REQUIRE_AZURITE turn a missing server into a failure),
@@ -59,6 +59,35 @@ echo "== installing versitygw (S3-compatible server for tests)"
 bash scripts/install-versitygw.sh
 echo "== installing Azurite (Azure Blob Storage emulator for tests)"
 bash scripts/install-azurite.sh
+# PostgreSQL 15 (Debian's package) for the cluster tests: one server for
+# the run, initdb'd in a temporary folder as a user that is not root (initdb
+# refuses root), on 127.0.0.1 and a free port, stopped at the end. Each test
+# makes a database of its own (internal/pgtest, which starts a server of its
+# own when ERPIPE_TEST_POSTGRES is not set).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing PostgreSQL 15"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi
+echo "== starting PostgreSQL"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgdir=$(mktemp -d /tmp/erpipe-pg-XXXXXX)
+pgas=()
+if [ "$(id -u)" = 0 ]; then
+  pguser=postgres; id "$pguser" >/dev/null 2>&1 || pguser=nobody
+  chown "$pguser" "$pgdir"; pgas=(runuser -u "$pguser" --)
+fi
+"${pgas[@]}" "$pgbin/initdb" -D "$pgdir/data" -U erpipe --auth=trust --encoding=UTF8 --locale=C --no-sync >/dev/null
+for _ in 1 2 3 4 5; do
+  pgport=$((20000 + RANDOM % 20000))
+  if "${pgas[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 start \
+       -o "-h 127.0.0.1 -p $pgport -k $pgdir -c fsync=off -c max_connections=300" >/dev/null; then break; fi
+  pgport=""
+done
+[ -n "$pgport" ] || { cat "$pgdir/server.log"; exit 1; }
+trap '"${pgas[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+export ERPIPE_TEST_POSTGRES="postgres://erpipe@127.0.0.1:$pgport/postgres?sslmode=disable"
 
 # 2. The S3 tests start their own versitygw; make a missing one fatal.
 export ERPIPE_REQUIRE_S3=1
@@ -72,6 +101,8 @@ export ERPIPE_REQUIRE_OFFICE=1
 export ERPIPE_REQUIRE_CHROMIUM=1
 # ...and check its pages with axe-core.
 export ERPIPE_REQUIRE_AXE=1
+# The cluster tests must find PostgreSQL.
+export ERPIPE_REQUIRE_POSTGRES=1
 
 # 3. Tests.
 echo "== gofmt"
