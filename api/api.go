@@ -76,34 +76,47 @@ func Register(s *Server, d Deps) *API {
 	return a
 }
 
-// route is one endpoint: its pattern, handler, and whether it makes work
-// (submits a job), which the queue limit applies to.
+// route is one endpoint: its pattern, the least role that may call it,
+// whether it makes work (submits a job), which the queue limit applies
+// to, and its handler.
 type route struct {
 	pattern string
+	role    workspace.Role
 	work    bool
 	h       func(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
+// Roles' short names in the routes' table.
+const (
+	viewer   = workspace.RoleViewer
+	operator = workspace.RoleOperator
+	author   = workspace.RoleAuthor
+	admin    = workspace.RoleAdmin
+)
+
 func (a *API) routes() []route {
 	return []route{
-		{"GET /api/v1/pipelines", false, a.listPipelines},
-		{"POST /api/v1/pipelines/{pipeline}/jobs", true, a.upload},
-		{"GET /api/v1/jobs", false, a.listJobs},
-		{"GET /api/v1/jobs/{id}", false, a.getJob},
-		{"GET /api/v1/jobs/{id}/report", false, a.jobReport},
-		{"GET /api/v1/jobs/{id}/rejected", false, a.jobRejected},
-		{"GET /api/v1/jobs/{id}/outputs/{name}", false, a.jobOutput},
-		{"POST /api/v1/jobs/{id}/retry", true, a.retryJob},
-		{"GET /api/v1/schedules", false, a.listSchedules},
-		{"POST /api/v1/schedules/{name}/run", true, a.runSchedule},
-		{"GET /api/v1/templates", false, a.listTemplates},
-		{"GET /api/v1/templates/{name}", false, a.showTemplate},
-		{"POST /api/v1/templates/{name}/preview", false, a.previewTemplate},
-		{"POST /api/connector/enqueue/{activity}", true, a.enqueue},
-		{"GET /api/connector/dequeue/{activity}", false, a.dequeue},
-		{"GET /api/connector/download/{activity}", false, a.download},
-		{"POST /api/connector/ack/{activity}", false, a.ack},
-		{"GET /api/connector/jobstatus/{activity}", false, a.jobStatus},
+		{"GET /api/v1/me", viewer, false, a.me},
+		{"GET /api/v1/pipelines", viewer, false, a.listPipelines},
+		{"POST /api/v1/pipelines/{pipeline}/jobs", operator, true, a.upload},
+		{"GET /api/v1/jobs", viewer, false, a.listJobs},
+		{"GET /api/v1/jobs/{id}", viewer, false, a.getJob},
+		{"GET /api/v1/jobs/{id}/report", viewer, false, a.jobReport},
+		{"GET /api/v1/jobs/{id}/rejected", viewer, false, a.jobRejected},
+		{"GET /api/v1/jobs/{id}/outputs/{name}", viewer, false, a.jobOutput},
+		{"POST /api/v1/jobs/{id}/retry", operator, true, a.retryJob},
+		{"GET /api/v1/schedules", viewer, false, a.listSchedules},
+		{"POST /api/v1/schedules/{name}/run", operator, true, a.runSchedule},
+		{"GET /api/v1/templates", viewer, false, a.listTemplates},
+		{"GET /api/v1/templates/{name}", viewer, false, a.showTemplate},
+		// A preview writes nothing, but runs the template on an upload.
+		{"POST /api/v1/templates/{name}/preview", operator, false, a.previewTemplate},
+		{"POST /api/connector/enqueue/{activity}", operator, true, a.enqueue},
+		// A dequeue hides the message from others until it is acked.
+		{"GET /api/connector/dequeue/{activity}", operator, false, a.dequeue},
+		{"GET /api/connector/download/{activity}", viewer, false, a.download},
+		{"POST /api/connector/ack/{activity}", operator, false, a.ack},
+		{"GET /api/connector/jobstatus/{activity}", viewer, false, a.jobStatus},
 	}
 }
 
@@ -112,8 +125,28 @@ func (a *API) config() workspace.HTTPConfig { return a.svc.Workspace().Config.HT
 // caller is who makes a request.
 type caller struct {
 	name      string // "" when the API is open (no clients)
-	priority  int    // index in workspace.Priorities
+	role      workspace.Role
+	priority  int // index in workspace.Priorities
 	pipelines []string
+}
+
+// who names the caller in messages.
+func (c *caller) who() string {
+	if c.name == "" {
+		return "this request"
+	}
+	return "client " + c.name
+}
+
+// require answers 403 unless the caller's role is at least min; it
+// reports whether the request may go on. Handlers call it for what needs
+// more than their route's role.
+func (a *API) require(w http.ResponseWriter, c *caller, min workspace.Role) bool {
+	if c.role.AtLeast(min) {
+		return true
+	}
+	writeError(w, http.StatusForbidden, "role", fmt.Sprintf("%s has the role %s, and this needs %s or above (roles: %s); ask the workspace owner to give it the role in erpipe.yaml (http: clients: role)", c.who(), c.role, min, workspace.RoleNames()))
+	return false
 }
 
 // may reports whether the caller may use pipeline.
@@ -140,7 +173,7 @@ func HashToken(token string) string {
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request, hc workspace.HTTPConfig) (*caller, bool) {
 	if len(hc.Clients) == 0 {
 		if a.loopback && isLoopbackRemote(r.RemoteAddr) {
-			return &caller{priority: len(workspace.Priorities) - 1}, true
+			return &caller{role: workspace.RoleAdmin, priority: len(workspace.Priorities) - 1}, true
 		}
 		unauthorized(w, "this erpipe has no API clients: it answers only requests from its own machine when it listens on loopback; ask its owner for a token (erpipe tokens new NAME)")
 		return nil, false
@@ -160,7 +193,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, hc workspace.
 			unauthorized(w, fmt.Sprintf("the token of client %s is revoked; ask the workspace owner for a new one", cl.Name))
 			return nil, false
 		}
-		return &caller{name: cl.Name, priority: max(slices.Index(workspace.Priorities, cmp.Or(cl.Priority, "medium")), 0), pipelines: cl.Pipelines}, true
+		return &caller{name: cl.Name, role: cl.Role(), priority: max(slices.Index(workspace.Priorities, cmp.Or(cl.Priority, "medium")), 0), pipelines: cl.Pipelines}, true
 	}
 	unauthorized(w, "the token is not known: check it, or ask the workspace owner for one (erpipe tokens new NAME)")
 	return nil, false
@@ -192,6 +225,9 @@ func (a *API) guard(rt route) http.Handler {
 			name = c.name
 		}
 		if !ok {
+			return
+		}
+		if !a.require(w, c, rt.role) {
 			return
 		}
 		if wait, ok := a.bucket(c, hc).take(a.now()); !ok {

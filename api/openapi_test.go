@@ -122,6 +122,7 @@ func TestOpenAPI(t *testing.T) {
 	bad := []byte("Account,Name\nUS-001,\n")
 	call("GET", "/healthz", nil)
 	call("GET", "/readyz", nil)
+	call("GET", "/api/v1/me", nil)
 	call("GET", "/api/v1/pipelines", nil)
 	_, b := call("POST", "/api/v1/pipelines/customers-v3/jobs?name=customers.csv", data, "Idempotency-Key", "spec-1")
 	var ok jobView
@@ -182,6 +183,10 @@ func TestOpenAPI(t *testing.T) {
 		path = strings.ReplaceAll(path, "{activity}", "{activityId}")
 		if doc.Paths.Find(path) == nil || doc.Paths.Find(path).GetOperation(method) == nil {
 			t.Errorf("route %s is not in docs/openapi.yaml", r.pattern)
+			continue
+		}
+		if role := doc.Paths.Find(path).GetOperation(method).Extensions["x-erpipe-role"]; role != string(r.role) {
+			t.Errorf("route %s needs the role %s, docs/openapi.yaml's x-erpipe-role says %v", r.pattern, r.role, role)
 		}
 	}
 }

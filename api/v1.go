@@ -105,6 +105,27 @@ func localFile(loc string) string {
 	return loc
 }
 
+// meView is who the caller is, for the console: what to show.
+type meView struct {
+	Name      string         `json:"name,omitempty"` // "" when the API is open
+	Role      workspace.Role `json:"role"`
+	Pipelines []string       `json:"pipelines"` // none: every pipeline
+	May       []string       `json:"may"`       // what the role allows: read, operate, author, admin
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, c *caller) {
+	v := meView{Name: c.name, Role: c.role, Pipelines: c.pipelines, May: []string{}}
+	if v.Pipelines == nil {
+		v.Pipelines = []string{}
+	}
+	for i, what := range []string{"read", "operate", "author", "admin"} {
+		if c.role.AtLeast(workspace.Roles[i]) {
+			v.May = append(v.May, what)
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 type pipelineView struct {
 	Name            string   `json:"name"`
 	Template        string   `json:"template"`

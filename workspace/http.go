@@ -67,6 +67,9 @@ type ClientConfig struct {
 	Priority string `yaml:"priority"`
 	// Pipelines the client may use; none: every pipeline.
 	Pipelines []string `yaml:"pipelines"`
+	// RoleName is what the client may do: viewer, operator (default),
+	// author or admin (see Role).
+	RoleName string `yaml:"role"`
 	// Revoked refuses the token (401) while keeping the client listed.
 	Revoked bool `yaml:"revoked"`
 	// Rate is how many requests a second the client may make (default
@@ -126,6 +129,9 @@ func (c HTTPConfig) Validate() error {
 			return fmt.Errorf("%s: http: client %q: priority %q is not known; use high, medium or low", ConfigFile, cl.Name, cl.Priority)
 		case cl.Rate < 0 || cl.Burst < 0:
 			return fmt.Errorf("%s: http: client %q: rate and burst cannot be negative", ConfigFile, cl.Name)
+		}
+		if _, err := ParseRole(cl.RoleName); err != nil {
+			return fmt.Errorf("%s: http: client %q: %v", ConfigFile, cl.Name, err)
 		}
 		names[cl.Name], tokens[strings.ToLower(cl.TokenSHA256)] = true, true
 	}

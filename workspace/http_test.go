@@ -22,6 +22,8 @@ func TestHTTPConfig(t *testing.T) {
 		{"short hash", "http:\n  clients:\n    - {name: a, token_sha256: abc}\n", "64 hex digits"},
 		{"same token twice", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + "}\n    - {name: b, token_sha256: " + hash + "}\n", "token of another client"},
 		{"unknown priority", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", priority: urgent}\n", "high, medium or low"},
+		{"roles", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", role: viewer}\n    - {name: b, token_sha256: " + hash[:63] + "0, role: Admin}\n", ""},
+		{"unknown role", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", role: editor}\n", `client "a": role "editor" is not known; use viewer, operator, author or admin`},
 		{"unknown scope", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", pipelines: [nothing]}\n", `no pipeline "nothing"`},
 		{"activity not a GUID", "http:\n  activities:\n    - {id: abc, pipeline: customers-v3}\n", "not a GUID"},
 		{"activity to no pipeline", "http:\n  activities:\n    - {id: \"6D31E09F-0249-459F-94F0-AAD9C2C47B64\", pipeline: nothing}\n", "does not have"},
@@ -49,5 +51,31 @@ func TestListenAddr(t *testing.T) {
 		if got := ListenAddr(in); got != want {
 			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	for _, tc := range []struct {
+		r, min Role
+		want   bool
+	}{
+		{RoleViewer, RoleViewer, true},
+		{RoleViewer, RoleOperator, false},
+		{RoleOperator, RoleViewer, true},
+		{RoleOperator, RoleAuthor, false},
+		{RoleAuthor, RoleOperator, true},
+		{RoleAuthor, RoleAdmin, false},
+		{RoleAdmin, RoleAuthor, true},
+		{"boss", RoleViewer, false},
+	} {
+		if got := tc.r.AtLeast(tc.min); got != tc.want {
+			t.Errorf("%s.AtLeast(%s) = %v", tc.r, tc.min, got)
+		}
+	}
+	if r := (ClientConfig{}).Role(); r != RoleOperator {
+		t.Errorf("a client without a role is %s, want operator", r)
+	}
+	if r := (ClientConfig{RoleName: "Author"}).Role(); r != RoleAuthor {
+		t.Errorf("role: Author is %s", r)
 	}
 }

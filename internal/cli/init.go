@@ -185,6 +185,7 @@ pipelines:
 #    - name: ris-prod
 #      token_sha256: 9faf09372c4993c1e3b046a1f4ad727838a46d5b7e2259a50aebaef87c1bfe02   # replace by what erpipe tokens new prints
 #      priority: high                # high, medium or low: low is refused first under load (429)
+#      role: operator                # viewer (reads), operator (default: also uploads, retries, runs schedules), author (also edits templates) or admin
 #      pipelines: [customers-v3]     # default: every pipeline
 #  # limits: {concurrent: 32, queued: 100, rate: 50, burst: 100}
 #  activities:                       # the recurring-integrations facade

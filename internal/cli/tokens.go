@@ -18,7 +18,7 @@ func tokensCmd(g *globals) *cobra.Command {
 		Use:   "tokens",
 		Short: "Make bearer tokens for the HTTP API's clients",
 	}
-	var priority string
+	var priority, role string
 	var pipelines []string
 	newCmd := &cobra.Command{
 		Use:   "new NAME",
@@ -39,6 +39,10 @@ running daemon takes the change with its configuration.`,
 			if !slices.Contains(workspace.Priorities, priority) {
 				return usage(fmt.Errorf("--priority %q: use high, medium or low", priority))
 			}
+			r, err := workspace.ParseRole(role)
+			if err != nil {
+				return usage(fmt.Errorf("--role: %v", err))
+			}
 			var b [32]byte
 			if _, err := rand.Read(b[:]); err != nil {
 				return failed(err)
@@ -46,7 +50,7 @@ running daemon takes the change with its configuration.`,
 			token := "erp_" + base64.RawURLEncoding.EncodeToString(b[:])
 			fmt.Fprintf(g.stdout, "Token for client %s (shown once; give it to the client, it is not stored):\n\n  %s\n\n", name, token)
 			fmt.Fprintf(g.stdout, "Add to erpipe.yaml, under http: clients:\n\n")
-			fmt.Fprintf(g.stdout, "    - name: %s\n      token_sha256: %s\n      priority: %s\n", name, api.HashToken(token), priority)
+			fmt.Fprintf(g.stdout, "    - name: %s\n      token_sha256: %s\n      priority: %s\n      role: %s\n", name, api.HashToken(token), priority, r)
 			if len(pipelines) > 0 {
 				fmt.Fprintf(g.stdout, "      pipelines: [%s]\n", strings.Join(pipelines, ", "))
 			}
@@ -54,6 +58,7 @@ running daemon takes the change with its configuration.`,
 		},
 	}
 	newCmd.Flags().StringVar(&priority, "priority", "medium", "the client's priority under load: high, medium or low")
+	newCmd.Flags().StringVar(&role, "role", string(workspace.DefaultRole), "what the client may do: viewer (read), operator (also upload, retry, run schedules), author (also edit templates) or admin")
 	newCmd.Flags().StringSliceVar(&pipelines, "pipeline", nil, "a pipeline the client may use (repeat; default: all)")
 	cmd.AddCommand(newCmd)
 	return cmd
