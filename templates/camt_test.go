@@ -51,7 +51,7 @@ func TestCamtIndependently(t *testing.T) {
 			}
 		})
 	}
-	if checked < 5 {
+	if checked < 14 {
 		t.Fatalf("%d camt cases checked", checked)
 	}
 }
@@ -59,6 +59,7 @@ func TestCamtIndependently(t *testing.T) {
 type camtLine struct {
 	account, currency, e2e, entryRef string
 	amount                           decimal.Decimal
+	valueDate                        string // yyyy-mm-dd, or ""
 }
 
 // camtLines extracts the statement lines of a camt.053 or camt.054 file.
@@ -92,16 +93,21 @@ func camtLines(t *testing.T, file string) []camtLine {
 			details := n.FindElements("NtryDtls/TxDtls")
 			if len(details) == 0 {
 				stmt = append(stmt, camtLine{account, entryAmt.SelectAttrValue("Ccy", ""), "", text(n, "AcctSvcrRef"),
-					decimal.RequireFromString(entryAmt.Text()).Mul(sign)})
+					decimal.RequireFromString(entryAmt.Text()).Mul(sign), text(n, "ValDt/Dt")})
 				continue
 			}
 			for _, tx := range details {
-				amt := tx.FindElement("AmtDtls/TxAmt/Amt")
+				// The detail's own amount (version .04 on), else its
+				// amount details' (.02), else the entry's.
+				amt := tx.SelectElement("Amt")
+				if amt == nil {
+					amt = tx.FindElement("AmtDtls/TxAmt/Amt")
+				}
 				if amt == nil {
 					amt = entryAmt
 				}
 				stmt = append(stmt, camtLine{account, amt.SelectAttrValue("Ccy", ""), text(tx, "Refs/EndToEndId"), text(n, "AcctSvcrRef"),
-					decimal.RequireFromString(amt.Text()).Mul(sign)})
+					decimal.RequireFromString(amt.Text()).Mul(sign), text(n, "ValDt/Dt")})
 			}
 		}
 		// A statement that does not add up is rejected whole.
@@ -113,27 +119,37 @@ func camtLines(t *testing.T, file string) []camtLine {
 }
 
 // camtBalances says whether a statement's booked balances hold with its
-// lines: opening + lines = closing. ok is true when it has none to check.
+// lines: opening + lines = closing, the lines counted by booking (all of
+// them) or by value date (those valued on or before the closing balance's
+// date, as PostFinance counts). ok is true when it has none to check.
 func camtBalances(st *etree.Element, lines []camtLine) bool {
-	bal := func(code string) (decimal.Decimal, bool) {
+	bal := func(code string) (decimal.Decimal, string, bool) {
 		for _, b := range st.SelectElements("Bal") {
 			if c := b.FindElement("Tp/CdOrPrtry/Cd"); c != nil && c.Text() == code {
 				v := decimal.RequireFromString(b.SelectElement("Amt").Text())
 				if ind := b.SelectElement("CdtDbtInd"); ind != nil && ind.Text() == "DBIT" {
 					v = v.Neg()
 				}
-				return v, true
+				date := ""
+				if d := b.FindElement("Dt/Dt"); d != nil {
+					date = d.Text()
+				}
+				return v, date, true
 			}
 		}
-		return decimal.Zero, false
+		return decimal.Zero, "", false
 	}
-	opening, ok1 := bal("OPBD")
-	closing, ok2 := bal("CLBD")
+	opening, _, ok1 := bal("OPBD")
+	closing, closingDate, ok2 := bal("CLBD")
 	if !ok1 || !ok2 {
 		return true
 	}
+	booked, valued := opening, opening
 	for _, l := range lines {
-		opening = opening.Add(l.amount)
+		booked = booked.Add(l.amount)
+		if closingDate == "" || l.valueDate == "" || l.valueDate <= closingDate {
+			valued = valued.Add(l.amount)
+		}
 	}
-	return opening.Equal(closing)
+	return booked.Equal(closing) || valued.Equal(closing)
 }
