@@ -51,7 +51,7 @@ func TestCamtIndependently(t *testing.T) {
 			}
 		})
 	}
-	if checked < 14 {
+	if checked < 15 {
 		t.Fatalf("%d camt cases checked", checked)
 	}
 }
