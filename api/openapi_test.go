@@ -123,6 +123,8 @@ func TestOpenAPI(t *testing.T) {
 	call("GET", "/healthz", nil)
 	call("GET", "/readyz", nil)
 	call("GET", "/api/v1/me", nil)
+	call("POST", "/api/v1/session", []byte(`{"name":"a","password":"b"}`), "Content-Type", "application/json")
+	call("DELETE", "/api/v1/session", nil)
 	call("GET", "/api/v1/pipelines", nil)
 	_, b := call("POST", "/api/v1/pipelines/customers-v3/jobs?name=customers.csv", data, "Idempotency-Key", "spec-1")
 	var ok jobView
@@ -170,12 +172,20 @@ func TestOpenAPI(t *testing.T) {
 	call("POST", "/api/connector/ack"+act, []byte("{"), "Content-Type", "application/json")
 	call("GET", "/api/connector/dequeue"+act, nil)
 
+	openAPIWorkbench(t, e, client) // workbench_test.go
+
 	// Every operation of the spec was served, and every route is in it.
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
 			if !ck.seen[method+" "+path] {
 				t.Errorf("%s %s of docs/openapi.yaml was not exercised", method, path)
 			}
+		}
+	}
+	for _, r := range e.api.openRoutes() {
+		method, path, _ := strings.Cut(r.pattern, " ")
+		if doc.Paths.Find(path) == nil || doc.Paths.Find(path).GetOperation(method) == nil {
+			t.Errorf("route %s is not in docs/openapi.yaml", r.pattern)
 		}
 	}
 	for _, r := range e.api.routes() {

@@ -238,7 +238,7 @@ func sha(b []byte) string {
 // templateSchema serves the JSON Schema of template files: each key
 // with its description, for the editor's explanations.
 func (a *API) templateSchema(w http.ResponseWriter, r *http.Request, c *caller) {
-	w.Header().Set("Content-Type", "application/schema+json")
+	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(template.Schema())
 }
 
@@ -817,6 +817,11 @@ func writeDerived(ctx context.Context, dir, base string, text []byte) ([]string,
 	defer cancel()
 	var notes []string
 	for _, tc := range cases {
+		// A folder: result.txt and every output (a zip's entries each),
+		// as the built-ins keep theirs.
+		if err := os.MkdirAll(tc.Expect, 0o755); err != nil {
+			return nil, err
+		}
 		if _, err := templatetest.Run(ctx, t, tc, true); err != nil {
 			notes = append(notes, fmt.Sprintf("the expected results of %s could not be recorded: %v", tc.Name, err))
 			continue
