@@ -95,7 +95,7 @@ const (
 )
 
 func (a *API) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /api/v1/me", viewer, false, a.me},
 		{"GET /api/v1/pipelines", viewer, false, a.listPipelines},
 		{"POST /api/v1/pipelines/{pipeline}/jobs", operator, true, a.upload},
@@ -117,7 +117,7 @@ func (a *API) routes() []route {
 		{"GET /api/connector/download/{activity}", viewer, false, a.download},
 		{"POST /api/connector/ack/{activity}", operator, false, a.ack},
 		{"GET /api/connector/jobstatus/{activity}", viewer, false, a.jobStatus},
-	}
+	}, a.workbenchRoutes()...) // workbench.go
 }
 
 func (a *API) config() workspace.HTTPConfig { return a.svc.Workspace().Config.HTTP }
