@@ -48,6 +48,8 @@ type API struct {
 	buckets  sync.Map // client name -> *bucket
 	now      func() time.Time
 	observe  func(client, route string, status int, elapsed time.Duration)
+	sessions sessionStore
+	signins  signinLimiter
 }
 
 // Register mounts the API on s. Call it before s serves (and after
@@ -56,7 +58,10 @@ func Register(s *Server, d Deps) *API {
 	a := &API{svc: d.Service, runner: d.Runner, log: cmp.Or(d.Logger, slog.Default()), throttle: newThrottle(), now: time.Now, observe: d.OnRequest}
 	a.loopback = isLoopbackAddr(cmp.Or(s.opts.Addr, DefaultAddr))
 	hc := a.config()
-	if len(hc.Clients) == 0 {
+	if len(hc.Users) > 0 && !a.loopback && s.opts.CertFile == "" {
+		a.log.Warn("the HTTP server has console users and listens beyond loopback without TLS: their passwords and session cookies travel in the clear; give http: cert_file and key_file")
+	}
+	if len(hc.Clients) == 0 && len(hc.Users) == 0 {
 		if a.loopback {
 			a.log.Warn("the HTTP API has no clients in erpipe.yaml: it is open to requests from this machine (loopback) only, without a token; add clients (erpipe tokens new NAME) before listening on another address")
 		} else {
@@ -72,6 +77,9 @@ func Register(s *Server, d Deps) *API {
 	}
 	for _, r := range a.routes() {
 		s.Handle(r.pattern, a.guard(r))
+	}
+	for _, r := range a.openRoutes() {
+		s.Handle(r.pattern, a.open(r))
 	}
 	return a
 }
@@ -124,18 +132,31 @@ func (a *API) config() workspace.HTTPConfig { return a.svc.Workspace().Config.HT
 
 // caller is who makes a request.
 type caller struct {
-	name      string // "" when the API is open (no clients)
+	name      string // "" when the API is open (no clients, no users)
+	user      bool   // a user signed in to the console (a session), not a client
 	role      workspace.Role
 	priority  int // index in workspace.Priorities
 	pipelines []string
+	csrf      string // a user's session's CSRF token
 }
 
 // who names the caller in messages.
 func (c *caller) who() string {
-	if c.name == "" {
+	switch {
+	case c.name == "":
 		return "this request"
+	case c.user:
+		return "user " + c.name
 	}
 	return "client " + c.name
+}
+
+// where says where the caller's role is set.
+func (c *caller) where() string {
+	if c.user {
+		return "http: users: role"
+	}
+	return "http: clients: role"
 }
 
 // require answers 403 unless the caller's role is at least min; it
@@ -145,7 +166,7 @@ func (a *API) require(w http.ResponseWriter, c *caller, min workspace.Role) bool
 	if c.role.AtLeast(min) {
 		return true
 	}
-	writeError(w, http.StatusForbidden, "role", fmt.Sprintf("%s has the role %s, and this needs %s or above (roles: %s); ask the workspace owner to give it the role in erpipe.yaml (http: clients: role)", c.who(), c.role, min, workspace.RoleNames()))
+	writeError(w, http.StatusForbidden, "role", fmt.Sprintf("%s has the role %s, and this needs %s or above (roles: %s); ask the workspace owner to give it the role in erpipe.yaml (%s)", c.who(), c.role, min, workspace.RoleNames(), c.where()))
 	return false
 }
 
@@ -169,19 +190,42 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authenticate finds the caller of r, or answers 401.
+// authenticate finds the caller of r, or answers 401: a client by its
+// bearer token, a console user by its session cookie, or anyone on
+// loopback when erpipe has neither clients nor users.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request, hc workspace.HTTPConfig) (*caller, bool) {
-	if len(hc.Clients) == 0 {
+	auth := r.Header.Get("Authorization")
+	if len(hc.Users) > 0 {
+		// A 401 tells the console to offer the users' sign-in form.
+		w.Header().Set(SignInHeader, "password, token")
+	}
+	if auth == "" && len(hc.Users) > 0 {
+		if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
+			return a.sessionCaller(w, r, hc, ck.Value)
+		}
+	}
+	if len(hc.Clients) == 0 && len(hc.Users) == 0 {
 		if a.loopback && isLoopbackRemote(r.RemoteAddr) {
+			// A web page of another site cannot make this browser's
+			// changes here either.
+			if !safeMethod(r.Method) {
+				if err := http.NewCrossOriginProtection().Check(r); err != nil {
+					writeError(w, http.StatusForbidden, "csrf", "a change sent from a page of another site is refused; use the console at this server's own address")
+					return nil, false
+				}
+			}
 			return &caller{role: workspace.RoleAdmin, priority: len(workspace.Priorities) - 1}, true
 		}
 		unauthorized(w, "this erpipe has no API clients: it answers only requests from its own machine when it listens on loopback; ask its owner for a token (erpipe tokens new NAME)")
 		return nil, false
 	}
-	auth := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		unauthorized(w, "send the client's token as Authorization: Bearer <token>")
+		if len(hc.Users) > 0 {
+			unauthorized(w, "sign in to the console (POST /api/v1/session), or send an API client's token as Authorization: Bearer <token>")
+		} else {
+			unauthorized(w, "send the client's token as Authorization: Bearer <token>")
+		}
 		return nil, false
 	}
 	sum := HashToken(strings.TrimSpace(token))
@@ -201,6 +245,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, hc workspace.
 
 func unauthorized(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="erpipe"`)
+	w.Header().Set("Cache-Control", "no-store")
 	writeError(w, http.StatusUnauthorized, "unauthorized", msg)
 }
 

@@ -111,10 +111,19 @@ type meView struct {
 	Role      workspace.Role `json:"role"`
 	Pipelines []string       `json:"pipelines"` // none: every pipeline
 	May       []string       `json:"may"`       // what the role allows: read, operate, author, admin
+	Via       string         `json:"via"`       // token, session or open
+	CSRFToken string         `json:"csrf_token,omitempty"`
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, c *caller) {
-	v := meView{Name: c.name, Role: c.role, Pipelines: c.pipelines, May: []string{}}
+	v := meView{Name: c.name, Role: c.role, Pipelines: c.pipelines, May: []string{}, Via: "token", CSRFToken: c.csrf}
+	switch {
+	case c.user:
+		v.Via = "session"
+	case c.name == "":
+		v.Via = "open"
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	if v.Pipelines == nil {
 		v.Pipelines = []string{}
 	}

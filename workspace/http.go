@@ -45,6 +45,13 @@ type HTTPConfig struct {
 	// answers only requests from this machine (loopback), and only when
 	// it listens on a loopback address.
 	Clients []ClientConfig `yaml:"clients"`
+	// Users may sign in to the web console with a name and password
+	// (stored as a bcrypt hash, made by erpipe users hash NAME); a
+	// signed-in browser holds a session cookie.
+	Users []UserConfig `yaml:"users"`
+	// SessionTimeout ends a console session idle for longer (default
+	// 1h); a session ends 12 hours after its sign-in in any case.
+	SessionTimeout Duration `yaml:"session_timeout"`
 	// Limits say when the API is under load: low-priority clients are
 	// refused first (429 with Retry-After), then medium, high last.
 	Limits HTTPLimits `yaml:"limits"`
@@ -76,6 +83,40 @@ type ClientConfig struct {
 	// limits: rate), Burst how many at once above it.
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+}
+
+// UserConfig is one user of the console.
+type UserConfig struct {
+	Name string `yaml:"name"`
+	// PasswordHash is the bcrypt hash of the user's password ($2a$, $2b$
+	// or $2y$), as erpipe users hash prints it; the password itself is
+	// written nowhere.
+	PasswordHash string `yaml:"password_hash"`
+	// RoleName is what the user may do: viewer (default), operator,
+	// author or admin.
+	RoleName string `yaml:"role"`
+	// Pipelines the user may use; none: every pipeline.
+	Pipelines []string `yaml:"pipelines"`
+	// Disabled refuses the user's sign-in and ends its sessions.
+	Disabled bool `yaml:"disabled"`
+}
+
+// User returns the user called name, or nil.
+func (c HTTPConfig) User(name string) *UserConfig {
+	for i := range c.Users {
+		if c.Users[i].Name == name {
+			return &c.Users[i]
+		}
+	}
+	return nil
+}
+
+// Session returns how long an idle console session lasts.
+func (c HTTPConfig) Session() time.Duration {
+	if c.SessionTimeout > 0 {
+		return time.Duration(c.SessionTimeout)
+	}
+	return time.Hour
 }
 
 // HTTPLimits is http: limits:.
@@ -134,6 +175,26 @@ func (c HTTPConfig) Validate() error {
 			return fmt.Errorf("%s: http: client %q: %v", ConfigFile, cl.Name, err)
 		}
 		names[cl.Name], tokens[strings.ToLower(cl.TokenSHA256)] = true, true
+	}
+	for i, u := range c.Users {
+		switch {
+		case u.Name == "":
+			return fmt.Errorf("%s: http: users[%d] has no name; give each user a name", ConfigFile, i)
+		case strings.ContainsAny(u.Name, " \t\r\n:"):
+			return fmt.Errorf("%s: http: user %q: a name has no spaces or colons", ConfigFile, u.Name)
+		case names[u.Name]:
+			return fmt.Errorf("%s: http: user %q is listed twice, or is also a client's name; give each its own", ConfigFile, u.Name)
+		}
+		if err := checkPasswordHash(u.PasswordHash); err != nil {
+			return fmt.Errorf("%s: http: user %q: password_hash %v; make it with erpipe users hash %s (never write the password itself)", ConfigFile, u.Name, err, u.Name)
+		}
+		if _, err := ParseRole(u.RoleName); err != nil {
+			return fmt.Errorf("%s: http: user %q: %v", ConfigFile, u.Name, err)
+		}
+		names[u.Name] = true
+	}
+	if c.SessionTimeout < 0 {
+		return fmt.Errorf("%s: http: session_timeout cannot be negative", ConfigFile)
 	}
 	if l := c.Limits; l.Concurrent < 0 || l.Queued < 0 || l.Rate < 0 || l.Burst < 0 {
 		return fmt.Errorf("%s: http: limits cannot be negative", ConfigFile)
@@ -230,6 +291,13 @@ func (w *Workspace) CheckHTTP() error {
 		for _, p := range cl.Pipelines {
 			if w.Pipeline(p) == nil {
 				errs = append(errs, fmt.Errorf("%s: http: client %s: pipelines: there is no pipeline %q", ConfigFile, cl.Name, p))
+			}
+		}
+	}
+	for _, u := range c.Users {
+		for _, p := range u.Pipelines {
+			if w.Pipeline(p) == nil {
+				errs = append(errs, fmt.Errorf("%s: http: user %s: pipelines: there is no pipeline %q", ConfigFile, u.Name, p))
 			}
 		}
 	}

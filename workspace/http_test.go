@@ -7,6 +7,9 @@ import (
 	"testing"
 )
 
+// bcryptHash is the bcrypt hash (cost 10) of "correct horse".
+const bcryptHash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+
 const hash = "9faf09372c4993c1e3b046a1f4ad727838a46d5b7e2259a50aebaef87c1bfe02"
 
 func TestHTTPConfig(t *testing.T) {
@@ -24,6 +27,13 @@ func TestHTTPConfig(t *testing.T) {
 		{"unknown priority", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", priority: urgent}\n", "high, medium or low"},
 		{"roles", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", role: viewer}\n    - {name: b, token_sha256: " + hash[:63] + "0, role: Admin}\n", ""},
 		{"unknown role", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", role: editor}\n", `client "a": role "editor" is not known; use viewer, operator, author or admin`},
+		{"user", "http:\n  users:\n    - {name: alice, password_hash: \"" + bcryptHash + "\", role: operator, pipelines: [customers-v3]}\n", ""},
+		{"user without a hash", "http:\n  users:\n    - {name: alice, role: operator}\n", `user "alice": password_hash is missing; make it with erpipe users hash alice`},
+		{"user with a password", "http:\n  users:\n    - {name: alice, password_hash: secret123}\n", "is not a bcrypt hash"},
+		{"user with a cheap hash", "http:\n  users:\n    - {name: alice, password_hash: \"$2a$04$W7U2mT8QhXhCq1dHbfvx8OQyyT0yMCnm2N8YlyXc2o2SJxG1bHqG6\"}\n", "cost 4"},
+		{"user unknown role", "http:\n  users:\n    - {name: alice, password_hash: \"" + bcryptHash + "\", role: root}\n", `role "root" is not known`},
+		{"user named as a client", "http:\n  clients:\n    - {name: alice, token_sha256: " + hash + "}\n  users:\n    - {name: alice, password_hash: \"" + bcryptHash + "\"}\n", "also a client's name"},
+		{"user to no pipeline", "http:\n  users:\n    - {name: alice, password_hash: \"" + bcryptHash + "\", pipelines: [nothing]}\n", `user alice: pipelines: there is no pipeline "nothing"`},
 		{"unknown scope", "http:\n  clients:\n    - {name: a, token_sha256: " + hash + ", pipelines: [nothing]}\n", `no pipeline "nothing"`},
 		{"activity not a GUID", "http:\n  activities:\n    - {id: abc, pipeline: customers-v3}\n", "not a GUID"},
 		{"activity to no pipeline", "http:\n  activities:\n    - {id: \"6D31E09F-0249-459F-94F0-AAD9C2C47B64\", pipeline: nothing}\n", "does not have"},

@@ -1,9 +1,12 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Role is what a client or user of the HTTP API and the console may do.
@@ -76,4 +79,50 @@ func (c ClientConfig) Role() Role {
 		return RoleViewer
 	}
 	return r
+}
+
+// Role is the user's role: viewer when it names none (users are new,
+// and a user is a person who may be given more), viewer too when the
+// name is not known (Validate refuses it).
+func (u UserConfig) Role() Role {
+	if u.RoleName == "" {
+		return RoleViewer
+	}
+	r, err := ParseRole(u.RoleName)
+	if err != nil {
+		return RoleViewer
+	}
+	return r
+}
+
+// HashPassword makes the bcrypt hash erpipe.yaml keeps of a user's
+// password (cost 12).
+func HashPassword(password string) (string, error) {
+	if len(password) < 8 {
+		return "", errors.New("the password is shorter than 8 characters")
+	}
+	if len(password) > 72 {
+		return "", errors.New("the password is longer than 72 bytes, which bcrypt does not take")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), 12)
+	return string(h), err
+}
+
+// CheckPassword reports whether password is the one hash was made of.
+func CheckPassword(hash, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+}
+
+func checkPasswordHash(h string) error {
+	if h == "" {
+		return errors.New("is missing")
+	}
+	cost, err := bcrypt.Cost([]byte(h))
+	if err != nil {
+		return errors.New("is not a bcrypt hash ($2b$12$...)")
+	}
+	if cost < 10 {
+		return fmt.Errorf("has cost %d, below 10: too quick to guess", cost)
+	}
+	return nil
 }

@@ -187,6 +187,10 @@ pipelines:
 #      priority: high                # high, medium or low: low is refused first under load (429)
 #      role: operator                # viewer (reads), operator (default: also uploads, retries, runs schedules), author (also edits templates) or admin
 #      pipelines: [customers-v3]     # default: every pipeline
+#  users:                            # who signs in to the web console (/console/) with a password
+#    - name: alice
+#      password_hash: "$2a$12$..."   # replace by what erpipe users hash alice prints
+#      role: operator
 #  # limits: {concurrent: 32, queued: 100, rate: 50, burst: 100}
 #  activities:                       # the recurring-integrations facade
 #    - id: "{6D31E09F-0249-459F-94F0-AAD9C2C47B64}"

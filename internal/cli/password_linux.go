@@ -1,0 +1,6 @@
+package cli
+
+import "golang.org/x/sys/unix"
+
+// The ioctls that read and set a terminal's modes.
+const ioctlGetTermios, ioctlSetTermios = unix.TCGETS, unix.TCSETS
