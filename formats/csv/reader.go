@@ -79,13 +79,17 @@ type Reader struct {
 	utf8     *utf8Check // when the bytes are not decoded (so may be invalid UTF-8): their check as they are read
 	noHeader bool
 	header   []string
-	width    int      // values per record
-	pending  []string // with NoHeader, the first record, read by NewReader
-	skip     int      // lines skipped above the header (Options.HeaderRow): encoding/csv counts lines from the one after
-	row      int      // line where the last record starts
-	hrow     int      // line where the header starts; 0 with NoHeader
-	n        int      // number of fields of the last record; 0 after an error
-	maxValue int      // the longest value (Options.MaxValueBytes)
+	width    int           // values per record
+	pending  []string      // with NoHeader, the first record, read by NewReader
+	skip     int           // lines skipped above the header (Options.HeaderRow): encoding/csv counts lines from the one after
+	row      int           // line where the last record starts
+	hrow     int           // line where the header starts; 0 with NoHeader
+	n        int           // number of fields of the last record; 0 after an error
+	maxValue int           // the longest value (Options.MaxValueBytes)
+	lazy     bool          // Options.LazyQuotes
+	reuse    bool          // Options.ReuseRecord
+	br       *bufio.Reader // what cr reads, for Split; nil in a chunk's Reader
+	rl       *recordLimit  // below br
 }
 
 var _ formats.Reader = (*Reader)(nil)
@@ -150,7 +154,8 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	cr.LazyQuotes = opts.LazyQuotes
 	cr.FieldsPerRecord = -1 // counted by Read, to say more than "wrong number of fields"
 	cr.ReuseRecord = opts.ReuseRecord
-	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader, skip: skip, maxValue: int(lim.ValueBytes)}
+	rd := &Reader{cr: cr, file: opts.File, comma: comma, utf8: u8, noHeader: opts.NoHeader, skip: skip, maxValue: int(lim.ValueBytes),
+		lazy: opts.LazyQuotes, reuse: opts.ReuseRecord, br: br, rl: rl}
 	first, err := rd.next()
 	if err == io.EOF && skip > 0 {
 		return nil, &formats.ParseError{Pos: formats.Pos{File: opts.File, Row: opts.HeaderRow}, Err: &hint{
