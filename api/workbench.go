@@ -760,8 +760,8 @@ func deriveText(base *transform.Template, name, description, who string, now tim
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s: derived from the built-in %s (version %s) in the erpipe console by %s\n", name, base.Name, base.Version, who)
 	fmt.Fprintf(&b, "# on %s. It is %s with what this file says merged in: add keys\n", now.UTC().Format("2006-01-02"), base.Name)
-	b.WriteString("# to change the base's parts, and list parts to leave out under remove:.\n")
-	b.WriteString("# See \"Derived templates\" in docs/templates.md.\n")
+	b.WriteString("# to change the base's parts; list the parts to leave out under remove\n")
+	b.WriteString("# (see \"Derived templates\" in docs/templates.md).\n")
 	fmt.Fprintf(&b, "extends:\n  template: %s\n  version: %s\n", base.Name, yamlScalar(base.Version))
 	fmt.Fprintf(&b, "name: %s\nversion: 1.0.0\nstatus: draft\n", name)
 	if description != "" {

@@ -48,15 +48,18 @@
   // problem turns an answer that is not 2xx into an APIError carrying the
   // API's message ({"error":{"code","message"}}).
   async function problem(resp) {
-    let code = "http_" + resp.status, message = "";
+    let code = "http_" + resp.status, message = "", problems = null;
     try {
       const body = await resp.json();
       if (body && body.error) { code = body.error.code || code; message = body.error.message || ""; }
+      if (body && body.problems) problems = body.problems; // a template's, from the workbench
     } catch (_) { /* not JSON */ }
     if (!message) message = "erpipe answered " + resp.status + " " + resp.statusText;
     const wait = resp.headers.get("Retry-After");
     if (wait && !/ try again| wait /.test(message)) message += " (try again in " + wait + " s)";
-    return new APIError(resp.status, code, message);
+    const err = new APIError(resp.status, code, message);
+    if (problems) err.problems = problems;
+    return err;
   }
 
   // api calls the API and returns the answer's JSON (or the Response when
@@ -125,6 +128,7 @@
     const parts = hash.split("/").filter(Boolean).map(decodeURIComponent);
     if (parts[0] === "jobs" && parts[1]) return jobPage(parts[1], gen, true);
     if (parts[0] === "drop") return dropPage(gen);
+    if (parts[0] === "templates" && window.erpipeWorkbench) return window.erpipeWorkbench.route(parts.slice(1), gen); // workbench.js
     return jobsPage(gen, true);
   }
 
@@ -666,6 +670,9 @@
     };
     xhr.send(file);
   }
+
+  // What workbench.js (the template pages) uses of the console.
+  window.erpipeConsole = { api, el, show, showAlert, report, current: (gen) => gen === generation };
 
   // ---- start ----
 
