@@ -123,6 +123,8 @@ func TestOpenAPI(t *testing.T) {
 	call("GET", "/healthz", nil)
 	call("GET", "/readyz", nil)
 	call("GET", "/api/v1/me", nil)
+	call("POST", "/api/v1/session", []byte(`{"name":"a","password":"b"}`), "Content-Type", "application/json")
+	call("DELETE", "/api/v1/session", nil)
 	call("GET", "/api/v1/pipelines", nil)
 	_, b := call("POST", "/api/v1/pipelines/customers-v3/jobs?name=customers.csv", data, "Idempotency-Key", "spec-1")
 	var ok jobView
@@ -145,6 +147,8 @@ func TestOpenAPI(t *testing.T) {
 	call("POST", "/api/v1/jobs/"+failed.ID+"/retry", nil)
 	call("GET", "/api/v1/jobs/nothing", nil)
 	call("GET", "/api/v1/schedules", nil)
+	call("GET", "/api/v1/schedules/nothing", nil)
+	call("GET", "/api/v1/jobs/"+ok.ID+"/receipt", nil)
 	call("POST", "/api/v1/schedules/nothing/run?period=2026-10", nil)
 	call("GET", "/api/v1/templates", nil)
 	call("GET", "/api/v1/templates/customers-v3", nil)
@@ -178,6 +182,12 @@ func TestOpenAPI(t *testing.T) {
 			if !ck.seen[method+" "+path] {
 				t.Errorf("%s %s of docs/openapi.yaml was not exercised", method, path)
 			}
+		}
+	}
+	for _, r := range e.api.openRoutes() {
+		method, path, _ := strings.Cut(r.pattern, " ")
+		if doc.Paths.Find(path) == nil || doc.Paths.Find(path).GetOperation(method) == nil {
+			t.Errorf("route %s is not in docs/openapi.yaml", r.pattern)
 		}
 	}
 	for _, r := range e.api.routes() {

@@ -389,57 +389,6 @@ func (a *API) answerProduced(w http.ResponseWriter, r *http.Request, job *jobs.J
 	}
 }
 
-type scheduleView struct {
-	Name     string `json:"name"`
-	Template string `json:"template"`
-	Cron     string `json:"cron"`
-	Period   string `json:"current_period"` // the period a run now covers
-	Run      string `json:"run"`            // URL to POST to run a period
-}
-
-func (a *API) listSchedules(w http.ResponseWriter, r *http.Request, c *caller) {
-	out := []scheduleView{}
-	if a.runner != nil {
-		now := a.runner.Now()
-		for _, s := range a.runner.Schedules() {
-			out = append(out, scheduleView{Name: s.Name, Template: s.Template.Name, Cron: s.CronText, Period: s.PeriodAt(now).Name,
-				Run: "/api/v1/schedules/" + url.PathEscape(s.Name) + "/run"})
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedules": out})
-}
-
-func (a *API) runSchedule(w http.ResponseWriter, r *http.Request, c *caller) {
-	if len(c.pipelines) > 0 {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("client %s is limited to pipelines %v and may not run schedules", c.name, c.pipelines))
-		return
-	}
-	if a.runner == nil {
-		writeError(w, http.StatusNotFound, "no_schedule", "this erpipe runs no schedules")
-		return
-	}
-	s, err := schedule.Find(a.runner.Schedules(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, "no_schedule", err.Error())
-		return
-	}
-	force := r.URL.Query().Get("force") == "true"
-	now := a.runner.Now()
-	p := s.PeriodAt(now)
-	if period := r.URL.Query().Get("period"); period != "" {
-		if p, err = s.Rule.Parse(period); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_period", fmt.Sprintf("schedule %s: %v", s.Name, err))
-			return
-		}
-	}
-	if err := s.CheckEnded(p, now); err != nil && !force {
-		writeError(w, http.StatusConflict, "not_ended", err.Error()+" with force=true")
-		return
-	}
-	job, err := a.runner.Produce(context.WithoutCancel(r.Context()), s, p, force)
-	a.answerProduced(w, r, job, err)
-}
-
 type templateView struct {
 	Name         string   `json:"name"`
 	Version      string   `json:"version,omitempty"`

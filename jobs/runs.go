@@ -34,6 +34,11 @@ type Submission struct {
 	Validation   string            `json:"validation,omitempty"`
 	Receipt      string            `json:"receipt,omitempty"` // receipt.json in the archive
 	Acks         []Acknowledgement `json:"acknowledgements,omitempty"`
+	// RequestedBy and Reason say who ran the period by hand (erpipe
+	// schedule run, the API's client or user) and why: a correction's
+	// reason, kept in its audit trail and receipt.
+	RequestedBy string `json:"requested_by,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
 // InputFile is one input file a submission used, as it was read.

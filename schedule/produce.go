@@ -39,7 +39,19 @@ const (
 // audit trail, whatever the outcome; the job is returned with the error
 // of a failed attempt.
 func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool) (*jobs.Job, error) {
-	return r.produceOnce(ctx, s, p, force, "")
+	return r.produceOnce(ctx, s, p, force, "", Request{})
+}
+
+// Request says who ran a period by hand and why; a correction's reason
+// is kept in its job's audit trail and its receipt.
+type Request struct {
+	By     string // "user alice", "client ris-prod", "erpipe schedule run"
+	Reason string
+}
+
+// ProduceFor is Produce for a run someone asked for, recording req.
+func (r *Runner) ProduceFor(ctx context.Context, s *Schedule, p Period, force bool, req Request) (*jobs.Job, error) {
+	return r.produceOnce(ctx, s, p, force, "", req)
 }
 
 // Retry produces period p again for erpipe retry of job of, an earlier
@@ -48,11 +60,11 @@ func (r *Runner) Produce(ctx context.Context, s *Schedule, p Period, force bool)
 // only when asked for by name (erpipe schedule run --force). The new job
 // notes the job it retries.
 func (r *Runner) Retry(ctx context.Context, s *Schedule, p Period, of string) (*jobs.Job, error) {
-	return r.produceOnce(ctx, s, p, false, of)
+	return r.produceOnce(ctx, s, p, false, of, Request{})
 }
 
 // produceOnce is Produce, for erpipe retry of job retryOf when it is set.
-func (r *Runner) produceOnce(ctx context.Context, s *Schedule, p Period, force bool, retryOf string) (*jobs.Job, error) {
+func (r *Runner) produceOnce(ctx context.Context, s *Schedule, p Period, force bool, retryOf string, req Request) (*jobs.Job, error) {
 	now := r.Now()
 	id, err := r.journal.NewJobID(ctx, now)
 	if err != nil {
@@ -87,7 +99,20 @@ func (r *Runner) produceOnce(ctx context.Context, s *Schedule, p Period, force b
 	job := &jobs.Job{ID: id, Pipeline: s.Name, Input: p.Name, Status: jobs.Processing, Created: now, Started: now,
 		Template: t.Name, TemplateVersion: t.Version, TemplateHash: t.Hash,
 		Submission: &jobs.Submission{Schedule: s.Name, Period: p.Name, PeriodStart: p.StartDate(), PeriodEnd: p.EndDate(),
-			Version: run.Version, CorrectionOf: run.CorrectionOf, Attempt: run.Attempts}}
+			Version: run.Version, CorrectionOf: run.CorrectionOf, Attempt: run.Attempts, RequestedBy: req.By, Reason: req.Reason}}
+	if req.By != "" || req.Reason != "" {
+		what := "run by hand"
+		if run.CorrectionOf != "" {
+			what = fmt.Sprintf("a correction (version %d of job %s)", run.Version, run.CorrectionOf)
+		}
+		if req.By != "" {
+			what += ", asked for by " + req.By
+		}
+		if req.Reason != "" {
+			what += ": " + req.Reason
+		}
+		job.Notes = append(job.Notes, what)
+	}
 	if retryOf != "" {
 		job.RetryOf = retryOf
 		job.Notes = append(job.Notes, "a retry of job "+retryOf+" (erpipe retry): period "+p.Name+" produced again")
@@ -297,6 +322,8 @@ type Receipt struct {
 	PeriodEnd    string                 `json:"period_end"`
 	Version      int                    `json:"version"`
 	CorrectionOf string                 `json:"correction_of,omitempty"`
+	RequestedBy  string                 `json:"requested_by,omitempty"`
+	Reason       string                 `json:"reason,omitempty"`
 	Job          string                 `json:"job"`
 	Produced     time.Time              `json:"produced"`
 	Template     ReceiptTemplate        `json:"template"`
@@ -325,7 +352,7 @@ type ReceiptOutput struct {
 func writeReceipt(path string, job *jobs.Job, now time.Time) error {
 	sub := job.Submission
 	rc := Receipt{Schedule: sub.Schedule, Period: sub.Period, PeriodStart: sub.PeriodStart, PeriodEnd: sub.PeriodEnd,
-		Version: sub.Version, CorrectionOf: sub.CorrectionOf, Job: job.ID, Produced: now.UTC(),
+		Version: sub.Version, CorrectionOf: sub.CorrectionOf, RequestedBy: sub.RequestedBy, Reason: sub.Reason, Job: job.ID, Produced: now.UTC(),
 		Template:   ReceiptTemplate{Name: job.Template, Version: job.TemplateVersion, SHA256: job.TemplateHash},
 		Parameters: sub.Parameters, Inputs: sub.Inputs, Validation: sub.Validation, Warnings: job.WarningTexts, Acks: sub.Acks}
 	if rc.Inputs == nil {

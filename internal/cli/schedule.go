@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -142,7 +143,7 @@ func lastWarnings(o schedule.Overview) int {
 }
 
 func scheduleRunCmd(g *globals) *cobra.Command {
-	var period string
+	var period, reason string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "run NAME",
@@ -180,7 +181,11 @@ that has not ended yet is refused too, unless --force.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			job, err := r.Produce(ctx, s, p, force)
+			by := "erpipe schedule run"
+			if u := os.Getenv("USER"); u != "" {
+				by += " (" + u + ")"
+			}
+			job, err := r.ProduceFor(ctx, s, p, force, schedule.Request{By: by, Reason: reason})
 			switch {
 			case errors.Is(err, jobs.ErrProduced):
 				return usage(err)
@@ -198,6 +203,7 @@ that has not ended yet is refused too, unless --force.`,
 	}
 	cmd.Flags().StringVar(&period, "period", "", "the period to produce, e.g. 2026-10 (default: the one a run now covers)")
 	cmd.Flags().BoolVar(&force, "force", false, "produce a period again as a correction (the earlier output is kept as the prior version)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the period is run by hand (a correction's reason), kept in its audit trail and receipt")
 	return cmd
 }
 
@@ -234,6 +240,9 @@ func printSubmission(w io.Writer, s *jobs.Submission) {
 		for _, a := range s.Acks {
 			fmt.Fprintf(w, "    %s -> %s: %s at %s\n", a.Output, a.Destination, a.Location, a.At.Local().Format(time.RFC3339))
 		}
+	}
+	if s.RequestedBy != "" || s.Reason != "" {
+		fmt.Fprintf(w, "  Asked for:   %s\n", strings.TrimPrefix(strings.TrimSpace(s.RequestedBy+": "+s.Reason), ": "))
 	}
 	if s.Receipt != "" {
 		fmt.Fprintf(w, "  Receipt:     %s\n", s.Receipt)
