@@ -212,14 +212,76 @@ func TestSAFTTaxTotals(t *testing.T) {
 	}
 }
 
-// TestSAFTPartyBalances recomputes, from the scheduled ledger's rows, each
-// customer's and supplier's opening and closing balance of every month,
-// and checks the months' files carry them.
+// TestSAFTPartyBalances recomputes every customer's and supplier's
+// opening and closing balance on each account from the ledger, month by
+// month and for a case whose parties are on several accounts, and
+// compares them with the BalanceAccounts of the files: a party row's own
+// Opening balance is on the Account it names (none: a BalanceAccount
+// without AccountID), a line's amount on the line's account, lines before
+// the period count into the opening balance, lines after it into neither.
 func TestSAFTPartyBalances(t *testing.T) {
-	rows := readCSV(t, filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv"))
+	type period struct{ input, golden, start, end string }
+	var periods []period
+	for _, m := range []string{"2026-01", "2026-02", "2026-03"} {
+		end := map[string]string{"2026-01": "31", "2026-02": "28", "2026-03": "31"}[m]
+		periods = append(periods, period{filepath.Join("saft-no", "testdata", "scheduled", "ledger-2026.csv"),
+			filepath.Join("saft-no", "testdata", "golden", "period-"+m, "SAF-T_"+m+".xml"), m + "-01", m + "-" + end})
+	}
+	periods = append(periods, period{filepath.Join("saft-no", "testdata", "cases", "party-balances-per-account", "input.csv"),
+		filepath.Join("saft-no", "testdata", "golden", "party-balances-per-account", "input.xml"), "2026-01-01", "2026-01-31"})
+	accounts := 0
+	for _, p := range periods {
+		want := saftPartyBalances(t, p.input, p.start, p.end)
+		d := etree.NewDocument()
+		if err := d.ReadFromFile(p.golden); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][2]decimal.Decimal{}
+		for _, kind := range []string{"Customer", "Supplier"} {
+			for _, party := range d.Root().FindElements("MasterFiles/" + kind + "s/" + kind) {
+				for _, b := range party.SelectElements("BalanceAccount") {
+					account := ""
+					if a := b.SelectElement("AccountID"); a != nil {
+						account = a.Text()
+					}
+					key := kind + " " + party.FindElement(kind+"ID").Text() + " on " + account
+					if _, dup := got[key]; dup {
+						t.Errorf("%s: %s has two BalanceAccounts", p.golden, key)
+					}
+					got[key] = [2]decimal.Decimal{amount(b, "OpeningDebitBalance").Sub(amount(b, "OpeningCreditBalance")),
+						amount(b, "ClosingDebitBalance").Sub(amount(b, "ClosingCreditBalance"))}
+				}
+			}
+		}
+		for key, w := range want {
+			g, ok := got[key]
+			if !ok && w[0].IsZero() && w[1].IsZero() {
+				continue // nothing on it: no BalanceAccount needed
+			}
+			if !ok || !g[0].Equal(w[0]) || !g[1].Equal(w[1]) {
+				t.Errorf("%s: %s: opening and closing %v, the ledger gives %v", p.golden, key, g, w)
+			}
+			accounts++
+		}
+		for key := range got {
+			if _, ok := want[key]; !ok {
+				t.Errorf("%s: %s is in the file, not in the ledger", p.golden, key)
+			}
+		}
+	}
+	if accounts < 10 {
+		t.Fatalf("%d party balances checked", accounts)
+	}
+}
+
+// saftPartyBalances reads a saft-no input and gives each party's opening
+// and closing balance per account ("Customer 10001 on 1500"; "... on "
+// for a row's opening balance that names no account) for a period.
+func saftPartyBalances(t *testing.T, input, start, end string) map[string][2]decimal.Decimal {
+	rows := readCSV(t, input)
 	col := map[string]int{}
 	for i, h := range rows[0] {
-		col[h] = i
+		col[strings.TrimPrefix(h, "\ufeff")] = i
 	}
 	num := func(s string) decimal.Decimal {
 		if s == "" {
@@ -227,59 +289,33 @@ func TestSAFTPartyBalances(t *testing.T) {
 		}
 		return decimal.RequireFromString(s)
 	}
-	checked := 0
-	for _, m := range []struct{ name, start, end string }{
-		{"2026-01", "2026-01-01", "2026-01-31"},
-		{"2026-02", "2026-02-01", "2026-02-28"},
-		{"2026-03", "2026-03-01", "2026-03-31"},
-	} {
-		opening, closing := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
-		for _, r := range rows[1:] {
-			var party string
-			switch r[col["Record"]] {
-			case "Customer", "Supplier":
-				party = r[col["Record"]] + " " + r[col["ID"]]
-				opening[party] = opening[party].Add(num(r[col["Opening balance"]]))
-				closing[party] = closing[party].Add(num(r[col["Opening balance"]]))
-				continue
-			case "Line":
-			default:
-				continue
-			}
+	bal := map[string][2]decimal.Decimal{}
+	add := func(key string, opening, closing decimal.Decimal) {
+		b := bal[key]
+		bal[key] = [2]decimal.Decimal{b[0].Add(opening), b[1].Add(closing)}
+	}
+	for _, r := range rows[1:] {
+		account := strings.TrimSpace(r[col["Account"]])
+		switch r[col["Record"]] {
+		case "Customer", "Supplier":
+			ob := num(r[col["Opening balance"]])
+			add(r[col["Record"]]+" "+r[col["ID"]]+" on "+account, ob, ob)
+		case "Line":
 			for _, kind := range []string{"Customer", "Supplier"} {
-				if id := r[col[kind]]; id != "" {
-					party = kind + " " + id
+				id := r[col[kind]]
+				if id == "" || r[col["Date"]] > end {
+					continue
 				}
-			}
-			if party == "" || r[col["Date"]] > m.end {
-				continue
-			}
-			amt := num(r[col["Debit"]]).Sub(num(r[col["Credit"]]))
-			if r[col["Date"]] < m.start {
-				opening[party] = opening[party].Add(amt)
-			}
-			closing[party] = closing[party].Add(amt)
-		}
-		d := etree.NewDocument()
-		if err := d.ReadFromFile(filepath.Join("saft-no", "testdata", "golden", "period-"+m.name, "SAF-T_"+m.name+".xml")); err != nil {
-			t.Fatal(err)
-		}
-		for _, kind := range []string{"Customer", "Supplier"} {
-			for _, p := range d.Root().FindElements("MasterFiles/" + kind + "s/" + kind) {
-				party := kind + " " + p.FindElement(kind+"ID").Text()
-				b := p.FindElement("BalanceAccount")
-				gotOpen := amount(b, "OpeningDebitBalance").Sub(amount(b, "OpeningCreditBalance"))
-				gotClose := amount(b, "ClosingDebitBalance").Sub(amount(b, "ClosingCreditBalance"))
-				if !gotOpen.Equal(opening[party]) || !gotClose.Equal(closing[party]) {
-					t.Errorf("%s %s: opening %s closing %s, the ledger gives %s and %s", m.name, party, gotOpen, gotClose, opening[party], closing[party])
+				amt := num(r[col["Debit"]]).Sub(num(r[col["Credit"]]))
+				opening := decimal.Zero
+				if r[col["Date"]] < start {
+					opening = amt
 				}
-				checked++
+				add(kind+" "+id+" on "+account, opening, amt)
 			}
 		}
 	}
-	if checked < 6 {
-		t.Fatalf("%d party balances checked", checked)
-	}
+	return bal
 }
 
 // TestSAFTSelectionDates: a period that is not whole months is written as
