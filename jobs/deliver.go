@@ -131,7 +131,10 @@ func (s *Service) keepDelivering(ctx context.Context, job *Job, res *transform.R
 		} else {
 			s.log.Warn("destination unavailable; the job waits and retries", "job", job.ID, "retry_in", delay, "err", err)
 		}
-		if perr := s.record(ctx, job, evs...); perr != nil {
+		if perr := s.record(ctx, job, evs...); errors.Is(perr, ErrFenced) {
+			s.log.Warn("another node took the job over; this node stops waiting for its destination", "job", job.ID)
+			return
+		} else if perr != nil {
 			s.log.Error("could not record the job", "job", job.ID, "err", perr)
 		} else {
 			evs = nil // told once per wait

@@ -21,3 +21,11 @@ func openInput(path string) (*os.File, error) {
 	}
 	return checkRegular(f)
 }
+
+// inodeOf is the inode number of the file fi describes (0 when unknown).
+func inodeOf(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Ino)
+	}
+	return 0
+}

@@ -88,21 +88,32 @@ type Job struct {
 	Errors          []string `json:"errors,omitempty"` // the first errors, for people
 	// DeliveryProblems are what a receiver that processes outputs (D365)
 	// reported of the part it refused; the job then ends with errors.
-	DeliveryProblems []string  `json:"delivery_problems,omitempty"`
-	WarningTexts     []string  `json:"warning_texts,omitempty"` // the first warnings, for people (Warnings counts them all)
-	Notes            []string  `json:"notes,omitempty"`         // what is worth knowing and is not an error: which job this one retries
-	RejectedFile     string    `json:"rejected_file,omitempty"` // the rejected rows, beside the report
-	Report           string    `json:"report,omitempty"`        // the report (.error.txt), when there is one
-	DuplicateOf      string    `json:"duplicate_of,omitempty"`
-	RetryOf          string    `json:"retry_of,omitempty"`     // the job whose input this one processes again (erpipe retry)
-	ClaimedPath      string    `json:"claimed_path,omitempty"` // where the input sits while the job runs
-	FinalPath        string    `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
-	FinalStatus      Status    `json:"-"`                      // the status the job takes once the input is at FinalPath
-	Attempts         int       `json:"attempts,omitempty"`     // runs started and not handed back by a stop (see MaxAttempts)
-	Created          time.Time `json:"created"`
-	Started          time.Time `json:"started,omitzero"`
-	Finished         time.Time `json:"finished,omitzero"`
-	Progress         *Progress `json:"progress,omitempty"` // how far a running job has read its input (progress.go); nil once it has read it
+	DeliveryProblems []string `json:"delivery_problems,omitempty"`
+	WarningTexts     []string `json:"warning_texts,omitempty"` // the first warnings, for people (Warnings counts them all)
+	Notes            []string `json:"notes,omitempty"`         // what is worth knowing and is not an error: which job this one retries
+	RejectedFile     string   `json:"rejected_file,omitempty"` // the rejected rows, beside the report
+	Report           string   `json:"report,omitempty"`        // the report (.error.txt), when there is one
+	DuplicateOf      string   `json:"duplicate_of,omitempty"`
+	RetryOf          string   `json:"retry_of,omitempty"`     // the job whose input this one processes again (erpipe retry)
+	ClaimedPath      string   `json:"claimed_path,omitempty"` // where the input sits while the job runs
+	FinalPath        string   `json:"final_path,omitempty"`   // where the input ends: archive/ or errors/
+	FinalStatus      Status   `json:"-"`                      // the status the job takes once the input is at FinalPath
+	Attempts         int      `json:"attempts,omitempty"`     // runs started and not handed back by a stop (see MaxAttempts)
+	// Node is the cluster node that ran the job's latest attempt; ""
+	// when erpipe runs alone (cluster.go).
+	Node string `json:"node,omitempty"`
+	// InboxPath and InboxVersion are, in a cluster, where the input was
+	// found and which version of it (inode, size, time) was claimed: the
+	// node that runs the job moves it from there into ClaimedPath.
+	InboxPath    string `json:"inbox_path,omitempty"`
+	InboxVersion string `json:"inbox_version,omitempty"`
+	// Marker is the readiness marker of the input in the inbox, removed
+	// with its move (cluster.go).
+	Marker   string    `json:"marker,omitempty"`
+	Created  time.Time `json:"created"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	Progress *Progress `json:"progress,omitempty"` // how far a running job has read its input (progress.go); nil once it has read it
 	// Submission is the audit trail of a scheduled run (runs.go); nil for
 	// jobs of dropped files.
 	Submission *Submission `json:"submission,omitempty"`

@@ -29,6 +29,7 @@ type Journal struct {
 	fault atomic.Pointer[error] // tests: the error of writes, to stand for a full disk where none can be made
 
 	allowancesReady atomic.Bool // the allowances table has its job column (allowanceJobs)
+	pg              bool        // the database is PostgreSQL (postgres.go), not SQLite
 	events          *events.Store
 }
 
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_sha ON jobs(pipeline, input_sha256);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created, id);
 CREATE TABLE IF NOT EXISTS probe (
 	id INTEGER PRIMARY KEY,
 	at TEXT NOT NULL
@@ -127,9 +129,15 @@ func (j *Journal) Put(ctx context.Context, job *Job, evs ...*events.Event) error
 	if err := j.fault.Load(); err != nil {
 		return fmt.Errorf("journal: record job %s: %w", job.ID, *err)
 	}
-	body, err := json.Marshal(jobRecord{Job: job, FinalStatus: job.FinalStatus})
+	if f := fenceOf(ctx, job.ID); f != nil {
+		job.Node = f.node
+	}
+	body, err := jobBody(job)
 	if err != nil {
 		return err
+	}
+	if f := fenceOf(ctx, job.ID); f != nil && j.pg {
+		return j.putFenced(ctx, f, job, body, nonNil(evs...))
 	}
 	if len(evs) > 0 {
 		return j.putEvents(ctx, job, body, evs)
@@ -144,6 +152,11 @@ func (j *Journal) Put(ctx context.Context, job *Job, evs ...*events.Event) error
 		return fmt.Errorf("journal: record job %s: %w", job.ID, err)
 	}
 	return nil
+}
+
+// jobBody is the record of job as the journal stores it.
+func jobBody(job *Job) ([]byte, error) {
+	return json.Marshal(jobRecord{Job: job, FinalStatus: job.FinalStatus})
 }
 
 // jobRecord stores the fields of Job that are not in its JSON form.
@@ -314,8 +327,13 @@ func (j *Journal) TakeAllowance(ctx context.Context, pipeline, sha256 string) (j
 	if err := j.allowanceJobs(ctx); err != nil {
 		return "", false, err
 	}
-	err = j.db.QueryRowContext(ctx, `DELETE FROM allowances WHERE rowid = (SELECT rowid FROM allowances
-		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1) RETURNING job`, pipeline, sha256).Scan(&job)
+	q := `DELETE FROM allowances WHERE rowid = (SELECT rowid FROM allowances
+		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1) RETURNING job`
+	if j.pg {
+		q = `DELETE FROM allowances WHERE ctid = (SELECT ctid FROM allowances
+		WHERE pipeline = ? AND input_sha256 = ? ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING job`
+	}
+	err = j.db.QueryRowContext(ctx, q, pipeline, sha256).Scan(&job)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

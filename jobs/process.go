@@ -60,6 +60,11 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	}
 	job.InputSHA256, job.InputSize = sum, size
 	s.dedupe.Lock()
+	unlockContent, err := s.journal.lockContent(ctx, job.Pipeline, sum) // the other nodes' check (cluster mode)
+	if err != nil {
+		s.dedupe.Unlock()
+		return err
+	}
 	var prev *Job
 	if job.RetryOf == "" { // a retried job resumed after a crash took its allowance already
 		var allowed bool
@@ -76,6 +81,7 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 		counted = true
 		err = s.record(ctx, job)
 	}
+	unlockContent()
 	s.dedupe.Unlock()
 	if err != nil {
 		return err
@@ -173,6 +179,12 @@ func (s *Service) process(ctx context.Context, job *Job) (err error) {
 	}
 
 	err = s.deliver(ctx, job, res.Outputs)
+	if err != nil && outbox.IsTransient(err) && s.cluster != nil {
+		// A node of a cluster waits in its River job, which stays
+		// running: were it to crash, another node takes the job over.
+		s.keepDelivering(ctx, job, res, err)
+		return nil
+	}
 	if err != nil && outbox.IsTransient(err) {
 		// A destination is unavailable: wait for it in the background, so
 		// that this worker goes on with other files.

@@ -82,8 +82,17 @@ func (j *Journal) RecordProgress(ctx context.Context, id string, p Progress) err
 	if err != nil {
 		return err
 	}
-	_, err = j.db.ExecContext(ctx, `UPDATE jobs SET body = json_set(body, '$.progress', json(?)) WHERE id = ? AND status = ?`,
-		string(js), id, string(Processing))
+	if j.pg {
+		q := `UPDATE jobs SET body = jsonb_set(body::jsonb, '{progress}', ?::jsonb)::text WHERE id = ? AND status = ?`
+		args := []any{string(js), id, string(Processing)}
+		if f := fenceOf(ctx, id); f != nil {
+			q, args = q+` AND attempt = ?`, append(args, f.attempt)
+		}
+		_, err = j.db.ExecContext(ctx, q, args...)
+	} else {
+		_, err = j.db.ExecContext(ctx, `UPDATE jobs SET body = json_set(body, '$.progress', json(?)) WHERE id = ? AND status = ?`,
+			string(js), id, string(Processing))
+	}
 	if err != nil {
 		return fmt.Errorf("journal: record the progress of job %s: %w", id, err)
 	}

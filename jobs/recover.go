@@ -28,7 +28,13 @@ func (s *Service) Recover(ctx context.Context) error {
 // sweep removes what interrupted work left behind: temporary files in the
 // destinations and the work folder. Nothing may be running.
 func (s *Service) sweep(ctx context.Context) {
+	// A node of a cluster leaves the destinations alone: their
+	// temporary files and uploads may be another node's live work. Its
+	// work folder is its own (workspace.SetNode).
 	for _, ds := range s.current().dests {
+		if s.cluster != nil {
+			break
+		}
 		for _, d := range ds {
 			if sw, ok := d.(outbox.Sweeper); ok {
 				if err := sw.Sweep(ctx); err != nil {

@@ -72,6 +72,9 @@ type Service struct {
 	TempDir string
 	// run runs a template; tests replace it to inject faults.
 	run RunFunc
+	// cluster, when set, makes the service a node of a cluster
+	// (cluster.go); nil when erpipe runs alone.
+	cluster *Cluster
 }
 
 // NewService prepares a service for ws, creating its folders.
@@ -94,6 +97,9 @@ func NewService(ws *workspace.Workspace, journal *Journal, log *slog.Logger) (*S
 // inboxes and processes files with a bounded number of workers until ctx
 // is done.
 func (s *Service) Run(ctx context.Context) error {
+	if s.cluster != nil {
+		return s.runCluster(ctx)
+	}
 	unlock, err := s.ws.Lock()
 	if err != nil {
 		return err

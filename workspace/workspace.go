@@ -47,6 +47,8 @@ type Workspace struct {
 	Config     Config
 	Pipelines  []*Pipeline
 	Notes      []string // things worth telling the operator, such as templates not served
+
+	node string // the cluster node's name, which has its own work folders (SetNode)
 }
 
 // Config is erpipe.yaml.
@@ -98,6 +100,9 @@ type Config struct {
 	// Webhooks receive business events: jobs ended or failed, periods
 	// produced or failed, destinations waited for (webhooks.go).
 	Webhooks []WebhookConfig `yaml:"webhooks"`
+	// Cluster makes this workspace one node of several sharing a job
+	// engine on PostgreSQL (cluster.go); absent, erpipe runs alone.
+	Cluster ClusterConfig `yaml:"cluster"`
 }
 
 // PipelineConfig is one pipeline in erpipe.yaml.
@@ -299,8 +304,8 @@ func (w *Workspace) Archive(pipeline string, day time.Time) string {
 func (w *Workspace) State() string       { return filepath.Join(w.Root, ".erpipe") }
 func (w *Workspace) JournalPath() string { return filepath.Join(w.State(), "journal.db") }
 func (w *Workspace) Claimed() string     { return filepath.Join(w.State(), "claimed") }
-func (w *Workspace) Work() string        { return filepath.Join(w.State(), "work") }
-func (w *Workspace) Temp() string        { return filepath.Join(w.State(), "tmp") }
+func (w *Workspace) Work() string        { return filepath.Join(w.nodeState(), "work") }
+func (w *Workspace) Temp() string        { return filepath.Join(w.nodeState(), "tmp") }
 
 // MakeState makes the state folder .erpipe (the journal, claimed inputs,
 // work in progress) readable by its owner only, as it is, or is made.
@@ -398,6 +403,9 @@ func Open(root, configPath string) (*Workspace, error) {
 		return nil, err
 	}
 	if err := w.CheckWebhooks(false); err != nil {
+		return nil, err
+	}
+	if err := w.CheckCluster(); err != nil {
 		return nil, err
 	}
 	return w, nil

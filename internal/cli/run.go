@@ -16,7 +16,7 @@ import (
 
 func runCmd(g *globals) *cobra.Command {
 	var acceptNew bool
-	var listen string
+	var listen, node string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Watch the inboxes and process files until SIGINT or SIGTERM",
@@ -46,7 +46,11 @@ With --listen ADDR (or http: listen: in erpipe.yaml) it also serves HTTP
 on ADDR (127.0.0.1 when only a port is given): /healthz, /readyz, erpipe's
 API under /api/v1/ and the recurring-integrations facade under
 /api/connector/ (docs/api.md), and the web console for operators at
-/console/ (docs/console.md). HTTPS when http: has cert_file and key_file.`,
+/console/ (docs/console.md). HTTPS when http: has cert_file and key_file.
+
+With cluster: in erpipe.yaml it runs as one node of several that share the
+workspace folder and a PostgreSQL database, which holds the journal and the
+job queue (docs/cluster.md); --node names the node.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -54,6 +58,9 @@ API under /api/v1/ and the recurring-integrations facade under
 			ws, err := openWorkspace(g)
 			if err != nil {
 				return err
+			}
+			if ws.Config.Cluster.Enabled() {
+				return runNode(ctx, g, ws, node)
 			}
 			j, err := createJournal(ctx, g, ws, acceptNew)
 			if err != nil {
@@ -89,6 +96,8 @@ API under /api/v1/ and the recurring-integrations facade under
 			return nil // a signal during start-up is a clean stop too
 		},
 	}
+	cmd.Flags().StringVar(&node, "node", "",
+		"with cluster: in erpipe.yaml, this node's name (default: cluster: node, ERPIPE_NODE, or the host's name)")
 	cmd.Flags().BoolVar(&acceptNew, "accept-new-journal", false,
 		"start a new job journal where it is missing or empty, recording the archive's inputs and receipts in it")
 	cmd.Flags().StringVar(&listen, "listen", "",
