@@ -462,3 +462,30 @@ func openAPIWorkbench(t *testing.T, e *testEnv, client *http.Client) {
 		t.Errorf("save: %d %s", code, b)
 	}
 }
+
+// How long one check takes, as the editor makes it while its user types
+// (logged; over 3 s a check would make typing feel stuck):
+// a derived customers-v3 with an edit, and the largest built-ins.
+func TestWorkbenchValidateLatency(t *testing.T) {
+	e := wbEnv(t)
+	v := e.derive("customers-acme")
+	for _, c := range []struct{ name, text string }{
+		{"customers-acme", acmeEdit(v.Text, "x")},
+		{"peppol-invoice", ""},
+		{"saft-no", ""},
+	} {
+		const n = 20
+		start := time.Now()
+		for range n {
+			code, _, body := e.do("POST", "/api/v1/templates/"+c.name+"/validate", "operator-token", strings.NewReader(c.text))
+			if code != 200 || !bytes.Contains(body, []byte(`"valid":true`)) {
+				t.Fatalf("validate %s: %d %s", c.name, code, body)
+			}
+		}
+		each := time.Since(start) / n
+		t.Logf("validate %s: %v a check", c.name, each)
+		if each > 3*time.Second {
+			t.Errorf("validate %s takes %v a check", c.name, each)
+		}
+	}
+}

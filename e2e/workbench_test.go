@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -35,7 +36,7 @@ func TestWorkbenchBrowser(t *testing.T) {
 	waitShown(t, ctx, "#token")
 	run(t, ctx, "sign in as the author", chromedp.SendKeys(chromedp.CSS("#token"), tokenOf("fin")+"\r"))
 	waitText(t, ctx, "#tpl-table tbody", "customers-v3")
-	screens(t, ctx, "templates")
+	wbScreens(t, ctx, "templates")
 
 	// A built-in, read only, with its keys explained.
 	run(t, ctx, "open customers-v3", chromedp.Click(chromedp.CSS(`tr[data-template="customers-v3"] a`)))
@@ -51,7 +52,7 @@ func TestWorkbenchBrowser(t *testing.T) {
 	if help := text(t, ctx, "#wb-help-text"); !strings.Contains(help, "header") {
 		t.Errorf("the explanation of input.fields[].column: %q", help)
 	}
-	screens(t, ctx, "workbench-builtin")
+	wbScreens(t, ctx, "workbench-builtin")
 
 	// Derive a template of one's own.
 	run(t, ctx, "name the new template", chromedp.Clear(chromedp.CSS("#wb-derive-name")), chromedp.SendKeys(chromedp.CSS("#wb-derive-name"), "customers-fin"),
@@ -73,7 +74,7 @@ func TestWorkbenchBrowser(t *testing.T) {
 	if p := text(t, ctx, "#wb-problems li"); !strings.Contains(p, fmt.Sprintf("Line %d, column 7", lines-1)) {
 		t.Errorf("the problem: %q", p)
 	}
-	screens(t, ctx, "workbench-typo")
+	wbScreens(t, ctx, "workbench-typo")
 
 	// Fixed: the cursor after "colum", an n.
 	eval[bool](t, ctx, `(() => { const ta = document.querySelector("#wb-text"); const i = ta.value.indexOf("colum:") + 5; ta.focus(); ta.setSelectionRange(i, i); return true; })()`)
@@ -101,7 +102,7 @@ func TestWorkbenchBrowser(t *testing.T) {
 	}
 	waitText(t, ctx, "#wb-lineage", `input account = "US-001" at row 2, column 1 ("Account")`)
 	waitText(t, ctx, "#wb-lineage", "CUSTOMERACCOUNT = \"US-001\"")
-	screens(t, ctx, "workbench-run")
+	wbScreens(t, ctx, "workbench-run")
 
 	// The test cases (the built-in's samples, now with the city in
 	// capitals) and the diff against the base.
@@ -121,7 +122,7 @@ func TestWorkbenchBrowser(t *testing.T) {
 	waitText(t, ctx, "#wb-meta", "version 1.0.1")
 	saved := string(readFile(t, filepath.Join(ws, "templates", "customers-fin", "template.yaml")))
 	contains(t, "the saved template", saved, "version: 1.0.1", "column: E-mail", "ADDRESSCITY: UPPER(TRIM(city))", "template: customers-v3")
-	screens(t, ctx, "workbench-saved")
+	wbScreens(t, ctx, "workbench-saved")
 
 	// An operator and a viewer: no Save button, and the API says no.
 	for _, who := range []string{"mid", "look"} {
@@ -143,6 +144,15 @@ func TestWorkbenchBrowser(t *testing.T) {
 	if after := string(readFile(t, filepath.Join(ws, "templates", "customers-fin", "template.yaml"))); after != saved {
 		t.Error("the template changed after the author's save")
 	}
-	screens(t, ctx, "workbench-viewer")
+	wbScreens(t, ctx, "workbench-viewer")
 	d.stop(t)
+}
+
+// wbScreens is screens, with axe-core run at the phone's width too.
+func wbScreens(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	screens(t, ctx, name)
+	run(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844))
+	checkAccessibility(t, ctx, name+" at 390 pixels")
+	run(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800))
 }

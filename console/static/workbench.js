@@ -49,19 +49,23 @@
   // describe walks the schema along path (keys, and "[]" for list items)
   // and returns the description of its end, or "".
   function describe(root, path) {
-    let node = root;
+    const doc = (n) => { for (const v of variants(n)) if (v.description) return v.description; return ""; };
+    let node = root, parent = "", named = false;
     for (const seg of path) {
       let next = null;
+      named = false;
       for (const v of variants(node)) {
         if (seg === "[]") { if (v.items) { next = v.items; break; } continue; }
         if (v.properties && v.properties[seg]) { next = v.properties[seg]; break; }
-        if (v.additionalProperties && typeof v.additionalProperties === "object" && !v.properties) { next = v.additionalProperties; break; }
+        if (v.additionalProperties && typeof v.additionalProperties === "object" && !v.properties) { next = v.additionalProperties; named = true; break; }
       }
       if (!next) return "";
+      parent = doc(node) || parent;
       node = next;
     }
-    for (const v of variants(node)) if (v.description) return v.description;
-    return "";
+    // A name the template chooses (a lookup table, a DMF column): what
+    // the mapping it is in holds.
+    return doc(node) || (named && parent ? "A name of your own in this part. " + parent : "");
   }
 
   // lineInfo reads one line of YAML: its key, the key's column, and the
@@ -472,7 +476,8 @@
       $("#wb-text").value = out.text;
       $("#wb-meta").textContent = meta(st.src);
       layout();
-      const uses = out.pipelines && out.pipelines.length ? " Pipeline " + out.pipelines.join(", ") + " runs it from now on." : "";
+      const uses = out.pipelines && out.pipelines.length ? " Pipeline " + out.pipelines.join(", ") + " runs it from now on."
+        : out.status !== "completed" ? " It is a draft: no pipeline runs it until its status is completed." : "";
       status("Saved " + out.name + " version " + out.version + " (was " + out.previous_version + ")." + uses +
         (out.reload_error ? " The daemon did not take the workspace's configuration: " + out.reload_error : ""));
       validate();
