@@ -52,19 +52,25 @@ func deliveryState(d *events.Delivery) string {
 	}
 }
 
-// printWebhooks prints the outbox of the workspace's journal by webhook,
-// for erpipe status: how many events wait, how old the oldest is, how
-// many were delivered, given up or dropped. Nothing when there are none.
-func printWebhooks(ctx context.Context, w io.Writer, journalPath string, now time.Time) error {
+// webhookBacklogs reads the outbox of the workspace's journal by webhook;
+// none when there is no journal yet.
+func webhookBacklogs(ctx context.Context, journalPath string) ([]events.Backlog, error) {
 	if _, err := os.Stat(journalPath); err != nil {
-		return nil
+		return nil, nil
 	}
 	j, err := jobs.OpenJournal(journalPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer j.Close()
-	list, err := j.Events().Backlogs(ctx)
+	return j.Events().Backlogs(ctx)
+}
+
+// printWebhooks prints the outbox of the workspace's journal by webhook,
+// for erpipe status: how many events wait, how old the oldest is, how
+// many were delivered, given up or dropped.
+func printWebhooks(ctx context.Context, w io.Writer, journalPath string, now time.Time) error {
+	list, err := webhookBacklogs(ctx, journalPath)
 	if err != nil || len(list) == 0 {
 		return err
 	}
@@ -80,4 +86,23 @@ func printWebhooks(ctx context.Context, w io.Writer, journalPath string, now tim
 			b.ByStatus[events.Delivered], b.ByStatus[events.GivenUp], b.ByStatus[events.Dropped])
 	}
 	return tw.Flush()
+}
+
+// webhookJSON is a webhook's outbox in erpipe status --json.
+type webhookJSON struct {
+	Webhook       string    `json:"webhook"`
+	Pending       int       `json:"pending"`
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+	Delivered     int       `json:"delivered"`
+	GivenUp       int       `json:"given_up"`
+	Dropped       int       `json:"dropped"`
+}
+
+func webhooksJSON(list []events.Backlog) []webhookJSON {
+	out := make([]webhookJSON, 0, len(list))
+	for _, b := range list {
+		out = append(out, webhookJSON{b.Webhook, b.ByStatus[events.Pending], b.OldestPending,
+			b.ByStatus[events.Delivered], b.ByStatus[events.GivenUp], b.ByStatus[events.Dropped]})
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,6 +44,26 @@ func TestPrintWebhooks(t *testing.T) {
 		if !slices.Contains(rows, want) {
 			t.Errorf("status does not say %q:\n%s", want, out)
 		}
+	}
+	// erpipe status --json has the same counts.
+	b.Reset()
+	backlogs, err := webhookBacklogs(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeStatusJSON(&b, &jobs.DaemonStatus{Running: true}, backlogs); err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Running  bool          `json:"running"`
+		Webhooks []webhookJSON `json:"webhooks"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &st); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if !st.Running || len(st.Webhooks) != 2 || st.Webhooks[0].Webhook != "erp" || st.Webhooks[0].Pending != 2 ||
+		st.Webhooks[1].Webhook != "pager" || st.Webhooks[1].Pending != 1 || st.Webhooks[1].OldestPending.Sub(now.Add(-time.Minute)).Abs() > time.Second {
+		t.Errorf("status --json: %s", b.String())
 	}
 	b.Reset()
 	if err := printWebhooks(ctx, &b, filepath.Join(t.TempDir(), "none.db"), now); err != nil || b.Len() != 0 {

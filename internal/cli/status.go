@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/erpipe/erpipe/events"
 	"github.com/erpipe/erpipe/jobs"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -40,7 +41,11 @@ jobs, see erpipe jobs.`,
 				return failed(err)
 			}
 			if asJSON {
-				return writeStatusJSON(g.stdout, st)
+				hooks, err := webhookBacklogs(c.Context(), ws.JournalPath()) // events.go
+				if err != nil {
+					return failed(err)
+				}
+				return writeStatusJSON(g.stdout, st, hooks)
 			}
 			printStatus(g.stdout, ws, st)
 			if err := printWebhooks(c.Context(), g.stdout, ws.JournalPath(), time.Now()); err != nil { // events.go
@@ -49,17 +54,20 @@ jobs, see erpipe jobs.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON (with \"running\")")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON (with \"running\" and \"webhooks\")")
 	return cmd
 }
 
-func writeStatusJSON(w io.Writer, st *jobs.DaemonStatus) error {
+// writeStatusJSON writes st with "running" and each webhook's outbox
+// ("webhooks": pending, oldest_pending, delivered, given_up, dropped).
+func writeStatusJSON(w io.Writer, st *jobs.DaemonStatus, hooks []events.Backlog) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		Running bool `json:"running"`
 		*jobs.DaemonStatus
-	}{st.Running, st})
+		Webhooks []webhookJSON `json:"webhooks"`
+	}{st.Running, st, webhooksJSON(hooks)})
 }
 
 // printStatus writes st for people.
