@@ -61,6 +61,18 @@ func TestWorkbenchBrowser(t *testing.T) {
 	waitText(t, ctx, "#wb-meta", "derived from customers-v3")
 	waitText(t, ctx, "#wb-check", "No problems")
 
+	// Typing at the end of a long text keeps the editor scrolled there.
+	eval[bool](t, ctx, `(() => { const ta = document.querySelector("#wb-text"); ta.value += "# filler\n".repeat(200);
+		ta.dispatchEvent(new Event("input")); const ed = document.querySelector("#wb-editor"); ed.scrollTop = ed.scrollHeight;
+		ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); return true; })()`)
+	run(t, ctx, "type at the end", chromedp.SendKeys(chromedp.CSS("#wb-text"), "# end\n"))
+	if gap := eval[float64](t, ctx, `(() => { const ed = document.querySelector("#wb-editor"); return ed.scrollHeight - ed.clientHeight - ed.scrollTop; })()`); gap > 50 {
+		t.Errorf("typing at the end scrolled the editor %v pixels away from it", gap)
+	}
+	eval[bool](t, ctx, `(() => { const ta = document.querySelector("#wb-text"); ta.value = ta.value.replace(/(# filler\n)+# end\n$/, "");
+		ta.dispatchEvent(new Event("input")); return true; })()`)
+	waitText(t, ctx, "#wb-check", "No problems")
+
 	// A typo: the problem, its hint and its line marked.
 	eval[bool](t, ctx, `(() => { const ta = document.querySelector("#wb-text"); ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); return true; })()`)
 	run(t, ctx, "type a field with a typo", chromedp.SendKeys(chromedp.CSS("#wb-text"), "input:\n  fields:\n    - name: email\n      colum: E-mail\n"))

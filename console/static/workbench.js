@@ -242,10 +242,15 @@
   // text area, so that the line numbers and marks stay beside their
   // lines) and redraws the line numbers and marks.
   function layout() {
-    const ta = $("#wb-text");
+    const ta = $("#wb-text"), ed = $("#wb-editor");
     const n = lines().length;
+    // Shrunk for a moment to measure, the text area would pull the
+    // editor's scroll position up: it is put back.
+    const top = ed.scrollTop, left = ta.scrollLeft;
     ta.style.height = "auto";
     ta.style.height = Math.max(ta.scrollHeight, 0) + "px";
+    ed.scrollTop = top;
+    ta.scrollLeft = left;
     const bad = new Map();
     for (const p of state.problems) if (p.line) bad.set(p.line, (bad.get(p.line) ? bad.get(p.line) + "; " : "") + p.message);
     const gutter = [];
