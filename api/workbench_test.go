@@ -311,6 +311,15 @@ func TestWorkbenchRunTestDiff(t *testing.T) {
 		t.Errorf("test the edit: %d %s", code, b)
 	}
 
+	// A new version alone changes no output: the cases still pass.
+	if code, _, b := e.do("PUT", "/api/v1/templates/customers-acme", "author-token", strings.NewReader(v.Text)); code != 200 || !strings.Contains(string(b), `"version":"1.0.1"`) {
+		t.Fatalf("save as derived: %d %s", code, b)
+	}
+	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/test", "operator-token", nil)
+	if code != 200 || json.Unmarshal(b, &tc) != nil || tc.Passed != 2 || tc.Failed != 0 {
+		t.Errorf("test at 1.0.1: %d %s", code, b)
+	}
+
 	// The diff against the base, customers-v3.
 	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/diff", "operator-token", strings.NewReader(edit))
 	var d struct {
