@@ -73,7 +73,7 @@ type Options struct {
 // Records returned by Read are the caller's to keep, unless
 // Options.ReuseRecord is set.
 type Reader struct {
-	cr       *csv.Reader
+	cr       records // encoding/csv's Reader, or a chunk's parser
 	file     string
 	comma    rune
 	utf8     *utf8Check // when the bytes are not decoded (so may be invalid UTF-8): their check as they are read

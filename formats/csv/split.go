@@ -91,6 +91,7 @@ type Chunk struct {
 	tail *Splitter
 	src  chunkSource
 	rd   Reader
+	p    chunkParser
 }
 
 // Tail reports whether the chunk is the rest of the input, read as a
@@ -238,11 +239,23 @@ func (s *Splitter) scan() {
 // valid until the chunk is reused.
 func (c *Chunk) Reader() *Reader {
 	r := c.src.rd
-	cr := csv.NewReader(&c.src)
-	cr.Comma = r.comma
-	cr.LazyQuotes = r.lazy
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = r.reuse
+	var cr records
+	if c.tail == nil && c.end == io.EOF && useParser {
+		// Whole records, their quotes followed by the Splitter.
+		c.p = chunkParser{data: c.data, line: 1, comma: c.tail.commaOf(r), reuse: r.reuse, opts: r,
+			rec: c.p.rec[:0], lines: c.p.lines[:0], buf: c.p.buf[:0], ends: c.p.ends[:0]}
+		if len(c.p.comma) == 1 {
+			c.p.c = c.p.comma[0]
+		}
+		cr = &c.p
+	} else {
+		ecr := csv.NewReader(&c.src)
+		ecr.Comma = r.comma
+		ecr.LazyQuotes = r.lazy
+		ecr.FieldsPerRecord = -1
+		ecr.ReuseRecord = r.reuse
+		cr = ecr
+	}
 	c.rd = Reader{cr: cr, file: r.file, comma: r.comma, noHeader: r.noHeader, header: r.header, width: r.width,
 		skip: c.line - 1, maxValue: r.maxValue, hrow: r.hrow, lazy: r.lazy, reuse: r.reuse}
 	switch {
@@ -253,6 +266,12 @@ func (c *Chunk) Reader() *Reader {
 	}
 	return &c.rd
 }
+
+// useParser says whether chunks are read by chunkParser (the tests read
+// them with encoding/csv too).
+var useParser = true
+
+func (*Splitter) commaOf(r *Reader) []byte { return utf8.AppendRune(nil, r.comma) }
 
 // chunkSource serves a chunk's bytes, then end; a tail chunk's, then the
 // rest of the input, read as the Splitter reads it.
