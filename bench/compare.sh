@@ -27,6 +27,9 @@
 # ERB_XLSX_BEFORE=BIN adds another erpipe binary ("erpipe before") to the
 # rounds of the xlsx groups, for before/after pairs in the same rounds;
 # ERB_XLSX=TSV (a run of the xlsx groups) adds its section to the page.
+# ERB_BEFORE_BIN=BIN does the same in every group (and checks that both
+# binaries write the same bytes); ERB_SPLIT=TSV (such a run of the CSV
+# groups) adds the section of issue 20's CSV chunks (-splitdoc=TSV: it alone).
 #   xmlrec   XML records -> CSV, 250k      vs floors/xmltok -raw (encoding/xml RawToken)
 #   xmlxml   XML -> XML e-document, 250k   vs floors/xmlxform (and xsltproc, when installed)
 #
@@ -233,6 +236,95 @@ each.
 DOC
 }
 
+# splittargets TSV: issue 20's targets for the CSV groups, from the pairs
+# of a run: erpipe's wall time over the floor's, and its CPU time over the
+# floor's, medians of the rounds.
+splittargets() {
+  awk -F'\t' '
+    function med(a, n,   i, j, x) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { x = a[j]; a[j] = a[j-1]; a[j-1] = x }
+      return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+    }
+    {
+      split($2, gt, "|"); g = gt[1]
+      if (!(g in first)) { first[g] = $3; order[++ng] = g; title[g] = gt[2] }
+      if ($3 == first[g]) { k = ++ny[g]; ycpu[g, k] = $8; next }
+      c = g SUBSEP $3; k = ++nc[c]
+      wr[c, k] = $12; cr[c, k] = $8 / ycpu[g, k]
+      if (!((g, $3) in seen)) { seen[g, $3]; cmds[g, ++ncmd[g]] = $3 }
+    }
+    END {
+      tw["csv"] = 0.75; tc["csv"] = 1.3; tw["dmf"] = 0.9
+      print "| workload | command | wall vs floor (median) | target | CPU vs floor (median) | target |"
+      print "|---|---|---:|---:|---:|---:|"
+      for (i = 1; i <= ng; i++) {
+        g = order[i]
+        for (j = 1; j <= ncmd[g]; j++) {
+          c = g SUBSEP cmds[g, j]; n = nc[c]
+          for (k = 1; k <= n; k++) { a[k] = wr[c, k]; b[k] = cr[c, k] }
+          w = med(a, n); u = med(b, n)
+          wt = (g in tw) && cmds[g, j] == "erpipe" ? sprintf("≤ %.2f× (%s)", tw[g], w <= tw[g] ? "met" : "**not met**") : ""
+          ct = (g in tc) && cmds[g, j] == "erpipe" ? sprintf("≤ %.1f× (%s)", tc[g], u <= tc[g] ? "met" : "**not met**") : ""
+          printf "| %s | %s | %.2f× | %s | %.2f× | %s |\n", (j == 1 ? title[g] : ""), cmds[g, j], w, wt, u, ct
+        }
+      }
+    }' "$1"
+}
+
+# splitdoc TSV: the section of issue 20's CSV chunks, from a run of the
+# CSV groups with ERB_BEFORE_BIN (its .md and .check files beside it).
+splitdoc() {
+  cat <<DOC
+
+## Both cores on one CSV file (issue 20)
+
+A CSV input was read on one goroutine (encoding/csv), which fed the
+workers that evaluate rows in batches: reading was the longest stage, and
+a 1M-row run kept about 1.7 cores busy. Now the reading goroutine only
+cuts the file into chunks of whole records (about 64 KB), and the workers
+read the records of a chunk and evaluate them at once; the caller's
+goroutine still applies the rows to the result and writes them, in input
+order (\`transform/pipeline.go\`). The cuts are found by following the
+quotes as encoding/csv does, a quote at a time (\`formats/csv/split.go\`):
+a quote opens a value at the start of a field, and inside a quoted value
+it is doubled or followed by the delimiter or the line end. Quoting that
+is anything else (a bad quote, or lazy quotes in use), or a record past
+4 MB (a quote never closed), leaves the rest of the file to one reader, as
+before. The splitter reads the file's buffer in the same pieces as
+encoding/csv would, so that a row past \`limits.record_bytes\` stops the
+run at the same record. A chunk's records are read by a parser of whole,
+well-quoted records (\`formats/csv/chunkparse.go\`), which falls back to
+encoding/csv for anything else (the end of the file). Each chunk's Reader
+gives the records, positions and errors one Reader gives
+(\`TestSplitMatchesReader\`, \`FuzzSplit\`: every file of a corpus, cut at
+every record and every size), and what an unreadable record means for the
+run (a row error, or the end after 100 in a row) is decided in input order
+on the caller's goroutine. Outputs, errors, warnings, OnReject calls and
+rejected-rows files are those of a run on one goroutine
+(\`TestChunkedRunMatchesSequential\`, \`FuzzChunkedRun\`). Only templates
+with flat outputs (a CSV file, a workbook, a DMF package) and no group
+checks read in chunks; XML layouts, group checks, summary passes and
+previews read as before, and with one CPU (GOMAXPROCS 1) everything runs
+on one goroutine as before. At most \`2 × workers + 2\` chunks are in flight.
+
+The same rounds as the tables above, with the binary before the change as
+a third command (\`ERB_BEFORE_BIN\`), so that each round gives a before/after
+pair; ratios are against the floor of the same round. Runs:
+$(grep -h 'load average' "${1%.tsv}.md" 2>/dev/null | sed 's/^/- /')
+
+$(summary "$1")
+
+Issue 20's targets, from the same pairs (CPU: erpipe's user and system
+time over the floor's, in the same round):
+
+$(splittargets "$1")
+
+\`\`\`
+$(grep -v '^$' "${1%.tsv}.check" 2>/dev/null | grep -i 'before')
+\`\`\`
+DOC
+}
+
 # keephand NEW OLD: NEW with the sections ("## " headings) of OLD that NEW
 # lacks added before its "## Commands": the sections other scripts and
 # people write (bench/saft.sh, bench/api.sh, bench/workbook.sh, the Go
@@ -349,6 +441,7 @@ Rows may differ only in the last digit of the amount at exact half-cent ties
 float64 product): about 1 row in 9,000. Any other difference is an error.
 DOC
   [[ -n ${ERB_XLSX:-} && -f $ERB_XLSX ]] && xlsxdoc "$ERB_XLSX"
+  [[ -n ${ERB_SPLIT:-} && -f $ERB_SPLIT ]] && splitdoc "$ERB_SPLIT"
   if [[ -n ${ERB_BEFORE:-} && -f $ERB_BEFORE ]]; then
     cat <<DOC
 
@@ -450,6 +543,7 @@ for a in "$@"; do
     exit ;;
   -summary=*) summary "${a#-summary=}"; targets "${a#-summary=}"; exit ;; # the tables of an earlier run's TSV
   -xlsxdoc=*) xlsxdoc "${a#-xlsxdoc=}"; exit ;; # the section of issue 20 from a run of the xlsx groups
+  -splitdoc=*) splitdoc "${a#-splitdoc=}"; exit ;; # the section of issue 20's CSV chunks from a run with ERB_BEFORE_BIN
   *) groups+=("$a") ;;
   esac
 done
@@ -485,6 +579,7 @@ if [[ ${groups[0]} == shared ]]; then
 fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+rm -f "$O"/before-* # the before/after checks compare this run's outputs only
 TSV=$R/erpipe-$stamp.tsv
 MD=$R/erpipe-$stamp.md
 : > "$TSV"
@@ -507,50 +602,62 @@ pairs() {
 
 size() { stat -c %s "$1"; }
 C1M=$D/journal_1m.csv C100K=$D/journal_100k.csv X250K=$D/journal_250k.xml XL100K=$D/journal_100k.xlsx XL1M=$D/journal_1m.xlsx
-# before BIN TEMPLATE IN OUT: a peer command, another erpipe binary (ERB_XLSX_BEFORE).
+# before TEMPLATE IN OUT: a peer command, another erpipe binary (ERB_BEFORE_BIN, or ERB_XLSX_BEFORE for the xlsx groups).
+BEFORE=${ERB_BEFORE_BIN:-}
 before() {
-  [[ -n ${ERB_XLSX_BEFORE:-} ]] || return 0
-  echo "erpipe before=rm -rf $O/erpb-$1 && mkdir -p $O/erpb-$1 && $ERB_XLSX_BEFORE transform -t $T/$1.yaml --out $O/erpb-$1 $2 > /dev/null && mv $O/erpb-$1/* $3"
+  local bin=${BEFORE:-${ERB_XLSX_BEFORE:-}}
+  [[ -n $bin ]] || return 0
+  echo "erpipe before=rm -rf $O/erpb-$1 && mkdir -p $O/erpb-$1 && $bin transform -t $T/$1.yaml --out $O/erpb-$1 $2 > /dev/null && mv $O/erpb-$1/* $3"
 }
 
 for g in "${groups[@]}"; do
   case $g in
   csv)
     peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before csv-csv "$C1M" "$O/before-csv.csv")")
     have mlr && peers+=("miller 6=mlr --icsv --ocsv --from $C1M filter '\$AmountCur > 0' then put -f $shared/peers/transform.mlr > $O/mlr.csv")
     pairs csv "CSV -> CSV, 1M rows" 1000000 "$(size "$C1M")" \
       "floors/csvxform=$B/csvxform $C1M > $O/go.csv" \
       "erpipe=$(erp csv-csv "$C1M" "$O/cand.csv")" "${peers[@]}" ;;
   start)
+    peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before csv-csv "$C100K" "$O/before-start.csv")")
     pairs start "CSV -> CSV, 100k rows (start-up)" 100000 "$(size "$C100K")" \
       "floors/csvxform=$B/csvxform $C100K > $O/go100k.csv" \
-      "erpipe=$(erp csv-csv "$C100K" "$O/cand100k.csv")" ;;
+      "erpipe=$(erp csv-csv "$C100K" "$O/cand100k.csv")" "${peers[@]}" ;;
   dmf)
+    peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before csv-dmf "$C1M" "$O/before-dmf.zip")")
     pairs dmf "CSV -> DMF package, source format CSV, 1M rows" 1000000 "$(size "$C1M")" \
       "floors/csvxform -kp -zip=$B/csvxform -kp -zip $O/go-kp.zip $C1M" \
-      "erpipe=$(erp csv-dmf "$C1M" "$O/cand.zip")" ;;
+      "erpipe=$(erp csv-dmf "$C1M" "$O/cand.zip")" "${peers[@]}" ;;
   dmfu)
+    peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before csv-dmf-unicode "$C1M" "$O/before-dmfu.zip")")
     pairs dmfu "CSV -> DMF package, source format CSV-Unicode (UTF-16), 1M rows" 1000000 "$(size "$C1M")" \
       "floors/csvxform -kp -zip=$B/csvxform -kp -zip $O/go-kp.zip $C1M" \
-      "erpipe=$(erp csv-dmf-unicode "$C1M" "$O/cand-u.zip")" ;;
+      "erpipe=$(erp csv-dmf-unicode "$C1M" "$O/cand-u.zip")" "${peers[@]}" ;;
   xlsx)
     peers=()
-    [[ -n ${ERB_XLSX_BEFORE:-} ]] && peers+=("$(before xlsx-csv "$XL100K" "$O/before-xlsx.csv")")
+    [[ -n ${BEFORE:-${ERB_XLSX_BEFORE:-}} ]] && peers+=("$(before xlsx-csv "$XL100K" "$O/before-xlsx.csv")")
     pairs xlsx "XLSX -> CSV, 100k rows" 100000 "$(size "$XL100K")" \
       "floors/xlsxread -raw=$B/xlsxread -raw $XL100K" \
       "erpipe=$(erp xlsx-csv "$XL100K" "$O/cand-xlsx.csv")" "${peers[@]}" ;;
   xlsx1m)
     peers=()
-    [[ -n ${ERB_XLSX_BEFORE:-} ]] && peers+=("$(before xlsx-csv "$XL1M" "$O/before-xlsx1m.csv")")
+    [[ -n ${BEFORE:-${ERB_XLSX_BEFORE:-}} ]] && peers+=("$(before xlsx-csv "$XL1M" "$O/before-xlsx1m.csv")")
     pairs xlsx1m "XLSX -> CSV, 1M rows" 1000000 "$(size "$XL1M")" \
       "floors/xlsxread -raw=$B/xlsxread -raw $XL1M" \
       "erpipe=$(erp xlsx-csv "$XL1M" "$O/cand-xlsx1m.csv")" "${peers[@]}" ;;
   xmlrec)
+    peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before xml-csv "$X250K" "$O/before-xmlrec.csv")")
     pairs xmlrec "XML records -> CSV, 250k records" 250000 "$(size "$X250K")" \
       "floors/xmltok -raw=$B/xmltok -raw $X250K" \
-      "erpipe=$(erp xml-csv "$X250K" "$O/cand-xml.csv")" ;;
+      "erpipe=$(erp xml-csv "$X250K" "$O/cand-xml.csv")" "${peers[@]}" ;;
   xmlxml)
     peers=()
+    [[ -n $BEFORE ]] && peers+=("$(before xml-xml "$X250K" "$O/before-xmlxml.xml")")
     have xsltproc && peers+=("xsltproc=xsltproc -o $O/xslt.xml $shared/peers/transform.xsl $X250K")
     pairs xmlxml "XML -> XML e-document, 250k records" 250000 "$(size "$X250K")" \
       "floors/xmlxform=$B/xmlxform $X250K > $O/goxml.xml" \
@@ -593,12 +700,16 @@ set +e # a failed check is reported, and the summary still written
     [[ -f $O/go.csv ]] || "$B/csvxform" "$C1M" > "$O/go.csv"
     check "xlsx1m (1M)" "$O/go.csv" "$O/cand-xlsx1m.csv"
   fi
-  for p in xlsx xlsx1m; do # ERB_XLSX_BEFORE: the same bytes before and after
-    [[ -f $O/before-$p.csv && -f $O/cand-$p.csv ]] || continue
-    if cmp -s "$O/before-$p.csv" "$O/cand-$p.csv"; then
-      echo "check: $p: erpipe before and erpipe: the same bytes"
+  # ERB_XLSX_BEFORE, ERB_BEFORE_BIN: the same bytes before and after
+  for p in xlsx:before-xlsx.csv:cand-xlsx.csv xlsx1m:before-xlsx1m.csv:cand-xlsx1m.csv csv:before-csv.csv:cand.csv \
+    start:before-start.csv:cand100k.csv dmf:before-dmf.zip:cand.zip dmfu:before-dmfu.zip:cand-u.zip \
+    xmlrec:before-xmlrec.csv:cand-xml.csv xmlxml:before-xmlxml.xml:cand.xml; do
+    IFS=: read -r g bf cf <<< "$p"
+    [[ -f $O/$bf && -f $O/$cf ]] || continue
+    if cmp -s "$O/$bf" "$O/$cf"; then
+      echo "check: $g: erpipe before and erpipe: the same bytes"
     else
-      echo "check: $p: erpipe before and erpipe: **they differ**"
+      echo "check: $g: erpipe before and erpipe: **they differ**"
     fi
   done
   if [[ -f $O/cand-xml.csv ]]; then
