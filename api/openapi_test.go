@@ -140,6 +140,15 @@ func TestOpenAPI(t *testing.T) {
 	json.Unmarshal(b, &ok)
 	call("GET", "/api/v1/jobs?status=processed&limit=10", nil)
 	call("GET", "/api/v1/jobs?status=nothing", nil)
+	_, b = call("GET", "/api/v1/jobs?page_size=1&q=csv", nil)
+	var page struct{ Next string }
+	json.Unmarshal(b, &page)
+	if page.Next == "" {
+		t.Errorf("a page of one job of several has no next: %s", b)
+	} else {
+		call("GET", page.Next, nil)
+	}
+	call("GET", "/api/v1/jobs?page_size=1&cursor=bad", nil)
 	call("GET", ok.Outputs[0].Download, nil)
 	call("GET", ok.Outputs[0].Download, nil, "Range", "bytes=0-9")
 	call("GET", "/api/v1/jobs/"+failed.ID+"/report", nil)

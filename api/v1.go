@@ -24,34 +24,35 @@ import (
 // jobView is a job as the API shows it: what a client needs, links to
 // what it can fetch, no paths of the server's disk.
 type jobView struct {
-	ID               string       `json:"id"`
-	Pipeline         string       `json:"pipeline"`
-	Input            string       `json:"input"`
-	InputSHA256      string       `json:"input_sha256,omitempty"`
-	InputSize        int64        `json:"input_size"`
-	Template         string       `json:"template,omitempty"`
-	TemplateVersion  string       `json:"template_version,omitempty"`
-	Status           jobs.Status  `json:"status"`
-	Final            bool         `json:"final"`
-	RowsRead         int          `json:"rows_read"`
-	RowsWritten      int          `json:"rows_written"`
-	RowsRejected     int          `json:"rows_rejected"`
-	Warnings         int          `json:"warnings"`
-	Outputs          []outputView `json:"outputs"`
-	Pending          []string     `json:"pending,omitempty"`
-	Errors           []string     `json:"errors,omitempty"`
-	DeliveryProblems []string     `json:"delivery_problems,omitempty"`
-	WarningTexts     []string     `json:"warning_texts,omitempty"`
-	Notes            []string     `json:"notes,omitempty"`
-	DuplicateOf      string       `json:"duplicate_of,omitempty"`
-	RetryOf          string       `json:"retry_of,omitempty"`
-	Created          time.Time    `json:"created"`
-	Started          *time.Time   `json:"started,omitempty"`
-	Finished         *time.Time   `json:"finished,omitempty"`
-	Report           string       `json:"report,omitempty"`   // URL of the report, when there is one
-	Rejected         string       `json:"rejected,omitempty"` // URL of the rejected rows, when there are
-	Schedule         string       `json:"schedule,omitempty"`
-	Period           string       `json:"period,omitempty"`
+	ID               string        `json:"id"`
+	Pipeline         string        `json:"pipeline"`
+	Input            string        `json:"input"`
+	InputSHA256      string        `json:"input_sha256,omitempty"`
+	InputSize        int64         `json:"input_size"`
+	Template         string        `json:"template,omitempty"`
+	TemplateVersion  string        `json:"template_version,omitempty"`
+	Status           jobs.Status   `json:"status"`
+	Final            bool          `json:"final"`
+	RowsRead         int           `json:"rows_read"`
+	RowsWritten      int           `json:"rows_written"`
+	RowsRejected     int           `json:"rows_rejected"`
+	Warnings         int           `json:"warnings"`
+	Outputs          []outputView  `json:"outputs"`
+	Pending          []string      `json:"pending,omitempty"`
+	Errors           []string      `json:"errors,omitempty"`
+	DeliveryProblems []string      `json:"delivery_problems,omitempty"`
+	WarningTexts     []string      `json:"warning_texts,omitempty"`
+	Notes            []string      `json:"notes,omitempty"`
+	DuplicateOf      string        `json:"duplicate_of,omitempty"`
+	RetryOf          string        `json:"retry_of,omitempty"`
+	Created          time.Time     `json:"created"`
+	Started          *time.Time    `json:"started,omitempty"`
+	Finished         *time.Time    `json:"finished,omitempty"`
+	Report           string        `json:"report,omitempty"`   // URL of the report, when there is one
+	Rejected         string        `json:"rejected,omitempty"` // URL of the rejected rows, when there are
+	Schedule         string        `json:"schedule,omitempty"`
+	Period           string        `json:"period,omitempty"`
+	Progress         *progressView `json:"progress,omitempty"` // how far a running job has read its input
 }
 
 type outputView struct {
@@ -83,6 +84,9 @@ func viewJob(j *jobs.Job) jobView {
 	}
 	if j.Submission != nil {
 		v.Schedule, v.Period = j.Submission.Schedule, j.Submission.Period
+	}
+	if j.Progress != nil && !j.Status.Final() {
+		v.Progress = viewProgress(j)
 	}
 	for _, o := range j.Outputs {
 		ov := outputView{Name: o.Name, Size: o.Size, SHA256: o.SHA256, Destination: o.Destination}
@@ -231,6 +235,10 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	if f.Pipeline != "" && c.forbid(w, f.Pipeline) {
+		return
+	}
+	if q.Has("page_size") || q.Has("cursor") || q.Has("q") {
+		a.pageJobs(w, r, c, f)
 		return
 	}
 	list, err := a.svc.Journal().List(r.Context(), f)
