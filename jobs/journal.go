@@ -49,7 +49,6 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created, id);
 CREATE INDEX IF NOT EXISTS jobs_pipeline_created ON jobs(pipeline, created, id);
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs(status, created, id);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created, id);
 CREATE TABLE IF NOT EXISTS probe (
 	id INTEGER PRIMARY KEY,
 	at TEXT NOT NULL
