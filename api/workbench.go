@@ -401,15 +401,22 @@ func (a *API) diffTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 }
 
 type caseView struct {
-	Name  string `json:"name"`
-	Input string `json:"input"` // the input file, beside the template
-	Pass  bool   `json:"pass"`
-	Diff  string `json:"diff,omitempty"`
+	Name    string `json:"name"`
+	Input   string `json:"input"` // the input file, beside the template
+	Pass    bool   `json:"pass"`
+	Updated bool   `json:"updated,omitempty"` // update=true wrote what it makes now as expected
+	Diff    string `json:"diff,omitempty"`
 }
 
 // testTemplate runs the template's test cases (erpipe templates test),
-// with the body as its text when there is one; nothing is written.
+// with the body as its text when there is one; nothing is written. With
+// update=true (an author's, on the saved text only) the failing cases'
+// expected results become what the template makes now (--update).
 func (a *API) testTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
+	update := r.URL.Query().Get("update") == "true"
+	if update && !a.mayAuthor(w, c) {
+		return
+	}
 	p, ok := a.place(w, r)
 	if !ok {
 		return
@@ -417,6 +424,18 @@ func (a *API) testTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	text, ok := a.readText(w, r, p)
 	if !ok {
 		return
+	}
+	if update {
+		if p.disk == "" {
+			writeError(w, http.StatusConflict, "builtin", fmt.Sprintf("%s is a built-in template; its expected results are part of erpipe", p.name))
+			return
+		}
+		workbenchMu.Lock()
+		defer workbenchMu.Unlock()
+		if saved, err := p.saved(); err != nil || !bytes.Equal(saved, text) {
+			writeError(w, http.StatusConflict, "not_saved", "the expected results are rewritten from the template as saved: save the edit first, then accept its results")
+			return
+		}
 	}
 	t, probs := a.check(p, text)
 	if len(probs) > 0 {
@@ -438,13 +457,13 @@ func (a *API) testTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	defer cancel()
 	passed, failed := 0, 0
 	for _, tc := range cases {
-		o, err := templatetest.Run(ctx, t, tc, false)
+		o, err := templatetest.Run(ctx, t, tc, update)
 		if err != nil {
 			a.internalError(w, r, err)
 			return
 		}
 		rel, _ := filepath.Rel(filepath.Dir(p.disk), tc.Input)
-		out = append(out, caseView{Name: tc.Name, Input: filepath.ToSlash(rel), Pass: o.Pass, Diff: a.shown(o.Diff)})
+		out = append(out, caseView{Name: tc.Name, Input: filepath.ToSlash(rel), Pass: o.Pass, Updated: o.Updated, Diff: a.shown(o.Diff)})
 		if o.Pass {
 			passed++
 		} else {

@@ -311,6 +311,14 @@ func TestWorkbenchRunTestDiff(t *testing.T) {
 		t.Errorf("test the edit: %d %s", code, b)
 	}
 
+	// Accepting new results: an author's, and only for the saved text.
+	if code, _, b := e.do("POST", "/api/v1/templates/customers-acme/test?update=true", "operator-token", nil); code != 403 {
+		t.Errorf("update as an operator: %d %s", code, b)
+	}
+	if code, _, b := e.do("POST", "/api/v1/templates/customers-acme/test?update=true", "author-token", strings.NewReader(city)); code != 409 {
+		t.Errorf("update with an unsaved edit: %d %s", code, b)
+	}
+
 	// A new version alone changes no output: the cases still pass.
 	if code, _, b := e.do("PUT", "/api/v1/templates/customers-acme", "author-token", strings.NewReader(v.Text)); code != 200 || !strings.Contains(string(b), `"version":"1.0.1"`) {
 		t.Fatalf("save as derived: %d %s", code, b)
@@ -318,6 +326,25 @@ func TestWorkbenchRunTestDiff(t *testing.T) {
 	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/test", "operator-token", nil)
 	if code != 200 || json.Unmarshal(b, &tc) != nil || tc.Passed != 2 || tc.Failed != 0 {
 		t.Errorf("test at 1.0.1: %d %s", code, b)
+	}
+
+	// Saved with the city in capitals, the cases fail until their new
+	// results are accepted.
+	if code, _, b := e.do("PUT", "/api/v1/templates/customers-acme", "author-token", strings.NewReader(city)); code != 200 {
+		t.Fatalf("save the city: %d %s", code, b)
+	}
+	saved := string(mustRead(t, filepath.Join(e.ws, "templates", "customers-acme", "template.yaml")))
+	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/test?update=true", "author-token", strings.NewReader(saved))
+	if code != 200 || json.Unmarshal(b, &tc) != nil || tc.Passed != 2 || !tc.Cases[0].Updated {
+		t.Errorf("accept the new results: %d %s", code, b)
+	}
+	if golden := string(mustRead(t, filepath.Join(e.ws, "templates", "customers-acme", "testdata", "golden", "sample-customers.csv", "customers.zip", "Customers V3.csv"))); !strings.Contains(golden, "SAN DIEGO") {
+		t.Errorf("the expected results were not rewritten:\n%.300s", golden)
+	}
+	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/test", "operator-token", nil)
+	tc = cases{}
+	if code != 200 || json.Unmarshal(b, &tc) != nil || tc.Passed != 2 || tc.Cases[0].Updated {
+		t.Errorf("test after accepting: %d %s", code, b)
 	}
 
 	// The diff against the base, customers-v3.

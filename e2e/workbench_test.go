@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -124,6 +125,9 @@ func TestWorkbenchBrowser(t *testing.T) {
 	if s := text(t, ctx, "#wb-action-status"); !strings.Contains(s, "0 passed, 2 failed") {
 		t.Errorf("the test cases: %q", s)
 	}
+	if !eval[bool](t, ctx, `document.querySelector("#wb-accept").disabled`) {
+		t.Error("new results may be accepted before the edit is saved")
+	}
 	run(t, ctx, "compare with the base", chromedp.Click(chromedp.CSS("#wb-diff")))
 	waitText(t, ctx, "#wb-diffs-body", "Compared with built-in customers-v3")
 	waitText(t, ctx, "#wb-diffs-body", "output.dmf.entities.Customers V3.columns.ADDRESSCITY: TRIM(city) → UPPER(TRIM(city))")
@@ -135,6 +139,17 @@ func TestWorkbenchBrowser(t *testing.T) {
 	saved := string(readFile(t, filepath.Join(ws, "templates", "customers-fin", "template.yaml")))
 	contains(t, "the saved template", saved, "version: 1.0.1", "column: E-mail", "ADDRESSCITY: UPPER(TRIM(city))", "template: customers-v3")
 	wbScreens(t, ctx, "workbench-saved")
+
+	// The new results accepted as the cases' expected ones.
+	run(t, ctx, "run the test cases again", chromedp.Click(chromedp.CSS("#wb-test")))
+	waitText(t, ctx, "#wb-action-status", "0 passed, 2 failed")
+	run(t, ctx, "accept the results", chromedp.Click(chromedp.CSS("#wb-accept")))
+	waitText(t, ctx, "#wb-action-status", "2 passed, 0 failed. The expected results of 2 were rewritten.")
+	run(t, ctx, "run the test cases once more", chromedp.Click(chromedp.CSS("#wb-test")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#wb-action-status").textContent === "2 passed, 0 failed."`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("the test cases after accepting their results: %v, %q", err, text(t, ctx, "#wb-action-status"))
+	}
 
 	// An operator and a viewer: no Save button, and the API says no.
 	for _, who := range []string{"mid", "look"} {

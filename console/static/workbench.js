@@ -150,7 +150,7 @@
   }
 
   function render(src, sch) {
-    state = { src, sch, seq: 0, timer: null, problems: [] };
+    state = { src, sch, seq: 0, timer: null, problems: [], saved: src.text };
     const ro = !src.may_save;
     const parts = [el("p", { id: "wb-meta", class: "help" }, meta(src))];
     if (src.source === "built-in") {
@@ -215,7 +215,7 @@
     ta.addEventListener("mousemove", (e) => explainAt(lineAtY(e)));
     if (src.may_try) {
       $("#wb-sample").addEventListener("change", (e) => { if (e.target.files[0]) runSample(e.target.files[0]); e.target.value = ""; });
-      $("#wb-test").addEventListener("click", runTests);
+      $("#wb-test").addEventListener("click", () => runTests(false));
       $("#wb-diff").addEventListener("click", showDiff);
     }
     if ($("#wb-save")) $("#wb-save").addEventListener("click", save);
@@ -400,16 +400,26 @@
 
   // ---- test cases ----
 
-  async function runTests() {
+  async function runTests(update) {
     const st = state;
-    status("Running the test cases of " + st.src.name + "…");
+    update = update === true;
+    status((update ? "Accepting the results of " : "Running the test cases of ") + st.src.name + "…");
     try {
-      const out = await C().api("/api/v1/templates/" + enc(st.src.name) + "/test",
-        { method: "POST", body: $("#wb-text").value, headers: { "Content-Type": "application/yaml" } });
+      const out = await C().api("/api/v1/templates/" + enc(st.src.name) + "/test" + (update ? "?update=true" : ""),
+        { method: "POST", body: update ? st.saved : $("#wb-text").value, headers: { "Content-Type": "application/yaml" } });
       if (st !== state) return;
-      status(out.passed + " passed, " + out.failed + " failed.");
+      const updated = out.cases.filter((c) => c.updated).length;
+      status(out.passed + " passed, " + out.failed + " failed." + (updated ? " The expected results of " + updated + " were rewritten." : ""));
       const body = [];
       if (out.note) body.push(el("p", { class: "help" }, out.note));
+      if (out.failed && st.src.may_save) {
+        const saved = $("#wb-text").value === st.saved;
+        const b = el("button", { type: "button", id: "wb-accept", disabled: !saved, "aria-describedby": "wb-accept-help" }, "Accept these results as expected");
+        b.addEventListener("click", () => runTests(true));
+        body.push(el("div", { class: "actions" }, b, el("p", { id: "wb-accept-help", class: "help" }, saved
+          ? "If the differences are what you meant, the failing cases' expected results become what the template makes now."
+          : "Save the template first: expected results are taken from the saved template.")));
+      }
       body.push(el("ul", { class: "wb-cases" }, out.cases.map((c) => el("li", { "data-case": c.name, class: c.pass ? "pass" : "fail" },
         el("span", { class: "badge " + (c.pass ? "s-Processed" : "s-Failed") }, c.pass ? "Pass" : "Fail"), " ", c.name,
         el("span", { class: "help" }, " (input " + c.input + ")"),
@@ -476,6 +486,7 @@
         { method: "PUT", body: $("#wb-text").value, headers: { "Content-Type": "application/yaml", "If-Match": '"' + st.src.sha256 + '"' } });
       if (st !== state) return;
       st.src.sha256 = out.sha256;
+      st.saved = out.text;
       st.src.version = out.version;
       st.src.status = out.status;
       $("#wb-text").value = out.text;
@@ -504,6 +515,11 @@
     if (parts[0]) return templatePage(parts[0], gen);
     return listPage(gen);
   }
+
+  // Leaving with an edit that is not saved asks first.
+  window.addEventListener("beforeunload", (e) => {
+    if (state && $("#wb-text") && state.src.may_save && $("#wb-text").value !== state.saved) e.preventDefault();
+  });
 
   window.erpipeWorkbench = { route, keyPath, describe };
   sections();
