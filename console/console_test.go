@@ -192,6 +192,9 @@ func TestAPIAuthApplies(t *testing.T) {
 		t.Fatalf("the console's page without a token: %d", resp.StatusCode)
 	}
 	for _, path := range apiPaths(t) {
+		if path == "/api/v1/session" {
+			continue // signing in and out (POST, DELETE): answered without a token
+		}
 		resp, body := get(t, "GET", base+path, "")
 		if resp.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) || resp.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("GET %s without a token: %d %s, want 401", path, resp.StatusCode, body)

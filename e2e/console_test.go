@@ -327,7 +327,7 @@ func TestConsoleBrowser(t *testing.T) {
 	pick(t, ctx, "#f-status", "")
 	waitText(t, ctx, "#jobs-status", "3 jobs.")
 	run(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#f-search"), "mixed"))
-	waitText(t, ctx, "#jobs-status", "1 of 3 jobs")
+	waitText(t, ctx, "#jobs-status", "1 job matches")
 	if n := count(t, ctx, "#jobs-table tbody tr[data-job]"); n != 1 {
 		t.Errorf("searching mixed: %d rows, want 1", n)
 	}

@@ -1,12 +1,15 @@
 // erpipe console: a client of erpipe's JSON API (docs/api.md), in plain
-// JavaScript. It keeps the API token in this tab's sessionStorage and
-// sends it as a bearer token; it never puts it in a URL.
+// JavaScript. Signed in with an API token, it keeps the token in this
+// tab's sessionStorage and sends it as a bearer token, never in a URL.
+// Signed in as a user (name and password), the browser holds the
+// session's HttpOnly cookie and the console sends the session's CSRF
+// token (from GET /api/v1/me, kept in memory only) with every change.
 "use strict";
 
 (function () {
   const TOKEN_KEY = "erpipe.token";
   const REFRESH_MS = 4000;
-  const JOB_LIMIT = 500;
+  const PAGE_SIZE = 50;
 
   const $ = (sel, root) => (root || document).querySelector(sel);
 
@@ -31,6 +34,14 @@
 
   function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 
+  // me is who the API says the console is signed in as (GET /api/v1/me):
+  // its role, what the role may do, and a session's CSRF token.
+  let me = null;
+  // may reports whether the role may do what: "operate" (upload, retry,
+  // fix and resubmit, run schedules), "author" or "admin". The buttons
+  // it may not use are not shown; the API refuses them anyway.
+  function may(what) { return !!me && (me.may || []).includes(what); }
+
   class APIError extends Error {
     constructor(status, code, message) {
       super(message);
@@ -39,9 +50,10 @@
     }
   }
 
-  function headers(extra) {
+  function headers(extra, method) {
     const h = Object.assign({}, extra || {});
     if (token()) h["Authorization"] = "Bearer " + token();
+    else if (me && me.csrf_token && method && method !== "GET" && method !== "HEAD") h["X-CSRF-Token"] = me.csrf_token;
     return h;
   }
 
@@ -68,13 +80,13 @@
     opts = opts || {};
     let resp;
     try {
-      resp = await fetch(path, { method: opts.method || "GET", headers: headers(opts.headers), body: opts.body, cache: "no-store" });
+      resp = await fetch(path, { method: opts.method || "GET", headers: headers(opts.headers, opts.method || "GET"), body: opts.body, cache: "no-store", credentials: "same-origin" });
     } catch (e) {
       throw new APIError(0, "network", "erpipe did not answer (" + e.message + "); is erpipe run still running?");
     }
     if (!resp.ok) {
       const err = await problem(resp);
-      if (resp.status === 401) needToken(err.message);
+      if (resp.status === 401) needToken(err.message, /password/.test(resp.headers.get("X-Erpipe-Sign-In") || ""));
       throw err;
     }
     if (opts.raw) return resp;
@@ -106,28 +118,48 @@
       if (("view-" + a.dataset.nav) === id) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    $("#signout").hidden = !token();
+    const signedIn = !!token() || (!!me && me.via === "session");
+    $("#signout").hidden = !signedIn;
+    $("#signout").textContent = token() ? "Forget my token" : "Sign out";
+    $("#whoami").hidden = !me || !signedIn;
+    if (me) $("#whoami").textContent = (me.name || "") + " (" + me.role + ")";
+    for (const a of document.querySelectorAll("[data-may]")) a.closest("li").hidden = !may(a.dataset.may);
   }
 
-  function needToken(why) {
+  function needToken(why, users) {
     clearTimeout(timer);
     generation++;
+    me = null;
     show("view-login");
+    // The name and password form is there when erpipe has users.
+    $("#signin-form").hidden = !users;
+    $("#token-title").textContent = users ? "Or with an API token" : "With an API token";
     $("#login-why").textContent = token()
       ? "erpipe did not take the token: " + why
-      : "erpipe asks for a token: " + why;
+      : "erpipe asks you to sign in: " + why;
     document.title = "Sign in · erpipe console";
-    $("#token").focus();
+    $(users ? "#user-name" : "#token").focus();
+  }
+
+  // whoAmI asks the API who the console is signed in as, then routes.
+  function whoAmI(gen) {
+    api("/api/v1/me").then((m) => {
+      if (gen !== generation) return;
+      me = m;
+      route();
+    }).catch((err) => { if (gen === generation) report(err); });
   }
 
   function route() {
     clearTimeout(timer);
     clearAlert();
     const gen = ++generation;
+    if (!me) return whoAmI(gen);
     const hash = location.hash.replace(/^#/, "");
     const parts = hash.split("/").filter(Boolean).map(decodeURIComponent);
     if (parts[0] === "jobs" && parts[1]) return jobPage(parts[1], gen, true);
     if (parts[0] === "drop") return dropPage(gen);
+    if (parts[0] === "schedules" && window.erpipeSchedules) return window.erpipeSchedules.route(parts.slice(1), gen); // schedules.js
     if (parts[0] === "templates" && window.erpipeWorkbench) return window.erpipeWorkbench.route(parts.slice(1), gen); // workbench.js
     return jobsPage(gen, true);
   }
@@ -195,7 +227,15 @@
     });
   }
 
-  let lastJobs = [], lastJSON = "";
+  // The jobs list is paged by the API, newest first: the filters and the
+  // search are the API's too (GET /api/v1/jobs?page_size=&cursor=&q=), so
+  // it stays quick with 100,000 jobs in the journal. pageStack holds the
+  // cursors of the pages before the one shown ("" for the first).
+  let lastJobs = [], lastJSON = "", lastTotal = 0;
+  let pageCursor = "", nextCursor = "", pageStack = [];
+
+  // restartPaging goes back to the first page (the filters changed).
+  function restartPaging() { pageCursor = ""; nextCursor = ""; pageStack = []; }
 
   function jobsPage(gen, first) {
     show("view-jobs");
@@ -203,44 +243,63 @@
       document.title = "Jobs · erpipe console";
       fillPipelines($("#f-pipeline"), "Any pipeline").catch(report);
     }
-    const status = $("#f-status").value, pipeline = $("#f-pipeline").value;
-    const q = new URLSearchParams({ limit: String(JOB_LIMIT) });
+    const status = $("#f-status").value, pipeline = $("#f-pipeline").value, search = $("#f-search").value.trim();
+    const q = new URLSearchParams({ page_size: String(PAGE_SIZE) });
     if (status) q.set("status", status);
     if (pipeline) q.set("pipeline", pipeline);
+    if (search) q.set("q", search);
+    if (pageCursor) q.set("cursor", pageCursor);
     api("/api/v1/jobs?" + q).then((body) => {
       if (gen !== generation) return;
-      const json = JSON.stringify(body.jobs || []);
+      const json = JSON.stringify([body.jobs || [], body.total, body.cursor || "", search]);
       // Redrawn only on a change: a redraw would take the keyboard's
       // focus off a link in the table, and announce the count again.
-      if (json !== lastJSON || first) { lastJSON = json; lastJobs = body.jobs || []; renderJobs(); }
+      if (json !== lastJSON || first) {
+        lastJSON = json; lastJobs = body.jobs || []; lastTotal = body.total || 0; nextCursor = body.cursor || "";
+        renderJobs(search);
+      }
       $("#jobs-updated").textContent = "Updated " + new Date().toLocaleTimeString() + ".";
       clearAlert();
       later(gen, () => jobsPage(gen, false));
     }).catch((err) => {
       if (gen !== generation) return;
+      if (err instanceof APIError && err.code === "bad_cursor") { restartPaging(); later(gen, () => jobsPage(gen, true)); return; }
       report(err);
       if (!(err instanceof APIError && err.status === 401)) later(gen, () => jobsPage(gen, false));
     });
   }
 
-  function renderJobs() {
-    const needle = $("#f-search").value.trim().toLowerCase();
-    const shown = lastJobs.filter((j) => !needle ||
-      [j.id, j.input, j.pipeline, why(j), (j.errors || []).join(" ")].join(" ").toLowerCase().includes(needle));
+  // progressText says how far a running job is: rows read, the rate and
+  // the share of its input, as the journal records them.
+  function progressText(p) {
+    if (!p) return "";
+    let t = "Read " + p.rows.toLocaleString() + " rows";
+    if (p.rows_per_second) t += ", " + Math.round(p.rows_per_second).toLocaleString() + " rows/s";
+    if (p.percent) t += ", " + p.percent + "% of the file";
+    return t;
+  }
+
+  function renderJobs(search) {
     // data-label names each cell on a phone, where rows become cards.
-    const rows = shown.map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
+    const rows = lastJobs.map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
       el("td", { "data-label": "Status" }, badge(j.status)),
       el("td", { "data-label": "File" }, el("a", { href: jobHref(j.id) }, j.input || j.id)),
       el("td", { "data-label": "Pipeline" }, j.pipeline),
-      el("td", { class: "num", "data-label": "Read" }, j.rows_read),
+      el("td", { class: "num", "data-label": "Read" }, j.progress && !j.rows_read ? j.progress.rows : j.rows_read),
       el("td", { class: "num", "data-label": "Written" }, j.rows_written),
       el("td", { class: "num", "data-label": "Rejected" }, j.rows_rejected),
       el("td", { "data-label": "Started" }, timeEl(j.started || j.created)),
-      el("td", { class: "why", "data-label": "Why / waiting for" }, why(j))));
-    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "8" }, lastJobs.length ? "No job matches the search." : "No jobs yet.")));
+      el("td", { class: "why", "data-label": "Why / waiting for" }, j.progress
+        ? [progressText(j.progress), j.progress.percent ? el("progress", { max: "100", value: String(j.progress.percent), "aria-label": "Progress of " + j.input }) : null]
+        : why(j))));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "8" }, search || $("#f-status").value || $("#f-pipeline").value ? "No job matches." : "No jobs yet.")));
     $("#jobs-table tbody").replaceChildren(...rows);
-    $("#jobs-status").textContent = (needle ? shown.length + " of " : "") + plural(lastJobs.length, "job", "jobs") +
-      (lastJobs.length >= JOB_LIMIT ? " (the newest " + JOB_LIMIT + ")" : "") + ".";
+    const from = pageStack.length * PAGE_SIZE + 1, to = pageStack.length * PAGE_SIZE + lastJobs.length;
+    $("#jobs-status").textContent = plural(lastTotal, "job", "jobs") + (search ? (lastTotal === 1 ? " matches" : " match") + " “" + search + "”" : "") +
+      (lastTotal > lastJobs.length && lastJobs.length ? ", " + from + " to " + to + " shown" : "") + ".";
+    $("#jobs-newer").hidden = pageStack.length === 0;
+    $("#jobs-older").hidden = !nextCursor;
+    $("#jobs-pages").hidden = $("#jobs-newer").hidden && $("#jobs-older").hidden;
   }
 
   // ---- the job page ----
@@ -401,7 +460,7 @@
       const cols = header.slice(0, -1);
       // A CSV's rows are corrected in the page (each cell a text field)
       // and sent back as a new file; a workbook's are fixed in Excel.
-      const editable = sep !== null && data.length <= 500;
+      const editable = sep !== null && data.length <= 500 && may("operate");
       const table = el("table", { class: "rejected" },
         el("caption", {}, plural(data.length, "rejected row", "rejected rows") + ", as they were in the input, with what to fix"),
         el("thead", {}, el("tr", {},
@@ -553,7 +612,7 @@
     document.title = j.input + " · erpipe console";
     const parts = [];
     parts.push(el("p", { class: "summary" }, badge(j.status), " ", summary(j)));
-    if (j.final) {
+    if (j.final && may("operate")) {
       const b = el("button", { type: "button", id: "retry" }, "Retry");
       b.addEventListener("click", () => retry(j, b));
       parts.push(el("div", { class: "actions" }, b,
@@ -612,6 +671,9 @@
   function dropPage(gen) {
     show("view-drop");
     document.title = "Drop a file · erpipe console";
+    $("#drop-form").hidden = !may("operate");
+    $("#drop-refused").hidden = may("operate");
+    if (!may("operate")) return;
     const sel = $("#d-pipeline");
     fillPipelines(sel).then(() => pipelineHelp()).catch(report);
   }
@@ -638,7 +700,7 @@
     bar.hidden = false; bar.value = 0;
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/v1/pipelines/" + encodeURIComponent(pipeline) + "/jobs?name=" + encodeURIComponent(file.name));
-    if (token()) xhr.setRequestHeader("Authorization", "Bearer " + token());
+    for (const [k, v] of Object.entries(headers({}, "POST"))) xhr.setRequestHeader(k, v);
     xhr.setRequestHeader("Idempotency-Key", key);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); bar.textContent = bar.value + "%"; } };
@@ -665,7 +727,7 @@
         return;
       }
       status.textContent = "";
-      if (xhr.status === 401) { needToken(msg); return; }
+      if (xhr.status === 401) { needToken(msg, /password/.test(xhr.getResponseHeader("X-Erpipe-Sign-In") || "")); return; }
       showAlert(file.name + " was not taken: " + msg);
     };
     xhr.send(file);
@@ -673,6 +735,38 @@
 
   // What workbench.js (the template pages) uses of the console.
   window.erpipeConsole = { api, el, show, showAlert, report, current: (gen) => gen === generation };
+  // ...and schedules.js (the schedules pages), with what the role may do.
+  Object.assign(window.erpipeConsole, { may, later, badge, timeEl, jobHref, plural });
+
+  // ---- signing in as a user ----
+
+  // signIn sends the name and password to the API, which sets the
+  // session's cookie; the password is not kept.
+  async function signIn() {
+    const name = $("#user-name").value.trim(), pw = $("#user-password").value;
+    if (!name || !pw) return;
+    const button = $("#signin-form button");
+    button.disabled = true;
+    try {
+      const resp = await fetch("/api/v1/session", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: name, password: pw }), cache: "no-store", credentials: "same-origin" });
+      if (!resp.ok) {
+        const err = await problem(resp);
+        $("#login-why").textContent = "erpipe did not sign you in: " + err.message;
+        $("#user-password").value = "";
+        $("#user-password").focus();
+        return;
+      }
+      $("#user-password").value = "";
+      sessionStorage.removeItem(TOKEN_KEY);
+      pipelinesCache = null;
+      me = null;
+      route();
+      $("#main").focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
 
   // ---- start ----
 
@@ -684,17 +778,32 @@
       sessionStorage.setItem(TOKEN_KEY, t);
       $("#token").value = "";
       pipelinesCache = null;
+      me = null;
       route();
       $("#main").focus();
     });
+    $("#signin-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      signIn().catch(report);
+    });
     $("#signout").addEventListener("click", () => {
-      sessionStorage.removeItem(TOKEN_KEY);
-      pipelinesCache = null;
-      route();
+      (token() ? Promise.resolve() : api("/api/v1/session", { method: "DELETE", raw: true })).catch(report).finally(() => {
+        sessionStorage.removeItem(TOKEN_KEY);
+        pipelinesCache = null;
+        me = null;
+        route();
+      });
     });
     $("#job-filters").addEventListener("submit", (e) => e.preventDefault());
-    for (const id of ["#f-status", "#f-pipeline"]) $(id).addEventListener("change", () => route());
-    $("#f-search").addEventListener("input", renderJobs);
+    for (const id of ["#f-status", "#f-pipeline"]) $(id).addEventListener("change", () => { restartPaging(); route(); });
+    // The search is the API's: asked once typing pauses.
+    let searchTimer = null;
+    $("#f-search").addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => { restartPaging(); route(); }, 300);
+    });
+    $("#jobs-older").addEventListener("click", () => { pageStack.push(pageCursor); pageCursor = nextCursor; route(); $("#jobs-title").focus(); });
+    $("#jobs-newer").addEventListener("click", () => { pageCursor = pageStack.pop() || ""; route(); $("#jobs-title").focus(); });
     $("#d-pipeline").addEventListener("change", pipelineHelp);
     $("#d-file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
     const zone = $("#dropzone");
