@@ -47,6 +47,16 @@ const saftSchedule = `schedules:
       files: data/ledger/*.csv
 `
 
+// screensAndPhone is screens, with axe-core run on the phone's width
+// too.
+func screensAndPhone(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	screens(t, ctx, name)
+	run(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844))
+	checkAccessibility(t, ctx, name+" at 390 pixels")
+	run(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800))
+}
+
 // signIn fills the name and password form and submits it.
 func signIn(t *testing.T, ctx context.Context, name, password string) {
 	t.Helper()
@@ -103,7 +113,7 @@ func TestConsoleBrowserUsers(t *testing.T) {
 	ctx, _ := browserCtx(t, t.TempDir())
 	run(t, ctx, "open the console", chromedp.Navigate(base+"/console/"))
 	waitShown(t, ctx, "#signin-form")
-	screens(t, ctx, "sign-in-users")
+	screensAndPhone(t, ctx, "sign-in-users")
 
 	// A wrong password is refused with the API's words.
 	signIn(t, ctx, "vera", "not-her-password")
@@ -121,7 +131,7 @@ func TestConsoleBrowserUsers(t *testing.T) {
 	if n := count(t, ctx, "#retry"); n != 0 {
 		t.Error("a viewer is offered Retry")
 	}
-	screens(t, ctx, "job-viewer")
+	screensAndPhone(t, ctx, "job-viewer")
 	run(t, ctx, "open Drop a file", chromedp.Navigate(base+"/console/#/drop"))
 	waitText(t, ctx, "#drop-refused", "operator role")
 	if eval[bool](t, ctx, `!document.querySelector("#drop-form").hidden`) {
@@ -158,7 +168,7 @@ func TestConsoleBrowserUsers(t *testing.T) {
 	// Schedules: the list, the schedule, a period run now.
 	run(t, ctx, "open Schedules", chromedp.Navigate(base+"/console/#/schedules"))
 	waitText(t, ctx, "#sch-table", "saft-monthly")
-	screens(t, ctx, "schedules")
+	screensAndPhone(t, ctx, "schedules")
 	run(t, ctx, "open the schedule", chromedp.Click(chromedp.CSS(`tr[data-schedule="saft-monthly"] a`)))
 	waitShown(t, ctx, "#run-form")
 	if v := eval[string](t, ctx, `document.querySelector("#run-period").value`); v != "2026-01" {
@@ -177,6 +187,42 @@ func TestConsoleBrowserUsers(t *testing.T) {
 	run(t, ctx, "open the correction's receipt", chromedp.Click(chromedp.CSS(`tr[data-version="2"] button.receipt`)))
 	waitText(t, ctx, "pre.receipt-text", reason)
 	waitText(t, ctx, "pre.receipt-text", "user otto")
-	screens(t, ctx, "schedule")
+	screensAndPhone(t, ctx, "schedule")
+	d.stop(t)
+}
+
+// The jobs list is paged by the API: 50 a page, newest first, Older and
+// Newer, the total, and the search done by the API.
+func TestConsoleBrowserJobsPages(t *testing.T) {
+	chromium(t)
+	axeJS = loadAxe(t)
+	_, d, base := startAPI(t, "", "")
+	const n = 57
+	for i := range n {
+		code, _, b := call(t, "POST", fmt.Sprintf("%s/api/v1/pipelines/customers-v3/jobs?name=file-%03d.csv", base, i), "hi",
+			strings.NewReader(string(apiCustomers(fmt.Sprintf("P%03d", i), 2))))
+		if code != 202 {
+			t.Fatalf("upload %d: %d %s", i, code, b)
+		}
+	}
+	ctx, _ := browserCtx(t, t.TempDir())
+	run(t, ctx, "open the console", chromedp.Navigate(base+"/console/"))
+	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#token"), tokenOf("hi")+"\r"))
+	waitText(t, ctx, "#jobs-status", fmt.Sprintf("%d jobs, 1 to 50 shown.", n))
+	if got := text(t, ctx, "#jobs-table tbody tr:first-child"); !strings.Contains(got, fmt.Sprintf("file-%03d.csv", n-1)) {
+		t.Errorf("the first row is %q, want the newest job", got)
+	}
+	screensAndPhone(t, ctx, "jobs-paged")
+	run(t, ctx, "older jobs", chromedp.Click(chromedp.CSS("#jobs-older")))
+	waitText(t, ctx, "#jobs-status", fmt.Sprintf("%d jobs, 51 to %d shown.", n, n))
+	waitText(t, ctx, "#jobs-table tbody", "file-000.csv")
+	if c := count(t, ctx, "#jobs-table tbody tr[data-job]"); c != n-50 {
+		t.Errorf("the second page has %d rows, want %d", c, n-50)
+	}
+	run(t, ctx, "newer jobs", chromedp.Click(chromedp.CSS("#jobs-newer")))
+	waitText(t, ctx, "#jobs-status", "1 to 50 shown")
+	run(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#f-search"), "file-042"))
+	waitText(t, ctx, "#jobs-status", "1 job matches “file-042”.")
+	waitText(t, ctx, "#jobs-table tbody", "file-042.csv")
 	d.stop(t)
 }
