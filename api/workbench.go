@@ -256,6 +256,7 @@ type sourceView struct {
 	Description string   `json:"description,omitempty"`
 	SHA256      string   `json:"sha256"` // of the text, for If-Match when saving
 	Text        string   `json:"text"`
+	Samples     []string `json:"samples"`            // the files of its samples/ folder, to run it on
 	Problems    []string `json:"problems,omitempty"` // why it does not load as saved
 }
 
@@ -266,7 +267,8 @@ func (a *API) source(p place, c *caller) (sourceView, error) {
 	}
 	author := c.role.AtLeast(workspace.RoleAuthor)
 	v := sourceView{Name: p.name, Source: "workspace", File: p.rel, Editable: !p.builtin, MaySave: !p.builtin && author,
-		MayDerive: p.builtin && author, MayTry: c.role.AtLeast(workspace.RoleOperator), Extends: extendsOf(text), SHA256: sha(text), Text: string(text)}
+		MayDerive: p.builtin && author, MayTry: c.role.AtLeast(workspace.RoleOperator), Extends: extendsOf(text), SHA256: sha(text), Text: string(text),
+		Samples: p.samples()}
 	if p.builtin {
 		v.Source = "built-in"
 	}
@@ -457,12 +459,21 @@ func (a *API) testTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	defer cancel()
 	passed, failed := 0, 0
 	for _, tc := range cases {
+		// A case's input is read through the template's folder: a link
+		// out of it (samples/ is listed from the disk) is not run.
+		rel, _ := filepath.Rel(filepath.Dir(p.disk), tc.Input)
+		if f, err := p.fsys.Open(filepath.ToSlash(rel)); err != nil {
+			out = append(out, caseView{Name: tc.Name, Input: filepath.ToSlash(rel), Diff: fmt.Sprintf("the input %s is not run: %v", filepath.ToSlash(rel), template.PathCause(err))})
+			failed++
+			continue
+		} else {
+			f.Close()
+		}
 		o, err := templatetest.Run(ctx, t, tc, update)
 		if err != nil {
 			a.internalError(w, r, err)
 			return
 		}
-		rel, _ := filepath.Rel(filepath.Dir(p.disk), tc.Input)
 		out = append(out, caseView{Name: tc.Name, Input: filepath.ToSlash(rel), Pass: o.Pass, Updated: o.Updated, Diff: a.shown(o.Diff)})
 		if o.Pass {
 			passed++
@@ -509,8 +520,9 @@ type runRow struct {
 }
 
 // runTemplate runs the template (the multipart part "template", else as
-// saved) on the first rows of the part "sample", writing nothing, and
-// says where each value came from (erpipe templates preview --explain).
+// saved) on the first rows of the part "sample", or of its own sample
+// ?sample=NAME (samples/NAME beside it), writing nothing, and says where
+// each value came from (erpipe templates preview --explain).
 func (a *API) runTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	p, ok := a.place(w, r)
 	if !ok {
@@ -579,8 +591,13 @@ func (a *API) runTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 		}
 		part.Close()
 	}
+	if own := r.URL.Query().Get("sample"); own != "" && sample == "" {
+		if sample, ok = a.ownSample(w, r, p, own, limit); !ok {
+			return
+		}
+	}
 	if sample == "" {
-		writeError(w, http.StatusBadRequest, "no_sample", "send the sample file as the part sample of a multipart/form-data body")
+		writeError(w, http.StatusBadRequest, "no_sample", "send the sample file as the part sample of a multipart/form-data body, or name one of the template's samples with ?sample=")
 		return
 	}
 	if len(text) == 0 {
@@ -646,6 +663,45 @@ func (a *API) runTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, map[string]any{"template": p.name, "version": t.Version, "sample": name,
 		"tables": t.TableNames(), "columns": cols, "rows": out, "warnings": warnings,
 		"read": read, "written": written, "rejected": rejected, "skipped": skipped})
+}
+
+// samples are the names of the files in the template's samples/ folder
+// (plain files only: a link there is not offered).
+func (p place) samples() []string {
+	entries, _ := fs.ReadDir(p.fsys, "samples")
+	out := []string{}
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// ownSample copies the template's sample name (of its samples/ folder,
+// read through the folder's confined file system) into a new upload file.
+func (a *API) ownSample(w http.ResponseWriter, r *http.Request, p place, name string, limit int64) (string, bool) {
+	if !slices.Contains(p.samples(), name) {
+		writeError(w, http.StatusNotFound, "no_sample", fmt.Sprintf("template %s has no sample %q (its samples: %s)", p.name, name, strings.Join(p.samples(), ", ")))
+		return "", false
+	}
+	f, err := p.fsys.Open(path.Join("samples", name))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no_sample", fmt.Sprintf("template %s's sample %s cannot be read: %v", p.name, name, template.PathCause(err)))
+		return "", false
+	}
+	defer f.Close()
+	dst, err := a.svc.NewUploadFile(name)
+	if err != nil {
+		a.internalError(w, r, err)
+		return "", false
+	}
+	if err := copyFile(dst, io.LimitReader(f, limit+1), limit); err != nil {
+		a.svc.DiscardUpload(dst)
+		a.formError(w, err)
+		return "", false
+	}
+	return dst, true
 }
 
 func lineage(e transform.ColumnExplanation) lineageView {

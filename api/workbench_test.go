@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,8 +238,10 @@ func runForm(t *testing.T, text, name string, sample []byte) (io.Reader, string)
 		w, _ := mw.CreateFormFile("template", "template.yaml")
 		w.Write([]byte(text))
 	}
-	w, _ := mw.CreateFormFile("sample", name)
-	w.Write(sample)
+	if name != "" {
+		w, _ := mw.CreateFormFile("sample", name)
+		w.Write(sample)
+	}
 	mw.Close()
 	return &b, mw.FormDataContentType()
 }
@@ -285,6 +288,32 @@ func TestWorkbenchRunTestDiff(t *testing.T) {
 	if code, _, b := e.do("POST", "/api/v1/templates/customers-v3/run?rows=1", "operator-token", body, "Content-Type", ctype); code != 200 || !strings.Contains(string(b), `"San Diego"`) {
 		t.Errorf("run the built-in: %d %.300s", code, b)
 	}
+	// The template's own samples, by name: only those of its samples/.
+	body, ctype = runForm(t, edit, "", nil)
+	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/run?rows=2&sample=customers.csv", "operator-token", body, "Content-Type", ctype)
+	if code != 200 || !strings.Contains(string(b), `"SAN DIEGO"`) || !strings.Contains(string(b), `"sample":"customers.csv"`) {
+		t.Errorf("run on its own sample: %d %.300s", code, b)
+	}
+	os.WriteFile(filepath.Join(e.ws, "secret.csv"), sample(t), 0o644)
+	linked := filepath.Join(e.ws, "templates", "customers-acme", "samples", "linked.csv")
+	os.Symlink(filepath.Join(e.ws, "secret.csv"), linked)
+	for _, name := range []string{"../../../secret.csv", "linked.csv", "nope.csv", "..", ""} {
+		body, ctype = runForm(t, edit, "", nil)
+		if code, _, b := e.do("POST", "/api/v1/templates/customers-acme/run?sample="+url.QueryEscape(name), "operator-token", body, "Content-Type", ctype); code != 404 && code != 400 {
+			t.Errorf("run on the sample %q: %d %.200s", name, code, b)
+		}
+	}
+	if code, _, b := e.do("GET", "/api/v1/templates/customers-acme/source", "viewer-token", nil); code != 200 || !strings.Contains(string(b), `"samples":["customers-workbook.xlsx","customers.csv"]`) {
+		t.Errorf("the source's samples: %d %.300s", code, b)
+	}
+	// Nor is the link run as a test case (templatetest lists samples/
+	// from the disk).
+	code, _, b = e.do("POST", "/api/v1/templates/customers-acme/test", "operator-token", nil)
+	if code != 200 || !strings.Contains(string(b), `"the input samples/linked.csv is not run: it is a symbolic link to a place outside the template's folder`) || strings.Contains(string(b), "US-001") {
+		t.Errorf("a linked sample as a test case: %d %s", code, b)
+	}
+	os.Remove(linked)
+
 	// An edit that does not validate is not run.
 	body, ctype = runForm(t, v.Text+"filter: nosuchfield == 1\n", "customers.csv", sample(t))
 	if code, _, b := e.do("POST", "/api/v1/templates/customers-acme/run", "operator-token", body, "Content-Type", ctype); code != 422 || !strings.Contains(string(b), "nosuchfield") {
@@ -492,6 +521,10 @@ func openAPIWorkbench(t *testing.T, e *testEnv, client *http.Client) {
 	body, ctype := runForm(t, edit, "customers.csv", sample(t))
 	if code, b := call("POST", "/api/v1/templates/spec-acme/run?rows=2", ctype, body); code != 200 {
 		t.Errorf("run: %d %s", code, b)
+	}
+	body, ctype = runForm(t, edit, "", nil)
+	if code, b := call("POST", "/api/v1/templates/spec-acme/run?rows=2&sample=customers.csv", ctype, body); code != 200 {
+		t.Errorf("run on its own sample: %d %s", code, b)
 	}
 	call("PUT", "/api/v1/templates/spec-acme", "application/yaml", strings.NewReader(edit+"  colum: x\n"))
 	if code, b := call("PUT", "/api/v1/templates/spec-acme?bump=minor", "application/yaml", strings.NewReader(edit), "If-Match", `"`+v.SHA256+`"`); code != 200 {

@@ -116,6 +116,11 @@ func TestWorkbenchBrowser(t *testing.T) {
 	waitText(t, ctx, "#wb-lineage", `input account = "US-001" at row 2, column 1 ("Account")`)
 	waitText(t, ctx, "#wb-lineage", "CUSTOMERACCOUNT = \"US-001\"")
 	wbScreens(t, ctx, "workbench-run")
+	// And on its own sample (the built-in's, copied in by derive).
+	pick(t, ctx, "#wb-own", "customers-workbook.xlsx")
+	run(t, ctx, "run on its own workbook sample", chromedp.Click(chromedp.CSS("#wb-run-own")))
+	waitText(t, ctx, "#wb-action-status", "Ran on customers-workbook.xlsx")
+	waitText(t, ctx, "#wb-run-body table", "SAN DIEGO")
 
 	// The test cases (the built-in's samples, now with the city in
 	// capitals) and the diff against the base.

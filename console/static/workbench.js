@@ -188,6 +188,10 @@
     const actions = !src.may_try ? el("p", { class: "help" }, "Running, testing and comparing a template needs the operator role.") : el("div", { class: "actions wb-actions" },
       el("label", { for: "wb-sample", class: "button" }, "Run on a sample…"),
       el("input", { id: "wb-sample", type: "file", class: "visually-hidden" }),
+      src.samples && src.samples.length ? el("span", { class: "wb-own" },
+        el("label", { for: "wb-own" }, "or its own"),
+        el("select", { id: "wb-own" }, src.samples.map((n) => el("option", { value: n }, n))),
+        el("button", { type: "button", id: "wb-run-own", class: "quiet" }, "Run")) : null,
       el("button", { type: "button", id: "wb-test" }, "Run the test cases"),
       el("button", { type: "button", id: "wb-diff" }, src.extends ? "Compare with " + src.extends : "Compare with the saved version"));
     if (src.may_save && src.may_try) {
@@ -215,6 +219,7 @@
     ta.addEventListener("mousemove", (e) => explainAt(lineAtY(e)));
     if (src.may_try) {
       $("#wb-sample").addEventListener("change", (e) => { if (e.target.files[0]) runSample(e.target.files[0]); e.target.value = ""; });
+      if ($("#wb-run-own")) $("#wb-run-own").addEventListener("click", () => runSample(null, $("#wb-own").value));
       $("#wb-test").addEventListener("click", () => runTests(false));
       $("#wb-diff").addEventListener("click", showDiff);
     }
@@ -348,14 +353,16 @@
     return parts.join("; ");
   }
 
-  async function runSample(file) {
+  // runSample runs the text on a file chosen, or on the template's own
+  // sample named own.
+  async function runSample(file, own) {
     const st = state;
-    status("Running " + st.src.name + " on " + file.name + "…");
+    status("Running " + st.src.name + " on " + (file ? file.name : own) + "…");
     const form = new FormData();
     form.append("template", new Blob([$("#wb-text").value], { type: "application/yaml" }), "template.yaml");
-    form.append("sample", file, file.name);
+    if (file) form.append("sample", file, file.name);
     try {
-      const out = await C().api("/api/v1/templates/" + enc(st.src.name) + "/run?rows=50", { method: "POST", body: form });
+      const out = await C().api("/api/v1/templates/" + enc(st.src.name) + "/run?rows=50" + (file ? "" : "&sample=" + enc(own)), { method: "POST", body: form });
       if (st !== state) return;
       status("Ran on " + out.sample + ": " + out.read + " rows read, " + out.written + " would be written, " + out.rejected + " left out (nothing was written).");
       renderRun(out);
