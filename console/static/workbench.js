@@ -165,7 +165,8 @@
           el("button", { type: "submit", id: "wb-derive" }, "Derive a workspace template")));
       }
     } else if (ro) {
-      parts.push(el("p", {}, "You may look at this template and try it; saving needs the author role."));
+      parts.push(el("p", {}, src.may_try ? "You may look at this template and try it; saving needs the author role."
+        : "You may look at this template; trying it needs the operator role, saving it the author role."));
     }
     if (src.problems && src.problems.length) {
       parts.push(el("p", { class: "problem" }, "As saved, this template does not load: " + src.problems[0]));
