@@ -288,9 +288,9 @@ order (\`transform/pipeline.go\`). The cuts are found by following the
 quotes as encoding/csv does, a quote at a time (\`formats/csv/split.go\`):
 a quote opens a value at the start of a field, and inside a quoted value
 it is doubled or followed by the delimiter or the line end. Quoting that
-is anything else (a bad quote, or lazy quotes in use), or a record past
-4 MB (a quote never closed), leaves the rest of the file to one reader, as
-before. The splitter reads the file's buffer in the same pieces as
+is anything else (a bad quote, or a quote that lazy quotes keep as text),
+or a record past 4 MB (a quote never closed), leaves the rest of the file,
+from that record on, to one reader, as before. The splitter reads the file's buffer in the same pieces as
 encoding/csv would, so that a row past \`limits.record_bytes\` stops the
 run at the same record. A chunk's records are read by a parser of whole,
 well-quoted records (\`formats/csv/chunkparse.go\`), which falls back to
@@ -305,7 +305,8 @@ rejected-rows files are those of a run on one goroutine
 with flat outputs (a CSV file, a workbook, a DMF package) and no group
 checks read in chunks; XML layouts, group checks, summary passes and
 previews read as before, and with one CPU (GOMAXPROCS 1) everything runs
-on one goroutine as before. At most \`2 × workers + 2\` chunks are in flight.
+on one goroutine as before. A few chunks are in flight at a time (about
+\`2 × workers + 2\`), so memory stays flat.
 
 The same rounds as the tables above, with the binary before the change as
 a third command (\`ERB_BEFORE_BIN\`), so that each round gives a before/after
@@ -386,6 +387,9 @@ $(summary "$2")
   batches of 256, workers evaluate the batches (each with its own
   expression environment), and the caller's goroutine applies the rows to
   the result and writes them, in input order (\`transform/pipeline.go\`).
+  A CSV input of a flat output is read on the workers too: the reading
+  goroutine only cuts it into chunks of whole records (see "Both cores on
+  one CSV file" below).
   Errors, warnings and their positions are exactly those of a run on one
   goroutine (\`TestParallelRunMatchesSequential\`); memory stays flat, since
   at most a few batches are in flight. Group checks run there too (a
@@ -422,11 +426,12 @@ $(summary "$2")
 - **Start-up.** \`erpipe transform\` loads only the template it runs (it
   used to load, and compile the schemas of, every pipeline's template).
 
-What is left on the CSV paths: the reading goroutine (encoding/csv, one
-string per record) is now the longest stage, and the evaluation of a row
-still boxes each typed value for the expression functions; erpipe's CPU
-time is about twice the floor's (see the CPU column), spread over both
-cores. \`erpipe transform\` runs streaming templates with \`GOGC=400\` (the
+What is left on the CSV paths: erpipe's CPU time is about twice the
+floor's (see the CPU column), and on two cores that, not the reading
+goroutine, is now what bounds the wall time: the evaluation of a row
+(typed fields, each boxed for the expression functions, the model, the
+filter and the output columns) takes about as much CPU as reading and
+writing the row together. \`erpipe transform\` runs streaming templates with \`GOGC=400\` (the
 live heap is a few MB); the daemon keeps Go's default, since it may run
 templates that hold groups in memory.
 
