@@ -989,17 +989,16 @@ func (a *API) saveTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	if err := a.svc.Reload(context.WithoutCancel(r.Context())); err != nil {
 		v["reload_error"] = a.shown(err.Error())
 	}
+	var uses []string
 	for _, pl := range a.svc.Workspace().Pipelines {
 		if pl.Template.Name == p.name && pl.Template.Version == t.Version {
-			v["pipelines"] = append(asStrings(v["pipelines"]), pl.Name)
+			uses = append(uses, pl.Name)
 		}
 	}
+	if len(uses) > 0 {
+		v["pipelines"] = uses
+	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-func asStrings(v any) []string {
-	s, _ := v.([]string)
-	return s
 }
 
 // rootScalar is the value of a top-level key of a template's text.
