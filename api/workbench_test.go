@@ -163,7 +163,7 @@ func TestWorkbenchDeriveValidateSave(t *testing.T) {
 		return out
 	}
 	out := save(fixed, "")
-	if out["version"] != "1.0.1" || out["previous_version"] != "1.0.0" || out["reload_error"] != nil {
+	if out["version"] != "1.0.1" || out["previous_version"] != "1.0.0" || out["reload_error"] != nil || fmt.Sprint(out["pipelines"]) != "[customers-acme]" {
 		t.Errorf("saved: %v", out)
 	}
 	written := string(mustRead(t, filepath.Join(dir, "template.yaml")))
