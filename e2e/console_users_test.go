@@ -213,6 +213,9 @@ func TestConsoleBrowserJobsPages(t *testing.T) {
 		t.Errorf("the first row is %q, want the newest job", got)
 	}
 	screensAndPhone(t, ctx, "jobs-paged")
+	if shown := eval[string](t, ctx, `[...document.querySelectorAll("#jobs-pages button")].filter((b) => b.offsetParent !== null).map((b) => b.id).join(",")`); shown != "jobs-older" {
+		t.Errorf("the first page offers %q, want jobs-older only", shown)
+	}
 	run(t, ctx, "older jobs", chromedp.Click(chromedp.CSS("#jobs-older")))
 	waitText(t, ctx, "#jobs-status", fmt.Sprintf("%d jobs, 51 to %d shown.", n, n))
 	waitText(t, ctx, "#jobs-table tbody", "file-000.csv")
@@ -224,5 +227,17 @@ func TestConsoleBrowserJobsPages(t *testing.T) {
 	run(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#f-search"), "file-042"))
 	waitText(t, ctx, "#jobs-status", "1 job matches “file-042”.")
 	waitText(t, ctx, "#jobs-table tbody", "file-042.csv")
+
+	// A big file: while it runs, its row says how far it has read.
+	code, _, b := call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=big.csv", "hi", strings.NewReader(string(apiCustomers("BIG", 300_000))))
+	if code != 202 {
+		t.Fatalf("upload big.csv: %d %s", code, b)
+	}
+	eval[bool](t, ctx, `(() => { const s = document.querySelector("#f-search"); s.value = "big"; s.dispatchEvent(new Event("input")); return true; })()`)
+	waitText(t, ctx, `#jobs-table tbody tr[data-status="Processing"] td.why`, "rows/s")
+	if n := eval[int](t, ctx, `[...document.querySelectorAll("#jobs-pages button")].filter((b) => b.offsetParent !== null).length`); n != 0 {
+		t.Errorf("a single page offers %d paging buttons", n)
+	}
+	screensAndPhone(t, ctx, "jobs-progress")
 	d.stop(t)
 }

@@ -310,7 +310,8 @@
     const rows = plural(j.rows_read, "row", "rows") + " read, " + j.rows_written + " written, " + j.rows_rejected + " rejected";
     switch (j.status) {
       case "Enqueued": return j.input + " was taken by pipeline " + j.pipeline + " and waits for a worker.";
-      case "Processing": return j.input + " is being processed by pipeline " + j.pipeline + " with " + tmpl + " (" + rows + " so far).";
+      case "Processing": return j.input + " is being processed by pipeline " + j.pipeline + " with " + tmpl +
+        (j.progress ? " (" + progressText(j.progress).toLowerCase() + " so far)." : " (" + rows + " so far).");
       case "Processed": return j.input + " was processed by pipeline " + j.pipeline + " with " + tmpl + ": " + rows +
         ". " + (j.outputs.length ? "Every row reached every destination." : "");
       case "ProcessedWithErrors": return j.input + " was processed by pipeline " + j.pipeline + " with " + tmpl + ": " + rows +
