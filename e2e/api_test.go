@@ -501,7 +501,11 @@ func TestAPIScheduleRunAndRetry(t *testing.T) {
 	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10", "hi", nil); code != 409 || !strings.Contains(string(b), "force=true") {
 		t.Errorf("run 2026-10 again: %d %s, want 409 saying force=true", code, b)
 	}
-	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10&force=true", "hi", nil); code != 200 || !strings.Contains(string(b), `"Processed"`) {
+	// A correction needs a reason, kept with it.
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10&force=true", "hi", nil); code != 400 || !strings.Contains(string(b), "reason_required") {
+		t.Errorf("a correction of 2026-10 without a reason: %d %s, want 400 reason_required", code, b)
+	}
+	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2026-10&force=true&reason=VAT+code+corrected", "hi", nil); code != 200 || !strings.Contains(string(b), `"Processed"`) {
 		t.Errorf("a correction of 2026-10: %d %s", code, b)
 	}
 	if code, _, b := call(t, "POST", base+"/api/v1/schedules/saft-monthly/run?period=2099-01", "hi", nil); code != 409 || !strings.Contains(string(b), "has not ended") {
