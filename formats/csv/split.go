@@ -133,13 +133,18 @@ func (s *Splitter) Next(c *Chunk) error {
 
 // cut moves buf[:n] into c, with end after it, and keeps the rest.
 func (s *Splitter) cut(c *Chunk, n int, end error) {
-	c.data = append(c.data[:0], s.buf[:n]...)
+	if n == len(s.buf) && n > 0 {
+		// The whole buffer: the chunk takes it, and buf the chunk's old one.
+		c.data, s.buf = s.buf, c.data[:0]
+	} else {
+		c.data = append(c.data[:0], s.buf[:n]...)
+		rest := copy(s.buf, s.buf[n:])
+		s.buf = s.buf[:rest]
+	}
 	c.line, c.end, c.tail = s.line, end, nil
 	c.bad = s.rd.utf8 != nil && s.rd.utf8.bad
 	c.src = chunkSource{rd: s.rd, data: c.data, end: end}
 	s.line += bytes.Count(c.data, []byte{'\n'})
-	rest := copy(s.buf, s.buf[n:])
-	s.buf = s.buf[:rest]
 	s.pos -= n
 	s.bound = 0
 }
