@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/erpipe/erpipe/internal/pgtest"
 )
 
 // bin is the erpipe binary built once for all tests.
@@ -37,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building erpipe:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // the cluster tests' PostgreSQL, stopped at the end
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/erpipe/erpipe/inbox"
+	"github.com/erpipe/erpipe/outbox"
 )
 
 // A cluster (docs/cluster.md) is several erpipe run nodes sharing a
@@ -56,7 +57,11 @@ type ClusterOptions struct {
 	Node        string        // this node's name, unique among the running nodes
 	ConfigHash  string        // what every node's configuration must sum to (workspace.ConfigHash)
 	RescueAfter time.Duration // a job running longer is taken over by another node
-	Workers     int           // jobs run at once on this node
+	// JobTimeout is erpipe's job timeout (job_timeout), shorter than
+	// RescueAfter: an attempt still running halfway between the two is
+	// cancelled and retried (its node may be cut off from the database).
+	JobTimeout time.Duration
+	Workers    int // jobs run at once on this node
 	// PollInterval is how often the node asks the database for work
 	// besides what it inserts itself (default 200ms).
 	PollInterval time.Duration
@@ -201,10 +206,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	client, err := river.NewClient(riverdatabasesql.New(c.journal.db), &river.Config{
-		ID:                   c.opts.Node,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(c.opts.Workers, 1)}},
-		Workers:              c.workers,
-		JobTimeout:           -1, // the job timeout is erpipe's own (RunGuarded); waits for destinations are not bounded
+		ID:      c.opts.Node,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(c.opts.Workers, 1)}},
+		Workers: c.workers,
+		// River's rescuer takes over only jobs that have a timeout:
+		// an attempt ends halfway between erpipe's job timeout (which
+		// bounds a template's run, RunGuarded) and the rescue.
+		JobTimeout:           riverTimeout(c.opts.JobTimeout, c.opts.RescueAfter),
 		RescueStuckJobsAfter: c.opts.RescueAfter,
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    cmpOr(c.opts.PollInterval, 200*time.Millisecond),
@@ -459,6 +467,7 @@ func (s *Service) runCluster(ctx context.Context) error {
 		})
 	}
 	background.Go(func() { c.heartbeat(bgCtx, s.Now) })
+	background.Go(func() { s.sweepAged(bgCtx, c.opts.RescueAfter) })
 	// River's workers outlive ctx by Grace (stop), so that a stop
 	// finishes what it can.
 	if err := c.start(context.WithoutCancel(ctx)); err != nil {
@@ -484,6 +493,39 @@ func (s *Service) runCluster(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// sweepAged removes, every age/2, what puts interrupted by a node's end
+// left in the destinations, once it is older than age (rescue_after): an
+// attempt never runs that long (riverTimeout), so no live put is that old.
+func (s *Service) sweepAged(ctx context.Context, age time.Duration) {
+	t := time.NewTicker(max(age/2, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, ds := range s.current().dests {
+			for _, d := range ds {
+				if sw, ok := d.(outbox.AgedSweeper); ok {
+					if err := sw.SweepOlder(ctx, time.Now().Add(-age)); err != nil && ctx.Err() == nil {
+						s.log.Warn("could not clean up after interrupted deliveries", "destination", d.String(), "err", err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// riverTimeout is how long one attempt may run: halfway between the job
+// timeout and the rescue (which River wants longer than it).
+func riverTimeout(job, rescue time.Duration) time.Duration {
+	if job <= 0 || rescue <= job {
+		return max(rescue/2, time.Second)
+	}
+	return job + (rescue-job)/2
 }
 
 // warnOnly passes on River's warnings and errors, not its chatter.

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/inbox"
 	"github.com/erpipe/erpipe/internal/pgtest"
 	"github.com/erpipe/erpipe/workspace"
 )
@@ -36,7 +39,7 @@ func startNode(t *testing.T, dir, node string) *Service {
 	ws.SetNode(node)
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := OpenCluster(ctx, ClusterOptions{Database: ws.Config.Cluster.Database, Node: node, ConfigHash: ws.ConfigHash(),
-		RescueAfter: ws.Config.Rescue(), Workers: 2, PollInterval: 50 * time.Millisecond})
+		RescueAfter: ws.Config.Rescue(), JobTimeout: ws.Config.JobTimeout(), Workers: 2, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,5 +287,178 @@ func TestClusterSweep(t *testing.T) {
 		if !exists(p) {
 			t.Errorf("n1's start removed %s, another node's live work", strings.TrimPrefix(p, dir))
 		}
+	}
+}
+
+// TestClusterLatency measures, on one node, the claim transaction (claim
+// row, job record, River insert) and the time from its commit to the
+// job's start on a worker (River's pick-up, the input's move, its hash),
+// and logs them (docs/cluster.md); nothing is asserted of the figures.
+func TestClusterLatency(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "erpipe.yaml"), []byte(clusterConfig(dsn)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startNode(t, dir, "n1")
+	waitFor(t, 20*time.Second, "node n1 watching", func() (bool, string) { return s.watcher.Load() != nil, "not yet" })
+	src := t.TempDir()
+	const n = 40
+	ctx := context.Background()
+	var claims []time.Duration
+	committed := map[string]time.Time{}
+	for i := range n {
+		p := filepath.Join(src, fmt.Sprintf("l%03d.csv", i))
+		if err := os.WriteFile(p, customers(1000+i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		job, err := s.cluster.claim(ctx, s, inboxFile("customers-v3", p, fi))
+		if err != nil || job == nil {
+			t.Fatalf("claim %s: %v", p, err)
+		}
+		claims = append(claims, time.Since(start))
+		committed[job.ID] = time.Now()
+		// One job at a time, so that the figure is River's pick-up, not
+		// a queue behind busy workers.
+		waitFor(t, 20*time.Second, "job "+job.ID+" to start", func() (bool, string) {
+			j, err := s.journal.Get(ctx, job.ID)
+			return err == nil && j.Status.Final(), "not ended"
+		})
+	}
+	var pickups []time.Duration
+	waitFor(t, 60*time.Second, "the jobs to end", func() (bool, string) {
+		list, err := s.journal.List(ctx, Filter{})
+		if err != nil {
+			return false, err.Error()
+		}
+		pickups = pickups[:0]
+		for _, j := range list {
+			if at, ok := committed[j.ID]; ok && j.Status.Final() {
+				pickups = append(pickups, j.Started.Sub(at))
+			}
+		}
+		return len(pickups) == n, fmt.Sprintf("%d of %d ended", len(pickups), n)
+	})
+	t.Logf("claim transaction p50 %v p95 %v; commit to start p50 %v p95 %v (%d files one at a time, poll 50ms, fetch cooldown 20ms)",
+		pct(claims, 50), pct(claims, 95), pct(pickups, 50), pct(pickups, 95), n)
+
+	// A burst: 100 files claimed at once, run by the node's 2 workers.
+	const burst = 100
+	start := time.Now()
+	for i := range burst {
+		p := filepath.Join(src, fmt.Sprintf("b%03d.csv", i))
+		if err := os.WriteFile(p, customers(2000+i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job, err := s.cluster.claim(ctx, s, inboxFile("customers-v3", p, fi)); err != nil || job == nil {
+			t.Fatalf("claim %s: %v", p, err)
+		}
+	}
+	claimed := time.Since(start)
+	waitFor(t, 120*time.Second, "the burst's jobs to end", func() (bool, string) {
+		list, err := s.journal.List(ctx, Filter{Status: Processed})
+		return err == nil && len(list) == n+burst, fmt.Sprintf("%d of %d ended", len(list), n+burst)
+	})
+	took := time.Since(start)
+	t.Logf("a burst of %d files: claimed in %v (%.0f claims/s), all ended after %v (%.1f jobs/s with 2 workers, customers-v3)",
+		burst, claimed.Round(time.Millisecond), burst/claimed.Seconds(), took.Round(time.Millisecond), burst/took.Seconds())
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
+}
+
+// inboxFile is f as the inbox's watcher would hand it out, for tests.
+func inboxFile(key, path string, fi fs.FileInfo) inbox.File {
+	return inbox.File{Dir: filepath.Dir(path), Key: key, Path: path, Name: filepath.Base(path), Size: fi.Size(), ModTime: fi.ModTime(), Info: fi}
+}
+
+// TestMigrateJournal: a node alone's journal copied into a cluster's
+// keeps its history: content it processed is a duplicate on the cluster's
+// nodes, a period it produced is still produced (not produced again), and
+// copying again copies nothing twice.
+func TestMigrateJournal(t *testing.T) {
+	ctx := context.Background()
+	alone, ws := newService(t, "")
+	done, err := alone.Take(ctx, "customers-v3", dropFile(t, ws, "customers-v3", "before.csv", customers(1)))
+	if err != nil || done.Status != Processed {
+		t.Fatalf("the node alone's job: %v %v", done, err)
+	}
+	runs, err := alone.journal.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := runs.Plan(ctx, "vat", []Run{{Period: "2026-10", Start: "2026-10-01", Due: now}}, now); err != nil {
+		t.Fatal(err)
+	}
+	run, err := runs.Claim(ctx, "vat", "2026-10", "2026-10-01", false, "test", "20261101-000000-cccccc", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Status = RunProduced
+	if err := runs.Finish(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+
+	dsn := pgtest.DSN(t)
+	to, err := OpenPostgresJournal(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer to.Close()
+	m, err := MigrateJournal(ctx, alone.journal, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Jobs != 1 || m.Periods != 1 || m.Schedules != 1 {
+		t.Errorf("migrated %+v, want 1 job, 1 period, 1 schedule", m)
+	}
+	if again, err := MigrateJournal(ctx, alone.journal, to); err != nil || again != (Migrated{}) {
+		t.Errorf("migrating again: %+v, %v; want nothing copied", again, err)
+	}
+	toRuns, err := to.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := toRuns.Claim(ctx, "vat", "2026-10", "2026-10-01", false, "node", "20261201-000000-dddddd", now); !errors.Is(err, ErrProduced) {
+		t.Errorf("claiming the migrated period: %v, %v; want ErrProduced", got, err)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "erpipe.yaml"), []byte(clusterConfig(dsn)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	node := startNode(t, dir, "n1")
+	dropFile(t, node.ws, "customers-v3", "after.csv", customers(1))
+	waitFor(t, 30*time.Second, "after.csv's job to end", func() (bool, string) {
+		list, err := to.List(ctx, Filter{Pipeline: "customers-v3"})
+		if err != nil || len(list) < 2 || !list[1].Status.Final() {
+			return false, fmt.Sprintf("%d jobs, %v", len(list), err)
+		}
+		if list[1].Status != Duplicate || list[1].DuplicateOf != done.ID {
+			t.Errorf("after.csv ended %s (duplicate of %q), want a Duplicate of the migrated job %s", list[1].Status, list[1].DuplicateOf, done.ID)
+		}
+		return true, ""
+	})
+
+	// A journal with a job that has not ended is refused.
+	open := &Job{ID: "20261207-120000-eeeeee", Pipeline: "customers-v3", Input: "x.csv", Status: Processing, Created: now}
+	if err := alone.journal.Put(ctx, open); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MigrateJournal(ctx, alone.journal, to); err == nil || !strings.Contains(err.Error(), "have not ended") {
+		t.Errorf("a journal with a running job: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // ErrExists is returned by Put when an object of that name holds other
@@ -91,6 +92,14 @@ func (e *unavailableError) Temporary() bool { return true }
 // Sweep at start-up, before any Put.
 type Sweeper interface {
 	Sweep(ctx context.Context) error
+}
+
+// AgedSweeper is a Destination that can clean up, while other processes
+// may be putting to it (the nodes of a cluster), the temporary files of
+// interrupted puts that were last written before a time: no live put is
+// that old.
+type AgedSweeper interface {
+	SweepOlder(ctx context.Context, before time.Time) error
 }
 
 // ContextReader reads R until Ctx ends, so that copying or hashing a large

@@ -136,3 +136,35 @@ func safeName(s string) string {
 		return r
 	}, s)
 }
+
+// ReadCluster reads the cluster: section alone of the configuration of
+// the workspace at root (configPath, or its erpipe.yaml), for commands
+// that read the journal without loading the configuration (erpipe jobs):
+// the rest of the file may be broken. No file is no cluster.
+func ReadCluster(root, configPath string) (ClusterConfig, error) {
+	if configPath == "" {
+		configPath = filepath.Join(root, ConfigFile)
+	}
+	data, err := os.ReadFile(configPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return ClusterConfig{}, nil
+	}
+	if err != nil {
+		return ClusterConfig{}, err
+	}
+	var c struct {
+		Cluster ClusterConfig `yaml:"cluster"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		// A file broken elsewhere may still name the cluster: the
+		// section alone is looked for.
+		var raw map[string]yaml.Node
+		if yaml.Unmarshal(data, &raw) != nil {
+			return ClusterConfig{}, nil
+		}
+		if n, ok := raw["cluster"]; ok {
+			_ = n.Decode(&c.Cluster)
+		}
+	}
+	return c.Cluster, nil
+}

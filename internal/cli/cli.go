@@ -89,7 +89,7 @@ Exit codes: 0 ok, 1 the work failed, 2 usage or configuration error.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 
-	root.AddCommand(runCmd(g), checkCmd(g), statusCmd(g), transformCmd(g), templatesCmd(g), jobsCmd(g), retryCmd(g), initCmd(g), demoCmd(g), versionCmd(g), scheduleCmd(g), d365Cmd(g), tokensCmd(g), usersCmd(g))
+	root.AddCommand(runCmd(g), checkCmd(g), statusCmd(g), transformCmd(g), templatesCmd(g), jobsCmd(g), retryCmd(g), initCmd(g), demoCmd(g), versionCmd(g), scheduleCmd(g), d365Cmd(g), tokensCmd(g), usersCmd(g), clusterCmd(g))
 
 	err := root.Execute()
 	if err == nil {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/erpipe/erpipe/jobs"
 	"github.com/erpipe/erpipe/workspace"
@@ -22,6 +25,7 @@ func runNode(ctx context.Context, g *globals, ws *workspace.Workspace, nodeFlag 
 		Node:        node,
 		ConfigHash:  ws.ConfigHash(),
 		RescueAfter: ws.Config.Rescue(),
+		JobTimeout:  ws.Config.JobTimeout(),
 		Workers:     ws.Config.WorkerCount(),
 		Logger:      g.logger(),
 	})
@@ -66,4 +70,62 @@ func clusterUnsupported(ws *workspace.Workspace) error {
 	}
 	return fmt.Errorf("%s: a cluster node does not run %s yet (docs/cluster.md); run them on a node alone, without cluster:",
 		workspace.ConfigFile, strings.Join(parts, ", "))
+}
+
+// clusterCmd is erpipe cluster: what concerns the nodes of a cluster.
+func clusterCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Work with a cluster of nodes sharing a PostgreSQL database (docs/cluster.md)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "migrate",
+		Short: "Copy the journal of a node alone into the cluster's database",
+		Long: `Migrate copies the workspace's own journal (.erpipe/journal.db) into the
+PostgreSQL database that cluster: database in erpipe.yaml names: every job
+(content processed before is still a duplicate), the allowances of erpipe
+retry, and the schedules' periods (none is produced again). It copies in one
+transaction, and running it again copies nothing twice.
+
+Stop erpipe run first, once its jobs have ended: a journal with a job that
+has not ended is refused, and so is a workspace a daemon is running on.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			ws, err := openWorkspace(g)
+			if err != nil {
+				return err
+			}
+			if !ws.Config.Cluster.Enabled() {
+				return usage(fmt.Errorf("%s has no cluster: database; add it first (docs/cluster.md)", workspace.ConfigFile))
+			}
+			if _, err := os.Stat(ws.JournalPath()); err != nil {
+				return usage(fmt.Errorf("%s has no journal to migrate (%s)", ws.Root, ws.JournalPath()))
+			}
+			unlock, err := ws.Lock() // no daemon of the node alone runs meanwhile
+			if err != nil {
+				return failed(err)
+			}
+			defer unlock()
+			from, err := jobs.OpenJournal(ws.JournalPath())
+			if err != nil {
+				return failed(err)
+			}
+			defer from.Close()
+			to, err := jobs.OpenPostgresJournal(ctx, ws.Config.Cluster.Database)
+			if err != nil {
+				return failed(err)
+			}
+			defer to.Close()
+			m, err := jobs.MigrateJournal(ctx, from, to)
+			if err != nil {
+				return failed(err)
+			}
+			fmt.Fprintf(g.stdout, "copied %d jobs, %d periods of %d schedules and %d retry allowances into the cluster's journal\n",
+				m.Jobs, m.Periods, m.Schedules, m.Allowances)
+			return nil
+		},
+	})
+	return cmd
 }

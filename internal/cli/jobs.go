@@ -155,6 +155,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	if j.Status == jobs.Processing && j.Progress != nil {
 		row("Progress", fmt.Sprintf("%s (at %s)", j.Progress.String(j.Started, j.InputSize), j.Progress.At.Local().Format("15:04:05")))
 	}
+	row("Node", j.Node) // the cluster node that ran it (docs/cluster.md)
 	row("Retry of", j.RetryOf)
 	if j.DeliveryRetries > 0 {
 		row("Delivery retries", fmt.Sprintf("%d (a destination was unavailable)", j.DeliveryRetries))

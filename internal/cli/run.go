@@ -131,6 +131,14 @@ func openFolder(g *globals) (*workspace.Workspace, error) {
 // processed files before is refused (createJournal). Without create, a
 // workspace that never ran has no journal: that is a usage error.
 func openJournal(ws *workspace.Workspace, create bool) (*jobs.Journal, error) {
+	if cc, err := workspace.ReadCluster(ws.Root, ws.ConfigPath); err == nil && cc.Enabled() {
+		// A node of a cluster: the journal is the cluster's.
+		j, err := jobs.OpenPostgresJournal(context.Background(), cc.Database)
+		if err != nil {
+			return nil, failed(err)
+		}
+		return j, nil
+	}
 	if create {
 		j, _, err := jobs.OpenWorkspaceJournal(ws, false)
 		if err != nil {

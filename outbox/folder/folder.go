@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/erpipe/erpipe/internal/filename"
 	"github.com/erpipe/erpipe/outbox"
@@ -365,6 +366,13 @@ func checkThenRename(oldpath, newpath string) error {
 // in the folder (".<name>.<random>.partial"). Call it only when no Put of
 // this folder is running, such as at start-up under the workspace lock.
 func (f *Folder) Sweep(ctx context.Context) error {
+	return f.SweepOlder(ctx, time.Time{})
+}
+
+// SweepOlder removes the temporary files of interrupted puts last
+// written before before (all of them when before is zero): in a folder
+// that other processes put to, theirs are younger.
+func (f *Folder) SweepOlder(ctx context.Context, before time.Time) error {
 	entries, err := os.ReadDir(f.Dir)
 	if err != nil {
 		return err
@@ -373,6 +381,11 @@ func (f *Folder) Sweep(ctx context.Context) error {
 	for _, e := range entries {
 		n := e.Name()
 		if e.Type().IsRegular() && strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".partial") {
+			if !before.IsZero() {
+				if fi, err := e.Info(); err != nil || !fi.ModTime().Before(before) {
+					continue
+				}
+			}
 			if err := os.Remove(filepath.Join(f.Dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}

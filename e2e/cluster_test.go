@@ -1,0 +1,355 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/erpipe/erpipe/internal/pgtest"
+)
+
+// node is a running erpipe run of a cluster.
+type node struct {
+	name string
+	d    *daemon
+}
+
+// startNode starts erpipe run --node name on ws and waits until it
+// watches the inboxes as a node.
+func startNode(t *testing.T, ws, name string) *node {
+	t.Helper()
+	d := &daemon{logs: new(syncBuffer), done: make(chan struct{})}
+	d.cmd = exec.Command(bin, "run", "--workspace", ws, "--node", name)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", name, tailLines(d.logs.String(), 40))
+		}
+	})
+	waitFor(t, 30*time.Second, "node "+name+" to watch its inboxes", func() bool {
+		select {
+		case <-d.done:
+			t.Fatalf("node %s exited: %v\n%s", name, d.err, d.logs)
+		default:
+		}
+		return strings.Contains(d.logs.String(), "node of a cluster")
+	})
+	return &node{name: name, d: d}
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// clusterJob is a job as the cluster's journal holds it.
+type clusterJob struct {
+	job
+	Node     string `json:"node"`
+	Attempts int    `json:"attempts"`
+}
+
+// TestClusterNodes runs three erpipe run nodes on one workspace folder
+// and one PostgreSQL database. Files are dropped (with copies of one
+// content and a re-drop of one name) while nodes are SIGKILLed and
+// restarted. Afterwards every drop has exactly one job, which ended; each
+// output exists once with the journal's sha256; each input is archived
+// once; nothing is left in the inbox or claimed; River has no job left
+// unfinished.
+func TestClusterNodes(t *testing.T) {
+	start := time.Now()
+	dsn := pgtest.DSN(t)
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `rescan: 200ms
+job_timeout: 10s
+workers: 2
+builtin_pipelines: false
+pipelines:
+  - name: customers
+    template: customers-v3
+    inbox:
+      readiness: rename
+cluster:
+  database: %q
+  rescue_after: 15s
+`, dsn))
+	nodes := []*node{startNode(t, ws, "n1"), startNode(t, ws, "n2"), startNode(t, ws, "n3")}
+	in := filepath.Join(ws, "inbox", "customers")
+	content := func(i int) []byte {
+		return fmt.Appendf(nil, "Account,Name,Customer group,Currency,Country,Street,City,Postal code,Email,Phone,Credit limit,Payment terms,Language,Sales tax group,Payment method\n"+
+			"US-%03d,Contoso %d,10,USD,USA,123 Coffee Street,San Diego,92101,ap@contoso.example,+1 619 555 0100,25000.00,30,en-us,CA,CHECK\n", i, i)
+	}
+	drops := map[string]int{} // input name → times dropped
+	dropN := func(from, to int) {
+		for i := from; i < to; i++ {
+			name := fmt.Sprintf("f%02d.csv", i)
+			drop(t, in, name, content(i))
+			drops[name]++
+			time.Sleep(30 * time.Millisecond) // a steady stream, not one burst
+		}
+	}
+	var kills []time.Time
+	restart := func(i int) {
+		kills = append(kills, time.Now())
+		nodes[i].d.kill(t)
+		nodes[i] = startNode(t, ws, nodes[i].name)
+	}
+	dropN(0, 20)
+	for c := range 5 { // five copies of f05's content
+		name := fmt.Sprintf("copy%d.csv", c)
+		drop(t, in, name, content(5))
+		drops[name]++
+	}
+	kills = append(kills, time.Now())
+	nodes[1].d.kill(t) // killed mid-work
+	dropN(20, 40)
+	nodes[1] = startNode(t, ws, "n2")
+	// A name dropped again once its first version was taken: a new job.
+	drop(t, in, "again.csv", content(100))
+	drops["again.csv"]++
+	waitFor(t, 30*time.Second, "again.csv to be taken", func() bool {
+		_, err := os.Stat(filepath.Join(in, "again.csv"))
+		return os.IsNotExist(err)
+	})
+	drop(t, in, "again.csv", content(100))
+	drops["again.csv"]++
+	restart(0)
+	// River's leader (which rescues stuck jobs and schedules retries)
+	// killed: another node is elected.
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var leader string
+	waitFor(t, 30*time.Second, "River to elect a leader", func() bool {
+		return db.QueryRow(`SELECT leader_id FROM river_leader`).Scan(&leader) == nil
+	})
+	for i, n := range nodes {
+		if n.name == leader {
+			restart(i)
+		}
+	}
+	dropN(40, 50)
+	// A node paused past rescue_after (15s) while it works, then resumed:
+	// its jobs are taken over meanwhile, and what it writes when it wakes
+	// is fenced off.
+	paused := nodes[2]
+	if paused.name == leader {
+		paused = nodes[1]
+	}
+	killed := len(kills)
+	kills = append(kills, time.Now()) // for the take-overs' times below
+	_ = paused.d.cmd.Process.Signal(syscall.SIGSTOP)
+	dropN(50, 60)
+	time.Sleep(20 * time.Second) // the pause itself, past rescue_after
+	_ = paused.d.cmd.Process.Signal(syscall.SIGCONT)
+	total := 0
+	for _, n := range drops {
+		total += n
+	}
+
+	var jobs []clusterJob
+	quiet := func() (bool, string) {
+		jobs = jobs[:0]
+		rows, err := db.Query(`SELECT body FROM jobs`)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer rows.Close()
+		ended := 0
+		for rows.Next() {
+			var body string
+			if err := rows.Scan(&body); err != nil {
+				return false, err.Error()
+			}
+			var j clusterJob
+			if err := json.Unmarshal([]byte(body), &j); err != nil {
+				return false, err.Error()
+			}
+			jobs = append(jobs, j)
+			if final(j.job) {
+				ended++
+			}
+		}
+		var open int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE state NOT IN ('completed', 'discarded', 'cancelled')`).Scan(&open); err != nil {
+			return false, err.Error()
+		}
+		// What a killed node's put left in the outbox is swept once it
+		// is older than rescue_after.
+		partial := 0
+		for _, f := range files(t, filepath.Join(ws, "outbox", "customers")) {
+			if strings.HasSuffix(f, ".partial") {
+				partial++
+			}
+		}
+		return ended == total && len(jobs) == total && open == 0 && partial == 0,
+			fmt.Sprintf("%d of %d drops have a job, %d ended, %d River jobs open, %d partial outputs", len(jobs), total, ended, open, partial)
+	}
+	// A job a killed node was running is taken over after rescue_after
+	// (15s) and River's rescuer's round (30s).
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		ok, state := quiet()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			rows, err := db.Query(`SELECT id, state, attempt, args::text, COALESCE(attempted_by::text, ''), COALESCE(errors::text, '') FROM river_job WHERE state NOT IN ('completed')`)
+			if err == nil {
+				for rows.Next() {
+					var id, attempt int
+					var st, args, by, errs string
+					rows.Scan(&id, &st, &attempt, &args, &by, &errs)
+					t.Logf("River job %d %s attempt %d %s by %s: %s", id, st, attempt, args, by, tailLines(errs, 3))
+				}
+				rows.Close()
+			}
+			for _, j := range jobs {
+				if !final(j.job) {
+					t.Logf("job %s %s %s node %s errors %v", j.ID, j.Input, j.Status, j.Node, j.Errors)
+				}
+			}
+			t.Fatalf("not quiet within 120s: %s", state)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%d drops ended in %v (3 nodes, %d kills, the leader %s among them, a node paused 20s)", total, time.Since(start).Round(time.Second), killed, leader)
+
+	// A job a killed node was running is started again by another
+	// attempt: how long after the kill.
+	var takeovers []string
+	for _, j := range jobs {
+		if j.Attempts < 2 {
+			continue
+		}
+		var kill time.Time
+		for _, k := range kills {
+			if k.Before(j.Started) {
+				kill = k
+			}
+		}
+		if !kill.IsZero() {
+			takeovers = append(takeovers, j.Started.Sub(kill).Round(100*time.Millisecond).String())
+		}
+	}
+	t.Logf("jobs taken over after a kill or the pause, started again this long after it: %v", takeovers)
+	byInput := map[string][]clusterJob{}
+	byNode := map[string]int{}
+	statuses := map[string]int{}
+	for _, j := range jobs {
+		byInput[j.Input] = append(byInput[j.Input], j)
+		byNode[j.Node]++
+		statuses[j.Status]++
+	}
+	t.Logf("jobs by node %v, by status %v", byNode, statuses)
+	for name, n := range drops {
+		if len(byInput[name]) != n {
+			t.Errorf("%s was dropped %d times and has %d jobs", name, n, len(byInput[name]))
+		}
+	}
+	// f05 and its five copies are one content, processed once; again.csv
+	// twice the same content, once.
+	if statuses["Processed"] != 61 || statuses["Duplicate"] != 6 {
+		t.Errorf("statuses %v, want 61 Processed and 6 Duplicate", statuses)
+	}
+	outbox := filepath.Join(ws, "outbox", "customers")
+	outs := files(t, outbox)
+	if len(outs) != 61 {
+		t.Errorf("%d files in the outbox, want 61: %v", len(outs), outs)
+	}
+	for _, j := range jobs {
+		for _, o := range j.Outputs {
+			sum := sha256.Sum256(readFile(t, o.Location))
+			if hex.EncodeToString(sum[:]) != o.SHA256 {
+				t.Errorf("%s: its sha256 is not the journal's (job %s)", o.Location, j.ID)
+			}
+		}
+		if j.Status != "Failed" {
+			if _, err := os.Stat(j.FinalPath); err != nil {
+				t.Errorf("job %s (%s): its input is not archived: %v", j.ID, j.Input, err)
+			}
+		}
+	}
+	if archived := files(t, filepath.Join(ws, "archive", "customers")); len(archived) != total {
+		t.Errorf("%d inputs archived, want %d", len(archived), total)
+	}
+	if left := files(t, in); len(left) > 0 {
+		t.Errorf("left in the inbox: %v", left)
+	}
+	if left := files(t, filepath.Join(ws, ".erpipe", "claimed")); len(left) > 0 {
+		t.Errorf("left claimed: %v", left)
+	}
+	var claimsOpen int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM inbox_claims WHERE state != 'done'`).Scan(&claimsOpen); err != nil || claimsOpen != 0 {
+		t.Errorf("%d claims not ended (%v)", claimsOpen, err)
+	}
+	for _, n := range nodes {
+		n.d.stop(t)
+	}
+}
+
+// TestClusterRefusesOtherConfig: a node whose configuration differs from
+// that of a running node refuses to start, and says why.
+func TestClusterRefusesOtherConfig(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	cfg := "rescan: 200ms\ncluster:\n  database: %q\n"
+	a, b := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(a, "erpipe.yaml"), fmt.Appendf(nil, cfg, dsn))
+	writeFile(t, filepath.Join(b, "erpipe.yaml"), fmt.Appendf(nil, cfg+"workers: 3\n", dsn))
+	n1 := startNode(t, a, "n1")
+	_, errOut, code := erpipe(t, "run", "--workspace", b, "--node", "n2")
+	if code == 0 || !strings.Contains(errOut, "runs another configuration") {
+		t.Errorf("a node with another configuration: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = erpipe(t, "run", "--workspace", a, "--node", "n1")
+	if code == 0 || !strings.Contains(errOut, "another running node is named") {
+		t.Errorf("a second node named n1: exit %d, %s", code, errOut)
+	}
+	n1.d.stop(t)
+}
+
+// TestClusterMigrate: erpipe cluster migrate copies the journal of a
+// workspace that ran alone into the cluster's database; erpipe jobs then
+// reads it there, and a second migrate copies nothing.
+func TestClusterMigrate(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ws := newWorkspace(t)
+	d := startDaemon(t, ws)
+	drop(t, filepath.Join(ws, "inbox", "customers-v3"), "alone.csv", readFile(t, "../templates/customers-v3/samples/customers.csv"))
+	waitJobs(t, ws, 1)
+	d.stop(t)
+	cfg := readFile(t, filepath.Join(ws, "erpipe.yaml"))
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), append(cfg, fmt.Appendf(nil, "cluster:\n  database: %q\n", dsn)...))
+	out, errOut, code := erpipe(t, "cluster", "migrate", "--workspace", ws)
+	if code != 0 || !strings.Contains(out, "copied 1 jobs") {
+		t.Fatalf("erpipe cluster migrate: exit %d: %s%s", code, out, errOut)
+	}
+	if jobs := listJobs(t, ws); len(jobs) != 1 || jobs[0].Input != "alone.csv" || jobs[0].Status != "Processed" {
+		t.Errorf("erpipe jobs on the cluster's journal: %+v", jobs)
+	}
+	out, _, code = erpipe(t, "cluster", "migrate", "--workspace", ws)
+	if code != 0 || !strings.Contains(out, "copied 0 jobs") {
+		t.Errorf("a second migrate: exit %d: %s", code, out)
+	}
+}
