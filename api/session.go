@@ -193,6 +193,9 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// bcryptSlots bounds the password comparisons made at once.
+var bcryptSlots = make(chan struct{}, 2)
+
 type signinRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
@@ -265,7 +268,16 @@ func (a *API) signIn(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
+	// A bcrypt comparison takes a quarter of a second of a core: a few
+	// at a time, so that a flood of sign-ins cannot take the daemon's
+	// cores (the others wait, or give up with their request).
+	select {
+	case bcryptSlots <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	ok := workspace.CheckPassword(hash, req.Password) && u != nil && !u.Disabled
+	<-bcryptSlots
 	if !ok {
 		a.signins.fail(now, keys...)
 		a.log.Warn("a console sign-in failed", "user", req.Name, "remote", remoteHost(r))

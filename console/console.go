@@ -80,6 +80,10 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		if r.TLS != nil {
+			// Served over HTTPS: the browser keeps to it for a year.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		name, ok := strings.CutPrefix(r.URL.Path, Prefix)
 		if !ok {
 			http.NotFound(w, r)

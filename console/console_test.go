@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -287,4 +288,24 @@ func netInterfaceAddrs() ([]net.IP, error) {
 		}
 	}
 	return ips, err
+}
+
+// Over HTTPS the pages tell the browser to keep to it (HSTS); over HTTP
+// they do not (a header a browser ignores there).
+func TestHSTS(t *testing.T) {
+	srv := httptest.NewTLSServer(console.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+		t.Errorf("over HTTPS: Strict-Transport-Security %q", got)
+	}
+	plain := httptest.NewServer(console.Handler())
+	defer plain.Close()
+	if resp, _ := get(t, "GET", plain.URL+"/console/", ""); resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("over HTTP: Strict-Transport-Security is set")
+	}
 }
