@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -228,13 +229,24 @@ func TestConsoleBrowserJobsPages(t *testing.T) {
 	waitText(t, ctx, "#jobs-status", "1 job matches “file-042”.")
 	waitText(t, ctx, "#jobs-table tbody", "file-042.csv")
 
-	// A big file: while it runs, its row says how far it has read.
-	code, _, b := call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=big.csv", "hi", strings.NewReader(string(apiCustomers("BIG", 300_000))))
+	// A big file: while it is read, its row says how far. The reading
+	// lasts a few seconds and the list refreshes every 4: the search is
+	// asked again every 0.7 s here, as typing would, not to miss it.
+	code, _, b := call(t, "POST", base+"/api/v1/pipelines/customers-v3/jobs?name=big.csv", "hi", strings.NewReader(string(apiCustomers("BIG", 600_000))))
 	if code != 202 {
 		t.Fatalf("upload big.csv: %d %s", code, b)
 	}
-	eval[bool](t, ctx, `(() => { const s = document.querySelector("#f-search"); s.value = "big"; s.dispatchEvent(new Event("input")); return true; })()`)
-	waitText(t, ctx, `#jobs-table tbody tr[data-status="Processing"] td.why`, "rows/s")
+	sel := `#jobs-table tbody tr[data-status="Processing"] td.why`
+	js := fmt.Sprintf(`(() => {
+		const s = document.querySelector("#f-search");
+		if (!window.lastAsk || Date.now() - window.lastAsk > 700) { window.lastAsk = Date.now(); s.value = "big"; s.dispatchEvent(new Event("input")); }
+		const e = document.querySelector(%q);
+		return !!e && e.innerText.includes("rows/s") && e.innerText.includes("%% of the file");
+	})()`, sel)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("the big file's progress was not shown: %v\n%s", err, page)
+	}
 	if n := eval[int](t, ctx, `[...document.querySelectorAll("#jobs-pages button")].filter((b) => b.offsetParent !== null).length`); n != 0 {
 		t.Errorf("a single page offers %d paging buttons", n)
 	}
