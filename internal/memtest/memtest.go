@@ -31,8 +31,27 @@ func Ceiling(t testing.TB, max uint64, f func()) {
 // bytes while f ran: what f keeps, unlike Ceiling's total, which grows
 // with the garbage of every row. The heap is sampled every few
 // milliseconds.
+//
+// What a collection counts as live includes what was allocated while it
+// marked, so on a machine starved of CPU (a test run of every package at
+// once on two cores) a slow mark can count megabytes of a streaming run's
+// garbage. A run over the ceiling is therefore run once more, and t fails
+// only when that one is over too: what f really keeps is over it every
+// time.
 func LiveHeapCeiling(t testing.TB, max uint64, f func()) {
 	t.Helper()
+	first := livePeak(f)
+	if first <= max {
+		return
+	}
+	t.Logf("live heap reached %d KiB, more than the ceiling of %d KiB; running again", first>>10, max>>10)
+	if got := livePeak(f); got > max {
+		t.Fatalf("live heap reached %d KiB and %d KiB, more than the ceiling of %d KiB", first>>10, got>>10, max>>10)
+	}
+}
+
+// livePeak runs f and returns the highest live heap sampled while it ran.
+func livePeak(f func()) uint64 {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	read := func() uint64 {
 		metrics.Read(sample)
@@ -62,7 +81,5 @@ func LiveHeapCeiling(t testing.TB, max uint64, f func()) {
 	f()
 	close(stop)
 	<-done
-	if got := peak.Load(); got > max {
-		t.Fatalf("live heap reached %d KiB, more than the ceiling of %d KiB", got>>10, max>>10)
-	}
+	return peak.Load()
 }
