@@ -91,8 +91,10 @@ func (s *xmlScanner) next() (int, error) {
 		if end < 0 {
 			end = len(t)
 		}
+		// The local name after a prefix, as encoding/xml takes it: a name
+		// with an empty prefix or local part (":", "a:") is a name whole.
 		name := t[:end]
-		if i := bytes.IndexByte(name, ':'); i >= 0 {
+		if i := bytes.IndexByte(name, ':'); i > 0 && i < len(name)-1 {
 			name = name[i+1:]
 		}
 		if len(name) == 0 {
