@@ -353,3 +353,84 @@ func TestClusterMigrate(t *testing.T) {
 		t.Errorf("a second migrate: exit %d: %s", code, out)
 	}
 }
+
+// TestClusterSchedules: three nodes run a monthly schedule with 24
+// periods to make up; nodes are SIGKILLed and restarted while they produce
+// them. Every period is produced exactly once: one row, version 1,
+// Produced, and one receipt.
+func TestClusterSchedules(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `rescan: 1s
+job_timeout: 10s
+builtin_pipelines: false
+schedules:
+  - name: saft-monthly
+    template: saft-no
+    cron: "0 6 1 * *"
+    time_zone: Europe/Oslo
+    period: previous-month
+    from: 2024-11
+    input:
+      files: data/ledger/*.csv
+cluster:
+  database: %q
+  rescue_after: 15s
+`, dsn))
+	os.MkdirAll(filepath.Join(ws, "data", "ledger"), 0o755)
+	header := strings.Join(saftColumns, ",") + "\n"
+	writeFile(t, filepath.Join(ws, "data", "ledger", "part1.csv"), []byte(header+ledgerMaster+ledgerLines(ledgerTxs...)))
+	t.Setenv("ERPIPE_NOW", "2026-11-03T00:00:00Z") // 2024-11 to 2026-10 are due
+	nodes := []*node{startNode(t, ws, "n1"), startNode(t, ws, "n2"), startNode(t, ws, "n3")}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(q string) int {
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}
+	// Kill two nodes as soon as periods are being produced (by any
+	// node): all 24 take about a second.
+	deadline := time.Now().Add(60 * time.Second)
+	for count(`SELECT COUNT(*) FROM schedule_runs WHERE status IN ('Running', 'Produced')`) <= 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	nodes[0].d.kill(t)
+	nodes[1].d.kill(t)
+	nodes[0] = startNode(t, ws, "n1")
+	nodes[1] = startNode(t, ws, "n2")
+	var state string
+	waitFor(t, 120*time.Second, "24 periods produced", func() bool {
+		n := count(`SELECT COUNT(*) FROM schedule_runs WHERE status = 'Produced'`)
+		state = fmt.Sprintf("%d produced", n)
+		return n >= 24
+	})
+	if n := count(`SELECT COUNT(*) FROM schedule_runs`); n != 24 {
+		t.Errorf("%d runs, want 24 (one version of each period)", n)
+	}
+	if n := count(`SELECT COUNT(*) FROM schedule_runs WHERE version != 1`); n != 0 {
+		t.Errorf("%d runs of a version above 1", n)
+	}
+	if n := count(`SELECT COUNT(DISTINCT period) FROM schedule_runs WHERE status = 'Produced'`); n != 24 {
+		t.Errorf("%d periods produced, want 24 (%s)", n, state)
+	}
+	var receipts []string
+	for _, f := range files(t, filepath.Join(ws, "archive")) {
+		if filepath.Base(f) == "receipt.json" {
+			receipts = append(receipts, f)
+		}
+	}
+	if len(receipts) != 24 {
+		t.Errorf("%d receipts, want 24: %v", len(receipts), receipts)
+	}
+	t.Logf("24 periods produced once; %d submission jobs (attempts), %d runs taken over", count(`SELECT COUNT(*) FROM jobs WHERE pipeline = 'saft-monthly'`),
+		count(`SELECT COUNT(*) FROM schedule_runs WHERE attempts > 1`))
+	for _, n := range nodes {
+		n.d.stop(t)
+	}
+}

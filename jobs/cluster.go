@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -517,6 +518,49 @@ func (s *Service) sweepAged(ctx context.Context, age time.Duration) {
 			}
 		}
 	}
+}
+
+// ScheduleOwner is how the node names itself as the owner of a scheduled
+// run it produces: node:<name>:<pid>.
+func (c *Cluster) ScheduleOwner() string {
+	return fmt.Sprintf("node:%s:%d", c.opts.Node, os.Getpid())
+}
+
+// OwnerAlive reports whether the owner of a scheduled run (ScheduleOwner)
+// still runs: its node holds its name's lock, and is the same process
+// (not restarted since). An owner of another form (a node alone's, before
+// a migration) is not alive. When the database cannot say, the owner is
+// taken as alive: nothing is taken over on a doubt.
+func (c *Cluster) OwnerAlive(owner string) bool {
+	rest, ok := strings.CutPrefix(owner, "node:")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		return false
+	}
+	name, pid := rest[:i], rest[i+1:]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var nodePID string
+	err := c.journal.db.QueryRowContext(ctx, `SELECT pid::text FROM nodes WHERE name = $1`, name).Scan(&nodePID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	if nodePID != pid {
+		return false // the node was restarted: its runs of before are orphans
+	}
+	var held bool
+	err = c.journal.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+		AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 1))`, "node/"+name).Scan(&held)
+	if err != nil {
+		return true
+	}
+	return held
 }
 
 // riverTimeout is how long one attempt may run: halfway between the job

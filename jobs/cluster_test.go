@@ -462,3 +462,36 @@ func TestMigrateJournal(t *testing.T) {
 		t.Errorf("a journal with a running job: %v", err)
 	}
 }
+
+// TestClusterOwnerAlive: a scheduled run's owner is alive while its node
+// runs (holds its name), and not once the node has stopped, nor when the
+// node runs again as another process.
+func TestClusterOwnerAlive(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	open := func(node string) *Cluster {
+		c, err := OpenCluster(ctx, ClusterOptions{Database: dsn, Node: node, ConfigHash: "h", RescueAfter: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.join(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := open("n1"), open("n2")
+	defer b.Close()
+	owner := a.ScheduleOwner()
+	if !b.OwnerAlive(owner) {
+		t.Errorf("%s is running, but not alive to n2", owner)
+	}
+	if b.OwnerAlive("node:n1:1") {
+		t.Errorf("another process of n1 is alive to n2")
+	}
+	if b.OwnerAlive("4242@somehost") {
+		t.Errorf("a node alone's owner is alive to n2")
+	}
+	a.hold.Close() // n1 stops (its session, and its lock, end)
+	a.Close()
+	waitFor(t, 10*time.Second, "n1's lock to go", func() (bool, string) { return !b.OwnerAlive(owner), "still alive" })
+}

@@ -173,6 +173,9 @@ func OpenPostgresJournal(ctx context.Context, dsn string) (*Journal, error) {
 	db.SetMaxOpenConns(16)
 	if err := inSchemaLock(ctx, db, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, pgSchema)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, runsSchema) // the schedules' (runs.go)
+		}
 		return err
 	}); err != nil {
 		db.Close()

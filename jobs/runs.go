@@ -96,6 +96,7 @@ var ErrRunning = errors.New("the period is being produced now")
 type Runs struct {
 	db   *sql.DB
 	wake func() // tells the events' dispatcher of new events
+	pg   bool   // the cluster's PostgreSQL journal (cluster.go)
 }
 
 const runsSchema = `
@@ -126,7 +127,7 @@ func (j *Journal) Runs(ctx context.Context) (*Runs, error) {
 	if _, err := j.db.ExecContext(ctx, runsSchema); err != nil {
 		return nil, fmt.Errorf("journal: schedule tables: %w", err)
 	}
-	return &Runs{db: j.db, wake: j.events.Notify}, nil
+	return &Runs{db: j.db, wake: j.events.Notify, pg: j.pg}, nil
 }
 
 // Checked returns when the schedule's due periods were last worked out.
@@ -155,8 +156,13 @@ func (r *Runs) Plan(ctx context.Context, schedule string, due []Run, checked tim
 	now := dbTime(time.Now())
 	var added []string
 	for _, d := range due {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO schedule_runs(schedule, period, start, version, status, due, updated)
-			VALUES(?,?,?,1,?,?,?)`, schedule, d.Period, d.Start, string(RunDue), dbTime(d.Due), now)
+		q := `INSERT OR IGNORE INTO schedule_runs(schedule, period, start, version, status, due, updated)
+			VALUES(?,?,?,1,?,?,?)`
+		if r.pg { // every node plans: the first to insert a period wins
+			q = `INSERT INTO schedule_runs(schedule, period, start, version, status, due, updated)
+			VALUES(?,?,?,1,?,?,?) ON CONFLICT DO NOTHING`
+		}
+		res, err := tx.ExecContext(ctx, q, schedule, d.Period, d.Start, string(RunDue), dbTime(d.Due), now)
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
@@ -315,9 +321,20 @@ func (r *Runs) Finish(ctx context.Context, run *Run, evs ...*events.Event) error
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE schedule_runs SET status = ?, job = ?, error = ?, owner = '', next_attempt = ?, updated = ?
-		WHERE schedule = ? AND period = ? AND version = ?`,
-		string(run.Status), run.Job, run.Error, dbTime(run.NextAttempt), dbTime(cmp.Or(run.Updated, time.Now())), run.Schedule, run.Period, run.Version)
+	q := `UPDATE schedule_runs SET status = ?, job = ?, error = ?, owner = '', next_attempt = ?, updated = ?
+		WHERE schedule = ? AND period = ? AND version = ?`
+	args := []any{string(run.Status), run.Job, run.Error, dbTime(run.NextAttempt), dbTime(cmp.Or(run.Updated, time.Now())), run.Schedule, run.Period, run.Version}
+	if r.pg {
+		// In a cluster the run's owner is the fencing token: a node whose
+		// run was settled and claimed by another meanwhile changes nothing.
+		q, args = q+` AND owner = ?`, append(args, run.Owner)
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err == nil && r.pg {
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("journal: end the run of %s %s: %w", run.Schedule, run.Period, ErrFenced)
+		}
+	}
 	if err == nil {
 		err = tx.Commit()
 	}

@@ -32,7 +32,16 @@ type Runner struct {
 	// Poll is the longest the runner sleeps between checks (default 1m),
 	// so that a clock jump (a machine waking up) is noticed.
 	Poll time.Duration
+	// OwnerAlive, when set (a node of a cluster), tells whether the owner
+	// of a run still runs: then runs of owners that do not are settled at
+	// every check, not only at the start, so that a period a dead node
+	// was producing is taken over by another.
+	OwnerAlive func(owner string) bool
 }
+
+// SetOwner names who claims runs (default pid@host); a node of a cluster
+// gives its own name (jobs.Cluster.ScheduleOwner).
+func (r *Runner) SetOwner(owner string) { r.owner = owner }
 
 // NewRunner prepares a runner for the schedules of ws (see Load).
 func NewRunner(ctx context.Context, ws *workspace.Workspace, journal *jobs.Journal, log *slog.Logger, schedules []*Schedule) (*Runner, error) {
@@ -116,6 +125,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.take(c)
 		default:
 		}
+		if r.OwnerAlive != nil {
+			if err := r.recoverInterrupted(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
 		if err := r.Tick(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -166,7 +183,10 @@ func (r *Runner) Tick(ctx context.Context) error {
 				continue
 			}
 			// A failed attempt (a job) is logged by Produce, once.
-			if job, err := r.Produce(ctx, s, p, false); err != nil && job == nil && !errors.Is(err, jobs.ErrRunning) {
+			// In a cluster another node may have produced it since it
+			// was listed: that is no failure either.
+			if job, err := r.Produce(ctx, s, p, false); err != nil && job == nil && !errors.Is(err, jobs.ErrRunning) &&
+				!(r.OwnerAlive != nil && errors.Is(err, jobs.ErrProduced)) {
 				r.log.Error("scheduled run failed", "schedule", s.Name, "period", p.Name, "err", err)
 			}
 		}
@@ -257,6 +277,9 @@ func (r *Runner) settle(ctx context.Context, run *jobs.Run) error {
 func (r *Runner) ownerAlive(run *jobs.Run) bool {
 	if run.Owner == r.owner {
 		return true
+	}
+	if r.OwnerAlive != nil {
+		return r.OwnerAlive(run.Owner)
 	}
 	pidText, host, _ := strings.Cut(run.Owner, "@")
 	if _, me, _ := strings.Cut(r.owner, "@"); host != me {

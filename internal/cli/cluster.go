@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +40,19 @@ func runNode(ctx context.Context, g *globals, ws *workspace.Workspace, nodeFlag 
 	}
 	svc.TempDir = ws.Temp()
 	svc.UseCluster(c)
+	// Every node runs the schedules: the first to claim a period in the
+	// database produces it; a period a dead node was producing is taken
+	// over once its node's lock is gone (docs/cluster.md).
+	runner, err := newRunner(context.WithoutCancel(ctx), g, ws, c.Journal())
+	if err != nil {
+		return err
+	}
+	runner.SetOwner(c.ScheduleOwner())
+	runner.OwnerAlive = c.OwnerAlive
+	runner.Poll = 2 * time.Second // how soon a dead node's period is taken over
+	svc.Now = runner.Now
+	svc.Background = append(svc.Background, runner.Run)
+	svc.Reloaders = append(svc.Reloaders, runner.Reloader)
 	stopHangup := onHangup(svc.RequestReload)
 	defer stopHangup()
 	if err := svc.Run(ctx); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
@@ -51,9 +65,6 @@ func runNode(ctx context.Context, g *globals, ws *workspace.Workspace, nodeFlag 
 // would need its state moved into the shared database first (issue 23).
 func clusterUnsupported(ws *workspace.Workspace) error {
 	var parts []string
-	if len(ws.Config.Schedules) > 0 {
-		parts = append(parts, "schedules:")
-	}
 	if ws.Config.HTTP.Enabled() {
 		parts = append(parts, "http:")
 	}
