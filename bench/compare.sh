@@ -279,8 +279,8 @@ splitdoc() {
 ## Both cores on one CSV file (issue 20)
 
 A CSV input was read on one goroutine (encoding/csv), which fed the
-workers that evaluate rows in batches: reading was the longest stage, and
-a 1M-row run kept about 1.7 cores busy. Now the reading goroutine only
+workers that evaluate rows in batches; a 1M-row run kept about 1.7 cores
+busy. Now the reading goroutine only
 cuts the file into chunks of whole records (about 64 KB), and the workers
 read the records of a chunk and evaluate them at once; the caller's
 goroutine still applies the rows to the result and writes them, in input
@@ -290,9 +290,9 @@ a quote opens a value at the start of a field, and inside a quoted value
 it is doubled or followed by the delimiter or the line end. Quoting that
 is anything else (a bad quote, or a quote that lazy quotes keep as text),
 or a record past 4 MB (a quote never closed), leaves the rest of the file,
-from that record on, to one reader, as before. The splitter reads the file's buffer in the same pieces as
-encoding/csv would, so that a row past \`limits.record_bytes\` stops the
-run at the same record. A chunk's records are read by a parser of whole,
+from that record on, to one reader, as before. The splitter reads the
+file's buffer in the same pieces as encoding/csv would, so that a row past
+\`limits.record_bytes\` stops the run at the same record. A chunk's records are read by a parser of whole,
 well-quoted records (\`formats/csv/chunkparse.go\`), which falls back to
 encoding/csv for anything else (the end of the file). Each chunk's Reader
 gives the records, positions and errors one Reader gives
@@ -308,9 +308,10 @@ previews read as before, and with one CPU (GOMAXPROCS 1) everything runs
 on one goroutine as before. A few chunks are in flight at a time (about
 \`2 × workers + 2\`), so memory stays flat.
 
-The same rounds as the tables above, with the binary before the change as
-a third command (\`ERB_BEFORE_BIN\`), so that each round gives a before/after
-pair; ratios are against the floor of the same round. Runs:
+Rounds of \`bench/compare.sh\` with the binary before the change as a
+third command (\`ERB_BEFORE_BIN\`: here the commit before it, f710cf0,
+with the start-up fix of 0763440), so that each round gives a
+before/after pair; ratios are against the floor of the same round. Runs:
 $(grep -h 'load average' "${1%.tsv}.md" 2>/dev/null | sed 's/^/- /')
 
 $(summary "$1")
