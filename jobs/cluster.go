@@ -420,6 +420,9 @@ func (s *Service) takeReady(ctx context.Context, f inbox.File) error {
 // until ctx is done; River hands the jobs to the nodes' workers.
 func (s *Service) runCluster(ctx context.Context) error {
 	c := s.cluster
+	if err := s.ws.MakeState(); err != nil { // .erpipe 0700, as a node alone's Lock makes it
+		return err
+	}
 	if err := s.takeTempDir(); err != nil {
 		return err
 	}

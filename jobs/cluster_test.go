@@ -495,3 +495,33 @@ func TestClusterOwnerAlive(t *testing.T) {
 	a.Close()
 	waitFor(t, 10*time.Second, "n1's lock to go", func() (bool, string) { return !b.OwnerAlive(owner), "still alive" })
 }
+
+// TestRebind: the journal's ? placeholders are numbered for PostgreSQL,
+// but not inside quotes, and a query already numbered is left alone.
+func TestRebind(t *testing.T) {
+	for _, c := range [][2]string{
+		{`SELECT 1`, `SELECT 1`},
+		{`UPDATE jobs SET a = ?, b = ? WHERE id = ?`, `UPDATE jobs SET a = $1, b = $2 WHERE id = $3`},
+		{`SELECT '?' , "a?b", ? FROM t WHERE x = 'it''s ?' AND y = ?`, `SELECT '?' , "a?b", $1 FROM t WHERE x = 'it''s ?' AND y = $2`},
+		{`UPDATE jobs SET body = jsonb_set(body::jsonb, '{progress}', ?::jsonb)::text WHERE id = ?`,
+			`UPDATE jobs SET body = jsonb_set(body::jsonb, '{progress}', $1::jsonb)::text WHERE id = $2`},
+		{`SELECT * FROM river_job WHERE id = $1 AND args ? 'x'`, `SELECT * FROM river_job WHERE id = $1 AND args ? 'x'`},
+	} {
+		if got := rebind(c[0]); got != c[1] {
+			t.Errorf("rebind(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
+
+// TestRedactDSN: a password in the cluster's database URL is not said in
+// messages.
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://erpipe:s3cr@t@db.example:5432/erpipe": "postgres://erpipe:***@db.example:5432/erpipe",
+		"postgres://erpipe@db.example/erpipe":             "postgres://erpipe@db.example/erpipe",
+	} {
+		if got := redactDSN(in); got != want || strings.Contains(got, "s3cr") {
+			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
