@@ -62,6 +62,12 @@ job queue (docs/cluster.md); --node names the node.`,
 			if ws.Config.Cluster.Enabled() {
 				return runNode(ctx, g, ws, node)
 			}
+			if nfs, kind := workspace.NetworkFS(ws.State()); nfs {
+				// SQLite's locks are not to be trusted there; a node alone
+				// still runs, as before (docs/cluster.md).
+				g.logger().Warn("the job journal is on a network file system, where SQLite's locking is unreliable: keep .erpipe on a local disk, "+
+					"and never run erpipe on this workspace from two machines but as a cluster (cluster: in erpipe.yaml)", "state", ws.State(), "file_system", kind)
+			}
 			j, err := createJournal(ctx, g, ws, acceptNew)
 			if err != nil {
 				return err
