@@ -247,7 +247,7 @@ func (c *Chunk) Reader() *Reader {
 	var cr records
 	if c.tail == nil && c.end == io.EOF && useParser {
 		// Whole records, their quotes followed by the Splitter.
-		c.p = chunkParser{data: c.data, line: 1, comma: c.tail.commaOf(r), reuse: r.reuse, opts: r,
+		c.p = chunkParser{data: c.data, line: 1, comma: utf8.AppendRune(c.p.comma[:0], r.comma), reuse: r.reuse, opts: r,
 			rec: c.p.rec[:0], lines: c.p.lines[:0], buf: c.p.buf[:0], ends: c.p.ends[:0]}
 		if len(c.p.comma) == 1 {
 			c.p.c = c.p.comma[0]
@@ -272,11 +272,9 @@ func (c *Chunk) Reader() *Reader {
 	return &c.rd
 }
 
-// useParser says whether chunks are read by chunkParser (the tests read
-// them with encoding/csv too).
+// useParser says whether chunks are read by chunkParser (else by
+// encoding/csv, for comparisons).
 var useParser = true
-
-func (*Splitter) commaOf(r *Reader) []byte { return utf8.AppendRune(nil, r.comma) }
 
 // chunkSource serves a chunk's bytes, then end; a tail chunk's, then the
 // rest of the input, read as the Splitter reads it.
