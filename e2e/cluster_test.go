@@ -146,12 +146,20 @@ cluster:
 	waitFor(t, 30*time.Second, "River to elect a leader", func() bool {
 		return db.QueryRow(`SELECT leader_id FROM river_leader`).Scan(&leader) == nil
 	})
+	var leaderKilled time.Time
 	for i, n := range nodes {
 		if n.name == leader {
+			leaderKilled = time.Now()
 			restart(i)
 		}
 	}
 	dropN(40, 50)
+	// A leader is elected again (River: a 15s lease, tried every 5s).
+	var elected time.Time
+	waitFor(t, 60*time.Second, "River to elect a new leader", func() bool {
+		return db.QueryRow(`SELECT elected_at FROM river_leader`).Scan(&elected) == nil && elected.After(leaderKilled)
+	})
+	t.Logf("a leader was elected %v after the leader was killed", elected.Sub(leaderKilled).Round(100*time.Millisecond))
 	// A node paused past rescue_after (15s) while it works, then resumed:
 	// its jobs are taken over meanwhile, and what it writes when it wakes
 	// is fenced off.
