@@ -26,6 +26,7 @@ import (
 var chunkTemplates = map[string]string{
 	"csv":         pipelineTemplate,
 	"slots":       slottedPipelineTemplate,
+	"workbook":    pipelineTemplate + "  xlsx:\n    sheet: Lines\n",
 	"dmf":         pipelineTemplate[:strings.Index(pipelineTemplate, "output:")] + dmfOutput,
 	"semicolons":  strings.Replace(pipelineTemplate, "input:\n", "input:\n  csv:\n    delimiter: \";\"\n", 1),
 	"lazy":        strings.Replace(pipelineTemplate, "input:\n", "input:\n  csv:\n    lazy_quotes: true\n", 1),
@@ -74,6 +75,7 @@ var chunkInputs = []struct {
 	{"one row, DMF", "dmf", "Id,Amount,Rate,Day,Note\nA1,1,1,01.01.2026,n\n"},
 	{"DMF", "dmf", "Id,Amount,Rate,Day,Note\n\"A\n1\",10.50,1.1,01.02.2026,\"a, b\"\nA2,1;5,2,03.04.2026,x\nA3,7,0.5,05.06.2026,n\n"},
 	{"slots", "slots", "Id,Amount,Rate,Day,Note\nA1,10.50,1.1,01.02.2026,n\nA2,-500,2,03.04.2026,x\nA3,,0.5,05.06.2026,\n"},
+	{"CSV and a workbook", "workbook", "Id,Amount,Rate,Day,Note\n\"A\n1\",10.50,1.1,01.02.2026,\"a, b\"\nA2,1;5,2,03.04.2026,x\nA3,7,0.5,05.06.2026,n\n"},
 }
 
 // runTranscript runs tpl over in and writes down everything a caller of
@@ -196,7 +198,7 @@ func TestChunkedRunLarge(t *testing.T) {
 func TestChunkedRunUsesChunks(t *testing.T) {
 	dir := t.TempDir()
 	in := pipelineInput(t, dir, 10)
-	for name, want := range map[string]bool{"csv": true, "dmf": true, "checks": false} {
+	for name, want := range map[string]bool{"csv": true, "dmf": true, "workbook": true, "checks": false} {
 		src := chunkTemplates[name]
 		if name == "checks" {
 			src = checkedPipelineTemplate
