@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -204,7 +205,20 @@ func TestClusterRefusesOtherConfig(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "another running node is named") {
 		t.Errorf("a second node named n1: exit %d, %s", code, errOut)
 	}
+	// erpipe status lists the nodes from the database; each node keeps
+	// its own status file in the shared folder.
+	out, errOut, code := erpipe(t, "status", "--workspace", a)
+	if code != 0 || !regexp.MustCompile(`(?m)^n1\s+running\s`).MatchString(out) {
+		t.Errorf("erpipe status: exit %d: %s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(a, ".erpipe", "nodes", "n1", "status.json")); err != nil {
+		t.Errorf("n1's status file: %v", err)
+	}
 	n1.d.stop(t)
+	waitFor(t, 10*time.Second, "erpipe status to say n1 stopped", func() bool {
+		out, _, _ = erpipe(t, "status", "--workspace", a)
+		return regexp.MustCompile(`(?m)^n1\s+stopped\s`).MatchString(out)
+	})
 }
 
 // TestClusterMigrate: erpipe cluster migrate copies the journal of a

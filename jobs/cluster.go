@@ -566,6 +566,42 @@ func (c *Cluster) OwnerAlive(owner string) bool {
 	return held
 }
 
+// NodeStatus is one node of a cluster as the database knows it.
+type NodeStatus struct {
+	Name    string    `json:"name"`
+	PID     int       `json:"pid"`
+	Config  string    `json:"config"` // the configuration's hash (workspace.ConfigHash)
+	Started time.Time `json:"started"`
+	Seen    time.Time `json:"seen"` // when it last said it runs (every 10s)
+	Running bool      `json:"running"`
+}
+
+// Nodes lists the nodes that ever ran on the cluster's journal j, with
+// whether each runs now (holds its name's lock).
+func Nodes(ctx context.Context, j *Journal) ([]NodeStatus, error) {
+	if !j.pg {
+		return nil, errors.New("not a cluster's journal")
+	}
+	rows, err := j.db.QueryContext(ctx, `SELECT n.name, n.pid, n.config, n.started, n.seen, EXISTS (SELECT 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('node/' || n.name, 1)) FROM nodes n ORDER BY n.name`)
+	if err != nil {
+		return nil, j.dbError(err)
+	}
+	defer rows.Close()
+	var out []NodeStatus
+	for rows.Next() {
+		var n NodeStatus
+		var started, seen string
+		if err := rows.Scan(&n.Name, &n.PID, &n.Config, &started, &seen, &n.Running); err != nil {
+			return nil, j.dbError(err)
+		}
+		n.Started, n.Seen = parseDBTime(started), parseDBTime(seen)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
 // riverTimeout is how long one attempt may run: halfway between the job
 // timeout and the rescue (which River wants longer than it).
 func riverTimeout(job, rescue time.Duration) time.Duration {

@@ -65,7 +65,9 @@ func (k *statusKeeper) update(f func(*DaemonStatus)) {
 }
 
 // statusPath is where a workspace's daemon keeps its status.
-func statusPath(ws *workspace.Workspace) string { return filepath.Join(ws.State(), "status.json") }
+// A node of a cluster keeps its own, beside its work folder: the nodes
+// share the workspace folder.
+func statusPath(ws *workspace.Workspace) string { return filepath.Join(ws.NodeState(), "status.json") }
 
 // writeStatus writes the daemon's status, replacing the file whole (a
 // reader never sees half of it). Failing to is logged, not fatal: the

@@ -120,6 +120,10 @@ func (w *Workspace) SetNode(name string) { w.node = name }
 // Node is the name SetNode gave, or "".
 func (w *Workspace) Node() string { return w.node }
 
+// NodeState is the folder of the node's own state (its work, temporary
+// files and status) in a cluster, or the workspace's .erpipe alone.
+func (w *Workspace) NodeState() string { return w.nodeState() }
+
 // nodeState is the folder of the node's own state, or the workspace's.
 func (w *Workspace) nodeState() string {
 	if w.node == "" {

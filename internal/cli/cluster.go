@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -139,4 +141,40 @@ has not ended is refused, and so is a workspace a daemon is running on.`,
 		},
 	})
 	return cmd
+}
+
+// clusterStatus is erpipe status for a cluster: its nodes, from the
+// database.
+func clusterStatus(ctx context.Context, g *globals, cc workspace.ClusterConfig, asJSON bool) error {
+	j, err := jobs.OpenPostgresJournal(ctx, cc.Database)
+	if err != nil {
+		return failed(err)
+	}
+	defer j.Close()
+	nodes, err := jobs.Nodes(ctx, j)
+	if err != nil {
+		return failed(err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Nodes []jobs.NodeStatus `json:"nodes"`
+		}{nodes})
+	}
+	if len(nodes) == 0 {
+		fmt.Fprintln(g.stdout, "no node of this cluster has run yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tPID\tCONFIG\tSTARTED\tLAST SEEN\t")
+	for _, n := range nodes {
+		state := "stopped"
+		if n.Running {
+			state = "running"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", printable(n.Name), state, n.PID, n.Config,
+			n.Started.Local().Format("2006-01-02 15:04:05"), n.Seen.Local().Format("2006-01-02 15:04:05"))
+	}
+	return tw.Flush()
 }

@@ -32,6 +32,9 @@ jobs, see erpipe jobs.`,
 			if err != nil {
 				return err
 			}
+			if cc, err := workspace.ReadCluster(ws.Root, ws.ConfigPath); err == nil && cc.Enabled() {
+				return clusterStatus(c.Context(), g, cc, asJSON) // cluster.go
+			}
 			st, err := jobs.ReadStatus(ws)
 			if jobs.IsNoStatus(err) {
 				fmt.Fprintf(g.stdout, "erpipe run has not run in %s\n", ws.Root)
