@@ -25,7 +25,7 @@ pipelines:
     template: customers-v3
     inbox: {readiness: rename}
 `)
-	d := startDaemonOn(t, ws, "marker")
+	d := startDaemonOn(t, ws, "marker", "rename")
 	mk := filepath.Join(ws, "inbox", "marker")
 	writeFile(t, filepath.Join(mk, "m.csv"), customers(t, 1))
 	rn := filepath.Join(ws, "inbox", "rename")
@@ -58,17 +58,19 @@ pipelines:
 	d.stop(t)
 }
 
-// startDaemonOn starts the daemon and waits for the inbox of pipeline.
-func startDaemonOn(t *testing.T, ws, pipeline string) *daemon {
+// startDaemonOn starts the daemon and waits for the inboxes of pipelines.
+func startDaemonOn(t *testing.T, ws string, pipelines ...string) *daemon {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(ws, "inbox", "customers-v3"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, ws)
-	waitFor(t, 20*time.Second, "the inbox of "+pipeline, func() bool {
-		_, err := os.Stat(filepath.Join(ws, "inbox", pipeline))
-		return err == nil
-	})
+	for _, p := range pipelines {
+		waitFor(t, 20*time.Second, "the inbox of "+p, func() bool {
+			_, err := os.Stat(filepath.Join(ws, "inbox", p))
+			return err == nil
+		})
+	}
 	return d
 }
 
