@@ -113,6 +113,7 @@ func (a *API) routes() []route {
 		{"GET /api/v1/jobs/{id}/rejected", viewer, false, a.jobRejected},
 		{"GET /api/v1/jobs/{id}/outputs/{name}", viewer, false, a.jobOutput},
 		{"POST /api/v1/jobs/{id}/retry", operator, true, a.retryJob},
+		{"POST /api/v1/jobs/{id}/corrections", operator, true, a.correctJob}, // corrections.go
 		{"GET /api/v1/jobs/{id}/receipt", viewer, false, a.jobReceipt},
 		{"GET /api/v1/schedules", viewer, false, a.listSchedules},
 		{"GET /api/v1/schedules/{name}", viewer, false, a.getSchedule},

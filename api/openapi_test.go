@@ -153,6 +153,7 @@ func TestOpenAPI(t *testing.T) {
 	call("GET", ok.Outputs[0].Download, nil, "Range", "bytes=0-9")
 	call("GET", "/api/v1/jobs/"+failed.ID+"/report", nil)
 	call("GET", "/api/v1/jobs/"+failed.ID+"/rejected", nil)
+	call("POST", "/api/v1/jobs/"+failed.ID+"/corrections", []byte(`{"rows":[["US-001","Name"]]}`), "Content-Type", "application/json") // a CSV's: 409
 	call("POST", "/api/v1/jobs/"+failed.ID+"/retry", nil)
 	call("GET", "/api/v1/jobs/nothing", nil)
 	call("GET", "/api/v1/schedules", nil)

@@ -408,11 +408,21 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("the workbook's job is %s, want ProcessedWithErrors", workbook.Status)
 	}
 	run(t, ctx, "open the workbook's job", chromedp.Navigate(base+"/console/#/jobs/"+workbook.ID))
-	waitText(t, ctx, "table.rejected", "MIX-0001")
+	waitText(t, ctx, "table.rejected", "a value is required")
+	if cells := eval[string](t, ctx, `[...document.querySelectorAll("table.rejected tbody input")].map((i) => i.value).join(",")`); !strings.HasPrefix(cells, "MIX-0001,,10,USD") {
+		t.Errorf("the workbook's rejected rows table holds %q, want MIX-0001 (its name blank)", cells)
+	}
 	if rej := text(t, ctx, "table.rejected"); !strings.Contains(rej, "What to fix") || !strings.Contains(rej, "Customer group") ||
 		!strings.Contains(rej, "a value is required") || strings.Contains(rej, "MIX-0000") {
 		t.Errorf("the workbook's rejected rows table: %q", rej)
 	}
+	// Its rows are corrected in the page too, and come back as a
+	// workbook, mixed-corrected.xlsx, a job of its own that is Processed.
+	run(t, ctx, "fill in the workbook's name", chromedp.SendKeys(chromedp.CSS("table.rejected td.fault input"), "Customer MIX 1"),
+		chromedp.Click(chromedp.CSS("#resubmit")))
+	waitText(t, ctx, "#job-title", "mixed-corrected.xlsx")
+	waitText(t, ctx, "#job-body .summary", "1 row read, 1 written, 0 rejected")
+	waitText(t, ctx, "#job-body .summary", "Processed")
 
 	// Drop a file: drag and drop onto the zone (a real drag of a file,
 	// through Chromium's input), then the job's page.

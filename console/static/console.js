@@ -459,9 +459,10 @@
       const header = rows[h] || [];
       const data = rows.slice(h + 1).filter((r) => r.some((c) => c !== ""));
       const cols = header.slice(0, -1);
-      // A CSV's rows are corrected in the page (each cell a text field)
-      // and sent back as a new file; a workbook's are fixed in Excel.
-      const editable = sep !== null && data.length <= 500 && may("operate");
+      // The rows are corrected in the page (each cell a text field) and
+      // sent back as a new file: a CSV's as a CSV file in its delimiter,
+      // a workbook's to the API, which writes them as a workbook.
+      const editable = data.length <= 500 && may("operate");
       const table = el("table", { class: "rejected" },
         el("caption", {}, plural(data.length, "rejected row", "rejected rows") + ", as they were in the input, with what to fix"),
         el("thead", {}, el("tr", {},
@@ -505,22 +506,32 @@
 
   // resubmit sends the corrected rows (the lines above the header as they
   // were, the header and the rows without erpipe's error column) to the
-  // job's pipeline through the API's upload, then opens the new job.
+  // job's pipeline through the API's upload (a CSV file) or corrections
+  // (a workbook's rows), then opens the new job.
   async function resubmit(j, above, cols, data, table, sep, button) {
     const edited = data.map((r, k) => cols.map((_, i) => {
       const input = table.querySelector('input[data-row="' + k + '"][data-col="' + i + '"]');
       return input ? input.value : (r[i] || "");
     }));
-    const text = [...above.map((r) => csvLine(r, sep)), csvLine(cols, sep), ...edited.map((r) => csvLine(r, sep))].join("\r\n") + "\r\n";
-    const dot = j.input.lastIndexOf(".");
-    const name = dot > 0 ? j.input.slice(0, dot) + "-corrected" + j.input.slice(dot) : j.input + "-corrected";
+    let path, body, type;
+    if (sep === null) { // a workbook: the API writes customers-corrected.xlsx
+      path = "/api/v1/jobs/" + encodeURIComponent(j.id) + "/corrections";
+      body = JSON.stringify({ rows: edited });
+      type = "application/json";
+    } else {
+      const text = [...above.map((r) => csvLine(r, sep)), csvLine(cols, sep), ...edited.map((r) => csvLine(r, sep))].join("\r\n") + "\r\n";
+      const dot = j.input.lastIndexOf(".");
+      const name = dot > 0 ? j.input.slice(0, dot) + "-corrected" + j.input.slice(dot) : j.input + "-corrected";
+      path = "/api/v1/pipelines/" + encodeURIComponent(j.pipeline) + "/jobs?name=" + encodeURIComponent(name);
+      body = new Blob([text], { type: "text/csv" });
+      type = "text/csv";
+    }
     const key = uuid();
     button.disabled = true;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const job = await api("/api/v1/pipelines/" + encodeURIComponent(j.pipeline) + "/jobs?name=" + encodeURIComponent(name),
-            { method: "POST", body: new Blob([text], { type: "text/csv" }), headers: { "Idempotency-Key": key, "Content-Type": "text/csv" } });
+          const job = await api(path, { method: "POST", body: body, headers: { "Idempotency-Key": key, "Content-Type": type } });
           location.hash = jobHref(job.id);
           return;
         } catch (err) {
