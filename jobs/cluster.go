@@ -434,30 +434,11 @@ func (s *Service) runCluster(ctx context.Context) error {
 		*st = DaemonStatus{PID: os.Getpid(), Started: s.Now(), Config: configStatus(s.current())}
 	})
 	s.writeStatus()
-	s.sweep(ctx) // this node's work folder only
-	w, err := inbox.NewWatcher(inbox.Options{
-		Settle:    s.ws.Config.SettleWindow(),
-		Rescan:    s.ws.Config.RescanInterval(),
-		MaxSettle: s.ws.Config.MaxSettleWindow(),
-		Poll:      true, // other machines' writes send no events
-		Logger:    s.log,
-		OnStuck: func(st inbox.Stuck) {
-			s.log.Error("a file in an inbox is not ready and is not taken", "file", st.File.Path,
-				"since", st.Since.Format(time.RFC3339), "reason", st.Reason)
-		},
-	})
+	s.sweep(ctx)                   // this node's work folder only
+	w, err := s.watchInboxes(true) // other machines' writes send no events
 	if err != nil {
 		return err
 	}
-	s.reloading.Lock()
-	for _, p := range s.current().ws.Pipelines {
-		if err := w.AddFolder(p.Name, s.ws.Inbox(p.Name), p.Inbox); err != nil {
-			s.reloading.Unlock()
-			return fmt.Errorf("pipeline %q: %w", p.Name, err)
-		}
-	}
-	s.watcher.Store(w)
-	s.reloading.Unlock()
 
 	var background sync.WaitGroup
 	bgCtx, cancelBackground := context.WithCancel(ctx)

@@ -134,31 +134,10 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	w, err := inbox.NewWatcher(inbox.Options{
-		Settle:    s.ws.Config.SettleWindow(),
-		Rescan:    s.ws.Config.RescanInterval(),
-		MaxSettle: s.ws.Config.MaxSettleWindow(),
-		Poll:      s.ws.Config.Poll,
-		Logger:    s.log,
-		OnStuck: func(st inbox.Stuck) {
-			s.log.Error("a file in an inbox is not ready and is not taken", "file", st.File.Path,
-				"since", st.Since.Format(time.RFC3339), "reason", st.Reason)
-		},
-	})
+	w, err := s.watchInboxes(s.ws.Config.Poll)
 	if err != nil {
 		return err
 	}
-	// The inboxes of the configuration current now; a reload changes
-	// them from here on (followInboxes).
-	s.reloading.Lock()
-	for _, p := range s.current().ws.Pipelines {
-		if err := w.AddFolder(p.Name, s.ws.Inbox(p.Name), p.Inbox); err != nil {
-			s.reloading.Unlock()
-			return fmt.Errorf("pipeline %q: %w", p.Name, err)
-		}
-	}
-	s.watcher.Store(w)
-	s.reloading.Unlock()
 	waitSources := s.startSources(bgCtx)
 	defer func() { cancelBackground(); waitSources() }()
 	go s.watchConfig(ctx, s.ReloadEvery)
@@ -378,4 +357,33 @@ func (s *Service) unclaim(job *Job, path string) bool {
 	}
 	os.Remove(filepath.Dir(job.ClaimedPath))
 	return true
+}
+
+// watchInboxes starts the watcher of the inboxes of the configuration
+// current now (a reload changes them from then on: followInboxes), with
+// events from the file system, or by polling alone when poll is set.
+func (s *Service) watchInboxes(poll bool) (*inbox.Watcher, error) {
+	w, err := inbox.NewWatcher(inbox.Options{
+		Settle:    s.ws.Config.SettleWindow(),
+		Rescan:    s.ws.Config.RescanInterval(),
+		MaxSettle: s.ws.Config.MaxSettleWindow(),
+		Poll:      poll,
+		Logger:    s.log,
+		OnStuck: func(st inbox.Stuck) {
+			s.log.Error("a file in an inbox is not ready and is not taken", "file", st.File.Path,
+				"since", st.Since.Format(time.RFC3339), "reason", st.Reason)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
+	for _, p := range s.current().ws.Pipelines {
+		if err := w.AddFolder(p.Name, s.ws.Inbox(p.Name), p.Inbox); err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
+		}
+	}
+	s.watcher.Store(w)
+	return w, nil
 }
