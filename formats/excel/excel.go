@@ -129,19 +129,7 @@ func Open(path string, opts Options) (r *Reader, err error) {
 		return r, err
 	}
 	if r.book != nil {
-		sheet, xopts := r.sheet, r.opts[0]
-		fr, _ := r.book.rows(sheet, func() (*excelize.Rows, io.Closer, error) {
-			f, err := excelize.OpenFile(path, xopts)
-			if err != nil {
-				return nil, nil, err
-			}
-			rows, err := f.Rows(sheet)
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			return rows, f, nil
-		})
+		fr, _ := r.book.rows(r.sheet, excelizeRows(path, r.opts[0], r.sheet))
 		if fr != nil {
 			r.rows = fr
 		} else {
@@ -409,5 +397,23 @@ func (r *Reader) closeBook() {
 		r.book.f.Close()
 		r.book.close()
 		r.book = nil
+	}
+}
+
+// excelizeRows opens the rows of sheet with excelize, from the whole
+// workbook at path: what reads a sheet the scanner does not understand.
+// The io.Closer closes the workbook.
+func excelizeRows(path string, opt excelize.Options, sheet string) func() (*excelize.Rows, io.Closer, error) {
+	return func() (*excelize.Rows, io.Closer, error) {
+		f, err := excelize.OpenFile(path, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := f.Rows(sheet)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return rows, f, nil
 	}
 }

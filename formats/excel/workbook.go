@@ -1,8 +1,6 @@
 package excel
 
 import (
-	"io"
-
 	"github.com/xuri/excelize/v2"
 )
 
@@ -55,19 +53,7 @@ func (w *Workbook) Sheets() []string { return w.f.GetSheetList() }
 // iterator before the Workbook.
 func (w *Workbook) Rows(sheet string) (RowIterator, error) {
 	if w.book != nil {
-		path, opt := w.path, w.opt
-		fr, _ := w.book.rows(sheet, func() (*excelize.Rows, io.Closer, error) {
-			f, err := excelize.OpenFile(path, opt)
-			if err != nil {
-				return nil, nil, err
-			}
-			rows, err := f.Rows(sheet)
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			return rows, f, nil
-		})
+		fr, _ := w.book.rows(sheet, excelizeRows(w.path, w.opt, sheet))
 		if fr != nil {
 			fr.raw = w.opt.RawCellValue
 			return fr, nil
