@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpipe/erpipe/internal/servicetest"
 	"github.com/erpipe/erpipe/jobs"
-	"github.com/erpipe/erpipe/workspace"
 )
 
 // sample is the customers-v3 template's own sample.
@@ -45,33 +45,13 @@ const activity = "6D31E09F-0249-459F-94F0-AAD9C2C47B64"
 // newEnv starts a daemon on a workspace whose erpipe.yaml is yaml.
 func newEnv(t *testing.T, yaml string) *testEnv {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "erpipe.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Open(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ws.MakeState(); err != nil {
-		t.Fatal(err)
-	}
-	j, err := jobs.OpenJournal(ws.JournalPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := jobs.NewService(ws, j, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, svc, log := servicetest.New(t, yaml)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		j.Close()
 	})
 	for svc.Ready() != nil {
 		time.Sleep(10 * time.Millisecond)

@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,8 +17,7 @@ import (
 
 	"github.com/erpipe/erpipe/api"
 	"github.com/erpipe/erpipe/console"
-	"github.com/erpipe/erpipe/jobs"
-	"github.com/erpipe/erpipe/workspace"
+	"github.com/erpipe/erpipe/internal/servicetest"
 )
 
 // serve starts a real daemon (jobs.Service) on a workspace with yaml as
@@ -28,26 +25,7 @@ import (
 // console mounted, as erpipe run does; it returns the base URL.
 func serve(t *testing.T, yaml, addr string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "erpipe.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Open(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ws.MakeState(); err != nil {
-		t.Fatal(err)
-	}
-	j, err := jobs.OpenJournal(ws.JournalPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := jobs.NewService(ws, j, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, svc, log := servicetest.New(t, yaml)
 	s := api.New(api.Options{Addr: addr, Logger: log})
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
@@ -61,7 +39,6 @@ func serve(t *testing.T, yaml, addr string) string {
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		j.Close()
 	})
 	base := s.URL()
 	deadline := time.Now().Add(10 * time.Second)
