@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -30,24 +29,7 @@ type node struct {
 // watches the inboxes as a node.
 func startNode(t *testing.T, ws, name string) *node {
 	t.Helper()
-	d := &daemon{logs: new(syncBuffer), done: make(chan struct{})}
-	d.cmd = exec.Command(bin, "run", "--workspace", ws, "--node", name)
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("node %s log:\n%s", name, tailLines(d.logs.String(), 40))
-		}
-	})
+	d := spawn(t, nil, "node "+name, 40, "run", "--workspace", ws, "--node", name)
 	waitFor(t, 30*time.Second, "node "+name+" to watch its inboxes", func() bool {
 		select {
 		case <-d.done:

@@ -111,8 +111,18 @@ func startDaemon(t *testing.T, ws string) *daemon {
 // and waits until ready says so.
 func startDaemonEnv(t *testing.T, ws string, env []string, what string, ready func(*daemon) bool) *daemon {
 	t.Helper()
+	d := spawn(t, env, "daemon", 0, "run", "--workspace", ws)
+	waitFor(t, 20*time.Second, what, func() bool { return ready(d) })
+	return d
+}
+
+// spawn starts the erpipe binary with args and env (nil: this
+// process's); when the test ends it is killed if still running, and its
+// log (the last tail lines, 0: all) shown under label if the test failed.
+func spawn(t *testing.T, env []string, label string, tail int, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{logs: new(syncBuffer), done: make(chan struct{})}
-	d.cmd = exec.Command(bin, "run", "--workspace", ws)
+	d.cmd = exec.Command(bin, args...)
 	d.cmd.Env = env
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -127,10 +137,13 @@ func startDaemonEnv(t *testing.T, ws string, env []string, what string, ready fu
 			<-d.done
 		}
 		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.logs)
+			log := d.logs.String()
+			if tail > 0 {
+				log = tailLines(log, tail)
+			}
+			t.Logf("%s log:\n%s", label, log)
 		}
 	})
-	waitFor(t, 20*time.Second, what, func() bool { return ready(d) })
 	return d
 }
 
