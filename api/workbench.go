@@ -209,6 +209,17 @@ func (a *API) check(p place, text []byte) (*transform.Template, []problemView) {
 	return t, nil
 }
 
+// placeAndText finds the template of the path's {name} and reads the
+// request's body as its text (what validate, diff and test take).
+func (a *API) placeAndText(w http.ResponseWriter, r *http.Request) (place, []byte, bool) {
+	p, ok := a.place(w, r)
+	if !ok {
+		return place{}, nil, false
+	}
+	text, ok := a.readText(w, r, p)
+	return p, text, ok
+}
+
 // readText reads a request's body as template text, at most
 // maxTemplateText bytes; empty is the template as saved.
 func (a *API) readText(w http.ResponseWriter, r *http.Request, p place) ([]byte, bool) {
@@ -323,11 +334,7 @@ type validationView struct {
 // validateTemplate checks the body as the template's text, as erpipe
 // templates validate does: 200 with the problems, if any.
 func (a *API) validateTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
-	p, ok := a.place(w, r)
-	if !ok {
-		return
-	}
-	text, ok := a.readText(w, r, p)
+	p, text, ok := a.placeAndText(w, r)
 	if !ok {
 		return
 	}
@@ -362,11 +369,7 @@ type changeView struct {
 // diffTemplate compares the body (or the saved text) with its base: the
 // template extends: names, else the template as saved.
 func (a *API) diffTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
-	p, ok := a.place(w, r)
-	if !ok {
-		return
-	}
-	text, ok := a.readText(w, r, p)
+	p, text, ok := a.placeAndText(w, r)
 	if !ok {
 		return
 	}
@@ -419,11 +422,7 @@ func (a *API) testTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
 	if update && !a.mayAuthor(w, c) {
 		return
 	}
-	p, ok := a.place(w, r)
-	if !ok {
-		return
-	}
-	text, ok := a.readText(w, r, p)
+	p, text, ok := a.placeAndText(w, r)
 	if !ok {
 		return
 	}
