@@ -472,8 +472,8 @@ func checkCluster(t *testing.T, db *sql.DB, ws, pipeline string, jobs []clusterJ
 }
 
 // TestClusterChaos is issue 23's chaos test, run for each seed in
-// ERPIPE_CHAOS_SEEDS (e.g. "1,2,3"; skipped without it: each seed takes
-// about two to three minutes). Three nodes; 300 files dropped over 30 s
+// ERPIPE_CHAOS_SEEDS (e.g. "1,2,3", as scripts/test.sh sets it; skipped
+// without it: each seed takes about a minute). Three nodes; 300 files dropped over 30 s
 // (15 of them copies of one content) and 5 names dropped again once taken;
 // for 60 s a random node is SIGKILLed and restarted every 2-4 s, River's
 // leader among them once, and one node is SIGSTOPped for 20 s (past

@@ -103,6 +103,9 @@ export ERPIPE_REQUIRE_CHROMIUM=1
 export ERPIPE_REQUIRE_AXE=1
 # The cluster tests must find PostgreSQL.
 export ERPIPE_REQUIRE_POSTGRES=1
+# The cluster's chaos test (issue 23) runs for three seeds, about a minute
+# each (CHAOS_SEEDS= leaves it out, as a plain go test does).
+export ERPIPE_CHAOS_SEEDS="${CHAOS_SEEDS-1,2,3}"
 
 # 3. Tests.
 echo "== gofmt"
