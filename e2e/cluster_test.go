@@ -41,6 +41,29 @@ func startNode(t *testing.T, ws, name string) *node {
 	return &node{name: name, d: d}
 }
 
+// clusterWorkspace makes a workspace of one pipeline, customers (rename
+// readiness), for nodes of a cluster on a database of its own (job_timeout
+// 10s, rescue_after 15s), and returns it with the database's DSN.
+func clusterWorkspace(t *testing.T) (ws, dsn string) {
+	t.Helper()
+	dsn = pgtest.DSN(t)
+	ws = t.TempDir()
+	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `rescan: 200ms
+job_timeout: 10s
+workers: 2
+builtin_pipelines: false
+pipelines:
+  - name: customers
+    template: customers-v3
+    inbox:
+      readiness: rename
+cluster:
+  database: %q
+  rescue_after: 15s
+`, dsn))
+	return ws, dsn
+}
+
 func tailLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
@@ -62,21 +85,7 @@ type clusterJob struct {
 // unfinished.
 func TestClusterNodes(t *testing.T) {
 	start := time.Now()
-	dsn := pgtest.DSN(t)
-	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `rescan: 200ms
-job_timeout: 10s
-workers: 2
-builtin_pipelines: false
-pipelines:
-  - name: customers
-    template: customers-v3
-    inbox:
-      readiness: rename
-cluster:
-  database: %q
-  rescue_after: 15s
-`, dsn))
+	ws, dsn := clusterWorkspace(t)
 	nodes := []*node{startNode(t, ws, "n1"), startNode(t, ws, "n2"), startNode(t, ws, "n3")}
 	in := filepath.Join(ws, "inbox", "customers")
 	content := func(i int) []byte {
@@ -495,21 +504,7 @@ func TestClusterChaos(t *testing.T) {
 func chaos(t *testing.T, seed uint64) {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed, 23))
-	dsn := pgtest.DSN(t)
-	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "erpipe.yaml"), fmt.Appendf(nil, `rescan: 200ms
-job_timeout: 10s
-workers: 2
-builtin_pipelines: false
-pipelines:
-  - name: customers
-    template: customers-v3
-    inbox:
-      readiness: rename
-cluster:
-  database: %q
-  rescue_after: 15s
-`, dsn))
+	ws, dsn := clusterWorkspace(t)
 	nodes := []*node{startNode(t, ws, "n1"), startNode(t, ws, "n2"), startNode(t, ws, "n3")}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
